@@ -1,0 +1,181 @@
+// tailor: the command-line interface. `tailor run` runs a job in per-job mode
+// with the JobManager inside this process; `tailor validate` checks a spec.
+
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/progress.hpp"
+#include "common/jobspec/jobspec.hpp"
+#include "common/logging.hpp"
+#include "scheduler/per_job_flags.hpp"
+#include "scheduler/per_job_runner.hpp"
+
+namespace po = boost::program_options;
+using namespace tailor;
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: tailor <command> [options]
+
+commands:
+  run JOB.yaml        run a job on the local cluster (JobManager in this process)
+  validate JOB.yaml   check a job spec without running it
+
+`tailor <command> --help` lists a command's options.
+)";
+
+int validate(int argc, char** argv) {
+  std::string specPath;
+  std::string localResources;
+  po::options_description options("tailor validate JOB.yaml [options]");
+  options.add_options()("help", "show this help")(
+      "local-resources", po::value(&localResources),
+      "also check every stage fits this local cluster (cpus=N,mem=MiB)");
+  po::options_description hidden;
+  hidden.add_options()("spec", po::value(&specPath));
+  po::positional_options_description positional;
+  positional.add("spec", 1);
+  po::options_description all;
+  all.add(options).add(hidden);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "tailor validate: " << e.what() << "\n";
+    return 2;
+  }
+  if (vm.count("help") || specPath.empty()) {
+    std::cout << options << "\n";
+    return specPath.empty() && !vm.count("help") ? 2 : 0;
+  }
+  jobspec::ParseOptions parse;
+  if (!localResources.empty()) {
+    scheduler::PerJobFlags flags;
+    flags.localResources = localResources;
+    auto local = scheduler::localClusterResources(flags);
+    if (!local.ok()) {
+      std::cerr << "tailor validate: " << local.error().message << "\n";
+      return 2;
+    }
+    parse.clusterCapacity = *local;
+    parse.clusterDescription = "the local cluster (" + local->toString() + ")";
+  }
+  auto spec = jobspec::loadJobSpec(specPath, parse);
+  if (!spec.ok()) {
+    std::cerr << spec.error().message << "\n";
+    return 1;
+  }
+  std::cout << specPath << ": job \"" << spec->name() << "\" is valid (" << spec->stages_size()
+            << " stages)\n";
+  return 0;
+}
+
+int run(int argc, char** argv) {
+  std::string specPath;
+  scheduler::PerJobFlags flags;
+  po::options_description options("tailor run JOB.yaml [options]");
+  options.add_options()("help", "show this help");
+  scheduler::addPerJobFlags(options, flags);
+  po::options_description hidden;
+  hidden.add_options()("spec", po::value(&specPath));
+  po::positional_options_description positional;
+  positional.add("spec", 1);
+  po::options_description all;
+  all.add(options).add(hidden);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "tailor run: " << e.what() << "\n";
+    return 2;
+  }
+  if (vm.count("help") || specPath.empty()) {
+    std::cout << options << "\n";
+    return specPath.empty() && !vm.count("help") ? 2 : 0;
+  }
+  auto local = scheduler::localClusterResources(flags);
+  if (!local.ok()) {
+    std::cerr << "tailor run: " << local.error().message << "\n";
+    return 2;
+  }
+  jobspec::ParseOptions parse;
+  parse.clusterCapacity = *local;
+  parse.clusterDescription = "the local cluster (" + local->toString() + ")";
+  auto spec = jobspec::loadJobSpec(specPath, parse);
+  if (!spec.ok()) {
+    std::cerr << spec.error().message << "\n";
+    return 1;
+  }
+  auto options_ = scheduler::resolvePerJobFlags(flags, *spec);
+  if (!options_.ok()) {
+    std::cerr << "tailor run: " << options_.error().message << "\n";
+    return 2;
+  }
+  scheduler::PerJobOptions& perJob = *options_;
+  if (perJob.jobId.empty()) perJob.jobId = scheduler::makeJobId(spec->name(), [] {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }());
+  std::string workDir = perJob.workDir;
+  if (workDir.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    workDir = (std::filesystem::path(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") / "tailor" /
+               perJob.jobId)
+                  .string();
+    perJob.workDir = workDir;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(workDir, ec);
+  std::string logFile = workDir + "/jobmanager.log";
+  std::string error;
+  if (!configureLogging(LogConfig{flags.logLevel, logFile}, &error)) {
+    std::cerr << "tailor run: " << error << "\n";
+    return 2;
+  }
+
+  bool terminal = isatty(STDOUT_FILENO) == 1 && std::getenv("TERM") != nullptr &&
+                  std::string(std::getenv("TERM")) != "dumb";
+  std::printf("job %s: %d stages, %s sizing, local cluster %s\nlogs: %s\n", perJob.jobId.c_str(),
+              spec->stages_size(), flags.sizing.c_str(), local->toString().c_str(),
+              logFile.c_str());
+  std::fflush(stdout);
+  cli::Progress progress(stdout, terminal, spec->name());
+  auto report = scheduler::runPerJob(perJob, {&progress, &progress});
+  if (!report.ok()) {
+    std::cerr << "tailor run: " << report.error().message << "\n";
+    return 1;
+  }
+  if (!flags.report.empty()) {
+    auto written = scheduler::writeReport(*report, flags.report);
+    if (!written.ok()) std::cerr << "tailor run: " << written.error().message << "\n";
+  }
+  const auto& job = report->job();
+  if (job.status() == "FINISHED") {
+    std::printf("job %s FINISHED in %.2fs\noutput: %s\n", job.id().c_str(),
+                job.duration_seconds(), report->output().c_str());
+    if (!flags.report.empty()) std::printf("report: %s\n", flags.report.c_str());
+    return 0;
+  }
+  std::fprintf(stderr, "job %s %s: %s\n", job.id().c_str(), job.status().c_str(),
+               job.error().c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    std::cout << kUsage;
+    return argc < 2 ? 2 : 0;
+  }
+  std::string command = argv[1];
+  if (command == "run") return run(argc - 1, argv + 1);
+  if (command == "validate") return validate(argc - 1, argv + 1);
+  std::cerr << "tailor: unknown command '" << command << "'\n" << kUsage;
+  return 2;
+}

@@ -1,0 +1,56 @@
+#pragma once
+
+// What `tailor run` shows while a job runs: on a terminal a live block
+// (stages with tasks done/total, TaskManagers and their sizes) redrawn in
+// place; otherwise one plain line per event.
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "scheduler/jobmaster/job_observer.hpp"
+#include "scheduler/resourcemanager/resource_manager.hpp"
+
+namespace tailor::cli {
+
+class Progress : public scheduler::JobObserver, public scheduler::ResourceObserver {
+ public:
+  Progress(std::FILE* out, bool terminal, std::string jobName);
+
+  // JobObserver
+  void onStageStarted(const std::string& stage) override;
+  void onStageFinished(const std::string& stage) override;
+  void onAttemptFailed(const std::string& attemptId, const std::string& message,
+                       bool willRetry) override;
+  void onProgress(const std::vector<scheduler::StageProgress>& stages) override;
+  void onJobEnded(scheduler::JobStatus status, const std::string& error) override;
+
+  // ResourceObserver
+  void onTaskManagerRequested(const std::string& id,
+                              const scheduler::TaskManagerSpec& spec) override;
+  void onTaskManagerRegistered(const std::string& id) override;
+  void onTaskManagerReleased(const std::string& id, const std::string& how) override;
+
+ private:
+  struct Tm {
+    std::string size;
+    std::string state;  // starting | running | released | lost
+  };
+
+  void line(const std::string& text);
+  void redraw(bool force);
+
+  std::FILE* out_;
+  bool terminal_;
+  std::string jobName_;
+  std::vector<scheduler::StageProgress> stages_;
+  std::map<int, std::pair<std::string, Tm>> tms_;  // by number, for order
+  std::vector<std::string> messages_;  // shown above the live block
+  int drawnLines_ = 0;
+  std::chrono::steady_clock::time_point started_;
+  std::chrono::steady_clock::time_point lastDraw_{};
+};
+
+}  // namespace tailor::cli

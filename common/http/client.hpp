@@ -1,0 +1,77 @@
+#pragma once
+
+// The project's one HTTP client (libcurl). Requests run on a small pool of
+// worker threads; completions are posted back to the caller's event loop.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "common/event_loop.hpp"
+#include "common/result.hpp"
+
+namespace tailor::http {
+
+struct ClientRequest {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  Duration timeout{30000};
+  Duration connectTimeout{5000};
+  // When set, the response body is written to this file instead of `body`
+  // (only for a 2xx answer).
+  std::string outputFile;
+  // When set, the transfer is aborted as soon as it reads true.
+  const std::atomic<bool>* abort = nullptr;
+};
+
+struct ClientResponse {
+  int status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  // names in lower case
+  std::int64_t bytesReceived = 0;
+};
+
+// Performs one request on the calling thread. Transport failures are
+// kUnavailable errors naming the URL; any HTTP status is a response.
+Result<ClientResponse> performBlocking(const ClientRequest& request);
+
+class HttpClient {
+ public:
+  using Callback = std::function<void(Result<ClientResponse>)>;
+  virtual ~HttpClient() = default;
+
+  // Sends `request`; `done` runs later on the loop given at construction.
+  // Thread-safe.
+  virtual void send(ClientRequest request, Callback done) = 0;
+};
+
+class CurlHttpClient : public HttpClient {
+ public:
+  CurlHttpClient(EventLoop& loop, int workers);
+  ~CurlHttpClient() override;
+
+  void send(ClientRequest request, Callback done) override;
+
+ private:
+  void workerMain();
+
+  EventLoop& loop_;
+  // Guards queue_ and stopping_.
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<std::pair<ClientRequest, Callback>> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace tailor::http

@@ -1,0 +1,278 @@
+#include "common/http/server.hpp"
+
+// <utility> must precede Asio; asio_event_loop.hpp does that.
+#include "common/asio_event_loop.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <set>
+
+#include "common/logging.hpp"
+
+namespace tailor::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+std::string Request::header(const std::string& name) const {
+  auto it = headers.find(name);
+  return it == headers.end() ? std::string() : it->second;
+}
+
+Response Response::text(int status, std::string body) {
+  Response response;
+  response.status = status;
+  response.body = std::move(body);
+  return response;
+}
+
+namespace {
+
+constexpr std::uint64_t kMaxBodyBytes = 256ull << 20;
+
+struct Route {
+  std::string method;
+  std::string prefix;
+  Handler handler;
+};
+
+}  // namespace
+
+class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
+ public:
+  Impl(AsioEventLoop& loop, std::string bindAddress, std::uint16_t port)
+      : loop_(loop),
+        bindAddress_(std::move(bindAddress)),
+        port_(port),
+        acceptor_(loop.context()),
+        log_(logger("http")) {}
+
+  class Session;
+
+  Result<std::uint16_t> start() {
+    beast::error_code ec;
+    auto address = asio::ip::make_address(bindAddress_, ec);
+    if (ec) {
+      return makeError(ErrorCode::kInvalidArgument, "bad bind address '{}': {}", bindAddress_,
+                       ec.message());
+    }
+    tcp::endpoint endpoint(address, port_);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return makeError(ErrorCode::kUnavailable, "cannot listen on {}:{}: {}", bindAddress_, port_,
+                       ec.message());
+    }
+    port_ = acceptor_.local_endpoint().port();
+    accept();
+    return port_;
+  }
+
+  void stop() {
+    stopped_ = true;
+    beast::error_code ec;
+    acceptor_.close(ec);
+    for (auto* stream : sessions_) {
+      stream->socket().shutdown(tcp::socket::shutdown_both, ec);
+      stream->close();
+    }
+  }
+
+  void accept() {
+    acceptor_.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+      if (self->stopped_) {
+        return;
+      }
+      if (!ec) {
+        self->startSession(std::move(socket));
+      } else if (ec != asio::error::operation_aborted) {
+        self->log_->warn("accept failed: {}", ec.message());
+      }
+      self->accept();
+    });
+  }
+
+  void startSession(tcp::socket socket);
+
+  const Route* findRoute(const std::string& method, const std::string& path) const {
+    const Route* best = nullptr;
+    for (const auto& route : routes_) {
+      if (route.method == method && path.rfind(route.prefix, 0) == 0 &&
+          (best == nullptr || route.prefix.size() > best->prefix.size())) {
+        best = &route;
+      }
+    }
+    return best;
+  }
+
+  AsioEventLoop& loop_;
+  std::string bindAddress_;
+  std::uint16_t port_;
+  tcp::acceptor acceptor_;
+  std::vector<Route> routes_;
+  std::set<beast::tcp_stream*> sessions_;
+  bool stopped_ = false;
+  std::shared_ptr<spdlog::logger> log_;
+};
+
+class Server::Impl::Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(std::shared_ptr<Impl> server, tcp::socket socket)
+      : server_(std::move(server)), stream_(std::move(socket)) {}
+  ~Session() { server_->sessions_.erase(&stream_); }
+
+  void start() {
+    server_->sessions_.insert(&stream_);
+    read();
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(kMaxBodyBytes);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->onRead(ec);
+                      });
+  }
+
+  void onRead(beast::error_code ec) {
+    if (ec) {
+      if (ec != bhttp::error::end_of_stream && ec != asio::error::operation_aborted &&
+          ec != asio::error::connection_reset && ec != asio::error::eof) {
+        // A malformed request gets a 400 and the connection is closed.
+        if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) {
+          auto bad = Response::text(400, "bad request: " + ec.message() + "\n");
+          keepAlive_ = false;
+          write(std::move(bad));
+          return;
+        }
+      }
+      finish();
+      return;
+    }
+    auto message = parser_->release();
+    Request request;
+    request.method = std::string(message.method_string());
+    request.target = std::string(message.target());
+    auto question = request.target.find('?');
+    request.path = request.target.substr(0, question);
+    if (question != std::string::npos) {
+      request.query = request.target.substr(question + 1);
+    }
+    for (const auto& field : message) {
+      std::string name(field.name_string());
+      std::transform(name.begin(), name.end(), name.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      request.headers[name] = std::string(field.value());
+    }
+    request.body = std::move(message.body());
+    keepAlive_ = message.keep_alive();
+    version_ = message.version();
+
+    const Route* route = server_->findRoute(request.method, request.path);
+    if (route == nullptr) {
+      write(Response::text(404, "no route for " + request.method + " " + request.path + "\n"));
+      return;
+    }
+    auto responded = std::make_shared<bool>(false);
+    route->handler(request, [self = shared_from_this(), responded](Response response) {
+      if (*responded) {
+        return;  // a second answer is a bug in the handler; ignore it
+      }
+      *responded = true;
+      self->write(std::move(response));
+    });
+  }
+
+  void write(Response response) {
+    if (!response.filePath.empty()) {
+      writeFile(std::move(response));
+      return;
+    }
+    auto message = std::make_shared<bhttp::response<bhttp::string_body>>(
+        static_cast<bhttp::status>(response.status), version_);
+    message->set(bhttp::field::server, "tailor");
+    message->set(bhttp::field::content_type, response.contentType);
+    for (const auto& [name, value] : response.headers) {
+      message->set(name, value);
+    }
+    message->keep_alive(keepAlive_);
+    message->body() = std::move(response.body);
+    message->prepare_payload();
+    bhttp::async_write(stream_, *message,
+                       [self = shared_from_this(), message](beast::error_code ec, std::size_t) {
+                         self->afterWrite(ec);
+                       });
+  }
+
+  void writeFile(Response response) {
+    beast::error_code ec;
+    bhttp::file_body::value_type file;
+    file.open(response.filePath.c_str(), beast::file_mode::scan, ec);
+    if (ec) {
+      write(Response::text(404, "no such file\n"));
+      return;
+    }
+    auto message = std::make_shared<bhttp::response<bhttp::file_body>>(
+        std::piecewise_construct, std::make_tuple(std::move(file)),
+        std::make_tuple(bhttp::status::ok, version_));
+    message->set(bhttp::field::server, "tailor");
+    message->set(bhttp::field::content_type, response.contentType);
+    message->keep_alive(keepAlive_);
+    message->prepare_payload();
+    bhttp::async_write(stream_, *message,
+                       [self = shared_from_this(), message](beast::error_code ec, std::size_t) {
+                         self->afterWrite(ec);
+                       });
+  }
+
+  void afterWrite(beast::error_code ec) {
+    if (ec || !keepAlive_ || server_->stopped_) {
+      finish();
+      return;
+    }
+    read();
+  }
+
+  void finish() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    server_->sessions_.erase(&stream_);
+  }
+
+  std::shared_ptr<Impl> server_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  bool keepAlive_ = true;
+  unsigned version_ = 11;
+};
+
+void Server::Impl::startSession(tcp::socket socket) {
+  std::make_shared<Session>(shared_from_this(), std::move(socket))->start();
+}
+
+Server::Server(AsioEventLoop& loop, std::string bindAddress, std::uint16_t port)
+    : impl_(std::make_shared<Impl>(loop, std::move(bindAddress), port)) {}
+
+Server::~Server() { impl_->stop(); }
+
+void Server::route(const std::string& method, const std::string& pathPrefix, Handler handler) {
+  impl_->routes_.push_back(Route{method, pathPrefix, std::move(handler)});
+}
+
+Result<std::uint16_t> Server::start() { return impl_->start(); }
+
+void Server::stop() { impl_->stop(); }
+
+std::uint16_t Server::port() const { return impl_->port_; }
+
+}  // namespace tailor::http

@@ -1,0 +1,75 @@
+#pragma once
+
+// The project's one HTTP/1.1 server (Boost.Beast, kept inside server.cpp).
+// It runs on a component's event loop: handlers are called on the loop
+// thread and may answer at once or later through their Responder.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace tailor {
+class AsioEventLoop;
+}
+
+namespace tailor::http {
+
+struct Request {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // path and query as sent
+  std::string path;    // target without the query
+  std::string query;   // after '?', undecoded
+  std::map<std::string, std::string> headers;  // names in lower case
+  std::string body;
+
+  // Returns the header's value or "" (`name` in lower case).
+  std::string header(const std::string& name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string contentType = "text/plain";
+  std::string body;
+  // When set, the file's bytes are sent instead of `body` (404 if missing).
+  std::string filePath;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  static Response text(int status, std::string body);
+};
+
+// Answers a request; must be called exactly once, on the loop thread.
+using Responder = std::function<void(Response)>;
+using Handler = std::function<void(const Request&, Responder)>;
+
+class Server {
+ public:
+  // Listens on `bindAddress`:`port` (0 picks a free port) once start() is called.
+  Server(AsioEventLoop& loop, std::string bindAddress, std::uint16_t port);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Sends requests whose method matches and whose path starts with
+  // `pathPrefix` to `handler`; the longest matching prefix wins. Call before start().
+  void route(const std::string& method, const std::string& pathPrefix, Handler handler);
+
+  // Binds and starts accepting. Returns the bound port.
+  Result<std::uint16_t> start();
+
+  // Stops accepting and closes open connections.
+  void stop();
+
+  std::uint16_t port() const;
+
+ private:
+  class Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace tailor::http

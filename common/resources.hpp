@@ -1,0 +1,53 @@
+#pragma once
+
+// Resource arithmetic for profiles, slots and TaskManagers. CPUs are held in
+// thousandths (as Mesos does) so that sums and differences stay exact.
+
+#include <compare>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/result.hpp"
+#include "tailor/v1/job.pb.h"
+
+namespace tailor {
+
+struct Resources {
+  std::int64_t milliCpus = 0;
+  std::int64_t memMib = 0;
+  std::int64_t diskMib = 0;
+  std::int64_t gpus = 0;
+
+  static Resources fromProto(const v1::ResourceProfile& profile);
+  v1::ResourceProfile toProto() const;
+
+  double cpus() const { return static_cast<double>(milliCpus) / 1000.0; }
+
+  // True when every dimension of `other` is at most this one's.
+  bool contains(const Resources& other) const;
+  bool isZero() const { return milliCpus == 0 && memMib == 0 && diskMib == 0 && gpus == 0; }
+
+  Resources& operator+=(const Resources& other);
+  Resources& operator-=(const Resources& other);
+  friend Resources operator+(Resources a, const Resources& b) { return a += b; }
+  friend Resources operator-(Resources a, const Resources& b) { return a -= b; }
+  friend Resources operator*(Resources a, std::int64_t n);
+  auto operator<=>(const Resources&) const = default;
+
+  // "cpus=0.5,mem=1024,disk=0,gpus=0" (mem and disk in MiB).
+  std::string toString() const;
+};
+
+// Parses "cpus=N,mem=SIZE[,disk=SIZE][,gpus=N]" as used by --local-resources.
+// Missing keys keep their value in `defaults`.
+Result<Resources> parseResourceList(std::string_view text, const Resources& defaults);
+
+// Parses a size in MiB: a plain number means MiB; units KiB, MiB, GiB, TiB
+// (and the decimal KB, MB, GB, TB) are accepted, with optional spaces.
+Result<std::int64_t> parseMebibytes(std::string_view text);
+
+// Rounds a CPU amount to thousandths.
+std::int64_t toMilliCpus(double cpus);
+
+}  // namespace tailor

@@ -1,0 +1,41 @@
+#include "common/rpc.hpp"
+
+namespace tailor::rpc {
+
+std::string methodPath(const std::string& service, const std::string& method) {
+  return "/rpc/" + service + "/" + method;
+}
+
+int statusForError(const Error& error) {
+  switch (error.code) {
+    case ErrorCode::kInvalidArgument:
+      return 400;
+    case ErrorCode::kNotFound:
+      return 404;
+    case ErrorCode::kFailedPrecondition:
+      return 409;
+    case ErrorCode::kUnavailable:
+      return 503;
+    case ErrorCode::kIo:
+    case ErrorCode::kInternal:
+      return 500;
+  }
+  return 500;
+}
+
+ErrorCode errorForStatus(int status) {
+  switch (status) {
+    case 400:
+      return ErrorCode::kInvalidArgument;
+    case 404:
+      return ErrorCode::kNotFound;
+    case 409:
+      return ErrorCode::kFailedPrecondition;
+    case 503:
+      return ErrorCode::kUnavailable;
+    default:
+      return ErrorCode::kInternal;
+  }
+}
+
+}  // namespace tailor::rpc

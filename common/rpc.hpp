@@ -1,0 +1,103 @@
+#pragma once
+
+// Internal RPC: protobuf messages as bodies of HTTP/1.1 POSTs to
+// /rpc/<Service>/<Method>. A handler's Error becomes a non-2xx answer whose
+// body is the message; the caller gets it back as an Error. See docs/rpc.md.
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <google/protobuf/message.h>
+
+#include "common/http/client.hpp"
+#include "common/http/server.hpp"
+#include "common/result.hpp"
+
+namespace tailor::rpc {
+
+inline constexpr const char* kContentType = "application/x-protobuf";
+
+std::string methodPath(const std::string& service, const std::string& method);
+
+// Maps an Error code to the HTTP status that carries it, and back.
+int statusForError(const Error& error);
+ErrorCode errorForStatus(int status);
+
+class Server {
+ public:
+  explicit Server(http::Server& http) : http_(http) {}
+
+  // Serves `service`.`method`: parses the body as Req, calls `handler` on the
+  // loop thread and sends its Resp (or Error) back.
+  template <typename Req, typename Resp>
+  void handle(const std::string& service, const std::string& method,
+              std::function<Result<Resp>(const Req&)> handler) {
+    http_.route("POST", methodPath(service, method),
+                [handler = std::move(handler), name = service + "." + method](
+                    const http::Request& request, http::Responder respond) {
+                  Req parsed;
+                  if (!parsed.ParseFromString(request.body)) {
+                    respond(http::Response::text(400, name + ": body is not a valid " +
+                                                          Req::descriptor()->full_name() + "\n"));
+                    return;
+                  }
+                  Result<Resp> result = handler(parsed);
+                  if (!result.ok()) {
+                    respond(http::Response::text(statusForError(result.error()),
+                                                 result.error().message));
+                    return;
+                  }
+                  http::Response response;
+                  response.contentType = kContentType;
+                  response.body = result->SerializeAsString();
+                  respond(std::move(response));
+                });
+  }
+
+ private:
+  http::Server& http_;
+};
+
+class Client {
+ public:
+  explicit Client(http::HttpClient& http) : http_(http) {}
+
+  // Calls `service`.`method` at `address` (host:port); `done` runs on the
+  // loop of the underlying HttpClient.
+  template <typename Resp>
+  void call(const std::string& address, const std::string& service, const std::string& method,
+            const google::protobuf::Message& request, std::function<void(Result<Resp>)> done,
+            Duration timeout = Duration(10000)) {
+    http::ClientRequest http;
+    http.method = "POST";
+    http.url = "http://" + address + methodPath(service, method);
+    http.headers = {{"Content-Type", kContentType}, {"Accept", kContentType}};
+    http.body = request.SerializeAsString();
+    http.timeout = timeout;
+    http_.send(std::move(http), [done = std::move(done), service, method](
+                                    Result<http::ClientResponse> response) {
+      if (!response.ok()) {
+        done(response.error());
+        return;
+      }
+      if (response->status / 100 != 2) {
+        done(Error{errorForStatus(response->status),
+                   service + "." + method + ": " + response->body});
+        return;
+      }
+      Resp parsed;
+      if (!parsed.ParseFromString(response->body)) {
+        done(makeError(ErrorCode::kInternal, "{}.{}: answer is not a valid {}", service, method,
+                       Resp::descriptor()->full_name()));
+        return;
+      }
+      done(std::move(parsed));
+    });
+  }
+
+ private:
+  http::HttpClient& http_;
+};
+
+}  // namespace tailor::rpc

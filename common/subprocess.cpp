@@ -1,0 +1,173 @@
+#include "common/subprocess.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+extern char** environ;
+
+namespace tailor {
+
+std::map<std::string, std::string> currentEnvironment() {
+  std::map<std::string, std::string> env;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    std::string text(*entry);
+    auto eq = text.find('=');
+    if (eq != std::string::npos) {
+      env[text.substr(0, eq)] = text.substr(eq + 1);
+    }
+  }
+  return env;
+}
+
+std::string describeWaitStatus(int status) {
+  if (WIFEXITED(status)) {
+    return fmt::format("exit code {}", WEXITSTATUS(status));
+  }
+  if (WIFSIGNALED(status)) {
+    return fmt::format("killed by signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)));
+  }
+  return fmt::format("wait status {}", status);
+}
+
+namespace {
+
+void closeIfOpen(int& fd) {
+  if (fd >= 0) {
+    close(fd);
+    fd = -1;
+  }
+}
+
+// Runs in the forked child: only async-signal-safe calls until exec.
+[[noreturn]] void execChild(const SpawnOptions& options, char** argv, char** envp, int inRead,
+                            int outWrite, int errorPipe, pid_t parent) {
+  auto fail = [errorPipe](int stage) {
+    int code = errno;
+    int message[2] = {stage, code};
+    ssize_t ignored = write(errorPipe, message, sizeof(message));
+    (void)ignored;
+    _exit(127);
+  };
+  setpgid(0, 0);
+  if (options.dieWithParent) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (int sig : {SIGPIPE, SIGTERM, SIGINT, SIGCHLD, SIGHUP}) {
+    signal(sig, SIG_DFL);
+  }
+  int in = inRead >= 0 ? inRead : open("/dev/null", O_RDONLY);
+  if (in < 0 || dup2(in, 0) < 0) fail(1);
+  if (outWrite >= 0) {
+    if (dup2(outWrite, 1) < 0) fail(1);
+  } else if (!options.stdoutFile.empty()) {
+    int fd = open(options.stdoutFile.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0 || dup2(fd, 1) < 0) fail(2);
+  }
+  if (!options.stderrFile.empty()) {
+    int fd = open(options.stderrFile.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd < 0 || dup2(fd, 2) < 0) fail(2);
+  }
+  if (!options.workDir.empty() && chdir(options.workDir.c_str()) != 0) fail(3);
+  execvpe(argv[0], argv, envp);
+  fail(4);
+  _exit(127);
+}
+
+}  // namespace
+
+Result<Child> spawnProcess(const SpawnOptions& options) {
+  if (options.argv.empty()) {
+    return makeError(ErrorCode::kInvalidArgument, "empty command");
+  }
+  // Everything the child needs is prepared before fork().
+  std::vector<char*> argv;
+  for (const auto& arg : options.argv) {
+    argv.push_back(const_cast<char*>(arg.c_str()));
+  }
+  argv.push_back(nullptr);
+  std::vector<std::string> envStrings;
+  std::vector<char*> envp;
+  char** envArg = environ;
+  if (!options.env.empty()) {
+    for (const auto& [key, value] : options.env) {
+      envStrings.push_back(key + "=" + value);
+    }
+    for (auto& entry : envStrings) {
+      envp.push_back(entry.data());
+    }
+    envp.push_back(nullptr);
+    envArg = envp.data();
+  }
+
+  int inPipe[2] = {-1, -1};
+  int outPipe[2] = {-1, -1};
+  int errorPipe[2] = {-1, -1};
+  auto closeAll = [&] {
+    for (int* fd : {&inPipe[0], &inPipe[1], &outPipe[0], &outPipe[1], &errorPipe[0],
+                    &errorPipe[1]}) {
+      closeIfOpen(*fd);
+    }
+  };
+  if ((options.pipeStdin && pipe2(inPipe, O_CLOEXEC) != 0) ||
+      (options.pipeStdout && pipe2(outPipe, O_CLOEXEC) != 0) || pipe2(errorPipe, O_CLOEXEC) != 0) {
+    int code = errno;
+    closeAll();
+    return makeError(ErrorCode::kInternal, "pipe: {}", std::strerror(code));
+  }
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) {
+    int code = errno;
+    closeAll();
+    return makeError(ErrorCode::kInternal, "fork: {}", std::strerror(code));
+  }
+  if (pid == 0) {
+    execChild(options, argv.data(), envArg, inPipe[0], outPipe[1], errorPipe[1], parent);
+  }
+  // Also set the group from here, so it is in place whichever runs first.
+  setpgid(pid, pid);
+  closeIfOpen(inPipe[0]);
+  closeIfOpen(outPipe[1]);
+  closeIfOpen(errorPipe[1]);
+  int message[2] = {0, 0};
+  ssize_t n;
+  do {
+    n = read(errorPipe[0], message, sizeof(message));
+  } while (n < 0 && errno == EINTR);
+  closeIfOpen(errorPipe[0]);
+  if (n == static_cast<ssize_t>(sizeof(message))) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    closeAll();
+    static const char* kStages[] = {"", "set up stdin", "open an output file",
+                                    "change to the work directory", "execute"};
+    int stage = message[0] >= 1 && message[0] <= 4 ? message[0] : 4;
+    ErrorCode code = stage == 4 && (message[1] == ENOENT) ? ErrorCode::kNotFound
+                                                          : ErrorCode::kFailedPrecondition;
+    if (stage == 4 && message[1] == ENOENT) {
+      return Error{code, fmt::format("command not found: '{}'", options.argv[0])};
+    }
+    return Error{code, fmt::format("cannot {} for '{}': {}", kStages[stage], options.argv[0],
+                                   std::strerror(message[1]))};
+  }
+  Child child;
+  child.pid = pid;
+  child.stdinFd = inPipe[1];
+  inPipe[1] = -1;
+  child.stdoutFd = outPipe[0];
+  outPipe[0] = -1;
+  closeAll();
+  return child;
+}
+
+}  // namespace tailor

@@ -1,0 +1,198 @@
+#include "executor/task_manager.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "common/logging.hpp"
+
+namespace tailor::executor {
+
+namespace fs = std::filesystem;
+
+TaskManager::TaskManager(EventLoop& loop, http::Server& server, rpc::Client& rpc,
+                         TaskManagerConfig config, std::function<void(int)> stop)
+    : loop_(loop),
+      server_(server),
+      rpc_(rpc),
+      config_(std::move(config)),
+      stop_(std::move(stop)),
+      log_(logger("taskmanager")) {}
+
+TaskManager::~TaskManager() {
+  if (timer_) loop_.cancelTimer(*timer_);
+}
+
+void TaskManager::addRoutes(rpc::Server& rpcServer) {
+  rpcServer.handle<v1::DeployTaskRequest, v1::DeployTaskResponse>(
+      "TaskManager", "DeployTask", [this](const v1::DeployTaskRequest& r) { return deploy(r); });
+  rpcServer.handle<v1::CancelTaskRequest, v1::CancelTaskResponse>(
+      "TaskManager", "CancelTask",
+      [this](const v1::CancelTaskRequest& r) -> Result<v1::CancelTaskResponse> {
+        auto it = runners_.find(r.attempt_id());
+        if (it != runners_.end()) {
+          log_->info("cancelling {}", r.attempt_id());
+          it->second->cancel();
+        }
+        return v1::CancelTaskResponse();
+      });
+  server_.route("GET", "/partitions/", [this](const http::Request& request,
+                                              http::Responder respond) {
+    std::string relative = request.path.substr(std::string("/partitions/").size());
+    if (relative.empty() || relative.find("..") != std::string::npos || relative[0] == '/') {
+      respond(http::Response::text(400, "bad partition path\n"));
+      return;
+    }
+    http::Response response;
+    response.contentType = "application/octet-stream";
+    response.filePath = config_.workDir + "/partitions/" + relative;
+    respond(std::move(response));
+  });
+}
+
+void TaskManager::start(std::uint16_t port) {
+  address_ = config_.advertiseHost + ":" + std::to_string(port);
+  startedAt_ = loop_.now();
+  log_->info("{} serving on {}, registering with {}", config_.id, address_,
+             config_.resourceManagerAddress);
+  tryRegister();
+}
+
+void TaskManager::tryRegister() {
+  if (stopping_) return;
+  v1::RegisterTaskManagerRequest request;
+  request.set_taskmanager_id(config_.id);
+  request.set_address(address_);
+  *request.mutable_resources() = config_.resources.toProto();
+  request.set_pid(getpid());
+  rpc_.call<v1::RegisterTaskManagerResponse>(
+      config_.resourceManagerAddress, "ResourceManager", "RegisterTaskManager", request,
+      [this](Result<v1::RegisterTaskManagerResponse> response) {
+        if (stopping_) return;
+        if (response.ok() && response->accepted()) {
+          registered_ = true;
+          heartbeatInterval_ = Duration(response->heartbeat_interval_ms());
+          heartbeatTimeout_ = Duration(response->heartbeat_timeout_ms());
+          lastHeartbeatOk_ = loop_.now();
+          log_->info("{} registered with the ResourceManager", config_.id);
+          timer_ = loop_.runAfter(heartbeatInterval_, [this] { heartbeat(); });
+          return;
+        }
+        if (response.ok()) {
+          shutdown("registration refused: " + response->reason(), 1);
+          return;
+        }
+        if (loop_.now() - startedAt_ > config_.registrationTimeout) {
+          shutdown("could not register: " + response.error().message, 1);
+          return;
+        }
+        timer_ = loop_.runAfter(config_.retryInterval, [this] { tryRegister(); });
+      },
+      Duration(5000));
+}
+
+void TaskManager::heartbeat() {
+  timer_.reset();
+  if (stopping_) return;
+  v1::HeartbeatRequest request;
+  request.set_taskmanager_id(config_.id);
+  for (const auto& [attemptId, runner] : runners_) request.add_running_attempts(attemptId);
+  rpc_.call<v1::HeartbeatResponse>(
+      config_.resourceManagerAddress, "ResourceManager", "Heartbeat", request,
+      [this](Result<v1::HeartbeatResponse> response) {
+        if (stopping_) return;
+        if (response.ok() && !response->known()) {
+          shutdown("the ResourceManager no longer knows this TaskManager", 0);
+          return;
+        }
+        if (response.ok()) {
+          lastHeartbeatOk_ = loop_.now();
+        } else if (loop_.now() - lastHeartbeatOk_ > heartbeatTimeout_) {
+          shutdown("lost the ResourceManager: " + response.error().message, 1);
+          return;
+        }
+        timer_ = loop_.runAfter(heartbeatInterval_, [this] { heartbeat(); });
+      },
+      heartbeatInterval_);
+}
+
+Result<v1::DeployTaskResponse> TaskManager::deploy(const v1::DeployTaskRequest& request) {
+  v1::DeployTaskResponse response;
+  const auto& task = request.task();
+  if (stopping_ || !registered_) {
+    response.set_accepted(false);
+    response.set_reason(stopping_ ? "TaskManager is stopping" : "TaskManager not registered");
+    return response;
+  }
+  if (runners_.count(task.attempt_id()) != 0) {
+    response.set_accepted(false);
+    response.set_reason("attempt " + task.attempt_id() + " already runs here");
+    return response;
+  }
+  std::string jobMaster = task.jobmaster_address();
+  std::string attemptId = task.attempt_id();
+  auto runner = std::make_unique<TaskRunner>(
+      TaskRunnerContext{config_.id, config_.workDir}, task,
+      [this, jobMaster](v1::TaskStateUpdate update) {
+        loop_.post([this, jobMaster, update = std::move(update)] {
+          sendUpdate(jobMaster, update, 5);
+        });
+      },
+      [this, jobMaster, attemptId](v1::TaskStateUpdate update) {
+        loop_.post([this, jobMaster, attemptId, update = std::move(update)] {
+          log_->info("{} {}{}", attemptId, v1::TaskState_Name(update.state()),
+                     update.message().empty() ? "" : ": " + update.message());
+          sendUpdate(jobMaster, update, 5);
+          onAttemptDone(attemptId);
+        });
+      });
+  log_->info("running {} ({} inputs, {} splits)", attemptId, task.inputs_size(),
+             task.splits_size());
+  runner->start();
+  runners_.emplace(attemptId, std::move(runner));
+  response.set_accepted(true);
+  return response;
+}
+
+void TaskManager::onAttemptDone(const std::string& attemptId) {
+  auto it = runners_.find(attemptId);
+  if (it == runners_.end()) return;
+  // The runner thread has returned from its last callback; joining is quick.
+  runners_.erase(it);
+}
+
+void TaskManager::sendUpdate(const std::string& jobMaster, v1::TaskStateUpdate update,
+                             int triesLeft) {
+  if (stopping_ || jobMaster.empty()) return;
+  rpc_.call<v1::TaskStateUpdateResponse>(
+      jobMaster, "JobMaster", "UpdateTaskState", update,
+      [this, jobMaster, update, triesLeft](Result<v1::TaskStateUpdateResponse> response) {
+        if (response.ok() || stopping_) return;
+        log_->warn("reporting {} {} to {} failed: {}", update.attempt_id(),
+                   v1::TaskState_Name(update.state()), jobMaster, response.error().message);
+        if (triesLeft > 1) {
+          loop_.runAfter(Duration(500), [this, jobMaster, update, triesLeft] {
+            sendUpdate(jobMaster, update, triesLeft - 1);
+          });
+        }
+      });
+}
+
+void TaskManager::shutdown(const std::string& reason, int exitCode) {
+  if (stopping_) return;
+  stopping_ = true;
+  log_->info("{} shutting down: {}", config_.id, reason);
+  if (timer_) {
+    loop_.cancelTimer(*timer_);
+    timer_.reset();
+  }
+  for (auto& [attemptId, runner] : runners_) runner->cancel();
+  runners_.clear();  // joins the runner threads
+  server_.stop();
+  std::error_code ec;
+  fs::remove_all(config_.workDir, ec);
+  if (ec) log_->warn("cannot remove {}: {}", config_.workDir, ec.message());
+  stop_(exitCode);
+}
+
+}  // namespace tailor::executor

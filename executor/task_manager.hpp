@@ -1,0 +1,75 @@
+#pragma once
+
+// The TaskManager: registers with the ResourceManager, heartbeats, runs the
+// attempts the JobMaster deploys (one TaskRunner each), reports their state,
+// serves its result partitions over HTTP and cleans its work directory when
+// it stops. Loop thread only, except where noted.
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/event_loop.hpp"
+#include "common/http/server.hpp"
+#include "common/resources.hpp"
+#include "common/rpc.hpp"
+#include "executor/task_runner.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace tailor::executor {
+
+struct TaskManagerConfig {
+  std::string id;
+  std::string resourceManagerAddress;  // host:port
+  Resources resources;
+  std::string workDir;
+  std::string advertiseHost = "127.0.0.1";
+  Duration registrationTimeout{60000};
+  Duration retryInterval{200};
+};
+
+class TaskManager {
+ public:
+  // `stop` is called once the TM has shut down (to end the process).
+  TaskManager(EventLoop& loop, http::Server& server, rpc::Client& rpc, TaskManagerConfig config,
+              std::function<void(int exitCode)> stop);
+  ~TaskManager();
+
+  // Adds the RPC and partition routes to `server` (before it starts).
+  void addRoutes(rpc::Server& rpcServer);
+
+  // Starts registering, once the server listens on `port`.
+  void start(std::uint16_t port);
+
+  // Kills running attempts, removes the work directory and stops.
+  void shutdown(const std::string& reason, int exitCode);
+
+ private:
+  void tryRegister();
+  void heartbeat();
+  Result<v1::DeployTaskResponse> deploy(const v1::DeployTaskRequest& request);
+  void sendUpdate(const std::string& jobMaster, v1::TaskStateUpdate update, int triesLeft);
+  void onAttemptDone(const std::string& attemptId);
+
+  EventLoop& loop_;
+  http::Server& server_;
+  rpc::Client& rpc_;
+  TaskManagerConfig config_;
+  std::function<void(int)> stop_;
+  std::string address_;
+  bool registered_ = false;
+  bool stopping_ = false;
+  MonotonicTime startedAt_{};
+  MonotonicTime lastHeartbeatOk_{};
+  Duration heartbeatInterval_{1000};
+  Duration heartbeatTimeout_{10000};
+  std::optional<TimerId> timer_;
+  std::map<std::string, std::unique_ptr<TaskRunner>> runners_;
+  std::shared_ptr<spdlog::logger> log_;
+};
+
+}  // namespace tailor::executor

@@ -1,0 +1,312 @@
+#include "executor/task_runner.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "common/http/client.hpp"
+#include "common/subprocess.hpp"
+#include "executor/partitioner.hpp"
+
+namespace tailor::executor {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+double wallNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string sanitize(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')
+               ? c
+               : '-';
+  }
+  return out;
+}
+
+// Writes all of `data` to `fd`; false once the reader is gone.
+bool writeAll(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Streams a whole file to `fd`. False when the reader is gone or the file
+// cannot be read (`error` set).
+bool feedFile(int fd, const std::string& path, std::string* error) {
+  int in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) {
+    *error = fmt::format("cannot read '{}': {}", path, std::strerror(errno));
+    return false;
+  }
+  std::vector<char> buffer(1 << 16);
+  bool ok = true;
+  for (;;) {
+    ssize_t n = ::read(in, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    if (!writeAll(fd, buffer.data(), static_cast<size_t>(n))) {
+      ok = false;
+      break;
+    }
+  }
+  ::close(in);
+  return ok;
+}
+
+// Streams the lines of `split` that start inside [start, end) to `fd`.
+// False when the reader is gone or the file cannot be read (`error` set).
+bool feedSplit(int fd, const v1::FileSplit& split, std::string* error) {
+  std::ifstream in(split.path(), std::ios::binary);
+  if (!in) {
+    *error = fmt::format("cannot read input '{}'", split.path());
+    return false;
+  }
+  std::int64_t pos = split.start();
+  if (pos > 0) {
+    // The line that straddles `start` belongs to the split before.
+    in.seekg(pos - 1);
+    char previous = 0;
+    in.get(previous);
+    if (previous != '\n') {
+      std::string skipped;
+      std::getline(in, skipped);
+      pos += static_cast<std::int64_t>(skipped.size()) + 1;
+    }
+  }
+  std::string line;
+  std::string chunk;
+  while ((split.end() < 0 || pos < split.end()) && std::getline(in, line)) {
+    pos += static_cast<std::int64_t>(line.size()) + 1;
+    chunk += line;
+    chunk += '\n';
+    if (chunk.size() >= (1 << 16)) {
+      if (!writeAll(fd, chunk.data(), chunk.size())) return false;
+      chunk.clear();
+    }
+  }
+  return writeAll(fd, chunk.data(), chunk.size());
+}
+
+std::string tail(const std::string& path, size_t maxBytes) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) return "";
+  std::streamoff size = in.tellg();
+  std::streamoff from = std::max<std::streamoff>(0, size - static_cast<std::streamoff>(maxBytes));
+  in.seekg(from);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (from > 0) {
+    auto newline = text.find('\n');
+    if (newline != std::string::npos) text = text.substr(newline + 1);
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string attemptDirectory(const v1::TaskDeployment& task) {
+  return sanitize(task.job_id()) + "/" +
+         sanitize(fmt::format("{}-{}-a{}", task.stage(), task.index(), task.attempt()));
+}
+
+TaskRunner::TaskRunner(TaskRunnerContext context, v1::TaskDeployment task,
+                       std::function<void(v1::TaskStateUpdate)> onRunning,
+                       std::function<void(v1::TaskStateUpdate)> onDone)
+    : context_(std::move(context)),
+      task_(std::move(task)),
+      onRunning_(std::move(onRunning)),
+      onDone_(std::move(onDone)) {}
+
+TaskRunner::~TaskRunner() {
+  cancel();
+  if (thread_.joinable()) thread_.join();
+}
+
+void TaskRunner::start() {
+  startedAt_ = wallNow();
+  thread_ = std::thread([this] { onDone_(run()); });
+}
+
+void TaskRunner::cancel() {
+  cancelled_ = true;
+  pid_t pid = pid_.load();
+  if (pid > 0) ::kill(-pid, SIGKILL);
+}
+
+v1::TaskStateUpdate TaskRunner::makeUpdate(v1::TaskState state) const {
+  v1::TaskStateUpdate update;
+  update.set_taskmanager_id(context_.taskManagerId);
+  update.set_attempt_id(task_.attempt_id());
+  update.set_state(state);
+  update.set_started_at(startedAt_);
+  update.set_finished_at(wallNow());
+  return update;
+}
+
+v1::TaskStateUpdate TaskRunner::run() {
+  auto failed = [this](v1::FailureKind kind, const std::string& message) {
+    auto update = makeUpdate(cancelled_ ? v1::TASK_CANCELED : v1::TASK_FAILED);
+    update.set_failure(kind);
+    update.set_message(message);
+    return update;
+  };
+  std::string relative = attemptDirectory(task_);
+  std::string taskDir = context_.workDir + "/tasks/" + relative;
+  std::string partitionDir = context_.workDir + "/partitions/" + relative;
+  std::error_code ec;
+  fs::create_directories(taskDir, ec);
+  if (ec) return failed(v1::INTERNAL, "cannot create " + taskDir + ": " + ec.message());
+
+  // Inputs: partitions on this TM are read in place, others fetched first.
+  std::vector<std::string> inputFiles;
+  for (int i = 0; i < task_.inputs_size(); ++i) {
+    if (cancelled_) return failed(v1::INTERNAL, "cancelled");
+    const auto& input = task_.inputs(i);
+    if (input.taskmanager_id() == context_.taskManagerId) {
+      inputFiles.push_back(context_.workDir + "/partitions/" + input.partition_path());
+      continue;
+    }
+    http::ClientRequest request;
+    request.url = "http://" + input.address() + "/partitions/" + input.partition_path();
+    request.outputFile = taskDir + "/input-" + std::to_string(i);
+    request.timeout = Duration(600000);
+    request.abort = &cancelled_;
+    auto response = http::performBlocking(request);
+    if (!response.ok() || response->status != 200) {
+      auto update = failed(v1::INPUT_FETCH,
+                           response.ok() ? fmt::format("GET {}: HTTP {}", request.url,
+                                                       response->status)
+                                         : response.error().message);
+      update.set_failed_taskmanager_id(input.taskmanager_id());
+      return update;
+    }
+    inputFiles.push_back(request.outputFile);
+  }
+
+  std::vector<v1::OutputSpec> outputs(task_.outputs().begin(), task_.outputs().end());
+  auto writer = PartitionWriter::open(partitionDir, relative, outputs, task_.index());
+  if (!writer.ok()) return failed(v1::INTERNAL, writer.error().message);
+
+  SpawnOptions options;
+  bool shell = task_.command().kind_case() == v1::Command::kShell;
+  if (shell) {
+    options.argv = {"/bin/sh", "-c", task_.command().shell()};
+  } else {
+    options.argv.assign(task_.command().argv().args().begin(),
+                        task_.command().argv().args().end());
+  }
+  options.env = currentEnvironment();
+  for (const auto& [key, value] : task_.env()) options.env[key] = value;
+  options.env["TAILOR_JOB_ID"] = task_.job_id();
+  options.env["TAILOR_STAGE"] = task_.stage();
+  options.env["TAILOR_TASK_INDEX"] = std::to_string(task_.index());
+  options.env["TAILOR_PARALLELISM"] = std::to_string(task_.parallelism());
+  options.env["TAILOR_ATTEMPT"] = std::to_string(task_.attempt());
+  options.env["TAILOR_WORK_DIR"] = taskDir;
+  options.workDir = taskDir;
+  options.pipeStdin = true;
+  options.pipeStdout = true;
+  std::string stderrPath = taskDir + "/stderr";
+  options.stderrFile = stderrPath;
+  options.dieWithParent = true;
+  if (cancelled_) return failed(v1::INTERNAL, "cancelled");
+  auto child = spawnProcess(options);
+  if (!child.ok()) {
+    return failed(child.error().code == ErrorCode::kNotFound ? v1::COMMAND_NOT_FOUND
+                                                             : v1::INTERNAL,
+                  child.error().message);
+  }
+  pid_ = child->pid;
+  if (cancelled_) ::kill(-child->pid, SIGKILL);
+  onRunning_(makeUpdate(v1::TASK_RUNNING));
+
+  std::string feedError;
+  int stdinFd = child->stdinFd;
+  std::thread feeder([&] {
+    // Each feed stops early (returning false) when the command closed its
+    // stdin or an input could not be read (feedError set).
+    bool more = true;
+    for (const auto& file : inputFiles) {
+      if (!(more = feedFile(stdinFd, file, &feedError))) break;
+    }
+    for (int i = 0; more && i < task_.splits_size(); ++i) {
+      more = feedSplit(stdinFd, task_.splits(i), &feedError);
+    }
+    ::close(stdinFd);
+  });
+
+  // Route stdout lines into the partitions.
+  std::vector<char> buffer(1 << 16);
+  std::string carry;
+  for (;;) {
+    ssize_t n = ::read(child->stdoutFd, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    std::string_view data(buffer.data(), static_cast<size_t>(n));
+    size_t start = 0;
+    for (size_t newline = data.find('\n'); newline != std::string_view::npos;
+         newline = data.find('\n', start)) {
+      if (!carry.empty()) {
+        carry.append(data.substr(start, newline - start));
+        (*writer)->write(carry);
+        carry.clear();
+      } else {
+        (*writer)->write(data.substr(start, newline - start));
+      }
+      start = newline + 1;
+    }
+    carry.append(data.substr(start));
+  }
+  if (!carry.empty()) (*writer)->write(carry);
+  ::close(child->stdoutFd);
+  int status = 0;
+  while (waitpid(child->pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  pid_ = -1;
+  feeder.join();
+
+  auto partitions = (*writer)->finish();
+  if (cancelled_) return failed(v1::INTERNAL, "cancelled");
+  if (!feedError.empty()) return failed(v1::INTERNAL, feedError);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    if (!partitions.ok()) return failed(v1::INTERNAL, partitions.error().message);
+    auto update = makeUpdate(v1::TASK_FINISHED);
+    for (auto& partition : *partitions) *update.add_partitions() = partition;
+    return update;
+  }
+  std::string stderrTail = tail(stderrPath, 2048);
+  bool notFound = shell && WIFEXITED(status) && WEXITSTATUS(status) == 127;
+  auto update = failed(notFound ? v1::COMMAND_NOT_FOUND : v1::EXIT_NONZERO,
+                       notFound ? "command not found (the shell exited with code 127)"
+                                : "command failed: " + describeWaitStatus(status));
+  update.set_exit_code(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+  update.set_stderr_tail(stderrTail);
+  if (notFound && !stderrTail.empty()) {
+    std::string last = stderrTail.substr(0, stderrTail.find_last_not_of("\n") + 1);
+    last = last.substr(last.find_last_of('\n') == std::string::npos ? 0
+                                                                     : last.find_last_of('\n') + 1);
+    update.set_message("command not found: " + last);
+  }
+  return update;
+}
+
+}  // namespace tailor::executor

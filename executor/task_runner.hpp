@@ -1,0 +1,60 @@
+#pragma once
+
+// Runs one task attempt on its own thread: fetches the attempt's inputs
+// (remote partitions over HTTP, local ones from disk, source file splits),
+// runs the command as a child process with those records on stdin, routes
+// its stdout into partition files and reports the outcome.
+//
+// Threads: the runner thread owns everything but `cancelled_` and `pid_`,
+// which cancel() reads and writes from the TM's loop (both atomic). A second
+// short-lived thread feeds stdin.
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "tailor/v1/rpc.pb.h"
+
+namespace tailor::executor {
+
+struct TaskRunnerContext {
+  std::string taskManagerId;
+  std::string workDir;  // the TM's work directory
+};
+
+// The folder under <workDir>/partitions/ holding an attempt's partitions.
+std::string attemptDirectory(const v1::TaskDeployment& task);
+
+class TaskRunner {
+ public:
+  // `onDone` is called once, on the runner thread, with the final update
+  // (FINISHED, FAILED or CANCELED); `onRunning` when the command started.
+  TaskRunner(TaskRunnerContext context, v1::TaskDeployment task,
+             std::function<void(v1::TaskStateUpdate)> onRunning,
+             std::function<void(v1::TaskStateUpdate)> onDone);
+  ~TaskRunner();  // cancels if still running, then joins
+
+  void start();
+  // Kills the attempt's process group. Thread-safe; idempotent.
+  void cancel();
+
+  const v1::TaskDeployment& task() const { return task_; }
+
+ private:
+  v1::TaskStateUpdate run();
+  v1::TaskStateUpdate makeUpdate(v1::TaskState state) const;
+
+  TaskRunnerContext context_;
+  v1::TaskDeployment task_;
+  std::function<void(v1::TaskStateUpdate)> onRunning_;
+  std::function<void(v1::TaskStateUpdate)> onDone_;
+  std::atomic<bool> cancelled_{false};
+  std::atomic<pid_t> pid_{-1};
+  double startedAt_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace tailor::executor

@@ -1,0 +1,103 @@
+#include "scheduler/drivers/local_driver.hpp"
+
+#include <signal.h>
+
+#include <filesystem>
+
+#include "common/logging.hpp"
+
+namespace tailor::scheduler {
+
+LocalDriver::LocalDriver(EventLoop& loop, ProcessLauncher& launcher, LocalDriverConfig config)
+    : loop_(loop), launcher_(launcher), config_(std::move(config)), log_(logger("localdriver")) {}
+
+LocalDriver::~LocalDriver() {
+  for (auto& [id, tm] : running_) {
+    if (tm.killTimer) loop_.cancelTimer(*tm.killTimer);
+  }
+}
+
+void LocalDriver::start(DriverListener* listener) { listener_ = listener; }
+
+std::string LocalDriver::describe() const {
+  return "the local cluster (" + config_.capacity.toString() + ")";
+}
+
+void LocalDriver::launchTaskManager(const std::string& taskManagerId,
+                                    const TaskManagerSpec& spec) {
+  queue_.emplace_back(taskManagerId, spec);
+  launchQueued();
+}
+
+void LocalDriver::launchQueued() {
+  while (!queue_.empty()) {
+    auto [id, spec] = queue_.front();
+    if (!(config_.capacity - used_).contains(spec.total)) {
+      log_->debug("{} waits for local resources: needs {}, {} in use of {}", id,
+                  spec.total.toString(), used_.toString(), config_.capacity.toString());
+      return;
+    }
+    queue_.pop_front();
+    std::string workDir = config_.workDir + "/taskmanagers/" + id;
+    std::error_code ec;
+    std::filesystem::create_directories(workDir, ec);
+    std::filesystem::create_directories(config_.logDir, ec);
+    SpawnOptions options;
+    options.argv = {config_.taskManagerBinary,
+                    "--taskmanager-id", id,
+                    "--resource-manager", config_.resourceManagerAddress,
+                    "--resources", spec.total.toString(),
+                    "--work-dir", workDir,
+                    "--log-file", config_.logDir + "/" + id + ".log",
+                    "--log-level", config_.logLevel};
+    options.stderrFile = config_.logDir + "/" + id + ".stderr";
+    auto pid = launcher_.launch(options, [this, id = id](int status) {
+      auto it = running_.find(id);
+      if (it == running_.end()) return;
+      if (it->second.killTimer) loop_.cancelTimer(*it->second.killTimer);
+      used_ -= it->second.resources;
+      bool released = it->second.releasing;
+      running_.erase(it);
+      std::string how = describeWaitStatus(status);
+      log_->info("{} exited: {}", id, how);
+      if (listener_ != nullptr) {
+        listener_->onTaskManagerTerminated(id, released ? "stopped (" + how + ")" : how);
+      }
+      launchQueued();
+    });
+    if (!pid.ok()) {
+      log_->error("cannot start {}: {}", id, pid.error().message);
+      if (listener_ != nullptr) listener_->onTaskManagerTerminated(id, pid.error().message);
+      continue;
+    }
+    running_[id] = Running{*pid, spec.total, false, std::nullopt};
+    used_ += spec.total;
+    log_->info("started {} (pid {}) with {}", id, *pid, spec.total.toString());
+    if (listener_ != nullptr) listener_->onTaskManagerStarted(id);
+  }
+}
+
+void LocalDriver::releaseTaskManager(const std::string& taskManagerId) {
+  for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+    if (it->first == taskManagerId) {
+      queue_.erase(it);
+      if (listener_ != nullptr) listener_->onTaskManagerTerminated(taskManagerId, "never started");
+      return;
+    }
+  }
+  auto it = running_.find(taskManagerId);
+  if (it == running_.end() || it->second.releasing) return;
+  it->second.releasing = true;
+  launcher_.signal(it->second.pid, SIGTERM);
+  pid_t pid = it->second.pid;
+  it->second.killTimer = loop_.runAfter(config_.killGrace, [this, taskManagerId, pid] {
+    auto found = running_.find(taskManagerId);
+    if (found == running_.end()) return;
+    found->second.killTimer.reset();
+    log_->warn("{} did not stop within {} ms; killing it", taskManagerId,
+               config_.killGrace.count());
+    launcher_.signal(pid, SIGKILL);
+  });
+}
+
+}  // namespace tailor::scheduler

@@ -1,0 +1,153 @@
+#pragma once
+
+// The JobMaster runs one job: it turns the stage DAG into tasks, declares the
+// slots its runnable tasks need to the ResourceManager, deploys attempts into
+// the slots it is offered (reusing free slots across stages), retries failed
+// attempts up to max_attempts, re-runs producers whose partitions were lost
+// with a TaskManager (lineage), collects the sink's partitions into the
+// output directory and ends the job. Loop thread only.
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/event_loop.hpp"
+#include "common/resources.hpp"
+#include "scheduler/jobmaster/job_observer.hpp"
+#include "scheduler/jobmaster/taskmanager_gateway.hpp"
+#include "scheduler/resourcemanager/resource_manager.hpp"
+#include "tailor/v1/job.pb.h"
+#include "tailor/v1/report.pb.h"
+#include "tailor/v1/rpc.pb.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace tailor::scheduler {
+
+struct JobMasterConfig {
+  std::string jobId;
+  std::string outputDir;  // absolute; created if missing
+  // Per stage (same order as the spec), per task: the source splits.
+  std::vector<std::vector<std::vector<v1::FileSplit>>> splits;
+  // An attempt failing to fetch inputs is not counted against max_attempts,
+  // but a task is given up after this many such failures.
+  int maxFetchFailures = 8;
+};
+
+class JobMaster : public SlotOwner {
+ public:
+  JobMaster(EventLoop& loop, v1::JobSpec spec, JobMasterConfig config,
+            ResourceManagerGateway& resourceManager, TaskManagerGateway& taskManagers,
+            JobObserver* observer);
+  ~JobMaster() override;
+
+  // host:port of this JobMaster's RPC endpoint, sent to TMs with each task.
+  void setAddress(std::string address) { address_ = std::move(address); }
+
+  // Schedules the source stages.
+  void start();
+
+  // Ends the job as CANCELED (or FAILED when `failed`), killing running attempts.
+  void cancel(const std::string& reason, bool failed = false);
+
+  // RPC from TaskManagers.
+  Result<v1::TaskStateUpdateResponse> updateTaskState(const v1::TaskStateUpdate& update);
+
+  // SlotOwner
+  bool offerSlot(const Slot& slot) override;
+  void onTaskManagerLost(const std::string& taskManagerId, const std::string& reason) override;
+
+  JobStatus status() const { return status_; }
+  const std::string& error() const { return error_; }
+  const std::string& jobId() const { return config_.jobId; }
+  const v1::JobSpec& spec() const { return spec_; }
+  double submittedAt() const { return submittedAt_; }
+  double finishedAt() const { return finishedAt_; }
+  std::vector<StageProgress> progress() const;
+  std::vector<v1::StageReport> stageReports() const;
+  // Task profile x run time, summed over all attempts.
+  v1::ResourceSeconds requestedResourceSeconds() const;
+
+ private:
+  enum class TaskState { kWaiting, kPending, kDeploying, kRunning, kFinished };
+
+  struct Task {
+    int stage = 0;
+    int index = 0;
+    TaskState state = TaskState::kWaiting;
+    int attempts = 0;       // attempts started
+    int failures = 0;       // failures counted against max_attempts
+    int fetchFailures = 0;
+    std::string attemptId;  // current attempt
+    std::string slotId;
+    std::string taskManagerId;  // where it runs, or where its output lives
+    std::string address;
+    std::vector<v1::PartitionInfo> partitions;
+    double attemptStartedAt = 0;
+  };
+
+  struct StageInfo {
+    v1::Stage spec;
+    Resources profile;
+    std::vector<int> upstream;                              // stage indexes
+    std::vector<std::pair<int, v1::Partitioning>> consumers;  // stage index, how
+    std::vector<Task> tasks;
+    bool startedReported = false;
+    bool finishedReported = false;
+    double startedAt = 0;
+    double finishedAt = 0;
+    int attempts = 0;
+    int failedAttempts = 0;
+  };
+
+  struct HeldSlot {
+    Slot slot;
+    std::string attemptId;  // empty when free
+  };
+
+  void schedule();
+  bool stageComplete(int stage) const;
+  bool inputsComplete(int stage) const;
+  bool outputNeeded(int stage) const;
+  void deploy(Task& task, const std::string& slotId);
+  v1::TaskDeployment makeDeployment(const Task& task) const;
+  Task* findAttempt(const std::string& attemptId);
+  void finishAttempt(Task& task, double finishedAt);
+  void resetToWaiting(Task& task);
+  void invalidateConsumers();
+  void onAttemptFailed(Task& task, const v1::TaskStateUpdate& update);
+  void updatePartitionHolders();
+  void collectOutput();
+  void endJob(JobStatus status, const std::string& error);
+  std::string attemptName(const Task& task) const;
+
+  EventLoop& loop_;
+  v1::JobSpec spec_;
+  JobMasterConfig config_;
+  ResourceManagerGateway& resourceManager_;
+  TaskManagerGateway& taskManagers_;
+  JobObserver* observer_;
+  std::vector<StageInfo> stages_;
+  int sink_ = -1;
+  std::map<std::string, HeldSlot> slots_;
+  std::set<std::string> partitionHolders_;
+  JobStatus status_ = JobStatus::kRunning;
+  std::string error_;
+  std::string address_;
+  bool collecting_ = false;
+  int collectGeneration_ = 0;
+  bool scheduling_ = false;
+  bool rescheduleRequested_ = false;
+  double submittedAt_ = 0;
+  double finishedAt_ = 0;
+  double requestedCpuSeconds_ = 0;
+  double requestedMemMibSeconds_ = 0;
+  std::shared_ptr<spdlog::logger> log_;
+};
+
+}  // namespace tailor::scheduler

@@ -1,0 +1,41 @@
+#pragma once
+
+// The flags of per-job mode, shared by `tailor run` and `tailor-jobmanager`
+// so that both accept exactly the same options (docs/configuration.md).
+
+#include <string>
+
+#include <boost/program_options/options_description.hpp>
+
+#include "common/result.hpp"
+#include "scheduler/per_job_runner.hpp"
+
+namespace tailor::scheduler {
+
+struct PerJobFlags {
+  std::string output;
+  std::string report;
+  std::string sizing = "tailored";
+  std::string localResources;
+  std::string idleTimeout = "5s";
+  std::string heartbeatInterval = "1s";
+  std::string heartbeatTimeout = "10s";
+  int maxSlots = 4;
+  int fixedSlots = 1;
+  std::string fixedSlot;
+  std::string workDir;
+  std::string taskManagerBinary;
+  std::string logLevel = "info";
+  std::string jobId;
+};
+
+// Adds the per-job flags to `options`, writing into `flags`.
+void addPerJobFlags(boost::program_options::options_description& options, PerJobFlags& flags);
+
+// Checks the flags and builds the options for runPerJob(). Errors name the flag.
+Result<PerJobOptions> resolvePerJobFlags(const PerJobFlags& flags, v1::JobSpec spec);
+
+// The local cluster the flags describe (--local-resources over the machine's).
+Result<Resources> localClusterResources(const PerJobFlags& flags);
+
+}  // namespace tailor::scheduler

@@ -1,0 +1,273 @@
+#include "scheduler/per_job_runner.hpp"
+
+#include "common/asio_event_loop.hpp"
+
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <boost/asio/signal_set.hpp>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <google/protobuf/util/json_util.h>
+
+#include "common/http/client.hpp"
+#include "common/http/server.hpp"
+#include "common/logging.hpp"
+#include "common/process_launcher.hpp"
+#include "common/rpc.hpp"
+#include "scheduler/drivers/local_driver.hpp"
+#include "scheduler/jobmaster/input_splits.hpp"
+#include "scheduler/jobmaster/job_master.hpp"
+#include "scheduler/jobmaster/rpc_taskmanager_gateway.hpp"
+
+namespace tailor::scheduler {
+
+namespace fs = std::filesystem;
+
+Resources machineResources(const std::string& dir) {
+  Resources resources;
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  resources.milliCpus = std::max(1L, cpus) * 1000;
+  long pages = sysconf(_SC_PHYS_PAGES);
+  long pageSize = sysconf(_SC_PAGE_SIZE);
+  resources.memMib = static_cast<std::int64_t>(pages) * pageSize / (1024 * 1024);
+  struct statvfs fsStats {};
+  if (statvfs(dir.c_str(), &fsStats) == 0) {
+    resources.diskMib = static_cast<std::int64_t>(fsStats.f_bavail) *
+                        static_cast<std::int64_t>(fsStats.f_frsize) / (1024 * 1024);
+  }
+  return resources;
+}
+
+std::string makeJobId(const std::string& jobName, double wallSeconds) {
+  std::time_t seconds = static_cast<std::time_t>(wallSeconds);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &utc);
+  std::random_device random;
+  return fmt::format("{}-{}-{:04x}", jobName, stamp, random() & 0xffff);
+}
+
+std::string reportToJson(const v1::JobReport& report) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = true;
+  std::string json;
+  (void)google::protobuf::util::MessageToJsonString(report, &json, options);
+  return json;
+}
+
+Status writeReport(const v1::JobReport& report, const std::string& path) {
+  std::ofstream out(path, std::ios::trunc);
+  out << reportToJson(report);
+  out.close();
+  if (!out) {
+    return makeError(ErrorCode::kIo, "cannot write report '{}'", path);
+  }
+  return Status();
+}
+
+namespace {
+
+std::string defaultTaskManagerBinary() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return (self.parent_path() / "tailor-taskmanager").string();
+}
+
+// Forwards to the user's observer and stops the loop once the job ended and
+// every TaskManager is gone.
+class EndWatcher : public JobObserver {
+ public:
+  EndWatcher(AsioEventLoop& loop, JobObserver* next) : loop_(loop), next_(next) {}
+  void setResourceManager(ResourceManager* rm) { rm_ = rm; }
+
+  void onStageStarted(const std::string& stage) override {
+    if (next_) next_->onStageStarted(stage);
+  }
+  void onStageFinished(const std::string& stage) override {
+    if (next_) next_->onStageFinished(stage);
+  }
+  void onAttemptFailed(const std::string& attemptId, const std::string& message,
+                       bool willRetry) override {
+    if (next_) next_->onAttemptFailed(attemptId, message, willRetry);
+  }
+  void onProgress(const std::vector<StageProgress>& stages) override {
+    if (next_) next_->onProgress(stages);
+  }
+  void onJobEnded(JobStatus status, const std::string& error) override {
+    if (next_) next_->onJobEnded(status, error);
+    deadline_ = loop_.now() + std::chrono::seconds(15);
+    waitForRelease();
+  }
+
+ private:
+  void waitForRelease() {
+    if (rm_->allReleased() || loop_.now() > deadline_) {
+      loop_.stop();
+      return;
+    }
+    loop_.runAfter(Duration(20), [this] { waitForRelease(); });
+  }
+
+  AsioEventLoop& loop_;
+  JobObserver* next_;
+  ResourceManager* rm_ = nullptr;
+  MonotonicTime deadline_{};
+};
+
+v1::ResourceSeconds allocatedSeconds(const std::vector<v1::TaskManagerReport>& tms,
+                                     double jobEnd) {
+  v1::ResourceSeconds total;
+  for (const auto& tm : tms) {
+    if (tm.launched_at() <= 0) continue;
+    double end = tm.released_at() > 0 ? tm.released_at() : jobEnd;
+    double seconds = std::max(0.0, end - tm.launched_at());
+    total.set_cpu_seconds(total.cpu_seconds() + tm.resources().cpus() * seconds);
+    total.set_mem_mib_seconds(total.mem_mib_seconds() + tm.resources().mem() * seconds);
+  }
+  return total;
+}
+
+}  // namespace
+
+Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
+  auto log = logger("jobmanager");
+  AsioEventLoop loop;
+  const v1::JobSpec& spec = options.spec;
+  if (options.jobId.empty()) options.jobId = makeJobId(spec.name(), loop.wallSeconds());
+  if (options.outputDir.empty()) {
+    options.outputDir = !spec.output().empty() ? (fs::path(spec.base_dir()) / spec.output()).string()
+                                               : (fs::current_path() / "tailor-output" /
+                                                  spec.name()).string();
+  }
+  options.outputDir = fs::absolute(options.outputDir).lexically_normal().string();
+  if (options.workDir.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    options.workDir =
+        (fs::path(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") / "tailor" / options.jobId)
+            .string();
+  }
+  if (options.taskManagerBinary.empty()) options.taskManagerBinary = defaultTaskManagerBinary();
+  std::error_code ec;
+  fs::create_directories(options.workDir, ec);
+  if (ec) {
+    return makeError(ErrorCode::kIo, "cannot create work directory '{}': {}", options.workDir,
+                     ec.message());
+  }
+
+  auto splits = planInputSplits(spec);
+  if (!splits.ok()) return splits.error();
+
+  std::vector<Resources> profiles;
+  for (const auto& stage : spec.stages()) profiles.push_back(Resources::fromProto(stage.resources()));
+
+  SizingConfig sizing;
+  sizing.kind = options.sizing;
+  sizing.maxTaskManager = options.localResources;
+  sizing.maxSlotsPerTaskManager = options.maxSlotsPerTaskManager;
+  sizing.fixedSlotsPerTaskManager = options.fixedSlotsPerTaskManager;
+  sizing.fixedSlot = options.fixedSlot.value_or(largestProfile(profiles));
+  if (sizing.kind == SizingKind::kFixed) {
+    for (size_t i = 0; i < profiles.size(); ++i) {
+      if (!sizing.fixedSlot.contains(profiles[i])) {
+        return makeError(ErrorCode::kInvalidArgument,
+                         "stage \"{}\" needs {} but fixed slots hold {}",
+                         spec.stages(static_cast<int>(i)).name(), profiles[i].toString(),
+                         sizing.fixedSlot.toString());
+      }
+    }
+    Resources tmSize = sizing.fixedSlot * sizing.fixedSlotsPerTaskManager;
+    if (!options.localResources.contains(tmSize)) {
+      return makeError(ErrorCode::kInvalidArgument,
+                       "a fixed TaskManager of {} does not fit the local cluster ({})",
+                       tmSize.toString(), options.localResources.toString());
+    }
+  }
+
+  http::CurlHttpClient httpClient(loop, 4);
+  http::Server httpServer(loop, "127.0.0.1", 0);
+  rpc::Server rpcServer(httpServer);
+  rpc::Client rpcClient(httpClient);
+  ChildProcessLauncher launcher(loop);
+  RpcTaskManagerGateway taskManagers(rpcClient, httpClient);
+
+  LocalDriverConfig driverConfig;
+  driverConfig.capacity = options.localResources;
+  driverConfig.taskManagerBinary = options.taskManagerBinary;
+  driverConfig.workDir = options.workDir;
+  driverConfig.logDir = options.workDir + "/logs";
+  driverConfig.logLevel = options.logLevel;
+  LocalDriver driver(loop, launcher, driverConfig);
+
+  ResourceManagerConfig rmConfig;
+  rmConfig.sizing = sizing;
+  rmConfig.idleTimeout = options.idleTimeout;
+  rmConfig.heartbeatInterval = options.heartbeatInterval;
+  rmConfig.heartbeatTimeout = options.heartbeatTimeout;
+  ResourceManager resourceManager(loop, driver, rmConfig);
+
+  EndWatcher watcher(loop, observers.job);
+  watcher.setResourceManager(&resourceManager);
+  JobMasterConfig jmConfig;
+  jmConfig.jobId = options.jobId;
+  jmConfig.outputDir = options.outputDir;
+  jmConfig.splits = std::move(*splits);
+  JobMaster jobMaster(loop, spec, jmConfig, resourceManager, taskManagers, &watcher);
+  resourceManager.setSlotOwner(&jobMaster);
+  resourceManager.setObserver(observers.resources);
+
+  rpcServer.handle<v1::RegisterTaskManagerRequest, v1::RegisterTaskManagerResponse>(
+      "ResourceManager", "RegisterTaskManager",
+      [&](const v1::RegisterTaskManagerRequest& r) { return resourceManager.registerTaskManager(r); });
+  rpcServer.handle<v1::HeartbeatRequest, v1::HeartbeatResponse>(
+      "ResourceManager", "Heartbeat",
+      [&](const v1::HeartbeatRequest& r) { return resourceManager.heartbeat(r); });
+  rpcServer.handle<v1::TaskStateUpdate, v1::TaskStateUpdateResponse>(
+      "JobMaster", "UpdateTaskState",
+      [&](const v1::TaskStateUpdate& r) { return jobMaster.updateTaskState(r); });
+
+  auto port = httpServer.start();
+  if (!port.ok()) return port.error();
+  driver.setResourceManagerAddress("127.0.0.1:" + std::to_string(*port));
+  jobMaster.setAddress("127.0.0.1:" + std::to_string(*port));
+  log->info("job {} ({}): JobManager on 127.0.0.1:{}, work dir {}, output {}", options.jobId,
+            spec.name(), *port, options.workDir, options.outputDir);
+
+  boost::asio::signal_set signals(loop.context(), SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& error, int signal) {
+    if (!error) jobMaster.cancel(fmt::format("interrupted by signal {}", signal));
+  });
+
+  loop.post([&] {
+    resourceManager.start();
+    jobMaster.start();
+  });
+  loop.run();
+  signals.cancel();
+  httpServer.stop();
+
+  v1::JobReport report;
+  auto* job = report.mutable_job();
+  job->set_id(options.jobId);
+  job->set_name(spec.name());
+  job->set_status(toString(jobMaster.status()));
+  job->set_submitted_at(jobMaster.submittedAt());
+  job->set_finished_at(jobMaster.finishedAt());
+  job->set_error(jobMaster.error());
+  job->set_duration_seconds(jobMaster.finishedAt() - jobMaster.submittedAt());
+  for (auto& stage : jobMaster.stageReports()) *report.add_stages() = stage;
+  auto tms = resourceManager.taskManagerReports();
+  for (auto& tm : tms) *report.add_taskmanagers() = tm;
+  *report.mutable_totals()->mutable_allocated() = allocatedSeconds(tms, jobMaster.finishedAt());
+  *report.mutable_totals()->mutable_requested() = jobMaster.requestedResourceSeconds();
+  report.set_sizing(toString(options.sizing));
+  report.set_output(options.outputDir);
+  return report;
+}
+
+}  // namespace tailor::scheduler

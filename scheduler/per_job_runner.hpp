@@ -1,0 +1,59 @@
+#pragma once
+
+// Per-job mode: one JobMaster, one ResourceManager and its driver in this
+// process, serving the internal RPC that TaskManagers call. Used by
+// `tailor run` (JobManager inside the CLI) and by `tailor-jobmanager`.
+
+#include <optional>
+#include <string>
+
+#include "common/event_loop.hpp"
+#include "common/resources.hpp"
+#include "common/result.hpp"
+#include "scheduler/jobmaster/job_observer.hpp"
+#include "scheduler/resourcemanager/resource_manager.hpp"
+#include "scheduler/resourcemanager/sizing_policy.hpp"
+#include "tailor/v1/job.pb.h"
+#include "tailor/v1/report.pb.h"
+
+namespace tailor::scheduler {
+
+struct PerJobOptions {
+  v1::JobSpec spec;
+  std::string jobId;       // empty: made from the job name and the time
+  std::string outputDir;   // empty: spec.output, else ./tailor-output/<name>
+  std::string workDir;     // empty: $TMPDIR/tailor/<job id>
+  SizingKind sizing = SizingKind::kTailored;
+  Resources localResources;
+  int maxSlotsPerTaskManager = 4;
+  int fixedSlotsPerTaskManager = 1;
+  std::optional<Resources> fixedSlot;  // default: the job's largest profile
+  Duration idleTimeout{5000};
+  Duration heartbeatInterval{1000};
+  Duration heartbeatTimeout{10000};
+  std::string taskManagerBinary;  // empty: next to this executable
+  std::string logLevel = "info";
+};
+
+// Resources of this machine: all its CPUs and memory, the free disk of
+// `dir`, no GPUs.
+Resources machineResources(const std::string& dir);
+
+// Makes "<name>-<yyyymmdd>-<hhmmss>-<4 hex digits>".
+std::string makeJobId(const std::string& jobName, double wallSeconds);
+
+// Writes the report as JSON (proto field names, all fields).
+Status writeReport(const v1::JobReport& report, const std::string& path);
+std::string reportToJson(const v1::JobReport& report);
+
+// Observes the run; both may be null. Called on the runner's loop thread.
+struct RunObservers {
+  JobObserver* job = nullptr;
+  ResourceObserver* resources = nullptr;
+};
+
+// Runs the job to its end on the calling thread and returns its report.
+// SIGINT and SIGTERM cancel the job. An error means the job could not start.
+Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers);
+
+}  // namespace tailor::scheduler

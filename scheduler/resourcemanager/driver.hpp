@@ -1,0 +1,50 @@
+#pragma once
+
+// How the ResourceManager gets TaskManagers: the local driver starts
+// processes on this machine; the Mesos driver will launch executors on offers.
+
+#include <string>
+
+#include "common/resources.hpp"
+#include "scheduler/resourcemanager/sizing_policy.hpp"
+
+namespace tailor::scheduler {
+
+// Called by a driver on the owning component's event loop.
+class DriverListener {
+ public:
+  virtual ~DriverListener() = default;
+
+  // The TM's process (or executor) has been started.
+  virtual void onTaskManagerStarted(const std::string& taskManagerId) = 0;
+
+  // The TM is gone: exited, killed or lost. `reason` is for users.
+  virtual void onTaskManagerTerminated(const std::string& taskManagerId,
+                                       const std::string& reason) = 0;
+};
+
+class ResourceManagerDriver {
+ public:
+  virtual ~ResourceManagerDriver() = default;
+
+  // Starts the driver; `listener` must outlive it. Loop thread only.
+  virtual void start(DriverListener* listener) = 0;
+
+  // Asks for a TaskManager of `spec.total`, identified by `taskManagerId`.
+  // The driver may queue the launch until resources are free; it reports
+  // onTaskManagerStarted() once it runs. Loop thread only.
+  virtual void launchTaskManager(const std::string& taskManagerId,
+                                 const TaskManagerSpec& spec) = 0;
+
+  // Stops the TaskManager (or drops a queued launch). The driver reports
+  // onTaskManagerTerminated() when it is gone. Loop thread only.
+  virtual void releaseTaskManager(const std::string& taskManagerId) = 0;
+
+  // The largest TaskManager this driver can ever place.
+  virtual Resources maxTaskManager() const = 0;
+
+  // Short description for messages: "the local cluster (cpus=2,...)".
+  virtual std::string describe() const = 0;
+};
+
+}  // namespace tailor::scheduler

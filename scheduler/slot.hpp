@@ -1,0 +1,17 @@
+#pragma once
+
+#include <string>
+
+#include "common/resources.hpp"
+
+namespace tailor::scheduler {
+
+// A share of a TaskManager cut to one profile and handed to the JobMaster.
+struct Slot {
+  std::string id;
+  std::string taskManagerId;
+  std::string address;  // host:port of the TM
+  Resources profile;    // what the slot holds (>= the task profile it serves)
+};
+
+}  // namespace tailor::scheduler
