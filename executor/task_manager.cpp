@@ -119,9 +119,11 @@ void TaskManager::heartbeat() {
 Result<v1::DeployTaskResponse> TaskManager::deploy(const v1::DeployTaskRequest& request) {
   v1::DeployTaskResponse response;
   const auto& task = request.task();
-  if (stopping_ || !registered_) {
+  // Deploys may arrive before the registration answer does: the RM offers
+  // this TM's slots as soon as it accepted the registration.
+  if (stopping_) {
     response.set_accepted(false);
-    response.set_reason(stopping_ ? "TaskManager is stopping" : "TaskManager not registered");
+    response.set_reason("TaskManager is stopping");
     return response;
   }
   if (runners_.count(task.attempt_id()) != 0) {

@@ -178,11 +178,15 @@ v1::TaskStateUpdate TaskRunner::run() {
 
   // Inputs: partitions on this TM are read in place, others fetched first.
   std::vector<std::string> inputFiles;
+  int localInputs = 0;
+  int remoteInputs = 0;
+  std::int64_t remoteBytes = 0;
   for (int i = 0; i < task_.inputs_size(); ++i) {
     if (cancelled_) return failed(v1::INTERNAL, "cancelled");
     const auto& input = task_.inputs(i);
     if (input.taskmanager_id() == context_.taskManagerId) {
       inputFiles.push_back(context_.workDir + "/partitions/" + input.partition_path());
+      ++localInputs;
       continue;
     }
     http::ClientRequest request;
@@ -200,6 +204,8 @@ v1::TaskStateUpdate TaskRunner::run() {
       return update;
     }
     inputFiles.push_back(request.outputFile);
+    ++remoteInputs;
+    remoteBytes += response->bytesReceived;
   }
 
   std::vector<v1::OutputSpec> outputs(task_.outputs().begin(), task_.outputs().end());
@@ -291,6 +297,9 @@ v1::TaskStateUpdate TaskRunner::run() {
     if (!partitions.ok()) return failed(v1::INTERNAL, partitions.error().message);
     auto update = makeUpdate(v1::TASK_FINISHED);
     for (auto& partition : *partitions) *update.add_partitions() = partition;
+    update.set_local_inputs(localInputs);
+    update.set_remote_inputs(remoteInputs);
+    update.set_remote_input_bytes(remoteBytes);
     return update;
   }
   std::string stderrTail = tail(stderrPath, 2048);

@@ -262,7 +262,11 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
   job->set_duration_seconds(jobMaster.finishedAt() - jobMaster.submittedAt());
   for (auto& stage : jobMaster.stageReports()) *report.add_stages() = stage;
   auto tms = resourceManager.taskManagerReports();
-  for (auto& tm : tms) *report.add_taskmanagers() = tm;
+  for (auto& tm : tms) {
+    auto it = jobMaster.attemptsPerTaskManager().find(tm.id());
+    tm.set_tasks_run(it == jobMaster.attemptsPerTaskManager().end() ? 0 : it->second);
+    *report.add_taskmanagers() = tm;
+  }
   *report.mutable_totals()->mutable_allocated() = allocatedSeconds(tms, jobMaster.finishedAt());
   *report.mutable_totals()->mutable_requested() = jobMaster.requestedResourceSeconds();
   report.set_sizing(toString(options.sizing));

@@ -236,6 +236,7 @@ void JobMaster::deploy(Task& task, const std::string& slotId) {
   task.state = TaskState::kDeploying;
   task.attemptStartedAt = loop_.wallSeconds();
   held.attemptId = task.attemptId;
+  attemptsPerTm_[task.taskManagerId] += 1;
   if (!stage.startedReported) {
     stage.startedReported = true;
     stage.startedAt = task.attemptStartedAt;
@@ -373,7 +374,11 @@ Result<v1::TaskStateUpdateResponse> JobMaster::updateTaskState(const v1::TaskSta
         log_->warn("{} finished without partitions", update.attempt_id());
       }
       stage.finishedAt = now;
-      log_->info("{} finished on {}", update.attempt_id(), update.taskmanager_id());
+      stage.remoteInputs += update.remote_inputs();
+      stage.remoteInputBytes += update.remote_input_bytes();
+      log_->info("{} finished on {} ({} remote inputs, {} bytes; {} local)", update.attempt_id(),
+                 update.taskmanager_id(), update.remote_inputs(), update.remote_input_bytes(),
+                 update.local_inputs());
       schedule();
       break;
     }
@@ -601,6 +606,8 @@ std::vector<v1::StageReport> JobMaster::stageReports() const {
     report.set_failed_attempts(stage.failedAttempts);
     report.set_started_at(stage.startedAt);
     report.set_finished_at(stage.finishedAt);
+    report.set_remote_inputs(static_cast<std::int32_t>(stage.remoteInputs));
+    report.set_remote_input_bytes(static_cast<double>(stage.remoteInputBytes));
     reports.push_back(report);
   }
   return reports;

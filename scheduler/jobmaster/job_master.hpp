@@ -72,6 +72,8 @@ class JobMaster : public SlotOwner {
   std::vector<v1::StageReport> stageReports() const;
   // Task profile x run time, summed over all attempts.
   v1::ResourceSeconds requestedResourceSeconds() const;
+  // Attempts deployed to each TaskManager.
+  const std::map<std::string, int>& attemptsPerTaskManager() const { return attemptsPerTm_; }
 
  private:
   enum class TaskState { kWaiting, kPending, kDeploying, kRunning, kFinished };
@@ -103,6 +105,8 @@ class JobMaster : public SlotOwner {
     double finishedAt = 0;
     int attempts = 0;
     int failedAttempts = 0;
+    std::int64_t remoteInputs = 0;
+    std::int64_t remoteInputBytes = 0;
   };
 
   struct HeldSlot {
@@ -136,6 +140,7 @@ class JobMaster : public SlotOwner {
   int sink_ = -1;
   std::map<std::string, HeldSlot> slots_;
   std::set<std::string> partitionHolders_;
+  std::map<std::string, int> attemptsPerTm_;
   JobStatus status_ = JobStatus::kRunning;
   std::string error_;
   std::string address_;
