@@ -19,6 +19,9 @@ class Progress : public scheduler::JobObserver, public scheduler::ResourceObserv
  public:
   Progress(std::FILE* out, bool terminal, std::string jobName);
 
+  // Draws the final state (after every TaskManager is gone).
+  void finish() { redraw(true); }
+
   // JobObserver
   void onStageStarted(const std::string& stage) override;
   void onStageFinished(const std::string& stage) override;

@@ -153,6 +153,11 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
             .string();
   }
   if (options.taskManagerBinary.empty()) options.taskManagerBinary = defaultTaskManagerBinary();
+  if (access(options.taskManagerBinary.c_str(), X_OK) != 0) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "--taskmanager-binary: '{}' is not an executable file",
+                     options.taskManagerBinary);
+  }
   std::error_code ec;
   fs::create_directories(options.workDir, ec);
   if (ec) {

@@ -481,6 +481,10 @@ void JobMaster::onTaskManagerLost(const std::string& taskManagerId, const std::s
   schedule();
 }
 
+void JobMaster::onResourcesUnavailable(const std::string& reason) {
+  endJob(JobStatus::kFailed, "no TaskManagers: " + reason);
+}
+
 void JobMaster::updatePartitionHolders() {
   std::set<std::string> holders;
   for (int s = 0; s < static_cast<int>(stages_.size()); ++s) {

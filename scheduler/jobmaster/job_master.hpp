@@ -61,6 +61,7 @@ class JobMaster : public SlotOwner {
   // SlotOwner
   bool offerSlot(const Slot& slot) override;
   void onTaskManagerLost(const std::string& taskManagerId, const std::string& reason) override;
+  void onResourcesUnavailable(const std::string& reason) override;
 
   JobStatus status() const { return status_; }
   const std::string& error() const { return error_; }

@@ -11,8 +11,10 @@ ResourceManager::ResourceManager(EventLoop& loop, ResourceManagerDriver& driver,
 
 ResourceManager::~ResourceManager() {
   if (heartbeatTimer_) loop_.cancelTimer(*heartbeatTimer_);
+  if (backoffTimer_) loop_.cancelTimer(*backoffTimer_);
   for (auto& [id, tm] : taskManagers_) {
     if (tm.idleTimer) loop_.cancelTimer(*tm.idleTimer);
+    if (tm.registrationTimer) loop_.cancelTimer(*tm.registrationTimer);
   }
 }
 
@@ -59,7 +61,9 @@ void ResourceManager::reconcile() {
     }
     log_->debug("slot {} ({}) cut from {}", slot.id, slot.profile.toString(), tm.id);
   }
-  for (auto& spec : planTaskManagers(config_.sizing, plan.unmet)) {
+  std::vector<TaskManagerSpec> specs;
+  if (loop_.now() >= launchesBlockedUntil_) specs = planTaskManagers(config_.sizing, plan.unmet);
+  for (auto& spec : specs) {
     std::string id = "tm-" + std::to_string(nextTaskManager_++);
     TaskManager tm;
     tm.id = id;
@@ -180,8 +184,20 @@ void ResourceManager::releaseAll() {
 void ResourceManager::onTaskManagerStarted(const std::string& taskManagerId) {
   auto it = taskManagers_.find(taskManagerId);
   if (it == taskManagers_.end()) return;
-  if (it->second.state == TmState::kRequested) it->second.state = TmState::kStarted;
-  it->second.report.set_launched_at(loop_.wallSeconds());
+  TaskManager& tm = it->second;
+  if (tm.state == TmState::kRequested) tm.state = TmState::kStarted;
+  tm.report.set_launched_at(loop_.wallSeconds());
+  std::string id = tm.id;
+  tm.registrationTimer = loop_.runAfter(config_.registrationTimeout, [this, id] {
+    auto found = taskManagers_.find(id);
+    if (found == taskManagers_.end()) return;
+    found->second.registrationTimer.reset();
+    if (found->second.state == TmState::kStarted) {
+      markLost(found->second, fmt::format("not registered within {} ms",
+                                          config_.registrationTimeout.count()));
+      reconcile();
+    }
+  });
 }
 
 void ResourceManager::onTaskManagerTerminated(const std::string& taskManagerId,
@@ -190,8 +206,14 @@ void ResourceManager::onTaskManagerTerminated(const std::string& taskManagerId,
   if (it == taskManagers_.end()) return;
   TaskManager& tm = it->second;
   if (tm.state == TmState::kGone) return;
+  bool neverRegistered = tm.report.registered_at() == 0;
+  bool released = tm.state == TmState::kReleasing && tm.report.exit().rfind("lost", 0) != 0;
   if (tm.state != TmState::kReleasing) {
     markLost(tm, reason);
+  }
+  if (tm.registrationTimer) {
+    loop_.cancelTimer(*tm.registrationTimer);
+    tm.registrationTimer.reset();
   }
   tm.state = TmState::kGone;
   if (!tm.ownerNotified && owner_ != nullptr) {
@@ -206,7 +228,32 @@ void ResourceManager::onTaskManagerTerminated(const std::string& taskManagerId,
   if (tm.report.launched_at() > 0) tm.report.set_released_at(loop_.wallSeconds());
   log_->info("{} terminated ({}; {})", tm.id, tm.report.exit(), reason);
   if (observer_ != nullptr) observer_->onTaskManagerReleased(tm.id, tm.report.exit());
+  if (neverRegistered && !released && !releasingAll_) {
+    onStartFailure(tm.id, reason);
+    return;
+  }
   reconcile();
+}
+
+void ResourceManager::onStartFailure(const std::string& taskManagerId, const std::string& reason) {
+  startFailures_ += 1;
+  if (startFailures_ >= config_.maxStartFailures) {
+    std::string message = fmt::format(
+        "{} TaskManagers in a row ended before registering; the last, {}: {}", startFailures_,
+        taskManagerId, reason);
+    log_->error("{}", message);
+    if (owner_ != nullptr) owner_->onResourcesUnavailable(message);
+    return;
+  }
+  Duration backoff = config_.startFailureBackoff * (1 << std::min(startFailures_ - 1, 4));
+  log_->warn("{} ended before registering ({}); next launch in {} ms", taskManagerId, reason,
+             backoff.count());
+  launchesBlockedUntil_ = loop_.now() + backoff;
+  if (backoffTimer_) loop_.cancelTimer(*backoffTimer_);
+  backoffTimer_ = loop_.runAfter(backoff, [this] {
+    backoffTimer_.reset();
+    reconcile();
+  });
 }
 
 Result<v1::RegisterTaskManagerResponse> ResourceManager::registerTaskManager(
@@ -222,6 +269,11 @@ Result<v1::RegisterTaskManagerResponse> ResourceManager::registerTaskManager(
   }
   TaskManager& tm = it->second;
   if (tm.state != TmState::kRegistered) {
+    startFailures_ = 0;
+    if (tm.registrationTimer) {
+      loop_.cancelTimer(*tm.registrationTimer);
+      tm.registrationTimer.reset();
+    }
     tm.state = TmState::kRegistered;
     tm.address = request.address();
     tm.free = tm.spec.total;

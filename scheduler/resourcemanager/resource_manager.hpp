@@ -39,6 +39,10 @@ class SlotOwner {
   // A TaskManager is gone (lost, or released); its slots and the partitions
   // it held are gone with it.
   virtual void onTaskManagerLost(const std::string& taskManagerId, const std::string& reason) = 0;
+
+  // TaskManagers cannot be had: too many in a row failed before registering.
+  // The owner should give up (fail the job) with `reason`.
+  virtual void onResourcesUnavailable(const std::string& reason) = 0;
 };
 
 // What the JobMaster calls on the ResourceManager.
@@ -77,6 +81,12 @@ struct ResourceManagerConfig {
   Duration idleTimeout{5000};
   Duration heartbeatInterval{1000};
   Duration heartbeatTimeout{10000};
+  // A started TM that has not registered after this is lost.
+  Duration registrationTimeout{60000};
+  // After this many TMs in a row end before registering, the RM gives up.
+  int maxStartFailures = 5;
+  // Launches after such a failure wait this long, doubling up to 16 times it.
+  Duration startFailureBackoff{250};
 };
 
 class ResourceManager : public ResourceManagerGateway, public DriverListener {
@@ -124,6 +134,7 @@ class ResourceManager : public ResourceManagerGateway, public DriverListener {
     std::map<std::string, Slot> slots;
     MonotonicTime lastHeartbeat{};
     std::optional<TimerId> idleTimer;
+    std::optional<TimerId> registrationTimer;
     bool ownerNotified = false;
     v1::TaskManagerReport report;
   };
@@ -133,6 +144,7 @@ class ResourceManager : public ResourceManagerGateway, public DriverListener {
   void release(TaskManager& tm, const std::string& how);
   void markLost(TaskManager& tm, const std::string& reason);
   void checkHeartbeats();
+  void onStartFailure(const std::string& taskManagerId, const std::string& reason);
   bool isIdle(const TaskManager& tm) const;
 
   EventLoop& loop_;
@@ -147,6 +159,9 @@ class ResourceManager : public ResourceManagerGateway, public DriverListener {
   int nextSlot_ = 1;
   bool releasingAll_ = false;
   bool reconciling_ = false;
+  int startFailures_ = 0;  // TMs in a row that ended before registering
+  MonotonicTime launchesBlockedUntil_{};
+  std::optional<TimerId> backoffTimer_;
   std::optional<TimerId> heartbeatTimer_;
   std::shared_ptr<spdlog::logger> log_;
 };
