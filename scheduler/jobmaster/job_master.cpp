@@ -176,7 +176,10 @@ void JobMaster::schedule() {
         if (observer_ != nullptr) observer_->onStageFinished(stage.spec.name());
       }
     }
-    if (stageComplete(sink_) && inputsComplete(sink_) && !collecting_ &&
+    bool sinkOutputsAvailable =
+        std::all_of(stages_[sink_].tasks.begin(), stages_[sink_].tasks.end(),
+                    [](const Task& task) { return !task.partitions.empty(); });
+    if (stageComplete(sink_) && sinkOutputsAvailable && !collecting_ &&
         status_ == JobStatus::kRunning) {
       collectOutput();
     }
@@ -458,9 +461,11 @@ void JobMaster::onTaskManagerLost(const std::string& taskManagerId, const std::s
   for (auto it = slots_.begin(); it != slots_.end();) {
     it = it->second.slot.taskManagerId == taskManagerId ? slots_.erase(it) : std::next(it);
   }
+  bool sinkOutputLost = false;
   for (auto& stage : stages_) {
     for (auto& task : stage.tasks) {
       if (task.taskManagerId != taskManagerId) continue;
+      if (task.stage == sink_ && task.state == TaskState::kFinished) sinkOutputLost = true;
       if (task.state == TaskState::kDeploying || task.state == TaskState::kRunning) {
         log_->warn("{} lost with {} ({}); it will run again", task.attemptId, taskManagerId,
                    reason);
@@ -475,8 +480,8 @@ void JobMaster::onTaskManagerLost(const std::string& taskManagerId, const std::s
       }
     }
   }
-  if (collecting_) {
-    collecting_ = false;  // a sink partition may have been on it; collect again
+  if (collecting_ && sinkOutputLost) {
+    collecting_ = false;  // collect again once the lost sink tasks ran again
   }
   schedule();
 }

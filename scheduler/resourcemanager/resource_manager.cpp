@@ -185,7 +185,9 @@ void ResourceManager::onTaskManagerStarted(const std::string& taskManagerId) {
   auto it = taskManagers_.find(taskManagerId);
   if (it == taskManagers_.end()) return;
   TaskManager& tm = it->second;
-  if (tm.state == TmState::kRequested) tm.state = TmState::kStarted;
+  // Under Mesos the start notice may come after the TM registered already.
+  if (tm.state != TmState::kRequested) return;
+  tm.state = TmState::kStarted;
   tm.report.set_launched_at(loop_.wallSeconds());
   std::string id = tm.id;
   tm.registrationTimer = loop_.runAfter(config_.registrationTimeout, [this, id] {

@@ -1,0 +1,711 @@
+#include "scheduler/resourcemanager/resource_manager.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/common/builders.hpp"
+#include "tests/common/manual_event_loop.hpp"
+#include "tests/scheduler/mocks.hpp"
+
+namespace tailor::scheduler {
+namespace {
+
+using test::ManualEventLoop;
+using test::res;
+using ::testing::_;
+using ::testing::AllOf;
+using ::testing::AtMost;
+using ::testing::Field;
+using ::testing::HasSubstr;
+using ::testing::InSequence;
+using ::testing::Mock;
+using ::testing::Return;
+using ::testing::SaveArg;
+using ::testing::StrictMock;
+
+constexpr Duration kIdleTimeout{5000};
+constexpr Duration kHeartbeatInterval{1000};
+constexpr Duration kHeartbeatTimeout{30000};
+constexpr Duration kStartFailureBackoff{250};
+
+MATCHER_P3(SlotIs, id, taskManagerId, profile, "") {
+  return arg.id == id && arg.taskManagerId == taskManagerId && arg.profile == profile;
+}
+
+std::vector<Resources> copies(const Resources& profile, int n) {
+  return std::vector<Resources>(static_cast<size_t>(n), profile);
+}
+
+ResourceManagerConfig tailoredConfig() {
+  ResourceManagerConfig config;
+  config.sizing.kind = SizingKind::kTailored;
+  config.sizing.maxTaskManager = res(8, 16384);
+  config.sizing.maxSlotsPerTaskManager = 4;
+  config.idleTimeout = kIdleTimeout;
+  config.heartbeatInterval = kHeartbeatInterval;
+  config.heartbeatTimeout = kHeartbeatTimeout;
+  config.startFailureBackoff = kStartFailureBackoff;
+  return config;
+}
+
+ResourceManagerConfig fixedConfig(const Resources& slot, int slotsPerTaskManager) {
+  ResourceManagerConfig config = tailoredConfig();
+  config.sizing.kind = SizingKind::kFixed;
+  config.sizing.fixedSlot = slot;
+  config.sizing.fixedSlotsPerTaskManager = slotsPerTaskManager;
+  return config;
+}
+
+class ResourceManagerTest : public ::testing::Test {
+ protected:
+  void create(ResourceManagerConfig config = tailoredConfig()) {
+    rm_ = std::make_unique<ResourceManager>(loop_, driver_, std::move(config));
+    rm_->setSlotOwner(&owner_);
+    EXPECT_CALL(driver_, start(rm_.get()));
+    rm_->start();
+    Mock::VerifyAndClearExpectations(&driver_);
+  }
+
+  // Declares `requirements` expecting the RM to launch exactly `launches`
+  // (id -> spec), in order.
+  void declareExpectingLaunches(
+      const std::map<Resources, int>& requirements,
+      const std::vector<std::pair<std::string, TaskManagerSpec>>& launches) {
+    {
+      InSequence order;
+      for (const auto& [id, spec] : launches) {
+        EXPECT_CALL(driver_, launchTaskManager(id, TaskManagerSpecIs(spec.total, spec.slots)));
+      }
+    }
+    rm_->declareRequirements(requirements);
+    Mock::VerifyAndClearExpectations(&driver_);
+  }
+
+  v1::RegisterTaskManagerResponse registerTaskManager(const std::string& id) {
+    v1::RegisterTaskManagerRequest request;
+    request.set_taskmanager_id(id);
+    request.set_address(id + ".host:9000");
+    request.set_pid(4242);
+    auto response = rm_->registerTaskManager(request);
+    EXPECT_TRUE(response.ok());
+    return response.ok() ? *response : v1::RegisterTaskManagerResponse();
+  }
+
+  // Registers `id` and runs the reconcile it posts, expecting `offers` slots
+  // of `profile` offered; the owner answers `accept`.
+  void registerExpectingOffers(const std::string& id, int offers, const Resources& profile,
+                               bool accept = true) {
+    EXPECT_CALL(owner_, offerSlot(AllOf(Field(&Slot::taskManagerId, id),
+                                        Field(&Slot::address, id + ".host:9000"),
+                                        Field(&Slot::profile, profile))))
+        .Times(offers)
+        .WillRepeatedly(Return(accept));
+    auto response = registerTaskManager(id);
+    EXPECT_TRUE(response.accepted()) << response.reason();
+    loop_.runPending();
+    Mock::VerifyAndClearExpectations(&owner_);
+  }
+
+  bool heartbeat(const std::string& id) {
+    v1::HeartbeatRequest request;
+    request.set_taskmanager_id(id);
+    auto response = rm_->heartbeat(request);
+    EXPECT_TRUE(response.ok());
+    return response.ok() && response->known();
+  }
+
+  const v1::TaskManagerReport* report(const std::string& id) {
+    reports_ = rm_->taskManagerReports();
+    for (const auto& r : reports_) {
+      if (r.id() == id) return &r;
+    }
+    return nullptr;
+  }
+
+  ManualEventLoop loop_;
+  StrictMock<MockResourceManagerDriver> driver_;
+  StrictMock<MockSlotOwner> owner_;
+  std::unique_ptr<ResourceManager> rm_;
+  std::vector<v1::TaskManagerReport> reports_;
+};
+
+const Resources kTask = res(1, 1024);
+
+// --- launching TaskManagers ---
+
+TEST_F(ResourceManagerTest, StartStartsTheDriver) {
+  create();
+  EXPECT_TRUE(rm_->allReleased());
+}
+
+TEST_F(ResourceManagerTest, TailoredLaunchesSeveralSlotsPerTaskManager) {
+  create();
+  declareExpectingLaunches({{kTask, 6}}, {{"tm-1", {res(4, 4096), copies(kTask, 4)}},
+                                          {"tm-2", {res(2, 2048), copies(kTask, 2)}}});
+  EXPECT_FALSE(rm_->allReleased());
+}
+
+TEST_F(ResourceManagerTest, TailoredStaysWithinTheLargestTaskManager) {
+  ResourceManagerConfig config = tailoredConfig();
+  config.sizing.maxTaskManager = res(2, 16384);
+  create(config);
+  declareExpectingLaunches({{kTask, 3}}, {{"tm-1", {res(2, 2048), copies(kTask, 2)}},
+                                          {"tm-2", {res(1, 1024), copies(kTask, 1)}}});
+}
+
+TEST_F(ResourceManagerTest, TailoredSizesEachProfileLargestFirst) {
+  create();
+  declareExpectingLaunches(
+      {{kTask, 1}, {res(4, 8192), 2}},
+      {{"tm-1", {res(8, 16384), copies(res(4, 8192), 2)}}, {"tm-2", {kTask, copies(kTask, 1)}}});
+}
+
+TEST_F(ResourceManagerTest, FixedLaunchesTaskManagersOfTheConfiguredSize) {
+  create(fixedConfig(res(2, 2048), 2));
+  declareExpectingLaunches({{kTask, 3}}, {{"tm-1", {res(4, 4096), copies(res(2, 2048), 2)}},
+                                          {"tm-2", {res(4, 4096), copies(res(2, 2048), 2)}}});
+}
+
+TEST_F(ResourceManagerTest, FixedCutsTheConfiguredSlot) {
+  create(fixedConfig(res(2, 2048), 2));
+  declareExpectingLaunches({{kTask, 2}}, {{"tm-1", {res(4, 4096), copies(res(2, 2048), 2)}}});
+  registerExpectingOffers("tm-1", 2, res(2, 2048));
+}
+
+TEST_F(ResourceManagerTest, PendingTaskManagersAbsorbDemand) {
+  create();
+  declareExpectingLaunches({{kTask, 6}}, {{"tm-1", {res(4, 4096), copies(kTask, 4)}},
+                                          {"tm-2", {res(2, 2048), copies(kTask, 2)}}});
+  // The same demand again: the launched TMs cover it (StrictMock: no launch).
+  rm_->declareRequirements({{kTask, 6}});
+  rm_->declareRequirements({{kTask, 5}});
+  // One more slot than the pending TMs hold: one more TM of one slot.
+  declareExpectingLaunches({{kTask, 7}}, {{"tm-3", {kTask, copies(kTask, 1)}}});
+}
+
+TEST_F(ResourceManagerTest, StartedButUnregisteredTaskManagersStillAbsorbDemand) {
+  create();
+  declareExpectingLaunches({{kTask, 2}}, {{"tm-1", {res(2, 2048), copies(kTask, 2)}}});
+  rm_->onTaskManagerStarted("tm-1");
+  rm_->declareRequirements({{kTask, 2}});
+}
+
+TEST_F(ResourceManagerTest, ZeroCountsAreNoDemand) {
+  create();
+  rm_->declareRequirements({{kTask, 0}});
+  EXPECT_TRUE(rm_->allReleased());
+}
+
+// --- registration and slot offers ---
+
+TEST_F(ResourceManagerTest, RegistrationAnswersWithHeartbeatSettings) {
+  create();
+  declareExpectingLaunches({{kTask, 1}}, {{"tm-1", {kTask, copies(kTask, 1)}}});
+  EXPECT_CALL(owner_, offerSlot(_)).WillOnce(Return(true));
+  auto response = registerTaskManager("tm-1");
+  EXPECT_TRUE(response.accepted());
+  EXPECT_EQ(response.heartbeat_interval_ms(), kHeartbeatInterval.count());
+  EXPECT_EQ(response.heartbeat_timeout_ms(), kHeartbeatTimeout.count());
+  loop_.runPending();
+}
+
+TEST_F(ResourceManagerTest, RefusesUnknownTaskManagers) {
+  create();
+  auto response = registerTaskManager("tm-99");
+  EXPECT_FALSE(response.accepted());
+  EXPECT_THAT(response.reason(), HasSubstr("tm-99"));
+  EXPECT_EQ(loop_.runPending(), 0u);
+}
+
+TEST_F(ResourceManagerTest, OffersSlotsOnceTheTaskManagerRegisters) {
+  create();
+  declareExpectingLaunches({{kTask, 2}}, {{"tm-1", {res(2, 2048), copies(kTask, 2)}}});
+  std::vector<Slot> offered;
+  EXPECT_CALL(owner_, offerSlot(_)).Times(2).WillRepeatedly([&](const Slot& slot) {
+    offered.push_back(slot);
+    return true;
+  });
+  auto response = registerTaskManager("tm-1");
+  ASSERT_TRUE(response.accepted());
+  // The slots are cut on the loop, after the registration returned.
+  EXPECT_TRUE(offered.empty());
+  loop_.runPending();
+  ASSERT_EQ(offered.size(), 2u);
+  EXPECT_THAT(offered[0], SlotIs("slot-1", "tm-1", kTask));
+  EXPECT_THAT(offered[1], SlotIs("slot-2", "tm-1", kTask));
+  EXPECT_EQ(offered[0].address, "tm-1.host:9000");
+  // Everything was taken: nothing more to offer or launch.
+  rm_->declareRequirements({});
+}
+
+TEST_F(ResourceManagerTest, OffersOnlyWhatIsStillRequired) {
+  create();
+  declareExpectingLaunches({{kTask, 4}}, {{"tm-1", {res(4, 4096), copies(kTask, 4)}}});
+  rm_->declareRequirements({{kTask, 1}});
+  registerExpectingOffers("tm-1", 1, kTask);
+}
+
+TEST_F(ResourceManagerTest, FreeResourcesOfARegisteredTaskManagerServeNewDemand) {
+  create();
+  declareExpectingLaunches({{kTask, 4}}, {{"tm-1", {res(4, 4096), copies(kTask, 4)}}});
+  rm_->declareRequirements({{kTask, 1}});
+  registerExpectingOffers("tm-1", 1, kTask);
+  // A smaller profile is cut from tm-1's free resources right away.
+  EXPECT_CALL(owner_, offerSlot(SlotIs("slot-2", "tm-1", res(0.5, 512)))).WillOnce(Return(true));
+  EXPECT_CALL(owner_, offerSlot(SlotIs("slot-3", "tm-1", res(0.5, 512)))).WillOnce(Return(true));
+  rm_->declareRequirements({{res(0.5, 512), 2}});
+}
+
+TEST_F(ResourceManagerTest, RefusedOffersLeaveTheResourcesFree) {
+  create();
+  declareExpectingLaunches({{kTask, 2}}, {{"tm-1", {res(2, 2048), copies(kTask, 2)}}});
+  registerExpectingOffers("tm-1", 2, kTask, /*accept=*/false);
+  // Refusals launch nothing new; the same resources are offered again.
+  std::vector<Slot> offered;
+  EXPECT_CALL(owner_, offerSlot(_)).Times(2).WillRepeatedly([&](const Slot& slot) {
+    offered.push_back(slot);
+    return true;
+  });
+  rm_->declareRequirements({{kTask, 2}});
+  ASSERT_EQ(offered.size(), 2u);
+  EXPECT_EQ(offered[0].taskManagerId, "tm-1");
+  EXPECT_EQ(offered[1].taskManagerId, "tm-1");
+  EXPECT_NE(offered[0].id, offered[1].id);
+}
+
+TEST_F(ResourceManagerTest, NoOwnerMeansNoSlotIsTaken) {
+  rm_ = std::make_unique<ResourceManager>(loop_, driver_, tailoredConfig());
+  EXPECT_CALL(driver_, launchTaskManager("tm-1", _));
+  rm_->declareRequirements({{kTask, 1}});
+  auto response = registerTaskManager("tm-1");
+  EXPECT_TRUE(response.accepted());
+  loop_.runPending();
+  // The slot stays free; the unused TM becomes idle and is released.
+  EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
+  loop_.advance(kIdleTimeout);
+}
+
+// --- idle TaskManagers ---
+
+TEST_F(ResourceManagerTest, ReleasesATaskManagerIdleForTheTimeout) {
+  create();
+  declareExpectingLaunches({{kTask, 1}}, {{"tm-1", {kTask, copies(kTask, 1)}}});
+  Slot slot;
+  EXPECT_CALL(owner_, offerSlot(_)).WillOnce([&](const Slot& s) {
+    slot = s;
+    return true;
+  });
+  registerTaskManager("tm-1");
+  loop_.runPending();
+  Mock::VerifyAndClearExpectations(&owner_);
+
+  // Busy for a long time: never released.
+  loop_.advance(Duration(20000));
+  ASSERT_TRUE(heartbeat("tm-1"));
+
+  rm_->declareRequirements({});
+  rm_->releaseSlot(slot.id);
+  loop_.advance(kIdleTimeout - Duration(1));
+  Mock::VerifyAndClearExpectations(&driver_);
+
+  EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
+  loop_.advance(Duration(1));
+  Mock::VerifyAndClearExpectations(&driver_);
+
+  // Once gone, the owner hears of it as released (its partitions go too).
+  EXPECT_CALL(owner_, onTaskManagerLost("tm-1", "released when idle"));
+  rm_->onTaskManagerTerminated("tm-1", "killed by signal 15");
+  EXPECT_TRUE(rm_->allReleased());
+  EXPECT_FALSE(heartbeat("tm-1"));
+}
+
+TEST_F(ResourceManagerTest, ANewSlotCancelsTheIdleTimer) {
+  create();
+  declareExpectingLaunches({{kTask, 1}}, {{"tm-1", {kTask, copies(kTask, 1)}}});
+  Slot slot;
+  EXPECT_CALL(owner_, offerSlot(_)).WillOnce([&](const Slot& s) {
+    slot = s;
+    return true;
+  });
+  registerTaskManager("tm-1");
+  loop_.runPending();
+  rm_->releaseSlot(slot.id);
+  loop_.advance(Duration(3000));
+
+  // The JobMaster wants a slot again before the timeout: tm-1 is reused.
+  EXPECT_CALL(owner_, offerSlot(SlotIs("slot-2", "tm-1", kTask))).WillOnce(Return(true));
+  rm_->declareRequirements({{kTask, 1}});
+  loop_.advance(Duration(1000));
+  // Idle again at 4 s: the timeout counts from now, not from the first time.
+  rm_->declareRequirements({});
+  rm_->releaseSlot("slot-2");
+  loop_.advance(kIdleTimeout - Duration(1));  // StrictMock: no release
+  Mock::VerifyAndClearExpectations(&driver_);
+  EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
+  loop_.advance(Duration(1));
+}
+
+TEST_F(ResourceManagerTest, ATaskManagerThatNeverGetsASlotIsIdleToo) {
+  create();
+  declareExpectingLaunches({{kTask, 2}}, {{"tm-1", {res(2, 2048), copies(kTask, 2)}}});
+  rm_->declareRequirements({});
+  EXPECT_TRUE(registerTaskManager("tm-1").accepted());
+  loop_.runPending();
+  loop_.advance(kIdleTimeout - Duration(1));
+  EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
+  loop_.advance(Duration(1));
+}
+
+TEST_F(ResourceManagerTest, PartitionHoldersAreNeverReleasedAsIdle) {
+  create();
+  declareExpectingLaunches({{kTask, 1}}, {{"tm-1", {kTask, copies(kTask, 1)}}});
+  Slot slot;
+  EXPECT_CALL(owner_, offerSlot(_)).WillOnce([&](const Slot& s) {
+    slot = s;
+    return true;
+  });
+  registerTaskManager("tm-1");
+  loop_.runPending();
+
+  rm_->declareRequirements({});
+  rm_->releaseSlot(slot.id);
+  loop_.advance(Duration(2000));
+  rm_->setPartitionHolders({"tm-1"});
+  for (int i = 0; i < 10; ++i) {
+    loop_.advance(Duration(2000));
+    ASSERT_TRUE(heartbeat("tm-1"));
+  }
+  Mock::VerifyAndClearExpectations(&driver_);
+
+  // No longer holding needed output: idle from now on.
+  rm_->setPartitionHolders({});
+  loop_.advance(kIdleTimeout - Duration(1));
+  Mock::VerifyAndClearExpectations(&driver_);
+  EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
+  loop_.advance(Duration(1));
+}
+
+// --- lost TaskManagers ---
+
+TEST_F(ResourceManagerTest, MissedHeartbeatsMarkATaskManagerLost) {
+  ResourceManagerConfig config = tailoredConfig();
+  config.heartbeatTimeout = Duration(10000);
+  create(config);
+  declareExpectingLaunches({{kTask, 1}}, {{"tm-1", {kTask, copies(kTask, 1)}}});
+  registerExpectingOffers("tm-1", 1, kTask);
+
+  loop_.advance(Duration(4000));
+  ASSERT_TRUE(heartbeat("tm-1"));
+  // 10 s after the last heartbeat is still within the timeout.
+  loop_.advance(Duration(10000));
+  Mock::VerifyAndClearExpectations(&driver_);
+  Mock::VerifyAndClearExpectations(&owner_);
+
+  {
+    InSequence order;
+    EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
+    EXPECT_CALL(owner_, onTaskManagerLost("tm-1", "no heartbeat for 10000 ms"));
+  }
+  loop_.advance(Duration(1000));
+  Mock::VerifyAndClearExpectations(&driver_);
+  Mock::VerifyAndClearExpectations(&owner_);
+
+  EXPECT_FALSE(heartbeat("tm-1"));
+  // The driver confirms; the owner is not told twice.
+  rm_->onTaskManagerTerminated("tm-1", "killed");
+  EXPECT_TRUE(rm_->allReleased());
+  const auto* tm = report("tm-1");
+  ASSERT_NE(tm, nullptr);
+  EXPECT_EQ(tm->exit(), "lost: no heartbeat for 10000 ms");
+}
+
+TEST_F(ResourceManagerTest, HeartbeatsKeepATaskManagerAlive) {
+  ResourceManagerConfig config = tailoredConfig();
+  config.heartbeatTimeout = Duration(3000);
+  create(config);
+  declareExpectingLaunches({{kTask, 1}}, {{"tm-1", {kTask, copies(kTask, 1)}}});
+  registerExpectingOffers("tm-1", 1, kTask);
+  for (int i = 0; i < 30; ++i) {
+    loop_.advance(Duration(2000));
+    ASSERT_TRUE(heartbeat("tm-1")) << "at " << loop_.elapsed().count() << " ms";
+  }
+}
+
+TEST_F(ResourceManagerTest, UnexpectedTerminationIsALoss) {
+  create();
+  declareExpectingLaunches({{kTask, 1}}, {{"tm-1", {kTask, copies(kTask, 1)}}});
+  registerExpectingOffers("tm-1", 1, kTask);
+
+  EXPECT_CALL(owner_, onTaskManagerLost("tm-1", "exited with status 137"));
+  // Stopping an already-gone TM is harmless; the RM may or may not do it.
+  EXPECT_CALL(driver_, releaseTaskManager("tm-1")).Times(AtMost(1));
+  rm_->onTaskManagerTerminated("tm-1", "exited with status 137");
+  Mock::VerifyAndClearExpectations(&owner_);
+  EXPECT_TRUE(rm_->allReleased());
+  EXPECT_FALSE(heartbeat("tm-1"));
+  const auto* tm = report("tm-1");
+  ASSERT_NE(tm, nullptr);
+  EXPECT_EQ(tm->exit(), "lost: exited with status 137");
+
+  // The lost TM no longer absorbs demand: a new one is launched.
+  declareExpectingLaunches({{kTask, 1}}, {{"tm-2", {kTask, copies(kTask, 1)}}});
+}
+
+TEST_F(ResourceManagerTest, ATaskManagerThatDiesBeforeRegisteringIsReplacedAfterABackoff) {
+  create();
+  declareExpectingLaunches({{kTask, 1}}, {{"tm-1", {kTask, copies(kTask, 1)}}});
+  rm_->onTaskManagerStarted("tm-1");
+  EXPECT_CALL(owner_, onTaskManagerLost("tm-1", "exited with status 1"));
+  EXPECT_CALL(driver_, releaseTaskManager("tm-1")).Times(AtMost(1));
+  rm_->onTaskManagerTerminated("tm-1", "exited with status 1");
+  loop_.advance(kStartFailureBackoff - Duration(1));
+  Mock::VerifyAndClearExpectations(&driver_);
+  Mock::VerifyAndClearExpectations(&owner_);
+
+  // Still required: the RM asks for a replacement once the backoff is over.
+  EXPECT_CALL(driver_, launchTaskManager("tm-2", TaskManagerSpecIs(kTask, copies(kTask, 1))));
+  loop_.advance(Duration(1));
+  Mock::VerifyAndClearExpectations(&driver_);
+
+  // A second failure in a row waits twice as long.
+  EXPECT_CALL(owner_, onTaskManagerLost("tm-2", _));
+  EXPECT_CALL(driver_, releaseTaskManager("tm-2")).Times(AtMost(1));
+  rm_->onTaskManagerTerminated("tm-2", "exited with status 1");
+  loop_.advance(2 * kStartFailureBackoff - Duration(1));
+  Mock::VerifyAndClearExpectations(&driver_);
+  EXPECT_CALL(driver_, launchTaskManager("tm-3", _));
+  loop_.advance(Duration(1));
+}
+
+TEST_F(ResourceManagerTest, GivesUpAfterTooManyStartFailuresInARow) {
+  ResourceManagerConfig config = tailoredConfig();
+  config.maxStartFailures = 2;
+  create(config);
+  declareExpectingLaunches({{kTask, 1}}, {{"tm-1", {kTask, copies(kTask, 1)}}});
+  EXPECT_CALL(owner_, onTaskManagerLost(_, _)).Times(2);
+  EXPECT_CALL(driver_, releaseTaskManager(_)).Times(AtMost(2));
+  EXPECT_CALL(driver_, launchTaskManager("tm-2", _));
+  rm_->onTaskManagerTerminated("tm-1", "cannot execute tailor-taskmanager");
+  loop_.advance(kStartFailureBackoff);
+
+  EXPECT_CALL(owner_, onResourcesUnavailable(AllOf(
+                          HasSubstr("2 TaskManagers in a row ended before registering"),
+                          HasSubstr("tm-2"), HasSubstr("cannot execute tailor-taskmanager"))));
+  rm_->onTaskManagerTerminated("tm-2", "cannot execute tailor-taskmanager");
+  // StrictMock: no more launches.
+  loop_.advance(Duration(60000));
+}
+
+TEST_F(ResourceManagerTest, ARegistrationEndsTheRunOfStartFailures) {
+  ResourceManagerConfig config = tailoredConfig();
+  config.maxStartFailures = 2;
+  create(config);
+  declareExpectingLaunches({{kTask, 1}}, {{"tm-1", {kTask, copies(kTask, 1)}}});
+  EXPECT_CALL(owner_, onTaskManagerLost("tm-1", _));
+  EXPECT_CALL(driver_, releaseTaskManager(_)).Times(AtMost(2));
+  EXPECT_CALL(driver_, launchTaskManager("tm-2", _));
+  rm_->onTaskManagerTerminated("tm-1", "exited with status 1");
+  loop_.advance(kStartFailureBackoff);
+  registerExpectingOffers("tm-2", 1, kTask);
+
+  // tm-2 worked; a later failure to start is the first of a new run.
+  EXPECT_CALL(driver_, launchTaskManager("tm-3", _));
+  rm_->declareRequirements({{kTask, 1}});
+  EXPECT_CALL(owner_, onTaskManagerLost("tm-3", _));
+  rm_->onTaskManagerTerminated("tm-3", "exited with status 1");
+  EXPECT_CALL(driver_, launchTaskManager("tm-4", _));
+  loop_.advance(kStartFailureBackoff);
+}
+
+TEST_F(ResourceManagerTest, AStartedTaskManagerThatNeverRegistersIsLost) {
+  ResourceManagerConfig config = tailoredConfig();
+  config.registrationTimeout = Duration(60000);
+  create(config);
+  declareExpectingLaunches({{kTask, 1}}, {{"tm-1", {kTask, copies(kTask, 1)}}});
+  rm_->onTaskManagerStarted("tm-1");
+  loop_.advance(Duration(59999));
+  Mock::VerifyAndClearExpectations(&driver_);
+  {
+    InSequence order;
+    EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
+    EXPECT_CALL(owner_, onTaskManagerLost("tm-1", "not registered within 60000 ms"));
+    EXPECT_CALL(driver_, launchTaskManager("tm-2", _));
+  }
+  loop_.advance(Duration(1));
+  Mock::VerifyAndClearExpectations(&driver_);
+  Mock::VerifyAndClearExpectations(&owner_);
+  // Too late now.
+  EXPECT_FALSE(registerTaskManager("tm-1").accepted());
+}
+
+TEST_F(ResourceManagerTest, RegistrationInTimeCancelsTheRegistrationTimeout) {
+  create();
+  declareExpectingLaunches({{kTask, 1}}, {{"tm-1", {kTask, copies(kTask, 1)}}});
+  rm_->onTaskManagerStarted("tm-1");
+  loop_.advance(Duration(59000));
+  registerExpectingOffers("tm-1", 1, kTask);
+  for (int i = 0; i < 10; ++i) {
+    loop_.advance(Duration(1000));
+    ASSERT_TRUE(heartbeat("tm-1"));
+  }
+}
+
+TEST_F(ResourceManagerTest, ReportUnreachableStopsTheTaskManagerAsLost) {
+  create();
+  declareExpectingLaunches({{kTask, 1}}, {{"tm-1", {kTask, copies(kTask, 1)}}});
+  registerExpectingOffers("tm-1", 1, kTask);
+  {
+    InSequence order;
+    EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
+    EXPECT_CALL(owner_, onTaskManagerLost("tm-1", "fetch failed: connection refused"));
+  }
+  rm_->reportUnreachable("tm-1", "fetch failed: connection refused");
+  Mock::VerifyAndClearExpectations(&driver_);
+  Mock::VerifyAndClearExpectations(&owner_);
+  // Reported again while it is going: nothing more happens.
+  rm_->reportUnreachable("tm-1", "again");
+  rm_->reportUnreachable("tm-unknown", "never heard of it");
+  rm_->onTaskManagerTerminated("tm-1", "killed");
+  EXPECT_TRUE(rm_->allReleased());
+}
+
+TEST_F(ResourceManagerTest, TerminationOfUnknownTaskManagersIsIgnored) {
+  create();
+  rm_->onTaskManagerStarted("tm-7");
+  rm_->onTaskManagerTerminated("tm-7", "whatever");
+  EXPECT_TRUE(rm_->allReleased());
+  EXPECT_TRUE(rm_->taskManagerReports().empty());
+}
+
+// --- releaseAll ---
+
+TEST_F(ResourceManagerTest, ReleaseAllReleasesEveryTaskManager) {
+  ResourceManagerConfig config = tailoredConfig();
+  config.sizing.maxSlotsPerTaskManager = 1;
+  create(config);
+  declareExpectingLaunches(
+      {{kTask, 2}}, {{"tm-1", {kTask, copies(kTask, 1)}}, {"tm-2", {kTask, copies(kTask, 1)}}});
+  registerExpectingOffers("tm-1", 1, kTask);
+
+  // Registered (tm-1, busy) and still starting (tm-2) alike.
+  EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
+  EXPECT_CALL(driver_, releaseTaskManager("tm-2"));
+  rm_->releaseAll();
+  Mock::VerifyAndClearExpectations(&driver_);
+  EXPECT_FALSE(rm_->allReleased());
+
+  // After the end nothing is launched or registered any more.
+  rm_->declareRequirements({{kTask, 5}});
+  EXPECT_FALSE(registerTaskManager("tm-2").accepted());
+  EXPECT_EQ(loop_.runPending(), 0u);
+
+  EXPECT_CALL(owner_, onTaskManagerLost("tm-1", "released at job end"));
+  EXPECT_CALL(owner_, onTaskManagerLost("tm-2", "released at job end"));
+  rm_->onTaskManagerTerminated("tm-1", "killed");
+  EXPECT_FALSE(rm_->allReleased());
+  rm_->onTaskManagerTerminated("tm-2", "launch dropped");
+  EXPECT_TRUE(rm_->allReleased());
+  ASSERT_NE(report("tm-2"), nullptr);
+  EXPECT_EQ(report("tm-2")->exit(), "released at job end");
+}
+
+// --- reports ---
+
+TEST_F(ResourceManagerTest, ReportsRecordTheLifeOfEachTaskManager) {
+  create();
+  declareExpectingLaunches({{res(1.5, 1000), 2}},
+                           {{"tm-1", {res(3, 2000), copies(res(1.5, 1000), 2)}}});
+  loop_.advance(Duration(1000));
+  rm_->onTaskManagerStarted("tm-1");
+  loop_.advance(Duration(1500));
+  registerExpectingOffers("tm-1", 2, res(1.5, 1000));
+  loop_.advance(Duration(2000));
+  EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
+  rm_->releaseAll();
+  loop_.advance(Duration(500));
+  EXPECT_CALL(owner_, onTaskManagerLost("tm-1", _));
+  rm_->onTaskManagerTerminated("tm-1", "killed");
+
+  const auto* tm = report("tm-1");
+  ASSERT_NE(tm, nullptr);
+  EXPECT_DOUBLE_EQ(tm->resources().cpus(), 3);
+  EXPECT_DOUBLE_EQ(tm->resources().mem(), 2000);
+  EXPECT_EQ(tm->slots(), 2);
+  EXPECT_DOUBLE_EQ(tm->launched_at(), ManualEventLoop::kWallStart + 1.0);
+  EXPECT_DOUBLE_EQ(tm->registered_at(), ManualEventLoop::kWallStart + 2.5);
+  EXPECT_DOUBLE_EQ(tm->released_at(), ManualEventLoop::kWallStart + 5.0);
+  EXPECT_EQ(tm->exit(), "released at job end");
+}
+
+TEST_F(ResourceManagerTest, RegistrationWithoutStartCountsAsLaunch) {
+  create();
+  declareExpectingLaunches({{kTask, 1}}, {{"tm-1", {kTask, copies(kTask, 1)}}});
+  loop_.advance(Duration(3000));
+  registerExpectingOffers("tm-1", 1, kTask);
+  const auto* tm = report("tm-1");
+  ASSERT_NE(tm, nullptr);
+  EXPECT_DOUBLE_EQ(tm->launched_at(), ManualEventLoop::kWallStart + 3.0);
+  EXPECT_DOUBLE_EQ(tm->registered_at(), ManualEventLoop::kWallStart + 3.0);
+  EXPECT_DOUBLE_EQ(tm->released_at(), 0);
+}
+
+// Under Mesos the TM may register over RPC before the driver hears TASK_RUNNING.
+TEST_F(ResourceManagerTest, ALateStartNoticeDoesNotMoveTheLaunchPastRegistration) {
+  create();
+  declareExpectingLaunches({{kTask, 1}}, {{"tm-1", {kTask, copies(kTask, 1)}}});
+  loop_.advance(Duration(1000));
+  registerExpectingOffers("tm-1", 1, kTask);
+  loop_.advance(Duration(1000));
+  rm_->onTaskManagerStarted("tm-1");
+  const auto* tm = report("tm-1");
+  ASSERT_NE(tm, nullptr);
+  EXPECT_DOUBLE_EQ(tm->registered_at(), ManualEventLoop::kWallStart + 1.0);
+  EXPECT_LE(tm->launched_at(), tm->registered_at());
+  EXPECT_DOUBLE_EQ(tm->launched_at(), ManualEventLoop::kWallStart + 1.0);
+}
+
+TEST_F(ResourceManagerTest, ReportsAreInLaunchOrder) {
+  ResourceManagerConfig config = tailoredConfig();
+  config.sizing.maxSlotsPerTaskManager = 1;
+  create(config);
+  EXPECT_CALL(driver_, launchTaskManager(_, _)).Times(11);
+  rm_->declareRequirements({{kTask, 11}});
+  auto reports = rm_->taskManagerReports();
+  ASSERT_EQ(reports.size(), 11u);
+  for (int i = 0; i < 11; ++i) {
+    EXPECT_EQ(reports[static_cast<size_t>(i)].id(), "tm-" + std::to_string(i + 1));
+    EXPECT_EQ(reports[static_cast<size_t>(i)].slots(), 1);
+    EXPECT_DOUBLE_EQ(reports[static_cast<size_t>(i)].launched_at(), 0);
+  }
+}
+
+// --- observer ---
+
+TEST_F(ResourceManagerTest, TellsTheObserverAboutTaskManagers) {
+  StrictMock<MockResourceObserver> observer;
+  create();
+  rm_->setObserver(&observer);
+  {
+    InSequence order;
+    EXPECT_CALL(observer,
+                onTaskManagerRequested("tm-1", TaskManagerSpecIs(kTask, copies(kTask, 1))));
+    EXPECT_CALL(driver_, launchTaskManager("tm-1", _));
+  }
+  rm_->declareRequirements({{kTask, 1}});
+  EXPECT_CALL(observer, onTaskManagerRegistered("tm-1"));
+  registerExpectingOffers("tm-1", 1, kTask);
+  EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
+  rm_->releaseAll();
+  EXPECT_CALL(owner_, onTaskManagerLost("tm-1", _));
+  EXPECT_CALL(observer, onTaskManagerReleased("tm-1", "released at job end"));
+  rm_->onTaskManagerTerminated("tm-1", "killed");
+  rm_->setObserver(nullptr);
+}
+
+}  // namespace
+}  // namespace tailor::scheduler
