@@ -6,6 +6,7 @@
 #include <boost/program_options.hpp>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "cli/progress.hpp"
 #include "common/jobspec/jobspec.hpp"
@@ -27,13 +28,11 @@ commands:
 `tailor <command> --help` lists a command's options.
 )";
 
-int validate(int argc, char** argv) {
-  std::string specPath;
-  std::string localResources;
-  po::options_description options("tailor validate JOB.yaml [options]");
-  options.add_options()("help", "show this help")(
-      "local-resources", po::value(&localResources),
-      "also check every stage fits this local cluster (cpus=N,mem=MiB)");
+// Parses `tailor <command> JOB.yaml [options]`, filling `specPath` and the
+// variables bound in `options`.
+// Returns an exit code when the command should stop here (help, bad flags).
+std::optional<int> parseCommand(const char* command, int argc, char** argv,
+                                const po::options_description& options, std::string& specPath) {
   po::options_description hidden;
   hidden.add_options()("spec", po::value(&specPath));
   po::positional_options_description positional;
@@ -45,13 +44,24 @@ int validate(int argc, char** argv) {
     po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
     po::notify(vm);
   } catch (const po::error& e) {
-    std::cerr << "tailor validate: " << e.what() << "\n";
+    std::cerr << "tailor " << command << ": " << e.what() << "\n";
     return 2;
   }
   if (vm.count("help") || specPath.empty()) {
     std::cout << options << "\n";
     return specPath.empty() && !vm.count("help") ? 2 : 0;
   }
+  return std::nullopt;
+}
+
+int validate(int argc, char** argv) {
+  std::string specPath;
+  std::string localResources;
+  po::options_description options("tailor validate JOB.yaml [options]");
+  options.add_options()("help", "show this help")(
+      "local-resources", po::value(&localResources),
+      "also check every stage fits this local cluster (cpus=N,mem=MiB)");
+  if (auto done = parseCommand("validate", argc, argv, options, specPath)) return *done;
   jobspec::ParseOptions parse;
   if (!localResources.empty()) {
     scheduler::PerJobFlags flags;
@@ -80,24 +90,7 @@ int run(int argc, char** argv) {
   po::options_description options("tailor run JOB.yaml [options]");
   options.add_options()("help", "show this help");
   scheduler::addPerJobFlags(options, flags);
-  po::options_description hidden;
-  hidden.add_options()("spec", po::value(&specPath));
-  po::positional_options_description positional;
-  positional.add("spec", 1);
-  po::options_description all;
-  all.add(options).add(hidden);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "tailor run: " << e.what() << "\n";
-    return 2;
-  }
-  if (vm.count("help") || specPath.empty()) {
-    std::cout << options << "\n";
-    return specPath.empty() && !vm.count("help") ? 2 : 0;
-  }
+  if (auto done = parseCommand("run", argc, argv, options, specPath)) return *done;
   auto local = scheduler::localClusterResources(flags);
   if (!local.ok()) {
     std::cerr << "tailor run: " << local.error().message << "\n";

@@ -22,6 +22,15 @@ v1::ResourceProfile Resources::toProto() const {
   return profile;
 }
 
+v1::ReportResources Resources::toReport() const {
+  v1::ReportResources report;
+  report.set_cpus(cpus());
+  report.set_mem(static_cast<double>(memMib));
+  report.set_disk(static_cast<double>(diskMib));
+  report.set_gpus(static_cast<double>(gpus));
+  return report;
+}
+
 bool Resources::contains(const Resources& other) const {
   return milliCpus >= other.milliCpus && memMib >= other.memMib && diskMib >= other.diskMib &&
          gpus >= other.gpus;

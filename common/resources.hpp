@@ -10,6 +10,7 @@
 
 #include "common/result.hpp"
 #include "tailor/v1/job.pb.h"
+#include "tailor/v1/report.pb.h"
 
 namespace tailor {
 
@@ -21,6 +22,8 @@ struct Resources {
 
   static Resources fromProto(const v1::ResourceProfile& profile);
   v1::ResourceProfile toProto() const;
+  // The report's form: every dimension a JSON number.
+  v1::ReportResources toReport() const;
 
   double cpus() const { return static_cast<double>(milliCpus) / 1000.0; }
 

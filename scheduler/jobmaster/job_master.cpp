@@ -606,11 +606,7 @@ std::vector<v1::StageReport> JobMaster::stageReports() const {
     v1::StageReport report;
     report.set_name(stage.spec.name());
     report.set_parallelism(stage.spec.parallelism());
-    auto* resources = report.mutable_resources();
-    resources->set_cpus(stage.profile.cpus());
-    resources->set_mem(static_cast<double>(stage.profile.memMib));
-    resources->set_disk(static_cast<double>(stage.profile.diskMib));
-    resources->set_gpus(static_cast<double>(stage.profile.gpus));
+    *report.mutable_resources() = stage.profile.toReport();
     report.set_attempts(stage.attempts);
     report.set_failed_attempts(stage.failedAttempts);
     report.set_started_at(stage.startedAt);

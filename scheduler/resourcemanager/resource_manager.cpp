@@ -69,14 +69,7 @@ void ResourceManager::reconcile() {
     tm.id = id;
     tm.spec = spec;
     tm.report.set_id(id);
-    *tm.report.mutable_resources() = [&] {
-      v1::ReportResources r;
-      r.set_cpus(spec.total.cpus());
-      r.set_mem(static_cast<double>(spec.total.memMib));
-      r.set_disk(static_cast<double>(spec.total.diskMib));
-      r.set_gpus(static_cast<double>(spec.total.gpus));
-      return r;
-    }();
+    *tm.report.mutable_resources() = spec.total.toReport();
     tm.report.set_slots(static_cast<int>(spec.slots.size()));
     taskManagers_.emplace(id, std::move(tm));
     log_->info("requesting {} with {} ({} slots of {})", id, spec.total.toString(),
