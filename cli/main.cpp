@@ -72,7 +72,7 @@ int validate(int argc, char** argv) {
       return 2;
     }
     parse.clusterCapacity = *local;
-    parse.clusterDescription = "the local cluster (" + local->toString() + ")";
+    parse.clusterDescription = "the local cluster";
   }
   auto spec = jobspec::loadJobSpec(specPath, parse);
   if (!spec.ok()) {
@@ -98,7 +98,7 @@ int run(int argc, char** argv) {
   }
   jobspec::ParseOptions parse;
   parse.clusterCapacity = *local;
-  parse.clusterDescription = "the local cluster (" + local->toString() + ")";
+  parse.clusterDescription = "the local cluster";
   auto spec = jobspec::loadJobSpec(specPath, parse);
   if (!spec.ok()) {
     std::cerr << spec.error().message << "\n";
