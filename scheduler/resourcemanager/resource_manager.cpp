@@ -119,8 +119,10 @@ void ResourceManager::release(TaskManager& tm, const std::string& how) {
     loop_.cancelTimer(*tm.idleTimer);
     tm.idleTimer.reset();
   }
+  // A request the driver never started is withdrawn, not released.
+  bool started = tm.state != TmState::kRequested;
   tm.state = TmState::kReleasing;
-  tm.report.set_exit(how);
+  tm.report.set_exit(started ? how : "never started: request withdrawn (" + how + ")");
   driver_.releaseTaskManager(tm.id);
 }
 

@@ -605,13 +605,16 @@ TEST_F(ResourceManagerTest, ReleaseAllReleasesEveryTaskManager) {
   EXPECT_EQ(loop_.runPending(), 0u);
 
   EXPECT_CALL(owner_, onTaskManagerLost("tm-1", "released at job end"));
-  EXPECT_CALL(owner_, onTaskManagerLost("tm-2", "released at job end"));
+  EXPECT_CALL(owner_,
+              onTaskManagerLost("tm-2", "never started: request withdrawn (released at job end)"));
   rm_->onTaskManagerTerminated("tm-1", "killed");
   EXPECT_FALSE(rm_->allReleased());
   rm_->onTaskManagerTerminated("tm-2", "launch dropped");
   EXPECT_TRUE(rm_->allReleased());
   ASSERT_NE(report("tm-2"), nullptr);
-  EXPECT_EQ(report("tm-2")->exit(), "released at job end");
+  // tm-2 was never started: its report says so rather than "released".
+  EXPECT_EQ(report("tm-2")->exit(), "never started: request withdrawn (released at job end)");
+  EXPECT_EQ(report("tm-2")->launched_at(), 0);
 }
 
 // --- reports ---

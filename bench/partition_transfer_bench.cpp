@@ -1,0 +1,181 @@
+// Partition transfer throughput between two TaskManagers versus a plain local
+// file copy of the same bytes. See bench/README.md.
+//
+// A 64 MiB partition file lies under <workDir>/partitions/ of an in-process
+// TaskManager component, served by its real partition route
+// (GET /partitions/<path>) on 127.0.0.1. The consumer side is exactly what a
+// consumer TaskManager's TaskRunner does: tailor::http::performBlocking with
+// `outputFile` set.
+//
+//   BM_LocalCopy       baseline alone: std::filesystem::copy_file of the file
+//   BM_PartitionFetch  each iteration makes one baseline copy, then one fetch;
+//                      iteration time and bytes_per_second are the fetch's.
+// Counters (medians over iterations, MiB/s):
+//   copy_MiBps, fetch_MiBps, ratio = fetch_MiBps / copy_MiBps (goal: close to 1)
+// The destination files are removed before every timed operation (untimed),
+// so neither side pays for truncating the previous copy. Both write to the
+// page cache only (no fsync), as the TaskManager does.
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "bench/bench_support.hpp"
+
+namespace tailor::bench {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::int64_t kPartitionBytes = 64ll << 20;
+const std::string kPartitionPath = "bench-job/producer-0-a1/consumer-0";
+
+// Text lines of pseudo-random words, like a task's output.
+void writePartition(const std::string& path, std::int64_t bytes) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::FILE* file = std::fopen(path.c_str(), "wb");
+  if (file == nullptr) {
+    std::perror(path.c_str());
+    std::abort();
+  }
+  std::uint64_t state = 88172645463325252ull;
+  std::string line;
+  std::int64_t written = 0;
+  while (written < bytes) {
+    line.clear();
+    for (int w = 0; w < 8; ++w) {
+      state ^= state << 13;
+      state ^= state >> 7;
+      state ^= state << 17;
+      int length = 3 + static_cast<int>(state % 7);
+      for (int c = 0; c < length; ++c) line += static_cast<char>('a' + (state >> (8 + 5 * c)) % 26);
+      line += w == 0 ? '\t' : ' ';
+    }
+    line.back() = '\n';
+    auto n = std::min<std::int64_t>(static_cast<std::int64_t>(line.size()), bytes - written);
+    std::fwrite(line.data(), 1, static_cast<size_t>(n), file);
+    written += n;
+  }
+  std::fclose(file);
+}
+
+}  // namespace
+
+// The producer TaskManager and its partition, shared by the benchmarks.
+struct Fixture {
+  TempDir producerDir{"tailor-bench-producer"};
+  TempDir consumerDir{"tailor-bench-consumer"};
+  std::string source = producerDir.path() + "/partitions/" + kPartitionPath;
+  std::unique_ptr<InProcessTaskManager> producer;
+  std::string url;
+
+  Fixture() {
+    writePartition(source, kPartitionBytes);
+    producer = std::make_unique<InProcessTaskManager>("tm-producer", producerDir.path());
+    url = "http://" + producer->address() + "/partitions/" + kPartitionPath;
+  }
+};
+
+// Created on first use, destroyed by main() before static destruction.
+std::unique_ptr<Fixture> gFixture;
+
+Fixture& fixture() {
+  if (!gFixture) gFixture = std::make_unique<Fixture>();
+  return *gFixture;
+}
+
+namespace {
+
+double copySeconds(const std::string& from, const std::string& to) {
+  std::error_code ec;
+  fs::remove(to, ec);
+  auto start = Clock::now();
+  fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
+  double seconds = secondsSince(start);
+  if (ec) {
+    std::fprintf(stderr, "copy_file: %s\n", ec.message().c_str());
+    std::abort();
+  }
+  return seconds;
+}
+
+// One fetch as a consumer TaskRunner makes it; 0 on failure (`error` set).
+double fetchSeconds(const std::string& url, const std::string& to, std::string* error) {
+  std::error_code ec;
+  fs::remove(to, ec);
+  http::ClientRequest request;
+  request.url = url;
+  request.outputFile = to;
+  request.timeout = Duration(600000);
+  auto start = Clock::now();
+  auto response = http::performBlocking(request);
+  double seconds = secondsSince(start);
+  if (!response.ok()) {
+    *error = response.error().message;
+    return 0;
+  }
+  if (response->status != 200 || response->bytesReceived != kPartitionBytes) {
+    *error = fmt::format("GET {}: HTTP {}, {} bytes", url, response->status,
+                         response->bytesReceived);
+    return 0;
+  }
+  return seconds;
+}
+
+double mibps(double seconds) { return seconds > 0 ? kPartitionBytes / seconds / (1 << 20) : 0; }
+
+void BM_LocalCopy(benchmark::State& state) {
+  Fixture& f = fixture();
+  std::string target = f.consumerDir.path() + "/copy";
+  copySeconds(f.source, target);  // warm the page cache
+  std::vector<double> samples;
+  for (auto _ : state) {
+    double seconds = copySeconds(f.source, target);
+    state.SetIterationTime(seconds);
+    samples.push_back(mibps(seconds));
+  }
+  state.SetBytesProcessed(state.iterations() * kPartitionBytes);
+  state.counters["copy_MiBps"] = median(samples);
+}
+BENCHMARK(BM_LocalCopy)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(30);
+
+void BM_PartitionFetch(benchmark::State& state) {
+  Fixture& f = fixture();
+  std::string copyTarget = f.consumerDir.path() + "/copy";
+  std::string fetchTarget = f.consumerDir.path() + "/input-0";
+  std::string error;
+  copySeconds(f.source, copyTarget);
+  if (fetchSeconds(f.url, fetchTarget, &error) == 0) {  // warm up, check the route
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  std::vector<double> copy;
+  std::vector<double> fetch;
+  for (auto _ : state) {
+    copy.push_back(mibps(copySeconds(f.source, copyTarget)));
+    double seconds = fetchSeconds(f.url, fetchTarget, &error);
+    if (seconds == 0) {
+      state.SkipWithError(error.c_str());
+      break;
+    }
+    state.SetIterationTime(seconds);
+    fetch.push_back(mibps(seconds));
+  }
+  state.SetBytesProcessed(state.iterations() * kPartitionBytes);
+  double copyMedian = median(copy);
+  double fetchMedian = median(fetch);
+  state.counters["copy_MiBps"] = copyMedian;
+  state.counters["fetch_MiBps"] = fetchMedian;
+  state.counters["ratio"] = copyMedian > 0 ? fetchMedian / copyMedian : 0;
+}
+BENCHMARK(BM_PartitionFetch)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(30);
+
+}  // namespace
+}  // namespace tailor::bench
+
+int main(int argc, char** argv) {
+  int code = tailor::bench::runBenchmarks(argc, argv);
+  tailor::bench::gFixture.reset();
+  return code;
+}
