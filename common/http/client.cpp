@@ -15,28 +15,6 @@ struct CurlGlobal {
 
 void ensureCurlGlobal() { static CurlGlobal global; }
 
-struct Sink {
-  std::string* body = nullptr;
-  std::FILE* file = nullptr;
-  std::int64_t bytes = 0;
-  bool writeError = false;
-};
-
-size_t onBody(char* data, size_t size, size_t count, void* user) {
-  auto* sink = static_cast<Sink*>(user);
-  size_t n = size * count;
-  sink->bytes += static_cast<std::int64_t>(n);
-  if (sink->file != nullptr) {
-    if (std::fwrite(data, 1, n, sink->file) != n) {
-      sink->writeError = true;
-      return 0;
-    }
-  } else {
-    sink->body->append(data, n);
-  }
-  return n;
-}
-
 size_t onHeader(char* data, size_t size, size_t count, void* user) {
   auto* headers = static_cast<std::map<std::string, std::string>*>(user);
   std::string line(data, size * count);
@@ -58,29 +36,36 @@ int onProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return abort->load() ? 1 : 0;
 }
 
-// One easy handle per worker thread, reused so connections stay alive.
+// One easy handle per thread, reused so connections stay alive; perform()
+// resets its options before each request.
 CURL* threadHandle() {
   thread_local std::unique_ptr<CURL, void (*)(CURL*)> handle(curl_easy_init(), curl_easy_cleanup);
-  curl_easy_reset(handle.get());
   return handle.get();
 }
 
-}  // namespace
+// Receives the answer of perform(): headers first, then body pieces.
+struct BodyHandler {
+  std::map<std::string, std::string>* headers = nullptr;
+  std::function<bool(const char* data, size_t size)> onData;  // false aborts
+  bool failedToStore = false;
+};
 
-Result<ClientResponse> performBlocking(const ClientRequest& request) {
+size_t onBody(char* data, size_t size, size_t count, void* user) {
+  auto* handler = static_cast<BodyHandler*>(user);
+  size_t n = size * count;
+  if (!handler->onData(data, n)) {
+    handler->failedToStore = true;
+    return 0;
+  }
+  return n;
+}
+
+// Runs `request` on the calling thread, handing the body to `handler`.
+// Returns the HTTP status or a transport error.
+Result<int> perform(const ClientRequest& request, BodyHandler& handler) {
   ensureCurlGlobal();
   CURL* curl = threadHandle();
-  ClientResponse response;
-  Sink sink;
-  sink.body = &response.body;
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(nullptr, std::fclose);
-  if (!request.outputFile.empty()) {
-    file.reset(std::fopen(request.outputFile.c_str(), "wb"));
-    if (!file) {
-      return makeError(ErrorCode::kIo, "cannot write '{}'", request.outputFile);
-    }
-    sink.file = file.get();
-  }
+  curl_easy_reset(curl);
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -88,9 +73,9 @@ Result<ClientResponse> performBlocking(const ClientRequest& request) {
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(request.connectTimeout.count()));
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, onBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &handler);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, onHeader);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, handler.headers);
   if (request.abort != nullptr) {
     curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, onProgress);
@@ -110,22 +95,89 @@ Result<ClientResponse> performBlocking(const ClientRequest& request) {
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   CURLcode code = curl_easy_perform(curl);
   curl_slist_free_all(headers);
-  if (code != CURLE_OK) {
-    if (sink.writeError) {
-      return makeError(ErrorCode::kIo, "{} {}: cannot write '{}'", request.method, request.url,
-                       request.outputFile);
-    }
+  if (code != CURLE_OK && !handler.failedToStore) {
     return makeError(ErrorCode::kUnavailable, "{} {}: {}", request.method, request.url,
                      curl_easy_strerror(code));
   }
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  response.status = static_cast<int>(status);
-  response.bytesReceived = sink.bytes;
-  if (file && std::fflush(file.get()) != 0) {
-    return makeError(ErrorCode::kIo, "cannot write '{}'", request.outputFile);
+  return static_cast<int>(status);
+}
+
+}  // namespace
+
+Result<ClientResponse> performBlocking(const ClientRequest& request) {
+  ClientResponse response;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(nullptr, std::fclose);
+  if (!request.outputFile.empty()) {
+    file.reset(std::fopen(request.outputFile.c_str(), "wb"));
+    if (!file) {
+      return makeError(ErrorCode::kIo, "cannot write '{}'", request.outputFile);
+    }
   }
+  BodyHandler handler;
+  handler.headers = &response.headers;
+  handler.onData = [&](const char* data, size_t size) {
+    response.bytesReceived += static_cast<std::int64_t>(size);
+    if (file) return std::fwrite(data, 1, size, file.get()) == size;
+    response.body.append(data, size);
+    return true;
+  };
+  auto status = perform(request, handler);
+  if (!status.ok()) return status.error();
+  if (handler.failedToStore || (file && std::fflush(file.get()) != 0)) {
+    return makeError(ErrorCode::kIo, "{} {}: cannot write '{}'", request.method, request.url,
+                     request.outputFile);
+  }
+  response.status = *status;
   return response;
+}
+
+// What the streaming thread and the loop share: handlers run only while
+// `alive` (cleared by the destructor, on the loop thread).
+struct StreamingCall::Shared {
+  std::atomic<bool> alive{true};
+};
+
+StreamingCall::StreamingCall(EventLoop& loop, ClientRequest request, Handlers handlers)
+    : shared_(std::make_shared<Shared>()) {
+  thread_ = std::thread([this, &loop, request = std::move(request),
+                         handlers = std::move(handlers), shared = shared_]() mutable {
+    request.abort = &cancelled_;
+    std::map<std::string, std::string> headers;
+    bool headSent = false;
+    auto sendHead = [&] {
+      if (headSent) return;
+      headSent = true;
+      long status = 0;
+      curl_easy_getinfo(threadHandle(), CURLINFO_RESPONSE_CODE, &status);
+      loop.post([shared, onHead = handlers.onHead, status = static_cast<int>(status), headers] {
+        if (shared->alive) onHead(status, headers);
+      });
+    };
+    BodyHandler handler;
+    handler.headers = &headers;
+    handler.onData = [&](const char* data, size_t size) {
+      sendHead();
+      loop.post([shared, onData = handlers.onData, piece = std::string(data, size)]() mutable {
+        if (shared->alive) onData(std::move(piece));
+      });
+      return true;
+    };
+    auto status = perform(request, handler);
+    if (status.ok()) sendHead();
+    Status end = status.ok() ? Status() : Status(status.error());
+    if (cancelled_) end = makeError(ErrorCode::kUnavailable, "{}: cancelled", request.url);
+    loop.post([shared, onEnd = handlers.onEnd, end] {
+      if (shared->alive) onEnd(end);
+    });
+  });
+}
+
+StreamingCall::~StreamingCall() {
+  shared_->alive = false;
+  cancelled_ = true;
+  if (thread_.joinable()) thread_.join();
 }
 
 CurlHttpClient::CurlHttpClient(EventLoop& loop, int workers) : loop_(loop) {

@@ -55,6 +55,34 @@ class HttpClient {
   virtual void send(ClientRequest request, Callback done) = 0;
 };
 
+// A long-lived request whose answer arrives in pieces (Mesos' event streams).
+// It runs on its own thread; every handler runs on `loop`, in order: onHead
+// once, onData for each piece received, then onEnd once (ok: the server ended
+// the body; error: transport failure or cancel()).
+class StreamingCall {
+ public:
+  struct Handlers {
+    std::function<void(int status, const std::map<std::string, std::string>& headers)> onHead;
+    std::function<void(std::string data)> onData;
+    std::function<void(Status end)> onEnd;
+  };
+
+  // Starts the request at once. `request.timeout` of zero means no limit.
+  StreamingCall(EventLoop& loop, ClientRequest request, Handlers handlers);
+  ~StreamingCall();  // cancels and waits for the thread; no handler runs after
+  StreamingCall(const StreamingCall&) = delete;
+  StreamingCall& operator=(const StreamingCall&) = delete;
+
+  // Aborts the transfer (within about a second). Thread-safe.
+  void cancel() { cancelled_ = true; }
+
+ private:
+  struct Shared;
+  std::shared_ptr<Shared> shared_;
+  std::atomic<bool> cancelled_{false};
+  std::thread thread_;
+};
+
 class CurlHttpClient : public HttpClient {
  public:
   CurlHttpClient(EventLoop& loop, int workers);

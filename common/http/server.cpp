@@ -8,6 +8,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <array>
+#include <deque>
 #include <set>
 
 #include "common/logging.hpp"
@@ -123,6 +125,8 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
 };
 
 class Server::Impl::Session : public std::enable_shared_from_this<Session> {
+  class Writer;
+
  public:
   Session(std::shared_ptr<Impl> server, tcp::socket socket)
       : server_(std::move(server)), stream_(std::move(socket)) {}
@@ -193,6 +197,10 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   }
 
   void write(Response response) {
+    if (response.stream) {
+      writeStream(std::move(response));
+      return;
+    }
     if (!response.filePath.empty()) {
       writeFile(std::move(response));
       return;
@@ -234,6 +242,8 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
                        });
   }
 
+  void writeStream(Response response);
+
   void afterWrite(beast::error_code ec) {
     if (ec || !keepAlive_ || server_->stopped_) {
       finish();
@@ -255,6 +265,122 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   bool keepAlive_ = true;
   unsigned version_ = 11;
 };
+
+// Streams chunks on the session's connection. Writes are queued and sent
+// one at a time; a read on the socket notices the peer going away.
+class Server::Impl::Session::Writer : public StreamWriter,
+                                      public std::enable_shared_from_this<Writer> {
+ public:
+  explicit Writer(std::shared_ptr<Session> session) : session_(std::move(session)) {}
+
+  bool write(std::string data) override {
+    if (closed_ || closing_) return false;
+    if (data.empty()) return true;
+    queue_.push_back(std::move(data));
+    pump();
+    return true;
+  }
+
+  void close() override {
+    if (closed_ || closing_) return;
+    closing_ = true;
+    pump();
+  }
+
+  void abort() override { finish(); }
+
+  bool closed() const override { return closed_; }
+
+  void onClosed(std::function<void()> callback) override {
+    if (closed_) {
+      callback();
+      return;
+    }
+    callbacks_.push_back(std::move(callback));
+  }
+
+  void watchPeer() {
+    auto buffer = std::make_shared<std::array<char, 512>>();
+    session_->stream_.socket().async_read_some(
+        asio::buffer(*buffer), [self = shared_from_this(), buffer](beast::error_code ec, size_t) {
+          if (ec) {
+            self->finish();
+            return;
+          }
+          self->watchPeer();  // a client may send nothing more; ignore what it sends
+        });
+  }
+
+ private:
+  void pump() {
+    if (writing_ || closed_) return;
+    if (queue_.empty()) {
+      if (closing_) {
+        writing_ = true;
+        asio::async_write(session_->stream_.socket(), bhttp::make_chunk_last(),
+                          [self = shared_from_this()](beast::error_code, size_t) {
+                            self->writing_ = false;
+                            self->finish();
+                          });
+      }
+      return;
+    }
+    auto data = std::make_shared<std::string>(std::move(queue_.front()));
+    queue_.pop_front();
+    writing_ = true;
+    asio::async_write(session_->stream_.socket(), bhttp::make_chunk(asio::buffer(*data)),
+                      [self = shared_from_this(), data](beast::error_code ec, size_t) {
+                        self->writing_ = false;
+                        if (ec) {
+                          self->finish();
+                          return;
+                        }
+                        self->pump();
+                      });
+  }
+
+  void finish() {
+    if (closed_) return;
+    closed_ = true;
+    queue_.clear();
+    beast::error_code ignored;
+    session_->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    session_->stream_.socket().close(ignored);
+    auto callbacks = std::move(callbacks_);
+    for (auto& callback : callbacks) callback();
+  }
+
+  std::shared_ptr<Session> session_;
+  std::deque<std::string> queue_;
+  std::vector<std::function<void()>> callbacks_;
+  bool writing_ = false;
+  bool closing_ = false;
+  bool closed_ = false;
+};
+
+void Server::Impl::Session::writeStream(Response response) {
+  auto head = std::make_shared<bhttp::response<bhttp::empty_body>>(
+      static_cast<bhttp::status>(response.status), version_);
+  head->set(bhttp::field::server, "tailor");
+  head->set(bhttp::field::content_type, response.contentType);
+  for (const auto& [name, value] : response.headers) {
+    head->set(name, value);
+  }
+  head->chunked(true);
+  auto serializer = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*head);
+  auto writer = std::make_shared<Writer>(shared_from_this());
+  bhttp::async_write_header(
+      stream_, *serializer,
+      [self = shared_from_this(), head, serializer, writer,
+       start = std::move(response.stream)](beast::error_code ec, size_t) {
+        if (ec) {
+          writer->abort();
+          return;
+        }
+        writer->watchPeer();
+        start(writer);
+      });
+}
 
 void Server::Impl::startSession(tcp::socket socket) {
   std::make_shared<Session>(shared_from_this(), std::move(socket))->start();

@@ -32,6 +32,27 @@ struct Request {
   std::string header(const std::string& name) const;
 };
 
+// The sending side of a streamed response (chunked transfer encoding), for
+// long-lived streams such as Mesos' event streams. Loop thread only.
+class StreamWriter {
+ public:
+  virtual ~StreamWriter() = default;
+
+  // Queues `data` as one chunk. Returns false once the stream is closed.
+  virtual bool write(std::string data) = 0;
+
+  // Ends the stream (last chunk) and then the connection.
+  virtual void close() = 0;
+
+  // Drops the connection at once, without the last chunk (as a crash would).
+  virtual void abort() = 0;
+
+  virtual bool closed() const = 0;
+
+  // Called once when the stream ends for any reason (peer gone, close, abort).
+  virtual void onClosed(std::function<void()> callback) = 0;
+};
+
 struct Response {
   int status = 200;
   std::string contentType = "text/plain";
@@ -39,6 +60,9 @@ struct Response {
   // When set, the file's bytes are sent instead of `body` (404 if missing).
   std::string filePath;
   std::vector<std::pair<std::string, std::string>> headers;
+  // When set, the head is sent with chunked encoding and this is called with
+  // the writer for the body; `body` and `filePath` are ignored.
+  std::function<void(std::shared_ptr<StreamWriter>)> stream;
 
   static Response text(int status, std::string body);
 };
