@@ -91,14 +91,15 @@ int run(int argc, char** argv) {
   options.add_options()("help", "show this help");
   scheduler::addPerJobFlags(options, flags);
   if (auto done = parseCommand("run", argc, argv, options, specPath)) return *done;
-  auto local = scheduler::localClusterResources(flags);
+  std::string capacityName;
+  auto local = scheduler::taskCapacity(flags, &capacityName);
   if (!local.ok()) {
     std::cerr << "tailor run: " << local.error().message << "\n";
     return 2;
   }
   jobspec::ParseOptions parse;
   parse.clusterCapacity = *local;
-  parse.clusterDescription = "the local cluster";
+  parse.clusterDescription = capacityName;
   auto spec = jobspec::loadJobSpec(specPath, parse);
   if (!spec.ok()) {
     std::cerr << spec.error().message << "\n";
@@ -133,8 +134,10 @@ int run(int argc, char** argv) {
 
   bool terminal = isatty(STDOUT_FILENO) == 1 && std::getenv("TERM") != nullptr &&
                   std::string(std::getenv("TERM")) != "dumb";
-  std::printf("job %s: %d stages, %s sizing, local cluster %s\nlogs: %s\n", perJob.jobId.c_str(),
-              spec->stages_size(), flags.sizing.c_str(), local->toString().c_str(),
+  std::printf("job %s: %d stages, %s sizing, %s\nlogs: %s\n", perJob.jobId.c_str(),
+              spec->stages_size(), flags.sizing.c_str(),
+              flags.mesosMaster.empty() ? ("local cluster " + local->toString()).c_str()
+                                        : ("Mesos at " + flags.mesosMaster).c_str(),
               logFile.c_str());
   std::fflush(stdout);
   cli::Progress progress(stdout, terminal, spec->name());

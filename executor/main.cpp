@@ -7,12 +7,15 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/program_options.hpp>
 #include <iostream>
+#include <optional>
 
 #include "common/http/client.hpp"
 #include "common/http/server.hpp"
 #include "common/logging.hpp"
 #include "common/rpc.hpp"
+#include "executor/mesos_executor.hpp"
 #include "executor/task_manager.hpp"
+#include "common/subprocess.hpp"
 
 namespace po = boost::program_options;
 using namespace tailor;
@@ -22,6 +25,8 @@ int main(int argc, char** argv) {
   std::string logFile;
   std::string logLevel;
   std::string bind;
+  int port = 0;
+  std::string contentType;
   executor::TaskManagerConfig config;
   po::options_description options("tailor-taskmanager options");
   options.add_options()("help", "show this help")(
@@ -33,6 +38,9 @@ int main(int argc, char** argv) {
       "advertise-host", po::value(&config.advertiseHost)->default_value("127.0.0.1"),
       "host other components reach this TM at")(
       "bind", po::value(&bind)->default_value("127.0.0.1"), "address to listen on")(
+      "port", po::value(&port)->default_value(0), "port to listen on (0: any free port)")(
+      "mesos-content-type", po::value(&contentType)->default_value("protobuf"),
+      "as a Mesos executor: protobuf | json")(
       "log-file", po::value(&logFile)->default_value(""), "log file (default: stderr)")(
       "log-level", po::value(&logLevel)->default_value("info"), "trace|debug|info|warn|error");
   po::variables_map vm;
@@ -60,27 +68,78 @@ int main(int argc, char** argv) {
   config.resources = *parsed;
   ::signal(SIGPIPE, SIG_IGN);
 
+  if (port < 0 || port > 65535) {
+    std::cerr << "tailor-taskmanager: --port: " << port << " is not a port\n";
+    return 2;
+  }
+  if (contentType != "protobuf" && contentType != "json") {
+    std::cerr << "tailor-taskmanager: --mesos-content-type: expected protobuf or json\n";
+    return 2;
+  }
+  // Under Mesos the agent starts this process as a custom executor.
+  bool underMesos = std::getenv("MESOS_AGENT_ENDPOINT") != nullptr;
+  std::optional<tailor::mesos::ExecutorEnvironment> mesosEnv;
+  if (underMesos) {
+    auto env = tailor::mesos::ExecutorEnvironment::fromEnvironment(currentEnvironment());
+    if (!env.ok()) {
+      logger("taskmanager")->error("{}", env.error().message);
+      return 2;
+    }
+    mesosEnv = *env;
+  }
+
   int exitCode = 0;
   AsioEventLoop loop;
   http::CurlHttpClient httpClient(loop, 2);
-  http::Server httpServer(loop, bind, 0);
+  http::CurlHttpClient agentClient(loop, 1);  // one worker: updates go in order
+  http::Server httpServer(loop, bind, static_cast<std::uint16_t>(port));
   rpc::Server rpcServer(httpServer);
   rpc::Client rpcClient(httpClient);
-  executor::TaskManager taskManager(loop, httpServer, rpcClient, config, [&](int code) {
+  auto exitProcess = [&](int code) {
     exitCode = code;
     loop.stop();
+  };
+  std::unique_ptr<executor::MesosExecutor> mesosExecutor;
+  executor::TaskManager taskManager(loop, httpServer, rpcClient, config, [&](int code) {
+    if (mesosExecutor) {
+      mesosExecutor->onTaskManagerStopped(code);
+    } else {
+      exitProcess(code);
+    }
   });
   taskManager.addRoutes(rpcServer);
-  auto port = httpServer.start();
-  if (!port.ok()) {
-    logger("taskmanager")->error("{}", port.error().message);
+  auto bound = httpServer.start();
+  if (!bound.ok()) {
+    logger("taskmanager")->error("{}", bound.error().message);
     return 1;
+  }
+  std::unique_ptr<tailor::mesos::ExecutorConnection> agent;
+  if (underMesos) {
+    mesosExecutor = std::make_unique<executor::MesosExecutor>(
+        loop, executor::MesosExecutor::Hooks{
+                  [&] { taskManager.start(*bound); },
+                  [&](const std::string& reason) { taskManager.shutdown(reason, 0); },
+                  exitProcess});
+    agent = std::make_unique<tailor::mesos::ExecutorConnection>(
+        loop, agentClient, *mesosEnv,
+        contentType == "json" ? tailor::mesos::ContentType::kJson
+                              : tailor::mesos::ContentType::kProtobuf,
+        *mesosExecutor);
+    mesosExecutor->setConnection(agent.get());
+    taskManager.setOnRegistered([&] { mesosExecutor->onTaskManagerRegistered(); });
   }
   boost::asio::signal_set signals(loop.context(), SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (!ec) taskManager.shutdown(fmt::format("stopped by signal {}", signal), 0);
   });
-  loop.post([&] { taskManager.start(*port); });
+  loop.post([&] {
+    if (agent) {
+      agent->start();  // the TaskManager starts on LAUNCH
+    } else {
+      taskManager.start(*bound);
+    }
+  });
   loop.run();
+  if (agent) agent->stop();
   return exitCode;
 }

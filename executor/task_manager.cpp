@@ -75,6 +75,7 @@ void TaskManager::tryRegister() {
           heartbeatTimeout_ = Duration(response->heartbeat_timeout_ms());
           lastHeartbeatOk_ = loop_.now();
           log_->info("{} registered with the ResourceManager", config_.id);
+          if (onRegistered_) onRegistered_();
           timer_ = loop_.runAfter(heartbeatInterval_, [this] { heartbeat(); });
           return;
         }

@@ -42,6 +42,9 @@ class TaskManager {
   // Adds the RPC and partition routes to `server` (before it starts).
   void addRoutes(rpc::Server& rpcServer);
 
+  // Called once the ResourceManager accepted the registration.
+  void setOnRegistered(std::function<void()> callback) { onRegistered_ = std::move(callback); }
+
   // Starts registering, once the server listens on `port`.
   void start(std::uint16_t port);
 
@@ -60,6 +63,7 @@ class TaskManager {
   rpc::Client& rpc_;
   TaskManagerConfig config_;
   std::function<void(int)> stop_;
+  std::function<void()> onRegistered_;
   std::string address_;
   bool registered_ = false;
   bool stopping_ = false;

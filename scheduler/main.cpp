@@ -39,13 +39,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto log = logger("jobmanager");
-  auto local = scheduler::localClusterResources(flags);
+  std::string capacityName;
+  auto local = scheduler::taskCapacity(flags, &capacityName);
   if (!local.ok()) {
     log->error("{}", local.error().message);
     return 2;
   }
   jobspec::ParseOptions parse;
   parse.clusterCapacity = *local;
+  parse.clusterDescription = capacityName;
   auto spec = jobspec::loadJobSpec(specPath, parse);
   if (!spec.ok()) {
     log->error("{}", spec.error().message);

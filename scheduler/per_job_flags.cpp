@@ -1,6 +1,7 @@
 #include "scheduler/per_job_flags.hpp"
 
 #include <filesystem>
+#include <fstream>
 
 #include <boost/program_options.hpp>
 
@@ -36,7 +37,35 @@ void addPerJobFlags(po::options_description& options, PerJobFlags& flags) {
        "path of tailor-taskmanager (default: next to this program)")
       ("job-id", po::value(&flags.jobId), "job id (default: <name>-<date>-<time>-<random>)")
       ("log-level", po::value(&flags.logLevel)->default_value(flags.logLevel),
-       "trace | debug | info | warn | error");
+       "trace | debug | info | warn | error")
+      ("bind", po::value(&flags.bind)->default_value(flags.bind),
+       "address the JobManager's RPC endpoint listens on")
+      ("advertise-host", po::value(&flags.advertiseHost)->default_value(flags.advertiseHost),
+       "host TaskManagers reach the JobManager at")
+      ("mesos-master", po::value(&flags.mesosMaster),
+       "run TaskManagers on Mesos: HOST:PORT[,HOST:PORT...] of the masters")
+      ("mesos-content-type", po::value(&flags.mesosContentType)->default_value(
+       flags.mesosContentType), "protobuf | json")
+      ("mesos-principal", po::value(&flags.mesosPrincipal), "framework principal (HTTP Basic user)")
+      ("mesos-secret-file", po::value(&flags.mesosSecretFile), "file holding the principal's secret")
+      ("mesos-role", po::value(&flags.mesosRole)->default_value(flags.mesosRole), "framework role")
+      ("mesos-user", po::value(&flags.mesosUser), "user tasks run as (default: this user)")
+      ("mesos-failover-timeout", po::value(&flags.mesosFailoverTimeout)->default_value(
+       flags.mesosFailoverTimeout), "how long Mesos keeps the framework while the JobManager is away")
+      ("mesos-checkpoint", po::value(&flags.mesosCheckpoint)->default_value(flags.mesosCheckpoint),
+       "ask agents to checkpoint (TaskManagers survive agent restarts)")
+      ("mesos-hostname", po::value(&flags.mesosHostname), "FrameworkInfo.hostname")
+      ("mesos-webui-url", po::value(&flags.mesosWebuiUrl), "FrameworkInfo.webui_url")
+      ("mesos-refuse", po::value(&flags.mesosRefuse)->default_value(flags.mesosRefuse),
+       "refuse filter on declined offers")
+      ("taskmanager-executor", po::value(&flags.executorCommand)->default_value(
+       flags.executorCommand), "the TaskManager executor's command on the agents")
+      ("taskmanager-executor-uri", po::value(&flags.executorUris)->composing(),
+       "URI for the Mesos fetcher (repeatable), e.g. the tailor-taskmanager binary")
+      ("taskmanager-executor-resources", po::value(&flags.executorResources)->default_value(
+       flags.executorResources), "the executor's own resources beside the TaskManager's")
+      ("taskmanager-max-size", po::value(&flags.maxTaskManager)->default_value(
+       flags.maxTaskManager), "on Mesos: the largest TaskManager tailored sizing asks for");
 }
 
 Result<Resources> localClusterResources(const PerJobFlags& flags) {
@@ -46,6 +75,17 @@ Result<Resources> localClusterResources(const PerJobFlags& flags) {
   auto parsed = parseResourceList(flags.localResources, machine);
   if (!parsed.ok()) return parsed.error().withContext("--local-resources");
   return parsed;
+}
+
+Result<Resources> taskCapacity(const PerJobFlags& flags, std::string* description) {
+  if (flags.mesosMaster.empty()) {
+    *description = "the local cluster";
+    return localClusterResources(flags);
+  }
+  *description = "the largest TaskManager (--taskmanager-max-size)";
+  auto largest = parseResourceList(flags.maxTaskManager, Resources());
+  if (!largest.ok()) return largest.error().withContext("--taskmanager-max-size");
+  return largest;
 }
 
 Result<PerJobOptions> resolvePerJobFlags(const PerJobFlags& flags, v1::JobSpec spec) {
@@ -85,6 +125,52 @@ Result<PerJobOptions> resolvePerJobFlags(const PerJobFlags& flags, v1::JobSpec s
   }
   options.maxSlotsPerTaskManager = flags.maxSlots;
   options.fixedSlotsPerTaskManager = flags.fixedSlots;
+  options.bindAddress = flags.bind;
+  options.advertiseHost = flags.advertiseHost;
+  if (!flags.mesosMaster.empty()) {
+    std::string rest = flags.mesosMaster;
+    for (size_t comma; !rest.empty(); rest = comma == std::string::npos ? "" : rest.substr(comma + 1)) {
+      comma = rest.find(',');
+      std::string master = rest.substr(0, comma);
+      if (master.rfind("http://", 0) == 0) master = master.substr(7);
+      if (master.find(':') == std::string::npos) master += ":5050";
+      if (!master.empty()) options.mesosMasters.push_back(master);
+    }
+    if (flags.mesosContentType != "protobuf" && flags.mesosContentType != "json") {
+      return makeError(ErrorCode::kInvalidArgument,
+                       "--mesos-content-type: '{}' (expected protobuf or json)",
+                       flags.mesosContentType);
+    }
+    options.mesosJson = flags.mesosContentType == "json";
+    auto& m = options.mesos;
+    m.principal = flags.mesosPrincipal;
+    if (!flags.mesosSecretFile.empty()) {
+      std::ifstream in(flags.mesosSecretFile);
+      if (!in || !std::getline(in, options.mesosSecret)) {
+        return makeError(ErrorCode::kInvalidArgument, "--mesos-secret-file: cannot read '{}'",
+                         flags.mesosSecretFile);
+      }
+    }
+    m.role = flags.mesosRole;
+    m.user = flags.mesosUser;
+    auto failover = parseDuration(flags.mesosFailoverTimeout);
+    if (!failover.ok()) return failover.error().withContext("--mesos-failover-timeout");
+    m.failoverTimeoutSeconds = std::chrono::duration<double>(*failover).count();
+    m.checkpoint = flags.mesosCheckpoint;
+    m.hostname = flags.mesosHostname;
+    m.webuiUrl = flags.mesosWebuiUrl;
+    auto refuse = parseDuration(flags.mesosRefuse);
+    if (!refuse.ok()) return refuse.error().withContext("--mesos-refuse");
+    m.refuse = *refuse;
+    m.executorCommand = flags.executorCommand;
+    m.executorUris = flags.executorUris;
+    auto overhead = parseResourceList(flags.executorResources, Resources());
+    if (!overhead.ok()) return overhead.error().withContext("--taskmanager-executor-resources");
+    m.executorOverhead = *overhead;
+    auto largest = parseResourceList(flags.maxTaskManager, Resources());
+    if (!largest.ok()) return largest.error().withContext("--taskmanager-max-size");
+    m.maxTaskManager = *largest;
+  }
   if (!flags.fixedSlot.empty()) {
     auto slot = parseResourceList(flags.fixedSlot, Resources());
     if (!slot.ok()) return slot.error().withContext("--taskmanager-slot");

@@ -4,6 +4,7 @@
 // so that both accept exactly the same options (docs/configuration.md).
 
 #include <string>
+#include <vector>
 
 #include <boost/program_options/options_description.hpp>
 
@@ -27,6 +28,24 @@ struct PerJobFlags {
   std::string taskManagerBinary;
   std::string logLevel = "info";
   std::string jobId;
+  std::string bind = "127.0.0.1";
+  std::string advertiseHost = "127.0.0.1";
+  // Mesos
+  std::string mesosMaster;
+  std::string mesosContentType = "protobuf";
+  std::string mesosPrincipal;
+  std::string mesosSecretFile;
+  std::string mesosRole = "*";
+  std::string mesosUser;
+  std::string mesosFailoverTimeout = "10m";
+  bool mesosCheckpoint = true;
+  std::string mesosHostname;
+  std::string mesosWebuiUrl;
+  std::string mesosRefuse = "5s";
+  std::string executorCommand = "tailor-taskmanager";
+  std::vector<std::string> executorUris;
+  std::string executorResources = "cpus=0.05,mem=32";
+  std::string maxTaskManager = "cpus=8,mem=32GiB";
 };
 
 // Adds the per-job flags to `options`, writing into `flags`.
@@ -37,5 +56,9 @@ Result<PerJobOptions> resolvePerJobFlags(const PerJobFlags& flags, v1::JobSpec s
 
 // The local cluster the flags describe (--local-resources over the machine's).
 Result<Resources> localClusterResources(const PerJobFlags& flags);
+
+// What every task must fit in: the local cluster, or on Mesos the largest
+// TaskManager (--taskmanager-max-size). `description` names it for errors.
+Result<Resources> taskCapacity(const PerJobFlags& flags, std::string* description);
 
 }  // namespace tailor::scheduler

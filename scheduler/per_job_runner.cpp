@@ -17,6 +17,7 @@
 #include "common/logging.hpp"
 #include "common/process_launcher.hpp"
 #include "common/rpc.hpp"
+#include "mesos/scheduler_connection.hpp"
 #include "scheduler/drivers/local_driver.hpp"
 #include "scheduler/jobmaster/input_splits.hpp"
 #include "scheduler/jobmaster/job_master.hpp"
@@ -85,6 +86,12 @@ class EndWatcher : public JobObserver {
  public:
   EndWatcher(AsioEventLoop& loop, JobObserver* next) : loop_(loop), next_(next) {}
   void setResourceManager(ResourceManager* rm) { rm_ = rm; }
+  // At the end the driver is shut down; `drained` says when its last calls
+  // (the Mesos TEARDOWN) are out.
+  void setDriver(ResourceManagerDriver* driver, std::function<bool()> drained) {
+    driver_ = driver;
+    drained_ = std::move(drained);
+  }
 
   void onStageStarted(const std::string& stage) override {
     if (next_) next_->onStageStarted(stage);
@@ -108,8 +115,14 @@ class EndWatcher : public JobObserver {
  private:
   void waitForRelease() {
     if (rm_->allReleased() || loop_.now() > deadline_) {
-      loop_.stop();
-      return;
+      if (!shutdown_) {
+        shutdown_ = true;
+        driver_->shutdown();
+      }
+      if (drained_() || loop_.now() > deadline_) {
+        loop_.stop();
+        return;
+      }
     }
     loop_.runAfter(Duration(20), [this] { waitForRelease(); });
   }
@@ -117,6 +130,9 @@ class EndWatcher : public JobObserver {
   AsioEventLoop& loop_;
   JobObserver* next_;
   ResourceManager* rm_ = nullptr;
+  ResourceManagerDriver* driver_ = nullptr;
+  std::function<bool()> drained_;
+  bool shutdown_ = false;
   MonotonicTime deadline_{};
 };
 
@@ -153,7 +169,7 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
             .string();
   }
   if (options.taskManagerBinary.empty()) options.taskManagerBinary = defaultTaskManagerBinary();
-  if (access(options.taskManagerBinary.c_str(), X_OK) != 0) {
+  if (options.mesosMasters.empty() && access(options.taskManagerBinary.c_str(), X_OK) != 0) {
     return makeError(ErrorCode::kInvalidArgument,
                      "--taskmanager-binary: '{}' is not an executable file",
                      options.taskManagerBinary);
@@ -173,7 +189,8 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
 
   SizingConfig sizing;
   sizing.kind = options.sizing;
-  sizing.maxTaskManager = options.localResources;
+  sizing.maxTaskManager =
+      options.mesosMasters.empty() ? options.localResources : options.mesos.maxTaskManager;
   sizing.maxSlotsPerTaskManager = options.maxSlotsPerTaskManager;
   sizing.fixedSlotsPerTaskManager = options.fixedSlotsPerTaskManager;
   sizing.fixedSlot = options.fixedSlot.value_or(largestProfile(profiles));
@@ -187,37 +204,68 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
       }
     }
     Resources tmSize = sizing.fixedSlot * sizing.fixedSlotsPerTaskManager;
-    if (!options.localResources.contains(tmSize)) {
+    if (!sizing.maxTaskManager.contains(tmSize)) {
       return makeError(ErrorCode::kInvalidArgument,
-                       "a fixed TaskManager of {} does not fit the local cluster ({})",
-                       tmSize.toString(), options.localResources.toString());
+                       "a fixed TaskManager of {} is larger than the largest allowed ({})",
+                       tmSize.toString(), sizing.maxTaskManager.toString());
     }
   }
 
   http::CurlHttpClient httpClient(loop, 4);
-  http::Server httpServer(loop, "127.0.0.1", 0);
+  http::Server httpServer(loop, options.bindAddress, 0);
   rpc::Server rpcServer(httpServer);
   rpc::Client rpcClient(httpClient);
   ChildProcessLauncher launcher(loop);
   RpcTaskManagerGateway taskManagers(rpcClient, httpClient);
 
-  LocalDriverConfig driverConfig;
-  driverConfig.capacity = options.localResources;
-  driverConfig.taskManagerBinary = options.taskManagerBinary;
-  driverConfig.workDir = options.workDir;
-  driverConfig.logDir = options.workDir + "/logs";
-  driverConfig.logLevel = options.logLevel;
-  LocalDriver driver(loop, launcher, driverConfig);
+  bool onMesos = !options.mesosMasters.empty();
+  options.mesos.jobId = options.jobId;
+  options.mesos.taskManagerLogLevel = options.logLevel;
+  for (const auto& profile : profiles) {
+    if (profile.gpus > 0) options.mesos.gpus = true;
+  }
+  std::unique_ptr<ResourceManagerDriver> driver;
+  LocalDriver* localDriver = nullptr;
+  mesos::MesosDriver* mesosDriver = nullptr;
+  if (onMesos) {
+    auto made = std::make_unique<mesos::MesosDriver>(loop, options.mesos);
+    mesosDriver = made.get();
+    driver = std::move(made);
+  } else {
+    LocalDriverConfig driverConfig;
+    driverConfig.capacity = options.localResources;
+    driverConfig.taskManagerBinary = options.taskManagerBinary;
+    driverConfig.workDir = options.workDir;
+    driverConfig.logDir = options.workDir + "/logs";
+    driverConfig.logLevel = options.logLevel;
+    auto made = std::make_unique<LocalDriver>(loop, launcher, driverConfig);
+    localDriver = made.get();
+    driver = std::move(made);
+  }
+  http::CurlHttpClient mesosCalls(loop, 1);  // one worker: Mesos calls stay in order
+  std::unique_ptr<tailor::mesos::HttpSchedulerConnection> connection;
+  if (onMesos) {
+    tailor::mesos::SchedulerConnectionConfig connectionConfig;
+    connectionConfig.masters = options.mesosMasters;
+    connectionConfig.contentType =
+        options.mesosJson ? tailor::mesos::ContentType::kJson : tailor::mesos::ContentType::kProtobuf;
+    connectionConfig.principal = options.mesos.principal;
+    connectionConfig.secret = options.mesosSecret;
+    connection = std::make_unique<tailor::mesos::HttpSchedulerConnection>(
+        loop, mesosCalls, connectionConfig, *mesosDriver);
+    mesosDriver->setConnection(connection.get());
+  }
 
   ResourceManagerConfig rmConfig;
   rmConfig.sizing = sizing;
   rmConfig.idleTimeout = options.idleTimeout;
   rmConfig.heartbeatInterval = options.heartbeatInterval;
   rmConfig.heartbeatTimeout = options.heartbeatTimeout;
-  ResourceManager resourceManager(loop, driver, rmConfig);
+  ResourceManager resourceManager(loop, *driver, rmConfig);
 
   EndWatcher watcher(loop, observers.job);
   watcher.setResourceManager(&resourceManager);
+  watcher.setDriver(driver.get(), [&] { return connection == nullptr || connection->idle(); });
   JobMasterConfig jmConfig;
   jmConfig.jobId = options.jobId;
   jmConfig.outputDir = options.outputDir;
@@ -238,10 +286,12 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
 
   auto port = httpServer.start();
   if (!port.ok()) return port.error();
-  driver.setResourceManagerAddress("127.0.0.1:" + std::to_string(*port));
-  jobMaster.setAddress("127.0.0.1:" + std::to_string(*port));
-  log->info("job {} ({}): JobManager on 127.0.0.1:{}, work dir {}, output {}", options.jobId,
-            spec.name(), *port, options.workDir, options.outputDir);
+  std::string address = options.advertiseHost + ":" + std::to_string(*port);
+  if (localDriver != nullptr) localDriver->setResourceManagerAddress(address);
+  if (mesosDriver != nullptr) mesosDriver->setResourceManagerAddress(address);
+  jobMaster.setAddress(address);
+  log->info("job {} ({}): JobManager on {}, {}, work dir {}, output {}", options.jobId,
+            spec.name(), address, driver->describe(), options.workDir, options.outputDir);
 
   boost::asio::signal_set signals(loop.context(), SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& error, int signal) {

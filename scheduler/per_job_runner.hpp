@@ -6,10 +6,12 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/event_loop.hpp"
 #include "common/resources.hpp"
 #include "common/result.hpp"
+#include "scheduler/drivers/mesos/mesos_driver.hpp"
 #include "scheduler/jobmaster/job_observer.hpp"
 #include "scheduler/resourcemanager/resource_manager.hpp"
 #include "scheduler/resourcemanager/sizing_policy.hpp"
@@ -33,6 +35,14 @@ struct PerJobOptions {
   Duration heartbeatTimeout{10000};
   std::string taskManagerBinary;  // empty: next to this executable
   std::string logLevel = "info";
+  // Where the JobManager's RPC endpoint listens and how TMs reach it.
+  std::string bindAddress = "127.0.0.1";
+  std::string advertiseHost = "127.0.0.1";
+  // Mesos: when masters are given, TaskManagers run as Mesos executors.
+  std::vector<std::string> mesosMasters;
+  bool mesosJson = false;
+  std::string mesosSecret;
+  mesos::MesosDriverConfig mesos;
 };
 
 // Resources of this machine: all its CPUs and memory, the free disk of

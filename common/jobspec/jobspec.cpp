@@ -1,6 +1,7 @@
 #include "common/jobspec/jobspec.hpp"
 
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -14,8 +15,8 @@
 #include <fstream>
 #include <limits>
 #include <map>
-#include <set>
 #include <span>
+#include <sstream>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -318,6 +319,28 @@ std::optional<double> parseDouble(std::string_view text) {
   return value;
 }
 
+// Records where each YAML document starts and ignores everything else.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  const std::vector<YAML::Mark>& marks() const { return marks_; }
+
+  void OnDocumentStart(const YAML::Mark& mark) override { marks_.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+ private:
+  std::vector<YAML::Mark> marks_;
+};
+
 class SpecParser {
  public:
   SpecParser(const std::string& fileName, const ParseOptions& options)
@@ -530,9 +553,31 @@ Result<std::int64_t> SpecParser::readSize(const Value& value, bool positive,
 }
 
 Result<v1::JobSpec> SpecParser::parse(std::string_view yamlText, const std::string& baseDir) {
-  std::vector<YAML::Node> documents;
+  const std::string text(yamlText);
+  YAML::Node root;
   try {
-    documents = YAML::LoadAll(std::string(yamlText));
+    // First walk the document structure without building nodes: yaml-cpp's LoadAll loops
+    // forever (allocating a null document per turn) on a stray top-level ',' as in "[a], b".
+    // Here each document is read by one bounded call; a document starting where the previous
+    // one started means the parser is stuck on the text there.
+    DocumentStarts starts;
+    std::istringstream stream(text);
+    YAML::Parser parser(stream);
+    for (int i = 0; i < 3 && parser.HandleNextDocument(starts); ++i) {
+    }
+    const std::vector<YAML::Mark>& marks = starts.marks();
+    for (std::size_t i = 1; i < marks.size(); ++i) {
+      if (marks[i].pos == marks[i - 1].pos) {
+        std::size_t at = static_cast<std::size_t>(std::max(marks[i].pos, 0));
+        std::string_view rest = at < text.size() ? std::string_view(text).substr(at, 1) : "";
+        return fail(marks[i], kSyntaxPath,
+                    fmt::format("unexpected {} (expected valid YAML syntax)", quote(rest)));
+      }
+    }
+    if (marks.size() > 1) {
+      return fail(marks[1], kRootPath, "found a second YAML document (expected a single document)");
+    }
+    root = YAML::Load(text);
   } catch (const YAML::DeepRecursion& e) {
     // yaml-cpp 0.7 gives this one the message "bad file".
     return fail(e.mark, kSyntaxPath,
@@ -540,15 +585,11 @@ Result<v1::JobSpec> SpecParser::parse(std::string_view yamlText, const std::stri
   } catch (const YAML::Exception& e) {
     return fail(e.mark, kSyntaxPath, fmt::format("{} (expected valid YAML syntax)", e.msg));
   }
-  if (documents.empty() || (documents.size() == 1 && documents[0].IsNull())) {
+  if (!root.IsDefined() || root.IsNull()) {
     return fail(YAML::Mark(), kRootPath,
                 fmt::format("the file is empty (expected {})", kExpectJob));
   }
-  if (documents.size() > 1) {
-    return fail(documents[1].Mark(), kRootPath,
-                "found a second YAML document (expected a single document)");
-  }
-  return parseDocument(documents[0], baseDir);
+  return parseDocument(root, baseDir);
 }
 
 Result<v1::JobSpec> SpecParser::parseDocument(const YAML::Node& root, const std::string& baseDir) {

@@ -40,6 +40,7 @@ class LocalDriver : public ResourceManagerDriver {
   void releaseTaskManager(const std::string& taskManagerId) override;
   Resources maxTaskManager() const override { return config_.capacity; }
   std::string describe() const override;
+  void shutdown() override {}
 
   // Where TMs register; set once the RPC server is listening.
   void setResourceManagerAddress(std::string address) {

@@ -45,6 +45,10 @@ class ResourceManagerDriver {
 
   // Short description for messages: "the local cluster (cpus=2,...)".
   virtual std::string describe() const = 0;
+
+  // The job is over and every TaskManager is gone: release what the driver
+  // itself holds (the Mesos framework is torn down). Loop thread only.
+  virtual void shutdown() = 0;
 };
 
 }  // namespace tailor::scheduler

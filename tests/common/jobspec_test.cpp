@@ -556,6 +556,13 @@ TEST(JobSpecTest, YamlSyntaxError) {
   expectError(std::string(50000, '['), {"job.yaml:1:1: invalid YAML:", "nested too deeply"});
 }
 
+TEST(JobSpecTest, StrayCommaAfterTheDocument) {
+  // yaml-cpp's LoadAll never returns on these; the parser must report them instead.
+  expectError(",", {"job.yaml:1:1: invalid YAML: unexpected ','"});
+  expectError("[a], b\n", {"job.yaml:1:4: invalid YAML: unexpected ','"});
+  expectError(std::string(kTwoStages) + ",\n", {"job.yaml:13:1: invalid YAML"});
+}
+
 TEST(JobSpecTest, EmptyFile) {
   expectError("", {"job.yaml:1:1: job: the file is empty"});
   expectError("# nothing but a comment\n\n", {"job.yaml:1:1: job: the file is empty"});
@@ -564,7 +571,7 @@ TEST(JobSpecTest, EmptyFile) {
 
 TEST(JobSpecTest, SeveralDocuments) {
   expectError(std::string(kTwoStages) + "---\nname: second\n",
-              {"job.yaml:14:1: job: found a second YAML document"});
+              {"job.yaml:13:1: job: found a second YAML document"});
 }
 
 TEST(JobSpecTest, OddKeysAndAliases) {

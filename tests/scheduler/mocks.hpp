@@ -26,6 +26,7 @@ class MockResourceManagerDriver : public ResourceManagerDriver {
   MOCK_METHOD(void, releaseTaskManager, (const std::string& taskManagerId), (override));
   MOCK_METHOD(Resources, maxTaskManager, (), (const, override));
   MOCK_METHOD(std::string, describe, (), (const, override));
+  MOCK_METHOD(void, shutdown, (), (override));
 };
 
 class MockSlotOwner : public SlotOwner {

@@ -1,0 +1,179 @@
+#include "mesos/codec.hpp"
+
+#include <fmt/format.h>
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
+#include <google/protobuf/unknown_field_set.h>
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/type_resolver.h>
+#include <google/protobuf/util/type_resolver_util.h>
+
+#include <climits>
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace tailor::mesos {
+namespace {
+
+namespace gpb = google::protobuf;
+
+constexpr std::string_view kTypeUrlPrefix = "type.googleapis.com";
+
+// "scheduler Call ACCEPT", "executor Event (no type)".
+template <typename M>
+std::string describe(std::string_view api, const M& message) {
+  std::string_view kind = M::descriptor()->name();
+  if (!message.has_type()) return fmt::format("{} {} (no type)", api, kind);
+  const std::string& name = M::Type_Name(message.type());
+  if (name.empty())
+    return fmt::format("{} {} type {}", api, kind, static_cast<int>(message.type()));
+  return fmt::format("{} {} {}", api, kind, name);
+}
+
+// The path of the first unknown field in `message`, if any.
+std::optional<std::string> findUnknownField(const gpb::Message& message, const std::string& path) {
+  const gpb::Reflection* reflection = message.GetReflection();
+  const gpb::UnknownFieldSet& unknown = reflection->GetUnknownFields(message);
+  if (!unknown.empty()) {
+    return fmt::format("{} has unknown field number {}", path.empty() ? "message" : path,
+                       unknown.field(0).number());
+  }
+  std::vector<const gpb::FieldDescriptor*> fields;
+  reflection->ListFields(message, &fields);
+  for (const gpb::FieldDescriptor* field : fields) {
+    if (field->cpp_type() != gpb::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    std::string fieldPath = path.empty() ? field->name() : path + "." + field->name();
+    if (field->is_repeated()) {
+      int size = reflection->FieldSize(message, field);
+      for (int i = 0; i < size; ++i) {
+        auto found = findUnknownField(reflection->GetRepeatedMessage(message, field, i),
+                                      fmt::format("{}[{}]", fieldPath, i));
+        if (found) return found;
+      }
+    } else {
+      auto found = findUnknownField(reflection->GetMessage(message, field), fieldPath);
+      if (found) return found;
+    }
+  }
+  return std::nullopt;
+}
+
+template <typename M>
+Result<std::string> encodeMessage(std::string_view api, const M& message, ContentType type) {
+  auto context = [&] {
+    return fmt::format("encoding {} as {}", describe(api, message), contentTypeHeader(type));
+  };
+  if (!message.IsInitialized()) {
+    return makeError(ErrorCode::kInvalidArgument, "{}: missing required fields: {}", context(),
+                     message.InitializationErrorString());
+  }
+  std::string body;
+  if (type == ContentType::kProtobuf) {
+    if (!message.SerializeToString(&body)) {
+      return makeError(ErrorCode::kInternal, "{}: protobuf serialization failed", context());
+    }
+    return body;
+  }
+  gpb::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  auto status = gpb::util::MessageToJsonString(message, &body, options);
+  if (!status.ok()) {
+    return makeError(ErrorCode::kInternal, "{}: {}", context(), status.ToString());
+  }
+  return body;
+}
+
+template <typename M>
+Result<M> decodeMessage(std::string_view api, std::string_view body, ContentType type,
+                        UnknownFields unknown) {
+  M message;
+  auto fail = [&](const std::string& problem) -> Error {
+    // The type is named when enough of the body parsed to know it.
+    return makeError(ErrorCode::kInvalidArgument, "decoding {} from {} ({} bytes): {}",
+                     describe(api, message), contentTypeHeader(type), body.size(), problem);
+  };
+  if (body.size() > static_cast<std::size_t>(INT_MAX)) return fail("body too large");
+
+  if (type == ContentType::kProtobuf) {
+    if (!message.ParsePartialFromArray(body.data(), static_cast<int>(body.size()))) {
+      message.Clear();
+      return fail(fmt::format("not a serialized {}", M::descriptor()->full_name()));
+    }
+  } else {
+    std::unique_ptr<gpb::util::TypeResolver> resolver(gpb::util::NewTypeResolverForDescriptorPool(
+        std::string(kTypeUrlPrefix), gpb::DescriptorPool::generated_pool()));
+    gpb::util::JsonParseOptions options;
+    // Also makes unknown enum names leave the field unset.
+    options.ignore_unknown_fields = unknown == UnknownFields::kIgnore;
+    std::string binary;
+    auto status = gpb::util::JsonToBinaryString(
+        resolver.get(), fmt::format("{}/{}", kTypeUrlPrefix, M::descriptor()->full_name()),
+        gpb::StringPiece(body.data(), body.size()), &binary, options);
+    if (!status.ok()) return fail(std::string(status.message().data(), status.message().size()));
+    if (!message.ParsePartialFromString(binary)) {
+      message.Clear();
+      return fail("the JSON transcoder produced an unparsable message");
+    }
+  }
+
+  if (unknown == UnknownFields::kReject) {
+    if (auto found = findUnknownField(message, "")) return fail(*found);
+  }
+  if (!message.IsInitialized()) {
+    return fail("missing required fields: " + message.InitializationErrorString());
+  }
+  return message;
+}
+
+}  // namespace
+
+std::string_view contentTypeHeader(ContentType type) {
+  return type == ContentType::kProtobuf ? kProtobufContentType : kJsonContentType;
+}
+
+Result<ContentType> parseContentType(std::string_view header) {
+  if (header == kProtobufContentType) return ContentType::kProtobuf;
+  if (header == kJsonContentType) return ContentType::kJson;
+  return makeError(ErrorCode::kInvalidArgument,
+                   "unsupported content type '{}' (expected exactly '{}' or '{}')", header,
+                   kJsonContentType, kProtobufContentType);
+}
+
+Result<std::string> encode(const SchedulerCall& call, ContentType type) {
+  return encodeMessage("scheduler", call, type);
+}
+
+Result<std::string> encode(const SchedulerEvent& event, ContentType type) {
+  return encodeMessage("scheduler", event, type);
+}
+
+Result<std::string> encode(const ExecutorCall& call, ContentType type) {
+  return encodeMessage("executor", call, type);
+}
+
+Result<std::string> encode(const ExecutorEvent& event, ContentType type) {
+  return encodeMessage("executor", event, type);
+}
+
+Result<SchedulerCall> decodeSchedulerCall(std::string_view body, ContentType type,
+                                          UnknownFields unknown) {
+  return decodeMessage<SchedulerCall>("scheduler", body, type, unknown);
+}
+
+Result<SchedulerEvent> decodeSchedulerEvent(std::string_view body, ContentType type,
+                                            UnknownFields unknown) {
+  return decodeMessage<SchedulerEvent>("scheduler", body, type, unknown);
+}
+
+Result<ExecutorCall> decodeExecutorCall(std::string_view body, ContentType type,
+                                        UnknownFields unknown) {
+  return decodeMessage<ExecutorCall>("executor", body, type, unknown);
+}
+
+Result<ExecutorEvent> decodeExecutorEvent(std::string_view body, ContentType type,
+                                          UnknownFields unknown) {
+  return decodeMessage<ExecutorEvent>("executor", body, type, unknown);
+}
+
+}  // namespace tailor::mesos

@@ -1,0 +1,224 @@
+// The HTTP server and client together on loopback: plain answers, files,
+// and streamed (chunked) answers read by StreamingCall.
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <fstream>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "common/asio_event_loop.hpp"
+#include "common/http/client.hpp"
+#include "common/http/server.hpp"
+#include "tests/common/temp_dir.hpp"
+
+namespace tailor::http {
+namespace {
+
+ClientRequest request(const std::string& method, const std::string& url) {
+  ClientRequest r;
+  r.method = method;
+  r.url = url;
+  return r;
+}
+
+// Runs a loop with a server on a background thread.
+class HttpTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = std::make_unique<Server>(loop_, "127.0.0.1", 0);
+  }
+  void start() {
+    auto port = server_->start();
+    ASSERT_TRUE(port.ok()) << port.error().message;
+    base_ = "http://127.0.0.1:" + std::to_string(*port);
+    thread_ = std::thread([this] { loop_.run(); });
+  }
+  void TearDown() override {
+    loop_.post([this] { server_->stop(); });
+    loop_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  AsioEventLoop loop_;
+  std::unique_ptr<Server> server_;
+  std::string base_;
+  std::thread thread_;
+};
+
+TEST_F(HttpTest, AnswersByLongestPrefixAnd404Otherwise) {
+  server_->route("GET", "/a", [](const Request& request, Responder respond) {
+    respond(Response::text(200, "a:" + request.path + "?" + request.query));
+  });
+  server_->route("GET", "/a/b", [](const Request& request, Responder respond) {
+    respond(Response::text(201, "ab"));
+  });
+  start();
+  auto a = performBlocking(request("GET", base_ + "/a/x?q=1"));
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->status, 200);
+  EXPECT_EQ(a->body, "a:/a/x?q=1");
+  auto ab = performBlocking(request("GET", base_ + "/a/b/c"));
+  ASSERT_TRUE(ab.ok());
+  EXPECT_EQ(ab->status, 201);
+  auto none = performBlocking(request("GET", base_ + "/zzz"));
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->status, 404);
+  auto post = performBlocking(request("POST", base_ + "/a"));
+  ASSERT_TRUE(post.ok());
+  EXPECT_EQ(post->status, 404);
+}
+
+TEST_F(HttpTest, ServesFilesIntoFiles) {
+  test::TempDir dir;
+  std::string content(300000, 'x');
+  content += "end";
+  {
+    std::ofstream out(dir.path().string() + "/f");
+    out << content;
+  }
+  server_->route("GET", "/f", [&](const Request&, Responder respond) {
+    Response response;
+    response.filePath = dir.path().string() + "/f";
+    respond(std::move(response));
+  });
+  server_->route("GET", "/missing", [&](const Request&, Responder respond) {
+    Response response;
+    response.filePath = dir.path().string() + "/nope";
+    respond(std::move(response));
+  });
+  start();
+  ClientRequest toFile = request("GET", base_ + "/f");
+  toFile.outputFile = dir.path().string() + "/copy";
+  auto fetched = performBlocking(toFile);
+  ASSERT_TRUE(fetched.ok());
+  EXPECT_EQ(fetched->status, 200);
+  EXPECT_EQ(fetched->bytesReceived, static_cast<std::int64_t>(content.size()));
+  EXPECT_EQ(test::readFile(dir.path().string() + "/copy"), content);
+  auto missing = performBlocking(request("GET", base_ + "/missing"));
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(missing->status, 404);
+}
+
+TEST_F(HttpTest, UnreachableServerIsAnUnavailableError) {
+  auto result = performBlocking(request("GET", "http://127.0.0.1:1/x"));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(result.error().message.find("127.0.0.1:1"), std::string::npos);
+}
+
+// Collects what a StreamingCall delivers, on the loop thread.
+struct Received {
+  std::mutex mutex;
+  std::condition_variable changed;
+  int status = 0;
+  std::string headerValue;
+  std::string data;
+  bool ended = false;
+  bool endOk = false;
+
+  template <typename Predicate>
+  bool waitFor(Predicate predicate) {
+    std::unique_lock<std::mutex> lock(mutex);
+    return changed.wait_for(lock, std::chrono::seconds(10), predicate);
+  }
+};
+
+StreamingCall::Handlers handlersFor(Received& received) {
+  return StreamingCall::Handlers{
+      [&](int status, const std::map<std::string, std::string>& headers) {
+        std::lock_guard<std::mutex> lock(received.mutex);
+        received.status = status;
+        auto it = headers.find("x-stream");
+        if (it != headers.end()) received.headerValue = it->second;
+        received.changed.notify_all();
+      },
+      [&](std::string data) {
+        std::lock_guard<std::mutex> lock(received.mutex);
+        received.data += data;
+        received.changed.notify_all();
+      },
+      [&](Status end) {
+        std::lock_guard<std::mutex> lock(received.mutex);
+        received.ended = true;
+        received.endOk = end.ok();
+        received.changed.notify_all();
+      }};
+}
+
+TEST_F(HttpTest, StreamsChunksUntilTheServerCloses) {
+  std::shared_ptr<StreamWriter> writer;
+  bool serverSawClose = false;
+  server_->route("POST", "/stream", [&](const Request&, Responder respond) {
+    Response response;
+    response.headers = {{"X-Stream", "s-1"}};
+    response.stream = [&](std::shared_ptr<StreamWriter> w) {
+      writer = w;
+      writer->onClosed([&] { serverSawClose = true; });
+      writer->write("first;");
+    };
+    respond(std::move(response));
+  });
+  start();
+  Received received;
+  StreamingCall call(loop_, request("POST", base_ + "/stream"), handlersFor(received));
+  ASSERT_TRUE(received.waitFor([&] { return received.data == "first;"; }));
+  EXPECT_EQ(received.status, 200);
+  EXPECT_EQ(received.headerValue, "s-1");
+  loop_.post([&] {
+    writer->write("second;");
+    writer->close();
+  });
+  ASSERT_TRUE(received.waitFor([&] { return received.ended; }));
+  EXPECT_TRUE(received.endOk);
+  EXPECT_EQ(received.data, "first;second;");
+  std::promise<bool> closed;
+  loop_.post([&] { closed.set_value(serverSawClose && writer->closed()); });
+  EXPECT_TRUE(closed.get_future().get());
+}
+
+TEST_F(HttpTest, AbortedStreamEndsWithAnErrorAndCancelStopsTheClient) {
+  std::vector<std::shared_ptr<StreamWriter>> writers;
+  std::mutex mutex;
+  std::condition_variable closedChanged;
+  int serverCloses = 0;
+  server_->route("POST", "/stream", [&](const Request&, Responder respond) {
+    Response response;
+    response.stream = [&](std::shared_ptr<StreamWriter> w) {
+      writers.push_back(w);
+      w->onClosed([&] {
+        std::lock_guard<std::mutex> lock(mutex);
+        ++serverCloses;
+        closedChanged.notify_all();
+      });
+      w->write("x");
+    };
+    respond(std::move(response));
+  });
+  start();
+  {
+    Received received;
+    StreamingCall call(loop_, request("POST", base_ + "/stream"), handlersFor(received));
+    ASSERT_TRUE(received.waitFor([&] { return received.data == "x"; }));
+    loop_.post([&] { writers.back()->abort(); });
+    ASSERT_TRUE(received.waitFor([&] { return received.ended; }));
+    EXPECT_FALSE(received.endOk);
+  }
+  {
+    Received received;
+    StreamingCall call(loop_, request("POST", base_ + "/stream"), handlersFor(received));
+    ASSERT_TRUE(received.waitFor([&] { return received.data == "x"; }));
+    call.cancel();
+    ASSERT_TRUE(received.waitFor([&] { return received.ended; }));
+    EXPECT_FALSE(received.endOk);
+  }
+  // The server notices the cancelled client going away.
+  std::unique_lock<std::mutex> lock(mutex);
+  EXPECT_TRUE(closedChanged.wait_for(lock, std::chrono::seconds(10),
+                                     [&] { return serverCloses == 2; }));
+}
+
+}  // namespace
+}  // namespace tailor::http
