@@ -86,3 +86,29 @@ MATCHER_P2(TaskManagerSpecIs, total, slots, "") {
 }
 
 }  // namespace tailor::scheduler
+
+// --- The Mesos driver's boundaries: its connection to the master and its
+// listener (the ResourceManager). ---
+
+#include "mesos/scheduler_connection.hpp"
+
+namespace tailor::scheduler {
+
+class MockSchedulerConnection : public tailor::mesos::SchedulerConnection {
+ public:
+  MOCK_METHOD(void, start, (const ::mesos::v1::FrameworkInfo& info), (override));
+  MOCK_METHOD(void, send, (tailor::mesos::SchedulerCall call), (override));
+  MOCK_METHOD(bool, subscribed, (), (const, override));
+  MOCK_METHOD(std::string, frameworkId, (), (const, override));
+  MOCK_METHOD(bool, idle, (), (const, override));
+  MOCK_METHOD(void, stop, (), (override));
+};
+
+class MockDriverListener : public DriverListener {
+ public:
+  MOCK_METHOD(void, onTaskManagerStarted, (const std::string& taskManagerId), (override));
+  MOCK_METHOD(void, onTaskManagerTerminated,
+              (const std::string& taskManagerId, const std::string& reason), (override));
+};
+
+}  // namespace tailor::scheduler

@@ -39,8 +39,7 @@ constexpr std::uint64_t kMaxPort = std::numeric_limits<std::uint64_t>::max();
 // --- builders and printers ---
 
 OfferView offer(const std::string& id, const Resources& resources,
-                std::vector<PortRange> ports = {{31000, 31009}},
-                const std::string& agentId = "") {
+                std::vector<PortRange> ports = {{31000, 31009}}, const std::string& agentId = "") {
   return OfferView{id, agentId.empty() ? "agent-" + id : agentId, "host-" + id, resources,
                    std::move(ports)};
 }
@@ -81,8 +80,7 @@ std::map<std::string, std::string> targets(const MatchResult& result) {
 std::set<std::uint64_t> portsOf(const OfferView& offer) {
   std::set<std::uint64_t> ports;
   for (const PortRange& range : offer.ports) {
-    for (std::uint64_t port = range.begin; port <= range.end && range.begin <= range.end;
-         ++port) {
+    for (std::uint64_t port = range.begin; port <= range.end && range.begin <= range.end; ++port) {
       ports.insert(port);
       if (port == kMaxPort) break;
     }
@@ -92,8 +90,7 @@ std::set<std::uint64_t> portsOf(const OfferView& offer) {
 
 bool hasNegative(const PendingTaskManager& pending) {
   const Resources& r = pending.resources;
-  return r.milliCpus < 0 || r.memMib < 0 || r.diskMib < 0 || r.gpus < 0 ||
-         pending.portsNeeded < 0;
+  return r.milliCpus < 0 || r.memMib < 0 || r.diskMib < 0 || r.gpus < 0 || pending.portsNeeded < 0;
 }
 
 // A brute-force matcher written from the contract in offer_matcher.hpp: every
@@ -127,8 +124,7 @@ MatchResult referenceMatch(const std::vector<OfferView>& offers,
     int best = -1;
     auto keyOf = [&](size_t o) {
       Resources after = left[o] - p.resources;
-      return std::make_tuple(sizeKey(after), freePorts[o].size() - needPorts, offers[o].offerId,
-                             o);
+      return std::make_tuple(sizeKey(after), freePorts[o].size() - needPorts, offers[o].offerId, o);
     };
     for (size_t o = 0; o < offers.size(); ++o) {
       if (!left[o].contains(p.resources) || freePorts[o].size() < needPorts) continue;
@@ -144,8 +140,8 @@ MatchResult referenceMatch(const std::vector<OfferView>& offers,
     }
     used[o] = true;
     placed[t] = true;
-    result.placements.push_back(Placement{p.taskManagerId, offers[o].offerId, offers[o].agentId,
-                                          std::move(ports)});
+    result.placements.push_back(
+        Placement{p.taskManagerId, offers[o].offerId, offers[o].agentId, std::move(ports)});
   }
   for (size_t o = 0; o < offers.size(); ++o) {
     if (!used[o]) result.unusedOfferIds.push_back(offers[o].offerId);
@@ -175,8 +171,8 @@ MatchResult referenceMatch(const std::vector<OfferView>& offers,
     auto o = offerIndex.find(p.offerId);
     auto t = tmIndex.find(p.taskManagerId);
     if (o == offerIndex.end() || t == tmIndex.end()) {
-      return ::testing::AssertionFailure() << "unknown ids in " << p.taskManagerId << " -> "
-                                           << p.offerId;
+      return ::testing::AssertionFailure()
+             << "unknown ids in " << p.taskManagerId << " -> " << p.offerId;
     }
     const OfferView& offer = offers[o->second];
     const PendingTaskManager& want = pending[t->second];
@@ -201,16 +197,16 @@ MatchResult referenceMatch(const std::vector<OfferView>& offers,
         return ::testing::AssertionFailure() << "port " << port << " not in " << p.offerId;
       }
       if (!portsGiven[o->second].insert(port).second) {
-        return ::testing::AssertionFailure() << "port " << port << " of " << p.offerId
-                                             << " given twice";
+        return ::testing::AssertionFailure()
+               << "port " << port << " of " << p.offerId << " given twice";
       }
     }
   }
   for (size_t o = 0; o < offers.size(); ++o) {
     if (!offers[o].resources.contains(placedOn[o])) {
-      return ::testing::AssertionFailure() << offers[o].offerId << " over-committed: placed "
-                                           << placedOn[o].toString() << " on "
-                                           << offers[o].resources.toString();
+      return ::testing::AssertionFailure()
+             << offers[o].offerId << " over-committed: placed " << placedOn[o].toString() << " on "
+             << offers[o].resources.toString();
     }
   }
 
@@ -245,8 +241,8 @@ MatchResult referenceMatch(const std::vector<OfferView>& offers,
     for (size_t o = 0; o < offers.size(); ++o) {
       if ((offers[o].resources - placedOn[o]).contains(pending[t].resources) &&
           freePorts[o] >= static_cast<size_t>(pending[t].portsNeeded)) {
-        return ::testing::AssertionFailure() << pending[t].taskManagerId
-                                             << " is unplaced but fits " << offers[o].offerId;
+        return ::testing::AssertionFailure()
+               << pending[t].taskManagerId << " is unplaced but fits " << offers[o].offerId;
       }
     }
   }
@@ -279,14 +275,14 @@ class CaseGenerator {
         std::uint64_t begin = 100 + pick(20);
         ports.push_back(PortRange{begin, begin + pick(5) - 1});  // pick 0: begin > end, empty
       }
-      c.offers.push_back(OfferView{fmt::format("o{:04}", offerIds[i]),
-                                   fmt::format("a{}", pick(3)), "host", r, ports});
+      c.offers.push_back(OfferView{fmt::format("o{:04}", offerIds[i]), fmt::format("a{}", pick(3)),
+                                   "host", r, ports});
     }
     for (size_t i = 0; i < pending; ++i) {
       Resources r{oneOf({0, 500, 1000, 2000}), oneOf({0, 256, 512, 1024, 2048}), oneOf({0, 100}),
                   pick(8) == 0 ? 1 : 0};
-      c.pending.push_back(PendingTaskManager{fmt::format("t{:04}", tmIds[i]), r,
-                                             static_cast<int>(pick(4))});
+      c.pending.push_back(
+          PendingTaskManager{fmt::format("t{:04}", tmIds[i]), r, static_cast<int>(pick(4))});
     }
     return c;
   }
@@ -320,9 +316,11 @@ Case largeCase(size_t offers, size_t pending, std::uint32_t seed) {
     std::int64_t cpus = std::int64_t{8} << pick(3);
     std::int64_t start = 31000 + pick(10) * 5;
     c.offers.push_back(OfferView{
-        fmt::format("offer-{}", i), fmt::format("agent-{}", i / 2), "host",
-        Resources{(cpus * 1000 * (1 + pick(10))) / 10, cpus * 4096 * (1 + pick(10)) / 10,
-                  100000, pick(20) == 0 ? 4 : 0},
+        fmt::format("offer-{}", i),
+        fmt::format("agent-{}", i / 2),
+        "host",
+        Resources{(cpus * 1000 * (1 + pick(10))) / 10, cpus * 4096 * (1 + pick(10)) / 10, 100000,
+                  pick(20) == 0 ? 4 : 0},
         {{static_cast<std::uint64_t>(start), static_cast<std::uint64_t>(start + 4)},
          {static_cast<std::uint64_t>(start + 10), static_cast<std::uint64_t>(start + 12)}}});
   }
@@ -330,8 +328,8 @@ Case largeCase(size_t offers, size_t pending, std::uint32_t seed) {
     std::int64_t slots = 1 + pick(4);
     c.pending.push_back(PendingTaskManager{
         fmt::format("tm-{}", i),
-        Resources{100 + slots * 500 * (1 + pick(4)), 32 + slots * 1024 * (1 + pick(4)),
-                  slots * 100, pick(50) == 0 ? 1 : 0},
+        Resources{100 + slots * 500 * (1 + pick(4)), 32 + slots * 1024 * (1 + pick(4)), slots * 100,
+                  pick(50) == 0 ? 1 : 0},
         1 + static_cast<int>(pick(2))});
   }
   return c;
@@ -382,7 +380,8 @@ TEST(OfferMatcherTest, AnExactFitFits) {
 
 TEST(OfferMatcherTest, AZeroSizedTaskManagerWithoutPortsFitsAnEmptyOffer) {
   MatchResult result = matchOffers({offer("o-1", res(0, 0), {})}, {tm("tm-1", res(0, 0), 0)});
-  EXPECT_THAT(result.placements, ElementsAre(placedOn("tm-1", "o-1", std::vector<std::uint64_t>{})));
+  EXPECT_THAT(result.placements,
+              ElementsAre(placedOn("tm-1", "o-1", std::vector<std::uint64_t>{})));
 }
 
 // One dimension of the TM is one unit more than the offer has.
@@ -395,8 +394,7 @@ class OfferMatcherShortDimensionTest : public ::testing::TestWithParam<ShortDime
 
 TEST_P(OfferMatcherShortDimensionTest, DoesNotPlaceATaskManagerThatDoesNotFit) {
   Resources need{2000, 2048, 200, 1};
-  MatchResult result =
-      matchOffers({offer("o-1", GetParam().offered)}, {tm("tm-1", need)});
+  MatchResult result = matchOffers({offer("o-1", GetParam().offered)}, {tm("tm-1", need)});
   EXPECT_THAT(result.placements, IsEmpty());
   EXPECT_THAT(result.unusedOfferIds, ElementsAre("o-1"));
   EXPECT_THAT(result.unplacedTaskManagerIds, ElementsAre("tm-1"));
@@ -410,12 +408,12 @@ INSTANTIATE_TEST_SUITE_P(EachDimension, OfferMatcherShortDimensionTest,
                          [](const auto& info) { return std::string(info.param.name); });
 
 TEST(OfferMatcherTest, PacksSeveralTaskManagersIntoOneOffer) {
-  MatchResult result = matchOffers(
-      {offer("o-1", res(4, 4096))},
-      {tm("tm-1", res(1, 1024)), tm("tm-2", res(2, 2048)), tm("tm-3", res(1, 1024))});
-  EXPECT_THAT(result.placements, ElementsAre(placedOn("tm-2", "o-1", {31000U}),
-                                             placedOn("tm-1", "o-1", {31001U}),
-                                             placedOn("tm-3", "o-1", {31002U})));
+  MatchResult result =
+      matchOffers({offer("o-1", res(4, 4096))},
+                  {tm("tm-1", res(1, 1024)), tm("tm-2", res(2, 2048)), tm("tm-3", res(1, 1024))});
+  EXPECT_THAT(result.placements,
+              ElementsAre(placedOn("tm-2", "o-1", {31000U}), placedOn("tm-1", "o-1", {31001U}),
+                          placedOn("tm-3", "o-1", {31002U})));
   EXPECT_THAT(result.unusedOfferIds, IsEmpty());
   EXPECT_THAT(result.unplacedTaskManagerIds, IsEmpty());
 }
@@ -485,8 +483,9 @@ TEST(OfferMatcherTest, BestFitCountsWhatIsAlreadyPlaced) {
 }
 
 TEST(OfferMatcherTest, BestFitKeepsGpuOffersForGpuTaskManagers) {
-  MatchResult result = matchOffers({offer("o-gpu", res(2, 2048, 0, 1)), offer("o-big", res(16, 65536))},
-                                   {tm("tm-1", res(1, 1024))});
+  MatchResult result =
+      matchOffers({offer("o-gpu", res(2, 2048, 0, 1)), offer("o-big", res(16, 65536))},
+                  {tm("tm-1", res(1, 1024))});
   EXPECT_THAT(targets(result), ElementsAre(std::pair{"tm-1", "o-big"}));
 }
 
@@ -499,12 +498,12 @@ TEST(OfferMatcherTest, BestFitTiesGoToTheLowestOfferId) {
 }
 
 TEST(OfferMatcherTest, OffersOfOneAgentAreMatchedSeparately) {
-  MatchResult result = matchOffers(
-      {offer("o-1", res(1, 1024), {{31000, 31009}}, "agent-1"),
-       offer("o-2", res(1, 1024), {{31010, 31019}}, "agent-1")},
-      {tm("tm-big", res(2, 2048)), tm("tm-1", res(1, 1024)), tm("tm-2", res(1, 1024))});
-  EXPECT_THAT(result.placements, ElementsAre(placedOn("tm-1", "o-1", {31000U}),
-                                             placedOn("tm-2", "o-2", {31010U})));
+  MatchResult result =
+      matchOffers({offer("o-1", res(1, 1024), {{31000, 31009}}, "agent-1"),
+                   offer("o-2", res(1, 1024), {{31010, 31019}}, "agent-1")},
+                  {tm("tm-big", res(2, 2048)), tm("tm-1", res(1, 1024)), tm("tm-2", res(1, 1024))});
+  EXPECT_THAT(result.placements,
+              ElementsAre(placedOn("tm-1", "o-1", {31000U}), placedOn("tm-2", "o-2", {31010U})));
   EXPECT_EQ(result.placements[0].agentId, "agent-1");
   EXPECT_EQ(result.placements[1].agentId, "agent-1");
   EXPECT_THAT(result.unplacedTaskManagerIds, ElementsAre("tm-big"));
@@ -521,10 +520,10 @@ TEST(OfferMatcherTest, ListsUnusedOffersAndUnplacedTaskManagersInInputOrder) {
 
 TEST(OfferMatcherTest, TaskManagersWithNegativeNeedsAreUnplaced) {
   // Placing a negative need would hand its "surplus" to the next TM.
-  MatchResult result = matchOffers({offer("o-1", res(2, 2048))},
-                                   {tm("tm-negative-mem", Resources{1000, -1024, 0, 0}),
-                                    tm("tm-negative-ports", res(1, 1024), -1),
-                                    tm("tm-1", res(2, 2048))});
+  MatchResult result =
+      matchOffers({offer("o-1", res(2, 2048))},
+                  {tm("tm-negative-mem", Resources{1000, -1024, 0, 0}),
+                   tm("tm-negative-ports", res(1, 1024), -1), tm("tm-1", res(2, 2048))});
   EXPECT_THAT(result.placements, ElementsAre(placedOn("tm-1", "o-1", {31000U})));
   EXPECT_THAT(result.unplacedTaskManagerIds, ElementsAre("tm-negative-mem", "tm-negative-ports"));
 }
@@ -546,9 +545,9 @@ TEST(OfferMatcherPortsTest, AnOfferWithoutPortsTakesNoTaskManagerThatNeedsOne) {
 }
 
 TEST(OfferMatcherPortsTest, ATaskManagerNeedingNoPortsFitsAnOfferWithout) {
-  MatchResult result = matchOffers({offer("o-1", res(4, 4096), {})},
-                                   {tm("tm-1", res(1, 1024), 0)});
-  EXPECT_THAT(result.placements, ElementsAre(placedOn("tm-1", "o-1", std::vector<std::uint64_t>{})));
+  MatchResult result = matchOffers({offer("o-1", res(4, 4096), {})}, {tm("tm-1", res(1, 1024), 0)});
+  EXPECT_THAT(result.placements,
+              ElementsAre(placedOn("tm-1", "o-1", std::vector<std::uint64_t>{})));
 }
 
 TEST(OfferMatcherPortsTest, ATaskManagerNeedingNoPortsLeavesThemToOthers) {
@@ -559,9 +558,9 @@ TEST(OfferMatcherPortsTest, ATaskManagerNeedingNoPortsLeavesThemToOthers) {
 }
 
 TEST(OfferMatcherPortsTest, TakesTheLowestPortsAcrossGaps) {
-  MatchResult result = matchOffers(
-      {offer("o-1", res(4, 4096), {{31010, 31020}, {31000, 31001}, {31005, 31005}})},
-      {tm("tm-1", res(1, 1024), 4)});
+  MatchResult result =
+      matchOffers({offer("o-1", res(4, 4096), {{31010, 31020}, {31000, 31001}, {31005, 31005}})},
+                  {tm("tm-1", res(1, 1024), 4)});
   EXPECT_THAT(result.placements,
               ElementsAre(placedOn("tm-1", "o-1", {31000U, 31001U, 31005U, 31010U})));
 }
@@ -570,9 +569,9 @@ TEST(OfferMatcherPortsTest, TaskManagersShareAnOffersPortsWithoutOverlap) {
   MatchResult result = matchOffers(
       {offer("o-1", res(8, 8192), {{100, 101}, {200, 202}})},
       {tm("tm-1", res(1, 1024), 2), tm("tm-2", res(1, 1024), 2), tm("tm-3", res(1, 1024), 1)});
-  EXPECT_THAT(result.placements, ElementsAre(placedOn("tm-1", "o-1", {100U, 101U}),
-                                             placedOn("tm-2", "o-1", {200U, 201U}),
-                                             placedOn("tm-3", "o-1", {202U})));
+  EXPECT_THAT(result.placements,
+              ElementsAre(placedOn("tm-1", "o-1", {100U, 101U}),
+                          placedOn("tm-2", "o-1", {200U, 201U}), placedOn("tm-3", "o-1", {202U})));
 }
 
 TEST(OfferMatcherPortsTest, ATaskManagerDoesNotFitWhenTheOffersPortsAreTaken) {
@@ -591,7 +590,8 @@ TEST(OfferMatcherPortsTest, GoesToAnotherOfferWhenPortsRunOut) {
 }
 
 TEST(OfferMatcherPortsTest, OverlappingRangesCountEachPortOnce) {
-  std::vector<OfferView> offers = {offer("o-1", res(4, 4096), {{105, 110}, {100, 107}, {108, 108}})};
+  std::vector<OfferView> offers = {
+      offer("o-1", res(4, 4096), {{105, 110}, {100, 107}, {108, 108}})};
   EXPECT_THAT(matchOffers(offers, {tm("tm-1", res(1, 1024), 12)}).placements, IsEmpty());
   MatchResult result = matchOffers(offers, {tm("tm-1", res(1, 1024), 11)});
   ASSERT_EQ(result.placements.size(), 1U);
@@ -607,16 +607,15 @@ TEST(OfferMatcherPortsTest, ARangeWithBeginAfterEndHoldsNothing) {
 }
 
 TEST(OfferMatcherPortsTest, HandlesRangesAtTheEndsOfTheNumberLine) {
-  MatchResult result = matchOffers(
-      {offer("o-1", res(4, 4096), {{kMaxPort - 1, kMaxPort}, {0, kMaxPort - 2}})},
-      {tm("tm-1", res(1, 1024), 2), tm("tm-2", res(1, 1024), 1)});
+  MatchResult result =
+      matchOffers({offer("o-1", res(4, 4096), {{kMaxPort - 1, kMaxPort}, {0, kMaxPort - 2}})},
+                  {tm("tm-1", res(1, 1024), 2), tm("tm-2", res(1, 1024), 1)});
   EXPECT_THAT(result.placements,
               ElementsAre(placedOn("tm-1", "o-1", {0U, 1U}), placedOn("tm-2", "o-1", {2U})));
 
   result = matchOffers({offer("o-1", res(4, 4096), {{kMaxPort - 1, kMaxPort}})},
                        {tm("tm-1", res(1, 1024), 2), tm("tm-2", res(1, 1024), 1)});
-  EXPECT_THAT(result.placements,
-              ElementsAre(placedOn("tm-1", "o-1", {kMaxPort - 1, kMaxPort})));
+  EXPECT_THAT(result.placements, ElementsAre(placedOn("tm-1", "o-1", {kMaxPort - 1, kMaxPort})));
   EXPECT_THAT(result.unplacedTaskManagerIds, ElementsAre("tm-2"));
 }
 

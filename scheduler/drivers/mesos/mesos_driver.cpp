@@ -117,7 +117,9 @@ OfferView offerView(const v1::Offer& offer, const std::string& role) {
 MesosDriver::MesosDriver(EventLoop& loop, MesosDriverConfig config)
     : loop_(loop), config_(std::move(config)), log_(logger("mesosdriver")) {}
 
-MesosDriver::~MesosDriver() = default;
+MesosDriver::~MesosDriver() {
+  if (reconcileTimer_) loop_.cancelTimer(*reconcileTimer_);
+}
 
 std::string MesosDriver::describe() const {
   return "the Mesos cluster (TaskManagers up to " + config_.maxTaskManager.toString() + ")";
@@ -153,6 +155,10 @@ void MesosDriver::releaseTaskManager(const std::string& taskManagerId) {
   }
   if (tm.state == TmState::kKilling) return;
   tm.state = TmState::kKilling;
+  sendKill(tm);
+}
+
+void MesosDriver::sendKill(const Tm& tm) {
   SchedulerCall call;
   call.set_type(SchedulerCall::KILL);
   call.mutable_kill()->mutable_task_id()->set_value(tm.id);
@@ -202,19 +208,36 @@ void MesosDriver::onSubscribed(const std::string& frameworkId, bool isNewFramewo
     }
     for (const auto& id : gone) terminated(id, "its framework was removed");
   }
-  SchedulerCall reconcile;
-  reconcile.set_type(SchedulerCall::RECONCILE);
+  // A KILL sent while disconnected was dropped: send it again.
   for (const auto& [id, tm] : tms_) {
-    if (tm.state == TmState::kPending) continue;
-    auto* task = reconcile.mutable_reconcile()->add_tasks();
+    if (tm.state == TmState::kKilling) sendKill(tm);
+  }
+  reconcileStartedAt_ = loop_.now();
+  reconcile(Duration(30000));
+  updateSuppression();
+}
+
+void MesosDriver::reconcile(Duration backoff) {
+  if (reconcileTimer_) {
+    loop_.cancelTimer(*reconcileTimer_);
+    reconcileTimer_.reset();
+  }
+  SchedulerCall call;
+  call.set_type(SchedulerCall::RECONCILE);
+  for (const auto& [id, tm] : tms_) {
+    if (tm.state == TmState::kPending || tm.lastUpdate > reconcileStartedAt_) continue;
+    auto* task = call.mutable_reconcile()->add_tasks();
     task->mutable_task_id()->set_value(id);
     if (!tm.agentId.empty()) task->mutable_agent_id()->set_value(tm.agentId);
   }
-  if (reconcile.reconcile().tasks_size() > 0) {
-    log_->info("reconciling {} TaskManagers", reconcile.reconcile().tasks_size());
-    send(std::move(reconcile));
-  }
-  updateSuppression();
+  if (call.reconcile().tasks_size() == 0) return;
+  log_->info("reconciling {} TaskManagers", call.reconcile().tasks_size());
+  send(std::move(call));
+  Duration next = std::min<Duration>(backoff * 2, Duration(10 * 60 * 1000));
+  reconcileTimer_ = loop_.runAfter(backoff, [this, next] {
+    reconcileTimer_.reset();
+    reconcile(next);
+  });
 }
 
 void MesosDriver::onDisconnected(const std::string& reason) {
@@ -360,7 +383,12 @@ void MesosDriver::onUpdate(const v1::TaskStatus& status) {
     return;
   }
   Tm& tm = it->second;
+  tm.lastUpdate = loop_.now();
   log_->info("{} is {}{}", id, state, status.message().empty() ? "" : ": " + status.message());
+  if (tm.state == TmState::kKilling && !terminal(status.state())) {
+    sendKill(tm);  // an earlier KILL was lost
+    return;
+  }
   if (status.state() == v1::TASK_STARTING || status.state() == v1::TASK_RUNNING) {
     if (tm.state == TmState::kLaunched) tm.state = TmState::kRunning;
     if (!tm.started && listener_ != nullptr) {

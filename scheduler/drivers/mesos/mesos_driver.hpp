@@ -93,6 +93,7 @@ class MesosDriver : public ResourceManagerDriver, public tailor::mesos::Schedule
     std::string agentId;
     std::string hostname;
     bool started = false;  // onTaskManagerStarted reported
+    MonotonicTime lastUpdate{};  // of the latest status update
   };
 
   void onOffers(const ::mesos::v1::scheduler::Event::Offers& offers);
@@ -101,6 +102,10 @@ class MesosDriver : public ResourceManagerDriver, public tailor::mesos::Schedule
   ::mesos::v1::TaskInfo makeTask(const Tm& tm, const ::mesos::v1::Offer& offer,
                                  const std::vector<std::uint64_t>& ports) const;
   void updateSuppression();
+  void sendKill(const Tm& tm);
+  // Reconciles launched TMs with no update since the reconciliation began,
+  // again and again with back-off until all answered (reference §5.6).
+  void reconcile(Duration backoff);
   void send(tailor::mesos::SchedulerCall call);
 
   EventLoop& loop_;
@@ -110,6 +115,8 @@ class MesosDriver : public ResourceManagerDriver, public tailor::mesos::Schedule
   std::map<std::string, Tm> tms_;
   bool suppressed_ = false;
   bool tornDown_ = false;
+  MonotonicTime reconcileStartedAt_{};
+  std::optional<TimerId> reconcileTimer_;
   std::shared_ptr<spdlog::logger> log_;
 };
 

@@ -1,13 +1,10 @@
 #include "scheduler/drivers/mesos/offer_matcher.hpp"
 
-#include <ext/pb_ds/assoc_container.hpp>
-#include <ext/pb_ds/tree_policy.hpp>
-
 #include <algorithm>
 #include <array>
-#include <compare>
 #include <cstdlib>
-#include <functional>
+#include <ext/pb_ds/assoc_container.hpp>
+#include <ext/pb_ds/tree_policy.hpp>
 #include <limits>
 #include <numeric>
 #include <optional>
@@ -209,7 +206,8 @@ struct SubtreeMaxUpdate {
 
 // Offers that have placements: their remaining capacity changes with each
 // one, so they live in a balanced tree in best-fit order, each node holding
-// its subtree's per-dimension maxima. Never more than one entry per placement.
+// its subtree's per-dimension maxima. Holds no more offers than there are
+// placements.
 class TouchedOffers {
  public:
   std::optional<OfferKey> bestFit(const Capacity& need) const {

@@ -78,12 +78,15 @@ struct MatchResult {
 //    unused. Several offers of one agent are matched as separate offers.
 //
 // Preconditions: offer ids are distinct; TaskManager ids are distinct.
-// Deterministic: the same input gives the same result.
-// Cost: O((offers + pending) log(offers + pending)) for realistic inputs; the
-// offers are held in a tree ordered by remaining resources and augmented with
-// each subtree's per-dimension maximum, so finding the best fit descends one
-// path in the usual case (an adversarial mix where no offer fits but every
-// dimension fits some offer can widen the search).
+// Deterministic: the same input gives the same result, and with distinct ids
+// reordering the input changes only the order of the two id lists.
+// Cost: O(offers log offers + pending log(offers + pending)). Offers without
+// placements sit in an array sorted in best-fit order under a segment tree of
+// per-dimension maxima; offers with placements (no more than there are placements) in
+// a balanced tree in the same order with the same maxima. Finding the best fit
+// descends one path of each in the usual case; an adversarial mix (every
+// dimension of the need is met by some offers, but few offers meet all) can
+// widen the descent. bench/offer_matching_bench.cpp measures it.
 MatchResult matchOffers(const std::vector<OfferView>& offers,
                         const std::vector<PendingTaskManager>& pending);
 
