@@ -133,8 +133,17 @@ Result<PerJobOptions> resolvePerJobFlags(const PerJobFlags& flags, v1::JobSpec s
       comma = rest.find(',');
       std::string master = rest.substr(0, comma);
       if (master.rfind("http://", 0) == 0) master = master.substr(7);
+      if (master.empty()) continue;
       if (master.find(':') == std::string::npos) master += ":5050";
-      if (!master.empty()) options.mesosMasters.push_back(master);
+      std::string port = master.substr(master.rfind(':') + 1);
+      if (master.rfind(':') == 0 || port.empty() ||
+          port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5) {
+        return makeError(ErrorCode::kInvalidArgument,
+                         "--mesos-master: '{}' is not HOST:PORT (expected e.g. "
+                         "mesos.example.com:5050 or 127.0.0.1:5050,10.0.0.2:5050)",
+                         master);
+      }
+      options.mesosMasters.push_back(master);
     }
     if (flags.mesosContentType != "protobuf" && flags.mesosContentType != "json") {
       return makeError(ErrorCode::kInvalidArgument,
