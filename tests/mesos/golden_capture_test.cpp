@@ -127,7 +127,7 @@ ExecutorCall readExecutorCall(std::string_view relative, ContentType type) {
   return call.ok() ? *call : ExecutorCall();
 }
 
-// The `"type": "X"` of each EVENT line of an exchange.log, in order.
+// The EVENT lines of an exchange.log, in order.
 std::vector<std::string> loggedEventLines(std::string_view relative) {
   std::vector<std::string> lines;
   std::istringstream log(readCapture(relative));
