@@ -19,8 +19,8 @@ void AsioEventLoop::post(std::function<void()> fn) { boost::asio::post(context_,
 
 TimerId AsioEventLoop::runAfter(Duration delay, std::function<void()> fn) {
   TimerId id = nextTimerId_++;
-  auto timer = std::make_unique<boost::asio::steady_timer>(context_, delay);
-  timer->async_wait([this, id, fn = std::move(fn)](const boost::system::error_code& ec) {
+  auto timer = std::make_shared<boost::asio::steady_timer>(context_, delay);
+  timer->async_wait([this, id, timer, fn = std::move(fn)](const boost::system::error_code& ec) {
     if (ec) {
       return;  // cancelled
     }
@@ -37,11 +37,7 @@ void AsioEventLoop::cancelTimer(TimerId id) {
     return;
   }
   it->second->cancel();
-  // The handler still runs (with operation_aborted); keep the timer alive
-  // until then by handing ownership to a posted no-op.
-  auto* raw = it->second.release();
-  timers_.erase(it);
-  boost::asio::post(context_, [raw] { delete raw; });
+  timers_.erase(it);  // the aborted handler still holds the timer
 }
 
 void AsioEventLoop::run() { context_.run(); }

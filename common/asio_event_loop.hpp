@@ -37,7 +37,8 @@ class AsioEventLoop : public EventLoop {
   boost::asio::io_context context_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   TimerId nextTimerId_ = 1;
-  std::map<TimerId, std::unique_ptr<boost::asio::steady_timer>> timers_;
+  // A timer's handler holds it too, so cancelling never frees it under Asio.
+  std::map<TimerId, std::shared_ptr<boost::asio::steady_timer>> timers_;
 };
 
 }  // namespace tailor

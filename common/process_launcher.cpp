@@ -45,7 +45,8 @@ Result<pid_t> ChildProcessLauncher::launch(const SpawnOptions& options, ExitCall
 void ChildProcessLauncher::signal(pid_t pid, int sig) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (running_.count(pid) != 0) {
-    ::kill(pid, sig);
+    // Children lead their own process group (spawnProcess).
+    ::kill(-pid, sig);
   }
 }
 

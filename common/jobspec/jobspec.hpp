@@ -38,7 +38,10 @@
 // for example
 //   job.yaml:7:12: stages[1].resources.mem: 'lots' is not a size (expected ...)
 // with 1-based lines and columns. FIELD_PATH is `job` for the document itself and `invalid
-// YAML` for syntax errors.
+// YAML` for syntax errors. Value problems point at the value, unknown and duplicate fields at
+// the key, missing fields at the map that lacks them. Scalars in YAML 1.1 boolean spelling
+// (true/false/yes/no/on/off) and nulls are refused where text is expected; quote them.
+// Only a file that cannot be read has no position: "PATH: cannot read the job spec: ...".
 
 #include <optional>
 #include <string>

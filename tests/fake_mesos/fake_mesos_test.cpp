@@ -1,0 +1,1634 @@
+// The fake Mesos master and agent, tested over the wire: pure pieces first
+// (Mesos-style JSON, resources, allocator), then the cluster in-process with a
+// small libcurl client (validation answers, subscriptions, offers and filters,
+// launches and status updates, failover, teardown, scripted faults, process
+// executors), and last the golden conformance replay of every call a real
+// Mesos 1.12 master accepted (shared/reference/mesos-wire).
+
+#include "tests/fake_mesos/fake_mesos.hpp"
+
+#include <gmock/gmock.h>
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/message_differencer.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "common/http/client.hpp"
+#include "mesos/codec.hpp"
+#include "mesos/recordio.hpp"
+#include "tests/common/temp_dir.hpp"
+#include "tests/fake_mesos/allocator.hpp"
+#include "tests/fake_mesos/config.hpp"
+#include "tests/fake_mesos/ids.hpp"
+#include "tests/fake_mesos/resources.hpp"
+#include "tests/fake_mesos/wire.hpp"
+
+#ifndef TAILOR_MESOS_WIRE_DIR
+#error "TAILOR_MESOS_WIRE_DIR must name the capture directory (shared/reference/mesos-wire)"
+#endif
+
+namespace tailor::fake_mesos {
+namespace {
+
+namespace v1 = ::mesos::v1;
+namespace gpb = google::protobuf;
+using ::google::protobuf::util::MessageDifferencer;
+using mesos::ContentType;
+using mesos::ExecutorCall;
+using mesos::ExecutorEvent;
+using mesos::SchedulerCall;
+using mesos::SchedulerEvent;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+constexpr Duration kWait{10000};  // generous: only reached when a test fails
+
+// --- A small client of the fake's two APIs ----------------------------------------
+
+// Runs StreamingCall's handlers on its own thread; the streams below lock.
+class InlineLoop : public EventLoop {
+ public:
+  MonotonicTime now() const override { return std::chrono::steady_clock::now(); }
+  double wallSeconds() const override { return 0; }
+  void post(std::function<void()> fn) override { fn(); }
+  TimerId runAfter(Duration, std::function<void()>) override {
+    ADD_FAILURE() << "InlineLoop has no timers";
+    return 0;
+  }
+  void cancelTimer(TimerId) override {}
+};
+
+std::string typeHeader(ContentType type) { return std::string(mesos::contentTypeHeader(type)); }
+
+// A streamed answer (SUBSCRIBE) read as RecordIO records.
+class RecordStream {
+ public:
+  RecordStream(const std::string& url, std::vector<std::pair<std::string, std::string>> headers,
+               std::string body) {
+    http::ClientRequest request;
+    request.method = "POST";
+    request.url = url;
+    request.headers = std::move(headers);
+    request.body = std::move(body);
+    request.timeout = Duration(0);
+    http::StreamingCall::Handlers handlers;
+    handlers.onHead = [this](int status, const std::map<std::string, std::string>& headers) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      status_ = status;
+      headers_ = headers;
+      changed_.notify_all();
+    };
+    handlers.onData = [this](std::string data) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (status_ != 200) {
+        body_ += data;
+      } else if (!decoder_.feed(data).ok()) {
+        corrupt_ = true;
+      }
+      while (auto record = decoder_.next()) records_.push_back(std::move(*record));
+      changed_.notify_all();
+    };
+    handlers.onEnd = [this](Status) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ended_ = true;
+      changed_.notify_all();
+    };
+    call_ = std::make_unique<http::StreamingCall>(loop_, std::move(request), std::move(handlers));
+  }
+
+  // The status once the head arrived (0 on timeout).
+  int status() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait_for(lock, kWait, [&] { return status_ != 0 || ended_; });
+    return status_;
+  }
+  std::string header(const std::string& name) {
+    status();
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = headers_.find(name);
+    return it == headers_.end() ? "" : it->second;
+  }
+  // The body of a non-200 answer, once it ended.
+  std::string body() {
+    waitEnd();
+    std::lock_guard<std::mutex> lock(mutex_);
+    return body_;
+  }
+  std::optional<std::string> nextRecord(Duration timeout = kWait) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait_for(lock, timeout, [&] { return !records_.empty() || ended_; });
+    if (records_.empty()) return std::nullopt;
+    std::string record = std::move(records_.front());
+    records_.pop_front();
+    return record;
+  }
+  bool waitEnd(Duration timeout = kWait) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] { return ended_; });
+  }
+  bool corrupt() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return corrupt_;
+  }
+
+ private:
+  InlineLoop loop_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  int status_ = 0;
+  std::map<std::string, std::string> headers_;
+  std::string body_;
+  mesos::RecordIoDecoder decoder_;
+  std::deque<std::string> records_;
+  bool corrupt_ = false;
+  bool ended_ = false;
+  std::unique_ptr<http::StreamingCall> call_;  // last: stopped first
+};
+
+// A SUBSCRIBE stream of scheduler (or executor) events.
+template <typename Event>
+class EventStream {
+ public:
+  EventStream(const std::string& url, std::vector<std::pair<std::string, std::string>> headers,
+              std::string body, ContentType encoding)
+      : encoding_(encoding), records_(url, std::move(headers), std::move(body)) {}
+
+  RecordStream& raw() { return records_; }
+  int status() { return records_.status(); }
+  std::string streamId() { return records_.header("mesos-stream-id"); }
+
+  std::optional<Event> next(Duration timeout = kWait) {
+    auto record = records_.nextRecord(timeout);
+    if (!record) return std::nullopt;
+    lastRecord_ = *record;
+    Result<Event> event = decode(*record);
+    EXPECT_TRUE(event.ok()) << event.error().message;
+    return event.ok() ? std::optional<Event>(*event) : std::nullopt;
+  }
+
+  // The next event of `type`, skipping others (HEARTBEATs, offers, ...).
+  std::optional<Event> nextOf(typename Event::Type type, Duration timeout = kWait) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+      auto left = std::chrono::duration_cast<Duration>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return std::nullopt;
+      auto event = next(left);
+      if (!event) return std::nullopt;
+      if (event->type() == type) return event;
+    }
+  }
+
+  const std::string& lastRecord() const { return lastRecord_; }
+
+ private:
+  Result<Event> decode(const std::string& record) const {
+    if constexpr (std::is_same_v<Event, SchedulerEvent>) {
+      return mesos::decodeSchedulerEvent(record, encoding_);
+    } else {
+      return mesos::decodeExecutorEvent(record, encoding_);
+    }
+  }
+
+  ContentType encoding_;
+  RecordStream records_;
+  std::string lastRecord_;
+};
+
+using SchedulerStream = EventStream<SchedulerEvent>;
+using ExecutorStream = EventStream<ExecutorEvent>;
+
+struct Answer {
+  int status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;
+};
+
+Answer post(const std::string& url, std::vector<std::pair<std::string, std::string>> headers,
+            std::string body, const std::string& method = "POST") {
+  http::ClientRequest request;
+  request.method = method;
+  request.url = url;
+  request.headers = std::move(headers);
+  request.body = std::move(body);
+  auto response = http::performBlocking(request);
+  EXPECT_TRUE(response.ok()) << response.error().message;
+  if (!response.ok()) return {};
+  return Answer{response->status, response->body, response->headers};
+}
+
+std::string encoded(const SchedulerCall& call, ContentType type) {
+  auto body = mesos::encode(call, type);
+  EXPECT_TRUE(body.ok()) << body.error().message;
+  return body.ok() ? *body : "";
+}
+
+std::string encoded(const ExecutorCall& call, ContentType type) {
+  auto body = mesos::encode(call, type);
+  EXPECT_TRUE(body.ok()) << body.error().message;
+  return body.ok() ? *body : "";
+}
+
+// --- Builders -------------------------------------------------------------------------
+
+v1::FrameworkInfo frameworkInfo(double failoverTimeout = 0) {
+  v1::FrameworkInfo info;
+  info.set_user("tester");
+  info.set_name("fake-mesos-test");
+  info.set_failover_timeout(failoverTimeout);
+  info.add_roles("*");
+  info.add_capabilities()->set_type(v1::FrameworkInfo::Capability::MULTI_ROLE);
+  return info;
+}
+
+SchedulerCall subscribeCall(const v1::FrameworkInfo& info) {
+  SchedulerCall call;
+  call.set_type(SchedulerCall::SUBSCRIBE);
+  *call.mutable_subscribe()->mutable_framework_info() = info;
+  if (info.has_id()) *call.mutable_framework_id() = info.id();
+  return call;
+}
+
+void addScalar(gpb::RepeatedPtrField<v1::Resource>* resources, const std::string& name,
+               double value) {
+  auto* resource = resources->Add();
+  resource->set_name(name);
+  resource->set_type(v1::Value::SCALAR);
+  resource->mutable_scalar()->set_value(value);
+  resource->mutable_allocation_info()->set_role("*");
+}
+
+v1::TaskInfo makeTask(const std::string& taskId, const std::string& agentId, double cpus,
+                      double mem, const std::string& executorId = "exec-1",
+                      const std::string& command = "exit 0") {
+  v1::TaskInfo task;
+  task.set_name(taskId);
+  task.mutable_task_id()->set_value(taskId);
+  task.mutable_agent_id()->set_value(agentId);
+  addScalar(task.mutable_resources(), "cpus", cpus);
+  addScalar(task.mutable_resources(), "mem", mem);
+  auto* executor = task.mutable_executor();
+  executor->set_type(v1::ExecutorInfo::CUSTOM);
+  executor->mutable_executor_id()->set_value(executorId);
+  executor->set_name("test executor");
+  executor->mutable_command()->set_value(command);
+  addScalar(executor->mutable_resources(), "cpus", 0.1);
+  addScalar(executor->mutable_resources(), "mem", 32);
+  task.set_data("hello-task");
+  return task;
+}
+
+SchedulerCall acceptCall(const std::string& frameworkId, const std::vector<std::string>& offerIds,
+                         const std::vector<v1::TaskInfo>& tasks, double refuseSeconds = 5) {
+  SchedulerCall call;
+  call.mutable_framework_id()->set_value(frameworkId);
+  call.set_type(SchedulerCall::ACCEPT);
+  for (const auto& id : offerIds) call.mutable_accept()->add_offer_ids()->set_value(id);
+  auto* operation = call.mutable_accept()->add_operations();
+  operation->set_type(v1::Offer::Operation::LAUNCH);
+  for (const auto& task : tasks) *operation->mutable_launch()->add_task_infos() = task;
+  call.mutable_accept()->mutable_filters()->set_refuse_seconds(refuseSeconds);
+  return call;
+}
+
+SchedulerCall simpleCall(const std::string& frameworkId, SchedulerCall::Type type) {
+  SchedulerCall call;
+  call.mutable_framework_id()->set_value(frameworkId);
+  call.set_type(type);
+  return call;
+}
+
+SchedulerCall acknowledgeCall(const std::string& frameworkId, const v1::TaskStatus& status) {
+  SchedulerCall call = simpleCall(frameworkId, SchedulerCall::ACKNOWLEDGE);
+  *call.mutable_acknowledge()->mutable_agent_id() = status.agent_id();
+  *call.mutable_acknowledge()->mutable_task_id() = status.task_id();
+  call.mutable_acknowledge()->set_uuid(status.uuid());
+  return call;
+}
+
+// The set of field paths present in a message ("update.status.uuid", ...).
+void collectPaths(const gpb::Message& message, const std::string& prefix,
+                  std::set<std::string>* paths) {
+  std::vector<const gpb::FieldDescriptor*> fields;
+  message.GetReflection()->ListFields(message, &fields);
+  for (const auto* field : fields) {
+    std::string path = prefix.empty() ? field->name() : prefix + "." + field->name();
+    paths->insert(path);
+    if (field->cpp_type() != gpb::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    if (field->is_repeated()) {
+      for (int i = 0; i < message.GetReflection()->FieldSize(message, field); ++i) {
+        collectPaths(message.GetReflection()->GetRepeatedMessage(message, field, i), path, paths);
+      }
+    } else {
+      collectPaths(message.GetReflection()->GetMessage(message, field), path, paths);
+    }
+  }
+}
+
+std::set<std::string> structureOf(const gpb::Message& message) {
+  std::set<std::string> paths;
+  collectPaths(message, "", &paths);
+  return paths;
+}
+
+// The golden captures of a real Mesos 1.12 (shared/reference/mesos-wire).
+std::string readCapture(const std::string& relative) {
+  std::string path = std::string(TAILOR_MESOS_WIRE_DIR) + "/" + relative;
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in.good()) << "missing capture " << path;
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+std::vector<std::string> captureRecords(const std::string& relative) {
+  mesos::RecordIoDecoder decoder;
+  EXPECT_TRUE(decoder.feed(readCapture(relative)).ok());
+  std::vector<std::string> records;
+  while (auto record = decoder.next()) records.push_back(*record);
+  return records;
+}
+
+// --- Pure pieces --------------------------------------------------------------------
+
+TEST(FakeMesosWire, PrintsJsonAsMesosDoes) {
+  SchedulerEvent event;
+  event.set_type(SchedulerEvent::SUBSCRIBED);
+  event.mutable_subscribed()->mutable_framework_id()->set_value("F-0000");
+  event.mutable_subscribed()->set_heartbeat_interval_seconds(15);
+  EXPECT_EQ(toMesosJson(event),
+            R"({"type":"SUBSCRIBED","subscribed":{"framework_id":{"value":"F-0000"},)"
+            R"("heartbeat_interval_seconds":15.0}})");
+
+  // Declaration order, 64-bit integers as numbers, base64 bytes, set fields
+  // plus unset non-deprecated defaults ("protocol", "shell"), never `role`.
+  v1::TaskStatus status;
+  status.mutable_task_id()->set_value("t");
+  status.set_state(v1::TASK_RUNNING);
+  status.set_source(v1::TaskStatus::SOURCE_EXECUTOR);
+  status.set_timestamp(1795254696.553091);
+  status.set_uuid(
+      std::string("\x87\x1c\xbd\xbc\xf0\xb3\x45\x0d\xa6\x7a\x6d\x85\xde\x19\xfb\x61", 16));
+  status.mutable_container_status()->add_network_infos()->add_ip_addresses()->set_ip_address(
+      "127.0.0.1");
+  EXPECT_EQ(toMesosJson(status),
+            R"({"task_id":{"value":"t"},"state":"TASK_RUNNING","source":"SOURCE_EXECUTOR",)"
+            R"("timestamp":1795254696.553091,"uuid":"hxy9vPCzRQ2mem2F3hn7YQ==",)"
+            R"("container_status":{"network_infos":[{"ip_addresses":[{"protocol":"IPv4",)"
+            R"("ip_address":"127.0.0.1"}]}]}})");
+
+  v1::Resource ports;
+  ports.set_name("ports");
+  ports.set_type(v1::Value::RANGES);
+  auto* range = ports.mutable_ranges()->add_range();
+  range->set_begin(31000);
+  range->set_end(32000);
+  EXPECT_EQ(toMesosJson(ports),
+            R"({"name":"ports","type":"RANGES","ranges":{"range":[{"begin":31000,"end":32000}]}})");
+  v1::CommandInfo command;
+  command.set_value("x \"quoted\"\n");
+  EXPECT_EQ(toMesosJson(command), R"({"shell":true,"value":"x \"quoted\"\n"})");
+}
+
+TEST(FakeMesosWire, NegotiatesAcceptLikeLibprocess) {
+  EXPECT_EQ(negotiateStreamEncoding(""), ContentType::kJson);
+  EXPECT_EQ(negotiateStreamEncoding("*/*"), ContentType::kJson);
+  EXPECT_EQ(negotiateStreamEncoding("application/x-protobuf"), ContentType::kProtobuf);
+  EXPECT_EQ(negotiateStreamEncoding("application/x-protobuf, application/json;q=0.1"),
+            ContentType::kJson);
+  EXPECT_EQ(negotiateStreamEncoding("application/json;q=0, application/x-protobuf"),
+            ContentType::kProtobuf);
+  EXPECT_EQ(negotiateStreamEncoding("text/html"), std::nullopt);
+}
+
+TEST(FakeMesosWire, FormatsDurationsAsStout) {
+  EXPECT_EQ(formatStoutDuration(Duration(5000)), "5secs");
+  EXPECT_EQ(formatStoutDuration(Duration(900000)), "15mins");
+  EXPECT_EQ(formatStoutDuration(Duration(1500)), "1.5secs");
+  EXPECT_EQ(formatStoutDuration(Duration(250)), "250ms");
+}
+
+TEST(FakeMesosWire, ChecksUuidsAsMesos) {
+  IdGenerator ids(IdSeed{});
+  std::string uuid = ids.randomUuidBytes();
+  EXPECT_TRUE(isValidUuidBytes(uuid));
+  EXPECT_EQ(static_cast<unsigned char>(uuid[6]) >> 4, 4);
+  EXPECT_FALSE(isValidUuidBytes("short"));
+  EXPECT_FALSE(isValidUuidBytes(std::string(16, '\0')));  // version nibble 0
+  EXPECT_TRUE(std::regex_match(ids.randomUuidText(),
+                               std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-"
+                                          "[0-9a-f]{12}")));
+  IdGenerator seeded(IdSeed{"M", 4, 18, 0});
+  EXPECT_EQ(seeded.nextFrameworkId(), "M-0004");
+  EXPECT_EQ(seeded.nextOfferId(), "M-O18");
+  EXPECT_EQ(seeded.nextAgentId(), "M-S0");
+}
+
+TEST(FakeMesosResources, ParsesAgentsAndPrintsLikeMesos) {
+  auto spec = parseAgentSpec("cpus=4,mem=8192,disk=20000,ports=31000-32000");
+  ASSERT_TRUE(spec.ok()) << spec.error().message;
+  // The offered resources of the captured agent, in the captured order.
+  EXPECT_EQ(spec->resources.toMesosString("*"),
+            "ports(allocated: *):[31000-32000]; cpus(allocated: *):4; mem(allocated: *):8192; "
+            "disk(allocated: *):20000");
+  auto gpu = parseAgentSpec(
+      "cpus=2,mem=1024,ports=[31000-31009;32000-32009],gpus=1,attributes=rack:a;gen:3;r:[1-2]");
+  ASSERT_TRUE(gpu.ok()) << gpu.error().message;
+  EXPECT_EQ(gpu->resources.scalar("gpus"), 1000);
+  EXPECT_EQ(gpu->resources.toSummaryJson(),
+            R"({"ports":"[31000-31009, 32000-32009]","cpus":2,"gpus":1,"mem":1024,"disk":20000})");
+  ASSERT_EQ(gpu->attributes.size(), 3u);
+  EXPECT_EQ(gpu->attributes[0].type(), v1::Value::TEXT);
+  EXPECT_EQ(gpu->attributes[1].type(), v1::Value::SCALAR);
+  EXPECT_EQ(gpu->attributes[2].type(), v1::Value::RANGES);
+  EXPECT_FALSE(parseAgentSpec("cpus=x").ok());
+  EXPECT_FALSE(parseAgentSpec("gpus=0.5").ok());
+  EXPECT_FALSE(parseAgentSpec("nonsense").ok());
+}
+
+TEST(FakeMesosResources, AddsSubtractsAndContainsRanges) {
+  ResourceSet agent = parseAgentSpec("cpus=4,mem=8192,ports=31000-32000").value().resources;
+  ResourceSet task;
+  task.addScalar("cpus", 500);
+  task.addScalar("mem", 64000);
+  task.addRange("ports", {31000, 31000});
+  ASSERT_TRUE(agent.contains(task));
+  ResourceSet left = agent - task;
+  EXPECT_EQ(left.scalar("cpus"), 3500);
+  EXPECT_EQ(left.toMesosString("*"),
+            "ports(allocated: *):[31001-32000]; cpus(allocated: *):3.5; "
+            "mem(allocated: *):8128; disk(allocated: *):20000");
+  EXPECT_FALSE(left.contains(task));
+  EXPECT_EQ((left + task).toMesosString("*"), agent.toMesosString("*"));
+  v1::Resource reserved;
+  reserved.set_name("cpus");
+  reserved.set_type(v1::Value::SCALAR);
+  reserved.mutable_scalar()->set_value(1);
+  setLegacyRole(reserved, "web");
+  Resources list;
+  *list.Add() = reserved;
+  EXPECT_FALSE(ResourceSet::fromProto(list).ok());
+}
+
+class FakeMesosAllocator : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    allocator_.addAgent("S0",
+                        parseAgentSpec("cpus=4,mem=1024,ports=31000-31001").value().resources);
+    allocator_.addFramework("F", {"*"}, false);
+  }
+  MonotonicTime at(int ms) const { return MonotonicTime{} + Duration(ms); }
+  Allocator allocator_;
+};
+
+TEST_F(FakeMesosAllocator, OffersFreeResourcesOncePerAgent) {
+  auto first = allocator_.allocate(at(0));
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].frameworkId, "F");
+  EXPECT_EQ(first[0].role, "*");
+  EXPECT_TRUE(allocator_.allocate(at(1)).empty()) << "everything is offered already";
+  allocator_.recover("F", "S0", "*", first[0].resources, std::nullopt, at(2));
+  EXPECT_EQ(allocator_.allocate(at(3)).size(), 1u);
+}
+
+TEST_F(FakeMesosAllocator, DeclineFiltersUntilExpiryOrRevive) {
+  auto offer = allocator_.allocate(at(0)).at(0);
+  allocator_.recover("F", "S0", "*", offer.resources, Duration(5000), at(0));
+  EXPECT_TRUE(allocator_.allocate(at(4999)).empty());
+  EXPECT_EQ(allocator_.allocate(at(5000)).size(), 1u);
+
+  allocator_.recover("F", "S0", "*", offer.resources, Duration(5000), at(6000));
+  allocator_.revive("F", {});
+  EXPECT_EQ(allocator_.allocate(at(6001)).size(), 1u) << "REVIVE drops the filters";
+}
+
+TEST_F(FakeMesosAllocator, FilterDoesNotHideResourcesItDoesNotCover) {
+  auto offer = allocator_.allocate(at(0)).at(0);
+  ResourceSet used;
+  used.addScalar("cpus", 1000);
+  // One cpu is used by a task; the rest is declined for 5 s.
+  allocator_.recover("F", "S0", "*", offer.resources - used, Duration(5000), at(0));
+  EXPECT_TRUE(allocator_.allocate(at(1)).empty());
+  allocator_.recover("F", "S0", "*", used, std::nullopt, at(2));  // the task ended
+  EXPECT_EQ(allocator_.allocate(at(3)).size(), 1u) << "more is free than was refused";
+}
+
+TEST_F(FakeMesosAllocator, SuppressStopsOffersAndInactiveFrameworksGetNone) {
+  allocator_.suppress("F", {});
+  EXPECT_TRUE(allocator_.allocate(at(0)).empty());
+  EXPECT_EQ(allocator_.suppressedRoles("F"), std::vector<std::string>{"*"});
+  allocator_.revive("F", {"*"});
+  allocator_.setActive("F", false);
+  EXPECT_TRUE(allocator_.allocate(at(1)).empty());
+  allocator_.setActive("F", true);
+  EXPECT_EQ(allocator_.allocate(at(2)).size(), 1u);
+}
+
+TEST_F(FakeMesosAllocator, GpuAgentsOnlyForGpuFrameworks) {
+  allocator_.addAgent("G", parseAgentSpec("cpus=4,mem=1024,gpus=1").value().resources);
+  auto offers = allocator_.allocate(at(0));
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].agentId, "S0");
+  allocator_.updateFramework("F", {"*"}, true);
+  offers = allocator_.allocate(at(1));
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].agentId, "G");
+}
+
+// --- The cluster over the wire ---------------------------------------------------
+
+class FakeMesosCluster : public ::testing::Test {
+ protected:
+  // Simulated executors; allocation only when a test asks (allocateNow) or
+  // right after a subscription; no heartbeat within a test.
+  static FakeMesosConfig baseConfig() {
+    FakeMesosConfig config;
+    config.executorMode = ExecutorMode::kSimulated;
+    config.allocationInterval = Duration(3600000);
+    config.heartbeatInterval = Duration(3600000);
+    return config;
+  }
+
+  void start(FakeMesosConfig config = baseConfig()) {
+    mesos_ = std::make_unique<FakeMesos>(std::move(config));
+    auto port = mesos_->start();
+    ASSERT_TRUE(port.ok()) << port.error().message;
+    base_ = "http://" + mesos_->endpoint();
+  }
+
+  void TearDown() override {
+    if (mesos_) mesos_->stop();  // ends every stream first: clients close at once
+    schedulers_.clear();
+    executors_.clear();
+  }
+
+  std::string schedulerUrl() const { return base_ + "/api/v1/scheduler"; }
+
+  SchedulerStream& subscribe(const v1::FrameworkInfo& info, ContentType type = ContentType::kJson) {
+    schedulers_.push_back(std::make_unique<SchedulerStream>(
+        schedulerUrl(),
+        std::vector<std::pair<std::string, std::string>>{{"Content-Type", typeHeader(type)},
+                                                         {"Accept", typeHeader(type)}},
+        encoded(subscribeCall(info), type), type));
+    return *schedulers_.back();
+  }
+
+  // Subscribes and reads SUBSCRIBED and the first HEARTBEAT; returns the framework id.
+  std::string subscribed(SchedulerStream& stream) {
+    EXPECT_EQ(stream.status(), 200);
+    auto event = stream.next();
+    EXPECT_TRUE(event && event->type() == SchedulerEvent::SUBSCRIBED);
+    if (!event || event->type() != SchedulerEvent::SUBSCRIBED) return "";
+    auto heartbeat = stream.next();
+    EXPECT_TRUE(heartbeat && heartbeat->type() == SchedulerEvent::HEARTBEAT);
+    return event->subscribed().framework_id().value();
+  }
+
+  Answer call(SchedulerStream& stream, const SchedulerCall& call,
+              ContentType type = ContentType::kJson) {
+    return post(schedulerUrl(),
+                {{"Content-Type", typeHeader(type)}, {"Mesos-Stream-Id", stream.streamId()}},
+                encoded(call, type));
+  }
+
+  std::vector<v1::Offer> offers(SchedulerStream& stream) {
+    auto event = stream.nextOf(SchedulerEvent::OFFERS);
+    EXPECT_TRUE(event.has_value()) << "no OFFERS";
+    if (!event) return {};
+    return std::vector<v1::Offer>(event->offers().offers().begin(), event->offers().offers().end());
+  }
+
+  v1::TaskStatus update(SchedulerStream& stream) {
+    auto event = stream.nextOf(SchedulerEvent::UPDATE);
+    EXPECT_TRUE(event.has_value()) << "no UPDATE";
+    return event ? event->update().status() : v1::TaskStatus();
+  }
+
+  std::unique_ptr<FakeMesos> mesos_;
+  std::string base_;
+  std::vector<std::unique_ptr<SchedulerStream>> schedulers_;
+  std::vector<std::unique_ptr<ExecutorStream>> executors_;
+};
+
+TEST_F(FakeMesosCluster, AnswersBadRequestsLikeTheRealMaster) {
+  start();
+  auto get = post(schedulerUrl(), {}, "", "GET");
+  EXPECT_EQ(get.status, 405);
+  EXPECT_EQ(get.headers["allow"], "POST");
+  EXPECT_EQ(get.body, "Expecting one of { 'POST' }, but received 'GET'");
+
+  std::string body = encoded(subscribeCall(frameworkInfo()), ContentType::kJson);
+  auto charset = post(schedulerUrl(), {{"Content-Type", "application/json; charset=utf-8"}}, body);
+  EXPECT_EQ(charset.status, 415);
+  EXPECT_EQ(charset.body, "Expecting 'Content-Type' of application/json or application/x-protobuf");
+  auto none = post(schedulerUrl(), {{"Content-Type", ""}}, body);
+  EXPECT_EQ(none.status, 400);
+  EXPECT_EQ(none.body, "Expecting 'Content-Type' to be present");
+  auto garbage = post(schedulerUrl(), {{"Content-Type", "application/json"}}, "{not json");
+  EXPECT_EQ(garbage.status, 400);
+  EXPECT_THAT(garbage.body, StartsWith("Failed to parse body into JSON: "));
+  auto missing = post(schedulerUrl(), {{"Content-Type", "application/json"}},
+                      R"({"type":"SUBSCRIBE","subscribe":{"framework_info":{"name":"x"}}})");
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_THAT(missing.body, StartsWith("Failed to convert JSON into Call protobuf: "));
+  auto protobuf = post(schedulerUrl(), {{"Content-Type", "application/x-protobuf"}}, "\xff\xff");
+  EXPECT_EQ(protobuf.status, 400);
+  EXPECT_EQ(protobuf.body, "Failed to parse body into Call protobuf");
+  auto noType = post(schedulerUrl(), {{"Content-Type", "application/json"}}, R"({"type":"NOPE"})");
+  EXPECT_EQ(noType.status, 400);
+  EXPECT_EQ(noType.body, "Failed to validate scheduler::Call: Expecting 'type' to be present");
+  auto html =
+      post(schedulerUrl(), {{"Content-Type", "application/json"}, {"Accept", "text/html"}}, body);
+  EXPECT_EQ(html.status, 406);
+  auto withStream =
+      post(schedulerUrl(), {{"Content-Type", "application/json"}, {"Mesos-Stream-Id", "x"}}, body);
+  EXPECT_EQ(withStream.status, 400);
+  EXPECT_EQ(withStream.body, "Subscribe calls should not include the 'Mesos-Stream-Id' header");
+  auto unknown =
+      post(schedulerUrl(), {{"Content-Type", "application/json"}},
+           encoded(simpleCall("nobody-0000", SchedulerCall::REVIVE), ContentType::kJson));
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_EQ(unknown.body, "Framework cannot be found");
+  EXPECT_EQ(post(base_ + "/api/v1/schedulerx", {}, "").status, 404);
+
+  auto& stream = subscribe(frameworkInfo(60));
+  std::string id = subscribed(stream);
+  auto noStreamId = post(schedulerUrl(), {{"Content-Type", "application/json"}},
+                         encoded(simpleCall(id, SchedulerCall::REVIVE), ContentType::kJson));
+  EXPECT_EQ(noStreamId.status, 400);
+  EXPECT_EQ(noStreamId.body, "All non-subscribe calls should include the 'Mesos-Stream-Id' header");
+  auto wrongStream =
+      post(schedulerUrl(), {{"Content-Type", "application/json"}, {"Mesos-Stream-Id", "abc"}},
+           encoded(simpleCall(id, SchedulerCall::REVIVE), ContentType::kJson));
+  EXPECT_EQ(wrongStream.status, 400);
+  EXPECT_EQ(wrongStream.body,
+            "The stream ID 'abc' included in this request didn't match the stream ID currently "
+            "associated with framework ID " +
+                id);
+  SchedulerCall badAck = simpleCall(id, SchedulerCall::ACKNOWLEDGE);
+  badAck.mutable_acknowledge()->mutable_agent_id()->set_value("a");
+  badAck.mutable_acknowledge()->mutable_task_id()->set_value("t");
+  badAck.mutable_acknowledge()->set_uuid("not-a-uuid");
+  auto ack = call(stream, badAck);
+  EXPECT_EQ(ack.status, 400);
+  EXPECT_EQ(ack.body, "Failed to validate scheduler::Call: Not a valid UUID");
+  EXPECT_EQ(call(stream, simpleCall(id, SchedulerCall::UNKNOWN)).status, 501);
+  EXPECT_EQ(call(stream, simpleCall(id, SchedulerCall::RECONCILE)).status, 400)
+      << "RECONCILE needs its (possibly empty) sub-message";
+
+  // Once the stream is gone the framework is not subscribed (failover timeout 60 s).
+  std::string streamId = stream.streamId();
+  ASSERT_TRUE(mesos_->dropStream(id).ok());
+  EXPECT_TRUE(stream.raw().waitEnd());
+  ASSERT_TRUE(mesos_->waitFor(
+      [&](const StateSnapshot& s) { return s.framework(id) && !s.framework(id)->connected; },
+      kWait));
+  auto forbidden =
+      post(schedulerUrl(), {{"Content-Type", "application/json"}, {"Mesos-Stream-Id", streamId}},
+           encoded(simpleCall(id, SchedulerCall::REVIVE), ContentType::kJson));
+  EXPECT_EQ(forbidden.status, 403);
+  EXPECT_EQ(forbidden.body, "Framework is not subscribed");
+}
+
+class FakeMesosEncodings : public FakeMesosCluster,
+                           public ::testing::WithParamInterface<ContentType> {};
+
+TEST_P(FakeMesosEncodings, SubscribedThenHeartbeats) {
+  FakeMesosConfig config = baseConfig();
+  config.heartbeatInterval = Duration(100);
+  start(config);
+  auto& stream = subscribe(frameworkInfo(), GetParam());
+  ASSERT_EQ(stream.status(), 200);
+  EXPECT_EQ(stream.raw().header("content-type"), typeHeader(GetParam()));
+  EXPECT_TRUE(std::regex_match(stream.streamId(), std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-"
+                                                             "[89ab][0-9a-f]{3}-[0-9a-f]{12}")))
+      << stream.streamId();
+  auto subscribed = stream.next();
+  ASSERT_TRUE(subscribed.has_value());
+  ASSERT_EQ(subscribed->type(), SchedulerEvent::SUBSCRIBED);
+  EXPECT_EQ(subscribed->subscribed().framework_id().value(), mesos_->masterId() + "-0000");
+  EXPECT_DOUBLE_EQ(subscribed->subscribed().heartbeat_interval_seconds(), 0.1);
+  EXPECT_EQ(subscribed->subscribed().master_info().id(), mesos_->masterId());
+  EXPECT_EQ(subscribed->subscribed().master_info().port(), mesos_->port());
+  auto first = stream.next();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->type(), SchedulerEvent::HEARTBEAT) << "a HEARTBEAT right after SUBSCRIBED";
+  if (GetParam() == ContentType::kJson) {
+    EXPECT_EQ(stream.lastRecord(), R"({"type":"HEARTBEAT"})");
+  }
+  EXPECT_TRUE(stream.nextOf(SchedulerEvent::OFFERS).has_value());
+  EXPECT_TRUE(stream.nextOf(SchedulerEvent::HEARTBEAT).has_value()) << "then periodic ones";
+  EXPECT_TRUE(stream.nextOf(SchedulerEvent::HEARTBEAT).has_value());
+}
+
+INSTANTIATE_TEST_SUITE_P(BothEncodings, FakeMesosEncodings,
+                         ::testing::Values(ContentType::kJson, ContentType::kProtobuf),
+                         [](const auto& info) {
+                           return info.param == ContentType::kJson ? "Json" : "Protobuf";
+                         });
+
+TEST_F(FakeMesosCluster, OffersEveryAgentAndHonoursDeclineFilters) {
+  FakeMesosConfig config = baseConfig();
+  config.agents = {parseAgentSpec("cpus=4,mem=8192,disk=20000,ports=31000-31099").value(),
+                   parseAgentSpec("cpus=2,mem=1024,ports=32000-32009,attributes=rack:b").value()};
+  start(config);
+  auto& stream = subscribe(frameworkInfo());
+  std::string id = subscribed(stream);
+  auto made = offers(stream);
+  ASSERT_EQ(made.size(), 2u) << "one offer per agent";
+  auto agents = mesos_->agentIds();
+  EXPECT_EQ(made[0].agent_id().value(), agents[0]);
+  EXPECT_EQ(made[1].agent_id().value(), agents[1]);
+  EXPECT_EQ(made[0].hostname(), "127.0.0.1");
+  EXPECT_EQ(made[0].url().path(), "/slave(1)");
+  EXPECT_EQ(made[1].url().path(), "/slave(2)");
+  EXPECT_EQ(made[0].url().address().port(), mesos_->port());
+  EXPECT_EQ(made[0].allocation_info().role(), "*");
+  ASSERT_EQ(made[1].attributes_size(), 1);
+  EXPECT_EQ(made[1].attributes(0).text().value(), "b");
+  auto offered = ResourceSet::fromProto(made[0].resources());
+  ASSERT_TRUE(offered.ok());
+  EXPECT_EQ(offered->toMesosString("*"),
+            "ports(allocated: *):[31000-31099]; cpus(allocated: *):4; mem(allocated: *):8192; "
+            "disk(allocated: *):20000");
+
+  // A long filter keeps the first agent away; the second offer is still outstanding.
+  SchedulerCall decline = simpleCall(id, SchedulerCall::DECLINE);
+  *decline.mutable_decline()->add_offer_ids() = made[0].id();
+  decline.mutable_decline()->mutable_filters()->set_refuse_seconds(3600);
+  EXPECT_EQ(call(stream, decline).status, 202);
+  mesos_->allocateNow();
+  auto state = mesos_->state();
+  ASSERT_EQ(state.offers.size(), 1u);
+  EXPECT_EQ(state.offers[0].id, made[1].id().value());
+
+  // Without a filter it comes back at the next allocation.
+  decline.mutable_decline()->clear_offer_ids();
+  *decline.mutable_decline()->add_offer_ids() = made[1].id();
+  decline.mutable_decline()->mutable_filters()->set_refuse_seconds(0);
+  EXPECT_EQ(call(stream, decline).status, 202);
+  mesos_->allocateNow();
+  auto again = offers(stream);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].agent_id().value(), agents[1]);
+  EXPECT_NE(again[0].id().value(), made[1].id().value());
+}
+
+TEST_F(FakeMesosCluster, SuppressStopsOffersAndReviveClearsFilters) {
+  start();
+  auto& stream = subscribe(frameworkInfo());
+  std::string id = subscribed(stream);
+  auto made = offers(stream);
+  ASSERT_EQ(made.size(), 1u);
+  SchedulerCall decline = simpleCall(id, SchedulerCall::DECLINE);
+  *decline.mutable_decline()->add_offer_ids() = made[0].id();
+  decline.mutable_decline()->mutable_filters()->set_refuse_seconds(3600);
+  ASSERT_EQ(call(stream, decline).status, 202);
+  ASSERT_EQ(call(stream, simpleCall(id, SchedulerCall::SUPPRESS)).status, 202);
+  auto state = mesos_->state();
+  EXPECT_EQ(state.framework(id)->suppressedRoles, std::vector<std::string>{"*"});
+
+  SchedulerCall revive = simpleCall(id, SchedulerCall::REVIVE);
+  revive.mutable_revive()->add_roles("*");
+  ASSERT_EQ(call(stream, revive).status, 202);
+  EXPECT_TRUE(mesos_->state().framework(id)->suppressedRoles.empty());
+  mesos_->allocateNow();
+  auto back = offers(stream);
+  ASSERT_EQ(back.size(), 1u) << "REVIVE dropped the 3600 s filter";
+}
+
+TEST_F(FakeMesosCluster, LaunchesOnSimulatedExecutorsWithReliableUpdates) {
+  FakeMesosConfig config = baseConfig();
+  config.statusUpdateRetry = Duration(50);
+  start(config);
+  auto& stream = subscribe(frameworkInfo());
+  std::string id = subscribed(stream);
+  auto made = offers(stream);
+  ASSERT_EQ(made.size(), 1u);
+  std::string agent = made[0].agent_id().value();
+  ASSERT_EQ(call(stream, acceptCall(id, {made[0].id().value()}, {makeTask("t1", agent, 1, 128)}, 0))
+                .status,
+            202);
+
+  v1::TaskStatus starting = update(stream);
+  EXPECT_EQ(starting.task_id().value(), "t1");
+  EXPECT_EQ(starting.state(), v1::TASK_STARTING);
+  EXPECT_EQ(starting.source(), v1::TaskStatus::SOURCE_EXECUTOR);
+  EXPECT_EQ(starting.agent_id().value(), agent);
+  EXPECT_EQ(starting.executor_id().value(), "exec-1");
+  EXPECT_TRUE(isValidUuidBytes(starting.uuid()));
+  EXPECT_TRUE(starting.container_status().has_container_id());
+  EXPECT_GT(starting.timestamp(), 1e9);
+
+  // Not acknowledged: the same update comes again, and RUNNING waits behind it.
+  v1::TaskStatus again = update(stream);
+  EXPECT_EQ(again.state(), v1::TASK_STARTING);
+  EXPECT_EQ(again.uuid(), starting.uuid());
+  ASSERT_EQ(call(stream, acknowledgeCall(id, starting)).status, 202);
+  v1::TaskStatus running;
+  do {
+    running = update(stream);
+  } while (running.uuid() == starting.uuid() && running.state() == v1::TASK_STARTING);
+  EXPECT_EQ(running.state(), v1::TASK_RUNNING);
+  EXPECT_NE(running.uuid(), starting.uuid());
+  ASSERT_EQ(call(stream, acknowledgeCall(id, running)).status, 202);
+  ASSERT_TRUE(mesos_->waitFor(
+      [](const StateSnapshot& s) {
+        auto* task = s.task("t1");
+        return task != nullptr && task->state == "TASK_RUNNING";
+      },
+      kWait));
+  auto state = mesos_->state();
+  ASSERT_NE(state.executorOfTask("t1"), nullptr);
+  EXPECT_EQ(state.executorOfTask("t1")->state, "RUNNING");
+  EXPECT_EQ(state.task("t1")->resourcesJson, R"({"cpus":1,"mem":128})");
+
+  // A second LAUNCH in one ACCEPT (same executor: only task resources needed).
+  mesos_->allocateNow();
+  auto more = offers(stream);
+  ASSERT_EQ(more.size(), 1u);
+  EXPECT_EQ(more[0].executor_ids_size(), 1);
+  ASSERT_EQ(call(stream, acceptCall(id, {more[0].id().value()},
+                                    {makeTask("t2", agent, 1, 64), makeTask("t3", agent, 1, 64)}))
+                .status,
+            202);
+
+  // KILL: the simulated executor answers TASK_KILLED.
+  SchedulerCall kill = simpleCall(id, SchedulerCall::KILL);
+  kill.mutable_kill()->mutable_task_id()->set_value("t1");
+  ASSERT_EQ(call(stream, kill).status, 202);
+  std::set<std::string> pending = {"t1:TASK_KILLED", "t2:TASK_STARTING", "t3:TASK_STARTING",
+                                   "t2:TASK_RUNNING", "t3:TASK_RUNNING"};
+  while (!pending.empty()) {
+    v1::TaskStatus status = update(stream);
+    if (!status.has_task_id()) break;
+    pending.erase(status.task_id().value() + ":" + v1::TaskState_Name(status.state()));
+    if (status.has_uuid()) call(stream, acknowledgeCall(id, status));
+  }
+  EXPECT_TRUE(pending.empty()) << *pending.begin();
+  ASSERT_TRUE(mesos_->waitFor(
+      [](const StateSnapshot& s) { return s.task("t1") && s.task("t1")->completed; }, kWait));
+  EXPECT_EQ(mesos_->state().task("t1")->state, "TASK_KILLED");
+}
+
+TEST_F(FakeMesosCluster, ScriptedTaskStatusEndsSimulatedExecutor) {
+  start();
+  auto& stream = subscribe(frameworkInfo());
+  std::string id = subscribed(stream);
+  auto made = offers(stream);
+  ASSERT_EQ(made.size(), 1u);
+  ASSERT_EQ(call(stream, acceptCall(id, {made[0].id().value()},
+                                    {makeTask("t1", made[0].agent_id().value(), 1, 64)}))
+                .status,
+            202);
+  for (auto state : {v1::TASK_STARTING, v1::TASK_RUNNING}) {
+    v1::TaskStatus status = update(stream);
+    EXPECT_EQ(status.state(), state);
+    call(stream, acknowledgeCall(id, status));
+  }
+  auto control = post(base_ + "/fake/task-status?task=t1&state=TASK_FINISHED&message=done", {}, "");
+  EXPECT_EQ(control.status, 200) << control.body;
+  v1::TaskStatus finished = update(stream);
+  EXPECT_EQ(finished.state(), v1::TASK_FINISHED);
+  EXPECT_EQ(finished.message(), "done");
+  auto failure = stream.nextOf(SchedulerEvent::FAILURE);
+  ASSERT_TRUE(failure.has_value()) << "the simulated executor exits without tasks";
+  EXPECT_EQ(failure->failure().executor_id().value(), "exec-1");
+  EXPECT_EQ(failure->failure().status(), 0);
+}
+
+TEST_F(FakeMesosCluster, InvalidOffersGiveTaskLostAndOversizedTasksTaskError) {
+  // The captured agent, so that the error text can be compared with the capture's.
+  start();
+  auto& stream = subscribe(frameworkInfo());
+  std::string id = subscribed(stream);
+  auto made = offers(stream);
+  ASSERT_EQ(made.size(), 1u);
+  std::string agent = made[0].agent_id().value();
+  std::string stale = mesos_->masterId() + "-O999";
+  ASSERT_EQ(call(stream, acceptCall(id, {stale}, {makeTask("stale-1", agent, 1, 64)})).status, 202);
+  v1::TaskStatus lost = update(stream);
+  EXPECT_EQ(lost.task_id().value(), "stale-1");
+  EXPECT_EQ(lost.state(), v1::TASK_LOST);
+  EXPECT_EQ(lost.message(),
+            "Task launched with invalid offers: Offer " + stale + " is no longer valid");
+  EXPECT_EQ(lost.source(), v1::TaskStatus::SOURCE_MASTER);
+  EXPECT_EQ(lost.reason(), v1::TaskStatus::REASON_INVALID_OFFERS);
+  EXPECT_EQ(lost.agent_id().value(), agent);
+  EXPECT_FALSE(lost.has_uuid()) << "master updates are not acknowledged";
+
+  v1::TaskInfo big = makeTask("too-big-1", agent, 999.9, 1);
+  big.mutable_resources()->RemoveLast();  // cpus only: 999.9 + 0.1 of the executor
+  big.mutable_executor()->mutable_resources()->RemoveLast();
+  ASSERT_EQ(call(stream, acceptCall(id, {made[0].id().value()}, {big})).status, 202);
+  v1::TaskStatus error = update(stream);
+  EXPECT_EQ(error.state(), v1::TASK_ERROR);
+  EXPECT_EQ(error.reason(), v1::TaskStatus::REASON_TASK_INVALID);
+  auto captured = mesos::decodeSchedulerEvent(
+      captureRecords("failover-json/stream-b-same-id.recordio").at(4), ContentType::kJson);
+  ASSERT_TRUE(captured.ok());
+  EXPECT_EQ(error.message(), captured->update().status().message()) << "the captured text";
+  auto ours = mesos::decodeSchedulerEvent(stream.lastRecord(), ContentType::kJson);
+  ASSERT_TRUE(ours.ok());
+  EXPECT_EQ(structureOf(*ours), structureOf(*captured));
+
+  // The offer is used up by that ACCEPT: using it again is TASK_LOST.
+  ASSERT_EQ(
+      call(stream, acceptCall(id, {made[0].id().value()}, {makeTask("t2", agent, 1, 64)})).status,
+      202);
+  EXPECT_EQ(update(stream).state(), v1::TASK_LOST);
+}
+
+TEST_F(FakeMesosCluster, ReconcilesKnownAndUnknownTasks) {
+  start();
+  auto& stream = subscribe(frameworkInfo());
+  std::string id = subscribed(stream);
+  auto made = offers(stream);
+  ASSERT_EQ(made.size(), 1u);
+  std::string agent = made[0].agent_id().value();
+  ASSERT_EQ(
+      call(stream, acceptCall(id, {made[0].id().value()}, {makeTask("t1", agent, 1, 64)})).status,
+      202);
+  v1::TaskStatus starting = update(stream);
+  ASSERT_EQ(call(stream, acknowledgeCall(id, starting)).status, 202);
+  v1::TaskStatus running = update(stream);
+  ASSERT_EQ(running.state(), v1::TASK_RUNNING);
+
+  SchedulerCall explicitCall = simpleCall(id, SchedulerCall::RECONCILE);
+  auto* known = explicitCall.mutable_reconcile()->add_tasks();
+  known->mutable_task_id()->set_value("t1");
+  known->mutable_agent_id()->set_value(agent);
+  auto* unknown = explicitCall.mutable_reconcile()->add_tasks();
+  unknown->mutable_task_id()->set_value("ghost");
+  unknown->mutable_agent_id()->set_value(agent);
+  ASSERT_EQ(call(stream, explicitCall).status, 202);
+  v1::TaskStatus latest = update(stream);
+  EXPECT_EQ(latest.task_id().value(), "t1");
+  EXPECT_EQ(latest.state(), v1::TASK_RUNNING);
+  EXPECT_EQ(latest.message(), "Reconciliation: Latest task state");
+  EXPECT_EQ(latest.source(), v1::TaskStatus::SOURCE_MASTER);
+  EXPECT_EQ(latest.reason(), v1::TaskStatus::REASON_RECONCILIATION);
+  EXPECT_EQ(latest.executor_id().value(), "exec-1");
+  EXPECT_FALSE(latest.has_uuid());
+  v1::TaskStatus ghost = update(stream);
+  EXPECT_EQ(ghost.task_id().value(), "ghost");
+  EXPECT_EQ(ghost.state(), v1::TASK_LOST);
+  EXPECT_EQ(ghost.message(), "Reconciliation: Task is unknown to the agent");
+
+  SchedulerCall implicitCall = simpleCall(id, SchedulerCall::RECONCILE);
+  implicitCall.mutable_reconcile();
+  ASSERT_EQ(call(stream, implicitCall).status, 202);
+  EXPECT_EQ(update(stream).task_id().value(), "t1");
+
+  // A kill of an unknown task is answered like its reconciliation.
+  SchedulerCall kill = simpleCall(id, SchedulerCall::KILL);
+  kill.mutable_kill()->mutable_task_id()->set_value("nobody");
+  ASSERT_EQ(call(stream, kill).status, 202);
+  v1::TaskStatus nobody = update(stream);
+  EXPECT_EQ(nobody.state(), v1::TASK_LOST);
+  EXPECT_EQ(nobody.message(), "Reconciliation: Task is unknown");
+}
+
+TEST_F(FakeMesosCluster, FailoverWithTheSameIdErrorsTheOldStream) {
+  start();
+  auto& first = subscribe(frameworkInfo(60));
+  std::string id = subscribed(first);
+  auto old = offers(first);
+  ASSERT_EQ(old.size(), 1u);
+
+  v1::FrameworkInfo again = frameworkInfo(60);
+  again.mutable_id()->set_value(id);
+  auto& second = subscribe(again);
+  EXPECT_EQ(subscribed(second), id);
+  EXPECT_NE(second.streamId(), first.streamId());
+  auto error = first.nextOf(SchedulerEvent::ERROR);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(first.lastRecord(), captureRecords("failover-json/stream-a.recordio").back())
+      << "the captured ERROR, byte for byte";
+  EXPECT_TRUE(first.raw().waitEnd());
+
+  auto stale = call(first, simpleCall(id, SchedulerCall::REVIVE));
+  EXPECT_EQ(stale.status, 400);
+  EXPECT_EQ(stale.body, "The stream ID '" + first.streamId() +
+                            "' included in this request didn't match the stream ID currently "
+                            "associated with framework ID " +
+                            id);
+  // Offers of the old stream are void.
+  ASSERT_EQ(call(second, acceptCall(id, {old[0].id().value()},
+                                    {makeTask("stale-1", old[0].agent_id().value(), 1, 64)}))
+                .status,
+            202);
+  v1::TaskStatus lost = update(second);
+  EXPECT_EQ(lost.state(), v1::TASK_LOST);
+  EXPECT_EQ(lost.message(), "Task launched with invalid offers: Offer " + old[0].id().value() +
+                                " is no longer valid");
+  // The fields the real master sent in that situation, no more, no less.
+  auto captured = mesos::decodeSchedulerEvent(
+      captureRecords("failover-json/stream-b-same-id.recordio").at(2), ContentType::kJson);
+  ASSERT_TRUE(captured.ok());
+  auto ours = mesos::decodeSchedulerEvent(second.lastRecord(), ContentType::kJson);
+  ASSERT_TRUE(ours.ok());
+  EXPECT_EQ(structureOf(*ours), structureOf(*captured));
+}
+
+TEST_F(FakeMesosCluster, TornDownFrameworkIsRemovedForGood) {
+  start();
+  auto& stream = subscribe(frameworkInfo(60));
+  std::string id = subscribed(stream);
+  ASSERT_EQ(call(stream, simpleCall(id, SchedulerCall::TEARDOWN)).status, 202);
+  EXPECT_TRUE(stream.raw().waitEnd()) << "TEARDOWN closes the stream";
+  auto state = mesos_->state();
+  ASSERT_NE(state.framework(id), nullptr);
+  EXPECT_TRUE(state.framework(id)->tornDown);
+
+  v1::FrameworkInfo again = frameworkInfo(60);
+  again.mutable_id()->set_value(id);
+  auto& removed = subscribe(again);
+  EXPECT_EQ(removed.status(), 200);
+  auto error = removed.next();
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->type(), SchedulerEvent::ERROR);
+  EXPECT_EQ(error->error().message(), "Framework has been removed");
+  EXPECT_EQ(removed.lastRecord(),
+            captureRecords("failover-json/stream-c-after-teardown.recordio")[0]);
+  EXPECT_TRUE(removed.raw().waitEnd());
+  EXPECT_FALSE(removed.next(Duration(0)).has_value()) << "ERROR is the only event";
+}
+
+TEST_F(FakeMesosCluster, DisconnectedFrameworkIsRemovedAfterItsFailoverTimeout) {
+  start();
+  auto& stream = subscribe(frameworkInfo(0.2));
+  std::string id = subscribed(stream);
+  EXPECT_EQ(offers(stream).size(), 1u);
+  ASSERT_TRUE(post(base_ + "/fake/drop-stream", {}, "").status == 200);
+  EXPECT_TRUE(stream.raw().waitEnd());
+  EXPECT_TRUE(mesos_->waitFor(
+      [&](const StateSnapshot& s) { return s.framework(id) && s.framework(id)->tornDown; }, kWait));
+  EXPECT_TRUE(mesos_->state().offers.empty()) << "its offers went back";
+}
+
+TEST_F(FakeMesosCluster, ScriptedSubscribeFailuresRedirectsAndRescinds) {
+  start();
+  ASSERT_EQ(post(base_ + "/fake/fail-subscribe?status=503&count=1", {}, "").status, 200);
+  std::string body = encoded(subscribeCall(frameworkInfo()), ContentType::kJson);
+  auto unavailable = post(schedulerUrl(), {{"Content-Type", "application/json"}}, body);
+  EXPECT_EQ(unavailable.status, 503);
+  EXPECT_EQ(unavailable.body, "Master has not finished recovery");
+
+  mesos_->redirectNextSubscribes("127.0.0.1:5050", 1);
+  auto redirect = post(schedulerUrl(), {{"Content-Type", "application/json"}}, body);
+  EXPECT_EQ(redirect.status, 307);
+  EXPECT_EQ(redirect.headers["location"], "//127.0.0.1:5050/master/api/v1/scheduler");
+
+  ASSERT_EQ(post(base_ + "/fake/rescind-next", {}, "").status, 200);
+  auto& stream = subscribe(frameworkInfo());
+  std::string id = subscribed(stream);
+  auto made = offers(stream);
+  ASSERT_EQ(made.size(), 1u);
+  auto rescind = stream.nextOf(SchedulerEvent::RESCIND);
+  ASSERT_TRUE(rescind.has_value());
+  EXPECT_EQ(rescind->rescind().offer_id().value(), made[0].id().value());
+
+  mesos_->allocateNow();
+  auto next = offers(stream);
+  ASSERT_EQ(next.size(), 1u);
+  auto control = post(base_ + "/fake/rescind?offer=" + next[0].id().value(), {}, "");
+  EXPECT_EQ(control.status, 200) << control.body;
+  EXPECT_EQ(stream.nextOf(SchedulerEvent::RESCIND)->rescind().offer_id().value(),
+            next[0].id().value());
+  EXPECT_EQ(post(base_ + "/fake/rescind?offer=nope", {}, "").status, 404);
+}
+
+TEST_F(FakeMesosCluster, OfferTimeoutRescinds) {
+  FakeMesosConfig config = baseConfig();
+  config.offerTimeout = Duration(50);
+  start(config);
+  auto& stream = subscribe(frameworkInfo());
+  subscribed(stream);
+  auto made = offers(stream);
+  ASSERT_EQ(made.size(), 1u);
+  auto rescind = stream.nextOf(SchedulerEvent::RESCIND);
+  ASSERT_TRUE(rescind.has_value());
+  EXPECT_EQ(rescind->rescind().offer_id().value(), made[0].id().value());
+}
+
+TEST_F(FakeMesosCluster, ScriptedLaunchFailureAndLostAgent) {
+  start();
+  auto& stream = subscribe(frameworkInfo());
+  std::string id = subscribed(stream);
+  auto made = offers(stream);
+  ASSERT_EQ(made.size(), 1u);
+  std::string agent = made[0].agent_id().value();
+  ASSERT_EQ(post(base_ + "/fake/fail-next-launch?count=1", {}, "").status, 200);
+  ASSERT_EQ(
+      call(stream, acceptCall(id, {made[0].id().value()},
+                              {makeTask("t1", agent, 1, 64), makeTask("t2", agent, 1, 64)}, 0))
+          .status,
+      202);
+  v1::TaskStatus failed = update(stream);
+  EXPECT_EQ(failed.task_id().value(), "t1");
+  EXPECT_EQ(failed.state(), v1::TASK_FAILED);
+  EXPECT_EQ(failed.source(), v1::TaskStatus::SOURCE_AGENT);
+  EXPECT_EQ(failed.reason(), v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED);
+  EXPECT_THAT(failed.message(), StartsWith("Failed to launch container"));
+  EXPECT_TRUE(isValidUuidBytes(failed.uuid()));
+  call(stream, acknowledgeCall(id, failed));
+  v1::TaskStatus starting = update(stream);
+  EXPECT_EQ(starting.task_id().value(), "t2");
+  call(stream, acknowledgeCall(id, starting));
+  EXPECT_EQ(update(stream).state(), v1::TASK_RUNNING);
+
+  ASSERT_EQ(post(base_ + "/fake/lose-agent?agent=" + agent, {}, "").status, 200);
+  v1::TaskStatus lost = update(stream);
+  EXPECT_EQ(lost.task_id().value(), "t2");
+  EXPECT_EQ(lost.state(), v1::TASK_LOST);
+  EXPECT_EQ(lost.source(), v1::TaskStatus::SOURCE_MASTER);
+  EXPECT_EQ(lost.reason(), v1::TaskStatus::REASON_AGENT_REMOVED);
+  EXPECT_TRUE(lost.has_unreachable_time());
+  auto failure = stream.nextOf(SchedulerEvent::FAILURE);
+  ASSERT_TRUE(failure.has_value());
+  EXPECT_EQ(failure->failure().agent_id().value(), agent);
+  EXPECT_FALSE(failure->failure().has_executor_id());
+  EXPECT_TRUE(mesos_->state().agents[0].lost);
+}
+
+TEST_F(FakeMesosCluster, ControlAndOperatorEndpoints) {
+  start();
+  EXPECT_EQ(post(base_ + "/health", {}, "", "GET").status, 200);
+  auto version = post(base_ + "/version", {}, "", "GET");
+  EXPECT_EQ(version.status, 200);
+  EXPECT_THAT(version.body, HasSubstr(R"("version":"1.12.0")"));
+  auto redirect = post(base_ + "/master/redirect", {}, "", "GET");
+  EXPECT_EQ(redirect.status, 307);
+  EXPECT_EQ(redirect.headers["location"], "//" + mesos_->endpoint());
+  EXPECT_EQ(post(base_ + "/fake/fail-subscribe?status=abc", {}, "").status, 400);
+  EXPECT_EQ(post(base_ + "/fake/kill-executor?task=nope", {}, "").status, 404);
+
+  auto& stream = subscribe(frameworkInfo());
+  std::string id = subscribed(stream);
+  offers(stream);
+  auto state = post(base_ + "/fake/state", {}, "", "GET");
+  ASSERT_EQ(state.status, 200);
+  gpb::Struct json;
+  ASSERT_TRUE(gpb::util::JsonStringToMessage(state.body, &json).ok()) << state.body;
+  EXPECT_EQ(json.fields()
+                .at("frameworks")
+                .list_value()
+                .values(0)
+                .struct_value()
+                .fields()
+                .at("id")
+                .string_value(),
+            id);
+  EXPECT_EQ(json.fields().at("agents").list_value().values_size(), 1);
+  EXPECT_EQ(json.fields().at("offers").list_value().values_size(), 1);
+
+  auto teardown =
+      post(base_ + "/master/teardown", {{"Content-Type", "application/x-www-form-urlencoded"}},
+           "frameworkId=" + id);
+  EXPECT_EQ(teardown.status, 200);
+  EXPECT_TRUE(stream.raw().waitEnd());
+}
+
+// --- Executors as processes ---------------------------------------------------------
+
+class FakeMesosProcessExecutors : public FakeMesosCluster {
+ protected:
+  FakeMesosConfig processConfig() {
+    FakeMesosConfig config = baseConfig();
+    config.executorMode = ExecutorMode::kProcess;
+    config.workDir = workDir_.str();
+    return config;
+  }
+  test::TempDir workDir_;
+};
+
+TEST_F(FakeMesosProcessExecutors, RunsTheExecutorWithTheMesosEnvironment) {
+  start(processConfig());
+  auto& stream = subscribe(frameworkInfo());
+  std::string id = subscribed(stream);
+  auto made = offers(stream);
+  ASSERT_EQ(made.size(), 1u);
+  std::string agent = made[0].agent_id().value();
+  std::string artifact = workDir_.write("artifacts/payload.txt", "payload\n");
+  v1::TaskInfo task =
+      makeTask("t1", agent, 1, 64, "exec-env", "env > env.txt; cat payload.txt > copy.txt; exit 3");
+  task.mutable_executor()->mutable_command()->add_uris()->set_value("file://" + artifact);
+  auto* variable =
+      task.mutable_executor()->mutable_command()->mutable_environment()->add_variables();
+  variable->set_name("APP_MODE");
+  variable->set_value("test");
+  ASSERT_EQ(call(stream, acceptCall(id, {made[0].id().value()}, {task})).status, 202);
+
+  // The executor exits without subscribing: its task fails, the framework hears of it.
+  v1::TaskStatus failed = update(stream);
+  EXPECT_EQ(failed.state(), v1::TASK_FAILED);
+  EXPECT_EQ(failed.source(), v1::TaskStatus::SOURCE_AGENT);
+  EXPECT_EQ(failed.reason(), v1::TaskStatus::REASON_EXECUTOR_TERMINATED);
+  EXPECT_EQ(failed.message(), "Executor terminated");
+  EXPECT_EQ(failed.executor_id().value(), "exec-env");
+  auto failure = stream.nextOf(SchedulerEvent::FAILURE);
+  ASSERT_TRUE(failure.has_value());
+  EXPECT_TRUE(WIFEXITED(failure->failure().status()));
+  EXPECT_EQ(WEXITSTATUS(failure->failure().status()), 3);
+
+  std::string sandbox = workDir_.str() + "/slaves/" + agent + "/frameworks/" + id +
+                        "/executors/exec-env/runs/" +
+                        failed.container_status().container_id().value();
+  EXPECT_EQ(test::readFile(sandbox + "/copy.txt"), "payload\n");
+  std::map<std::string, std::string> env;
+  std::istringstream lines(test::readFile(sandbox + "/env.txt"));
+  for (std::string line; std::getline(lines, line);) {
+    auto eq = line.find('=');
+    if (eq != std::string::npos) env[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  // The names of the captured environment; values adapted to the fake.
+  gpb::Struct captured;
+  ASSERT_TRUE(gpb::util::JsonStringToMessage(test::readFile(std::string(TAILOR_MESOS_WIRE_DIR) +
+                                                            "/json/executor/environment.json"),
+                                             &captured)
+                  .ok());
+  std::set<std::string> capturedNames;
+  for (const auto& [name, value] : captured.fields()) capturedNames.insert(name);
+  std::set<std::string> ours;
+  for (const auto& [name, value] : env) {
+    if (name.rfind("MESOS_", 0) == 0 || name.rfind("LIBPROCESS_", 0) == 0) ours.insert(name);
+  }
+  // Checkpointing is off here, so the two recovery variables are absent.
+  capturedNames.erase("MESOS_RECOVERY_TIMEOUT");
+  capturedNames.erase("MESOS_SUBSCRIPTION_BACKOFF_MAX");
+  EXPECT_EQ(ours, capturedNames);
+  EXPECT_EQ(env["MESOS_AGENT_ENDPOINT"], mesos_->endpoint());
+  EXPECT_EQ(env["MESOS_SLAVE_PID"], "slave(1)@" + mesos_->endpoint());
+  EXPECT_EQ(env["MESOS_FRAMEWORK_ID"], id);
+  EXPECT_EQ(env["MESOS_EXECUTOR_ID"], "exec-env");
+  EXPECT_EQ(env["MESOS_SLAVE_ID"], agent);
+  EXPECT_EQ(env["MESOS_DIRECTORY"], sandbox);
+  EXPECT_EQ(env["MESOS_SANDBOX"], sandbox);
+  EXPECT_EQ(env["MESOS_CHECKPOINT"], "0");
+  EXPECT_EQ(env["MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD"], "5secs");
+  EXPECT_EQ(env["MESOS_HTTP_COMMAND_EXECUTOR"], "0");
+  EXPECT_EQ(env["LIBPROCESS_PORT"], "0");
+  EXPECT_EQ(env["APP_MODE"], "test");
+}
+
+TEST_F(FakeMesosProcessExecutors, RegistrationTimeoutAndMissingUris) {
+  FakeMesosConfig config = processConfig();
+  config.executorRegistrationTimeout = Duration(200);
+  start(config);
+  auto& stream = subscribe(frameworkInfo());
+  std::string id = subscribed(stream);
+  auto made = offers(stream);
+  ASSERT_EQ(made.size(), 1u);
+  std::string agent = made[0].agent_id().value();
+  v1::TaskInfo silent = makeTask("silent", agent, 0.5, 64, "exec-silent", "exec sleep 60");
+  v1::TaskInfo fetch = makeTask("fetch", agent, 0.5, 64, "exec-fetch", "true");
+  fetch.mutable_executor()->mutable_command()->add_uris()->set_value(workDir_.str() + "/missing");
+  ASSERT_EQ(call(stream, acceptCall(id, {made[0].id().value()}, {silent, fetch})).status, 202);
+
+  std::map<std::string, v1::TaskStatus> statuses;
+  for (int i = 0; i < 2; ++i) {
+    v1::TaskStatus status = update(stream);
+    statuses[status.task_id().value()] = status;
+  }
+  EXPECT_EQ(statuses["fetch"].state(), v1::TASK_FAILED);
+  EXPECT_EQ(statuses["fetch"].reason(), v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED);
+  EXPECT_THAT(statuses["fetch"].message(),
+              StartsWith("Failed to launch container: Failed to fetch all URIs for container"));
+  EXPECT_EQ(statuses["silent"].state(), v1::TASK_FAILED);
+  EXPECT_EQ(statuses["silent"].reason(), v1::TaskStatus::REASON_EXECUTOR_REGISTRATION_TIMEOUT);
+  EXPECT_EQ(statuses["silent"].message(), "Executor did not register within 200ms");
+}
+
+TEST_F(FakeMesosProcessExecutors, ScriptedKillOfAnExecutorFailsItsTasks) {
+  start(processConfig());
+  auto& stream = subscribe(frameworkInfo());
+  std::string id = subscribed(stream);
+  auto made = offers(stream);
+  ASSERT_EQ(made.size(), 1u);
+  std::string agent = made[0].agent_id().value();
+  ASSERT_EQ(
+      call(stream, acceptCall(id, {made[0].id().value()},
+                              {makeTask("victim", agent, 0.5, 64, "exec-victim", "exec sleep 60")}))
+          .status,
+      202);
+  ASSERT_TRUE(mesos_->waitFor(
+      [](const StateSnapshot& s) {
+        auto* executor = s.executorOfTask("victim");
+        return executor != nullptr && executor->pid.has_value();
+      },
+      kWait));
+  ASSERT_EQ(post(base_ + "/fake/kill-executor?task=victim", {}, "").status, 200);
+  v1::TaskStatus killed = update(stream);
+  EXPECT_EQ(killed.task_id().value(), "victim");
+  EXPECT_EQ(killed.state(), v1::TASK_FAILED);
+  EXPECT_EQ(killed.reason(), v1::TaskStatus::REASON_EXECUTOR_TERMINATED);
+  auto failure = stream.nextOf(SchedulerEvent::FAILURE);
+  ASSERT_TRUE(failure.has_value());
+  EXPECT_TRUE(WIFSIGNALED(failure->failure().status()));
+  EXPECT_EQ(WTERMSIG(failure->failure().status()), SIGKILL);
+}
+
+// --- Golden conformance: the captured calls, replayed ------------------------------
+
+struct GoldenCase {
+  ContentType type;
+  std::string dir;
+  std::uint64_t framework;  // the captured framework's number
+  std::uint64_t offer;      // and its first offer's
+};
+
+void PrintTo(const GoldenCase& golden, std::ostream* out) { *out << golden.dir; }
+
+class FakeMesosGolden : public FakeMesosCluster, public ::testing::WithParamInterface<GoldenCase> {
+ protected:
+  template <typename Event>
+  Event capturedEvent(const std::string& file, std::size_t index) {
+    auto records = captureRecords(GetParam().dir + "/" + file);
+    EXPECT_LT(index, records.size());
+    if (index >= records.size()) return Event();
+    Result<Event> event = Event();
+    if constexpr (std::is_same_v<Event, SchedulerEvent>) {
+      event = mesos::decodeSchedulerEvent(records[index], GetParam().type);
+    } else {
+      event = mesos::decodeExecutorEvent(records[index], GetParam().type);
+    }
+    EXPECT_TRUE(event.ok());
+    return event.ok() ? *event : Event();
+  }
+
+  // Same fields present, and equal once the values that must differ are
+  // made equal by `normalize` (ports, container ids, pids, timestamps).
+  template <typename Event>
+  void expectLikeCaptured(const Event& ours, const std::string& file, std::size_t index,
+                          const std::function<void(Event&)>& normalize = {}) {
+    Event theirs = capturedEvent<Event>(file, index);
+    EXPECT_EQ(structureOf(ours), structureOf(theirs)) << "ours:\n"
+                                                      << ours.DebugString() << "captured:\n"
+                                                      << theirs.DebugString();
+    Event a = ours;
+    Event b = theirs;
+    if (normalize) {
+      normalize(a);
+      normalize(b);
+    }
+    EXPECT_TRUE(MessageDifferencer::Equals(a, b)) << "ours:\n"
+                                                  << a.DebugString() << "captured:\n"
+                                                  << b.DebugString();
+  }
+
+  Answer replay(SchedulerStream& stream, const std::string& file) {
+    return post(
+        schedulerUrl(),
+        {{"Content-Type", typeHeader(GetParam().type)}, {"Mesos-Stream-Id", stream.streamId()}},
+        readCapture(GetParam().dir + "/" + file));
+  }
+  Answer replayExecutor(const std::string& file) {
+    return post(base_ + "/api/v1/executor", {{"Content-Type", typeHeader(GetParam().type)}},
+                readCapture(GetParam().dir + "/executor/" + file));
+  }
+};
+
+TEST_P(FakeMesosGolden, AcceptsEveryCapturedCallLikeTheRealMaster) {
+  const GoldenCase& golden = GetParam();
+  ContentType type = golden.type;
+  FakeMesosConfig config = baseConfig();
+  config.executorMode = ExecutorMode::kExternal;
+  config.executorShutdownGracePeriod = Duration(100);
+  config.heartbeatInterval = Duration(15000);  // as captured; none is due within the test
+  config.ids = IdSeed{"8069ef52-89c3-4686-b446-decadf88634d", golden.framework, golden.offer, 0};
+  std::mutex launchMutex;
+  std::vector<ContainerLaunch> launches;
+  config.externalLaunch = [&](const ContainerLaunch& launch) -> std::optional<pid_t> {
+    std::lock_guard<std::mutex> lock(launchMutex);
+    launches.push_back(launch);
+    return ::getpid();  // this test plays the executor
+  };
+  start(config);
+  int port = mesos_->port();
+
+  // SUBSCRIBE -> 200, SUBSCRIBED with the captured framework id, HEARTBEAT, OFFERS.
+  schedulers_.push_back(std::make_unique<SchedulerStream>(
+      schedulerUrl(),
+      std::vector<std::pair<std::string, std::string>>{{"Content-Type", typeHeader(type)},
+                                                       {"Accept", typeHeader(type)}},
+      readCapture(golden.dir + "/call-subscribe.bin"), type));
+  SchedulerStream& stream = *schedulers_.back();
+  ASSERT_EQ(stream.status(), 200);
+  auto subscribed = stream.next();
+  ASSERT_TRUE(subscribed.has_value());
+  expectLikeCaptured<SchedulerEvent>(*subscribed, "scheduler-stream.recordio", 0,
+                                     [](SchedulerEvent& e) {
+                                       auto* info = e.mutable_subscribed()->mutable_master_info();
+                                       info->set_port(5050);
+                                       info->set_pid("master@127.0.0.1:5050");
+                                       info->mutable_address()->set_port(5050);
+                                     });
+  if (type == ContentType::kJson) {
+    std::string captured = captureRecords(golden.dir + "/scheduler-stream.recordio")[0];
+    std::string expected = std::regex_replace(captured, std::regex("5050"), std::to_string(port));
+    EXPECT_EQ(stream.lastRecord(), expected) << "byte for byte, but for the port";
+  }
+  auto heartbeat = stream.next();
+  ASSERT_TRUE(heartbeat.has_value());
+  expectLikeCaptured<SchedulerEvent>(*heartbeat, "scheduler-stream.recordio", 1);
+  auto firstOffers = stream.next();
+  ASSERT_TRUE(firstOffers.has_value());
+  auto fixUrl = [](SchedulerEvent& e) {
+    for (auto& offer : *e.mutable_offers()->mutable_offers()) {
+      offer.mutable_url()->mutable_address()->set_port(5051);
+    }
+  };
+  expectLikeCaptured<SchedulerEvent>(*firstOffers, "scheduler-stream.recordio", 2, fixUrl);
+
+  // ACCEPT of the captured offer -> 202; the agent "starts" exec-1.
+  EXPECT_EQ(replay(stream, "call-accept-launch.bin").status, 202);
+  ASSERT_TRUE(mesos_->waitFor([](const StateSnapshot& s) { return !s.executors.empty(); }, kWait));
+  {
+    std::lock_guard<std::mutex> lock(launchMutex);
+    ASSERT_EQ(launches.size(), 1u);
+    EXPECT_EQ(launches[0].executorId, "exec-1");
+    EXPECT_EQ(launches[0].environment.at("MESOS_CHECKPOINT"), "1");
+    EXPECT_EQ(launches[0].environment.at("MESOS_RECOVERY_TIMEOUT"), "15mins");
+  }
+  std::string containerId = mesos_->state().executors[0].containerId;
+  auto fixContainer = [&](auto& status) {
+    if (!status.has_container_status()) return;
+    status.mutable_container_status()->mutable_container_id()->set_value("C");
+    status.mutable_container_status()->set_executor_pid(1);
+  };
+
+  // The test as executor: SUBSCRIBE -> SUBSCRIBED and LAUNCH like the captured ones.
+  executors_.push_back(std::make_unique<ExecutorStream>(
+      base_ + "/api/v1/executor",
+      std::vector<std::pair<std::string, std::string>>{{"Content-Type", typeHeader(type)},
+                                                       {"Accept", typeHeader(type)}},
+      readCapture(golden.dir + "/executor/call-subscribe.bin"), type));
+  ExecutorStream& executor = *executors_.back();
+  ASSERT_EQ(executor.status(), 200);
+  auto executorSubscribed = executor.next();
+  ASSERT_TRUE(executorSubscribed.has_value());
+  EXPECT_EQ(executorSubscribed->subscribed().container_id().value(), containerId);
+  expectLikeCaptured<ExecutorEvent>(
+      *executorSubscribed, "executor/executor-stream.recordio", 0, [](ExecutorEvent& e) {
+        e.mutable_subscribed()->mutable_container_id()->set_value("C");
+        e.mutable_subscribed()->mutable_agent_info()->set_port(5051);
+      });
+  auto launch = executor.next();
+  ASSERT_TRUE(launch.has_value());
+  expectLikeCaptured<ExecutorEvent>(*launch, "executor/executor-stream.recordio", 1);
+  if (type == ContentType::kJson) {
+    EXPECT_EQ(executor.lastRecord(),
+              captureRecords(golden.dir + "/executor/executor-stream.recordio")[1]);
+  }
+
+  // Each UPDATE reaches the scheduler with the executor's uuid; each ACKNOWLEDGE -> 202.
+  for (int i = 0; i < 3; ++i) {
+    std::string n = std::to_string(i);
+    EXPECT_EQ(replayExecutor("call-update-" + n + ".bin").status, 202);
+    auto acknowledged = executor.next();
+    ASSERT_TRUE(acknowledged.has_value());
+    expectLikeCaptured<ExecutorEvent>(*acknowledged, "executor/executor-stream.recordio", 2 + i);
+    auto forwarded = stream.nextOf(SchedulerEvent::UPDATE);
+    ASSERT_TRUE(forwarded.has_value());
+    EXPECT_EQ(forwarded->update().status().container_status().container_id().value(), containerId);
+    EXPECT_EQ(forwarded->update().status().container_status().executor_pid(),
+              static_cast<std::uint32_t>(::getpid()));
+    expectLikeCaptured<SchedulerEvent>(
+        *forwarded, "scheduler-stream.recordio", 3 + i,
+        [&](SchedulerEvent& e) { fixContainer(*e.mutable_update()->mutable_status()); });
+    EXPECT_EQ(replay(stream, "call-acknowledge-" + n + ".bin").status, 202);
+  }
+
+  // RECONCILE of the finished, acknowledged task -> TASK_LOST, as captured.
+  EXPECT_EQ(replay(stream, "call-reconcile.bin").status, 202);
+  auto reconciled = stream.nextOf(SchedulerEvent::UPDATE);
+  ASSERT_TRUE(reconciled.has_value());
+  expectLikeCaptured<SchedulerEvent>(
+      *reconciled, "scheduler-stream.recordio", 6,
+      [](SchedulerEvent& e) { e.mutable_update()->mutable_status()->set_timestamp(0); });
+
+  // SUPPRESS, REVIVE -> 202; the next offer lists the still running executor.
+  EXPECT_EQ(replay(stream, "call-suppress.bin").status, 202);
+  EXPECT_EQ(replay(stream, "call-revive.bin").status, 202);
+  mesos_->allocateNow();
+  auto later = stream.nextOf(SchedulerEvent::OFFERS);
+  ASSERT_TRUE(later.has_value());
+  expectLikeCaptured<SchedulerEvent>(*later, "scheduler-stream.recordio", 7, fixUrl);
+
+  // TEARDOWN -> 202: the scheduler stream ends; the executor gets SHUTDOWN.
+  EXPECT_EQ(replay(stream, "call-teardown.bin").status, 202);
+  EXPECT_TRUE(stream.raw().waitEnd());
+  auto shutdown = executor.nextOf(ExecutorEvent::SHUTDOWN);
+  ASSERT_TRUE(shutdown.has_value());
+  expectLikeCaptured<ExecutorEvent>(*shutdown, "executor/executor-stream.recordio", 5);
+  EXPECT_TRUE(executor.raw().waitEnd()) << "the container is destroyed after the grace period";
+  EXPECT_TRUE(mesos_->waitFor([](const StateSnapshot& s) { return s.executors.empty(); }, kWait));
+}
+
+INSTANTIATE_TEST_SUITE_P(Captures, FakeMesosGolden,
+                         ::testing::Values(GoldenCase{ContentType::kJson, "json", 4, 18},
+                                           GoldenCase{ContentType::kProtobuf, "protobuf", 5, 20}),
+                         [](const auto& info) {
+                           return info.param.type == ContentType::kJson ? "Json" : "Protobuf";
+                         });
+
+TEST_F(FakeMesosCluster, ExecutorApiValidatesLikeTheAgent) {
+  FakeMesosConfig config = baseConfig();
+  config.executorMode = ExecutorMode::kExternal;
+  start(config);
+  auto& stream = subscribe(frameworkInfo());
+  std::string id = subscribed(stream);
+  auto made = offers(stream);
+  ASSERT_EQ(made.size(), 1u);
+  ASSERT_EQ(call(stream, acceptCall(id, {made[0].id().value()},
+                                    {makeTask("t1", made[0].agent_id().value(), 1, 64)}))
+                .status,
+            202);
+  ASSERT_TRUE(mesos_->waitFor([](const StateSnapshot& s) { return !s.executors.empty(); }, kWait));
+
+  ExecutorCall update;
+  update.mutable_framework_id()->set_value(id);
+  update.mutable_executor_id()->set_value("exec-1");
+  update.set_type(ExecutorCall::UPDATE);
+  auto* status = update.mutable_update()->mutable_status();
+  status->mutable_task_id()->set_value("t1");
+  status->set_state(v1::TASK_RUNNING);
+  status->set_source(v1::TaskStatus::SOURCE_EXECUTOR);
+  status->set_uuid(IdGenerator(IdSeed{}).randomUuidBytes());
+  std::string url = base_ + "/api/v1/executor";
+  std::vector<std::pair<std::string, std::string>> json = {{"Content-Type", "application/json"}};
+  auto early = post(url, json, encoded(update, ContentType::kJson));
+  EXPECT_EQ(early.status, 403);
+  EXPECT_EQ(early.body, "Executor is not subscribed");
+
+  ExecutorCall badUuid = update;
+  badUuid.mutable_update()->mutable_status()->set_uuid("123");
+  auto bad = post(url, json, encoded(badUuid, ContentType::kJson));
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.body, "Failed to validate Executor::Call: Not a valid UUID");
+  ExecutorCall stranger = update;
+  stranger.mutable_executor_id()->set_value("exec-2");
+  stranger.mutable_update()->mutable_status()->clear_executor_id();
+  EXPECT_EQ(post(url, json, encoded(stranger, ContentType::kJson)).body,
+            "Executor cannot be found");
+  EXPECT_EQ(post(url, {{"Content-Type", "text/plain"}}, "x").status, 415);
+  EXPECT_EQ(post(base_ + "/slave(9)/api/v1/executor", json, "{}").status, 404);
+
+  ExecutorCall subscribeCall;
+  subscribeCall.mutable_framework_id()->set_value(id);
+  subscribeCall.mutable_executor_id()->set_value("exec-1");
+  subscribeCall.set_type(ExecutorCall::SUBSCRIBE);
+  subscribeCall.mutable_subscribe();
+  executors_.push_back(std::make_unique<ExecutorStream>(
+      base_ + "/slave(1)/api/v1/executor",
+      std::vector<std::pair<std::string, std::string>>{{"Content-Type", "application/json"}},
+      encoded(subscribeCall, ContentType::kJson), ContentType::kJson));
+  ExecutorStream& executor = *executors_.back();
+  ASSERT_EQ(executor.status(), 200);
+  EXPECT_EQ(executor.nextOf(ExecutorEvent::SUBSCRIBED)->subscribed().framework_info().id().value(),
+            id);
+  EXPECT_EQ(executor.nextOf(ExecutorEvent::LAUNCH)->launch().task().task_id().value(), "t1");
+  EXPECT_EQ(post(url, json, encoded(update, ContentType::kJson)).status, 202);
+  auto acknowledged = executor.nextOf(ExecutorEvent::ACKNOWLEDGED);
+  ASSERT_TRUE(acknowledged.has_value()) << "stored updates are acknowledged at once";
+  EXPECT_EQ(acknowledged->acknowledged().uuid(), status->uuid());
+  v1::TaskStatus forwarded = this->update(stream);
+  EXPECT_EQ(forwarded.state(), v1::TASK_RUNNING);
+  EXPECT_EQ(forwarded.agent_id().value(), made[0].agent_id().value()) << "filled in by the agent";
+
+  // KILL: the executor hears of it; without TASK_KILLED in time the agent kills it.
+  SchedulerCall kill = simpleCall(id, SchedulerCall::KILL);
+  kill.mutable_kill()->mutable_task_id()->set_value("t1");
+  kill.mutable_kill()->mutable_kill_policy()->mutable_grace_period()->set_nanoseconds(50000000);
+  ASSERT_EQ(call(stream, kill).status, 202);
+  auto killEvent = executor.nextOf(ExecutorEvent::KILL);
+  ASSERT_TRUE(killEvent.has_value());
+  EXPECT_EQ(killEvent->kill().task_id().value(), "t1");
+  call(stream, acknowledgeCall(id, forwarded));
+  v1::TaskStatus killed = this->update(stream);
+  EXPECT_EQ(killed.state(), v1::TASK_KILLED);
+  EXPECT_EQ(killed.source(), v1::TaskStatus::SOURCE_AGENT);
+  EXPECT_TRUE(executor.raw().waitEnd());
+  auto failure = stream.nextOf(SchedulerEvent::FAILURE);
+  ASSERT_TRUE(failure.has_value());
+  EXPECT_EQ(failure->failure().status(), 9) << "SIGKILL";
+}
+
+}  // namespace
+}  // namespace tailor::fake_mesos
