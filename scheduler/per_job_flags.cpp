@@ -58,6 +58,8 @@ void addPerJobFlags(po::options_description& options, PerJobFlags& flags) {
       ("mesos-webui-url", po::value(&flags.mesosWebuiUrl), "FrameworkInfo.webui_url")
       ("mesos-refuse", po::value(&flags.mesosRefuse)->default_value(flags.mesosRefuse),
        "refuse filter on declined offers")
+      ("mesos-offer-batch-window", po::value(&flags.mesosOfferBatchWindow)->default_value(
+       flags.mesosOfferBatchWindow), "offers are held at most this long, then used or declined")
       ("taskmanager-executor", po::value(&flags.executorCommand)->default_value(
        flags.executorCommand), "the TaskManager executor's command on the agents")
       ("taskmanager-executor-uri", po::value(&flags.executorUris)->composing(),
@@ -171,6 +173,9 @@ Result<PerJobOptions> resolvePerJobFlags(const PerJobFlags& flags, v1::JobSpec s
     auto refuse = parseDuration(flags.mesosRefuse);
     if (!refuse.ok()) return refuse.error().withContext("--mesos-refuse");
     m.refuse = *refuse;
+    auto window = parseDuration(flags.mesosOfferBatchWindow);
+    if (!window.ok()) return window.error().withContext("--mesos-offer-batch-window");
+    m.offerBatchWindow = *window;
     m.executorCommand = flags.executorCommand;
     m.executorUris = flags.executorUris;
     auto overhead = parseResourceList(flags.executorResources, Resources());

@@ -42,6 +42,7 @@ struct PerJobFlags {
   std::string mesosHostname;
   std::string mesosWebuiUrl;
   std::string mesosRefuse = "5s";
+  std::string mesosOfferBatchWindow = "20ms";
   std::string executorCommand = "tailor-taskmanager";
   std::vector<std::string> executorUris;
   std::string executorResources = "cpus=0.05,mem=32";

@@ -84,3 +84,50 @@ stages:
     command: '$count_command'
 YAML
 }
+
+# start_fake NAME [fake-mesos flags...]: starts the fake Mesos master with
+# three agents of different sizes on a free port; sets FAKE_ADDR (host:port)
+# and FAKE (its URL).
+start_fake() {
+  local name="$1"
+  shift
+  "$BIN/fake-mesos" --port 0 --allocation-interval 100ms --work-dir "$TMP/$name-agents" \
+    --agent cpus=1,mem=1024,disk=20000,ports=31000-31099 \
+    --agent cpus=2,mem=4096,disk=20000,ports=31100-31199 \
+    --agent cpus=4,mem=8192,disk=20000,ports=31200-31299 "$@" \
+    > "$TMP/$name.out" 2> "$TMP/$name.log" &
+  background_pids+=($!)
+  wait_for "fake-mesos listening on 127.0.0.1:" "$TMP/$name.out" 10
+  FAKE_ADDR="127.0.0.1:$(sed -n 's/^fake-mesos listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$TMP/$name.out")"
+  FAKE="http://$FAKE_ADDR"
+}
+
+# fake_post PATH: scripts the fake (POST /fake/...).
+fake_post() {
+  curl -sf -X POST "$FAKE$1" > /dev/null || fail "POST $1 failed"
+}
+
+# run_on_mesos CASE JOB [tailor run flags...]: runs JOB on the fake at
+# FAKE_ADDR in the background; sets JOB_PID. Output in $TMP/out-CASE, report
+# $TMP/report-CASE.json, console $TMP/run-CASE.log, logs in $TMP/work-CASE.
+run_on_mesos() {
+  local case="$1" job="$2"
+  shift 2
+  "$BIN/tailor" run "$job" --mesos-master "$FAKE_ADDR" \
+    --taskmanager-executor "$BIN/tailor-taskmanager" --mesos-refuse 1s \
+    --output "$TMP/out-$case" --report "$TMP/report-$case.json" --work-dir "$TMP/work-$case" \
+    "$@" > "$TMP/run-$case.log" 2>&1 &
+  JOB_PID=$!
+  background_pids+=("$JOB_PID")
+}
+
+# finish_on_mesos CASE: waits for the job; checks it finished with the
+# expected counts, and that the fake saw every TM task end and the framework torn down.
+finish_on_mesos() {
+  local case="$1"
+  wait "$JOB_PID" || { cat "$TMP/run-$case.log"; tail -30 "$TMP/work-$case/jobmanager.log"; fail "$case: job failed"; }
+  sort "$TMP"/out-$case/part-* | cmp -s - "$TMP/want" || fail "$case: output differs"
+  curl -s "$FAKE/fake/state" > "$TMP/state-$case.json"
+  expect_json "$TMP/state-$case.json" 'all(.frameworks[]; .torn_down)' "$case: framework torn down"
+  expect_json "$TMP/state-$case.json" 'all(.tasks[]; .completed)' "$case: every TaskManager task ended"
+}

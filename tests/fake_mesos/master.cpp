@@ -228,16 +228,18 @@ void Master::handleScheduler(const http::Request& request, http::Responder respo
   }
 
   if (call.type() == SchedulerCall::SUBSCRIBE) {
+    // Scripted failures come before scripted redirects, so that scripting
+    // both plays "503, then 307 to the leader" as a recovering master would.
+    if (auto status = faults_.takeSubscribeFailure()) {
+      log_->info("scripted failure of SUBSCRIBE with {}", *status);
+      respond(textResponse(*status, scriptedFailureText(*status)));
+      return;
+    }
     if (auto to = faults_.takeRedirect()) {
       log_->info("scripted redirect of SUBSCRIBE to {}", *to);
       auto response = textResponse(307, "");
       response.headers.emplace_back("Location", "//" + *to + "/master/api/v1/scheduler");
       respond(std::move(response));
-      return;
-    }
-    if (auto status = faults_.takeSubscribeFailure()) {
-      log_->info("scripted failure of SUBSCRIBE with {}", *status);
-      respond(textResponse(*status, scriptedFailureText(*status)));
       return;
     }
     auto encoding = negotiateStreamEncoding(request.header("accept"));

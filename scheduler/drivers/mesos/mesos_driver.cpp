@@ -119,6 +119,7 @@ MesosDriver::MesosDriver(EventLoop& loop, MesosDriverConfig config)
 
 MesosDriver::~MesosDriver() {
   if (reconcileTimer_) loop_.cancelTimer(*reconcileTimer_);
+  if (batchTimer_) loop_.cancelTimer(*batchTimer_);
 }
 
 std::string MesosDriver::describe() const {
@@ -240,18 +241,38 @@ void MesosDriver::reconcile(Duration backoff) {
   });
 }
 
+void MesosDriver::processHeldOffers() {
+  batchTimer_.reset();
+  ::mesos::v1::scheduler::Event::Offers offers;
+  for (auto& [id, offer] : held_) *offers.add_offers() = std::move(offer);
+  held_.clear();
+  if (offers.offers_size() > 0) onOffers(offers);
+}
+
 void MesosDriver::onDisconnected(const std::string& reason) {
+  held_.clear();  // offers of the old stream are void
   log_->warn("lost the Mesos master ({}); offers dropped, re-subscribing", reason);
 }
 
 void MesosDriver::onEvent(const SchedulerEvent& event) {
   switch (event.type()) {
     case SchedulerEvent::OFFERS:
-      onOffers(event.offers());
+      if (config_.offerBatchWindow.count() == 0) {
+        onOffers(event.offers());
+        break;
+      }
+      for (const auto& offer : event.offers().offers()) held_[offer.id().value()] = offer;
+      if (!batchTimer_) {
+        batchTimer_ = loop_.runAfter(config_.offerBatchWindow, [this] { processHeldOffers(); });
+      }
       break;
     case SchedulerEvent::RESCIND:
-      // Offers are used or declined as they arrive, so none is held.
-      log_->debug("offer {} rescinded", event.rescind().offer_id().value());
+      if (held_.erase(event.rescind().offer_id().value()) > 0) {
+        log_->info("offer {} rescinded before use; dropped", event.rescind().offer_id().value());
+      } else {
+        log_->debug("offer {} rescinded (already used or declined)",
+                    event.rescind().offer_id().value());
+      }
       break;
     case SchedulerEvent::UPDATE:
       onUpdate(event.update().status());

@@ -40,6 +40,10 @@ struct MesosDriverConfig {
   std::string webuiUrl;
   bool gpus = false;         // GPU_RESOURCES capability (a stage asks for gpus)
   Duration refuse{5000};     // DECLINE filter
+  // Offers are held at most this long before they are used or declined, so
+  // that offers of several events are matched together and a RESCIND right
+  // behind its offer is honoured. Zero: each OFFERS event at once.
+  Duration offerBatchWindow{0};
   // The executor: a command on the agent, or fetched by the Mesos fetcher.
   std::string executorCommand = "tailor-taskmanager";
   std::vector<std::string> executorUris;
@@ -97,6 +101,7 @@ class MesosDriver : public ResourceManagerDriver, public tailor::mesos::Schedule
   };
 
   void onOffers(const ::mesos::v1::scheduler::Event::Offers& offers);
+  void processHeldOffers();
   void onUpdate(const ::mesos::v1::TaskStatus& status);
   void terminated(const std::string& id, const std::string& reason);
   ::mesos::v1::TaskInfo makeTask(const Tm& tm, const ::mesos::v1::Offer& offer,
@@ -115,6 +120,8 @@ class MesosDriver : public ResourceManagerDriver, public tailor::mesos::Schedule
   std::map<std::string, Tm> tms_;
   bool suppressed_ = false;
   bool tornDown_ = false;
+  std::map<std::string, ::mesos::v1::Offer> held_;  // by offer id
+  std::optional<TimerId> batchTimer_;
   MonotonicTime reconcileStartedAt_{};
   std::optional<TimerId> reconcileTimer_;
   std::shared_ptr<spdlog::logger> log_;
