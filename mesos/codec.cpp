@@ -25,10 +25,8 @@ template <typename M>
 std::string describe(std::string_view api, const M& message) {
   std::string_view kind = M::descriptor()->name();
   if (!message.has_type()) return fmt::format("{} {} (no type)", api, kind);
-  const std::string& name = M::Type_Name(message.type());
-  if (name.empty())
-    return fmt::format("{} {} type {}", api, kind, static_cast<int>(message.type()));
-  return fmt::format("{} {} {}", api, kind, name);
+  // proto2 keeps unknown enum values out of the field, so a set type has a name.
+  return fmt::format("{} {} {}", api, kind, M::Type_Name(message.type()));
 }
 
 // The path of the first unknown field in `message`, if any.

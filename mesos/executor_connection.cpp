@@ -149,8 +149,9 @@ void ExecutorConnection::subscribe() {
   request.timeout = Duration(0);
   streamStatus_ = 0;
   decoder_.reset();
-  log_->info("executor {} subscribing to agent {} ({} unacknowledged updates)", env_.executorId,
-             env_.agentEndpoint, unacknowledged_.size());
+  log_->info("executor {} subscribing to agent {} in {} ({} unacknowledged updates)",
+             env_.executorId, env_.agentEndpoint, contentTypeHeader(contentType_),
+             unacknowledged_.size());
   streams_[generation] = std::make_unique<http::StreamingCall>(
       loop_, std::move(request),
       http::StreamingCall::Handlers{

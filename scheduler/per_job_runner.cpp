@@ -221,6 +221,7 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
   bool onMesos = !options.mesosMasters.empty();
   options.mesos.jobId = options.jobId;
   options.mesos.taskManagerLogLevel = options.logLevel;
+  options.mesos.executorJson = options.mesosJson;
   for (const auto& profile : profiles) {
     if (profile.gpus > 0) options.mesos.gpus = true;
   }

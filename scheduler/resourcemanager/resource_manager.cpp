@@ -71,6 +71,7 @@ void ResourceManager::reconcile() {
     tm.report.set_id(id);
     *tm.report.mutable_resources() = spec.total.toReport();
     tm.report.set_slots(static_cast<int>(spec.slots.size()));
+    tm.report.set_requested_at(loop_.wallSeconds());
     taskManagers_.emplace(id, std::move(tm));
     log_->info("requesting {} with {} ({} slots of {})", id, spec.total.toString(),
                spec.slots.size(), spec.slots.empty() ? "-" : spec.slots.front().toString());

@@ -29,3 +29,20 @@ expect_json "$TMP/state.json" 'all(.tasks[]; .state == "TASK_KILLED" or .state =
   "every TM task killed or finished"
 expect_json "$TMP/state.json" '[.tasks[].agent] | unique | length >= 2' "TaskManagers spread over agents"
 pass "$(jq '.tasks | length' "$TMP/state.json") TaskManagers of $(jq '[.taskmanagers[] | [.resources.cpus, .resources.mem]] | unique | length' "$r") sizes on $(jq '[.tasks[].agent] | unique | length' "$TMP/state.json") agents; framework torn down"
+
+# The same in JSON: the scheduler's calls and the executors' calls are
+# Tailor's own JSON encoding, which the fake validates as the master does.
+start_fake json
+run_on_mesos json "$TMP/example/job.yaml" --mesos-content-type json
+wait "$JOB_PID" || { cat "$TMP/run-json.log"; fail "job failed on the fake Mesos in JSON"; }
+cmp -s "$TMP/out-json/part-00000" "$TMP/want" || fail "JSON: top-100 differs"
+curl -s "$FAKE/fake/state" > "$TMP/state-json.json"
+expect_json "$TMP/state-json.json" '.frameworks[0].torn_down and all(.tasks[]; .state == "TASK_KILLED" or .state == "TASK_FINISHED")' \
+  "JSON: tasks ended and framework torn down"
+grep -q "application/json" "$TMP/work-json/jobmanager.log" || fail "JSON: not subscribed in JSON"
+executor_logs="$(find "$TMP/json-agents" -name taskmanager.log)"
+[ -n "$executor_logs" ] || fail "JSON: no executor logs in the sandboxes"
+for log in $executor_logs; do
+  grep -q "subscribing to agent .* in application/json" "$log" || fail "JSON: $log did not subscribe in JSON"
+done
+pass "the same job with application/json on the wire"

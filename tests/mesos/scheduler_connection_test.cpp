@@ -73,10 +73,13 @@ class ScriptedMaster {
   std::vector<Call> subscribes;
   std::vector<Call> calls;
   std::vector<std::string> streamIdsSeen;
+  std::vector<std::string> authorizations;  // of every request
   std::vector<std::shared_ptr<http::StreamWriter>> streams;
 
  private:
   void handle(const http::Request& request, http::Responder respond) {
+    authorizations.push_back(request.header("authorization"));
+    EXPECT_EQ(request.header("content-type"), "application/x-protobuf");
     auto call = decodeSchedulerCall(request.body, ContentType::kProtobuf);
     ASSERT_TRUE(call.ok()) << call.error().message;
     if (call->type() != Call::SUBSCRIBE) {
@@ -143,8 +146,11 @@ class SchedulerConnectionTest : public ::testing::Test {
  protected:
   SchedulerConnectionTest() : calls_(loop_, 1), master_(loop_), other_(loop_) {}
 
-  void start(std::vector<std::string> masters, Duration backoff = Duration(20)) {
+  void start(std::vector<std::string> masters, Duration backoff = Duration(20),
+             std::string principal = "", std::string secret = "") {
     SchedulerConnectionConfig config;
+    config.principal = principal;
+    config.secret = secret;
     config.masters = std::move(masters);
     config.backoffMin = backoff;
     config.backoffMax = backoff;
@@ -340,6 +346,24 @@ TEST_F(SchedulerConnectionTest, CallsAreDroppedWhileNotSubscribed) {
   });
   ASSERT_TRUE(eventually([&] { return master_.subscribes.size() >= 1; }));
   onLoop([&] { EXPECT_TRUE(master_.calls.empty()); });
+}
+
+TEST_F(SchedulerConnectionTest, SendsBasicCredentialsOnEveryRequest) {
+  master_.script({{200, {}, record(subscribedEvent("fw-1"))}});
+  start({master_.address()}, Duration(20), "tailor", "s3cret");
+  ASSERT_EQ(recorder_.waitFor(1)[0], "subscribed fw-1 new");
+  onLoop([&] {
+    Call suppress;
+    suppress.set_type(Call::SUPPRESS);
+    connection_->send(suppress);
+  });
+  ASSERT_TRUE(eventually([&] { return master_.calls.size() == 1; }));
+  onLoop([&] {
+    ASSERT_EQ(master_.authorizations.size(), 2u);
+    for (const auto& value : master_.authorizations) {
+      EXPECT_EQ(value, "Basic dGFpbG9yOnMzY3JldA==");  // base64("tailor:s3cret")
+    }
+  });
 }
 
 }  // namespace

@@ -323,10 +323,10 @@ v1::TaskInfo MesosDriver::makeTask(const Tm& tm, const v1::Offer& offer,
   command->set_value(fmt::format(
       "exec {} --taskmanager-id {} --resource-manager {} --resources {} --port {} --bind {} "
       "--advertise-host {} --work-dir \"$MESOS_SANDBOX/work\" --log-file "
-      "\"$MESOS_SANDBOX/taskmanager.log\" --log-level {}",
+      "\"$MESOS_SANDBOX/taskmanager.log\" --log-level {} --mesos-content-type {}",
       config_.executorCommand, tm.id, config_.resourceManagerAddress, tm.spec.total.toString(),
       ports.empty() ? 0 : ports.front(), bind, host.empty() ? "127.0.0.1" : host,
-      config_.taskManagerLogLevel));
+      config_.taskManagerLogLevel, config_.executorJson ? "json" : "protobuf"));
   return task;
 }
 

@@ -50,6 +50,7 @@ struct MesosDriverConfig {
   Resources executorOverhead{50, 32, 0, 0};  // the executor's own resources
   std::string resourceManagerAddress;        // host:port TMs register with
   std::string taskManagerLogLevel = "info";
+  bool executorJson = false;  // executors talk JSON to their agents (else protobuf)
   Resources maxTaskManager{8000, 32768, 0, 0};
 };
 
