@@ -18,6 +18,7 @@
 //     ratio_40k_20k               t40k_ms / t20k_ms (linear growth: ~2)
 
 #include <benchmark/benchmark.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
@@ -28,8 +29,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "scheduler/drivers/mesos/offer_matcher.hpp"
 
@@ -108,7 +107,12 @@ OfferView makeOffer(Generator& gen, size_t index) {
 PendingTaskManager makePending(Generator& gen, size_t index) {
   // Slot profiles (milliCpus, MiB) as jobs declare them.
   constexpr std::array<std::pair<std::int64_t, std::int64_t>, 7> kProfiles = {{
-      {250, 256}, {500, 512}, {1000, 1024}, {1000, 2048}, {2000, 4096}, {4000, 8192},
+      {250, 256},
+      {500, 512},
+      {1000, 1024},
+      {1000, 2048},
+      {2000, 4096},
+      {4000, 8192},
       {4000, 16384},
   }};
   const auto& profile = kProfiles[static_cast<size_t>(gen.pick(kProfiles.size()))];
@@ -116,8 +120,7 @@ PendingTaskManager makePending(Generator& gen, size_t index) {
   // Executor overhead: 0.1 cpus, 32 MiB.
   Resources resources{100 + profile.first * slots, 32 + profile.second * slots,
                       slots * 512 * gen.pick(3), gen.pick(50) == 0 ? 1 : 0};
-  return PendingTaskManager{fmt::format("tm-{}", index), resources,
-                            gen.pick(5) == 0 ? 2 : 1};
+  return PendingTaskManager{fmt::format("tm-{}", index), resources, gen.pick(5) == 0 ? 2 : 1};
 }
 
 // The inputs of one round, made once per size.

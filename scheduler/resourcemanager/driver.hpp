@@ -15,7 +15,8 @@ class DriverListener {
  public:
   virtual ~DriverListener() = default;
 
-  // The TM's process (or executor) has been started.
+  // The TM has been launched: its process started (local), or its Mesos task
+  // sent in an ACCEPT (from then on its resources are held).
   virtual void onTaskManagerStarted(const std::string& taskManagerId) = 0;
 
   // The TM is gone: exited, killed or lost. `reason` is for users.

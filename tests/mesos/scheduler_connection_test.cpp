@@ -3,6 +3,8 @@
 // from a master (corrupt RecordIO, truncated records, unparsable or unknown
 // events, ERROR events), redirects, 503s and missed heartbeats can be played.
 
+#include "mesos/scheduler_connection.hpp"
+
 #include <gtest/gtest.h>
 
 #include <condition_variable>
@@ -16,7 +18,6 @@
 #include "common/http/client.hpp"
 #include "common/http/server.hpp"
 #include "mesos/recordio.hpp"
-#include "mesos/scheduler_connection.hpp"
 
 namespace tailor::mesos {
 namespace {

@@ -365,6 +365,14 @@ void MesosDriver::onOffers(const ::mesos::v1::scheduler::Event::Offers& event) {
     }
     call.mutable_accept()->mutable_filters()->set_refuse_seconds(refuseSeconds);
     send(std::move(call));
+    // Launched: Mesos holds the resources for it from the ACCEPT on.
+    for (const Placement* placement : placements) {
+      Tm& tm = tms_.at(placement->taskManagerId);
+      if (!tm.started && listener_ != nullptr) {
+        tm.started = true;
+        listener_->onTaskManagerStarted(tm.id);
+      }
+    }
   }
   if (!match.unusedOfferIds.empty()) {
     SchedulerCall call;
