@@ -104,6 +104,7 @@ void ExecutorConnection::stop() {
   stopped_ = true;
   ++generation_;
   if (retryTimer_) loop_.cancelTimer(*retryTimer_);
+  if (recoveryTimer_) loop_.cancelTimer(*recoveryTimer_);
   for (auto& [generation, stream] : streams_) stream->cancel();
 }
 
@@ -129,12 +130,9 @@ void ExecutorConnection::subscribe() {
   for (const auto& [uuid, status] : unacknowledged_) {
     *subscribe->add_unacknowledged_updates()->mutable_status() = status;
   }
+  // Tasks the agent has no acknowledged update for (reference §7.2).
   for (const auto& [id, task] : tasks_) {
-    bool acknowledgedTerminal = true;
-    for (const auto& [uuid, status] : unacknowledged_) {
-      if (status.task_id().value() == id) acknowledgedTerminal = false;
-    }
-    if (!acknowledgedTerminal) *subscribe->add_unacknowledged_tasks() = task;
+    if (acknowledgedTasks_.count(id) == 0) *subscribe->add_unacknowledged_tasks() = task;
   }
   auto body = encode(call, contentType_);
   if (!body.ok()) {
@@ -189,6 +187,10 @@ void ExecutorConnection::onRecord(const std::string& record) {
       subscribed_ = true;
       failures_ = 0;
       disconnectedSince_.reset();
+      if (recoveryTimer_) {
+        loop_.cancelTimer(*recoveryTimer_);
+        recoveryTimer_.reset();
+      }
       log_->info("executor {} subscribed to agent {}", env_.executorId,
                  event->subscribed().agent_info().id().value());
       // Updates the agent never acknowledged were sent with SUBSCRIBE.
@@ -203,6 +205,7 @@ void ExecutorConnection::onRecord(const std::string& record) {
       return;
     case ExecutorEvent::ACKNOWLEDGED: {
       unacknowledged_.erase(event->acknowledged().uuid());
+      acknowledgedTasks_.insert(event->acknowledged().task_id().value());
       if (unacknowledged_.empty()) listener_.onAllAcknowledged();
       return;
     }
@@ -236,7 +239,21 @@ void ExecutorConnection::disconnected(const std::string& reason) {
   subscribed_ = false;
   ++generation_;
   for (auto& [generation, stream] : streams_) stream->cancel();
-  if (!disconnectedSince_) disconnectedSince_ = loop_.now();
+  if (retryTimer_) {
+    loop_.cancelTimer(*retryTimer_);
+    retryTimer_.reset();
+  }
+  lastReason_ = reason;
+  if (!disconnectedSince_) {
+    disconnectedSince_ = loop_.now();
+    if (env_.checkpoint) {
+      // Give up at the recovery timeout even if a SUBSCRIBE never answers.
+      recoveryTimer_ = loop_.runAfter(env_.recoveryTimeout, [this] {
+        recoveryTimer_.reset();
+        if (!subscribed_) disconnected("the agent did not come back; last: " + lastReason_);
+      });
+    }
+  }
   Duration away = std::chrono::duration_cast<Duration>(loop_.now() - *disconnectedSince_);
   if (!env_.checkpoint || away >= env_.recoveryTimeout) {
     log_->error("giving up on agent {}: {}", env_.agentEndpoint, reason);

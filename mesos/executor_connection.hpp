@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "common/event_loop.hpp"
@@ -105,6 +106,9 @@ class ExecutorConnection {
   int failures_ = 0;
   std::map<std::string, ::mesos::v1::TaskStatus> unacknowledged_;  // by uuid bytes
   std::map<std::string, ::mesos::v1::TaskInfo> tasks_;
+  std::set<std::string> acknowledgedTasks_;  // tasks with an acknowledged update
+  std::optional<TimerId> recoveryTimer_;
+  std::string lastReason_;  // why the agent was last lost
   std::shared_ptr<spdlog::logger> log_;
 };
 

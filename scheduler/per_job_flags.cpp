@@ -60,6 +60,8 @@ void addPerJobFlags(po::options_description& options, PerJobFlags& flags) {
        "refuse filter on declined offers")
       ("mesos-offer-batch-window", po::value(&flags.mesosOfferBatchWindow)->default_value(
        flags.mesosOfferBatchWindow), "offers are held at most this long, then used or declined")
+      ("mesos-release-grace", po::value(&flags.mesosReleaseGrace)->default_value(
+       flags.mesosReleaseGrace), "a released TaskManager that has not finished by then is killed")
       ("taskmanager-executor", po::value(&flags.executorCommand)->default_value(
        flags.executorCommand), "the TaskManager executor's command on the agents")
       ("taskmanager-executor-uri", po::value(&flags.executorUris)->composing(),
@@ -176,6 +178,9 @@ Result<PerJobOptions> resolvePerJobFlags(const PerJobFlags& flags, v1::JobSpec s
     auto window = parseDuration(flags.mesosOfferBatchWindow);
     if (!window.ok()) return window.error().withContext("--mesos-offer-batch-window");
     m.offerBatchWindow = *window;
+    auto grace = parseDuration(flags.mesosReleaseGrace);
+    if (!grace.ok()) return grace.error().withContext("--mesos-release-grace");
+    m.releaseGrace = *grace;
     m.executorCommand = flags.executorCommand;
     m.executorUris = flags.executorUris;
     auto overhead = parseResourceList(flags.executorResources, Resources());

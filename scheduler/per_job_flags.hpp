@@ -43,6 +43,7 @@ struct PerJobFlags {
   std::string mesosWebuiUrl;
   std::string mesosRefuse = "5s";
   std::string mesosOfferBatchWindow = "20ms";
+  std::string mesosReleaseGrace = "3s";
   std::string executorCommand = "tailor-taskmanager";
   std::vector<std::string> executorUris;
   std::string executorResources = "cpus=0.05,mem=32";

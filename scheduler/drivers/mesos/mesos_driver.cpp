@@ -156,7 +156,14 @@ void MesosDriver::releaseTaskManager(const std::string& taskManagerId) {
   }
   if (tm.state == TmState::kKilling) return;
   tm.state = TmState::kKilling;
-  sendKill(tm);
+  if (config_.releaseGrace.count() == 0) {
+    sendKill(tm);
+    return;
+  }
+  loop_.runAfter(config_.releaseGrace, [this, taskManagerId] {
+    auto found = tms_.find(taskManagerId);
+    if (found != tms_.end()) sendKill(found->second);  // did not finish by itself
+  });
 }
 
 void MesosDriver::sendKill(const Tm& tm) {

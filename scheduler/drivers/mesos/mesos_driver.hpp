@@ -44,6 +44,9 @@ struct MesosDriverConfig {
   // that offers of several events are matched together and a RESCIND right
   // behind its offer is honoured. Zero: each OFFERS event at once.
   Duration offerBatchWindow{0};
+  // A released TaskManager learns it from its next heartbeat and exits
+  // (TASK_FINISHED); it is KILLed only if still there after this. Zero: KILL at once.
+  Duration releaseGrace{0};
   // The executor: a command on the agent, or fetched by the Mesos fetcher.
   std::string executorCommand = "tailor-taskmanager";
   std::vector<std::string> executorUris;
