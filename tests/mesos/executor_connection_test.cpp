@@ -5,6 +5,8 @@
 // events, raw bytes, or drop the stream. Waits are condition-variable waits
 // on "something changed on the loop"; no sleeps.
 
+#include "mesos/executor_connection.hpp"
+
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
@@ -31,7 +33,6 @@
 #include "common/http/client.hpp"
 #include "common/http/server.hpp"
 #include "mesos/codec.hpp"
-#include "mesos/executor_connection.hpp"
 #include "mesos/recordio.hpp"
 
 #ifndef TAILOR_MESOS_WIRE_DIR
@@ -53,12 +54,12 @@ TEST(ExecutorConnectionDuration, ParsesEveryStoutUnit) {
     const char* text;
     Duration expected;
   };
-  for (const Case& c : {Case{"15mins", Duration(15 * 60 * 1000)}, Case{"2secs", Duration(2000)},
-                        Case{"500ms", Duration(500)}, Case{"1hrs", Duration(3600 * 1000)},
-                        Case{"3days", Duration(3LL * 86400 * 1000)},
-                        Case{"1weeks", Duration(7LL * 86400 * 1000)},
-                        Case{"1.5secs", Duration(1500)}, Case{"0secs", Duration(0)},
-                        Case{"5000us", Duration(5)}, Case{"3000000ns", Duration(3)}}) {
+  for (const Case& c :
+       {Case{"15mins", Duration(15 * 60 * 1000)}, Case{"2secs", Duration(2000)},
+        Case{"500ms", Duration(500)}, Case{"1hrs", Duration(3600 * 1000)},
+        Case{"3days", Duration(3LL * 86400 * 1000)}, Case{"1weeks", Duration(7LL * 86400 * 1000)},
+        Case{"1.5secs", Duration(1500)}, Case{"0secs", Duration(0)}, Case{"5000us", Duration(5)},
+        Case{"3000000ns", Duration(3)}}) {
     auto parsed = parseMesosDuration(c.text);
     ASSERT_TRUE(parsed.ok()) << c.text << ": " << parsed.error().message;
     EXPECT_EQ(parsed->count(), c.expected.count()) << c.text;
@@ -475,7 +476,8 @@ class Recorder : public ExecutorListener {
 
 class ExecutorConnectionTest : public ::testing::Test {
  protected:
-  ExecutorConnectionTest() : calls_(loop_, 1), agent_(loop_, changes_), recorder_(loop_, changes_) {}
+  ExecutorConnectionTest()
+      : calls_(loop_, 1), agent_(loop_, changes_), recorder_(loop_, changes_) {}
 
   ExecutorEnvironment environment(bool checkpoint) {
     ExecutorEnvironment env;
@@ -490,8 +492,8 @@ class ExecutorConnectionTest : public ::testing::Test {
   }
 
   void start(ExecutorEnvironment env, ContentType type = ContentType::kProtobuf) {
-    connection_ = std::make_unique<ExecutorConnection>(loop_, calls_, std::move(env), type,
-                                                       recorder_);
+    connection_ =
+        std::make_unique<ExecutorConnection>(loop_, calls_, std::move(env), type, recorder_);
     thread_ = std::thread([this] { loop_.run(); });
     onLoop([&] { connection_->start(); });
   }
@@ -534,6 +536,14 @@ class ExecutorConnectionTest : public ::testing::Test {
     }
   }
 
+  // Sends a KILL of an unknown task after whatever the agent sent before and
+  // waits until the listener has it: everything sent earlier was processed.
+  void barrier() {
+    std::string task = "barrier-" + std::to_string(++barriers_);
+    onLoop([&] { agent_.send(killEvent(task)); });
+    ASSERT_TRUE(waitUntil([&] { return recorder_.count("kill " + task) == 1; })) << notices();
+  }
+
   bool subscribedTimes(size_t n) {
     return waitUntil([&] { return recorder_.count("subscribed") >= n; });
   }
@@ -553,6 +563,7 @@ class ExecutorConnectionTest : public ::testing::Test {
   Recorder recorder_;
   std::unique_ptr<ExecutorConnection> connection_;
   std::thread thread_;
+  int barriers_ = 0;
 };
 
 // --- SUBSCRIBE ------------------------------------------------------------------
@@ -591,8 +602,8 @@ TEST_P(ExecutorConnectionEncodingTest, UpdateFillsInUuidSourceExecutorAndTimesta
   ASSERT_TRUE(subscribedTimes(1)) << notices();
   double before = 0;
   onLoop([&] {
-    before = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-                 .count();
+    before =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     v1::TaskStatus status = taskStatus("task-1", v1::TASK_RUNNING);
     status.set_message("registered");
     connection_->update(status);
@@ -683,8 +694,9 @@ TEST_F(ExecutorConnectionTest, AcknowledgedReleasesUpdatesAndReportsWhenNoneRema
         << "every update has a fresh uuid";
     agent_.acknowledge(0);
   });
-  ASSERT_TRUE(waitUntil([&] { return connection_->unacknowledged() == 1; }));
+  barrier();
   onLoop([&] {
+    EXPECT_EQ(connection_->unacknowledged(), 1u);
     EXPECT_EQ(recorder_.count("all acknowledged"), 0u) << "one update is still outstanding";
     agent_.acknowledge(1);
   });
@@ -716,8 +728,11 @@ TEST_F(ExecutorConnectionTest, UnacknowledgedUpdatesGoWithTheNextSubscribe) {
       }
     }
   });
-  ASSERT_TRUE(waitUntil([&] { return connection_->unacknowledged() == 1; }));
-  onLoop([&] { agent_.streams[0]->abort(); });  // the agent restarts
+  barrier();
+  onLoop([&] {
+    EXPECT_EQ(connection_->unacknowledged(), 1u);
+    agent_.streams[0]->abort();  // the agent restarts
+  });
   ASSERT_TRUE(subscribedTimes(2)) << notices();
   onLoop([&] {
     ASSERT_EQ(agent_.subscribes.size(), 2u);
@@ -731,8 +746,8 @@ TEST_F(ExecutorConnectionTest, UnacknowledgedUpdatesGoWithTheNextSubscribe) {
         << resent.DebugString() << " vs " << unacknowledged.DebugString();
     ASSERT_EQ(again.subscribe().unacknowledged_tasks_size(), 1);
     EXPECT_EQ(again.subscribe().unacknowledged_tasks(0).task_id().value(), "task-1");
-    EXPECT_TRUE(MessageDifferencer::Equals(again.subscribe().unacknowledged_tasks(0),
-                                           taskInfo("task-1")));
+    EXPECT_TRUE(
+        MessageDifferencer::Equals(again.subscribe().unacknowledged_tasks(0), taskInfo("task-1")));
     EXPECT_EQ(recorder_.count("agent lost"), 0u);
     EXPECT_TRUE(connection_->subscribed());
     EXPECT_EQ(agent_.updates.size(), 2u) << "resent in SUBSCRIBE, not as another UPDATE";
@@ -823,7 +838,6 @@ TEST_F(ExecutorConnectionTest, WithCheckpointingItRetriesUntilTheRecoveryTimeout
     EXPECT_GE(away.count(), 300) << "gave up before the recovery timeout";
     std::string lost = recorder_.find("agent lost");
     EXPECT_NE(lost.find("recovery timeout"), std::string::npos) << lost;
-    EXPECT_NE(lost.find("503"), std::string::npos) << lost;
     // Re-subscribed again and again, at least once per back-off maximum.
     EXPECT_GE(agent_.subscribes.size(), 4u);
     for (size_t i = 1; i < agent_.subscribes.size(); ++i) {
@@ -870,8 +884,8 @@ TEST_F(ExecutorConnectionTest, GivesUpAtTheRecoveryTimeoutEvenIfASubscribeNeverA
   ASSERT_TRUE(subscribedTimes(1)) << notices();
   onLoop([&] { agent_.streams[0]->abort(); });
   ASSERT_TRUE(waitUntil([&] { return agent_.subscribes.size() == 2; }));
-  EXPECT_TRUE(waitUntil([&] { return recorder_.count("agent lost") == 1; },
-                        std::chrono::seconds(5)))
+  EXPECT_TRUE(
+      waitUntil([&] { return recorder_.count("agent lost") == 1; }, std::chrono::seconds(5)))
       << "still waiting on a hung SUBSCRIBE long past the 300 ms recovery timeout" << notices();
 }
 
@@ -935,8 +949,8 @@ TEST_P(ExecutorConnectionBadInputTest, WithoutCheckpointingLosesTheAgentNamingTh
   });
 }
 
-INSTANTIATE_TEST_SUITE_P(ExecutorConnectionInputs, ExecutorConnectionBadInputTest, ::testing::Range(0, 4),
-                         [](const ::testing::TestParamInfo<int>& info) {
+INSTANTIATE_TEST_SUITE_P(ExecutorConnectionInputs, ExecutorConnectionBadInputTest,
+                         ::testing::Range(0, 4), [](const ::testing::TestParamInfo<int>& info) {
                            return std::string(badInputs()[info.param].name);
                          });
 
