@@ -1351,9 +1351,14 @@ struct GoldenCase {
   std::string dir;
   std::uint64_t framework;  // the captured framework's number
   std::uint64_t offer;      // and its first offer's
+  // Send Tailor's own encoding of each captured call (decoded, then encoded
+  // by mesos/codec) instead of the captured bytes.
+  bool reencode = false;
 };
 
-void PrintTo(const GoldenCase& golden, std::ostream* out) { *out << golden.dir; }
+void PrintTo(const GoldenCase& golden, std::ostream* out) {
+  *out << golden.dir << (golden.reencode ? " re-encoded by Tailor" : " as captured");
+}
 
 class FakeMesosGolden : public FakeMesosCluster, public ::testing::WithParamInterface<GoldenCase> {
  protected:
@@ -1392,15 +1397,34 @@ class FakeMesosGolden : public FakeMesosCluster, public ::testing::WithParamInte
                                                   << b.DebugString();
   }
 
+  // The body of a captured call: its bytes, or Tailor's encoding of it.
+  std::string callBody(const std::string& relative, bool executor) {
+    std::string raw = readCapture(GetParam().dir + "/" + relative);
+    if (!GetParam().reencode) return raw;
+    ContentType type = GetParam().type;
+    Result<std::string> body = std::string();
+    if (executor) {
+      auto call = mesos::decodeExecutorCall(raw, type);
+      EXPECT_TRUE(call.ok()) << relative;
+      if (call.ok()) body = mesos::encode(*call, type);
+    } else {
+      auto call = mesos::decodeSchedulerCall(raw, type);
+      EXPECT_TRUE(call.ok()) << relative;
+      if (call.ok()) body = mesos::encode(*call, type);
+    }
+    EXPECT_TRUE(body.ok()) << relative;
+    return body.ok() ? *body : raw;
+  }
+
   Answer replay(SchedulerStream& stream, const std::string& file) {
     return post(
         schedulerUrl(),
         {{"Content-Type", typeHeader(GetParam().type)}, {"Mesos-Stream-Id", stream.streamId()}},
-        readCapture(GetParam().dir + "/" + file));
+        callBody(file, /*executor=*/false));
   }
   Answer replayExecutor(const std::string& file) {
     return post(base_ + "/api/v1/executor", {{"Content-Type", typeHeader(GetParam().type)}},
-                readCapture(GetParam().dir + "/executor/" + file));
+                callBody("executor/" + file, /*executor=*/true));
   }
 };
 
@@ -1427,7 +1451,7 @@ TEST_P(FakeMesosGolden, AcceptsEveryCapturedCallLikeTheRealMaster) {
       schedulerUrl(),
       std::vector<std::pair<std::string, std::string>>{{"Content-Type", typeHeader(type)},
                                                        {"Accept", typeHeader(type)}},
-      readCapture(golden.dir + "/call-subscribe.bin"), type));
+      callBody("call-subscribe.bin", /*executor=*/false), type));
   SchedulerStream& stream = *schedulers_.back();
   ASSERT_EQ(stream.status(), 200);
   auto subscribed = stream.next();
@@ -1478,7 +1502,7 @@ TEST_P(FakeMesosGolden, AcceptsEveryCapturedCallLikeTheRealMaster) {
       base_ + "/api/v1/executor",
       std::vector<std::pair<std::string, std::string>>{{"Content-Type", typeHeader(type)},
                                                        {"Accept", typeHeader(type)}},
-      readCapture(golden.dir + "/executor/call-subscribe.bin"), type));
+      callBody("executor/call-subscribe.bin", /*executor=*/true), type));
   ExecutorStream& executor = *executors_.back();
   ASSERT_EQ(executor.status(), 200);
   auto executorSubscribed = executor.next();
@@ -1543,9 +1567,14 @@ TEST_P(FakeMesosGolden, AcceptsEveryCapturedCallLikeTheRealMaster) {
 
 INSTANTIATE_TEST_SUITE_P(Captures, FakeMesosGolden,
                          ::testing::Values(GoldenCase{ContentType::kJson, "json", 4, 18},
-                                           GoldenCase{ContentType::kProtobuf, "protobuf", 5, 20}),
+                                           GoldenCase{ContentType::kProtobuf, "protobuf", 5, 20},
+                                           GoldenCase{ContentType::kJson, "json", 4, 18, true},
+                                           GoldenCase{ContentType::kProtobuf, "protobuf", 5, 20,
+                                                      true}),
                          [](const auto& info) {
-                           return info.param.type == ContentType::kJson ? "Json" : "Protobuf";
+                           return std::string(info.param.type == ContentType::kJson ? "Json"
+                                                                                    : "Protobuf") +
+                                  (info.param.reencode ? "ReencodedByTailor" : "AsCaptured");
                          });
 
 TEST_F(FakeMesosCluster, ExecutorApiValidatesLikeTheAgent) {
