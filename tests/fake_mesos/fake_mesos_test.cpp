@@ -364,6 +364,18 @@ std::vector<std::string> captureRecords(const std::string& relative) {
   return records;
 }
 
+// Record `index` of a capture (negative: from the end); a missing one is a
+// test failure, not a crash.
+std::string captureRecord(const std::string& relative, int index) {
+  auto records = captureRecords(relative);
+  int at = index < 0 ? static_cast<int>(records.size()) + index : index;
+  if (at < 0 || at >= static_cast<int>(records.size())) {
+    ADD_FAILURE() << relative << " has no record " << index;
+    return "";
+  }
+  return records[static_cast<size_t>(at)];
+}
+
 // --- Pure pieces --------------------------------------------------------------------
 
 TEST(FakeMesosWire, PrintsJsonAsMesosDoes) {
@@ -940,7 +952,7 @@ TEST_F(FakeMesosCluster, InvalidOffersGiveTaskLostAndOversizedTasksTaskError) {
   EXPECT_EQ(error.state(), v1::TASK_ERROR);
   EXPECT_EQ(error.reason(), v1::TaskStatus::REASON_TASK_INVALID);
   auto captured = mesos::decodeSchedulerEvent(
-      captureRecords("failover-json/stream-b-same-id.recordio").at(4), ContentType::kJson);
+      captureRecord("failover-json/stream-b-same-id.recordio", 4), ContentType::kJson);
   ASSERT_TRUE(captured.ok());
   EXPECT_EQ(error.message(), captured->update().status().message()) << "the captured text";
   auto ours = mesos::decodeSchedulerEvent(stream.lastRecord(), ContentType::kJson);
@@ -1018,7 +1030,7 @@ TEST_F(FakeMesosCluster, FailoverWithTheSameIdErrorsTheOldStream) {
   EXPECT_NE(second.streamId(), first.streamId());
   auto error = first.nextOf(SchedulerEvent::ERROR);
   ASSERT_TRUE(error.has_value());
-  EXPECT_EQ(first.lastRecord(), captureRecords("failover-json/stream-a.recordio").back())
+  EXPECT_EQ(first.lastRecord(), captureRecord("failover-json/stream-a.recordio", -1))
       << "the captured ERROR, byte for byte";
   EXPECT_TRUE(first.raw().waitEnd());
 
@@ -1039,7 +1051,7 @@ TEST_F(FakeMesosCluster, FailoverWithTheSameIdErrorsTheOldStream) {
                                 " is no longer valid");
   // The fields the real master sent in that situation, no more, no less.
   auto captured = mesos::decodeSchedulerEvent(
-      captureRecords("failover-json/stream-b-same-id.recordio").at(2), ContentType::kJson);
+      captureRecord("failover-json/stream-b-same-id.recordio", 2), ContentType::kJson);
   ASSERT_TRUE(captured.ok());
   auto ours = mesos::decodeSchedulerEvent(second.lastRecord(), ContentType::kJson);
   ASSERT_TRUE(ours.ok());
@@ -1065,7 +1077,7 @@ TEST_F(FakeMesosCluster, TornDownFrameworkIsRemovedForGood) {
   EXPECT_EQ(error->type(), SchedulerEvent::ERROR);
   EXPECT_EQ(error->error().message(), "Framework has been removed");
   EXPECT_EQ(removed.lastRecord(),
-            captureRecords("failover-json/stream-c-after-teardown.recordio")[0]);
+            captureRecord("failover-json/stream-c-after-teardown.recordio", 0));
   EXPECT_TRUE(removed.raw().waitEnd());
   EXPECT_FALSE(removed.next(Duration(0)).has_value()) << "ERROR is the only event";
 }
@@ -1464,7 +1476,7 @@ TEST_P(FakeMesosGolden, AcceptsEveryCapturedCallLikeTheRealMaster) {
                                        info->mutable_address()->set_port(5050);
                                      });
   if (type == ContentType::kJson) {
-    std::string captured = captureRecords(golden.dir + "/scheduler-stream.recordio")[0];
+    std::string captured = captureRecord(golden.dir + "/scheduler-stream.recordio", 0);
     std::string expected = std::regex_replace(captured, std::regex("5050"), std::to_string(port));
     EXPECT_EQ(stream.lastRecord(), expected) << "byte for byte, but for the port";
   }
@@ -1518,7 +1530,7 @@ TEST_P(FakeMesosGolden, AcceptsEveryCapturedCallLikeTheRealMaster) {
   expectLikeCaptured<ExecutorEvent>(*launch, "executor/executor-stream.recordio", 1);
   if (type == ContentType::kJson) {
     EXPECT_EQ(executor.lastRecord(),
-              captureRecords(golden.dir + "/executor/executor-stream.recordio")[1]);
+              captureRecord(golden.dir + "/executor/executor-stream.recordio", 1));
   }
 
   // Each UPDATE reaches the scheduler with the executor's uuid; each ACKNOWLEDGE -> 202.
