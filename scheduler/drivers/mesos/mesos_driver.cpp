@@ -135,8 +135,7 @@ void MesosDriver::send(SchedulerCall call) {
   if (connection_ != nullptr && !tornDown_) connection_->send(std::move(call));
 }
 
-void MesosDriver::launchTaskManager(const std::string& taskManagerId,
-                                    const TaskManagerSpec& spec) {
+void MesosDriver::launchTaskManager(const std::string& taskManagerId, const TaskManagerSpec& spec) {
   Tm tm;
   tm.id = taskManagerId;
   tm.spec = spec;
@@ -157,21 +156,22 @@ void MesosDriver::releaseTaskManager(const std::string& taskManagerId) {
   if (tm.state == TmState::kKilling) return;
   tm.state = TmState::kKilling;
   if (config_.releaseGrace.count() == 0) {
-    sendKill(tm);
+    sendKill(tm.id, tm.agentId);
     return;
   }
   loop_.runAfter(config_.releaseGrace, [this, taskManagerId] {
     auto found = tms_.find(taskManagerId);
-    if (found != tms_.end()) sendKill(found->second);  // did not finish by itself
+    if (found != tms_.end())
+      sendKill(found->second.id, found->second.agentId);  // did not finish by itself
   });
 }
 
-void MesosDriver::sendKill(const Tm& tm) {
+void MesosDriver::sendKill(const std::string& taskId, const std::string& agentId) {
   SchedulerCall call;
   call.set_type(SchedulerCall::KILL);
-  call.mutable_kill()->mutable_task_id()->set_value(tm.id);
-  call.mutable_kill()->mutable_agent_id()->set_value(tm.agentId);
-  log_->info("killing {} on agent {}", tm.id, tm.agentId);
+  call.mutable_kill()->mutable_task_id()->set_value(taskId);
+  if (!agentId.empty()) call.mutable_kill()->mutable_agent_id()->set_value(agentId);
+  log_->info("killing {} on agent {}", taskId, agentId);
   send(std::move(call));
 }
 
@@ -185,8 +185,9 @@ void MesosDriver::shutdown() {
 }
 
 void MesosDriver::updateSuppression() {
-  bool pending = std::any_of(tms_.begin(), tms_.end(),
-                             [](const auto& entry) { return entry.second.state == TmState::kPending; });
+  bool pending = std::any_of(tms_.begin(), tms_.end(), [](const auto& entry) {
+    return entry.second.state == TmState::kPending;
+  });
   if (connection_ == nullptr || !connection_->subscribed()) return;
   if (pending && suppressed_) {
     SchedulerCall call;
@@ -218,7 +219,7 @@ void MesosDriver::onSubscribed(const std::string& frameworkId, bool isNewFramewo
   }
   // A KILL sent while disconnected was dropped: send it again.
   for (const auto& [id, tm] : tms_) {
-    if (tm.state == TmState::kKilling) sendKill(tm);
+    if (tm.state == TmState::kKilling) sendKill(tm.id, tm.agentId);
   }
   reconcileStartedAt_ = loop_.now();
   reconcile(Duration(30000));
@@ -410,11 +411,7 @@ void MesosDriver::onUpdate(const v1::TaskStatus& status) {
     if (!terminal(status.state())) {
       // Not ours (any more): make sure it does not keep resources.
       log_->warn("unknown task {} is {}; killing it", id, state);
-      SchedulerCall kill;
-      kill.set_type(SchedulerCall::KILL);
-      *kill.mutable_kill()->mutable_task_id() = status.task_id();
-      if (status.has_agent_id()) *kill.mutable_kill()->mutable_agent_id() = status.agent_id();
-      send(std::move(kill));
+      sendKill(id, status.agent_id().value());
     }
     return;
   }
@@ -422,7 +419,7 @@ void MesosDriver::onUpdate(const v1::TaskStatus& status) {
   tm.lastUpdate = loop_.now();
   log_->info("{} is {}{}", id, state, status.message().empty() ? "" : ": " + status.message());
   if (tm.state == TmState::kKilling && !terminal(status.state())) {
-    sendKill(tm);  // an earlier KILL was lost
+    sendKill(tm.id, tm.agentId);  // an earlier KILL was lost
     return;
   }
   if (status.state() == v1::TASK_STARTING || status.state() == v1::TASK_RUNNING) {

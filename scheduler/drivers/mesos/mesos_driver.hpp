@@ -111,7 +111,7 @@ class MesosDriver : public ResourceManagerDriver, public tailor::mesos::Schedule
   ::mesos::v1::TaskInfo makeTask(const Tm& tm, const ::mesos::v1::Offer& offer,
                                  const std::vector<std::uint64_t>& ports) const;
   void updateSuppression();
-  void sendKill(const Tm& tm);
+  void sendKill(const std::string& taskId, const std::string& agentId);
   // Reconciles launched TMs with no update since the reconciliation began,
   // again and again with back-off until all answered (reference §5.6).
   void reconcile(Duration backoff);
