@@ -111,18 +111,7 @@ int run(int argc, char** argv) {
     return 2;
   }
   scheduler::PerJobOptions& perJob = *options_;
-  if (perJob.jobId.empty()) perJob.jobId = scheduler::makeJobId(spec->name(), [] {
-    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  }());
-  std::string workDir = perJob.workDir;
-  if (workDir.empty()) {
-    const char* tmp = std::getenv("TMPDIR");
-    workDir = (std::filesystem::path(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") / "tailor" /
-               perJob.jobId)
-                  .string();
-    perJob.workDir = workDir;
-  }
+  const std::string& workDir = perJob.workDir;  // resolvePerJobFlags filled in the default
   std::error_code ec;
   std::filesystem::create_directories(workDir, ec);
   std::string logFile = workDir + "/jobmanager.log";
@@ -153,8 +142,8 @@ int run(int argc, char** argv) {
   }
   const auto& job = report->job();
   if (job.status() == "FINISHED") {
-    std::printf("job %s FINISHED in %.2fs\noutput: %s\n", job.id().c_str(),
-                job.duration_seconds(), report->output().c_str());
+    std::printf("job %s FINISHED in %.2fs\noutput: %s\n", job.id().c_str(), job.duration_seconds(),
+                report->output().c_str());
     if (!flags.report.empty()) std::printf("report: %s\n", flags.report.c_str());
     return 0;
   }

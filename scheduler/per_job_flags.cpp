@@ -1,9 +1,9 @@
 #include "scheduler/per_job_flags.hpp"
 
+#include <boost/program_options.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
-
-#include <boost/program_options.hpp>
 
 #include "common/config.hpp"
 
@@ -12,64 +12,72 @@ namespace tailor::scheduler {
 namespace po = boost::program_options;
 
 void addPerJobFlags(po::options_description& options, PerJobFlags& flags) {
-  options.add_options()
-      ("output", po::value(&flags.output), "directory for the job's output (default: the spec's "
-       "`output`, else ./tailor-output/<job name>)")
-      ("report", po::value(&flags.report), "write the run report (JSON) to this file")
-      ("taskmanager-sizing", po::value(&flags.sizing)->default_value(flags.sizing),
-       "tailored | fixed")
-      ("local-resources", po::value(&flags.localResources),
-       "the local cluster: cpus=N,mem=MiB[,disk=MiB,gpus=N] (default: this machine)")
-      ("taskmanager-idle-timeout", po::value(&flags.idleTimeout)->default_value(flags.idleTimeout),
-       "release a TaskManager idle this long (e.g. 500ms, 5s)")
-      ("taskmanager-max-slots", po::value(&flags.maxSlots)->default_value(flags.maxSlots),
-       "tailored: at most this many slots of one profile per TaskManager")
-      ("taskmanager-slots", po::value(&flags.fixedSlots)->default_value(flags.fixedSlots),
-       "fixed: slots per TaskManager")
-      ("taskmanager-slot", po::value(&flags.fixedSlot),
-       "fixed: size of every slot, cpus=N,mem=MiB (default: the job's largest profile)")
-      ("heartbeat-interval", po::value(&flags.heartbeatInterval)->default_value(
-       flags.heartbeatInterval), "TaskManager heartbeat interval")
-      ("heartbeat-timeout", po::value(&flags.heartbeatTimeout)->default_value(
-       flags.heartbeatTimeout), "a TaskManager silent this long is lost")
-      ("work-dir", po::value(&flags.workDir), "work directory (default: $TMPDIR/tailor/<job id>)")
-      ("taskmanager-binary", po::value(&flags.taskManagerBinary),
-       "path of tailor-taskmanager (default: next to this program)")
-      ("job-id", po::value(&flags.jobId), "job id (default: <name>-<date>-<time>-<random>)")
-      ("log-level", po::value(&flags.logLevel)->default_value(flags.logLevel),
-       "trace | debug | info | warn | error")
-      ("bind", po::value(&flags.bind)->default_value(flags.bind),
-       "address the JobManager's RPC endpoint listens on")
-      ("advertise-host", po::value(&flags.advertiseHost)->default_value(flags.advertiseHost),
-       "host TaskManagers reach the JobManager at")
-      ("mesos-master", po::value(&flags.mesosMaster),
-       "run TaskManagers on Mesos: HOST:PORT[,HOST:PORT...] of the masters")
-      ("mesos-content-type", po::value(&flags.mesosContentType)->default_value(
-       flags.mesosContentType), "protobuf | json")
-      ("mesos-principal", po::value(&flags.mesosPrincipal), "framework principal (HTTP Basic user)")
-      ("mesos-secret-file", po::value(&flags.mesosSecretFile), "file holding the principal's secret")
-      ("mesos-role", po::value(&flags.mesosRole)->default_value(flags.mesosRole), "framework role")
-      ("mesos-user", po::value(&flags.mesosUser), "user tasks run as (default: this user)")
-      ("mesos-failover-timeout", po::value(&flags.mesosFailoverTimeout)->default_value(
-       flags.mesosFailoverTimeout), "how long Mesos keeps the framework while the JobManager is away")
-      ("mesos-checkpoint", po::value(&flags.mesosCheckpoint)->default_value(flags.mesosCheckpoint),
-       "ask agents to checkpoint (TaskManagers survive agent restarts)")
-      ("mesos-hostname", po::value(&flags.mesosHostname), "FrameworkInfo.hostname")
-      ("mesos-webui-url", po::value(&flags.mesosWebuiUrl), "FrameworkInfo.webui_url")
-      ("mesos-refuse", po::value(&flags.mesosRefuse)->default_value(flags.mesosRefuse),
-       "refuse filter on declined offers")
-      ("mesos-offer-batch-window", po::value(&flags.mesosOfferBatchWindow)->default_value(
-       flags.mesosOfferBatchWindow), "offers are held at most this long, then used or declined")
-      ("mesos-release-grace", po::value(&flags.mesosReleaseGrace)->default_value(
-       flags.mesosReleaseGrace), "a released TaskManager that has not finished by then is killed")
-      ("taskmanager-executor", po::value(&flags.executorCommand)->default_value(
-       flags.executorCommand), "the TaskManager executor's command on the agents")
-      ("taskmanager-executor-uri", po::value(&flags.executorUris)->composing(),
-       "URI for the Mesos fetcher (repeatable), e.g. the tailor-taskmanager binary")
-      ("taskmanager-executor-resources", po::value(&flags.executorResources)->default_value(
-       flags.executorResources), "the executor's own resources beside the TaskManager's")
-      ("taskmanager-max-size", po::value(&flags.maxTaskManager)->default_value(
-       flags.maxTaskManager), "on Mesos: the largest TaskManager tailored sizing asks for");
+  options.add_options()("output", po::value(&flags.output),
+                        "directory for the job's output (default: the spec's "
+                        "`output`, else ./tailor-output/<job name>)")(
+      "report", po::value(&flags.report), "write the run report (JSON) to this file")(
+      "taskmanager-sizing", po::value(&flags.sizing)->default_value(flags.sizing),
+      "tailored | fixed")(
+      "local-resources", po::value(&flags.localResources),
+      "the local cluster: cpus=N,mem=MiB[,disk=MiB,gpus=N] (default: this machine)")(
+      "taskmanager-idle-timeout", po::value(&flags.idleTimeout)->default_value(flags.idleTimeout),
+      "release a TaskManager idle this long (e.g. 500ms, 5s)")(
+      "taskmanager-max-slots", po::value(&flags.maxSlots)->default_value(flags.maxSlots),
+      "tailored: at most this many slots of one profile per TaskManager")(
+      "taskmanager-slots", po::value(&flags.fixedSlots)->default_value(flags.fixedSlots),
+      "fixed: slots per TaskManager")(
+      "taskmanager-slot", po::value(&flags.fixedSlot),
+      "fixed: size of every slot, cpus=N,mem=MiB (default: the job's largest profile)")(
+      "heartbeat-interval",
+      po::value(&flags.heartbeatInterval)->default_value(flags.heartbeatInterval),
+      "TaskManager heartbeat interval")(
+      "heartbeat-timeout",
+      po::value(&flags.heartbeatTimeout)->default_value(flags.heartbeatTimeout),
+      "a TaskManager silent this long is lost")(
+      "work-dir", po::value(&flags.workDir), "work directory (default: $TMPDIR/tailor/<job id>)")(
+      "taskmanager-binary", po::value(&flags.taskManagerBinary),
+      "path of tailor-taskmanager (default: next to this program)")(
+      "job-id", po::value(&flags.jobId), "job id (default: <name>-<date>-<time>-<random>)")(
+      "log-level", po::value(&flags.logLevel)->default_value(flags.logLevel),
+      "trace | debug | info | warn | error")("bind",
+                                             po::value(&flags.bind)->default_value(flags.bind),
+                                             "address the JobManager's RPC endpoint listens on")(
+      "advertise-host", po::value(&flags.advertiseHost)->default_value(flags.advertiseHost),
+      "host TaskManagers reach the JobManager at")(
+      "mesos-master", po::value(&flags.mesosMaster),
+      "run TaskManagers on Mesos: HOST:PORT[,HOST:PORT...] of the masters")(
+      "mesos-content-type",
+      po::value(&flags.mesosContentType)->default_value(flags.mesosContentType), "protobuf | json")(
+      "mesos-principal", po::value(&flags.mesosPrincipal), "framework principal (HTTP Basic user)")(
+      "mesos-secret-file", po::value(&flags.mesosSecretFile),
+      "file holding the principal's secret")(
+      "mesos-role", po::value(&flags.mesosRole)->default_value(flags.mesosRole), "framework role")(
+      "mesos-user", po::value(&flags.mesosUser), "user tasks run as (default: this user)")(
+      "mesos-failover-timeout",
+      po::value(&flags.mesosFailoverTimeout)->default_value(flags.mesosFailoverTimeout),
+      "how long Mesos keeps the framework while the JobManager is away")(
+      "mesos-checkpoint", po::value(&flags.mesosCheckpoint)->default_value(flags.mesosCheckpoint),
+      "ask agents to checkpoint (TaskManagers survive agent restarts)")(
+      "mesos-hostname", po::value(&flags.mesosHostname), "FrameworkInfo.hostname")(
+      "mesos-webui-url", po::value(&flags.mesosWebuiUrl), "FrameworkInfo.webui_url")(
+      "mesos-refuse", po::value(&flags.mesosRefuse)->default_value(flags.mesosRefuse),
+      "refuse filter on declined offers")(
+      "mesos-offer-batch-window",
+      po::value(&flags.mesosOfferBatchWindow)->default_value(flags.mesosOfferBatchWindow),
+      "offers are held at most this long, then used or declined")(
+      "mesos-release-grace",
+      po::value(&flags.mesosReleaseGrace)->default_value(flags.mesosReleaseGrace),
+      "a released TaskManager that has not finished by then is killed")(
+      "taskmanager-executor",
+      po::value(&flags.executorCommand)->default_value(flags.executorCommand),
+      "the TaskManager executor's command on the agents")(
+      "taskmanager-executor-uri", po::value(&flags.executorUris)->composing(),
+      "URI for the Mesos fetcher (repeatable), e.g. the tailor-taskmanager binary")(
+      "taskmanager-executor-resources",
+      po::value(&flags.executorResources)->default_value(flags.executorResources),
+      "the executor's own resources beside the TaskManager's")(
+      "taskmanager-max-size", po::value(&flags.maxTaskManager)->default_value(flags.maxTaskManager),
+      "on Mesos: the largest TaskManager tailored sizing asks for");
 }
 
 Result<Resources> localClusterResources(const PerJobFlags& flags) {
@@ -95,9 +103,14 @@ Result<Resources> taskCapacity(const PerJobFlags& flags, std::string* descriptio
 Result<PerJobOptions> resolvePerJobFlags(const PerJobFlags& flags, v1::JobSpec spec) {
   PerJobOptions options;
   options.spec = std::move(spec);
-  options.jobId = flags.jobId;
+  options.jobId =
+      !flags.jobId.empty()
+          ? flags.jobId
+          : makeJobId(options.spec.name(), std::chrono::duration<double>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count());
   options.outputDir = flags.output;
-  options.workDir = flags.workDir;
+  options.workDir = !flags.workDir.empty() ? flags.workDir : defaultWorkDir(options.jobId);
   options.taskManagerBinary = flags.taskManagerBinary;
   options.logLevel = flags.logLevel;
   auto sizing = parseSizingKind(flags.sizing);
@@ -111,12 +124,10 @@ Result<PerJobOptions> resolvePerJobFlags(const PerJobFlags& flags, v1::JobSpec s
     const std::string& text;
     Duration* out;
   };
-  for (const auto& flag : {DurationFlag{"--taskmanager-idle-timeout", flags.idleTimeout,
-                                        &options.idleTimeout},
-                           DurationFlag{"--heartbeat-interval", flags.heartbeatInterval,
-                                        &options.heartbeatInterval},
-                           DurationFlag{"--heartbeat-timeout", flags.heartbeatTimeout,
-                                        &options.heartbeatTimeout}}) {
+  for (const auto& flag :
+       {DurationFlag{"--taskmanager-idle-timeout", flags.idleTimeout, &options.idleTimeout},
+        DurationFlag{"--heartbeat-interval", flags.heartbeatInterval, &options.heartbeatInterval},
+        DurationFlag{"--heartbeat-timeout", flags.heartbeatTimeout, &options.heartbeatTimeout}}) {
     auto parsed = parseDuration(flag.text);
     if (!parsed.ok()) return parsed.error().withContext(flag.name);
     *flag.out = *parsed;
@@ -133,7 +144,8 @@ Result<PerJobOptions> resolvePerJobFlags(const PerJobFlags& flags, v1::JobSpec s
   options.advertiseHost = flags.advertiseHost;
   if (!flags.mesosMaster.empty()) {
     std::string rest = flags.mesosMaster;
-    for (size_t comma; !rest.empty(); rest = comma == std::string::npos ? "" : rest.substr(comma + 1)) {
+    for (size_t comma; !rest.empty();
+         rest = comma == std::string::npos ? "" : rest.substr(comma + 1)) {
       comma = rest.find(',');
       std::string master = rest.substr(0, comma);
       if (master.rfind("http://", 0) == 0) master = master.substr(7);

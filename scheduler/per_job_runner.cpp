@@ -1,7 +1,6 @@
 #include "scheduler/per_job_runner.hpp"
 
-#include "common/asio_event_loop.hpp"
-
+#include <google/protobuf/util/json_util.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -10,8 +9,7 @@
 #include <fstream>
 #include <random>
 
-#include <google/protobuf/util/json_util.h>
-
+#include "common/asio_event_loop.hpp"
 #include "common/http/client.hpp"
 #include "common/http/server.hpp"
 #include "common/logging.hpp"
@@ -50,6 +48,11 @@ std::string makeJobId(const std::string& jobName, double wallSeconds) {
   std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &utc);
   std::random_device random;
   return fmt::format("{}-{}-{:04x}", jobName, stamp, random() & 0xffff);
+}
+
+std::string defaultWorkDir(const std::string& jobId) {
+  const char* tmp = std::getenv("TMPDIR");
+  return (fs::path(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") / "tailor" / jobId).string();
 }
 
 std::string reportToJson(const v1::JobReport& report) {
@@ -136,8 +139,7 @@ class EndWatcher : public JobObserver {
   MonotonicTime deadline_{};
 };
 
-v1::ResourceSeconds allocatedSeconds(const std::vector<v1::TaskManagerReport>& tms,
-                                     double jobEnd) {
+v1::ResourceSeconds allocatedSeconds(const std::vector<v1::TaskManagerReport>& tms, double jobEnd) {
   v1::ResourceSeconds total;
   for (const auto& tm : tms) {
     if (tm.launched_at() <= 0) continue;
@@ -157,17 +159,12 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
   const v1::JobSpec& spec = options.spec;
   if (options.jobId.empty()) options.jobId = makeJobId(spec.name(), loop.wallSeconds());
   if (options.outputDir.empty()) {
-    options.outputDir = !spec.output().empty() ? (fs::path(spec.base_dir()) / spec.output()).string()
-                                               : (fs::current_path() / "tailor-output" /
-                                                  spec.name()).string();
+    options.outputDir = !spec.output().empty()
+                            ? (fs::path(spec.base_dir()) / spec.output()).string()
+                            : (fs::current_path() / "tailor-output" / spec.name()).string();
   }
   options.outputDir = fs::absolute(options.outputDir).lexically_normal().string();
-  if (options.workDir.empty()) {
-    const char* tmp = std::getenv("TMPDIR");
-    options.workDir =
-        (fs::path(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") / "tailor" / options.jobId)
-            .string();
-  }
+  if (options.workDir.empty()) options.workDir = defaultWorkDir(options.jobId);
   if (options.taskManagerBinary.empty()) options.taskManagerBinary = defaultTaskManagerBinary();
   if (options.mesosMasters.empty() && access(options.taskManagerBinary.c_str(), X_OK) != 0) {
     return makeError(ErrorCode::kInvalidArgument,
@@ -185,7 +182,8 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
   if (!splits.ok()) return splits.error();
 
   std::vector<Resources> profiles;
-  for (const auto& stage : spec.stages()) profiles.push_back(Resources::fromProto(stage.resources()));
+  for (const auto& stage : spec.stages())
+    profiles.push_back(Resources::fromProto(stage.resources()));
 
   SizingConfig sizing;
   sizing.kind = options.sizing;
@@ -248,8 +246,8 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
   if (onMesos) {
     tailor::mesos::SchedulerConnectionConfig connectionConfig;
     connectionConfig.masters = options.mesosMasters;
-    connectionConfig.contentType =
-        options.mesosJson ? tailor::mesos::ContentType::kJson : tailor::mesos::ContentType::kProtobuf;
+    connectionConfig.contentType = options.mesosJson ? tailor::mesos::ContentType::kJson
+                                                     : tailor::mesos::ContentType::kProtobuf;
     connectionConfig.principal = options.mesos.principal;
     connectionConfig.secret = options.mesosSecret;
     connection = std::make_unique<tailor::mesos::HttpSchedulerConnection>(
@@ -276,8 +274,9 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
   resourceManager.setObserver(observers.resources);
 
   rpcServer.handle<v1::RegisterTaskManagerRequest, v1::RegisterTaskManagerResponse>(
-      "ResourceManager", "RegisterTaskManager",
-      [&](const v1::RegisterTaskManagerRequest& r) { return resourceManager.registerTaskManager(r); });
+      "ResourceManager", "RegisterTaskManager", [&](const v1::RegisterTaskManagerRequest& r) {
+        return resourceManager.registerTaskManager(r);
+      });
   rpcServer.handle<v1::HeartbeatRequest, v1::HeartbeatResponse>(
       "ResourceManager", "Heartbeat",
       [&](const v1::HeartbeatRequest& r) { return resourceManager.heartbeat(r); });
@@ -291,8 +290,8 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
   if (localDriver != nullptr) localDriver->setResourceManagerAddress(address);
   if (mesosDriver != nullptr) mesosDriver->setResourceManagerAddress(address);
   jobMaster.setAddress(address);
-  log->info("job {} ({}): JobManager on {}, {}, work dir {}, output {}", options.jobId,
-            spec.name(), address, driver->describe(), options.workDir, options.outputDir);
+  log->info("job {} ({}): JobManager on {}, {}, work dir {}, output {}", options.jobId, spec.name(),
+            address, driver->describe(), options.workDir, options.outputDir);
 
   boost::asio::signal_set signals(loop.context(), SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& error, int signal) {

@@ -52,6 +52,9 @@ Resources machineResources(const std::string& dir);
 // Makes "<name>-<yyyymmdd>-<hhmmss>-<4 hex digits>".
 std::string makeJobId(const std::string& jobName, double wallSeconds);
 
+// $TMPDIR/tailor/<job id> (/tmp when TMPDIR is unset or empty).
+std::string defaultWorkDir(const std::string& jobId);
+
 // Writes the report as JSON (proto field names, all fields).
 Status writeReport(const v1::JobReport& report, const std::string& path);
 std::string reportToJson(const v1::JobReport& report);
