@@ -1,11 +1,14 @@
 // tailor-jobmanager: runs one job in per-job mode (JobMaster + ResourceManager
-// + driver). The Dispatcher will launch it as a Mesos task or local child.
+// + driver). The Dispatcher launches it as a local child or a Mesos task, with
+// --dispatcher so that it reports its state there.
 
 #include <boost/program_options.hpp>
 #include <iostream>
+#include <memory>
 
 #include "common/jobspec/jobspec.hpp"
 #include "common/logging.hpp"
+#include "scheduler/dispatcher_reporter.hpp"
 #include "scheduler/per_job_flags.hpp"
 #include "scheduler/per_job_runner.hpp"
 
@@ -15,11 +18,17 @@ using namespace tailor;
 int main(int argc, char** argv) {
   std::string specPath;
   std::string logFile;
+  std::string dispatcher;
+  int attempt = 1;
   scheduler::PerJobFlags flags;
   po::options_description options("tailor-jobmanager --job-spec JOB.yaml [options]");
   options.add_options()("help", "show this help")(
       "job-spec", po::value(&specPath)->required(), "the job spec (YAML)")(
-      "log-file", po::value(&logFile), "log file (default: stderr)");
+      "log-file", po::value(&logFile), "log file (default: stderr)")(
+      "dispatcher", po::value(&dispatcher),
+      "HOST:PORT of the Dispatcher to report the job's state to (needs --job-id)")(
+      "dispatcher-attempt", po::value(&attempt)->default_value(1),
+      "which JobManager attempt of the job this is, for the Dispatcher");
   scheduler::addPerJobFlags(options, flags);
   po::variables_map vm;
   try {
@@ -39,34 +48,46 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto log = logger("jobmanager");
-  std::string capacityName;
-  auto local = scheduler::taskCapacity(flags, &capacityName);
-  if (!local.ok()) {
-    log->error("{}", local.error().message);
+  if (!dispatcher.empty() && flags.jobId.empty()) {
+    log->error("--dispatcher needs --job-id");
     return 2;
   }
+  std::unique_ptr<scheduler::DispatcherReporter> reporter;
+  if (!dispatcher.empty()) {
+    scheduler::DispatcherReporterConfig config;
+    config.dispatcherAddress = dispatcher;
+    config.jobId = flags.jobId;
+    config.attempt = attempt;
+    reporter = std::make_unique<scheduler::DispatcherReporter>(config);
+  }
+  // Ends the run without a report: the Dispatcher hears why.
+  auto failBeforeStart = [&](const std::string& message, int code) {
+    log->error("{}", message);
+    if (reporter) reporter->finish(v1::FAILED, message, nullptr);
+    return code;
+  };
+  std::string capacityName;
+  auto local = scheduler::taskCapacity(flags, &capacityName);
+  if (!local.ok()) return failBeforeStart(local.error().message, 2);
   jobspec::ParseOptions parse;
   parse.clusterCapacity = *local;
   parse.clusterDescription = capacityName;
   auto spec = jobspec::loadJobSpec(specPath, parse);
-  if (!spec.ok()) {
-    log->error("{}", spec.error().message);
-    return 1;
-  }
+  if (!spec.ok()) return failBeforeStart(spec.error().message, 1);
   auto options_ = scheduler::resolvePerJobFlags(flags, *spec);
-  if (!options_.ok()) {
-    log->error("{}", options_.error().message);
-    return 2;
-  }
-  auto report = scheduler::runPerJob(*options_, {});
-  if (!report.ok()) {
-    log->error("{}", report.error().message);
-    return 1;
-  }
+  if (!options_.ok()) return failBeforeStart(options_.error().message, 2);
+  if (reporter) reporter->start();
+  auto report = scheduler::runPerJob(*options_, {reporter.get(), reporter.get()});
+  if (!report.ok()) return failBeforeStart(report.error().message, 1);
   if (!flags.report.empty()) {
     auto written = scheduler::writeReport(*report, flags.report);
     if (!written.ok()) log->error("{}", written.error().message);
   }
   log->info("job {} {}", report->job().id(), report->job().status());
+  if (reporter) {
+    v1::JobState state = v1::FAILED;
+    (void)v1::JobState_Parse(report->job().status(), &state);
+    reporter->finish(state, report->job().error(), &*report);
+  }
   return report->job().status() == "FINISHED" ? 0 : 1;
 }

@@ -35,7 +35,7 @@ Response Response::text(int status, std::string body) {
 
 namespace {
 
-constexpr std::uint64_t kMaxBodyBytes = 256ull << 20;
+constexpr std::uint64_t kDefaultBodyLimit = 256ull << 20;
 
 struct Route {
   std::string method;
@@ -119,6 +119,8 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
   std::uint16_t port_;
   tcp::acceptor acceptor_;
   std::vector<Route> routes_;
+  std::uint64_t bodyLimit_ = kDefaultBodyLimit;
+  std::function<Response(std::uint64_t)> tooLarge_;
   std::set<beast::tcp_stream*> sessions_;
   bool stopped_ = false;
   std::shared_ptr<spdlog::logger> log_;
@@ -140,7 +142,7 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
  private:
   void read() {
     parser_.emplace();
-    parser_->body_limit(kMaxBodyBytes);
+    parser_->body_limit(server_->bodyLimit_);
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         self->onRead(ec);
@@ -151,6 +153,15 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     if (ec) {
       if (ec != bhttp::error::end_of_stream && ec != asio::error::operation_aborted &&
           ec != asio::error::connection_reset && ec != asio::error::eof) {
+        // A body over the limit gets a 413 and the connection is closed.
+        if (ec == bhttp::error::body_limit) {
+          keepAlive_ = false;
+          write(server_->tooLarge_
+                    ? server_->tooLarge_(server_->bodyLimit_)
+                    : Response::text(413, "request body larger than " +
+                                              std::to_string(server_->bodyLimit_) + " bytes\n"));
+          return;
+        }
         // A malformed request gets a 400 and the connection is closed.
         if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) {
           auto bad = Response::text(400, "bad request: " + ec.message() + "\n");
@@ -393,6 +404,11 @@ Server::~Server() { impl_->stop(); }
 
 void Server::route(const std::string& method, const std::string& pathPrefix, Handler handler) {
   impl_->routes_.push_back(Route{method, pathPrefix, std::move(handler)});
+}
+
+void Server::setBodyLimit(std::uint64_t bytes, std::function<Response(std::uint64_t)> tooLarge) {
+  impl_->bodyLimit_ = bytes;
+  impl_->tooLarge_ = std::move(tooLarge);
 }
 
 Result<std::uint16_t> Server::start() { return impl_->start(); }

@@ -83,6 +83,11 @@ class Server {
   // `pathPrefix` to `handler`; the longest matching prefix wins. Call before start().
   void route(const std::string& method, const std::string& pathPrefix, Handler handler);
 
+  // Requests with a body over `bytes` (256 MiB by default) are answered with
+  // `tooLarge(bytes)` (a plain 413 when unset) and their connection closed.
+  // Call before start().
+  void setBodyLimit(std::uint64_t bytes, std::function<Response(std::uint64_t)> tooLarge = {});
+
   // Binds and starts accepting. Returns the bound port.
   Result<std::uint16_t> start();
 

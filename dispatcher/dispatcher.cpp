@@ -1,0 +1,542 @@
+#include "dispatcher/dispatcher.hpp"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "common/logging.hpp"
+
+namespace tailor::dispatcher {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// The last lines of a log, for a failure message.
+std::string logTail(const std::string& path, size_t bytes) {
+  std::string text = readFile(path);
+  if (text.size() > bytes) text = text.substr(text.size() - bytes);
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  return text;
+}
+
+}  // namespace
+
+const char* toString(v1::JobState state) {
+  switch (state) {
+    case v1::QUEUED: return "QUEUED";
+    case v1::LAUNCHING: return "LAUNCHING";
+    case v1::RUNNING: return "RUNNING";
+    case v1::FINISHED: return "FINISHED";
+    case v1::FAILED: return "FAILED";
+    case v1::CANCELED: return "CANCELED";
+    default: return "UNSPECIFIED";
+  }
+}
+
+Dispatcher::Dispatcher(EventLoop& loop, JobStore& store, JobManagerLauncher& launcher,
+                       DispatcherConfig config)
+    : loop_(loop), store_(store), launcher_(launcher), config_(std::move(config)) {
+  launcher_.setExitCallback([this](const std::string& jobId, int attempt, const std::string& how) {
+    onJobManagerExited(jobId, attempt, how);
+  });
+}
+
+Dispatcher::~Dispatcher() {
+  if (watchdogArmed_) loop_.cancelTimer(watchdog_);
+  for (auto& [id, job] : jobs_) {
+    if (job.relaunchPending) loop_.cancelTimer(job.relaunchTimer);
+  }
+}
+
+Dispatcher::Job* Dispatcher::find(const std::string& id) {
+  auto it = jobs_.find(id);
+  return it == jobs_.end() ? nullptr : &it->second;
+}
+
+const Dispatcher::Job* Dispatcher::find(const std::string& id) const {
+  auto it = jobs_.find(id);
+  return it == jobs_.end() ? nullptr : &it->second;
+}
+
+std::string Dispatcher::outputDirFor(const v1::JobRecord& record) const {
+  if (!record.output_dir().empty()) return record.output_dir();
+  return store_.jobDir(record.id()) + "/output";
+}
+
+Status Dispatcher::recover() {
+  auto log = logger("dispatcher");
+  std::vector<std::string> problems;
+  auto records = store_.loadJobs(&problems);
+  if (!records.ok()) return records.error();
+  for (const auto& problem : problems) log->warn("state store: {} (skipped)", problem);
+  int adopted = 0;
+  for (auto& record : *records) {
+    Job job;
+    job.record = std::move(record);
+    std::string baseDir = store_.jobDir(job.record.id()) + "/files";
+    job.specPath = baseDir + "/" + job.record.spec_name();
+    job.outputDir = outputDirFor(job.record);
+    nextSequence_ = std::max(nextSequence_, job.record.sequence() + 1);
+    const std::string id = job.record.id();
+    bySequence_[job.record.sequence()] = id;
+    auto& stored = jobs_[id] = std::move(job);
+    auto state = stored.record.state();
+    if (isEndState(state) || state == v1::QUEUED) continue;
+    // LAUNCHING or RUNNING: its latest JobManager may still be running.
+    if (stored.record.attempts_size() > 0) {
+      const auto& last = stored.record.attempts(stored.record.attempts_size() - 1);
+      if (last.ended_at() == 0) {
+        stored.jobManagerAlive = true;
+        stored.lastHeard = loop_.now();
+        launcher_.adopt(id, last);
+        ++adopted;
+        log->info("job {}: adopting JobManager attempt {} ({} pid {} task {})", id,
+                  last.attempt(), last.host(), last.pid(), last.mesos_task_id());
+        continue;
+      }
+    }
+    // Its JobManager was gone (a relaunch was pending): launch again soon.
+    stored.relaunchPending = true;
+    stored.relaunchTimer = loop_.runAfter(config_.relaunchBackoff, [this, id] {
+      Job* job = find(id);
+      if (job == nullptr) return;
+      job->relaunchPending = false;
+      if (!isEndState(job->record.state())) launch(*job);
+    });
+  }
+  log->info("recovered {} job records from {} ({} JobManagers adopted)", jobs_.size(),
+            store_.describe(), adopted);
+  recovered_ = true;
+  checkSilentJobManagers();
+  schedule();
+  return Status();
+}
+
+Result<v1::SubmitJobResponse> Dispatcher::submit(const v1::SubmitJobRequest& request) {
+  static thread_local std::mt19937 random{std::random_device{}()};
+  // The id first, so that the spec's base folder is known for validation.
+  v1::JobRecord record;
+  auto checked = checkSubmission(request, "/", config_.limits);
+  if (!checked.ok()) return checked.error();
+  std::string id;
+  do {
+    id = makeJobId(checked->spec.name(), loop_.wallSeconds(), random());
+  } while (jobs_.count(id) != 0 || fs::exists(store_.jobDir(id)));
+  auto folder = store_.putFiles(id, checked->files);
+  if (!folder.ok()) return folder.error();
+
+  record.set_id(id);
+  record.set_name(checked->spec.name());
+  record.set_priority(request.priority());
+  record.set_sequence(nextSequence_++);
+  record.set_spec_name(checked->specName);
+  record.set_spec_yaml(request.spec());
+  for (size_t i = 1; i < checked->files.size(); ++i) record.add_files(checked->files[i].path());
+  record.set_submitted_at(loop_.wallSeconds());
+  for (const auto& stage : checked->spec.stages()) {
+    auto* status = record.add_stages();
+    status->set_name(stage.name());
+    status->set_parallelism(stage.parallelism());
+  }
+  Job job;
+  job.record = std::move(record);
+  job.specPath = *folder + "/" + checked->specName;
+  // An absolute `output` in the spec is honoured; any other goes to the job's folder.
+  if (!checked->spec.output().empty() && checked->spec.output().front() == '/') {
+    job.record.set_output_dir(checked->spec.output());
+  }
+  job.outputDir = outputDirFor(job.record);
+  auto* change = job.record.add_history();
+  change->set_state(v1::QUEUED);
+  change->set_at(loop_.wallSeconds());
+  change->set_reason("submitted");
+  job.record.set_state(v1::QUEUED);
+  Status stored = store_.putJob(job.record);
+  if (!stored.ok()) return stored.error();
+  bySequence_[job.record.sequence()] = id;
+  jobs_[id] = std::move(job);
+  logger("dispatcher")->info("job {}: submitted ({} stages, {} files, priority {})", id,
+                             checked->spec.stages_size(), checked->files.size() - 1,
+                             request.priority());
+  schedule();
+  v1::SubmitJobResponse response;
+  response.set_id(id);
+  const Job* now = find(id);
+  response.set_state(now->record.state());
+  auto positions = queuePositions();
+  auto it = positions.find(id);
+  response.set_queue_position(it == positions.end() ? 0 : it->second);
+  return response;
+}
+
+int Dispatcher::running() const {
+  int count = 0;
+  for (const auto& [id, job] : jobs_) {
+    auto state = job.record.state();
+    if (state == v1::LAUNCHING || state == v1::RUNNING) ++count;
+  }
+  return count;
+}
+
+std::map<std::string, int> Dispatcher::queuePositions() const {
+  std::vector<QueuedJob> queued;
+  for (const auto& [id, job] : jobs_) {
+    if (job.record.state() == v1::QUEUED) {
+      queued.push_back({id, job.record.priority(), job.record.sequence()});
+    }
+  }
+  std::map<std::string, int> positions;
+  int position = 1;
+  for (auto& id : queueOrder(std::move(queued))) positions[id] = position++;
+  return positions;
+}
+
+void Dispatcher::schedule() {
+  if (!recovered_) return;
+  int room = launchSlots(running(), config_.maxRunningJobs);
+  if (room == 0) return;
+  std::vector<QueuedJob> queued;
+  for (const auto& [id, job] : jobs_) {
+    if (job.record.state() == v1::QUEUED) {
+      queued.push_back({id, job.record.priority(), job.record.sequence()});
+    }
+  }
+  for (const auto& id : queueOrder(std::move(queued))) {
+    if (room-- == 0) break;
+    launch(jobs_.at(id));
+  }
+}
+
+void Dispatcher::launch(Job& job) {
+  auto log = logger("dispatcher");
+  int attempt = job.record.attempts_size() + 1;
+  transition(job, v1::LAUNCHING,
+             attempt == 1 ? "starting a JobManager"
+                          : fmt::format("starting JobManager attempt {}", attempt));
+  JobManagerLaunch request;
+  request.jobId = job.record.id();
+  request.attempt = attempt;
+  request.specPath = job.specPath;
+  request.jobDir = store_.jobDir(job.record.id());
+  request.outputDir = job.outputDir;
+  request.dispatcherAddress = address_;
+  auto started = launcher_.launch(request);
+  v1::JobManagerAttempt record;
+  if (started.ok()) {
+    record = *started;
+  } else {
+    record.set_launcher(launcher_.name());
+    record.set_exit("could not start: " + started.error().message);
+  }
+  record.set_attempt(attempt);
+  record.set_launched_at(loop_.wallSeconds());
+  if (!started.ok()) record.set_ended_at(loop_.wallSeconds());
+  *job.record.add_attempts() = record;
+  if (!started.ok()) {
+    log->error("job {}: cannot start JobManager attempt {}: {}", job.record.id(), attempt,
+               started.error().message);
+    persist(job);
+    afterJobManagerLost(job, "could not start: " + started.error().message);
+    return;
+  }
+  job.jobManagerAlive = true;
+  job.lastHeard = loop_.now();
+  log->info("job {}: JobManager attempt {} started ({} on {}, pid {})", job.record.id(), attempt,
+            record.launcher(), record.host(), record.pid());
+  persist(job);
+  checkSilentJobManagers();
+}
+
+void Dispatcher::transition(Job& job, v1::JobState state, const std::string& reason) {
+  job.record.set_state(state);
+  auto* change = job.record.add_history();
+  change->set_state(state);
+  change->set_at(loop_.wallSeconds());
+  change->set_reason(reason);
+  persist(job);
+}
+
+void Dispatcher::persist(Job& job) {
+  Status stored = store_.putJob(job.record);
+  if (!stored.ok()) {
+    // The state store is the source of truth; losing it silently would lose jobs.
+    logger("dispatcher")->error("job {}: cannot write its record: {}", job.record.id(),
+                                stored.error().message);
+  }
+}
+
+void Dispatcher::end(Job& job, v1::JobState state, const std::string& error,
+                     const v1::JobReport* report) {
+  if (isEndState(job.record.state())) return;
+  if (report != nullptr) *job.record.mutable_report() = *report;
+  job.record.set_error(error);
+  if (job.relaunchPending) {
+    loop_.cancelTimer(job.relaunchTimer);
+    job.relaunchPending = false;
+  }
+  logger("dispatcher")->info("job {}: {}{}{}", job.record.id(), toString(state),
+                             error.empty() ? "" : ": ", error);
+  transition(job, state, error.empty() ? "job ended" : error);
+  schedule();
+}
+
+void Dispatcher::afterJobManagerLost(Job& job, const std::string& how) {
+  auto log = logger("dispatcher");
+  job.jobManagerAlive = false;
+  const std::string& id = job.record.id();
+  int attempts = job.record.attempts_size();
+  if (job.record.cancel_requested()) {
+    end(job, v1::CANCELED, "canceled by the user", nullptr);
+    return;
+  }
+  std::string logFile = jobManagerLogPath(store_.jobDir(id), attempts);
+  if (attempts >= config_.maxJobManagerAttempts) {
+    std::string tail = logTail(logFile, 600);
+    end(job, v1::FAILED,
+        fmt::format("the JobManager failed {} times; the last one {}{}{}", attempts, how,
+                    tail.empty() ? "" : "; its log ends with:\n", tail),
+        nullptr);
+    return;
+  }
+  Duration backoff = config_.relaunchBackoff;
+  for (int i = 1; i < attempts && backoff < config_.maxRelaunchBackoff; ++i) backoff *= 2;
+  backoff = std::min(backoff, config_.maxRelaunchBackoff);
+  log->warn("job {}: JobManager attempt {} {} before the job ended; relaunching in {} ms", id,
+            attempts, how, backoff.count());
+  transition(job, v1::LAUNCHING,
+             fmt::format("JobManager attempt {} {}; relaunching in {:.1f}s", attempts, how,
+                         static_cast<double>(backoff.count()) / 1000));
+  job.relaunchPending = true;
+  job.relaunchTimer = loop_.runAfter(backoff, [this, id] {
+    Job* job = find(id);
+    if (job == nullptr) return;
+    job->relaunchPending = false;
+    if (!isEndState(job->record.state())) launch(*job);
+  });
+}
+
+void Dispatcher::onJobManagerExited(const std::string& jobId, int attempt, const std::string& how) {
+  Job* job = find(jobId);
+  if (job == nullptr || attempt != job->record.attempts_size()) return;
+  auto* last = job->record.mutable_attempts(attempt - 1);
+  if (last->ended_at() != 0) return;  // already settled (silence)
+  last->set_ended_at(loop_.wallSeconds());
+  last->set_exit(how);
+  job->jobManagerAlive = false;
+  if (isEndState(job->record.state())) {
+    persist(*job);
+    return;
+  }
+  // It may have ended the job without reaching us: its report file says so.
+  std::string reportFile = jobManagerReportPath(store_.jobDir(jobId), attempt);
+  std::string text = readFile(reportFile);
+  if (!text.empty()) {
+    v1::JobReport report;
+    google::protobuf::util::JsonParseOptions options;
+    options.ignore_unknown_fields = true;
+    if (google::protobuf::util::JsonStringToMessage(text, &report, options).ok()) {
+      v1::JobState state = v1::FAILED;
+      (void)v1::JobState_Parse(report.job().status(), &state);
+      if (isEndState(state)) {
+        end(*job, state, report.job().error(), &report);
+        return;
+      }
+    }
+  }
+  persist(*job);
+  afterJobManagerLost(*job, how);
+}
+
+void Dispatcher::checkSilentJobManagers() {
+  if (watchdogArmed_) return;
+  bool any = false;
+  for (auto& [id, job] : jobs_) {
+    if (!job.jobManagerAlive || isEndState(job.record.state())) continue;
+    any = true;
+    if (loop_.now() - job.lastHeard < config_.jobManagerTimeout) continue;
+    int attempt = job.record.attempts_size();
+    std::string how = fmt::format("sent no status for {} s", config_.jobManagerTimeout.count() / 1000);
+    logger("dispatcher")->warn("job {}: JobManager attempt {} {}; stopping it", id, attempt, how);
+    launcher_.stop(id, attempt, true);
+    auto* last = job.record.mutable_attempts(attempt - 1);
+    last->set_ended_at(loop_.wallSeconds());
+    last->set_exit(how);
+    persist(job);
+    afterJobManagerLost(job, how);
+  }
+  if (!any) return;
+  watchdogArmed_ = true;
+  watchdog_ = loop_.runAfter(Duration(1000), [this] {
+    watchdogArmed_ = false;
+    checkSilentJobManagers();
+  });
+}
+
+v1::ReportJobStatusResponse Dispatcher::reportStatus(const v1::ReportJobStatusRequest& request) {
+  v1::ReportJobStatusResponse response;
+  Job* job = find(request.job_id());
+  if (job == nullptr || request.attempt() < 1 ||
+      request.attempt() != job->record.attempts_size() ||
+      job->record.attempts(request.attempt() - 1).ended_at() != 0) {
+    response.set_known(false);
+    return response;
+  }
+  response.set_known(true);
+  response.set_cancel(job->record.cancel_requested());
+  job->lastHeard = loop_.now();
+  if (isEndState(job->record.state())) return response;
+  auto* attempt = job->record.mutable_attempts(request.attempt() - 1);
+  if (!request.address().empty()) attempt->set_address(request.address());
+  if (request.stages_size() > 0) *job->record.mutable_stages() = request.stages();
+  *job->record.mutable_taskmanagers() = request.taskmanagers();
+  if (isEndState(request.state())) {
+    end(*job, request.state(), request.error(),
+        request.has_report() ? &request.report() : nullptr);
+    return response;
+  }
+  if (job->record.state() == v1::LAUNCHING) {
+    transition(*job, v1::RUNNING,
+               fmt::format("JobManager attempt {} running on {} (pid {})", request.attempt(),
+                           request.host(), request.pid()));
+  }
+  return response;
+}
+
+Result<v1::JobView> Dispatcher::cancel(const std::string& id) {
+  Job* job = find(id);
+  if (job == nullptr) return makeError(ErrorCode::kNotFound, "no job with id '{}'", id);
+  if (isEndState(job->record.state())) {
+    return makeError(ErrorCode::kFailedPrecondition, "job {} already ended {}", id,
+                     toString(job->record.state()));
+  }
+  logger("dispatcher")->info("job {}: cancel requested", id);
+  job->record.set_cancel_requested(true);
+  if (!job->jobManagerAlive) {
+    end(*job, v1::CANCELED, "canceled by the user", nullptr);
+  } else {
+    persist(*job);
+    launcher_.stop(id, job->record.attempts_size(), false);
+  }
+  return view(*job, true);
+}
+
+v1::JobView Dispatcher::view(const Job& job, bool full) const {
+  const auto& record = job.record;
+  v1::JobView view;
+  view.set_id(record.id());
+  view.set_name(record.name());
+  view.set_state(record.state());
+  view.set_priority(record.priority());
+  view.set_submitted_at(record.submitted_at());
+  view.set_error(record.error());
+  view.set_attempt(record.attempts_size());
+  view.set_cancel_requested(record.cancel_requested());
+  view.set_output(job.outputDir);
+  for (const auto& change : record.history()) {
+    if (change.state() == v1::RUNNING && view.started_at() == 0) view.set_started_at(change.at());
+    if (isEndState(change.state())) view.set_finished_at(change.at());
+  }
+  if (record.state() == v1::QUEUED) {
+    auto positions = queuePositions();
+    view.set_queue_position(positions[record.id()]);
+  }
+  if (full) {
+    *view.mutable_stages() = record.stages();
+    *view.mutable_taskmanagers() = record.taskmanagers();
+    *view.mutable_history() = record.history();
+    *view.mutable_attempts() = record.attempts();
+    *view.mutable_files() = record.files();
+  }
+  return view;
+}
+
+Result<v1::JobView> Dispatcher::job(const std::string& id) const {
+  const Job* job = find(id);
+  if (job == nullptr) return makeError(ErrorCode::kNotFound, "no job with id '{}'", id);
+  return view(*job, true);
+}
+
+v1::ListJobsResponse Dispatcher::list(std::optional<v1::JobState> state, int offset,
+                                      int limit) const {
+  v1::ListJobsResponse response;
+  response.set_offset(offset);
+  response.set_limit(limit);
+  auto positions = queuePositions();
+  int matched = 0;
+  for (const auto& [sequence, id] : bySequence_) {
+    const Job& job = jobs_.at(id);
+    if (state && job.record.state() != *state) continue;
+    if (matched >= offset && response.jobs_size() < limit) {
+      auto item = view(job, false);
+      if (job.record.state() == v1::QUEUED) item.set_queue_position(positions[id]);
+      *response.add_jobs() = std::move(item);
+    }
+    ++matched;
+  }
+  response.set_total(matched);
+  return response;
+}
+
+v1::Overview Dispatcher::overview() const {
+  v1::Overview overview;
+  auto& counts = *overview.mutable_jobs();
+  for (auto state : {v1::QUEUED, v1::LAUNCHING, v1::RUNNING, v1::FINISHED, v1::FAILED,
+                     v1::CANCELED}) {
+    counts[toString(state)] = 0;
+  }
+  auto* held = overview.mutable_resources();
+  for (const auto& [id, job] : jobs_) {
+    counts[toString(job.record.state())]++;
+    if (job.jobManagerAlive) overview.set_jobmanagers(overview.jobmanagers() + 1);
+    if (isEndState(job.record.state())) continue;
+    for (const auto& tm : job.record.taskmanagers()) {
+      if (tm.state() != "starting" && tm.state() != "running") continue;
+      overview.set_taskmanagers(overview.taskmanagers() + 1);
+      held->set_cpus(held->cpus() + tm.resources().cpus());
+      held->set_mem(held->mem() + tm.resources().mem());
+      held->set_disk(held->disk() + tm.resources().disk());
+      held->set_gpus(held->gpus() + tm.resources().gpus());
+    }
+  }
+  overview.set_max_running_jobs(config_.maxRunningJobs);
+  return overview;
+}
+
+Result<v1::JobReport> Dispatcher::report(const std::string& id) const {
+  const Job* job = find(id);
+  if (job == nullptr) return makeError(ErrorCode::kNotFound, "no job with id '{}'", id);
+  if (!isEndState(job->record.state())) {
+    return makeError(ErrorCode::kFailedPrecondition,
+                     "job {} is {}; its report exists once it ended", id,
+                     toString(job->record.state()));
+  }
+  if (!job->record.has_report()) {
+    return makeError(ErrorCode::kNotFound, "job {} ended {} without a run report: {}", id,
+                     toString(job->record.state()), job->record.error());
+  }
+  return job->record.report();
+}
+
+Result<std::string> Dispatcher::jobManagerLog(const std::string& id) const {
+  const Job* job = find(id);
+  if (job == nullptr) return makeError(ErrorCode::kNotFound, "no job with id '{}'", id);
+  if (job->record.attempts_size() == 0) {
+    return makeError(ErrorCode::kNotFound, "job {} has no JobManager yet ({})", id,
+                     toString(job->record.state()));
+  }
+  return jobManagerLogPath(store_.jobDir(id), job->record.attempts_size());
+}
+
+}  // namespace tailor::dispatcher

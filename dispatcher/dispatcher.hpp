@@ -1,0 +1,127 @@
+#pragma once
+
+// The Dispatcher's core: job records, the queue, and supervision of one
+// JobManager per job. It owns the records (writing every state change to the
+// JobStore before answering), asks its JobManagerLauncher to start and stop
+// JobManagers, and hears back from them twice: their status reports
+// (reportStatus, over RPC) and their exits (from the launcher).
+//
+// Loop thread only. Time comes from the loop (tests drive a ManualEventLoop).
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/event_loop.hpp"
+#include "common/result.hpp"
+#include "dispatcher/job_store.hpp"
+#include "dispatcher/launcher.hpp"
+#include "dispatcher/submission.hpp"
+#include "tailor/v1/dispatcher.pb.h"
+
+namespace tailor::dispatcher {
+
+struct DispatcherConfig {
+  int maxRunningJobs = 4;  // JobManagers (LAUNCHING or RUNNING jobs) at once
+  int maxJobManagerAttempts = 3;  // per job, before it fails
+  Duration relaunchBackoff{1000};  // before attempt 2; doubles, up to maxRelaunchBackoff
+  Duration maxRelaunchBackoff{60000};
+  // A JobManager that sends no status for this long is taken as lost.
+  Duration jobManagerTimeout{30000};
+  SubmissionLimits limits;
+};
+
+class Dispatcher {
+ public:
+  Dispatcher(EventLoop& loop, JobStore& store, JobManagerLauncher& launcher,
+             DispatcherConfig config);
+  ~Dispatcher();
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  // Loads the records of earlier runs: queued jobs queue again, JobManagers
+  // that were running are adopted (not started twice). Then starts launching.
+  // Call once, after setAddress().
+  Status recover();
+
+  // host:port where JobManagers reach this Dispatcher's RPC.
+  void setAddress(std::string address) { address_ = std::move(address); }
+
+  bool ready() const { return recovered_; }
+
+  // Checks, stores and queues a job. kInvalidArgument for a bad submission.
+  Result<v1::SubmitJobResponse> submit(const v1::SubmitJobRequest& request);
+
+  // kNotFound for an unknown id.
+  Result<v1::JobView> job(const std::string& id) const;
+
+  // Jobs in submission order, optionally only those in `state`.
+  v1::ListJobsResponse list(std::optional<v1::JobState> state, int offset, int limit) const;
+
+  // Cancels a job: at once when no JobManager runs for it, else by asking its
+  // JobManager. kNotFound; kFailedPrecondition when it already ended.
+  Result<v1::JobView> cancel(const std::string& id);
+
+  v1::Overview overview() const;
+
+  // The run report of an ended job. kNotFound for an unknown id or a job
+  // that ended without one; kFailedPrecondition while it runs.
+  Result<v1::JobReport> report(const std::string& id) const;
+
+  // The log file of the job's latest JobManager attempt. kNotFound.
+  Result<std::string> jobManagerLog(const std::string& id) const;
+
+  // A JobManager's status report (Dispatcher.ReportJobStatus).
+  v1::ReportJobStatusResponse reportStatus(const v1::ReportJobStatusRequest& request);
+
+  // The launcher's word that an attempt's JobManager is gone.
+  void onJobManagerExited(const std::string& jobId, int attempt, const std::string& how);
+
+ private:
+  struct Job {
+    v1::JobRecord record;
+    std::string specPath;
+    std::string outputDir;
+    bool jobManagerAlive = false;  // the latest attempt's process may be running
+    MonotonicTime lastHeard{};
+    TimerId relaunchTimer = 0;
+    bool relaunchPending = false;
+  };
+
+  Job* find(const std::string& id);
+  const Job* find(const std::string& id) const;
+  v1::JobView view(const Job& job, bool full) const;
+  int running() const;
+  std::map<std::string, int> queuePositions() const;
+
+  // Moves the job to `state` with `reason`, written to the store.
+  void transition(Job& job, v1::JobState state, const std::string& reason);
+  void persist(Job& job);
+  // Ends the job: state, error, report; frees its place.
+  void end(Job& job, v1::JobState state, const std::string& error, const v1::JobReport* report);
+
+  // Launches queued jobs while there is room.
+  void schedule();
+  void launch(Job& job);
+  // The latest attempt is gone before the job ended: relaunch or fail.
+  void afterJobManagerLost(Job& job, const std::string& how);
+  void checkSilentJobManagers();
+  std::string outputDirFor(const v1::JobRecord& record) const;
+
+  EventLoop& loop_;
+  JobStore& store_;
+  JobManagerLauncher& launcher_;
+  DispatcherConfig config_;
+  std::string address_;
+  std::map<std::string, Job> jobs_;
+  std::map<std::int64_t, std::string> bySequence_;  // submission order
+  std::int64_t nextSequence_ = 1;
+  bool recovered_ = false;
+  TimerId watchdog_ = 0;
+  bool watchdogArmed_ = false;
+};
+
+const char* toString(v1::JobState state);
+
+}  // namespace tailor::dispatcher

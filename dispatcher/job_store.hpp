@@ -1,0 +1,45 @@
+#pragma once
+
+// Where the Dispatcher keeps its job records so that they survive any
+// restart. The `local` store (a directory) is below; the ZooKeeper store of
+// the HA work implements the same interface.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "tailor/v1/dispatcher.pb.h"
+
+namespace tailor::dispatcher {
+
+class JobStore {
+ public:
+  virtual ~JobStore() = default;
+
+  // Stores the job's submitted files (its spec among them) once, before the
+  // job's first record. Returns the local folder they are in, which is what
+  // the spec's relative paths resolve against. Fails on any I/O error and then
+  // leaves no record behind.
+  virtual Result<std::string> putFiles(const std::string& jobId,
+                                       const std::vector<v1::JobFile>& files) = 0;
+
+  // Writes the record whole, replacing the previous one. Atomic and durable:
+  // after a crash the store holds either the old or the new record, never a mix.
+  virtual Status putJob(const v1::JobRecord& record) = 0;
+
+  // Every record in the store. Records that cannot be read are skipped and
+  // named in `problems` (a damaged file never stops the Dispatcher).
+  virtual Result<std::vector<v1::JobRecord>> loadJobs(std::vector<std::string>* problems) = 0;
+
+  // A folder of the job's own for logs and work files of its JobManagers.
+  virtual std::string jobDir(const std::string& jobId) const = 0;
+
+  // Describes the store for logs, e.g. "local:/var/lib/tailor".
+  virtual std::string describe() const = 0;
+};
+
+// Parses --state-store (`local:DIR`) into a store, creating DIR if needed.
+Result<std::unique_ptr<JobStore>> openJobStore(const std::string& spec);
+
+}  // namespace tailor::dispatcher

@@ -1,0 +1,60 @@
+#pragma once
+
+// How the Dispatcher starts JobManagers: `local` (a child process, the
+// default) or `mesos` (a Mesos task of the Dispatcher's own framework). The
+// launcher only starts, watches and stops processes; what a JobManager's end
+// means for its job is the Dispatcher's business.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "tailor/v1/dispatcher.pb.h"
+
+namespace tailor::dispatcher {
+
+// What a JobManager attempt needs.
+struct JobManagerLaunch {
+  std::string jobId;
+  int attempt = 1;
+  std::string specPath;    // the stored spec (local path)
+  std::string jobDir;      // the job's folder in the state store
+  std::string outputDir;   // where the job's output goes
+  std::string dispatcherAddress;  // host:port of the Dispatcher's RPC
+};
+
+// Where an attempt's files are, in the job's folder.
+std::string jobManagerLogPath(const std::string& jobDir, int attempt);
+std::string jobManagerReportPath(const std::string& jobDir, int attempt);
+
+class JobManagerLauncher {
+ public:
+  // Called on the loop when a launched or adopted JobManager is gone;
+  // `how` says how it ended ("exit code 1", "killed by signal 9 (Killed)",
+  // "gone while the Dispatcher was down", ...).
+  using ExitCallback =
+      std::function<void(const std::string& jobId, int attempt, const std::string& how)>;
+
+  virtual ~JobManagerLauncher() = default;
+
+  // Where exits are reported. Call once, before anything else.
+  virtual void setExitCallback(ExitCallback callback) = 0;
+
+  // Starts the attempt. The answer fills in where it runs (host, pid or task
+  // id). An error means nothing was started. Loop thread only.
+  virtual Result<v1::JobManagerAttempt> launch(const JobManagerLaunch& launch) = 0;
+
+  // After a Dispatcher restart: watches an attempt a previous Dispatcher
+  // started. If it is already gone, the exit callback follows soon.
+  virtual void adopt(const std::string& jobId, const v1::JobManagerAttempt& attempt) = 0;
+
+  // Asks the attempt to stop (the JobManager cancels its job and exits);
+  // `force` kills it at once.
+  virtual void stop(const std::string& jobId, int attempt, bool force) = 0;
+
+  // "local" or "mesos".
+  virtual std::string name() const = 0;
+};
+
+}  // namespace tailor::dispatcher

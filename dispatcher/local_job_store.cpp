@@ -1,0 +1,156 @@
+#include "dispatcher/local_job_store.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace tailor::dispatcher {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+Status syncPath(const std::string& path, int flags) {
+  int fd = ::open(path.c_str(), flags);
+  if (fd < 0) return makeError(ErrorCode::kIo, "cannot open '{}': {}", path, std::strerror(errno));
+  int rc = ::fsync(fd);
+  int saved = errno;
+  ::close(fd);
+  if (rc != 0) return makeError(ErrorCode::kIo, "cannot fsync '{}': {}", path, std::strerror(saved));
+  return Status();
+}
+
+Status writeAll(int fd, const std::string& data, const std::string& path) {
+  size_t written = 0;
+  while (written < data.size()) {
+    ssize_t n = ::write(fd, data.data() + written, data.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return makeError(ErrorCode::kIo, "cannot write '{}': {}", path, std::strerror(errno));
+    written += static_cast<size_t>(n);
+  }
+  return Status();
+}
+
+}  // namespace
+
+Status writeFileAtomically(const std::string& path, const std::string& data) {
+  std::string temporary = path + ".tmp";
+  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return makeError(ErrorCode::kIo, "cannot create '{}': {}", temporary, std::strerror(errno));
+  }
+  Status written = writeAll(fd, data, temporary);
+  if (written.ok() && ::fsync(fd) != 0) {
+    written = makeError(ErrorCode::kIo, "cannot fsync '{}': {}", temporary, std::strerror(errno));
+  }
+  ::close(fd);
+  if (!written.ok()) {
+    ::unlink(temporary.c_str());
+    return written;
+  }
+  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+    auto error = makeError(ErrorCode::kIo, "cannot rename '{}' to '{}': {}", temporary, path,
+                           std::strerror(errno));
+    ::unlink(temporary.c_str());
+    return error;
+  }
+  return syncPath(fs::path(path).parent_path().string(), O_RDONLY | O_DIRECTORY);
+}
+
+Result<std::unique_ptr<LocalJobStore>> LocalJobStore::open(const std::string& root) {
+  std::error_code ec;
+  fs::path absolute = fs::absolute(root, ec).lexically_normal();
+  fs::create_directories(absolute / "jobs", ec);
+  if (ec) {
+    return makeError(ErrorCode::kIo, "--state-store: cannot create '{}': {}",
+                     (absolute / "jobs").string(), ec.message());
+  }
+  if (::access((absolute / "jobs").c_str(), W_OK) != 0) {
+    return makeError(ErrorCode::kIo, "--state-store: '{}' is not writable", absolute.string());
+  }
+  std::string text = absolute.string();
+  if (text.size() > 1 && text.back() == '/') text.pop_back();
+  return std::unique_ptr<LocalJobStore>(new LocalJobStore(text));
+}
+
+std::string LocalJobStore::jobDir(const std::string& jobId) const {
+  return root_ + "/jobs/" + jobId;
+}
+
+Result<std::string> LocalJobStore::putFiles(const std::string& jobId,
+                                            const std::vector<v1::JobFile>& files) {
+  fs::path folder = fs::path(jobDir(jobId)) / "files";
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  if (ec) {
+    return makeError(ErrorCode::kIo, "cannot create '{}': {}", folder.string(), ec.message());
+  }
+  for (const auto& file : files) {
+    fs::path target = (folder / file.path()).lexically_normal();
+    // The Dispatcher checked the names already; never write outside the folder.
+    auto relative = target.lexically_relative(folder);
+    if (relative.empty() || *relative.begin() == "..") {
+      return makeError(ErrorCode::kInvalidArgument, "files: '{}' is outside the job's folder",
+                       file.path());
+    }
+    fs::create_directories(target.parent_path(), ec);
+    if (ec) {
+      return makeError(ErrorCode::kIo, "cannot create '{}': {}", target.parent_path().string(),
+                       ec.message());
+    }
+    Status written = writeFileAtomically(target.string(), file.content());
+    if (!written.ok()) return written.error();
+  }
+  return folder.string();
+}
+
+Status LocalJobStore::putJob(const v1::JobRecord& record) {
+  std::string folder = jobDir(record.id());
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  if (ec) return makeError(ErrorCode::kIo, "cannot create '{}': {}", folder, ec.message());
+  return writeFileAtomically(folder + "/record.pb", record.SerializeAsString());
+}
+
+Result<std::vector<v1::JobRecord>> LocalJobStore::loadJobs(std::vector<std::string>* problems) {
+  std::vector<v1::JobRecord> records;
+  std::error_code ec;
+  fs::directory_iterator it(fs::path(root_) / "jobs", ec);
+  if (ec) {
+    return makeError(ErrorCode::kIo, "cannot list '{}/jobs': {}", root_, ec.message());
+  }
+  for (const auto& entry : it) {
+    if (!entry.is_directory()) continue;
+    fs::path file = entry.path() / "record.pb";
+    if (!fs::exists(file)) continue;  // files stored, record not yet: never accepted
+    std::ifstream in(file, std::ios::binary);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    v1::JobRecord record;
+    if (!in || !record.ParseFromString(buffer.str()) || record.id().empty() ||
+        record.id() != entry.path().filename().string()) {
+      if (problems != nullptr) problems->push_back(file.string() + ": not a valid job record");
+      continue;
+    }
+    records.push_back(std::move(record));
+  }
+  return records;
+}
+
+Result<std::unique_ptr<JobStore>> openJobStore(const std::string& spec) {
+  const std::string prefix = "local:";
+  if (spec.rfind(prefix, 0) != 0 || spec.size() == prefix.size()) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "--state-store: '{}' is not a state store (expected local:DIR)", spec);
+  }
+  auto store = LocalJobStore::open(spec.substr(prefix.size()));
+  if (!store.ok()) return store.error();
+  return std::unique_ptr<JobStore>(std::move(*store));
+}
+
+}  // namespace tailor::dispatcher

@@ -1,0 +1,36 @@
+#pragma once
+
+// The `local` state store: one folder per job under DIR/jobs/<id>/ with
+//   record.pb      the JobRecord (binary protobuf), replaced atomically
+//   files/         the submitted spec and files
+//   ...            logs, reports and work folders of its JobManagers
+// Writes go to a temporary file that is fsync'ed, renamed over the old one,
+// and the folder fsync'ed, so a crash leaves either the old or the new record.
+// Loop thread only: writes block for the fsync (a few milliseconds).
+
+#include "dispatcher/job_store.hpp"
+
+namespace tailor::dispatcher {
+
+class LocalJobStore : public JobStore {
+ public:
+  // `root` must exist or be creatable.
+  static Result<std::unique_ptr<LocalJobStore>> open(const std::string& root);
+
+  Result<std::string> putFiles(const std::string& jobId,
+                               const std::vector<v1::JobFile>& files) override;
+  Status putJob(const v1::JobRecord& record) override;
+  Result<std::vector<v1::JobRecord>> loadJobs(std::vector<std::string>* problems) override;
+  std::string jobDir(const std::string& jobId) const override;
+  std::string describe() const override { return "local:" + root_; }
+
+ private:
+  explicit LocalJobStore(std::string root) : root_(std::move(root)) {}
+
+  std::string root_;
+};
+
+// Writes `data` to `path` through a fsync'ed temporary file and a rename.
+Status writeFileAtomically(const std::string& path, const std::string& data);
+
+}  // namespace tailor::dispatcher

@@ -1,0 +1,265 @@
+#include "dispatcher/rest_api.hpp"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <charconv>
+#include <fstream>
+
+
+namespace tailor::dispatcher {
+
+namespace {
+
+namespace pbutil = google::protobuf::util;
+
+std::string toJson(const google::protobuf::Message& message) {
+  pbutil::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = true;
+  options.add_whitespace = true;
+  std::string json;
+  (void)pbutil::MessageToJsonString(message, &json, options);
+  return json;
+}
+
+http::Response json(int status, const google::protobuf::Message& message) {
+  http::Response response;
+  response.status = status;
+  response.contentType = "application/json";
+  response.body = toJson(message);
+  return response;
+}
+
+http::Response apiError(int status, const std::string& code, const std::string& message) {
+  v1::ApiError error;
+  error.set_code(code);
+  error.set_message(message);
+  return json(status, error);
+}
+
+http::Response errorResponse(const Error& error) {
+  switch (error.code) {
+    case ErrorCode::kInvalidArgument: return apiError(400, "INVALID_ARGUMENT", error.message);
+    case ErrorCode::kNotFound: return apiError(404, "NOT_FOUND", error.message);
+    case ErrorCode::kFailedPrecondition: return apiError(409, "CONFLICT", error.message);
+    case ErrorCode::kUnavailable: return apiError(503, "UNAVAILABLE", error.message);
+    default: return apiError(500, "INTERNAL", error.message);
+  }
+}
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string decode(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] == '%' && i + 2 < text.size() + 0 && hexValue(text[i + 1]) >= 0 &&
+               hexValue(text[i + 2]) >= 0) {
+      out += static_cast<char>(hexValue(text[i + 1]) * 16 + hexValue(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+// A non-negative integer query parameter, or an error naming it.
+Result<std::int64_t> intParameter(const std::map<std::string, std::string>& query,
+                                  const std::string& name, std::int64_t fallback) {
+  auto it = query.find(name);
+  if (it == query.end()) return fallback;
+  std::int64_t value = 0;
+  const std::string& text = it->second;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < 0) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "query parameter '{}': '{}' is not a non-negative integer", name, text);
+  }
+  return value;
+}
+
+// "/v1/jobs/ID/rest" -> {"ID", "rest"}; the id must be non-empty.
+bool splitJobPath(const std::string& path, std::string& id, std::string& rest) {
+  const std::string prefix = "/v1/jobs/";
+  if (path.rfind(prefix, 0) != 0) return false;
+  std::string tail = path.substr(prefix.size());
+  auto slash = tail.find('/');
+  id = decode(tail.substr(0, slash));
+  rest = slash == std::string::npos ? "" : tail.substr(slash + 1);
+  return !id.empty();
+}
+
+http::Response logChunk(const std::string& path, const std::map<std::string, std::string>& query,
+                        std::int64_t maxChunk) {
+  auto offset = intParameter(query, "offset", 0);
+  if (!offset.ok()) return errorResponse(offset.error());
+  auto length = intParameter(query, "length", maxChunk);
+  if (!length.ok()) return errorResponse(length.error());
+  auto tail = intParameter(query, "tail", -1);
+  if (query.count("tail") != 0 && !tail.ok()) return errorResponse(tail.error());
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  std::int64_t size = in ? static_cast<std::int64_t>(in.tellg()) : 0;
+  std::int64_t start = *offset;
+  std::int64_t count = std::min(*length, maxChunk);
+  if (query.count("tail") != 0) {
+    count = std::min(*tail, maxChunk);
+    start = std::max<std::int64_t>(0, size - count);
+  }
+  start = std::min(start, size);
+  count = std::max<std::int64_t>(0, std::min(count, size - start));
+  std::string data(static_cast<size_t>(count), '\0');
+  if (count > 0) {
+    in.seekg(start);
+    in.read(data.data(), count);
+    data.resize(static_cast<size_t>(in.gcount()));
+  }
+  v1::LogChunk chunk;
+  chunk.set_data(std::move(data));
+  chunk.set_offset(static_cast<double>(start));
+  chunk.set_size(static_cast<double>(size));
+  chunk.set_path("jobmanager");
+  return json(200, chunk);
+}
+
+}  // namespace
+
+std::map<std::string, std::string> parseQuery(const std::string& query) {
+  std::map<std::string, std::string> parameters;
+  size_t start = 0;
+  while (start < query.size()) {
+    size_t end = query.find('&', start);
+    if (end == std::string::npos) end = query.size();
+    std::string pair = query.substr(start, end - start);
+    if (!pair.empty()) {
+      auto equals = pair.find('=');
+      parameters[decode(pair.substr(0, equals))] =
+          equals == std::string::npos ? "" : decode(pair.substr(equals + 1));
+    }
+    start = end + 1;
+  }
+  return parameters;
+}
+
+void addRestApi(http::Server& server, Dispatcher& dispatcher, const RestApiConfig& config) {
+  server.setBodyLimit(config.maxUploadBytes, [](std::uint64_t limit) {
+    return apiError(413, "PAYLOAD_TOO_LARGE",
+                    fmt::format("request body larger than the limit of {} bytes "
+                                "(--max-upload-size)",
+                                limit));
+  });
+
+  server.route("GET", "/health", [](const http::Request&, http::Responder respond) {
+    http::Response response;
+    response.contentType = "application/json";
+    response.body = "{\"status\": \"ok\"}\n";
+    respond(std::move(response));
+  });
+  server.route("GET", "/ready", [&dispatcher](const http::Request&, http::Responder respond) {
+    http::Response response;
+    response.contentType = "application/json";
+    response.status = dispatcher.ready() ? 200 : 503;
+    response.body = dispatcher.ready() ? "{\"status\": \"ready\"}\n"
+                                       : "{\"status\": \"recovering job records\"}\n";
+    respond(std::move(response));
+  });
+
+  server.route("POST", "/v1/jobs", [&dispatcher](const http::Request& request,
+                                                 http::Responder respond) {
+    if (request.path != "/v1/jobs") {
+      std::string id, rest;
+      if (splitJobPath(request.path, id, rest) && rest == "cancel") {
+        auto canceled = dispatcher.cancel(id);
+        respond(canceled.ok() ? json(202, *canceled) : errorResponse(canceled.error()));
+        return;
+      }
+      respond(apiError(404, "NOT_FOUND", "no route for POST " + request.path));
+      return;
+    }
+    v1::SubmitJobRequest submit;
+    pbutil::JsonParseOptions options;
+    auto parsed = pbutil::JsonStringToMessage(request.body, &submit, options);
+    if (!parsed.ok()) {
+      respond(apiError(400, "INVALID_ARGUMENT",
+                       "request body: not a job submission (expected JSON with spec, "
+                       "spec_name, files, priority): " +
+                           std::string(parsed.message())));
+      return;
+    }
+    auto submitted = dispatcher.submit(submit);
+    respond(submitted.ok() ? json(201, *submitted) : errorResponse(submitted.error()));
+  });
+
+  server.route("GET", "/v1/jobs", [&dispatcher, config](const http::Request& request,
+                                                        http::Responder respond) {
+    auto query = parseQuery(request.query);
+    if (request.path == "/v1/jobs" || request.path == "/v1/jobs/") {
+      std::optional<v1::JobState> state;
+      if (auto it = query.find("state"); it != query.end() && !it->second.empty()) {
+        v1::JobState parsed;
+        if (!v1::JobState_Parse(it->second, &parsed) || parsed == v1::JOB_STATE_UNSPECIFIED) {
+          respond(apiError(400, "INVALID_ARGUMENT",
+                           "query parameter 'state': '" + it->second +
+                               "' is not a job state (expected QUEUED, LAUNCHING, RUNNING, "
+                               "FINISHED, FAILED or CANCELED)"));
+          return;
+        }
+        state = parsed;
+      }
+      auto offset = intParameter(query, "offset", 0);
+      auto limit = intParameter(query, "limit", 100);
+      if (!offset.ok() || !limit.ok()) {
+        respond(errorResponse(!offset.ok() ? offset.error() : limit.error()));
+        return;
+      }
+      int cappedLimit = static_cast<int>(std::min<std::int64_t>(*limit, config.maxListLimit));
+      int cappedOffset = static_cast<int>(std::min<std::int64_t>(*offset, 1 << 30));
+      respond(json(200, dispatcher.list(state, cappedOffset, cappedLimit)));
+      return;
+    }
+    std::string id, rest;
+    if (!splitJobPath(request.path, id, rest)) {
+      respond(apiError(404, "NOT_FOUND", "no route for GET " + request.path));
+      return;
+    }
+    if (rest.empty()) {
+      auto job = dispatcher.job(id);
+      respond(job.ok() ? json(200, *job) : errorResponse(job.error()));
+    } else if (rest == "report") {
+      auto report = dispatcher.report(id);
+      respond(report.ok() ? json(200, *report) : errorResponse(report.error()));
+    } else if (rest == "log") {
+      if (query.count("task") != 0) {
+        respond(apiError(501, "NOT_IMPLEMENTED",
+                         "task logs are not served yet; the JobManager's log names each "
+                         "failed attempt with its stderr tail"));
+        return;
+      }
+      auto path = dispatcher.jobManagerLog(id);
+      respond(path.ok() ? logChunk(*path, query, config.maxLogChunk)
+                        : errorResponse(path.error()));
+    } else {
+      respond(apiError(404, "NOT_FOUND", "no route for GET " + request.path));
+    }
+  });
+
+  server.route("GET", "/v1/overview", [&dispatcher](const http::Request&,
+                                                    http::Responder respond) {
+    respond(json(200, dispatcher.overview()));
+  });
+
+  // Anything else: a JSON 404 rather than the server's plain one.
+  for (const char* method : {"GET", "POST", "PUT", "DELETE", "PATCH"}) {
+    server.route(method, "/", [](const http::Request& request, http::Responder respond) {
+      respond(apiError(404, "NOT_FOUND", "no route for " + request.method + " " + request.path));
+    });
+  }
+}
+
+}  // namespace tailor::dispatcher

@@ -1,0 +1,27 @@
+#pragma once
+
+// The Dispatcher's HTTP surface: the public REST API (JSON, /v1, described
+// in docs/openapi.yaml), /health and /ready, and the internal RPC that
+// JobManagers call (Dispatcher.ReportJobStatus). Handlers translate HTTP to
+// calls on the Dispatcher and back; they hold no state of their own.
+
+#include <cstdint>
+
+#include "common/http/server.hpp"
+#include "dispatcher/dispatcher.hpp"
+
+namespace tailor::dispatcher {
+
+struct RestApiConfig {
+  std::uint64_t maxUploadBytes = 64ull << 20;  // a submission's whole body
+  int maxListLimit = 1000;
+  std::int64_t maxLogChunk = 1 << 20;
+};
+
+// Adds the routes to `server` (before it starts).
+void addRestApi(http::Server& server, Dispatcher& dispatcher, const RestApiConfig& config);
+
+// Exposed for tests: a query string's decoded parameters.
+std::map<std::string, std::string> parseQuery(const std::string& query);
+
+}  // namespace tailor::dispatcher

@@ -1,0 +1,130 @@
+#include "dispatcher/submission.hpp"
+
+#include <algorithm>
+#include <ctime>
+
+#include "common/jobspec/jobspec.hpp"
+
+namespace tailor::dispatcher {
+
+namespace {
+
+bool plainFileName(const std::string& name) {
+  if (name.empty() || name == "." || name == "..") return false;
+  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '.' || c == '_' || c == '-';
+  });
+}
+
+// A relative path of plain parts: no "", ".", "..", no control characters.
+Status checkRelativePath(const std::string& path, const std::string& field, int maxLength) {
+  if (path.empty()) return makeError(ErrorCode::kInvalidArgument, "{}: empty path", field);
+  if (static_cast<int>(path.size()) > maxLength) {
+    return makeError(ErrorCode::kInvalidArgument, "{}: path longer than {} characters", field,
+                     maxLength);
+  }
+  if (path.front() == '/') {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "{}: '{}' is absolute (expected a path relative to the spec's folder)", field,
+                     path);
+  }
+  for (unsigned char c : path) {
+    if (c < 0x20 || c == 0x7f || c == '\\') {
+      return makeError(ErrorCode::kInvalidArgument,
+                       "{}: control character or backslash in '{}' (expected a plain path)", field,
+                       path);
+    }
+  }
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    std::string part = path.substr(start, end - start);
+    if (part.empty() || part == "." || part == "..") {
+      return makeError(ErrorCode::kInvalidArgument,
+                       "{}: '{}' has an empty, '.' or '..' part (expected a path inside the "
+                       "spec's folder, such as data/part-1.txt)",
+                       field, path);
+    }
+    start = end + 1;
+  }
+  return Status();
+}
+
+}  // namespace
+
+Result<CheckedSubmission> checkSubmission(const v1::SubmitJobRequest& request,
+                                          const std::string& baseDir,
+                                          const SubmissionLimits& limits) {
+  CheckedSubmission checked;
+  checked.specName = request.spec_name().empty() ? "job.yaml" : request.spec_name();
+  if (!plainFileName(checked.specName) || checked.specName.size() > 255) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "spec_name: '{}' is not a plain file name (expected letters, digits, '.', "
+                     "'_' or '-', such as job.yaml)",
+                     request.spec_name());
+  }
+  if (request.spec().empty()) {
+    return makeError(ErrorCode::kInvalidArgument, "spec: missing (expected the job spec's YAML)");
+  }
+  if (request.files_size() > limits.maxFiles) {
+    return makeError(ErrorCode::kInvalidArgument, "files: {} files (at most {})",
+                     request.files_size(), limits.maxFiles);
+  }
+  std::set<std::string> seen{checked.specName};
+  v1::JobFile spec;
+  spec.set_path(checked.specName);
+  spec.set_content(request.spec());
+  checked.files.push_back(std::move(spec));
+  for (int i = 0; i < request.files_size(); ++i) {
+    const auto& file = request.files(i);
+    std::string field = "files[" + std::to_string(i) + "].path";
+    Status ok = checkRelativePath(file.path(), field, limits.maxPathLength);
+    if (!ok.ok()) return ok.error();
+    if (!seen.insert(file.path()).second) {
+      return makeError(ErrorCode::kInvalidArgument, "{}: '{}' is given twice{}", field,
+                       file.path(), file.path() == checked.specName ? " (it is the spec)" : "");
+    }
+    // A file may not also be a folder of another ("a" and "a/b").
+    for (const auto& other : seen) {
+      if (other != file.path() && (other.rfind(file.path() + "/", 0) == 0 ||
+                                   file.path().rfind(other + "/", 0) == 0)) {
+        return makeError(ErrorCode::kInvalidArgument, "{}: '{}' clashes with '{}'", field,
+                         file.path(), other);
+      }
+    }
+    checked.files.push_back(file);
+  }
+  auto spec_ = jobspec::parseJobSpec(request.spec(), checked.specName, baseDir);
+  if (!spec_.ok()) return spec_.error();
+  checked.spec = std::move(*spec_);
+  return checked;
+}
+
+std::string makeJobId(const std::string& jobName, double wallSeconds, std::uint32_t random) {
+  std::time_t seconds = static_cast<std::time_t>(wallSeconds);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &utc);
+  return fmt::format("{}-{}-{:04x}", jobName, stamp, random & 0xffff);
+}
+
+std::vector<std::string> queueOrder(std::vector<QueuedJob> queued) {
+  std::sort(queued.begin(), queued.end(), [](const QueuedJob& a, const QueuedJob& b) {
+    if (a.priority != b.priority) return a.priority > b.priority;
+    return a.sequence < b.sequence;
+  });
+  std::vector<std::string> ids;
+  ids.reserve(queued.size());
+  for (auto& job : queued) ids.push_back(std::move(job.id));
+  return ids;
+}
+
+int launchSlots(int running, int maxRunning) { return std::max(0, maxRunning - running); }
+
+bool isEndState(v1::JobState state) {
+  return state == v1::FINISHED || state == v1::FAILED || state == v1::CANCELED;
+}
+
+}  // namespace tailor::dispatcher

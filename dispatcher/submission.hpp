@@ -1,0 +1,56 @@
+#pragma once
+
+// Pure checks and decisions of the Dispatcher, tested without I/O: what a
+// submission must look like, job ids, and the order of the queue.
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "tailor/v1/dispatcher.pb.h"
+#include "tailor/v1/job.pb.h"
+
+namespace tailor::dispatcher {
+
+struct SubmissionLimits {
+  int maxFiles = 1000;
+  int maxPathLength = 255;
+};
+
+// A submission that passed its checks.
+struct CheckedSubmission {
+  std::string specName;  // a plain file name
+  v1::JobSpec spec;      // parsed and validated, base_dir = `baseDir`
+  std::vector<v1::JobFile> files;  // the spec first, then the submitted files
+};
+
+// Checks the spec (as `tailor validate` does: the message is
+// `SPEC_NAME:LINE:COL: field: problem`), the spec's name, and every file's
+// path: relative, no "." or ".." parts, no empty parts, no duplicates, not the
+// spec's own name. `baseDir` is where the files will be stored. Errors are
+// kInvalidArgument and name the field (`spec_name`, `files[3].path`, ...).
+Result<CheckedSubmission> checkSubmission(const v1::SubmitJobRequest& request,
+                                          const std::string& baseDir,
+                                          const SubmissionLimits& limits = {});
+
+// "<name>-<yyyymmdd>-<hhmmss>-<4 hex digits>" from the job's name, the wall
+// time and a random number; the caller retries while it is taken.
+std::string makeJobId(const std::string& jobName, double wallSeconds, std::uint32_t random);
+
+struct QueuedJob {
+  std::string id;
+  int priority = 0;
+  std::int64_t sequence = 0;
+};
+
+// The queue in launch order: higher priority first, FIFO (by sequence) within one.
+std::vector<std::string> queueOrder(std::vector<QueuedJob> queued);
+
+// How many jobs may start now: `maxRunning - running`, never below zero.
+int launchSlots(int running, int maxRunning);
+
+bool isEndState(v1::JobState state);
+
+}  // namespace tailor::dispatcher

@@ -1,0 +1,177 @@
+#include "scheduler/dispatcher_reporter.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "common/http/client.hpp"
+#include "common/logging.hpp"
+#include "common/rpc.hpp"
+
+namespace tailor::scheduler {
+
+namespace {
+
+std::string hostName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0) return "localhost";
+  return name;
+}
+
+}  // namespace
+
+DispatcherReporter::DispatcherReporter(DispatcherReporterConfig config)
+    : config_(std::move(config)) {
+  status_.set_job_id(config_.jobId);
+  status_.set_attempt(config_.attempt);
+  status_.set_state(v1::RUNNING);
+  status_.set_host(hostName());
+  status_.set_pid(static_cast<int>(getpid()));
+}
+
+DispatcherReporter::~DispatcherReporter() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (sender_.joinable()) sender_.join();
+}
+
+void DispatcherReporter::start() { sender_ = std::thread([this] { senderMain(); }); }
+
+std::optional<v1::ReportJobStatusResponse> DispatcherReporter::send(
+    const v1::ReportJobStatusRequest& request) {
+  http::ClientRequest call;
+  call.method = "POST";
+  call.url = "http://" + config_.dispatcherAddress + rpc::methodPath("Dispatcher", "ReportJobStatus");
+  call.headers = {{"Content-Type", rpc::kContentType}, {"Accept", rpc::kContentType}};
+  call.body = request.SerializeAsString();
+  call.timeout = Duration(5000);
+  call.connectTimeout = Duration(2000);
+  auto answer = http::performBlocking(call);
+  if (!answer.ok() || answer->status / 100 != 2) return std::nullopt;
+  v1::ReportJobStatusResponse parsed;
+  if (!parsed.ParseFromString(answer->body)) return std::nullopt;
+  return parsed;
+}
+
+void DispatcherReporter::senderMain() {
+  auto log = logger("jobmanager");
+  bool reachable = true;
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!stopping_) {
+    v1::ReportJobStatusRequest request = status_;
+    changed_ = false;
+    lock.unlock();
+    auto answer = send(request);
+    if (!answer && reachable) {
+      log->warn("job {}: the Dispatcher at {} cannot be reached; the job goes on", config_.jobId,
+                config_.dispatcherAddress);
+    }
+    reachable = answer.has_value();
+    if (answer && (answer->cancel() || !answer->known()) && !signalled_) {
+      signalled_ = true;
+      log->info("job {}: the Dispatcher {}", config_.jobId,
+                answer->known() ? "asks to cancel the job" : "no longer knows this attempt");
+      ::kill(getpid(), SIGTERM);
+    }
+    lock.lock();
+    // Soon after a change, else once per interval.
+    wake_.wait_for(lock, config_.interval, [this] { return stopping_ || changed_; });
+    if (!stopping_ && changed_) {
+      lock.unlock();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // batch bursts of events
+      lock.lock();
+    }
+  }
+}
+
+bool DispatcherReporter::finish(v1::JobState state, const std::string& error,
+                                const v1::JobReport* report) {
+  v1::ReportJobStatusRequest request;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+    status_.set_state(state);
+    status_.set_error(error);
+    if (report != nullptr) *status_.mutable_report() = *report;
+    request = status_;
+  }
+  wake_.notify_all();
+  if (sender_.joinable()) sender_.join();
+  auto log = logger("jobmanager");
+  auto deadline = std::chrono::steady_clock::now() + config_.finalReportTimeout;
+  auto pause = std::chrono::milliseconds(200);
+  while (true) {
+    auto answer = send(request);
+    if (answer) return true;
+    if (std::chrono::steady_clock::now() + pause > deadline) break;
+    std::this_thread::sleep_for(pause);
+    pause = std::min<std::chrono::milliseconds>(pause * 2, std::chrono::milliseconds(5000));
+  }
+  log->error("job {}: could not deliver the final state to the Dispatcher at {}", config_.jobId,
+             config_.dispatcherAddress);
+  return false;
+}
+
+void DispatcherReporter::onProgress(const std::vector<StageProgress>& stages) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  status_.clear_stages();
+  for (const auto& stage : stages) {
+    auto* out = status_.add_stages();
+    out->set_name(stage.name);
+    out->set_parallelism(stage.parallelism);
+    out->set_finished(stage.finished);
+    out->set_running(stage.running);
+    out->set_failed_attempts(stage.failedAttempts);
+    out->set_started(stage.started);
+    out->set_complete(stage.complete);
+  }
+  changed_ = true;
+  wake_.notify_all();
+}
+
+void DispatcherReporter::onJobEnded(JobStatus status, const std::string& error) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  status_.set_error(error);
+  changed_ = true;
+  wake_.notify_all();
+}
+
+v1::TaskManagerStatus* DispatcherReporter::findTaskManager(const std::string& id) {
+  for (auto& tm : *status_.mutable_taskmanagers()) {
+    if (tm.id() == id) return &tm;
+  }
+  return nullptr;
+}
+
+void DispatcherReporter::onTaskManagerRequested(const std::string& id,
+                                                const TaskManagerSpec& spec) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto* tm = findTaskManager(id);
+  if (tm == nullptr) tm = status_.add_taskmanagers();
+  tm->set_id(id);
+  *tm->mutable_resources() = spec.total.toReport();
+  tm->set_slots(static_cast<int>(spec.slots.size()));
+  tm->set_state("starting");
+  changed_ = true;
+  wake_.notify_all();
+}
+
+void DispatcherReporter::onTaskManagerRegistered(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (auto* tm = findTaskManager(id)) tm->set_state("running");
+  changed_ = true;
+  wake_.notify_all();
+}
+
+void DispatcherReporter::onTaskManagerReleased(const std::string& id, const std::string& how) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (auto* tm = findTaskManager(id)) tm->set_state(how.rfind("lost", 0) == 0 ? "lost" : "released");
+  changed_ = true;
+  wake_.notify_all();
+}
+
+}  // namespace tailor::scheduler

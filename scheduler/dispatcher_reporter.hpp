@@ -1,0 +1,83 @@
+#pragma once
+
+// How a JobManager launched by a Dispatcher keeps it informed: the job's
+// state, stage progress and TaskManagers go to the Dispatcher's RPC
+// (Dispatcher.ReportJobStatus) once a second and soon after each change; the
+// final report is sent at the end and retried until the Dispatcher has it.
+//
+// Threads: the observer methods are called on the JobManager's loop and only
+// update a snapshot under `mutex_`; a sender thread of its own does the HTTP
+// calls, so a slow or absent Dispatcher never stalls the job. When the
+// Dispatcher answers `cancel` (the user cancelled) or `known: false` (a newer
+// attempt owns the job), the reporter sends SIGTERM to this process, which
+// cancels the job the same way Ctrl-C does.
+
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "common/event_loop.hpp"
+#include "scheduler/jobmaster/job_observer.hpp"
+#include "scheduler/resourcemanager/resource_manager.hpp"
+#include "tailor/v1/dispatcher.pb.h"
+#include "tailor/v1/report.pb.h"
+
+namespace tailor::scheduler {
+
+struct DispatcherReporterConfig {
+  std::string dispatcherAddress;  // host:port
+  std::string jobId;
+  int attempt = 1;
+  Duration interval{1000};
+  // How long finish() keeps trying to deliver the final report.
+  Duration finalReportTimeout{300000};
+};
+
+class DispatcherReporter : public JobObserver, public ResourceObserver {
+ public:
+  explicit DispatcherReporter(DispatcherReporterConfig config);
+  ~DispatcherReporter() override;  // stops the sender thread
+  DispatcherReporter(const DispatcherReporter&) = delete;
+  DispatcherReporter& operator=(const DispatcherReporter&) = delete;
+
+  // Starts the sender thread.
+  void start();
+
+  // Sends the end state with `report` (or `error` when there is none) and
+  // returns once the Dispatcher acknowledged it, or false after
+  // finalReportTimeout. Stops the periodic reports first. Any thread.
+  bool finish(v1::JobState state, const std::string& error, const v1::JobReport* report);
+
+  // JobObserver (loop thread)
+  void onStageStarted(const std::string& stage) override {}
+  void onStageFinished(const std::string& stage) override {}
+  void onAttemptFailed(const std::string& attemptId, const std::string& message,
+                       bool willRetry) override {}
+  void onProgress(const std::vector<StageProgress>& stages) override;
+  void onJobEnded(JobStatus status, const std::string& error) override;
+
+  // ResourceObserver (loop thread)
+  void onTaskManagerRequested(const std::string& id, const TaskManagerSpec& spec) override;
+  void onTaskManagerRegistered(const std::string& id) override;
+  void onTaskManagerReleased(const std::string& id, const std::string& how) override;
+
+ private:
+  void senderMain();
+  v1::TaskManagerStatus* findTaskManager(const std::string& id);
+  // One call; returns the answer, or nothing when the Dispatcher could not be reached.
+  std::optional<v1::ReportJobStatusResponse> send(const v1::ReportJobStatusRequest& request);
+
+  DispatcherReporterConfig config_;
+  // Guards status_, changed_ and stopping_.
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  v1::ReportJobStatusRequest status_;
+  bool changed_ = false;
+  bool stopping_ = false;
+  bool signalled_ = false;  // SIGTERM sent once; sender thread only
+  std::thread sender_;
+};
+
+}  // namespace tailor::scheduler
