@@ -8,7 +8,9 @@
 #include <iostream>
 #include <optional>
 
+#include "cli/command_line.hpp"
 #include "cli/progress.hpp"
+#include "cli/remote_commands.hpp"
 #include "common/jobspec/jobspec.hpp"
 #include "common/logging.hpp"
 #include "scheduler/per_job_flags.hpp"
@@ -25,34 +27,18 @@ commands:
   run JOB.yaml        run a job on the local cluster (JobManager in this process)
   validate JOB.yaml   check a job spec without running it
 
+  submit JOB.yaml     send a job to a Dispatcher (--wait: follow it like `run`)
+  list                jobs the Dispatcher knows
+  status ID           one job: state, stages, TaskManagers, error
+  cancel ID           cancel a job
+  logs ID             the job's JobManager log
+  report ID           the run report of an ended job (JSON)
+
+The Dispatcher commands talk to --dispatcher URL, else $TAILOR_DISPATCHER,
+else http://127.0.0.1:8080.
+
 `tailor <command> --help` lists a command's options.
 )";
-
-// Parses `tailor <command> JOB.yaml [options]`, filling `specPath` and the
-// variables bound in `options`.
-// Returns an exit code when the command should stop here (help, bad flags).
-std::optional<int> parseCommand(const char* command, int argc, char** argv,
-                                const po::options_description& options, std::string& specPath) {
-  po::options_description hidden;
-  hidden.add_options()("spec", po::value(&specPath));
-  po::positional_options_description positional;
-  positional.add("spec", 1);
-  po::options_description all;
-  all.add(options).add(hidden);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "tailor " << command << ": " << e.what() << "\n";
-    return 2;
-  }
-  if (vm.count("help") || specPath.empty()) {
-    std::cout << options << "\n";
-    return specPath.empty() && !vm.count("help") ? 2 : 0;
-  }
-  return std::nullopt;
-}
 
 int validate(int argc, char** argv) {
   std::string specPath;
@@ -61,7 +47,8 @@ int validate(int argc, char** argv) {
   options.add_options()("help", "show this help")(
       "local-resources", po::value(&localResources),
       "also check every stage fits this local cluster (cpus=N,mem=MiB)");
-  if (auto done = parseCommand("validate", argc, argv, options, specPath)) return *done;
+  if (auto done = cli::parseCommand("validate", argc, argv, options, {{"JOB.yaml", &specPath}}))
+    return *done;
   jobspec::ParseOptions parse;
   if (!localResources.empty()) {
     scheduler::PerJobFlags flags;
@@ -90,7 +77,8 @@ int run(int argc, char** argv) {
   po::options_description options("tailor run JOB.yaml [options]");
   options.add_options()("help", "show this help");
   scheduler::addPerJobFlags(options, flags);
-  if (auto done = parseCommand("run", argc, argv, options, specPath)) return *done;
+  if (auto done = cli::parseCommand("run", argc, argv, options, {{"JOB.yaml", &specPath}}))
+    return *done;
   std::string capacityName;
   auto local = scheduler::taskCapacity(flags, &capacityName);
   if (!local.ok()) {
@@ -162,6 +150,7 @@ int main(int argc, char** argv) {
   std::string command = argv[1];
   if (command == "run") return run(argc - 1, argv + 1);
   if (command == "validate") return validate(argc - 1, argv + 1);
+  if (auto code = cli::runRemoteCommand(command, argc - 1, argv + 1)) return *code;
   std::cerr << "tailor: unknown command '" << command << "'\n" << kUsage;
   return 2;
 }

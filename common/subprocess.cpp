@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <linux/close_range.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -55,6 +56,10 @@ void closeIfOpen(int& fd) {
     _exit(127);
   };
   setpgid(0, 0);
+  // Nothing of the parent's but stdin/stdout/stderr reaches the program: an
+  // inherited listening socket would keep the parent's port taken after the
+  // parent died (a restarted Dispatcher could not listen again).
+  close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
   if (options.dieWithParent) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);

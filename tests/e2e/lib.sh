@@ -131,3 +131,44 @@ finish_on_mesos() {
   expect_json "$TMP/state-$case.json" 'all(.frameworks[]; .torn_down)' "$case: framework torn down"
   expect_json "$TMP/state-$case.json" 'all(.tasks[]; .completed)' "$case: every TaskManager task ended"
 }
+
+# start_dispatcher NAME [tailor-dispatcher flags...]: starts a Dispatcher with
+# its state in $TMP/NAME-state on a free port (or the --port given); sets
+# DISPATCHER (host:port), DISPATCHER_PID and exports TAILOR_DISPATCHER.
+start_dispatcher() {
+  local name="$1"
+  shift
+  local port_flag=(--port 0)
+  for arg in "$@"; do
+    if [ "$arg" = "--port" ]; then port_flag=(); fi
+  done
+  : > "$TMP/$name.out"
+  "$BIN/tailor-dispatcher" "${port_flag[@]}" --bind 127.0.0.1 --state-store "local:$TMP/$name-state" \
+    --jobmanager-arg "--local-resources cpus=2,mem=4096 --taskmanager-idle-timeout 1s" "$@" \
+    >> "$TMP/$name.out" 2>> "$TMP/$name.log" &
+  DISPATCHER_PID=$!
+  background_pids+=("$DISPATCHER_PID")
+  wait_for "tailor-dispatcher listening on" "$TMP/$name.out" 10
+  DISPATCHER="127.0.0.1:$(sed -n 's/^tailor-dispatcher listening on [0-9.]*:\([0-9]*\) .*/\1/p' "$TMP/$name.out" | tail -1)"
+  export TAILOR_DISPATCHER="http://$DISPATCHER"
+  local deadline=$((SECONDS + 10))
+  until curl -sf "$TAILOR_DISPATCHER/ready" > /dev/null; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "Dispatcher $name not ready"
+    sleep 0.05
+  done
+}
+
+# job_field ID JQ: a field of `tailor status ID -o json`.
+job_field() {
+  "$BIN/tailor" status "$1" -o json | jq -r "$2"
+}
+
+# wait_job_state ID STATE SECONDS
+wait_job_state() {
+  local id="$1" state="$2" seconds="$3"
+  local deadline=$((SECONDS + seconds))
+  until [ "$(job_field "$id" .state)" = "$state" ]; do
+    [ "$SECONDS" -lt "$deadline" ] || { "$BIN/tailor" status "$id" >&2; fail "job $id not $state after ${seconds}s"; }
+    sleep 0.1
+  done
+}

@@ -1,0 +1,56 @@
+#pragma once
+
+// The CLI's side of the Dispatcher's REST API: one blocking HTTP call per
+// method, JSON in and out through the protobuf messages of
+// proto/tailor/v1/dispatcher.proto.
+
+#include <optional>
+#include <string>
+
+#include "common/result.hpp"
+#include "tailor/v1/dispatcher.pb.h"
+#include "tailor/v1/report.pb.h"
+
+namespace tailor::cli {
+
+// An answer the Dispatcher gave, or why there was none.
+struct ApiFailure {
+  int httpStatus = 0;  // 0: the Dispatcher could not be reached
+  std::string message;
+};
+
+template <typename T>
+struct ApiResult {
+  std::optional<T> value;
+  std::string json;  // the answer's body as received, for --output json
+  ApiFailure failure;
+  bool ok() const { return value.has_value(); }
+};
+
+class DispatcherClient {
+ public:
+  // `base` is http://HOST:PORT (a bare HOST:PORT gets http://).
+  explicit DispatcherClient(std::string base);
+
+  ApiResult<v1::SubmitJobResponse> submit(const v1::SubmitJobRequest& request);
+  ApiResult<v1::ListJobsResponse> list(const std::string& state, int offset, int limit);
+  ApiResult<v1::JobView> job(const std::string& id);
+  ApiResult<v1::JobView> cancel(const std::string& id);
+  ApiResult<v1::JobReport> report(const std::string& id);
+  // Set offset >= 0 for a chunk from there, else tail >= 0 for the last bytes.
+  ApiResult<v1::LogChunk> log(const std::string& id, long long offset, long long tail);
+
+  const std::string& base() const { return base_; }
+
+ private:
+  template <typename T>
+  ApiResult<T> call(const std::string& method, const std::string& path, const std::string& body);
+
+  std::string base_;
+};
+
+// The Dispatcher's URL: --dispatcher if given, else $TAILOR_DISPATCHER, else
+// http://127.0.0.1:8080.
+std::string dispatcherUrl(const std::string& flag);
+
+}  // namespace tailor::cli

@@ -1,0 +1,464 @@
+#include "cli/remote_commands.hpp"
+
+#include <glob.h>
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <google/protobuf/util/json_util.h>
+
+#include "cli/command_line.hpp"
+#include "cli/dispatcher_client.hpp"
+#include "cli/progress.hpp"
+#include "common/jobspec/jobspec.hpp"
+#include "common/resources.hpp"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace tailor::cli {
+
+namespace {
+
+constexpr int kRefused = 1;
+constexpr int kUsage = 2;
+constexpr int kUnreachable = 3;
+
+struct CommonFlags {
+  std::string dispatcher;
+  std::string output = "text";
+};
+
+void addCommonFlags(po::options_description& options, CommonFlags& flags) {
+  options.add_options()("help", "show this help")(
+      "dispatcher", po::value(&flags.dispatcher),
+      "the Dispatcher's URL (default: $TAILOR_DISPATCHER, else http://127.0.0.1:8080)")(
+      "output,o", po::value(&flags.output)->default_value("text"), "text | json");
+}
+
+std::optional<int> checkOutput(const char* command, const CommonFlags& flags) {
+  if (flags.output != "text" && flags.output != "json") {
+    std::cerr << "tailor " << command << ": --output: '" << flags.output
+              << "' is not an output format (expected text or json)\n";
+    return kUsage;
+  }
+  return std::nullopt;
+}
+
+// Prints a failed call and returns its exit code.
+template <typename T>
+int failed(const char* command, const ApiResult<T>& result, const CommonFlags& flags) {
+  if (flags.output == "json" && !result.json.empty()) std::cout << result.json;
+  std::cerr << "tailor " << command << ": " << result.failure.message << "\n";
+  if (result.failure.httpStatus == 0 || result.failure.httpStatus >= 500) return kUnreachable;
+  return kRefused;
+}
+
+std::string formatTime(double seconds) {
+  if (seconds <= 0) return "-";
+  std::time_t whole = static_cast<std::time_t>(seconds);
+  std::tm local{};
+  localtime_r(&whole, &local);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S", &local);
+  return text;
+}
+
+std::string formatResources(const v1::ReportResources& resources) {
+  std::string text = fmt::format("{:g} cpus, {:g} MiB", resources.cpus(), resources.mem());
+  if (resources.disk() > 0) text += fmt::format(", {:g} MiB disk", resources.disk());
+  if (resources.gpus() > 0) text += fmt::format(", {:g} gpus", resources.gpus());
+  return text;
+}
+
+std::string stateName(v1::JobState state) { return v1::JobState_Name(state); }
+
+// Files to send with a spec: what its relative input globs match, then --file.
+// Names are relative to the spec's folder.
+Result<std::vector<v1::JobFile>> collectFiles(const v1::JobSpec& spec,
+                                              const std::vector<std::string>& extra) {
+  std::map<std::string, std::string> byName;  // name -> local path
+  fs::path base = spec.base_dir();
+  for (const auto& stage : spec.stages()) {
+    for (const auto& pattern : stage.input_files()) {
+      if (pattern.find("://") != std::string::npos || (!pattern.empty() && pattern[0] == '/')) {
+        continue;  // URLs and absolute paths are read where the JobManager runs
+      }
+      std::string full = (base / pattern).string();
+      glob_t matches{};
+      if (glob(full.c_str(), 0, nullptr, &matches) == 0) {
+        for (size_t i = 0; i < matches.gl_pathc; ++i) {
+          fs::path match = fs::path(matches.gl_pathv[i]).lexically_normal();
+          std::string name = match.lexically_relative(base).string();
+          if (name.empty() || name.rfind("..", 0) == 0) continue;
+          byName[name] = match.string();
+        }
+      }
+      globfree(&matches);
+    }
+  }
+  for (const auto& given : extra) {
+    fs::path path = fs::absolute(given).lexically_normal();
+    if (!fs::is_regular_file(path)) {
+      return makeError(ErrorCode::kInvalidArgument, "--file: '{}' is not a readable file", given);
+    }
+    std::string name = path.lexically_relative(base).string();
+    if (name.empty() || name.rfind("..", 0) == 0) name = path.filename().string();
+    byName[name] = path.string();
+  }
+  std::vector<v1::JobFile> files;
+  for (const auto& [name, path] : byName) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    if (!in) return makeError(ErrorCode::kIo, "cannot read '{}'", path);
+    v1::JobFile file;
+    file.set_path(name);
+    file.set_content(buffer.str());
+    files.push_back(std::move(file));
+  }
+  return files;
+}
+
+// Feeds a job's polled state into the same live view `tailor run` shows.
+class RemoteProgress {
+ public:
+  RemoteProgress(Progress& progress) : progress_(progress) {}
+
+  void update(const v1::JobView& job) {
+    std::vector<scheduler::StageProgress> stages;
+    for (const auto& stage : job.stages()) {
+      scheduler::StageProgress out;
+      out.name = stage.name();
+      out.parallelism = stage.parallelism();
+      out.finished = stage.finished();
+      out.running = stage.running();
+      out.failedAttempts = stage.failed_attempts();
+      out.started = stage.started();
+      out.complete = stage.complete();
+      if (out.started && !started_.count(out.name)) {
+        started_.insert(out.name);
+        progress_.onStageStarted(out.name);
+      }
+      if (out.complete && !finished_.count(out.name)) {
+        finished_.insert(out.name);
+        progress_.onStageFinished(out.name);
+      }
+      stages.push_back(out);
+    }
+    for (const auto& tm : job.taskmanagers()) {
+      std::string& seen = tmStates_[tm.id()];
+      if (seen == tm.state()) continue;
+      if (seen.empty()) {
+        scheduler::TaskManagerSpec spec;
+        spec.total.milliCpus = toMilliCpus(tm.resources().cpus());
+        spec.total.memMib = static_cast<std::int64_t>(tm.resources().mem());
+        spec.total.diskMib = static_cast<std::int64_t>(tm.resources().disk());
+        spec.total.gpus = static_cast<std::int64_t>(tm.resources().gpus());
+        spec.slots.resize(static_cast<size_t>(std::max(0, tm.slots())));
+        progress_.onTaskManagerRequested(tm.id(), spec);
+      }
+      if (tm.state() == "running") progress_.onTaskManagerRegistered(tm.id());
+      if (tm.state() == "released" || tm.state() == "lost") {
+        progress_.onTaskManagerReleased(tm.id(), tm.state());
+      }
+      seen = tm.state();
+    }
+    if (!stages.empty()) progress_.onProgress(stages);
+  }
+
+ private:
+  Progress& progress_;
+  std::set<std::string> started_, finished_;
+  std::map<std::string, std::string> tmStates_;
+};
+
+bool isEnd(v1::JobState state) {
+  return state == v1::FINISHED || state == v1::FAILED || state == v1::CANCELED;
+}
+
+// Follows a job until it ended; returns the exit code.
+int waitForJob(DispatcherClient& client, const std::string& id, const CommonFlags& flags) {
+  bool terminal = flags.output == "text" && isatty(STDOUT_FILENO) == 1 &&
+                  std::getenv("TERM") != nullptr && std::string(std::getenv("TERM")) != "dumb";
+  std::optional<Progress> progress;
+  std::optional<RemoteProgress> remote;
+  std::string lastState;
+  int unreachable = 0;
+  while (true) {
+    auto job = client.job(id);
+    if (!job.ok()) {
+      // The Dispatcher may be restarting (Marathon brings it back): keep trying a while.
+      if (job.failure.httpStatus == 0 && ++unreachable < 600) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        continue;
+      }
+      return failed("submit", job, flags);
+    }
+    unreachable = 0;
+    if (flags.output == "text") {
+      if (!progress) {
+        progress.emplace(stdout, terminal, job.value->name());
+        remote.emplace(*progress);
+      }
+      remote->update(*job.value);
+      std::string state = stateName(job.value->state());
+      if (state != lastState && !terminal) {
+        std::printf("job %s %s\n", id.c_str(), state.c_str());
+        std::fflush(stdout);
+      }
+      lastState = state;
+    }
+    if (isEnd(job.value->state())) {
+      if (progress) progress->finish();
+      const auto& view = *job.value;
+      if (flags.output == "json") {
+        std::cout << job.json;
+      } else if (view.state() == v1::FINISHED) {
+        std::printf("job %s FINISHED in %.2fs\noutput: %s\n", id.c_str(),
+                    view.finished_at() - view.submitted_at(), view.output().c_str());
+      } else {
+        std::fprintf(stderr, "job %s %s: %s\n", id.c_str(), stateName(view.state()).c_str(),
+                     view.error().c_str());
+      }
+      return view.state() == v1::FINISHED ? 0 : kRefused;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+}
+
+int submit(int argc, char** argv) {
+  CommonFlags flags;
+  std::string specPath;
+  std::vector<std::string> files;
+  int priority = 0;
+  bool wait = false;
+  po::options_description options("tailor submit JOB.yaml [options]");
+  addCommonFlags(options, flags);
+  options.add_options()("file", po::value(&files)->composing(),
+                        "also send this file (repeatable); files the spec's relative input "
+                        "globs match are sent anyway")(
+      "priority", po::value(&priority)->default_value(0),
+      "higher runs first; FIFO within a priority")(
+      "wait", po::bool_switch(&wait), "follow the job to its end (exit code as `tailor run`)");
+  if (auto done = parseCommand("submit", argc, argv, options, {{"JOB.yaml", &specPath}})) {
+    return *done;
+  }
+  if (auto bad = checkOutput("submit", flags)) return *bad;
+  auto spec = jobspec::loadJobSpec(specPath);
+  if (!spec.ok()) {
+    std::cerr << spec.error().message << "\n";
+    return kRefused;
+  }
+  auto collected = collectFiles(*spec, files);
+  if (!collected.ok()) {
+    std::cerr << "tailor submit: " << collected.error().message << "\n";
+    return kUsage;
+  }
+  v1::SubmitJobRequest request;
+  std::ifstream in(specPath, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  request.set_spec(text.str());
+  request.set_spec_name(fs::path(specPath).filename().string());
+  request.set_priority(priority);
+  for (auto& file : *collected) *request.add_files() = std::move(file);
+  DispatcherClient client(dispatcherUrl(flags.dispatcher));
+  auto submitted = client.submit(request);
+  if (!submitted.ok()) return failed("submit", submitted, flags);
+  const auto& answer = *submitted.value;
+  if (flags.output == "json" && !wait) {
+    std::cout << submitted.json;
+  } else if (flags.output == "text") {
+    std::printf("job %s submitted to %s (%s%s, %d files)\n", answer.id().c_str(),
+                client.base().c_str(), stateName(answer.state()).c_str(),
+                answer.queue_position() > 0
+                    ? fmt::format(", position {} in the queue", answer.queue_position()).c_str()
+                    : "",
+                request.files_size());
+    std::fflush(stdout);
+  }
+  if (!wait) return 0;
+  return waitForJob(client, answer.id(), flags);
+}
+
+int list(int argc, char** argv) {
+  CommonFlags flags;
+  std::string state;
+  int offset = 0;
+  int limit = 100;
+  po::options_description options("tailor list [options]");
+  addCommonFlags(options, flags);
+  options.add_options()("state", po::value(&state), "only jobs in this state (QUEUED, RUNNING, ...)")(
+      "offset", po::value(&offset)->default_value(0), "skip this many jobs")(
+      "limit", po::value(&limit)->default_value(100), "show at most this many");
+  if (auto done = parseCommand("list", argc, argv, options, {})) return *done;
+  if (auto bad = checkOutput("list", flags)) return *bad;
+  if (offset < 0 || limit < 0) {
+    std::cerr << "tailor list: --offset and --limit must be >= 0\n";
+    return kUsage;
+  }
+  for (auto& c : state) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  DispatcherClient client(dispatcherUrl(flags.dispatcher));
+  auto jobs = client.list(state, offset, limit);
+  if (!jobs.ok()) return failed("list", jobs, flags);
+  if (flags.output == "json") {
+    std::cout << jobs.json;
+    return 0;
+  }
+  std::printf("%-44s %-10s %8s %5s  %-19s  %s\n", "ID", "STATE", "PRIORITY", "QUEUE", "SUBMITTED",
+              "ERROR");
+  for (const auto& job : jobs.value->jobs()) {
+    std::string error = job.error().substr(0, job.error().find('\n'));
+    if (error.size() > 60) error = error.substr(0, 57) + "...";
+    std::printf("%-44s %-10s %8d %5s  %-19s  %s\n", job.id().c_str(),
+                stateName(job.state()).c_str(), job.priority(),
+                job.queue_position() > 0 ? std::to_string(job.queue_position()).c_str() : "-",
+                formatTime(job.submitted_at()).c_str(), error.c_str());
+  }
+  int shown = jobs.value->jobs_size();
+  if (jobs.value->total() > offset + shown) {
+    std::printf("(%d of %d; --offset %d for more)\n", shown, jobs.value->total(), offset + shown);
+  }
+  return 0;
+}
+
+void printJob(const v1::JobView& job) {
+  std::printf("job %s (%s): %s\n", job.id().c_str(), job.name().c_str(),
+              stateName(job.state()).c_str());
+  if (job.queue_position() > 0) std::printf("  queue position %d\n", job.queue_position());
+  std::printf("  submitted %s, started %s, ended %s, priority %d, JobManager attempts %d\n",
+              formatTime(job.submitted_at()).c_str(), formatTime(job.started_at()).c_str(),
+              formatTime(job.finished_at()).c_str(), job.priority(), job.attempt());
+  if (job.cancel_requested() && !isEnd(job.state())) std::printf("  cancel requested\n");
+  if (!job.error().empty()) std::printf("  error: %s\n", job.error().c_str());
+  if (job.stages_size() > 0) std::printf("stages:\n");
+  for (const auto& stage : job.stages()) {
+    std::printf("  %-20s %d/%d done, %d running%s%s\n", stage.name().c_str(), stage.finished(),
+                stage.parallelism(), stage.running(),
+                stage.failed_attempts() > 0
+                    ? fmt::format(", {} failed attempts", stage.failed_attempts()).c_str()
+                    : "",
+                stage.complete() ? " (complete)" : "");
+  }
+  if (job.taskmanagers_size() > 0) std::printf("taskmanagers:\n");
+  for (const auto& tm : job.taskmanagers()) {
+    std::printf("  %-8s %-28s %d slots  %s\n", tm.id().c_str(),
+                formatResources(tm.resources()).c_str(), tm.slots(), tm.state().c_str());
+  }
+  if (!job.output().empty()) std::printf("output: %s\n", job.output().c_str());
+}
+
+// `tailor COMMAND ID [options]`: parses, checks --output, makes the client.
+struct IdCommand {
+  CommonFlags flags;
+  std::string id;
+  po::options_description options;
+  explicit IdCommand(const char* usage) : options(usage) { addCommonFlags(options, flags); }
+  std::optional<int> parse(const char* command, int argc, char** argv,
+                           std::vector<Positional> extra = {}) {
+    std::vector<Positional> positional{{"ID", &id}};
+    positional.insert(positional.end(), extra.begin(), extra.end());
+    if (auto done = parseCommand(command, argc, argv, options, positional)) return done;
+    return checkOutput(command, flags);
+  }
+};
+
+int status(int argc, char** argv) {
+  IdCommand command("tailor status ID [options]");
+  if (auto done = command.parse("status", argc, argv)) return *done;
+  DispatcherClient client(dispatcherUrl(command.flags.dispatcher));
+  auto job = client.job(command.id);
+  if (!job.ok()) return failed("status", job, command.flags);
+  if (command.flags.output == "json") {
+    std::cout << job.json;
+  } else {
+    printJob(*job.value);
+  }
+  return 0;
+}
+
+int cancel(int argc, char** argv) {
+  IdCommand command("tailor cancel ID [options]");
+  if (auto done = command.parse("cancel", argc, argv)) return *done;
+  DispatcherClient client(dispatcherUrl(command.flags.dispatcher));
+  auto job = client.cancel(command.id);
+  if (!job.ok()) return failed("cancel", job, command.flags);
+  if (command.flags.output == "json") {
+    std::cout << job.json;
+  } else {
+    std::printf("job %s: %s\n", command.id.c_str(),
+                job.value->state() == v1::CANCELED ? "CANCELED"
+                                                   : "cancel requested; its JobManager stops it");
+  }
+  return 0;
+}
+
+int logs(int argc, char** argv) {
+  IdCommand command("tailor logs ID [options]");
+  std::string task;
+  long long tail = -1;
+  command.options.add_options()("tail", po::value(&tail), "only the last N bytes");
+  if (auto done = command.parse("logs", argc, argv, {{"TASK", &task, false}})) return *done;
+  if (!task.empty()) {
+    std::cerr << "tailor logs: task logs are not served yet; the JobManager's log (tailor logs "
+              << command.id << ") names each failed attempt with its stderr tail\n";
+    return kUsage;
+  }
+  DispatcherClient client(dispatcherUrl(command.flags.dispatcher));
+  if (tail >= 0) {
+    auto chunk = client.log(command.id, -1, tail);
+    if (!chunk.ok()) return failed("logs", chunk, command.flags);
+    if (command.flags.output == "json") {
+      std::cout << chunk.json;
+    } else {
+      std::cout << chunk.value->data();
+    }
+    return 0;
+  }
+  long long offset = 0;
+  while (true) {
+    auto chunk = client.log(command.id, offset, -1);
+    if (!chunk.ok()) return failed("logs", chunk, command.flags);
+    if (command.flags.output == "json") {
+      std::cout << chunk.json;
+    } else {
+      std::cout << chunk.value->data();
+    }
+    offset += static_cast<long long>(chunk.value->data().size());
+    if (chunk.value->data().empty() || offset >= static_cast<long long>(chunk.value->size())) break;
+  }
+  return 0;
+}
+
+int report(int argc, char** argv) {
+  IdCommand command("tailor report ID [options]");
+  if (auto done = command.parse("report", argc, argv)) return *done;
+  DispatcherClient client(dispatcherUrl(command.flags.dispatcher));
+  auto report = client.report(command.id);
+  if (!report.ok()) return failed("report", report, command.flags);
+  std::cout << report.json;
+  return 0;
+}
+
+}  // namespace
+
+std::optional<int> runRemoteCommand(const std::string& command, int argc, char** argv) {
+  if (command == "submit") return submit(argc, argv);
+  if (command == "list") return list(argc, argv);
+  if (command == "status") return status(argc, argv);
+  if (command == "cancel") return cancel(argc, argv);
+  if (command == "logs") return logs(argc, argv);
+  if (command == "report") return report(argc, argv);
+  return std::nullopt;
+}
+
+}  // namespace tailor::cli
