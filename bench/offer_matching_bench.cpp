@@ -1,4 +1,4 @@
-// The cost of one offer-matching round (scheduler/drivers/mesos/offer_matcher.hpp)
+// The cost of one offer-matching round (mesos/offer_matcher.hpp)
 // and how it grows with the number of offers. See bench/README.md.
 //
 // Inputs (fixed seed, generated outside the timed part): offers from agents of
@@ -30,16 +30,16 @@
 #include <utility>
 #include <vector>
 
-#include "scheduler/drivers/mesos/offer_matcher.hpp"
+#include "mesos/offer_matcher.hpp"
 
 namespace tailor::bench {
 namespace {
 
-using scheduler::mesos::matchOffers;
-using scheduler::mesos::MatchResult;
-using scheduler::mesos::OfferView;
-using scheduler::mesos::PendingTaskManager;
-using scheduler::mesos::PortRange;
+using mesos::matchOffers;
+using mesos::MatchResult;
+using mesos::OfferView;
+using mesos::PendingTaskManager;
+using mesos::PortRange;
 
 struct Round {
   std::vector<OfferView> offers;

@@ -231,7 +231,7 @@ int waitForJob(DispatcherClient& client, const std::string& id, const CommonFlag
       }
       return view.state() == v1::FINISHED ? 0 : kRefused;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }
 

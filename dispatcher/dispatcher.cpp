@@ -47,7 +47,11 @@ const char* toString(v1::JobState state) {
 
 Dispatcher::Dispatcher(EventLoop& loop, JobStore& store, JobManagerLauncher& launcher,
                        DispatcherConfig config)
-    : loop_(loop), store_(store), launcher_(launcher), config_(std::move(config)) {
+    : loop_(loop),
+      store_(store),
+      launcher_(launcher),
+      launcherName_(launcher.name()),
+      config_(std::move(config)) {
   launcher_.setExitCallback([this](const std::string& jobId, int attempt, const std::string& how) {
     onJobManagerExited(jobId, attempt, how);
   });
@@ -72,7 +76,9 @@ const Dispatcher::Job* Dispatcher::find(const std::string& id) const {
 
 std::string Dispatcher::outputDirFor(const v1::JobRecord& record) const {
   if (!record.output_dir().empty()) return record.output_dir();
-  return store_.jobDir(record.id()) + "/output";
+  if (!record.report().output().empty()) return record.report().output();
+  // Locally the launcher puts it in the job's folder; elsewhere the report tells.
+  return launcherName_ == "local" ? store_.jobDir(record.id()) + "/output" : "";
 }
 
 Status Dispatcher::recover() {
@@ -135,7 +141,12 @@ Result<v1::SubmitJobResponse> Dispatcher::submit(const v1::SubmitJobRequest& req
     id = makeJobId(checked->spec.name(), loop_.wallSeconds(), random());
   } while (jobs_.count(id) != 0 || fs::exists(store_.jobDir(id)));
   auto folder = store_.putFiles(id, checked->files);
-  if (!folder.ok()) return folder.error();
+  if (!folder.ok()) {
+    logger("dispatcher")->error("job {}: cannot store its files: {}", id, folder.error().message);
+    return makeError(folder.error().code == ErrorCode::kInvalidArgument ? ErrorCode::kInvalidArgument
+                                                                        : ErrorCode::kInternal,
+                     "cannot store the job's files: {}", folder.error().message);
+  }
 
   record.set_id(id);
   record.set_name(checked->spec.name());
@@ -185,7 +196,8 @@ int Dispatcher::running() const {
   int count = 0;
   for (const auto& [id, job] : jobs_) {
     auto state = job.record.state();
-    if (state == v1::LAUNCHING || state == v1::RUNNING) ++count;
+    // An ended job's JobManager still counts until its process is gone.
+    if (state == v1::LAUNCHING || state == v1::RUNNING || job.jobManagerAlive) ++count;
   }
   return count;
 }
@@ -214,8 +226,11 @@ void Dispatcher::schedule() {
     }
   }
   for (const auto& id : queueOrder(std::move(queued))) {
-    if (room-- == 0) break;
-    launch(jobs_.at(id));
+    // A launch that fails for good ends its job, and end() schedules again
+    // from inside this loop: take the room and the states as they are now.
+    if (launchSlots(running(), config_.maxRunningJobs) == 0) break;
+    Job& job = jobs_.at(id);
+    if (job.record.state() == v1::QUEUED) launch(job);
   }
 }
 
@@ -230,14 +245,14 @@ void Dispatcher::launch(Job& job) {
   request.attempt = attempt;
   request.specPath = job.specPath;
   request.jobDir = store_.jobDir(job.record.id());
-  request.outputDir = job.outputDir;
+  request.outputDir = job.record.output_dir();
   request.dispatcherAddress = address_;
   auto started = launcher_.launch(request);
   v1::JobManagerAttempt record;
   if (started.ok()) {
     record = *started;
   } else {
-    record.set_launcher(launcher_.name());
+    record.set_launcher(launcherName_);
     record.set_exit("could not start: " + started.error().message);
   }
   record.set_attempt(attempt);
@@ -280,7 +295,10 @@ void Dispatcher::persist(Job& job) {
 void Dispatcher::end(Job& job, v1::JobState state, const std::string& error,
                      const v1::JobReport* report) {
   if (isEndState(job.record.state())) return;
-  if (report != nullptr) *job.record.mutable_report() = *report;
+  if (report != nullptr) {
+    *job.record.mutable_report() = *report;
+    job.outputDir = outputDirFor(job.record);
+  }
   job.record.set_error(error);
   if (job.relaunchPending) {
     loop_.cancelTimer(job.relaunchTimer);
@@ -329,7 +347,7 @@ void Dispatcher::afterJobManagerLost(Job& job, const std::string& how) {
 
 void Dispatcher::onJobManagerExited(const std::string& jobId, int attempt, const std::string& how) {
   Job* job = find(jobId);
-  if (job == nullptr || attempt != job->record.attempts_size()) return;
+  if (job == nullptr || attempt < 1 || attempt != job->record.attempts_size()) return;
   auto* last = job->record.mutable_attempts(attempt - 1);
   if (last->ended_at() != 0) return;  // already settled (silence)
   last->set_ended_at(loop_.wallSeconds());
@@ -337,6 +355,7 @@ void Dispatcher::onJobManagerExited(const std::string& jobId, int attempt, const
   job->jobManagerAlive = false;
   if (isEndState(job->record.state())) {
     persist(*job);
+    schedule();  // its place is free now
     return;
   }
   // It may have ended the job without reaching us: its report file says so.
@@ -363,8 +382,22 @@ void Dispatcher::checkSilentJobManagers() {
   if (watchdogArmed_) return;
   bool any = false;
   for (auto& [id, job] : jobs_) {
-    if (!job.jobManagerAlive || isEndState(job.record.state())) continue;
+    if (!job.jobManagerAlive) continue;
     any = true;
+    if (isEndState(job.record.state())) {
+      // It reported the end but does not exit: make it, so its place frees up.
+      if (loop_.now() - job.lastHeard >= config_.jobManagerTimeout) {
+        logger("dispatcher")->warn("job {}: JobManager still running {} s after the end; killing it",
+                                   id, config_.jobManagerTimeout.count() / 1000);
+        launcher_.stop(id, job.record.attempts_size(), true);
+        job.lastHeard = loop_.now();
+      }
+      continue;
+    }
+    if (launcher_.waiting(id, job.record.attempts_size())) {
+      job.lastHeard = loop_.now();  // waiting for resources is not silence
+      continue;
+    }
     if (loop_.now() - job.lastHeard < config_.jobManagerTimeout) continue;
     int attempt = job.record.attempts_size();
     std::string how = fmt::format("sent no status for {} s", config_.jobManagerTimeout.count() / 1000);
@@ -376,7 +409,8 @@ void Dispatcher::checkSilentJobManagers() {
     persist(job);
     afterJobManagerLost(job, how);
   }
-  if (!any) return;
+  // A job that failed above may have let the next one launch, which armed it already.
+  if (!any || watchdogArmed_) return;
   watchdogArmed_ = true;
   watchdog_ = loop_.runAfter(Duration(1000), [this] {
     watchdogArmed_ = false;
@@ -399,10 +433,13 @@ v1::ReportJobStatusResponse Dispatcher::reportStatus(const v1::ReportJobStatusRe
   if (isEndState(job->record.state())) return response;
   auto* attempt = job->record.mutable_attempts(request.attempt() - 1);
   if (!request.address().empty()) attempt->set_address(request.address());
+  if (attempt->host().empty()) attempt->set_host(request.host());
+  if (attempt->pid() == 0) attempt->set_pid(request.pid());
   if (request.stages_size() > 0) *job->record.mutable_stages() = request.stages();
   *job->record.mutable_taskmanagers() = request.taskmanagers();
   if (isEndState(request.state())) {
-    end(*job, request.state(), request.error(),
+    bool canceledByUser = request.state() == v1::CANCELED && job->record.cancel_requested();
+    end(*job, request.state(), canceledByUser ? "canceled by the user" : request.error(),
         request.has_report() ? &request.report() : nullptr);
     return response;
   }
@@ -527,6 +564,12 @@ Result<v1::JobReport> Dispatcher::report(const std::string& id) const {
                      toString(job->record.state()), job->record.error());
   }
   return job->record.report();
+}
+
+Result<std::string> Dispatcher::filesArchive(const std::string& id) const {
+  const Job* job = find(id);
+  if (job == nullptr) return makeError(ErrorCode::kNotFound, "no job with id '{}'", id);
+  return store_.jobDir(id) + "/files.tar";
 }
 
 Result<std::string> Dispatcher::jobManagerLog(const std::string& id) const {

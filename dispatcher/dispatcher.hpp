@@ -69,6 +69,10 @@ class Dispatcher {
   // that ended without one; kFailedPrecondition while it runs.
   Result<v1::JobReport> report(const std::string& id) const;
 
+  // The tar of the job's files the mesos launcher packs for the fetcher
+  // (it may not exist yet). kNotFound for an unknown id.
+  Result<std::string> filesArchive(const std::string& id) const;
+
   // The log file of the job's latest JobManager attempt. kNotFound.
   Result<std::string> jobManagerLog(const std::string& id) const;
 
@@ -112,6 +116,7 @@ class Dispatcher {
   EventLoop& loop_;
   JobStore& store_;
   JobManagerLauncher& launcher_;
+  const std::string launcherName_;
   DispatcherConfig config_;
   std::string address_;
   std::map<std::string, Job> jobs_;

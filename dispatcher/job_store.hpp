@@ -32,6 +32,11 @@ class JobStore {
   // named in `problems` (a damaged file never stops the Dispatcher).
   virtual Result<std::vector<v1::JobRecord>> loadJobs(std::vector<std::string>* problems) = 0;
 
+  // A small value of the Dispatcher's own under `key` (its Mesos framework
+  // id); empty when never set. Durable like records.
+  virtual Result<std::string> getValue(const std::string& key) = 0;
+  virtual Status putValue(const std::string& key, const std::string& value) = 0;
+
   // A folder of the job's own for logs and work files of its JobManagers.
   virtual std::string jobDir(const std::string& jobId) const = 0;
 

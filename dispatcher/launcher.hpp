@@ -20,7 +20,7 @@ struct JobManagerLaunch {
   int attempt = 1;
   std::string specPath;    // the stored spec (local path)
   std::string jobDir;      // the job's folder in the state store
-  std::string outputDir;   // where the job's output goes
+  std::string outputDir;   // where the job's output goes; empty: the launcher's default
   std::string dispatcherAddress;  // host:port of the Dispatcher's RPC
 };
 
@@ -52,6 +52,10 @@ class JobManagerLauncher {
   // Asks the attempt to stop (the JobManager cancels its job and exits);
   // `force` kills it at once.
   virtual void stop(const std::string& jobId, int attempt, bool force) = 0;
+
+  // True while the attempt waits for resources (no Mesos offer fitted yet):
+  // silence then is not a lost JobManager.
+  virtual bool waiting(const std::string& jobId, int attempt) const { return false; }
 
   // "local" or "mesos".
   virtual std::string name() const = 0;

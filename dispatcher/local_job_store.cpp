@@ -85,6 +85,17 @@ std::string LocalJobStore::jobDir(const std::string& jobId) const {
 Result<std::string> LocalJobStore::putFiles(const std::string& jobId,
                                             const std::vector<v1::JobFile>& files) {
   fs::path folder = fs::path(jobDir(jobId)) / "files";
+  Status stored = writeFiles(folder, files);
+  if (!stored.ok()) {
+    // No record points at them: leave nothing half-written behind.
+    std::error_code ignored;
+    fs::remove_all(jobDir(jobId), ignored);
+    return stored.error();
+  }
+  return folder.string();
+}
+
+Status LocalJobStore::writeFiles(const fs::path& folder, const std::vector<v1::JobFile>& files) {
   std::error_code ec;
   fs::create_directories(folder, ec);
   if (ec) {
@@ -104,9 +115,24 @@ Result<std::string> LocalJobStore::putFiles(const std::string& jobId,
                        ec.message());
     }
     Status written = writeFileAtomically(target.string(), file.content());
-    if (!written.ok()) return written.error();
+    if (!written.ok()) return written;
   }
-  return folder.string();
+  return Status();
+}
+
+Result<std::string> LocalJobStore::getValue(const std::string& key) {
+  std::ifstream in(root_ + "/values/" + key, std::ios::binary);
+  if (!in) return std::string();
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+Status LocalJobStore::putValue(const std::string& key, const std::string& value) {
+  std::error_code ec;
+  fs::create_directories(root_ + "/values", ec);
+  if (ec) return makeError(ErrorCode::kIo, "cannot create '{}/values': {}", root_, ec.message());
+  return writeFileAtomically(root_ + "/values/" + key, value);
 }
 
 Status LocalJobStore::putJob(const v1::JobRecord& record) {

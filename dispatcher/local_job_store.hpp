@@ -4,9 +4,12 @@
 //   record.pb      the JobRecord (binary protobuf), replaced atomically
 //   files/         the submitted spec and files
 //   ...            logs, reports and work folders of its JobManagers
+// and DIR/values/<key> for the Dispatcher's own values (its framework id).
 // Writes go to a temporary file that is fsync'ed, renamed over the old one,
 // and the folder fsync'ed, so a crash leaves either the old or the new record.
 // Loop thread only: writes block for the fsync (a few milliseconds).
+
+#include <filesystem>
 
 #include "dispatcher/job_store.hpp"
 
@@ -21,11 +24,14 @@ class LocalJobStore : public JobStore {
                                const std::vector<v1::JobFile>& files) override;
   Status putJob(const v1::JobRecord& record) override;
   Result<std::vector<v1::JobRecord>> loadJobs(std::vector<std::string>* problems) override;
+  Result<std::string> getValue(const std::string& key) override;
+  Status putValue(const std::string& key, const std::string& value) override;
   std::string jobDir(const std::string& jobId) const override;
   std::string describe() const override { return "local:" + root_; }
 
  private:
   explicit LocalJobStore(std::string root) : root_(std::move(root)) {}
+  Status writeFiles(const std::filesystem::path& folder, const std::vector<v1::JobFile>& files);
 
   std::string root_;
 };

@@ -56,7 +56,9 @@ std::vector<std::string> LocalLauncher::commandLine(const JobManagerLaunch& laun
                                    "--dispatcher", launch.dispatcherAddress,
                                    "--dispatcher-attempt", std::to_string(launch.attempt),
                                    "--work-dir", launch.jobDir + "/work",
-                                   "--output", launch.outputDir,
+                                   "--output",
+                                   launch.outputDir.empty() ? launch.jobDir + "/output"
+                                                            : launch.outputDir,
                                    "--report", jobManagerReportPath(launch.jobDir, launch.attempt),
                                    "--log-file", jobManagerLogPath(launch.jobDir, launch.attempt),
                                    "--log-level", config_.logLevel};

@@ -7,7 +7,10 @@
 
 #include <boost/asio/signal_set.hpp>
 #include <boost/program_options.hpp>
+#include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <memory>
 #include <iostream>
 #include <sstream>
 
@@ -19,6 +22,9 @@
 #include "common/rpc.hpp"
 #include "dispatcher/dispatcher.hpp"
 #include "dispatcher/local_launcher.hpp"
+#include "dispatcher/mesos_launcher.hpp"
+#include "mesos/executor_connection.hpp"
+#include "mesos/scheduler_connection.hpp"
 #include "dispatcher/rest_api.hpp"
 
 namespace po = boost::program_options;
@@ -42,7 +48,19 @@ struct Flags {
   std::vector<std::string> jobManagerArgs;
   std::string logLevel = "info";
   std::string logFile;
+  std::string artifactDir;
+  // Mesos
   std::string mesosMaster;
+  std::string mesosContentType = "protobuf";
+  std::string mesosRole = "*";
+  std::string mesosUser;
+  std::string mesosPrincipal;
+  std::string mesosSecretFile;
+  std::string mesosFailoverTimeout = "7days";
+  std::string frameworkName = "tailor";
+  std::string webuiUrl;
+  std::string jobManagerResources = "cpus=0.5,mem=512";
+  std::string mesosRefuse = "5s";
 };
 
 std::string defaultJobManagerBinary() {
@@ -93,8 +111,29 @@ int main(int argc, char** argv) {
       "tailor-jobmanager (default: next to this executable)")(
       "jobmanager-arg", po::value(&flags.jobManagerArgs)->composing(),
       "flags given to every JobManager, e.g. \"--local-resources cpus=4,mem=8GiB\" (repeatable)")(
+      "artifact-dir", po::value(&flags.artifactDir),
+      "where tailor-jobmanager and tailor-taskmanager are served from for the Mesos fetcher "
+      "(default: next to this executable)")(
       "mesos-master", po::value(&flags.mesosMaster),
       "HOST:PORT[,HOST:PORT...] of the Mesos masters (for --launcher mesos)")(
+      "mesos-content-type", po::value(&flags.mesosContentType)->default_value(flags.mesosContentType),
+      "protobuf | json, for the Dispatcher's framework and its JobManagers")(
+      "mesos-role", po::value(&flags.mesosRole)->default_value(flags.mesosRole),
+      "role of the Dispatcher's framework and of the jobs' frameworks")(
+      "mesos-user", po::value(&flags.mesosUser), "user tasks run as (default: this user)")(
+      "mesos-principal", po::value(&flags.mesosPrincipal), "the Dispatcher framework's principal")(
+      "mesos-secret-file", po::value(&flags.mesosSecretFile), "file holding the principal's secret")(
+      "mesos-failover-timeout",
+      po::value(&flags.mesosFailoverTimeout)->default_value(flags.mesosFailoverTimeout),
+      "how long Mesos keeps the Dispatcher's framework while it is away")(
+      "mesos-refuse", po::value(&flags.mesosRefuse)->default_value(flags.mesosRefuse),
+      "refuse filter on declined offers")(
+      "framework-name", po::value(&flags.frameworkName)->default_value(flags.frameworkName),
+      "name of the Dispatcher's framework (jobs' are tailor-job-<id>)")(
+      "webui-url", po::value(&flags.webuiUrl), "FrameworkInfo.webui_url")(
+      "jobmanager-resources",
+      po::value(&flags.jobManagerResources)->default_value(flags.jobManagerResources),
+      "what each JobManager task asks Mesos for: cpus=N,mem=SIZE")(
       "log-level", po::value(&flags.logLevel)->default_value(flags.logLevel),
       "trace|debug|info|warn|error")(
       "log-file", po::value(&flags.logFile), "log file (default: stderr)");
@@ -120,9 +159,43 @@ int main(int argc, char** argv) {
     return 2;
   };
   if (flags.port < 0 || flags.port > 65535) return fail("--port: expected 0..65535");
-  if (flags.launcher != "local") {
-    return fail("--launcher: '" + flags.launcher +
-                "' is not available (expected local; the mesos launcher is not built yet)");
+  if (flags.launcher != "local" && flags.launcher != "mesos") {
+    return fail("--launcher: '" + flags.launcher + "' is not a launcher (expected local or mesos)");
+  }
+  if (flags.launcher == "mesos" && flags.mesosMaster.empty()) {
+    return fail("--launcher mesos needs --mesos-master HOST:PORT[,HOST:PORT...]");
+  }
+  if (flags.mesosContentType != "protobuf" && flags.mesosContentType != "json") {
+    return fail("--mesos-content-type: '" + flags.mesosContentType +
+                "' is not a content type (expected protobuf or json)");
+  }
+  if (Status named = dispatcher::checkFrameworkName(flags.frameworkName); !named.ok()) {
+    return fail(named.error().message);
+  }
+  auto jmResources = parseResourceList(flags.jobManagerResources, Resources{500, 512, 0, 0});
+  if (!jmResources.ok()) return fail("--jobmanager-resources: " + jmResources.error().message);
+  auto refuse = parseDuration(flags.mesosRefuse);
+  if (!refuse.ok()) return fail("--mesos-refuse: " + refuse.error().message);
+  auto failover = tailor::mesos::parseMesosDuration(flags.mesosFailoverTimeout);
+  if (!failover.ok()) failover = parseDuration(flags.mesosFailoverTimeout);
+  if (!failover.ok()) return fail("--mesos-failover-timeout: " + failover.error().message);
+  std::string secret;
+  if (!flags.mesosSecretFile.empty()) {
+    std::ifstream in(flags.mesosSecretFile);
+    if (!in) return fail("--mesos-secret-file: cannot read '" + flags.mesosSecretFile + "'");
+    std::getline(in, secret);
+  }
+  std::vector<std::string> masters;
+  for (std::istringstream in(flags.mesosMaster); !in.eof();) {
+    std::string master;
+    std::getline(in, master, ',');
+    if (master.empty()) continue;
+    auto colon = master.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == master.size() ||
+        master.find_first_not_of("0123456789", colon + 1) != std::string::npos) {
+      return fail("--mesos-master: '" + master + "' is not HOST:PORT");
+    }
+    masters.push_back(master);
   }
   if (flags.maxRunningJobs < 1) return fail("--max-running-jobs: expected a number >= 1");
   if (flags.maxAttempts < 1) return fail("--jobmanager-max-attempts: expected a number >= 1");
@@ -136,6 +209,9 @@ int main(int argc, char** argv) {
                 "' is not a size (expected e.g. 64MiB)");
   }
   if (flags.jobManagerBinary.empty()) flags.jobManagerBinary = defaultJobManagerBinary();
+  if (flags.artifactDir.empty()) {
+    flags.artifactDir = fs::path(flags.jobManagerBinary).parent_path().string();
+  }
   if (access(flags.jobManagerBinary.c_str(), X_OK) != 0) {
     return fail("--jobmanager-binary: '" + flags.jobManagerBinary + "' is not an executable file");
   }
@@ -148,7 +224,39 @@ int main(int argc, char** argv) {
   launcherConfig.jobManagerBinary = flags.jobManagerBinary;
   launcherConfig.extraArgs = splitArgs(flags.jobManagerArgs);
   launcherConfig.logLevel = flags.logLevel;
-  dispatcher::LocalLauncher launcher(loop, launcherConfig);
+  dispatcher::LocalLauncher localLauncher(loop, launcherConfig);
+
+  dispatcher::MesosLauncherConfig mesosConfig;
+  mesosConfig.frameworkName = flags.frameworkName;
+  mesosConfig.role = flags.mesosRole;
+  mesosConfig.user = flags.mesosUser;
+  mesosConfig.principal = flags.mesosPrincipal;
+  mesosConfig.failoverTimeoutSeconds = std::chrono::duration<double>(*failover).count();
+  mesosConfig.webuiUrl = flags.webuiUrl;
+  mesosConfig.jobManagerResources = *jmResources;
+  mesosConfig.refuse = *refuse;
+  mesosConfig.mesosMasters = flags.mesosMaster;
+  mesosConfig.contentType = flags.mesosContentType;
+  mesosConfig.extraArgs = launcherConfig.extraArgs;
+  mesosConfig.logLevel = flags.logLevel;
+  dispatcher::MesosLauncher mesosLauncher(loop, **store, mesosConfig);
+  http::CurlHttpClient mesosCalls(loop, 1);  // one worker: Mesos calls stay in order
+  std::unique_ptr<tailor::mesos::HttpSchedulerConnection> connection;
+  bool onMesos = flags.launcher == "mesos";
+  if (onMesos) {
+    tailor::mesos::SchedulerConnectionConfig connectionConfig;
+    connectionConfig.masters = masters;
+    connectionConfig.contentType = flags.mesosContentType == "json"
+                                       ? tailor::mesos::ContentType::kJson
+                                       : tailor::mesos::ContentType::kProtobuf;
+    connectionConfig.principal = flags.mesosPrincipal;
+    connectionConfig.secret = secret;
+    connection = std::make_unique<tailor::mesos::HttpSchedulerConnection>(
+        loop, mesosCalls, connectionConfig, mesosLauncher);
+    mesosLauncher.setConnection(connection.get());
+  }
+  dispatcher::JobManagerLauncher& launcher =
+      onMesos ? static_cast<dispatcher::JobManagerLauncher&>(mesosLauncher) : localLauncher;
 
   dispatcher::DispatcherConfig config;
   config.maxRunningJobs = flags.maxRunningJobs;
@@ -160,6 +268,7 @@ int main(int argc, char** argv) {
   http::Server server(loop, flags.bind, static_cast<std::uint16_t>(flags.port));
   dispatcher::RestApiConfig apiConfig;
   apiConfig.maxUploadBytes = static_cast<std::uint64_t>(*upload) << 20;
+  apiConfig.artifactDir = flags.artifactDir;
   rpc::Server rpcServer(server);
   rpcServer.handle<v1::ReportJobStatusRequest, v1::ReportJobStatusResponse>(
       "Dispatcher", "ReportJobStatus",
@@ -183,7 +292,10 @@ int main(int argc, char** argv) {
     if (!recovered.ok()) {
       log->error("cannot recover job records: {}", recovered.error().message);
       loop.stop();
+      return;
     }
+    // After recovery, so that adopted JobManager tasks are reconciled at once.
+    if (onMesos) mesosLauncher.start();
   });
   std::printf("tailor-dispatcher listening on %s:%u (state %s, %s launcher)\n",
               flags.bind.c_str(), static_cast<unsigned>(*port), (*store)->describe().c_str(),
@@ -192,6 +304,7 @@ int main(int argc, char** argv) {
   log->info("listening on {}:{}, state {}, {} launcher, at most {} running jobs", flags.bind,
             *port, (*store)->describe(), launcher.name(), flags.maxRunningJobs);
   loop.run();
+  if (connection) connection->stop();
   server.stop();
   return 0;
 }

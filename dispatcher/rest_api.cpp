@@ -18,7 +18,9 @@ std::string toJson(const google::protobuf::Message& message) {
   options.preserve_proto_field_names = true;
   options.add_whitespace = true;
   std::string json;
-  (void)pbutil::MessageToJsonString(message, &json, options);
+  auto printed = pbutil::MessageToJsonString(message, &json, options);
+  // Our own messages always print; a failure here is a bug, not bad input.
+  if (!printed.ok()) std::abort();
   return json;
 }
 
@@ -85,6 +87,28 @@ Result<std::int64_t> intParameter(const std::map<std::string, std::string>& quer
   return value;
 }
 
+// Makes `data` valid UTF-8 without changing its length: every byte that is
+// not part of a well-formed sequence becomes '?'. JSON strings must be UTF-8,
+// and a chunk cut at arbitrary offsets may split a character.
+void replaceInvalidUtf8(std::string& data) {
+  size_t i = 0;
+  while (i < data.size()) {
+    auto byte = static_cast<unsigned char>(data[i]);
+    size_t length = byte < 0x80 ? 1 : (byte >> 5) == 0x6 ? 2 : (byte >> 4) == 0xe ? 3
+                                    : (byte >> 3) == 0x1e ? 4 : 0;
+    bool valid = length > 0 && i + length <= data.size();
+    for (size_t k = 1; valid && k < length; ++k) {
+      valid = (static_cast<unsigned char>(data[i + k]) & 0xc0) == 0x80;
+    }
+    if (!valid) {
+      data[i] = '?';
+      ++i;
+      continue;
+    }
+    i += length;
+  }
+}
+
 // "/v1/jobs/ID/rest" -> {"ID", "rest"}; the id must be non-empty.
 bool splitJobPath(const std::string& path, std::string& id, std::string& rest) {
   const std::string prefix = "/v1/jobs/";
@@ -120,6 +144,7 @@ http::Response logChunk(const std::string& path, const std::map<std::string, std
     in.read(data.data(), count);
     data.resize(static_cast<size_t>(in.gcount()));
   }
+  replaceInvalidUtf8(data);
   v1::LogChunk chunk;
   chunk.set_data(std::move(data));
   chunk.set_offset(static_cast<double>(start));
@@ -155,13 +180,19 @@ void addRestApi(http::Server& server, Dispatcher& dispatcher, const RestApiConfi
                                 limit));
   });
 
-  server.route("GET", "/health", [](const http::Request&, http::Responder respond) {
+  auto notFound = [](const http::Request& request) {
+    return apiError(404, "NOT_FOUND", "no route for " + request.method + " " + request.path);
+  };
+  server.route("GET", "/health", [notFound](const http::Request& request, http::Responder respond) {
+    if (request.path != "/health") return respond(notFound(request));
     http::Response response;
     response.contentType = "application/json";
     response.body = "{\"status\": \"ok\"}\n";
     respond(std::move(response));
   });
-  server.route("GET", "/ready", [&dispatcher](const http::Request&, http::Responder respond) {
+  server.route("GET", "/ready", [&dispatcher, notFound](const http::Request& request,
+                                                        http::Responder respond) {
+    if (request.path != "/ready") return respond(notFound(request));
     http::Response response;
     response.contentType = "application/json";
     response.status = dispatcher.ready() ? 200 : 503;
@@ -228,6 +259,14 @@ void addRestApi(http::Server& server, Dispatcher& dispatcher, const RestApiConfi
       respond(apiError(404, "NOT_FOUND", "no route for GET " + request.path));
       return;
     }
+    if (rest == "files.tar") {
+      auto archive = dispatcher.filesArchive(id);
+      if (!archive.ok()) return respond(errorResponse(archive.error()));
+      http::Response response;
+      response.contentType = "application/x-tar";
+      response.filePath = *archive;  // 404 until the mesos launcher packed it
+      return respond(std::move(response));
+    }
     if (rest.empty()) {
       auto job = dispatcher.job(id);
       respond(job.ok() ? json(200, *job) : errorResponse(job.error()));
@@ -249,9 +288,24 @@ void addRestApi(http::Server& server, Dispatcher& dispatcher, const RestApiConfi
     }
   });
 
-  server.route("GET", "/v1/overview", [&dispatcher](const http::Request&,
-                                                    http::Responder respond) {
+  server.route("GET", "/v1/overview", [&dispatcher, notFound](const http::Request& request,
+                                                              http::Responder respond) {
+    if (request.path != "/v1/overview") return respond(notFound(request));
     respond(json(200, dispatcher.overview()));
+  });
+
+  // The binaries the Mesos fetcher downloads onto agents.
+  server.route("GET", "/v1/artifacts/", [config, notFound](const http::Request& request,
+                                                           http::Responder respond) {
+    std::string name = request.path.substr(std::string("/v1/artifacts/").size());
+    if (config.artifactDir.empty() ||
+        (name != "tailor-jobmanager" && name != "tailor-taskmanager")) {
+      return respond(notFound(request));
+    }
+    http::Response response;
+    response.contentType = "application/octet-stream";
+    response.filePath = config.artifactDir + "/" + name;
+    respond(std::move(response));
   });
 
   // Anything else: a JSON 404 rather than the server's plain one.

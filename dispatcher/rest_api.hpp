@@ -16,6 +16,9 @@ struct RestApiConfig {
   std::uint64_t maxUploadBytes = 64ull << 20;  // a submission's whole body
   int maxListLimit = 1000;
   std::int64_t maxLogChunk = 1 << 20;
+  // Where tailor-jobmanager and tailor-taskmanager are, served for the Mesos
+  // fetcher at /v1/artifacts/<name>. Empty: not served.
+  std::string artifactDir;
 };
 
 // Adds the routes to `server` (before it starts).

@@ -17,7 +17,8 @@ bool plainFileName(const std::string& name) {
 }
 
 // A relative path of plain parts: no "", ".", "..", no control characters.
-Status checkRelativePath(const std::string& path, const std::string& field, int maxLength) {
+Status checkRelativePath(const std::string& path, const std::string& field, int maxLength,
+                         int maxPartLength) {
   if (path.empty()) return makeError(ErrorCode::kInvalidArgument, "{}: empty path", field);
   if (static_cast<int>(path.size()) > maxLength) {
     return makeError(ErrorCode::kInvalidArgument, "{}: path longer than {} characters", field,
@@ -40,6 +41,11 @@ Status checkRelativePath(const std::string& path, const std::string& field, int 
     size_t end = path.find('/', start);
     if (end == std::string::npos) end = path.size();
     std::string part = path.substr(start, end - start);
+    if (static_cast<int>(part.size()) > maxPartLength) {
+      return makeError(ErrorCode::kInvalidArgument,
+                       "{}: '{}...' is a name longer than {} characters", field,
+                       part.substr(0, 40), maxPartLength);
+    }
     if (part.empty() || part == "." || part == "..") {
       return makeError(ErrorCode::kInvalidArgument,
                        "{}: '{}' has an empty, '.' or '..' part (expected a path inside the "
@@ -79,7 +85,8 @@ Result<CheckedSubmission> checkSubmission(const v1::SubmitJobRequest& request,
   for (int i = 0; i < request.files_size(); ++i) {
     const auto& file = request.files(i);
     std::string field = "files[" + std::to_string(i) + "].path";
-    Status ok = checkRelativePath(file.path(), field, limits.maxPathLength);
+    Status ok = checkRelativePath(file.path(), field, limits.maxPathLength,
+                                  limits.maxPathPartLength);
     if (!ok.ok()) return ok.error();
     if (!seen.insert(file.path()).second) {
       return makeError(ErrorCode::kInvalidArgument, "{}: '{}' is given twice{}", field,

@@ -16,7 +16,8 @@ namespace tailor::dispatcher {
 
 struct SubmissionLimits {
   int maxFiles = 1000;
-  int maxPathLength = 255;
+  int maxPathLength = 1024;
+  int maxPathPartLength = 200;  // leaves room for the store's temporary suffix
 };
 
 // A submission that passed its checks.

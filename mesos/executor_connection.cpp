@@ -201,7 +201,10 @@ void ExecutorConnection::onRecord(const std::string& record) {
       listener_.onLaunch(event->launch().task());
       return;
     case ExecutorEvent::KILL:
-      listener_.onKill(event->kill().task_id());
+      listener_.onKillWithPolicy(event->kill().task_id(),
+                                 event->kill().has_kill_policy()
+                                     ? std::optional<v1::KillPolicy>(event->kill().kill_policy())
+                                     : std::nullopt);
       return;
     case ExecutorEvent::ACKNOWLEDGED: {
       unacknowledged_.erase(event->acknowledged().uuid());

@@ -53,6 +53,12 @@ class ExecutorListener {
   virtual void onSubscribed(const ExecutorEvent::Subscribed& subscribed) = 0;
   virtual void onLaunch(const ::mesos::v1::TaskInfo& task) = 0;
   virtual void onKill(const ::mesos::v1::TaskID& taskId) = 0;
+  // KILL with its kill policy, which overrides the task's when present
+  // (reference §7.3). By default the policy is dropped and onKill() runs.
+  virtual void onKillWithPolicy(const ::mesos::v1::TaskID& taskId,
+                                const std::optional<::mesos::v1::KillPolicy>& killPolicy) {
+    onKill(taskId);
+  }
   // Every update sent was acknowledged (called after each ACKNOWLEDGED that
   // leaves none outstanding).
   virtual void onAllAcknowledged() = 0;

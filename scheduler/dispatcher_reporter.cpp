@@ -41,6 +41,13 @@ DispatcherReporter::~DispatcherReporter() {
 
 void DispatcherReporter::start() { sender_ = std::thread([this] { senderMain(); }); }
 
+void DispatcherReporter::setAddress(const std::string& address) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  status_.set_address(address);
+  changed_ = true;
+  wake_.notify_all();
+}
+
 std::optional<v1::ReportJobStatusResponse> DispatcherReporter::send(
     const v1::ReportJobStatusRequest& request) {
   http::ClientRequest call;

@@ -45,6 +45,9 @@ class DispatcherReporter : public JobObserver, public ResourceObserver {
   // Starts the sender thread.
   void start();
 
+  // host:port of the JobManager's RPC endpoint, sent with every report. Any thread.
+  void setAddress(const std::string& address);
+
   // Sends the end state with `report` (or `error` when there is none) and
   // returns once the Dispatcher acknowledged it, or false after
   // finalReportTimeout. Stops the periodic reports first. Any thread.

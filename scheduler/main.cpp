@@ -77,7 +77,11 @@ int main(int argc, char** argv) {
   auto options_ = scheduler::resolvePerJobFlags(flags, *spec);
   if (!options_.ok()) return failBeforeStart(options_.error().message, 2);
   if (reporter) reporter->start();
-  auto report = scheduler::runPerJob(*options_, {reporter.get(), reporter.get()});
+  scheduler::RunObservers observers{reporter.get(), reporter.get(), {}};
+  if (reporter) {
+    observers.listening = [&](const std::string& address) { reporter->setAddress(address); };
+  }
+  auto report = scheduler::runPerJob(*options_, observers);
   if (!report.ok()) return failBeforeStart(report.error().message, 1);
   if (!flags.report.empty()) {
     auto written = scheduler::writeReport(*report, flags.report);

@@ -44,6 +44,8 @@ void addPerJobFlags(po::options_description& options, PerJobFlags& flags) {
                                              "address the JobManager's RPC endpoint listens on")(
       "advertise-host", po::value(&flags.advertiseHost)->default_value(flags.advertiseHost),
       "host TaskManagers reach the JobManager at")(
+      "rpc-port", po::value(&flags.rpcPort)->default_value(flags.rpcPort),
+      "port of the JobManager's RPC endpoint (0 picks a free one)")(
       "mesos-master", po::value(&flags.mesosMaster),
       "run TaskManagers on Mesos: HOST:PORT[,HOST:PORT...] of the masters")(
       "mesos-content-type",
@@ -142,6 +144,11 @@ Result<PerJobOptions> resolvePerJobFlags(const PerJobFlags& flags, v1::JobSpec s
   options.fixedSlotsPerTaskManager = flags.fixedSlots;
   options.bindAddress = flags.bind;
   options.advertiseHost = flags.advertiseHost;
+  if (flags.rpcPort < 0 || flags.rpcPort > 65535) {
+    return makeError(ErrorCode::kInvalidArgument, "--rpc-port: {} is not a port (expected 0..65535)",
+                     flags.rpcPort);
+  }
+  options.rpcPort = static_cast<std::uint16_t>(flags.rpcPort);
   if (!flags.mesosMaster.empty()) {
     std::string rest = flags.mesosMaster;
     for (size_t comma; !rest.empty();

@@ -30,6 +30,7 @@ struct PerJobFlags {
   std::string jobId;
   std::string bind = "127.0.0.1";
   std::string advertiseHost = "127.0.0.1";
+  int rpcPort = 0;
   // Mesos
   std::string mesosMaster;
   std::string mesosContentType = "protobuf";

@@ -210,7 +210,7 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
   }
 
   http::CurlHttpClient httpClient(loop, 4);
-  http::Server httpServer(loop, options.bindAddress, 0);
+  http::Server httpServer(loop, options.bindAddress, options.rpcPort);
   rpc::Server rpcServer(httpServer);
   rpc::Client rpcClient(httpClient);
   ChildProcessLauncher launcher(loop);
@@ -290,6 +290,7 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
   if (localDriver != nullptr) localDriver->setResourceManagerAddress(address);
   if (mesosDriver != nullptr) mesosDriver->setResourceManagerAddress(address);
   jobMaster.setAddress(address);
+  if (observers.listening) observers.listening(address);
   log->info("job {} ({}): JobManager on {}, {}, work dir {}, output {}", options.jobId, spec.name(),
             address, driver->describe(), options.workDir, options.outputDir);
 

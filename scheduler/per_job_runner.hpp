@@ -4,6 +4,8 @@
 // process, serving the internal RPC that TaskManagers call. Used by
 // `tailor run` (JobManager inside the CLI) and by `tailor-jobmanager`.
 
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,6 +40,7 @@ struct PerJobOptions {
   // Where the JobManager's RPC endpoint listens and how TMs reach it.
   std::string bindAddress = "127.0.0.1";
   std::string advertiseHost = "127.0.0.1";
+  std::uint16_t rpcPort = 0;  // 0: any free port
   // Mesos: when masters are given, TaskManagers run as Mesos executors.
   std::vector<std::string> mesosMasters;
   bool mesosJson = false;
@@ -63,6 +66,8 @@ std::string reportToJson(const v1::JobReport& report);
 struct RunObservers {
   JobObserver* job = nullptr;
   ResourceObserver* resources = nullptr;
+  // Told host:port of the JobManager's RPC endpoint once it listens.
+  std::function<void(const std::string&)> listening;
 };
 
 // Runs the job to its end on the calling thread and returns its report.

@@ -10,6 +10,8 @@
 
 #include "common/logging.hpp"
 #include "common/subprocess.hpp"
+#include "tests/fake_mesos/command_executor.hpp"
+#include "tests/fake_mesos/fetcher.hpp"
 #include "tests/fake_mesos/wire.hpp"
 
 namespace tailor::fake_mesos {
@@ -22,10 +24,6 @@ using mesos::ExecutorEvent;
 
 bool startsWith(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
-}
-
-bool endsWith(std::string_view text, std::string_view suffix) {
-  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
 }
 
 // Mesos' validation::executor::call::validate.
@@ -184,11 +182,9 @@ void Agent::runTask(const v1::FrameworkInfo& frameworkInfo, const v1::TaskInfo& 
     stripUnreservedRole(info.mutable_executor()->mutable_resources());
     executorInfo = info.executor();
   } else {
-    // A command task: Mesos runs it under its command executor, whose id is the task id.
-    executorInfo.mutable_executor_id()->set_value(info.task_id().value());
-    executorInfo.mutable_framework_id()->set_value(frameworkId);
-    *executorInfo.mutable_command() = info.command();
-    executorInfo.set_name("Command Executor (Task: " + info.task_id().value() + ")");
+    // A command task: Mesos runs it under its command executor, whose id is
+    // the task id; the task's CommandInfo reaches the executor in LAUNCH.
+    executorInfo = commandExecutorInfo(frameworkId, info, config_.commandExecutor);
   }
   const std::string executorId = executorInfo.executor_id().value();
   const std::string taskId = info.task_id().value();
@@ -205,7 +201,8 @@ void Agent::runTask(const v1::FrameworkInfo& frameworkInfo, const v1::TaskInfo& 
                  agentStatus(frameworkId, task, ids_.randomUuidText(), v1::TASK_FAILED,
                              v1::TaskStatus::REASON_COMMAND_EXECUTOR_FAILED,
                              "fake-mesos has no command executor: launch the task with an "
-                             "ExecutorInfo (or use --simulate-executors)"),
+                             "ExecutorInfo, or run fake-mesos with --command-executor PATH (or "
+                             "--simulate-executors)"),
                  false);
     return;
   }
@@ -275,6 +272,8 @@ Agent::Executor* Agent::launchExecutor(Framework& fw, const v1::ExecutorInfo& in
     }
     Status fetched = fetchUris(info.command(), exec.sandbox);
     if (!fetched.ok()) {
+      // As in Mesos, the details are in the agent's log and the sandbox's
+      // stderr, not in the status update.
       log_->warn("agent {} could not fetch the URIs of executor {} of framework {}: {}", id(),
                  executorId, frameworkId, fetched.error().message);
       *error = fmt::format("Failed to fetch all URIs for container '{}': exited with status 1",
@@ -321,52 +320,6 @@ Agent::Executor* Agent::launchExecutor(Framework& fw, const v1::ExecutorInfo& in
              executorId, frameworkId, exec.containerId,
              exec.pid ? std::to_string(*exec.pid) : "none");
   return &exec;
-}
-
-Status Agent::fetchUris(const v1::CommandInfo& command, const std::string& sandbox) {
-  for (const auto& uri : command.uris()) {
-    std::string value = uri.value();
-    std::string path;
-    if (startsWith(value, "file://")) {
-      path = value.substr(7);
-    } else if (value.find("://") == std::string::npos) {
-      path = value;
-    } else {
-      return makeError(ErrorCode::kInvalidArgument,
-                       "URI '{}': only file:// URIs and paths are supported", value);
-    }
-    std::error_code ec;
-    if (!fs::exists(path, ec)) {
-      return makeError(ErrorCode::kNotFound, "URI '{}': no such file", value);
-    }
-    fs::path target = fs::path(sandbox) / (uri.has_output_file() ? fs::path(uri.output_file())
-                                                                 : fs::path(path).filename());
-    fs::copy(path, target, fs::copy_options::overwrite_existing | fs::copy_options::recursive, ec);
-    if (ec) return makeError(ErrorCode::kIo, "URI '{}': copy failed: {}", value, ec.message());
-    if (uri.executable()) {
-      fs::permissions(target,
-                      fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
-                      fs::perm_options::add, ec);
-    }
-    std::string name = target.filename().string();
-    bool tar = endsWith(name, ".tar") || endsWith(name, ".tar.gz") || endsWith(name, ".tgz") ||
-               endsWith(name, ".tar.bz2") || endsWith(name, ".tbz2") || endsWith(name, ".tar.xz") ||
-               endsWith(name, ".txz");
-    if (uri.extract() && !uri.executable() && tar) {
-      SpawnOptions options;
-      options.argv = {"tar", "-C", sandbox, "-xf", target.string()};
-      auto child = spawnProcess(options);
-      if (!child.ok()) return child.error();
-      int status = 0;
-      while (waitpid(child->pid, &status, 0) < 0 && errno == EINTR) {
-      }
-      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        return makeError(ErrorCode::kIo, "URI '{}': tar failed: {}", value,
-                         describeWaitStatus(status));
-      }
-    }
-  }
-  return Status::okStatus();
 }
 
 std::map<std::string, std::string> Agent::environmentFor(const Framework& fw,
@@ -451,6 +404,8 @@ void Agent::killTask(const std::string& frameworkId, const std::string& taskId,
   if (killPolicy && killPolicy->has_grace_period()) {
     grace = std::chrono::duration_cast<Duration>(
         std::chrono::nanoseconds(killPolicy->grace_period().nanoseconds()));
+    // The command executor escalates at the end of that grace period itself.
+    if (!task.info.has_executor()) grace += CommandExecutor::kShutdownReserve;
   }
   if (task.killTimer != 0) loop_.cancelTimer(task.killTimer);
   std::string containerId = exec->containerId;

@@ -78,7 +78,10 @@ struct AgentConfig {
   std::vector<::mesos::v1::Attribute> attributes;
   std::string workDir;          // sandboxes go under <workDir>/slaves/<agent id>/...
   bool createSandboxes = true;  // false: no directories, no URI fetching (simulated executors)
-  bool commandTasks = false;    // tasks without ExecutorInfo run (only simulated executors can)
+  // Tasks without ExecutorInfo run: under the command executor below, or
+  // under a simulated executor. Otherwise they fail at once.
+  bool commandTasks = false;
+  std::string commandExecutor;  // the fake-command-executor binary, for command tasks
   Duration statusUpdateRetry{10000};
   Duration statusUpdateRetryMax{600000};
   Duration registrationTimeout{60000};
@@ -204,7 +207,6 @@ class Agent {
   Executor* executor(const std::string& frameworkId, const std::string& executorId);
   Executor* launchExecutor(Framework& framework, const ::mesos::v1::ExecutorInfo& info,
                            std::string* error, std::string* containerId);
-  Status fetchUris(const ::mesos::v1::CommandInfo& command, const std::string& sandbox);
   std::map<std::string, std::string> environmentFor(const Framework& framework,
                                                     const Executor& executor) const;
   void deliver(Executor& executor, Task& task);

@@ -52,6 +52,11 @@ struct FakeMesosConfig {
   ExecutorMode executorMode = ExecutorMode::kProcess;
   // kExternal: told about each executor launch, returns its pid if known.
   ExternalExecutorRuntime::Hook externalLaunch;
+  // kProcess: the binary that runs command tasks (fake-command-executor);
+  // empty: `fake-command-executor` beside this process's executable, and when
+  // that is missing command tasks fail ("fake-mesos has no command executor").
+  // A configured path that is not executable makes start() fail.
+  std::string commandExecutor;
   std::string workDir;  // agent sandboxes; empty: a temporary directory removed at stop
   IdSeed ids;           // seed to make recorded ids (golden captures) valid
   // ACKNOWLEDGED reaches the executor only after the scheduler's ACKNOWLEDGE

@@ -16,6 +16,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/event_loop.hpp"
 #include "common/process_launcher.hpp"
@@ -23,6 +24,15 @@
 #include "mesos/v1/mesos.pb.h"
 
 namespace tailor::fake_mesos {
+
+// The argv that runs `command` as Mesos does: `/bin/sh -c value` for a shell
+// command, else exec(value) with `arguments` (arguments[0] is argv[0], which
+// Mesos replaces by the program it runs).
+std::vector<std::string> commandArgv(const ::mesos::v1::CommandInfo& command);
+
+// SIGKILLs `pid`, its process group, and every descendant with its process
+// group, as Mesos' posix launcher destroys a container (os::killtree).
+void killProcessTree(pid_t pid);
 
 // What a runtime gets to start an executor.
 struct ContainerLaunch {
@@ -46,7 +56,7 @@ class ExecutorRuntime {
   virtual Result<std::optional<pid_t>> launch(const ContainerLaunch& launch,
                                               ExitCallback onExit) = 0;
 
-  // Destroys the container at once (SIGKILL to the process group); its
+  // Destroys the container at once (SIGKILL to its whole process tree); its
   // ExitCallback follows. A no-op for an ended container.
   virtual void destroy(const std::string& containerId) = 0;
 };

@@ -56,6 +56,16 @@ class NotifyingLoop : public EventLoop {
 
 const std::vector<std::string> kMethods = {"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"};
 
+// The command executor binary: `configured`, or fake-command-executor beside
+// this process's executable.
+std::string commandExecutorPath(const std::string& configured) {
+  if (!configured.empty()) return configured;
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "";
+  return (self.parent_path() / "fake-command-executor").string();
+}
+
 }  // namespace
 
 class FakeMesos::Impl : public ControlOps, public ExecutorApi {
@@ -262,6 +272,19 @@ class FakeMesos::Impl : public ControlOps, public ExecutorApi {
     masterConfig.offerTimeout = config_.offerTimeout;
     master_ = std::make_unique<Master>(loop_, masterConfig, ids_, allocator_, faults_);
 
+    std::string commandExecutor;
+    if (config_.executorMode == ExecutorMode::kProcess) {
+      commandExecutor = commandExecutorPath(config_.commandExecutor);
+      if (::access(commandExecutor.c_str(), X_OK) != 0) {
+        if (!config_.commandExecutor.empty()) {
+          return makeError(ErrorCode::kInvalidArgument, "no executable command executor at '{}'",
+                           commandExecutor);
+        }
+        log_->warn("no command executor at '{}': command tasks will fail", commandExecutor);
+        commandExecutor.clear();
+      }
+    }
+
     std::vector<AgentSpec> specs = config_.agents;
     if (specs.empty()) specs.push_back(parseAgentSpec("").value());
     int index = 1;
@@ -274,7 +297,8 @@ class FakeMesos::Impl : public ControlOps, public ExecutorApi {
       agentConfig.attributes = spec.attributes;
       agentConfig.workDir = workDir_;
       agentConfig.createSandboxes = !simulated;
-      agentConfig.commandTasks = simulated;
+      agentConfig.commandTasks = simulated || !commandExecutor.empty();
+      agentConfig.commandExecutor = commandExecutor;
       agentConfig.statusUpdateRetry = config_.statusUpdateRetry;
       agentConfig.statusUpdateRetryMax = config_.statusUpdateRetryMax;
       agentConfig.registrationTimeout = config_.executorRegistrationTimeout;

@@ -14,7 +14,8 @@
 //   mesos.waitFor([](const StateSnapshot& s) { return !s.offers.empty(); }, Duration(5000));
 //
 // Layout: master.* (scheduler API), allocator.* (offers and filters),
-// agent.* (executor API, status updates), executor_runtime.* and
+// agent.* (executor API, status updates), fetcher.* (URIs into sandboxes),
+// command_executor.* (command tasks), executor_runtime.* and
 // simulated_executor.* (how executors run), scripting.* (faults and the
 // /fake/ control endpoints), wire.* (Mesos' JSON and HTTP conventions).
 //

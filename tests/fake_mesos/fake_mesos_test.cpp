@@ -1,9 +1,11 @@
 // The fake Mesos master and agent, tested over the wire: pure pieces first
-// (Mesos-style JSON, resources, allocator), then the cluster in-process with a
-// small libcurl client (validation answers, subscriptions, offers and filters,
-// launches and status updates, failover, teardown, scripted faults, process
-// executors), and last the golden conformance replay of every call a real
-// Mesos 1.12 master accepted (shared/reference/mesos-wire).
+// (Mesos-style JSON, resources, command executor info, fetcher names,
+// allocator), the command executor on a manual loop, then the cluster
+// in-process with a small libcurl client (validation answers, subscriptions,
+// offers and filters, launches and status updates, failover, teardown,
+// scripted faults, process executors, command tasks with fetched URIs), and
+// last the golden conformance replay of every call a real Mesos 1.12 master
+// accepted (shared/reference/mesos-wire).
 
 #include "tests/fake_mesos/fake_mesos.hpp"
 
@@ -12,6 +14,8 @@
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,14 +31,21 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "common/asio_event_loop.hpp"
 #include "common/http/client.hpp"
+#include "common/http/server.hpp"
 #include "mesos/codec.hpp"
 #include "mesos/recordio.hpp"
+#include "tests/common/manual_event_loop.hpp"
 #include "tests/common/temp_dir.hpp"
 #include "tests/fake_mesos/allocator.hpp"
+#include "tests/fake_mesos/command_executor.hpp"
 #include "tests/fake_mesos/config.hpp"
+#include "tests/fake_mesos/executor_runtime.hpp"
+#include "tests/fake_mesos/fetcher.hpp"
 #include "tests/fake_mesos/ids.hpp"
 #include "tests/fake_mesos/resources.hpp"
 #include "tests/fake_mesos/wire.hpp"
@@ -293,6 +304,25 @@ v1::TaskInfo makeTask(const std::string& taskId, const std::string& agentId, dou
   return task;
 }
 
+// A command task (no ExecutorInfo): the agent runs it under its command executor.
+v1::TaskInfo makeCommandTask(const std::string& taskId, const std::string& agentId,
+                             const std::string& command) {
+  v1::TaskInfo task;
+  task.set_name(taskId);
+  task.mutable_task_id()->set_value(taskId);
+  task.mutable_agent_id()->set_value(agentId);
+  addScalar(task.mutable_resources(), "cpus", 0.5);
+  addScalar(task.mutable_resources(), "mem", 32);
+  task.mutable_command()->set_value(command);
+  return task;
+}
+
+v1::DurationInfo millis(std::int64_t ms) {
+  v1::DurationInfo duration;
+  duration.set_nanoseconds(ms * 1000000);
+  return duration;
+}
+
 SchedulerCall acceptCall(const std::string& frameworkId, const std::vector<std::string>& offerIds,
                          const std::vector<v1::TaskInfo>& tasks, double refuseSeconds = 5) {
   SchedulerCall call;
@@ -495,6 +525,242 @@ TEST(FakeMesosResources, AddsSubtractsAndContainsRanges) {
   Resources list;
   *list.Add() = reserved;
   EXPECT_FALSE(ResourceSet::fromProto(list).ok());
+}
+
+TEST(FakeMesosCommandExecutorInfo, IsWhatTheMesosAgentMakesForACommandTask) {
+  v1::TaskInfo task = makeCommandTask("t1", "A-S0", "echo hi > out.txt");
+  auto* uri = task.mutable_command()->add_uris();
+  uri->set_value("http://127.0.0.1:1/jm");
+  uri->set_executable(true);
+  auto* variable = task.mutable_command()->mutable_environment()->add_variables();
+  variable->set_name("APP_MODE");
+  variable->set_value("test");
+  *task.mutable_kill_policy()->mutable_grace_period() = millis(1000);
+  v1::ExecutorInfo info = commandExecutorInfo("F-0000", task, "/bin/fake-command-executor");
+  EXPECT_EQ(info.executor_id().value(), "t1");
+  EXPECT_EQ(info.framework_id().value(), "F-0000");
+  EXPECT_EQ(info.name(), "Command Executor (Task: t1) (Command: sh -c 'echo hi > ou...')");
+  EXPECT_FALSE(info.command().shell());
+  EXPECT_EQ(info.command().value(), "/bin/fake-command-executor");
+  ASSERT_EQ(info.command().uris_size(), 1) << "fetched before the executor starts";
+  EXPECT_TRUE(info.command().uris(0).executable());
+  EXPECT_EQ(info.command().environment().variables(0).name(), "APP_MODE");
+  EXPECT_EQ(info.shutdown_grace_period().nanoseconds(), 3000000000) << "grace + 2 s";
+
+  v1::TaskInfo shortTask = makeCommandTask("t2", "A-S0", "true");
+  EXPECT_EQ(commandExecutorInfo("F", shortTask, "x").name(),
+            "Command Executor (Task: t2) (Command: sh -c 'true')");
+  EXPECT_FALSE(commandExecutorInfo("F", shortTask, "x").has_shutdown_grace_period());
+  v1::TaskInfo exec = makeCommandTask("t3", "A-S0", "/bin/echo");
+  exec.mutable_command()->set_shell(false);
+  exec.mutable_command()->add_arguments("echo");
+  exec.mutable_command()->add_arguments("hi");
+  EXPECT_EQ(commandExecutorInfo("F", exec, "x").name(),
+            "Command Executor (Task: t3) (Command: [/bin/echo, e...])");
+}
+
+TEST(FakeMesosCommandExecutorInfo, RunsCommandsAndDescribesTheirEndAsMesos) {
+  v1::CommandInfo shell;
+  shell.set_value("echo hi");
+  EXPECT_EQ(commandArgv(shell), (std::vector<std::string>{"/bin/sh", "-c", "echo hi"}));
+  v1::CommandInfo exec;
+  exec.set_shell(false);
+  exec.set_value("/bin/echo");
+  EXPECT_EQ(commandArgv(exec), (std::vector<std::string>{"/bin/echo"}));
+  exec.add_arguments("echo");
+  exec.add_arguments("hi");
+  EXPECT_EQ(commandArgv(exec), (std::vector<std::string>{"/bin/echo", "hi"}));
+
+  EXPECT_EQ(describeCommandStatus(0), "exited with status 0");
+  EXPECT_EQ(describeCommandStatus(3 << 8), "exited with status 3");
+  EXPECT_EQ(describeCommandStatus(SIGKILL), "terminated with signal Killed");
+  EXPECT_EQ(describeCommandStatus(SIGSEGV | 0x80),
+            "terminated with signal Segmentation fault (core dumped)");
+}
+
+TEST(FakeMesosFetcher, NamesFilesAsTheMesosFetcher) {
+  EXPECT_EQ(uriBasename("http://127.0.0.1:8080/files/jm.tar.gz").value(), "jm.tar.gz");
+  // Mesos keeps the query (and fragment): "a bug (or is it a feature?)".
+  EXPECT_EQ(uriBasename("https://host/a/run.sh?token=x#f").value(), "run.sh?token=x#f");
+  EXPECT_EQ(uriBasename("file:///tmp/dir/payload.txt").value(), "payload.txt");
+  EXPECT_EQ(uriBasename("/tmp/dir/payload.txt").value(), "payload.txt");
+  auto noPath = uriBasename("http://host");
+  ASSERT_FALSE(noPath.ok());
+  EXPECT_EQ(noPath.error().message, "Malformed URI (missing path): http://host");
+  EXPECT_FALSE(uriBasename("http://host/").ok());
+  EXPECT_FALSE(uriBasename("http://host/it's").ok());
+}
+
+// --- The command executor, on a manual loop -------------------------------------------
+
+// Starts nothing: records what would run and the signals sent; the test ends
+// the command with exit().
+class RecordingLauncher : public ProcessLauncher {
+ public:
+  Result<pid_t> launch(const SpawnOptions& options, ExitCallback onExit) override {
+    if (failLaunch) return makeError(ErrorCode::kNotFound, "command not found: 'nope'");
+    spawned.push_back(options);
+    onExit_ = std::move(onExit);
+    return pid_t{4242};
+  }
+  void signal(pid_t pid, int sig) override { signals.push_back(sig); }
+  void exit(int waitStatus) { onExit_(waitStatus); }
+
+  bool failLaunch = false;
+  std::vector<SpawnOptions> spawned;
+  std::vector<int> signals;
+
+ private:
+  ExitCallback onExit_;
+};
+
+class FakeMesosCommandExecutor : public ::testing::Test {
+ protected:
+  FakeMesosCommandExecutor()
+      : executor_(loop_, launcher_, config(),
+                  CommandExecutor::Hooks{[this](v1::TaskStatus s) { updates_.push_back(s); },
+                                         [this](int code) { exits_.push_back(code); }}) {}
+
+  static CommandExecutor::Config config() {
+    CommandExecutor::Config config;
+    config.environment = {{"PATH", "/bin"}, {"MESOS_SANDBOX", "/sandbox"}};
+    config.sandbox = "/sandbox";
+    config.shutdownGracePeriod = Duration(5000);
+    return config;
+  }
+
+  void subscribed(bool taskKilling) {
+    mesos::ExecutorEvent::Subscribed event;
+    if (taskKilling) {
+      event.mutable_framework_info()->add_capabilities()->set_type(
+          v1::FrameworkInfo::Capability::TASK_KILLING_STATE);
+    }
+    executor_.onSubscribed(event);
+  }
+
+  // "STATE: message" of every update so far.
+  std::vector<std::string> states() const {
+    std::vector<std::string> out;
+    for (const auto& status : updates_) {
+      out.push_back(v1::TaskState_Name(status.state()) +
+                    (status.message().empty() ? "" : ": " + status.message()));
+    }
+    return out;
+  }
+
+  test::ManualEventLoop loop_;
+  RecordingLauncher launcher_;
+  std::vector<v1::TaskStatus> updates_;
+  std::vector<int> exits_;
+  CommandExecutor executor_;
+};
+
+TEST_F(FakeMesosCommandExecutor, RunsTheCommandAndExitsOnceTheEndIsAcknowledged) {
+  subscribed(false);
+  v1::TaskInfo task = makeCommandTask("t1", "A-S0", "echo hi > out.txt");
+  auto* variables = task.mutable_command()->mutable_environment();
+  auto* mode = variables->add_variables();
+  mode->set_name("APP_MODE");
+  mode->set_value("test");
+  auto* secret = variables->add_variables();
+  secret->set_name("TOKEN");
+  secret->set_type(v1::Environment::Variable::SECRET);
+  executor_.onLaunch(task);
+  EXPECT_EQ(states(), (std::vector<std::string>{"TASK_STARTING", "TASK_RUNNING"}));
+  ASSERT_EQ(launcher_.spawned.size(), 1u);
+  const SpawnOptions& spawned = launcher_.spawned[0];
+  EXPECT_EQ(spawned.argv, (std::vector<std::string>{"/bin/sh", "-c", "echo hi > out.txt"}));
+  EXPECT_EQ(spawned.workDir, "/sandbox");
+  EXPECT_EQ(spawned.env.at("MESOS_SANDBOX"), "/sandbox") << "the executor's environment";
+  EXPECT_EQ(spawned.env.at("APP_MODE"), "test") << "plus the command's";
+  EXPECT_EQ(spawned.env.at("MESOS_ALLOCATION_ROLE"), "*");
+  EXPECT_EQ(spawned.env.count("TOKEN"), 0u) << "unresolved secrets are skipped";
+
+  launcher_.exit(0);
+  EXPECT_EQ(states().back(), "TASK_FINISHED: Command exited with status 0");
+  EXPECT_TRUE(exits_.empty()) << "waits for the acknowledgement";
+  executor_.onAllAcknowledged();
+  EXPECT_EQ(exits_, std::vector<int>{0});
+}
+
+TEST_F(FakeMesosCommandExecutor, KillSendsSigtermThenSigkillAfterTheKillPolicysGrace) {
+  subscribed(true);
+  v1::TaskInfo task = makeCommandTask("t1", "A-S0", "sleep 60");
+  *task.mutable_kill_policy()->mutable_grace_period() = millis(10000);
+  executor_.onLaunch(task);
+  v1::KillPolicy override;
+  *override.mutable_grace_period() = millis(1000);
+  executor_.onKillWithPolicy(task.task_id(), override);  // the KILL's policy wins
+  EXPECT_EQ(states().back(), "TASK_KILLING") << "the framework has TASK_KILLING_STATE";
+  EXPECT_EQ(launcher_.signals, std::vector<int>{SIGTERM});
+  loop_.advance(Duration(999));
+  EXPECT_EQ(launcher_.signals, std::vector<int>{SIGTERM});
+  executor_.onKill(task.task_id());  // a retry may not extend the grace (10 s)
+  loop_.advance(Duration(1));
+  EXPECT_EQ(launcher_.signals, (std::vector<int>{SIGTERM, SIGKILL}));
+  launcher_.exit(SIGKILL);
+  EXPECT_EQ(states().back(), "TASK_KILLED: Command terminated with signal Killed");
+}
+
+TEST_F(FakeMesosCommandExecutor, KillDefaultsToThreeSecondsAndALaterKillMayShortenIt) {
+  subscribed(false);
+  v1::TaskInfo task = makeCommandTask("t1", "A-S0", "sleep 60");
+  executor_.onLaunch(task);
+  executor_.onKill(task.task_id());
+  EXPECT_EQ(states().back(), "TASK_RUNNING") << "no TASK_KILLING without the capability";
+  loop_.advance(Duration(500));
+  v1::KillPolicy shorter;
+  *shorter.mutable_grace_period() = millis(1000);
+  executor_.onKillWithPolicy(task.task_id(), shorter);
+  EXPECT_EQ(launcher_.signals, std::vector<int>{SIGTERM}) << "SIGTERM once";
+  loop_.advance(Duration(999));
+  EXPECT_EQ(launcher_.signals.size(), 1u);
+  loop_.advance(Duration(1));
+  EXPECT_EQ(launcher_.signals, (std::vector<int>{SIGTERM, SIGKILL})) << "at 0.5 + 1 s, not 3 s";
+}
+
+TEST_F(FakeMesosCommandExecutor, KillWithoutAPolicyUsesTheTasks) {
+  subscribed(false);
+  v1::TaskInfo task = makeCommandTask("t1", "A-S0", "sleep 60");
+  *task.mutable_kill_policy()->mutable_grace_period() = millis(500);
+  executor_.onLaunch(task);
+  executor_.onKillWithPolicy(task.task_id(), v1::KillPolicy());  // a policy without grace
+  loop_.advance(Duration(499));
+  EXPECT_EQ(launcher_.signals, std::vector<int>{SIGTERM});
+  loop_.advance(Duration(1));
+  EXPECT_EQ(launcher_.signals, (std::vector<int>{SIGTERM, SIGKILL}));
+}
+
+TEST_F(FakeMesosCommandExecutor, ShutdownKillsWithinTheShutdownGracePeriod) {
+  subscribed(false);
+  v1::TaskInfo task = makeCommandTask("t1", "A-S0", "sleep 60");
+  executor_.onLaunch(task);
+  executor_.onShutdown();
+  EXPECT_EQ(launcher_.signals, std::vector<int>{SIGTERM});
+  loop_.advance(Duration(2999));
+  EXPECT_EQ(launcher_.signals.size(), 1u);
+  loop_.advance(Duration(1));
+  EXPECT_EQ(launcher_.signals, (std::vector<int>{SIGTERM, SIGKILL})) << "5 s less 2 s";
+  launcher_.exit(SIGTERM);
+  EXPECT_EQ(states().back(), "TASK_KILLED: Command terminated with signal Terminated");
+  // Never acknowledged: it exits anyway after a minute.
+  loop_.advance(CommandExecutor::kAcknowledgementTimeout);
+  EXPECT_EQ(exits_, std::vector<int>{0});
+}
+
+TEST_F(FakeMesosCommandExecutor, ExecFailureExitsWithOneAndASecondTaskIsRefused) {
+  subscribed(false);
+  launcher_.failLaunch = true;
+  v1::TaskInfo task = makeCommandTask("t1", "A-S0", "nope");
+  task.mutable_command()->set_shell(false);
+  executor_.onLaunch(task);
+  loop_.runPending();
+  EXPECT_EQ(states(), (std::vector<std::string>{"TASK_STARTING", "TASK_RUNNING",
+                                                "TASK_FAILED: Command exited with status 1"}));
+  executor_.onLaunch(makeCommandTask("t2", "A-S0", "true"));
+  EXPECT_EQ(updates_.back().task_id().value(), "t2");
+  EXPECT_EQ(states().back(),
+            "TASK_FAILED: Attempted to run multiple tasks using a \"command\" executor");
 }
 
 class FakeMesosAllocator : public ::testing::Test {
@@ -1354,6 +1620,271 @@ TEST_F(FakeMesosProcessExecutors, ScriptedKillOfAnExecutorFailsItsTasks) {
   ASSERT_TRUE(failure.has_value());
   EXPECT_TRUE(WIFSIGNALED(failure->failure().status()));
   EXPECT_EQ(WTERMSIG(failure->failure().status()), SIGKILL);
+}
+
+// --- Command tasks: the command executor and the fetcher, as processes ----------------
+
+// Files served over HTTP on loopback, from a loop of their own (the fake's
+// fetcher blocks its loop while downloading).
+class FileServer {
+ public:
+  explicit FileServer(std::map<std::string, std::string> files)
+      : files_(std::move(files)), server_(loop_, "127.0.0.1", 0) {
+    server_.route("GET", "/", [this](const http::Request& request, http::Responder respond) {
+      auto file = files_.find(request.path);
+      respond(file == files_.end() ? http::Response::text(404, "no such file")
+                                   : http::Response::text(200, file->second));
+    });
+    port_ = server_.start().value();
+    thread_ = std::thread([this] { loop_.run(); });
+  }
+  ~FileServer() {
+    loop_.post([this] { server_.stop(); });
+    loop_.stop();
+    thread_.join();
+  }
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+
+ private:
+  std::map<std::string, std::string> files_;
+  AsioEventLoop loop_;
+  http::Server server_;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+class FakeMesosCommandTasks : public FakeMesosProcessExecutors {
+ protected:
+  // Subscribes a framework and launches `tasks` on the first offer.
+  void launch(const std::vector<v1::TaskInfo>& tasks,
+              const v1::FrameworkInfo& info = frameworkInfo()) {
+    stream_ = &subscribe(info);
+    frameworkId_ = subscribed(*stream_);
+    auto made = offers(*stream_);
+    ASSERT_EQ(made.size(), 1u);
+    agent_ = made[0].agent_id().value();
+    std::vector<v1::TaskInfo> placed = tasks;
+    for (auto& task : placed) task.mutable_agent_id()->set_value(agent_);
+    ASSERT_EQ(call(*stream_, acceptCall(frameworkId_, {made[0].id().value()}, placed)).status, 202);
+  }
+
+  // The next update, acknowledged.
+  v1::TaskStatus next() {
+    v1::TaskStatus status = update(*stream_);
+    if (status.has_uuid()) call(*stream_, acknowledgeCall(frameworkId_, status));
+    return status;
+  }
+
+  // "STATE: message" of the updates of one task, up to its terminal one.
+  std::vector<std::string> untilTerminal(v1::TaskStatus* last = nullptr) {
+    std::vector<std::string> states;
+    while (true) {
+      v1::TaskStatus status = next();
+      if (!status.has_task_id()) break;
+      states.push_back(v1::TaskState_Name(status.state()) +
+                       (status.message().empty() ? "" : ": " + status.message()));
+      if (last != nullptr) *last = status;
+      if (isTerminalState(status.state())) break;
+    }
+    return states;
+  }
+
+  std::string sandboxOf(const v1::TaskStatus& status) const {
+    return workDir_.str() + "/slaves/" + agent_ + "/frameworks/" + frameworkId_ + "/executors/" +
+           status.executor_id().value() + "/runs/" +
+           status.container_status().container_id().value();
+  }
+
+  SchedulerStream* stream_ = nullptr;
+  std::string frameworkId_;
+  std::string agent_;
+};
+
+TEST_F(FakeMesosCommandTasks, RunsTheCommandInItsSandboxUntilTaskFinished) {
+  start(processConfig());
+  v1::TaskInfo task = makeCommandTask(
+      "echo", "", "echo hi > out.txt; echo \"$APP_MODE\" > mode.txt; pwd > pwd.txt");
+  auto* variable = task.mutable_command()->mutable_environment()->add_variables();
+  variable->set_name("APP_MODE");
+  variable->set_value("test");
+  launch({task});
+  v1::TaskStatus last;
+  EXPECT_EQ(untilTerminal(&last),
+            (std::vector<std::string>{"TASK_STARTING", "TASK_RUNNING",
+                                      "TASK_FINISHED: Command exited with status 0"}));
+  EXPECT_EQ(last.source(), v1::TaskStatus::SOURCE_EXECUTOR);
+  EXPECT_EQ(last.executor_id().value(), "echo") << "the command executor's id is the task's";
+  std::string sandbox = sandboxOf(last);
+  EXPECT_EQ(test::readFile(sandbox + "/out.txt"), "hi\n");
+  EXPECT_EQ(test::readFile(sandbox + "/mode.txt"), "test\n");
+  EXPECT_EQ(test::readFile(sandbox + "/pwd.txt"), sandbox + "\n");
+  // Acknowledged, the executor exits; the master tells no FAILURE of command executors.
+  EXPECT_TRUE(mesos_->waitFor([](const StateSnapshot& s) { return s.executors.empty(); }, kWait));
+  EXPECT_FALSE(stream_->nextOf(SchedulerEvent::FAILURE, Duration(200)).has_value());
+}
+
+TEST_F(FakeMesosCommandTasks, FailingCommandsGiveTaskFailedWithTheirStatus) {
+  start(processConfig());
+  v1::TaskInfo signalled = makeCommandTask("signalled", "", "/bin/sh");
+  signalled.mutable_command()->set_shell(false);
+  for (const char* argument : {"sh", "-c", "kill -TERM $$"}) {
+    signalled.mutable_command()->add_arguments(argument);
+  }
+  launch({makeCommandTask("exit3", "", "echo oops >&2; exit 3")});
+  v1::TaskStatus last;
+  EXPECT_EQ(untilTerminal(&last).back(), "TASK_FAILED: Command exited with status 3");
+  EXPECT_EQ(last.source(), v1::TaskStatus::SOURCE_EXECUTOR);
+  EXPECT_THAT(test::readFile(sandboxOf(last) + "/stderr"), HasSubstr("oops\n"))
+      << "the command writes to the sandbox's stderr";
+
+  mesos_->allocateNow();
+  auto more = offers(*stream_);
+  ASSERT_EQ(more.size(), 1u);
+  signalled.mutable_agent_id()->set_value(agent_);
+  ASSERT_EQ(call(*stream_, acceptCall(frameworkId_, {more[0].id().value()}, {signalled})).status,
+            202);
+  EXPECT_EQ(untilTerminal().back(), "TASK_FAILED: Command terminated with signal Terminated");
+}
+
+TEST_F(FakeMesosCommandTasks, KilledCommandGivesTaskKilledAfterEscalation) {
+  start(processConfig());
+  v1::FrameworkInfo info = frameworkInfo();
+  info.add_capabilities()->set_type(v1::FrameworkInfo::Capability::TASK_KILLING_STATE);
+  v1::TaskInfo polite = makeCommandTask("polite", "", "sleep 60");
+  v1::TaskInfo stubborn = makeCommandTask("stubborn", "", "trap '' TERM; sleep 60");
+  *stubborn.mutable_kill_policy()->mutable_grace_period() = millis(10000);
+  launch({polite, stubborn}, info);
+  std::set<std::string> running;
+  while (running.size() < 2) {
+    v1::TaskStatus status = next();
+    ASSERT_TRUE(status.has_task_id());
+    if (status.state() == v1::TASK_RUNNING) running.insert(status.task_id().value());
+  }
+  for (const char* taskId : {"polite", "stubborn"}) {
+    SchedulerCall kill = simpleCall(frameworkId_, SchedulerCall::KILL);
+    kill.mutable_kill()->mutable_task_id()->set_value(taskId);
+    if (taskId == std::string("stubborn")) {
+      *kill.mutable_kill()->mutable_kill_policy()->mutable_grace_period() = millis(200);
+    }
+    ASSERT_EQ(call(*stream_, kill).status, 202);
+  }
+  std::map<std::string, std::vector<std::string>> states;
+  for (int terminal = 0; terminal < 2;) {
+    v1::TaskStatus status = next();
+    ASSERT_TRUE(status.has_task_id());
+    states[status.task_id().value()].push_back(v1::TaskState_Name(status.state()) + ": " +
+                                               status.message());
+    if (isTerminalState(status.state())) ++terminal;
+  }
+  EXPECT_EQ(states["polite"],
+            (std::vector<std::string>{"TASK_KILLING: ",
+                                      "TASK_KILLED: Command terminated with signal Terminated"}));
+  EXPECT_EQ(states["stubborn"],
+            (std::vector<std::string>{"TASK_KILLING: ",
+                                      "TASK_KILLED: Command terminated with signal Killed"}))
+      << "SIGTERM ignored: SIGKILL after the KILL's 200 ms grace period (not the task's 10 s)";
+  EXPECT_TRUE(mesos_->waitFor([](const StateSnapshot& s) { return s.executors.empty(); }, kWait));
+}
+
+// Whether `pid` is a live process (not gone, not a zombie).
+bool processAlive(pid_t pid) {
+  std::string stat = test::readFile("/proc/" + std::to_string(pid) + "/stat");
+  auto close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
+}
+
+TEST_F(FakeMesosCommandTasks, DestroyingTheContainerKillsTheCommandToo) {
+  start(processConfig());
+  launch({makeCommandTask("victim", "", "sleep 60 & echo $! > pid.txt; wait")});
+  v1::TaskStatus running;
+  do {
+    running = next();
+    ASSERT_TRUE(running.has_task_id());
+  } while (running.state() != v1::TASK_RUNNING);
+  std::string pidFile = sandboxOf(running) + "/pid.txt";
+  ASSERT_TRUE(mesos_->waitFor(
+      [&](const StateSnapshot&) { return !test::readFile(pidFile).empty(); }, kWait));
+  pid_t command = std::stoi(test::readFile(pidFile));
+  EXPECT_TRUE(processAlive(command));
+  // The command (here a grandchild of the executor, in a process group of its
+  // own) goes with its container.
+  ASSERT_EQ(post(base_ + "/fake/kill-executor?task=victim", {}, "").status, 200);
+  v1::TaskStatus failed = next();
+  EXPECT_EQ(failed.state(), v1::TASK_FAILED);
+  EXPECT_EQ(failed.reason(), v1::TaskStatus::REASON_EXECUTOR_TERMINATED);
+  EXPECT_FALSE(processAlive(command));
+}
+
+TEST_F(FakeMesosCommandTasks, FetchesHttpUrisIntoTheSandboxBeforeTheCommandRuns) {
+  FileServer files({{"/files/run.sh", "#!/bin/sh\necho fetched > fetched.txt\n"},
+                    {"/files/app.conf", "mode=test\n"}});
+  start(processConfig());
+  v1::TaskInfo task = makeCommandTask("fetch", "", "./run.sh && cat conf/app.conf > copy.txt");
+  auto* script = task.mutable_command()->add_uris();
+  script->set_value(files.url("/files/run.sh"));
+  script->set_executable(true);
+  auto* conf = task.mutable_command()->add_uris();
+  conf->set_value(files.url("/files/app.conf"));
+  conf->set_output_file("conf/app.conf");
+  launch({task});
+  v1::TaskStatus last;
+  EXPECT_EQ(untilTerminal(&last).back(), "TASK_FINISHED: Command exited with status 0");
+  std::string sandbox = sandboxOf(last);
+  EXPECT_EQ(test::readFile(sandbox + "/fetched.txt"), "fetched\n");
+  EXPECT_EQ(test::readFile(sandbox + "/copy.txt"), "mode=test\n");
+  struct stat info {};
+  ASSERT_EQ(::stat((sandbox + "/run.sh").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0755u);
+  EXPECT_THAT(
+      test::readFile(sandbox + "/stderr"),
+      HasSubstr("Fetched '" + files.url("/files/run.sh") + "' to '" + sandbox + "/run.sh'"));
+}
+
+TEST_F(FakeMesosCommandTasks, FailedDownloadFailsTheLaunchAsMesos) {
+  FileServer files({});
+  start(processConfig());
+  v1::TaskInfo missing = makeCommandTask("missing", "", "true");
+  missing.mutable_command()->add_uris()->set_value(files.url("/files/missing.sh"));
+  launch({missing});
+  v1::TaskStatus failed = next();
+  EXPECT_EQ(failed.state(), v1::TASK_FAILED);
+  EXPECT_EQ(failed.source(), v1::TaskStatus::SOURCE_AGENT);
+  EXPECT_EQ(failed.reason(), v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED);
+  std::string container = failed.container_status().container_id().value();
+  EXPECT_EQ(failed.message(),
+            "Failed to launch container: Failed to fetch all URIs for container '" + container +
+                "': exited with status 1");
+  // Which URI failed, and why, is in the sandbox's stderr (the fetcher's log).
+  std::string sandbox = sandboxOf(failed);
+  EXPECT_THAT(test::readFile(sandbox + "/stderr"),
+              HasSubstr("Failed to fetch '" + files.url("/files/missing.sh") +
+                        "': Error downloading resource, received HTTP return code 404"));
+  EXPECT_FALSE(std::filesystem::exists(sandbox + "/missing.sh")) << "no error page left behind";
+
+  // Nobody listening: a transport error, same status message.
+  mesos_->allocateNow();
+  auto more = offers(*stream_);
+  ASSERT_EQ(more.size(), 1u);
+  v1::TaskInfo unreachable = makeCommandTask("unreachable", agent_, "true");
+  unreachable.mutable_command()->add_uris()->set_value("http://127.0.0.1:1/jm");
+  ASSERT_EQ(call(*stream_, acceptCall(frameworkId_, {more[0].id().value()}, {unreachable})).status,
+            202);
+  v1::TaskStatus down = next();
+  EXPECT_EQ(down.reason(), v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED);
+  EXPECT_THAT(down.message(), StartsWith("Failed to launch container: Failed to fetch all URIs"));
+  EXPECT_THAT(test::readFile(sandboxOf(down) + "/stderr"),
+              HasSubstr("Failed to fetch 'http://127.0.0.1:1/jm': Error downloading resource: "));
+}
+
+TEST_F(FakeMesosCommandTasks, AConfiguredCommandExecutorMustExist) {
+  FakeMesosConfig config = processConfig();
+  config.commandExecutor = workDir_.str() + "/no-such-executor";
+  FakeMesos mesos(config);
+  auto started = mesos.start();
+  ASSERT_FALSE(started.ok()) << "a configured path must exist";
+  EXPECT_THAT(started.error().message, HasSubstr("no-such-executor"));
 }
 
 // --- Golden conformance: the captured calls, replayed ------------------------------

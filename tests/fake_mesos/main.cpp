@@ -61,6 +61,8 @@ int main(int argc, char** argv) {
     ("executor-shutdown-grace-period", po::value<std::string>(), "default 5s")
     ("simulate-executors", "run no executor processes: the agents answer for them")
     ("external-executors", "start nothing: executors are started by someone else")
+    ("command-executor", po::value<std::string>(),
+     "the binary that runs command tasks (default: fake-command-executor beside fake-mesos)")
     ("ack-executor-after-scheduler",
      "send ACKNOWLEDGED to executors only once the scheduler acknowledged (a real agent sends it"
      " as soon as it stored the update)")
@@ -124,6 +126,9 @@ int main(int argc, char** argv) {
   if (vm.count("external-executors") != 0) config.executorMode = ExecutorMode::kExternal;
   config.ackExecutorAfterScheduler = vm.count("ack-executor-after-scheduler") != 0;
   if (vm.count("work-dir") != 0) config.workDir = vm["work-dir"].as<std::string>();
+  if (vm.count("command-executor") != 0) {
+    config.commandExecutor = vm["command-executor"].as<std::string>();
+  }
   if (vm.count("master-id") != 0) config.ids.masterId = vm["master-id"].as<std::string>();
   if (vm.count("framework-sequence") != 0) {
     config.ids.nextFrameworkNumber = vm["framework-sequence"].as<std::uint64_t>();

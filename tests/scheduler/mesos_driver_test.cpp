@@ -23,6 +23,9 @@ namespace tailor::scheduler::mesos {
 namespace {
 
 namespace v1 = ::mesos::v1;
+using tailor::mesos::offerView;
+using tailor::mesos::OfferView;
+using tailor::mesos::PortRange;
 using tailor::mesos::SchedulerCall;
 using tailor::mesos::SchedulerEvent;
 using test::ManualEventLoop;

@@ -1,13 +1,13 @@
 #pragma once
 
 // The Mesos driver: the JobManager is its own Mesos framework
-// ("tailor-job-<job id>"). Pending TaskManager specs are placed on offers by
-// matchOffers() (several per offer, best fit, a port each), launched as one
-// Mesos task each carrying an ExecutorInfo for the custom executor
-// `tailor-taskmanager`; what is not used is declined with a refuse filter.
-// Nothing pending: SUPPRESS; demand returns: REVIVE. Status updates are
-// acknowledged; terminal ones end the TaskManager. After every (re)subscribe
-// the known TaskManagers are reconciled. At the end: TEARDOWN.
+// ("tailor-job-<job id>"). Each TaskManager is one Mesos task carrying an
+// ExecutorInfo for the custom executor `tailor-taskmanager`, with one port
+// from its offer. The offer loop shared with the Dispatcher's framework
+// (mesos/offer_loop.hpp) places, launches, declines, suppresses, revives,
+// acknowledges, kills and reconciles; this driver decides what a TaskManager
+// task is and tells the ResourceManager when one started or ended. At the
+// end: TEARDOWN.
 //
 // Loop thread only.
 
@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "common/event_loop.hpp"
+#include "mesos/offer_loop.hpp"
 #include "mesos/scheduler_connection.hpp"
-#include "scheduler/drivers/mesos/offer_matcher.hpp"
 #include "scheduler/resourcemanager/driver.hpp"
 
 namespace spdlog {
@@ -60,16 +60,18 @@ struct MesosDriverConfig {
 // Builds the FrameworkInfo the driver subscribes with (pure).
 ::mesos::v1::FrameworkInfo makeFrameworkInfo(const MesosDriverConfig& config);
 
-// The usable part of an offer: unreserved scalars and ports for our role (pure).
-OfferView offerView(const ::mesos::v1::Offer& offer, const std::string& role);
-
-class MesosDriver : public ResourceManagerDriver, public tailor::mesos::SchedulerListener {
+class MesosDriver : public ResourceManagerDriver,
+                    public tailor::mesos::SchedulerListener,
+                    private tailor::mesos::OfferLoopOwner {
  public:
   // `connection` is started by start(); the driver is its listener.
   MesosDriver(EventLoop& loop, MesosDriverConfig config);
   ~MesosDriver() override;
 
-  void setConnection(tailor::mesos::SchedulerConnection* connection) { connection_ = connection; }
+  void setConnection(tailor::mesos::SchedulerConnection* connection) {
+    connection_ = connection;
+    offers_.setConnection(connection);
+  }
 
   // Where TMs register; set once the RPC server is listening.
   void setResourceManagerAddress(std::string address) {
@@ -89,45 +91,29 @@ class MesosDriver : public ResourceManagerDriver, public tailor::mesos::Schedule
   void onEvent(const tailor::mesos::SchedulerEvent& event) override;
   void onDisconnected(const std::string& reason) override;
 
-  bool tornDown() const { return tornDown_; }
+  bool tornDown() const { return offers_.tornDown(); }
 
  private:
-  enum class TmState { kPending, kLaunched, kRunning, kKilling };
-
   struct Tm {
-    std::string id;
     TaskManagerSpec spec;
-    TmState state = TmState::kPending;
-    std::string agentId;
-    std::string hostname;
     bool started = false;  // onTaskManagerStarted reported
-    MonotonicTime lastUpdate{};  // of the latest status update
   };
 
-  void onOffers(const ::mesos::v1::scheduler::Event::Offers& offers);
-  void processHeldOffers();
-  void onUpdate(const ::mesos::v1::TaskStatus& status);
-  void terminated(const std::string& id, const std::string& reason);
-  ::mesos::v1::TaskInfo makeTask(const Tm& tm, const ::mesos::v1::Offer& offer,
-                                 const std::vector<std::uint64_t>& ports) const;
-  void updateSuppression();
-  void sendKill(const std::string& taskId, const std::string& agentId);
-  // Reconciles launched TMs with no update since the reconciliation began,
-  // again and again with back-off until all answered (reference §5.6).
-  void reconcile(Duration backoff);
-  void send(tailor::mesos::SchedulerCall call);
+  // OfferLoopOwner
+  ::mesos::v1::TaskInfo makeTask(const std::string& taskId, const ::mesos::v1::Offer& offer,
+                                 const std::vector<std::uint64_t>& ports) override;
+  void onTaskLaunched(const std::string& taskId, const ::mesos::v1::Offer& offer) override;
+  void onTaskUpdate(const std::string& taskId, const ::mesos::v1::TaskStatus& status) override;
+  void onTaskEnded(const std::string& taskId, const std::string& reason,
+                   const ::mesos::v1::TaskStatus* status) override;
+  void reportStarted(const std::string& taskId);
 
   EventLoop& loop_;
   MesosDriverConfig config_;
   tailor::mesos::SchedulerConnection* connection_ = nullptr;
   DriverListener* listener_ = nullptr;
   std::map<std::string, Tm> tms_;
-  bool suppressed_ = false;
-  bool tornDown_ = false;
-  std::map<std::string, ::mesos::v1::Offer> held_;  // by offer id
-  std::optional<TimerId> batchTimer_;
-  MonotonicTime reconcileStartedAt_{};
-  std::optional<TimerId> reconcileTimer_;
+  tailor::mesos::OfferLoop offers_;
   std::shared_ptr<spdlog::logger> log_;
 };
 

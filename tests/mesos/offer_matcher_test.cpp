@@ -1,4 +1,4 @@
-#include "scheduler/drivers/mesos/offer_matcher.hpp"
+#include "mesos/offer_matcher.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -20,7 +20,7 @@
 
 #include "tests/common/builders.hpp"
 
-namespace tailor::scheduler::mesos {
+namespace tailor::mesos {
 
 // Lets gtest print placements in failure messages.
 void PrintTo(const Placement& p, std::ostream* os) {
@@ -714,4 +714,4 @@ TEST(OfferMatcherLargeTest, TenThousandOffersAndFiveThousandTaskManagers) {
 }
 
 }  // namespace
-}  // namespace tailor::scheduler::mesos
+}  // namespace tailor::mesos

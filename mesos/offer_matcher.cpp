@@ -1,4 +1,4 @@
-#include "scheduler/drivers/mesos/offer_matcher.hpp"
+#include "mesos/offer_matcher.hpp"
 
 #include <algorithm>
 #include <array>
@@ -10,7 +10,7 @@
 #include <optional>
 #include <tuple>
 
-namespace tailor::scheduler::mesos {
+namespace tailor::mesos {
 namespace {
 
 // An offer's remaining resources, or what a TaskManager needs, in best-fit
@@ -311,4 +311,4 @@ MatchResult matchOffers(const std::vector<OfferView>& offers,
   return result;
 }
 
-}  // namespace tailor::scheduler::mesos
+}  // namespace tailor::mesos

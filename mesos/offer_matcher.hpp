@@ -11,7 +11,7 @@
 
 #include "common/resources.hpp"
 
-namespace tailor::scheduler::mesos {
+namespace tailor::mesos {
 
 // A range of ports, both ends included (as Mesos' Value.Range).
 struct PortRange {
@@ -90,4 +90,4 @@ struct MatchResult {
 MatchResult matchOffers(const std::vector<OfferView>& offers,
                         const std::vector<PendingTaskManager>& pending);
 
-}  // namespace tailor::scheduler::mesos
+}  // namespace tailor::mesos

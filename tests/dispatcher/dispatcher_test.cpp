@@ -1,0 +1,1186 @@
+#include "dispatcher/dispatcher.hpp"
+
+#include <gmock/gmock.h>
+#include <google/protobuf/util/message_differencer.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tests/common/manual_event_loop.hpp"
+#include "tests/common/temp_dir.hpp"
+#include "tests/dispatcher/fakes.hpp"
+
+namespace tailor::dispatcher {
+namespace {
+
+using ::google::protobuf::util::MessageDifferencer;
+using test::ManualEventLoop;
+using test::TempDir;
+using ::testing::_;
+using ::testing::AllOf;
+using ::testing::DefaultValue;
+using ::testing::DoAll;
+using ::testing::ElementsAre;
+using ::testing::Field;
+using ::testing::HasSubstr;
+using ::testing::InSequence;
+using ::testing::IsEmpty;
+using ::testing::Mock;
+using ::testing::Pair;
+using ::testing::Property;
+using ::testing::Return;
+using ::testing::SaveArg;
+using ::testing::StartsWith;
+using ::testing::StrictMock;
+using ::testing::UnorderedElementsAre;
+
+constexpr char kAddress[] = "dispatcher.host:7070";
+constexpr double kWallStart = ManualEventLoop::kWallStart;
+constexpr Duration kBackoff{1000};
+constexpr Duration kTimeout{30000};
+
+DispatcherConfig defaultConfig() {
+  DispatcherConfig config;
+  config.maxRunningJobs = 2;
+  config.maxJobManagerAttempts = 3;
+  config.relaunchBackoff = kBackoff;
+  config.maxRelaunchBackoff = Duration(60000);
+  config.jobManagerTimeout = kTimeout;
+  return config;
+}
+
+DispatcherConfig withRunning(int maxRunningJobs, int maxAttempts = 3) {
+  DispatcherConfig config = defaultConfig();
+  config.maxRunningJobs = maxRunningJobs;
+  config.maxJobManagerAttempts = maxAttempts;
+  return config;
+}
+
+std::string spec(const std::string& name, const std::string& extra = "") {
+  return "name: " + name + "\n" + extra +
+         "stages:\n"
+         "  - name: count\n"
+         "    parallelism: 2\n"
+         "    resources: {cpus: 1, mem: 128}\n"
+         "    command: wc -l\n"
+         "    input: {files: [data/a.txt]}\n";
+}
+
+v1::SubmitJobRequest submission(const std::string& name, int priority = 0) {
+  v1::SubmitJobRequest request;
+  request.set_spec(spec(name));
+  request.set_priority(priority);
+  auto* file = request.add_files();
+  file->set_path("data/a.txt");
+  file->set_content("to be or not to be\n");
+  return request;
+}
+
+// Where a launched attempt runs.
+v1::JobManagerAttempt runningAt(int pid) {
+  v1::JobManagerAttempt attempt;
+  attempt.set_launcher("local");
+  attempt.set_host("node-1");
+  attempt.set_pid(pid);
+  return attempt;
+}
+
+// A launch of attempt `attempt` of job `id`.
+auto launchOf(const std::string& id, int attempt) {
+  return AllOf(Field(&JobManagerLaunch::jobId, id), Field(&JobManagerLaunch::attempt, attempt));
+}
+
+// A launch of the first attempt of the job named `name` (its id is not known yet).
+auto firstLaunchOfJobNamed(const std::string& name) {
+  return AllOf(Field(&JobManagerLaunch::jobId, StartsWith(name + "-")),
+               Field(&JobManagerLaunch::attempt, 1));
+}
+
+v1::JobReport runReport(const std::string& status, const std::string& error = "") {
+  v1::JobReport report;
+  report.mutable_job()->set_status(status);
+  report.mutable_job()->set_error(error);
+  report.set_sizing("tailored");
+  return report;
+}
+
+v1::TaskManagerStatus taskManager(const std::string& id, const std::string& state, double cpus,
+                                  double mem, double gpus = 0) {
+  v1::TaskManagerStatus tm;
+  tm.set_id(id);
+  tm.set_state(state);
+  tm.mutable_resources()->set_cpus(cpus);
+  tm.mutable_resources()->set_mem(mem);
+  tm.mutable_resources()->set_gpus(gpus);
+  tm.set_slots(1);
+  return tm;
+}
+
+// A record as an earlier Dispatcher left it in the store.
+v1::JobRecord storedJob(const std::string& id, v1::JobState state, std::int64_t sequence) {
+  v1::JobRecord record;
+  record.set_id(id);
+  record.set_name("wordcount");
+  record.set_sequence(sequence);
+  record.set_spec_name("job.yaml");
+  record.set_spec_yaml(spec("wordcount"));
+  record.set_state(state);
+  record.set_submitted_at(kWallStart - 100);
+  auto* change = record.add_history();
+  change->set_state(state);
+  change->set_at(kWallStart - 100);
+  change->set_reason("submitted");
+  return record;
+}
+
+void addAttempt(v1::JobRecord& record, int pid, bool live) {
+  auto* attempt = record.add_attempts();
+  *attempt = runningAt(pid);
+  attempt->set_attempt(record.attempts_size());
+  attempt->set_launched_at(kWallStart - 50);
+  if (!live) {
+    attempt->set_ended_at(kWallStart - 10);
+    attempt->set_exit("exit code 1");
+  }
+}
+
+class DispatcherTest : public ::testing::Test {
+ protected:
+  DispatcherTest() : store_(dir_.str()) {
+    // An unexpected launch fails the test; this keeps it from also aborting the binary.
+    DefaultValue<Result<v1::JobManagerAttempt>>::Set(
+        makeError(ErrorCode::kInternal, "unexpected launch"));
+  }
+  ~DispatcherTest() override { DefaultValue<Result<v1::JobManagerAttempt>>::Clear(); }
+
+  void TearDown() override {
+    dispatcher_.reset();
+    EXPECT_EQ(loop_.pendingTimers(), 0u) << "a timer outlives the Dispatcher";
+  }
+
+  // Makes the Dispatcher; recover() is the test's.
+  void create(DispatcherConfig config = defaultConfig()) {
+    EXPECT_CALL(launcher_, setExitCallback(_)).WillOnce(SaveArg<0>(&exited_));
+    EXPECT_CALL(launcher_, name()).WillOnce(Return("local"));
+    dispatcher_ = std::make_unique<Dispatcher>(loop_, store_, launcher_, std::move(config));
+    dispatcher_->setAddress(kAddress);
+    Mock::VerifyAndClearExpectations(&launcher_);
+    ASSERT_TRUE(exited_);
+  }
+
+  // Makes the Dispatcher on an empty store and recovers.
+  void start(DispatcherConfig config = defaultConfig()) {
+    create(std::move(config));
+    ASSERT_TRUE(dispatcher_->recover().ok());
+  }
+
+  // Submits a job named `name`, expecting its first JobManager launched when
+  // `launches`. Returns the answer.
+  v1::SubmitJobResponse submit(const std::string& name, int priority, bool launches,
+                               int pid = 4242) {
+    if (launches) {
+      EXPECT_CALL(launcher_, launch(firstLaunchOfJobNamed(name))).WillOnce(Return(runningAt(pid)));
+    }
+    auto response = dispatcher_->submit(submission(name, priority));
+    Mock::VerifyAndClearExpectations(&launcher_);
+    EXPECT_TRUE(response.ok()) << response.error().message;
+    return response.ok() ? *response : v1::SubmitJobResponse();
+  }
+
+  // Submits a job whose JobManager starts; returns its id.
+  std::string launched(const std::string& name, int priority = 0) {
+    auto response = submit(name, priority, true);
+    EXPECT_EQ(response.state(), v1::LAUNCHING);
+    return response.id();
+  }
+
+  // Submits a job that has to wait; returns its id.
+  std::string queued(const std::string& name, int priority = 0) {
+    auto response = submit(name, priority, false);
+    EXPECT_EQ(response.state(), v1::QUEUED);
+    return response.id();
+  }
+
+  // The job as GET /v1/jobs/ID shows it; its stored record must agree.
+  v1::JobView view(const std::string& id) {
+    auto job = dispatcher_->job(id);
+    EXPECT_TRUE(job.ok()) << job.error().message;
+    if (!job.ok()) return v1::JobView();
+    EXPECT_EQ(store_.record(id).state(), job->state()) << "the store is behind for " << id;
+    return *job;
+  }
+
+  v1::JobState state(const std::string& id) { return view(id).state(); }
+
+  v1::ReportJobStatusResponse report(const std::string& id, int attempt, v1::JobState state,
+                                     const v1::JobReport* runReport = nullptr,
+                                     const std::string& error = "") {
+    v1::ReportJobStatusRequest request;
+    request.set_job_id(id);
+    request.set_attempt(attempt);
+    request.set_state(state);
+    request.set_error(error);
+    request.set_host("node-1");
+    request.set_pid(4000 + attempt);
+    request.set_address("node-1:9100");
+    if (runReport != nullptr) *request.mutable_report() = *runReport;
+    return dispatcher_->reportStatus(request);
+  }
+
+  // The JobManager of `id` says it is running.
+  void running(const std::string& id, int attempt = 1) {
+    auto response = report(id, attempt, v1::RUNNING);
+    EXPECT_TRUE(response.known());
+    EXPECT_EQ(state(id), v1::RUNNING);
+  }
+
+  // The JobManager of `id` ends the job FINISHED with a report.
+  // The job FINISHED with a report, and then its JobManager exited.
+  void finish(const std::string& id, int attempt = 1) {
+    auto finished = runReport("FINISHED");
+    EXPECT_TRUE(report(id, attempt, v1::FINISHED, &finished).known());
+    EXPECT_EQ(state(id), v1::FINISHED);
+    exited_(id, attempt, "exit code 0");
+  }
+
+  // The launcher's word that the attempt's JobManager is gone.
+  void exited(const std::string& id, int attempt, const std::string& how = "exit code 1") {
+    exited_(id, attempt, how);
+  }
+
+  // Where the Dispatcher looks for an attempt's files.
+  std::string writeJobFile(const std::string& id, const std::string& name,
+                           const std::string& content) {
+    return dir_.write("jobs/" + id + "/" + name, content);
+  }
+
+  ManualEventLoop loop_;
+  TempDir dir_;
+  FakeJobStore store_;
+  StrictMock<MockLauncher> launcher_;
+  JobManagerLauncher::ExitCallback exited_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+};
+
+// --- submission and the queue ---
+
+TEST_F(DispatcherTest, SubmitLaunchesUpToMaxRunningJobsAndQueuesTheRest) {
+  start(withRunning(2));
+  JobManagerLaunch first;
+  EXPECT_CALL(launcher_, launch(firstLaunchOfJobNamed("alpha")))
+      .WillOnce(DoAll(SaveArg<0>(&first), Return(runningAt(101))));
+  auto alpha = dispatcher_->submit(submission("alpha"));
+  ASSERT_TRUE(alpha.ok()) << alpha.error().message;
+  Mock::VerifyAndClearExpectations(&launcher_);
+  EXPECT_THAT(alpha->id(), StartsWith("alpha-20231114-221320-"));
+  EXPECT_EQ(alpha->state(), v1::LAUNCHING);
+  EXPECT_EQ(alpha->queue_position(), 0);
+
+  std::string jobDir = dir_.str() + "/jobs/" + alpha->id();
+  EXPECT_EQ(first.jobId, alpha->id());
+  EXPECT_EQ(first.attempt, 1);
+  EXPECT_EQ(first.specPath, jobDir + "/files/job.yaml");
+  EXPECT_EQ(first.jobDir, jobDir);
+  EXPECT_EQ(first.outputDir, "");  // the launcher's default: the job's folder locally
+  EXPECT_EQ(first.dispatcherAddress, kAddress);
+
+  std::string beta = launched("beta");
+  auto gamma = submit("gamma", 0, false);
+  EXPECT_EQ(gamma.state(), v1::QUEUED);
+  EXPECT_EQ(gamma.queue_position(), 1);
+  auto delta = submit("delta", 0, false);
+  EXPECT_EQ(delta.state(), v1::QUEUED);
+  EXPECT_EQ(delta.queue_position(), 2);
+  EXPECT_EQ(view(gamma.id()).queue_position(), 1);
+  EXPECT_EQ(view(delta.id()).queue_position(), 2);
+  EXPECT_EQ(view(beta).queue_position(), 0);
+
+  auto job = view(alpha->id());
+  EXPECT_EQ(job.name(), "alpha");
+  EXPECT_EQ(job.attempt(), 1);
+  EXPECT_EQ(job.submitted_at(), kWallStart);
+  EXPECT_EQ(job.output(), jobDir + "/output");
+  EXPECT_THAT(job.files(), ElementsAre("data/a.txt"));
+  ASSERT_EQ(job.attempts_size(), 1);
+  EXPECT_EQ(job.attempts(0).attempt(), 1);
+  EXPECT_EQ(job.attempts(0).pid(), 101);
+  EXPECT_EQ(job.attempts(0).launched_at(), kWallStart);
+  EXPECT_EQ(job.attempts(0).ended_at(), 0);
+  ASSERT_EQ(job.history_size(), 2);
+  EXPECT_EQ(job.history(0).state(), v1::QUEUED);
+  EXPECT_EQ(job.history(0).reason(), "submitted");
+  EXPECT_EQ(job.history(1).state(), v1::LAUNCHING);
+  EXPECT_EQ(job.history(1).reason(), "starting a JobManager");
+}
+
+TEST_F(DispatcherTest, SubmitStoresTheFilesAndTheRecordBeforeAnswering) {
+  start(withRunning(1));
+  launched("alpha");
+  auto request = submission("beta", 7);
+  request.set_spec_name("beta.yaml");
+  auto response = dispatcher_->submit(request);
+  ASSERT_TRUE(response.ok()) << response.error().message;
+
+  const auto& files = store_.files[response->id()];
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(files[0].path(), "beta.yaml");
+  EXPECT_EQ(files[0].content(), spec("beta"));
+  EXPECT_EQ(files[1].path(), "data/a.txt");
+
+  auto record = store_.record(response->id());
+  EXPECT_EQ(record.id(), response->id());
+  EXPECT_EQ(record.name(), "beta");
+  EXPECT_EQ(record.priority(), 7);
+  EXPECT_EQ(record.sequence(), 2);
+  EXPECT_EQ(record.spec_name(), "beta.yaml");
+  EXPECT_EQ(record.spec_yaml(), spec("beta"));
+  EXPECT_THAT(record.files(), ElementsAre("data/a.txt"));
+  EXPECT_EQ(record.state(), v1::QUEUED);
+  EXPECT_EQ(record.submitted_at(), kWallStart);
+  ASSERT_EQ(record.stages_size(), 1);
+  EXPECT_EQ(record.stages(0).name(), "count");
+  EXPECT_EQ(record.stages(0).parallelism(), 2);
+  EXPECT_EQ(record.output_dir(), "");
+}
+
+TEST_F(DispatcherTest, SubmitHonoursAnAbsoluteOutputFolderOnly) {
+  start(withRunning(2));
+  auto request = submission("alpha");
+  request.set_spec(spec("alpha", "output: /data/out/alpha\n"));
+  JobManagerLaunch launch;
+  EXPECT_CALL(launcher_, launch(firstLaunchOfJobNamed("alpha")))
+      .WillOnce(DoAll(SaveArg<0>(&launch), Return(runningAt(1))));
+  auto absolute = dispatcher_->submit(request);
+  ASSERT_TRUE(absolute.ok()) << absolute.error().message;
+  EXPECT_EQ(launch.outputDir, "/data/out/alpha");
+  EXPECT_EQ(store_.record(absolute->id()).output_dir(), "/data/out/alpha");
+  EXPECT_EQ(view(absolute->id()).output(), "/data/out/alpha");
+
+  request = submission("beta");
+  request.set_spec(spec("beta", "output: out/beta\n"));
+  EXPECT_CALL(launcher_, launch(firstLaunchOfJobNamed("beta")))
+      .WillOnce(DoAll(SaveArg<0>(&launch), Return(runningAt(2))));
+  auto relative = dispatcher_->submit(request);
+  ASSERT_TRUE(relative.ok()) << relative.error().message;
+  EXPECT_EQ(launch.outputDir, "");
+  EXPECT_EQ(view(relative->id()).output(), store_.jobDir(relative->id()) + "/output");
+  EXPECT_EQ(store_.record(relative->id()).output_dir(), "");
+}
+
+TEST_F(DispatcherTest, SubmitRefusesABadSubmissionAndStoresNothing) {
+  start();
+  auto request = submission("alpha");
+  request.set_spec("name: alpha\nstages: []\n");
+  auto badSpec = dispatcher_->submit(request);
+  ASSERT_FALSE(badSpec.ok());
+  EXPECT_EQ(badSpec.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_THAT(badSpec.error().message, StartsWith("job.yaml:2:"));
+
+  request = submission("alpha");
+  request.mutable_files(0)->set_path("../a.txt");
+  auto badPath = dispatcher_->submit(request);
+  ASSERT_FALSE(badPath.ok());
+  EXPECT_EQ(badPath.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_THAT(badPath.error().message, StartsWith("files[0].path: "));
+
+  EXPECT_THAT(store_.records, IsEmpty());
+  EXPECT_THAT(store_.files, IsEmpty());
+  EXPECT_EQ(dispatcher_->list(std::nullopt, 0, 100).total(), 0);
+}
+
+TEST_F(DispatcherTest, SubmitFailsWhenTheStoreFails) {
+  start();
+  store_.putFilesError = makeError(ErrorCode::kIo, "disk full");
+  auto noFiles = dispatcher_->submit(submission("alpha"));
+  ASSERT_FALSE(noFiles.ok());
+  EXPECT_THAT(noFiles.error().message, HasSubstr("disk full"));
+
+  store_.putFilesError.reset();
+  store_.putJobError = makeError(ErrorCode::kIo, "read-only file system");
+  auto noRecord = dispatcher_->submit(submission("alpha"));
+  ASSERT_FALSE(noRecord.ok());
+  EXPECT_THAT(noRecord.error().message, HasSubstr("read-only file system"));
+
+  // Neither job exists: nothing launched, nothing listed.
+  EXPECT_EQ(dispatcher_->list(std::nullopt, 0, 100).total(), 0);
+  EXPECT_EQ(dispatcher_->overview().jobs().at("QUEUED"), 0);
+}
+
+TEST_F(DispatcherTest, HigherPriorityLaunchesFirstAndFifoWithinAPriority) {
+  start(withRunning(1));
+  std::string first = launched("first");
+  std::string low1 = queued("low1", 0);
+  EXPECT_EQ(submit("high1", 5, false).queue_position(), 1);
+  EXPECT_EQ(submit("high2", 5, false).queue_position(), 2);
+  auto low2 = submit("low2", 0, false);
+  EXPECT_EQ(low2.queue_position(), 4);
+  auto negative = submit("negative", -3, false);
+  EXPECT_EQ(negative.queue_position(), 5);
+  EXPECT_EQ(view(low1).queue_position(), 3);
+
+  std::vector<std::string> order;
+  EXPECT_CALL(launcher_, launch(_))
+      .Times(5)
+      .WillRepeatedly([&order](const JobManagerLaunch& launch) {
+        order.push_back(launch.jobId.substr(0, launch.jobId.find('-')));
+        return Result<v1::JobManagerAttempt>(runningAt(1));
+      });
+  finish(first);
+  while (!order.empty() && order.size() < 5) {
+    // Each job ends as soon as it starts; the next one takes its place.
+    auto launching = dispatcher_->list(v1::LAUNCHING, 0, 10);
+    ASSERT_EQ(launching.jobs_size(), 1);
+    finish(launching.jobs(0).id());
+  }
+  EXPECT_THAT(order, ElementsAre("high1", "high2", "low1", "low2", "negative"));
+}
+
+// --- status reports ---
+
+TEST_F(DispatcherTest, ReportStatusMovesLaunchingToRunning) {
+  start();
+  std::string id = launched("alpha");
+  EXPECT_EQ(view(id).started_at(), 0);
+
+  loop_.advance(Duration(2500));
+  v1::ReportJobStatusRequest request;
+  request.set_job_id(id);
+  request.set_attempt(1);
+  request.set_state(v1::RUNNING);
+  request.set_host("node-7");
+  request.set_pid(4242);
+  request.set_address("node-7:9100");
+  auto* stage = request.add_stages();
+  stage->set_name("count");
+  stage->set_parallelism(2);
+  stage->set_running(2);
+  stage->set_started(true);
+  *request.add_taskmanagers() = taskManager("tm-1", "running", 1, 256);
+  auto response = dispatcher_->reportStatus(request);
+  EXPECT_TRUE(response.known());
+  EXPECT_FALSE(response.cancel());
+
+  auto job = view(id);
+  EXPECT_EQ(job.state(), v1::RUNNING);
+  EXPECT_EQ(job.started_at(), kWallStart + 2.5);
+  EXPECT_EQ(job.history(job.history_size() - 1).reason(),
+            "JobManager attempt 1 running on node-7 (pid 4242)");
+  EXPECT_EQ(job.attempts(0).address(), "node-7:9100");
+  ASSERT_EQ(job.stages_size(), 1);
+  EXPECT_EQ(job.stages(0).running(), 2);
+  ASSERT_EQ(job.taskmanagers_size(), 1);
+  EXPECT_EQ(job.taskmanagers(0).id(), "tm-1");
+
+  // Later reports update the progress; stages only when they are sent.
+  int changes = job.history_size();
+  request.clear_stages();
+  request.clear_address();
+  request.clear_taskmanagers();
+  *request.add_taskmanagers() = taskManager("tm-2", "starting", 1, 256);
+  EXPECT_TRUE(dispatcher_->reportStatus(request).known());
+  job = view(id);
+  EXPECT_EQ(job.state(), v1::RUNNING);
+  EXPECT_EQ(job.history_size(), changes);
+  EXPECT_EQ(job.stages(0).running(), 2);
+  EXPECT_EQ(job.attempts(0).address(), "node-7:9100");
+  ASSERT_EQ(job.taskmanagers_size(), 1);
+  EXPECT_EQ(job.taskmanagers(0).id(), "tm-2");
+}
+
+TEST_F(DispatcherTest, AnEndStateWithAReportFreesThePlaceAndLaunchesTheNext) {
+  start(withRunning(1));
+  std::string alpha = launched("alpha");
+  std::string beta = queued("beta");
+  running(alpha);
+  auto inProgress = dispatcher_->report(alpha);
+  ASSERT_FALSE(inProgress.ok());
+  EXPECT_EQ(inProgress.error().code, ErrorCode::kFailedPrecondition);
+
+  loop_.advance(Duration(4000));
+  auto finished = runReport("FINISHED");
+  auto response = report(alpha, 1, v1::FINISHED, &finished);
+  EXPECT_TRUE(response.known());
+  EXPECT_FALSE(response.cancel());
+
+  auto job = view(alpha);
+  EXPECT_EQ(job.state(), v1::FINISHED);
+  EXPECT_EQ(job.finished_at(), kWallStart + 4);
+  EXPECT_EQ(job.error(), "");
+  EXPECT_EQ(job.history(job.history_size() - 1).reason(), "job ended");
+  auto stored = dispatcher_->report(alpha);
+  ASSERT_TRUE(stored.ok()) << stored.error().message;
+  EXPECT_TRUE(MessageDifferencer::Equals(*stored, finished));
+  // Its JobManager still runs (and may still report): the place is not free yet.
+  EXPECT_TRUE(report(alpha, 1, v1::RUNNING).known());
+  EXPECT_EQ(state(alpha), v1::FINISHED);
+  EXPECT_EQ(state(beta), v1::QUEUED);
+  EXPECT_EQ(dispatcher_->overview().jobmanagers(), 1);
+
+  // Its exit frees the place: the next job launches.
+  EXPECT_CALL(launcher_, launch(launchOf(beta, 1))).WillOnce(Return(runningAt(2)));
+  exited(alpha, 1, "exit code 0");
+  Mock::VerifyAndClearExpectations(&launcher_);
+  job = view(alpha);
+  EXPECT_EQ(job.state(), v1::FINISHED);
+  EXPECT_EQ(job.attempts(0).exit(), "exit code 0");
+  EXPECT_EQ(job.attempts(0).ended_at(), kWallStart + 4);
+  EXPECT_EQ(store_.record(alpha).attempts(0).exit(), "exit code 0");
+  EXPECT_EQ(state(beta), v1::LAUNCHING);
+
+  // An end state without a report: the error is kept, there is no report.
+  EXPECT_TRUE(report(beta, 1, v1::FAILED, nullptr, "stage count failed 4 times").known());
+  EXPECT_EQ(state(beta), v1::FAILED);
+  EXPECT_EQ(view(beta).error(), "stage count failed 4 times");
+  auto none = dispatcher_->report(beta);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code, ErrorCode::kNotFound);
+  EXPECT_THAT(none.error().message, HasSubstr("without a run report: stage count failed 4 times"));
+  EXPECT_EQ(dispatcher_->overview().jobmanagers(), 1);
+  exited(beta, 1, "exit code 1");
+  loop_.advance(Duration(120000));  // no relaunch of either
+  EXPECT_EQ(dispatcher_->overview().jobmanagers(), 0);
+}
+
+TEST_F(DispatcherTest, AStaleAttemptIsUnknown) {
+  start();
+  std::string id = launched("alpha");
+  exited(id, 1);
+  EXPECT_FALSE(report(id, 1, v1::RUNNING).known()) << "attempt 1 is gone";
+  EXPECT_CALL(launcher_, launch(launchOf(id, 2))).WillOnce(Return(runningAt(2)));
+  loop_.advance(kBackoff);
+  Mock::VerifyAndClearExpectations(&launcher_);
+
+  EXPECT_FALSE(report(id, 1, v1::RUNNING).known());
+  EXPECT_FALSE(report(id, 1, v1::FINISHED).known());
+  EXPECT_FALSE(report(id, 3, v1::RUNNING).known());
+  EXPECT_FALSE(report(id, 0, v1::RUNNING).known());
+  EXPECT_FALSE(report(id, -1, v1::RUNNING).known());
+  EXPECT_FALSE(report("no-such-job", 1, v1::RUNNING).known());
+  EXPECT_EQ(state(id), v1::LAUNCHING);
+
+  EXPECT_TRUE(report(id, 2, v1::RUNNING).known());
+  EXPECT_EQ(state(id), v1::RUNNING);
+  // The old attempt's exit, reported late, changes nothing.
+  exited(id, 1, "killed by signal 9 (Killed)");
+  EXPECT_EQ(state(id), v1::RUNNING);
+  EXPECT_EQ(view(id).attempts(0).exit(), "exit code 1");
+}
+
+// --- JobManagers that die ---
+
+TEST_F(DispatcherTest, AJobManagerExitBeforeTheEndRelaunchesAfterABackOff) {
+  DispatcherConfig config = withRunning(2, 5);
+  config.maxRelaunchBackoff = Duration(3000);
+  start(config);
+  std::string id = launched("alpha");
+  running(id);
+
+  // Back-offs: 1 s, 2 s, then capped at 3 s.
+  const std::vector<Duration> backoffs = {Duration(1000), Duration(2000), Duration(3000),
+                                          Duration(3000)};
+  for (int attempt = 1; attempt <= 4; ++attempt) {
+    exited(id, attempt, "exit code 1");
+    auto job = view(id);
+    EXPECT_EQ(job.state(), v1::LAUNCHING);
+    EXPECT_EQ(job.attempts(attempt - 1).exit(), "exit code 1");
+    EXPECT_NE(job.attempts(attempt - 1).ended_at(), 0);
+    Duration backoff = backoffs[static_cast<size_t>(attempt - 1)];
+    EXPECT_EQ(job.history(job.history_size() - 1).reason(),
+              fmt::format("JobManager attempt {} exit code 1; relaunching in {:.1f}s", attempt,
+                          static_cast<double>(backoff.count()) / 1000));
+    loop_.advance(backoff - Duration(1));
+    Mock::VerifyAndClearExpectations(&launcher_);
+    EXPECT_CALL(launcher_, launch(launchOf(id, attempt + 1))).WillOnce(Return(runningAt(attempt)));
+    loop_.advance(Duration(1));
+    Mock::VerifyAndClearExpectations(&launcher_);
+    EXPECT_EQ(view(id).history(view(id).history_size() - 1).reason(),
+              fmt::format("starting JobManager attempt {}", attempt + 1));
+  }
+
+  exited(id, 5, "exit code 2");
+  auto job = view(id);
+  EXPECT_EQ(job.state(), v1::FAILED);
+  EXPECT_EQ(job.error(), "the JobManager failed 5 times; the last one exit code 2");
+  EXPECT_EQ(job.attempt(), 5);
+  loop_.advance(Duration(120000));  // nothing more
+}
+
+TEST_F(DispatcherTest, AfterTheLastAttemptTheJobFailsNamingTheAttemptsAndTheLogTail) {
+  start(withRunning(1));
+  std::string alpha = launched("alpha");
+  std::string beta = queued("beta");
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    exited(alpha, attempt);
+    EXPECT_CALL(launcher_, launch(launchOf(alpha, attempt + 1))).WillOnce(Return(runningAt(9)));
+    loop_.advance(kBackoff * attempt);
+    Mock::VerifyAndClearExpectations(&launcher_);
+    EXPECT_EQ(state(beta), v1::QUEUED) << "a relaunching job keeps its place";
+  }
+  writeJobFile(alpha, "jobmanager-3.log", "starting\nerror: cannot bind port 9100\n\n");
+
+  EXPECT_CALL(launcher_, launch(launchOf(beta, 1))).WillOnce(Return(runningAt(10)));
+  exited(alpha, 3, "killed by signal 9 (Killed)");
+  Mock::VerifyAndClearExpectations(&launcher_);
+  auto job = view(alpha);
+  EXPECT_EQ(job.state(), v1::FAILED);
+  EXPECT_EQ(job.error(),
+            "the JobManager failed 3 times; the last one killed by signal 9 (Killed); its log "
+            "ends with:\nstarting\nerror: cannot bind port 9100");
+  EXPECT_EQ(state(beta), v1::LAUNCHING);
+}
+
+TEST_F(DispatcherTest, ALaunchErrorCountsAsAnAttempt) {
+  start();
+  EXPECT_CALL(launcher_, launch(firstLaunchOfJobNamed("alpha")))
+      .WillOnce(Return(makeError(ErrorCode::kIo, "cannot exec tailor-jobmanager")));
+  EXPECT_CALL(launcher_, name()).WillRepeatedly(Return("local"));
+  auto response = dispatcher_->submit(submission("alpha"));
+  ASSERT_TRUE(response.ok()) << response.error().message;
+  Mock::VerifyAndClearExpectations(&launcher_);
+  std::string id = response->id();
+  EXPECT_EQ(response->state(), v1::LAUNCHING);
+
+  auto job = view(id);
+  EXPECT_EQ(job.attempt(), 1);
+  EXPECT_EQ(job.attempts(0).attempt(), 1);
+  EXPECT_EQ(job.attempts(0).launcher(), "local");
+  EXPECT_EQ(job.attempts(0).exit(), "could not start: cannot exec tailor-jobmanager");
+  EXPECT_EQ(job.attempts(0).ended_at(), kWallStart);
+  EXPECT_EQ(job.history(job.history_size() - 1).reason(),
+            "JobManager attempt 1 could not start: cannot exec tailor-jobmanager; relaunching in "
+            "1.0s");
+  EXPECT_EQ(dispatcher_->overview().jobmanagers(), 0);
+
+  EXPECT_CALL(launcher_, launch(launchOf(id, 2))).WillOnce(Return(runningAt(2)));
+  loop_.advance(kBackoff);
+  Mock::VerifyAndClearExpectations(&launcher_);
+  exited(id, 2);
+
+  EXPECT_CALL(launcher_, launch(launchOf(id, 3)))
+      .WillOnce(Return(makeError(ErrorCode::kIo, "fork failed")));
+  EXPECT_CALL(launcher_, name()).WillRepeatedly(Return("local"));
+  loop_.advance(Duration(2000));
+  Mock::VerifyAndClearExpectations(&launcher_);
+  job = view(id);
+  EXPECT_EQ(job.state(), v1::FAILED);
+  EXPECT_EQ(job.error(),
+            "the JobManager failed 3 times; the last one could not start: fork failed");
+}
+
+TEST_F(DispatcherTest, ALaunchErrorOnTheLastAttemptStartsEveryOtherJobOnce) {
+  // Three queued jobs from before a restart, room for two, one attempt each.
+  store_.records["q1"] = storedJob("q1", v1::QUEUED, 1);
+  store_.records["q2"] = storedJob("q2", v1::QUEUED, 2);
+  store_.records["q3"] = storedJob("q3", v1::QUEUED, 3);
+  create(withRunning(2, 1));
+  EXPECT_CALL(launcher_, launch(launchOf("q1", 1)))
+      .WillOnce(Return(makeError(ErrorCode::kIo, "cannot exec tailor-jobmanager")));
+  EXPECT_CALL(launcher_, name()).WillRepeatedly(Return("local"));
+  EXPECT_CALL(launcher_, launch(launchOf("q2", 1))).WillOnce(Return(runningAt(2)));
+  EXPECT_CALL(launcher_, launch(launchOf("q3", 1))).WillOnce(Return(runningAt(3)));
+  ASSERT_TRUE(dispatcher_->recover().ok());
+  Mock::VerifyAndClearExpectations(&launcher_);
+
+  EXPECT_EQ(state("q1"), v1::FAILED);
+  EXPECT_EQ(view("q1").error(),
+            "the JobManager failed 1 times; the last one could not start: cannot exec "
+            "tailor-jobmanager");
+  EXPECT_EQ(view("q2").attempt(), 1);
+  EXPECT_EQ(view("q3").attempt(), 1);
+  EXPECT_EQ(dispatcher_->overview().jobmanagers(), 2);
+}
+
+TEST_F(DispatcherTest, AJobManagerExitWithAReportFileEndsTheJobFromIt) {
+  start();
+  std::string alpha = launched("alpha");
+  std::string beta = launched("beta");
+  running(alpha);
+  running(beta);
+  writeJobFile(alpha, "report-1.json",
+               R"({"job": {"status": "FINISHED"}, "sizing": "tailored", "future_field": 1})");
+  writeJobFile(beta, "report-1.json",
+               R"({"job": {"status": "FAILED", "error": "stage count failed"}})");
+
+  exited(alpha, 1, "exit code 0");
+  EXPECT_EQ(state(alpha), v1::FINISHED);
+  auto stored = dispatcher_->report(alpha);
+  ASSERT_TRUE(stored.ok()) << stored.error().message;
+  EXPECT_EQ(stored->sizing(), "tailored");
+
+  exited(beta, 1, "exit code 1");
+  EXPECT_EQ(state(beta), v1::FAILED);
+  EXPECT_EQ(view(beta).error(), "stage count failed");
+  loop_.advance(Duration(120000));  // no relaunch
+}
+
+TEST_F(DispatcherTest, AReportFileWithoutAnEndStateDoesNotEndTheJob) {
+  start();
+  std::string alpha = launched("alpha");
+  std::string beta = launched("beta");
+  writeJobFile(alpha, "report-1.json", R"({"job": {"status": "RUNNING"}})");
+  writeJobFile(beta, "report-1.json", "{not json");
+  exited(alpha, 1);
+  exited(beta, 1);
+  EXPECT_EQ(state(alpha), v1::LAUNCHING);
+  EXPECT_EQ(state(beta), v1::LAUNCHING);
+  EXPECT_CALL(launcher_, launch(launchOf(alpha, 2))).WillOnce(Return(runningAt(2)));
+  EXPECT_CALL(launcher_, launch(launchOf(beta, 2))).WillOnce(Return(runningAt(3)));
+  loop_.advance(kBackoff);
+}
+
+TEST_F(DispatcherTest, AnExitOfNoKnownAttemptIsIgnored) {
+  start(withRunning(1));
+  std::string alpha = launched("alpha");
+  std::string beta = queued("beta");
+  exited("no-such-job", 1);
+  exited(alpha, 0);
+  exited(alpha, -1);
+  exited(alpha, 2);
+  exited(beta, 0);  // a queued job has no attempt at all
+  exited(beta, 1);
+  EXPECT_EQ(state(alpha), v1::LAUNCHING);
+  EXPECT_EQ(view(alpha).attempts(0).ended_at(), 0);
+  EXPECT_EQ(state(beta), v1::QUEUED);
+  EXPECT_EQ(view(beta).attempt(), 0);
+  loop_.advance(kBackoff);  // nothing relaunched
+}
+
+// --- cancel ---
+
+TEST_F(DispatcherTest, CancelOfAQueuedJobEndsItAtOnce) {
+  start(withRunning(1));
+  std::string alpha = launched("alpha");
+  std::string beta = queued("beta");
+  std::string gamma = queued("gamma");
+  loop_.advance(Duration(500));
+
+  auto canceled = dispatcher_->cancel(beta);
+  ASSERT_TRUE(canceled.ok()) << canceled.error().message;
+  EXPECT_EQ(canceled->state(), v1::CANCELED);
+  EXPECT_TRUE(canceled->cancel_requested());
+  EXPECT_EQ(canceled->error(), "canceled by the user");
+  EXPECT_EQ(canceled->finished_at(), kWallStart + 0.5);
+  EXPECT_EQ(canceled->queue_position(), 0);
+  EXPECT_EQ(canceled->attempt(), 0);
+  EXPECT_EQ(store_.record(beta).state(), v1::CANCELED);
+  EXPECT_TRUE(store_.record(beta).cancel_requested());
+  EXPECT_EQ(view(gamma).queue_position(), 1);
+  EXPECT_EQ(state(alpha), v1::LAUNCHING);
+}
+
+TEST_F(DispatcherTest, CancelOfARunningJobAsksItsJobManager) {
+  start(withRunning(1));
+  std::string alpha = launched("alpha");
+  std::string beta = queued("beta");
+  running(alpha);
+
+  EXPECT_CALL(launcher_, stop(alpha, 1, false));
+  auto canceled = dispatcher_->cancel(alpha);
+  Mock::VerifyAndClearExpectations(&launcher_);
+  ASSERT_TRUE(canceled.ok()) << canceled.error().message;
+  EXPECT_EQ(canceled->state(), v1::RUNNING);
+  EXPECT_TRUE(canceled->cancel_requested());
+  EXPECT_TRUE(store_.record(alpha).cancel_requested());
+
+  // The JobManager hears of it with its next report.
+  auto response = report(alpha, 1, v1::RUNNING);
+  EXPECT_TRUE(response.known());
+  EXPECT_TRUE(response.cancel());
+  EXPECT_EQ(state(beta), v1::QUEUED);
+
+  // Its exit ends the job CANCELED (not a relaunch) and frees the place.
+  EXPECT_CALL(launcher_, launch(launchOf(beta, 1))).WillOnce(Return(runningAt(2)));
+  exited(alpha, 1, "exit code 1");
+  Mock::VerifyAndClearExpectations(&launcher_);
+  auto job = view(alpha);
+  EXPECT_EQ(job.state(), v1::CANCELED);
+  EXPECT_EQ(job.error(), "canceled by the user");
+  EXPECT_EQ(job.attempts(0).exit(), "exit code 1");
+  loop_.advance(kTimeout - Duration(1));  // no relaunch
+  EXPECT_EQ(view(alpha).attempt(), 1);
+  EXPECT_EQ(state(alpha), v1::CANCELED);
+}
+
+TEST_F(DispatcherTest, CancelOfAJobThatEndsItselfCanceled) {
+  start();
+  std::string alpha = launched("alpha");
+  running(alpha);
+  EXPECT_CALL(launcher_, stop(alpha, 1, false));
+  ASSERT_TRUE(dispatcher_->cancel(alpha).ok());
+  auto canceledReport = runReport("CANCELED", "canceled by the user");
+  EXPECT_TRUE(report(alpha, 1, v1::CANCELED, &canceledReport, "canceled by the user").cancel());
+  EXPECT_EQ(state(alpha), v1::CANCELED);
+  EXPECT_TRUE(dispatcher_->report(alpha).ok());
+  exited(alpha, 1, "exit code 0");
+  EXPECT_EQ(state(alpha), v1::CANCELED);
+}
+
+TEST_F(DispatcherTest, CancelOfAJobWaitingForItsRelaunchEndsItAtOnce) {
+  start();
+  std::string id = launched("alpha");
+  exited(id, 1);
+  ASSERT_EQ(state(id), v1::LAUNCHING);
+  auto canceled = dispatcher_->cancel(id);  // no JobManager to stop
+  ASSERT_TRUE(canceled.ok()) << canceled.error().message;
+  EXPECT_EQ(canceled->state(), v1::CANCELED);
+  loop_.advance(Duration(120000));  // the relaunch is off
+  EXPECT_EQ(view(id).attempt(), 1);
+}
+
+TEST_F(DispatcherTest, CancelOfAnEndedJobIsAFailedPrecondition) {
+  start();
+  std::string alpha = launched("alpha");
+  finish(alpha);
+  auto again = dispatcher_->cancel(alpha);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(again.error().message, "job " + alpha + " already ended FINISHED");
+  EXPECT_FALSE(view(alpha).cancel_requested());
+
+  std::string beta = launched("beta");
+  exited(beta, 1);
+  ASSERT_TRUE(dispatcher_->cancel(beta).ok());
+  auto twice = dispatcher_->cancel(beta);
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(twice.error().message, "job " + beta + " already ended CANCELED");
+}
+
+TEST_F(DispatcherTest, UnknownIdsAreNotFound) {
+  start();
+  for (const auto& error :
+       {dispatcher_->job("nope").error(), dispatcher_->cancel("nope").error(),
+        dispatcher_->report("nope").error(), dispatcher_->jobManagerLog("nope").error()}) {
+    EXPECT_EQ(error.code, ErrorCode::kNotFound);
+    EXPECT_EQ(error.message, "no job with id 'nope'");
+  }
+}
+
+TEST_F(DispatcherTest, JobManagerLogIsTheLatestAttempts) {
+  start(withRunning(1));
+  std::string alpha = launched("alpha");
+  std::string beta = queued("beta");
+  auto none = dispatcher_->jobManagerLog(beta);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(none.error().message, "job " + beta + " has no JobManager yet (QUEUED)");
+
+  auto first = dispatcher_->jobManagerLog(alpha);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(*first, store_.jobDir(alpha) + "/jobmanager-1.log");
+  exited(alpha, 1);
+  EXPECT_CALL(launcher_, launch(launchOf(alpha, 2))).WillOnce(Return(runningAt(2)));
+  loop_.advance(kBackoff);
+  EXPECT_EQ(*dispatcher_->jobManagerLog(alpha), store_.jobDir(alpha) + "/jobmanager-2.log");
+}
+
+// --- the silence watchdog ---
+
+TEST_F(DispatcherTest, ASilentJobManagerIsStoppedWithForceAndRelaunched) {
+  start();
+  std::string id = launched("alpha");
+  loop_.advance(Duration(10000));
+  running(id);  // heard at +10 s
+  loop_.advance(Duration(29999));
+  Mock::VerifyAndClearExpectations(&launcher_);
+
+  EXPECT_CALL(launcher_, stop(id, 1, true));
+  loop_.advance(Duration(1));  // +40 s: 30 s of silence
+  Mock::VerifyAndClearExpectations(&launcher_);
+  auto job = view(id);
+  EXPECT_EQ(job.state(), v1::LAUNCHING);
+  EXPECT_EQ(job.attempts(0).exit(), "sent no status for 30 s");
+  EXPECT_EQ(job.attempts(0).ended_at(), kWallStart + 40);
+  EXPECT_EQ(job.history(job.history_size() - 1).reason(),
+            "JobManager attempt 1 sent no status for 30 s; relaunching in 1.0s");
+  EXPECT_FALSE(report(id, 1, v1::RUNNING).known()) << "the silent attempt is written off";
+
+  // The killed JobManager's exit comes later and changes nothing.
+  exited(id, 1, "killed by signal 9 (Killed)");
+  EXPECT_EQ(view(id).attempts(0).exit(), "sent no status for 30 s");
+
+  EXPECT_CALL(launcher_, launch(launchOf(id, 2))).WillOnce(Return(runningAt(2)));
+  loop_.advance(kBackoff);
+  Mock::VerifyAndClearExpectations(&launcher_);
+  // The new attempt has its own 30 s.
+  loop_.advance(kTimeout - Duration(1));
+  EXPECT_TRUE(report(id, 2, v1::RUNNING).known());
+}
+
+TEST_F(DispatcherTest, ReportsKeepTheWatchdogQuiet) {
+  start();
+  std::string id = launched("alpha");
+  for (int i = 0; i < 10; ++i) {
+    loop_.advance(Duration(20000));
+    EXPECT_TRUE(report(id, 1, v1::RUNNING).known());
+  }
+  EXPECT_EQ(state(id), v1::RUNNING);
+  // An ended job's JobManager may stay quiet until it exits.
+  finish(id);
+  loop_.advance(Duration(120000));
+}
+
+TEST_F(DispatcherTest, AWatchdogThatFailsAJobKeepsASingleTimer) {
+  // The silent job fails (one attempt only) and the next one starts from
+  // inside the watchdog's own check.
+  start(withRunning(1, 1));
+  std::string alpha = launched("alpha");
+  std::string beta = queued("beta");
+  EXPECT_CALL(launcher_, stop(alpha, 1, true));
+  EXPECT_CALL(launcher_, launch(launchOf(beta, 1))).WillOnce(Return(runningAt(2)));
+  loop_.advance(kTimeout);
+  Mock::VerifyAndClearExpectations(&launcher_);
+  EXPECT_EQ(state(alpha), v1::FAILED);
+  EXPECT_EQ(view(alpha).error(),
+            "the JobManager failed 1 times; the last one sent no status for 30 s");
+  EXPECT_EQ(state(beta), v1::LAUNCHING);
+  EXPECT_EQ(loop_.pendingTimers(), 1u) << "one watchdog";
+}
+
+// --- recovery ---
+
+TEST_F(DispatcherTest, RecoverAdoptsLiveJobManagersAndRequeuesQueuedJobs) {
+  store_.records["a-done"] = storedJob("a-done", v1::FINISHED, 1);
+  addAttempt(store_.records["a-done"], 11, false);
+  store_.records["b-running"] = storedJob("b-running", v1::RUNNING, 2);
+  addAttempt(store_.records["b-running"], 21, false);
+  addAttempt(store_.records["b-running"], 22, true);
+  store_.records["c-launching"] = storedJob("c-launching", v1::LAUNCHING, 3);
+  addAttempt(store_.records["c-launching"], 31, true);
+  // Its JobManager was gone, a relaunch pending, when the Dispatcher stopped.
+  store_.records["d-relaunch"] = storedJob("d-relaunch", v1::LAUNCHING, 4);
+  addAttempt(store_.records["d-relaunch"], 41, false);
+  // Queued; their ids sort against their submission order.
+  store_.records["z-queued"] = storedJob("z-queued", v1::QUEUED, 5);
+  store_.records["y-queued"] = storedJob("y-queued", v1::QUEUED, 6);
+  store_.records["x-queued"] = storedJob("x-queued", v1::QUEUED, 7);
+  store_.loadProblems = {"jobs/broken/record.pb: not a valid job record"};
+  create(withRunning(4));
+  EXPECT_FALSE(dispatcher_->ready());
+
+  EXPECT_CALL(launcher_, adopt("b-running", AllOf(Property(&v1::JobManagerAttempt::attempt, 2),
+                                                  Property(&v1::JobManagerAttempt::pid, 22))));
+  EXPECT_CALL(launcher_, adopt("c-launching", Property(&v1::JobManagerAttempt::pid, 31)));
+  // b, c and d hold three of the four places: the earliest queued job starts.
+  EXPECT_CALL(launcher_, launch(launchOf("z-queued", 1))).WillOnce(Return(runningAt(51)));
+  ASSERT_TRUE(dispatcher_->recover().ok());
+  Mock::VerifyAndClearExpectations(&launcher_);
+  EXPECT_TRUE(dispatcher_->ready());
+
+  EXPECT_EQ(state("a-done"), v1::FINISHED);
+  EXPECT_EQ(state("b-running"), v1::RUNNING);
+  EXPECT_EQ(state("c-launching"), v1::LAUNCHING);
+  EXPECT_EQ(state("d-relaunch"), v1::LAUNCHING);
+  EXPECT_EQ(state("z-queued"), v1::LAUNCHING);
+  EXPECT_EQ(view("y-queued").queue_position(), 1);
+  EXPECT_EQ(view("x-queued").queue_position(), 2);
+  EXPECT_EQ(dispatcher_->overview().jobmanagers(), 3);
+
+  // The pending relaunch happens after the back-off, as attempt 2.
+  JobManagerLaunch relaunch;
+  EXPECT_CALL(launcher_, launch(launchOf("d-relaunch", 2)))
+      .WillOnce(DoAll(SaveArg<0>(&relaunch), Return(runningAt(42))));
+  loop_.advance(kBackoff);
+  Mock::VerifyAndClearExpectations(&launcher_);
+  EXPECT_EQ(relaunch.specPath, store_.jobDir("d-relaunch") + "/files/job.yaml");
+  EXPECT_EQ(relaunch.outputDir, "");
+  EXPECT_EQ(relaunch.dispatcherAddress, kAddress);
+
+  // Adopted JobManagers report as before.
+  EXPECT_TRUE(report("b-running", 2, v1::RUNNING).known());
+  EXPECT_FALSE(report("b-running", 1, v1::RUNNING).known());
+  EXPECT_TRUE(report("c-launching", 1, v1::RUNNING).known());
+  EXPECT_EQ(state("c-launching"), v1::RUNNING);
+
+  // The list is in submission order; new jobs come after the recovered ones.
+  std::vector<std::string> ids;
+  auto all = dispatcher_->list(std::nullopt, 0, 100);
+  for (const auto& job : all.jobs()) ids.push_back(job.id());
+  EXPECT_THAT(ids, ElementsAre("a-done", "b-running", "c-launching", "d-relaunch", "z-queued",
+                               "y-queued", "x-queued"));
+  auto late = submit("late", 0, false);
+  EXPECT_EQ(late.queue_position(), 3);
+  EXPECT_EQ(store_.record(late.id()).sequence(), 8);
+
+  // An adopted JobManager that dies is relaunched like any other.
+  exited("b-running", 2, "gone while the Dispatcher was down");
+  EXPECT_EQ(state("b-running"), v1::LAUNCHING);
+  EXPECT_CALL(launcher_, launch(launchOf("b-running", 3))).WillOnce(Return(runningAt(23)));
+  loop_.advance(Duration(2000));  // the third attempt waits twice as long
+  Mock::VerifyAndClearExpectations(&launcher_);
+  report("z-queued", 1, v1::RUNNING);
+  report("d-relaunch", 2, v1::RUNNING);
+}
+
+TEST_F(DispatcherTest, RecoverWatchesAdoptedJobManagersForSilence) {
+  store_.records["b-running"] = storedJob("b-running", v1::RUNNING, 1);
+  addAttempt(store_.records["b-running"], 21, true);
+  create();
+  EXPECT_CALL(launcher_, adopt("b-running", _));
+  ASSERT_TRUE(dispatcher_->recover().ok());
+  Mock::VerifyAndClearExpectations(&launcher_);
+
+  EXPECT_CALL(launcher_, stop("b-running", 1, true));
+  loop_.advance(kTimeout);
+  Mock::VerifyAndClearExpectations(&launcher_);
+  EXPECT_EQ(state("b-running"), v1::LAUNCHING);
+  EXPECT_CALL(launcher_, launch(launchOf("b-running", 2))).WillOnce(Return(runningAt(2)));
+  loop_.advance(kBackoff);
+  Mock::VerifyAndClearExpectations(&launcher_);
+  report("b-running", 2, v1::RUNNING);
+}
+
+TEST_F(DispatcherTest, RecoverFailsWhenTheStoreCannotBeRead) {
+  store_.loadError = makeError(ErrorCode::kIo, "cannot list 'state/jobs': permission denied");
+  create();
+  Status recovered = dispatcher_->recover();
+  ASSERT_FALSE(recovered.ok());
+  EXPECT_EQ(recovered.error().message, "cannot list 'state/jobs': permission denied");
+  EXPECT_FALSE(dispatcher_->ready());
+}
+
+TEST_F(DispatcherTest, NothingLaunchesBeforeRecovery) {
+  create();
+  auto response = dispatcher_->submit(submission("early"));
+  ASSERT_TRUE(response.ok()) << response.error().message;
+  EXPECT_EQ(response->state(), v1::QUEUED);
+  EXPECT_EQ(response->queue_position(), 1);
+  EXPECT_CALL(launcher_, launch(launchOf(response->id(), 1))).WillOnce(Return(runningAt(1)));
+  ASSERT_TRUE(dispatcher_->recover().ok());
+  Mock::VerifyAndClearExpectations(&launcher_);
+  EXPECT_EQ(state(response->id()), v1::LAUNCHING);
+  EXPECT_EQ(dispatcher_->list(std::nullopt, 0, 10).total(), 1);
+  report(response->id(), 1, v1::RUNNING);
+}
+
+// --- list and overview ---
+
+TEST_F(DispatcherTest, ListFiltersAndPages) {
+  start(withRunning(1));
+  std::string a = launched("a");
+  std::string b = queued("b");
+  std::string c = queued("c");
+  std::string d = queued("d", 2);
+  ASSERT_TRUE(dispatcher_->cancel(c).ok());
+  running(a);
+
+  auto all = dispatcher_->list(std::nullopt, 0, 100);
+  EXPECT_EQ(all.total(), 4);
+  EXPECT_EQ(all.offset(), 0);
+  EXPECT_EQ(all.limit(), 100);
+  ASSERT_EQ(all.jobs_size(), 4);
+  EXPECT_EQ(all.jobs(0).id(), a);
+  EXPECT_EQ(all.jobs(1).id(), b);
+  EXPECT_EQ(all.jobs(2).id(), c);
+  EXPECT_EQ(all.jobs(3).id(), d);
+  EXPECT_EQ(all.jobs(0).state(), v1::RUNNING);
+  EXPECT_EQ(all.jobs(0).queue_position(), 0);
+  EXPECT_EQ(all.jobs(1).queue_position(), 2);
+  EXPECT_EQ(all.jobs(2).queue_position(), 0);
+  EXPECT_EQ(all.jobs(3).queue_position(), 1);
+  // Items leave out the details.
+  EXPECT_EQ(all.jobs(0).history_size(), 0);
+  EXPECT_EQ(all.jobs(0).attempts_size(), 0);
+  EXPECT_EQ(all.jobs(0).stages_size(), 0);
+  EXPECT_EQ(all.jobs(0).files_size(), 0);
+  EXPECT_EQ(all.jobs(0).attempt(), 1);
+  EXPECT_NE(all.jobs(0).started_at(), 0);
+
+  auto queuedJobs = dispatcher_->list(v1::QUEUED, 0, 100);
+  EXPECT_EQ(queuedJobs.total(), 2);
+  ASSERT_EQ(queuedJobs.jobs_size(), 2);
+  EXPECT_EQ(queuedJobs.jobs(0).id(), b);
+  EXPECT_EQ(queuedJobs.jobs(1).id(), d);
+
+  auto page = dispatcher_->list(std::nullopt, 1, 2);
+  EXPECT_EQ(page.total(), 4);
+  EXPECT_EQ(page.offset(), 1);
+  EXPECT_EQ(page.limit(), 2);
+  ASSERT_EQ(page.jobs_size(), 2);
+  EXPECT_EQ(page.jobs(0).id(), b);
+  EXPECT_EQ(page.jobs(1).id(), c);
+
+  auto lastQueued = dispatcher_->list(v1::QUEUED, 1, 5);
+  EXPECT_EQ(lastQueued.total(), 2);
+  ASSERT_EQ(lastQueued.jobs_size(), 1);
+  EXPECT_EQ(lastQueued.jobs(0).id(), d);
+
+  EXPECT_EQ(dispatcher_->list(std::nullopt, 10, 5).jobs_size(), 0);
+  EXPECT_EQ(dispatcher_->list(std::nullopt, 10, 5).total(), 4);
+  EXPECT_EQ(dispatcher_->list(std::nullopt, 0, 0).jobs_size(), 0);
+  EXPECT_EQ(dispatcher_->list(v1::FINISHED, 0, 100).total(), 0);
+  EXPECT_EQ(dispatcher_->list(v1::CANCELED, 0, 100).jobs(0).id(), c);
+}
+
+TEST_F(DispatcherTest, OverviewCountsJobsJobManagersAndTaskManagers) {
+  start(withRunning(2));
+  auto empty = dispatcher_->overview();
+  EXPECT_THAT(empty.jobs(),
+              UnorderedElementsAre(Pair("QUEUED", 0), Pair("LAUNCHING", 0), Pair("RUNNING", 0),
+                                   Pair("FINISHED", 0), Pair("FAILED", 0), Pair("CANCELED", 0)));
+  EXPECT_EQ(empty.max_running_jobs(), 2);
+
+  std::string a = launched("a");
+  std::string b = launched("b");
+  std::string c = queued("c");
+  std::string d = queued("d");
+  ASSERT_TRUE(dispatcher_->cancel(d).ok());
+  v1::ReportJobStatusRequest request;
+  request.set_job_id(a);
+  request.set_attempt(1);
+  request.set_state(v1::RUNNING);
+  *request.add_taskmanagers() = taskManager("tm-1", "running", 1, 512);
+  *request.add_taskmanagers() = taskManager("tm-2", "starting", 0.5, 256, 1);
+  *request.add_taskmanagers() = taskManager("tm-3", "released", 4, 4096);
+  *request.add_taskmanagers() = taskManager("tm-4", "lost", 4, 4096);
+  EXPECT_TRUE(dispatcher_->reportStatus(request).known());
+
+  auto overview = dispatcher_->overview();
+  EXPECT_THAT(overview.jobs(),
+              UnorderedElementsAre(Pair("QUEUED", 1), Pair("LAUNCHING", 1), Pair("RUNNING", 1),
+                                   Pair("FINISHED", 0), Pair("FAILED", 0), Pair("CANCELED", 1)));
+  EXPECT_EQ(overview.jobmanagers(), 2);
+  EXPECT_EQ(overview.taskmanagers(), 2);
+  EXPECT_EQ(overview.resources().cpus(), 1.5);
+  EXPECT_EQ(overview.resources().mem(), 768);
+  EXPECT_EQ(overview.resources().gpus(), 1);
+  EXPECT_EQ(overview.resources().disk(), 0);
+  EXPECT_EQ(overview.max_running_jobs(), 2);
+
+  // An ended job's TaskManagers no longer count; its JobManager does until it
+  // exits, and holds its place until then.
+  request.set_state(v1::FINISHED);
+  EXPECT_TRUE(dispatcher_->reportStatus(request).known());
+  overview = dispatcher_->overview();
+  EXPECT_EQ(overview.jobs().at("FINISHED"), 1);
+  EXPECT_EQ(overview.jobs().at("QUEUED"), 1);
+  EXPECT_EQ(overview.jobs().at("LAUNCHING"), 1);
+  EXPECT_EQ(overview.taskmanagers(), 0);
+  EXPECT_EQ(overview.resources().cpus(), 0);
+  EXPECT_EQ(overview.jobmanagers(), 2);
+  EXPECT_CALL(launcher_, launch(launchOf(c, 1))).WillOnce(Return(runningAt(3)));
+  exited(a, 1, "exit code 0");
+  Mock::VerifyAndClearExpectations(&launcher_);
+  overview = dispatcher_->overview();
+  EXPECT_EQ(overview.jobs().at("QUEUED"), 0);
+  EXPECT_EQ(overview.jobs().at("LAUNCHING"), 2);
+  EXPECT_EQ(overview.jobmanagers(), 2);
+  report(b, 1, v1::RUNNING);
+  report(c, 1, v1::RUNNING);
+}
+
+TEST(DispatcherStateTest, ToStringNamesEveryState) {
+  EXPECT_STREQ(toString(v1::QUEUED), "QUEUED");
+  EXPECT_STREQ(toString(v1::LAUNCHING), "LAUNCHING");
+  EXPECT_STREQ(toString(v1::RUNNING), "RUNNING");
+  EXPECT_STREQ(toString(v1::FINISHED), "FINISHED");
+  EXPECT_STREQ(toString(v1::FAILED), "FAILED");
+  EXPECT_STREQ(toString(v1::CANCELED), "CANCELED");
+  EXPECT_STREQ(toString(v1::JOB_STATE_UNSPECIFIED), "UNSPECIFIED");
+}
+
+}  // namespace
+}  // namespace tailor::dispatcher

@@ -1,0 +1,70 @@
+# The Dispatcher with the mesos launcher, on the fake Mesos: `tailor submit
+# --wait` of the wordcount example -> the Dispatcher's framework (`tailor`)
+# launches the JobManager as a Mesos command task whose binary and files the
+# fetcher downloads from the Dispatcher -> the JobManager registers
+# `tailor-job-<id>` -> TaskManagers of two sizes -> FINISHED with the right
+# output; the fake's state shows both frameworks and the job's torn down.
+# Then a cancelled job: CANCELED, its framework torn down, no task left.
+source "$(dirname "$0")/lib.sh" "$1"
+
+start_fake fake
+start_dispatcher d --launcher mesos --mesos-master "$FAKE_ADDR" --mesos-refuse 1s \
+  --jobmanager-resources cpus=0.2,mem=256
+
+mkdir -p "$TMP/example"
+cp "$ROOT/examples/wordcount/job.yaml" "$TMP/example/"
+generate_input "$TMP/example/data" 4 4
+"$BIN/tailor" submit "$TMP/example/job.yaml" --wait > "$TMP/submit.log" 2>&1 ||
+  { cat "$TMP/submit.log"; tail -20 "$TMP/d.log"; fail "submit --wait on Mesos failed"; }
+id="$(sed -n 's/^job \([^ ]*\) submitted.*/\1/p' "$TMP/submit.log")"
+"$BIN/tailor" report "$id" > "$TMP/report.json"
+expect_json "$TMP/report.json" '.job.status == "FINISHED"' "FINISHED"
+expect_json "$TMP/report.json" '[.taskmanagers[] | "\(.resources.cpus)/\(.resources.mem)"] | unique | length >= 2' \
+  "TaskManagers of at least two sizes"
+output="$(jq -r .output "$TMP/report.json")"
+case "$output" in */slaves/*) ;; *) fail "output '$output' is not in a Mesos sandbox" ;; esac
+independent_counts "$TMP"/example/data/*.txt | sort -k2,2nr -k1,1 > "$TMP/all"
+head -n 100 "$TMP/all" > "$TMP/want-top"
+cmp -s "$output/part-00000" "$TMP/want-top" || fail "top-100 differs"
+[ "$(job_field "$id" .output)" = "$output" ] || fail "status does not show the output of the report"
+
+curl -s "$FAKE/fake/state" > "$TMP/state.json"
+expect_json "$TMP/state.json" '[.frameworks[] | select(.name == "tailor")] | length == 1' "the Dispatcher's framework"
+expect_json "$TMP/state.json" '[.frameworks[] | select(.name == "tailor")][0] | .torn_down | not' "Dispatcher's framework stays"
+expect_json "$TMP/state.json" "[.frameworks[] | select(.name == \"tailor-job-$id\")] | length == 1" "the job's framework"
+expect_json "$TMP/state.json" "[.frameworks[] | select(.name == \"tailor-job-$id\")][0].torn_down" "the job's framework torn down"
+dispatcher_fw="$(jq -r '.frameworks[] | select(.name == "tailor") | .id' "$TMP/state.json")"
+expect_json "$TMP/state.json" "[.tasks[] | select(.framework_id == \"$dispatcher_fw\")] | length == 1 and all(.[]; .state == \"TASK_FINISHED\")" \
+  "one JobManager task, FINISHED"
+expect_json "$TMP/state.json" "[.tasks[] | select(.framework_id != \"$dispatcher_fw\")] | length >= 2" "TaskManager tasks under the job's framework"
+expect_json <("$BIN/tailor" status "$id" -o json) \
+  '(.attempts | length) == 1 and .attempts[0].launcher == "mesos" and (.attempts[0].mesos_task_id | startswith("jobmanager-"))' \
+  "the attempt is a Mesos task"
+pass "mesos launcher: JobManager as a Mesos task, its own framework, two TM sizes, correct output, torn down"
+
+# Cancel of a running job on Mesos.
+seq 1 1000 > "$TMP/numbers.txt"
+cat > "$TMP/slow.yaml" <<YAML
+name: slow
+stages:
+  - name: wait
+    parallelism: 2
+    resources: {cpus: 0.1, mem: 32}
+    input: {files: ["numbers.txt"]}
+    command: 'sleep 60; cat'
+YAML
+"$BIN/tailor" submit "$TMP/slow.yaml" > "$TMP/slow.log"
+slow="$(sed -n 's/^job \([^ ]*\) submitted.*/\1/p' "$TMP/slow.log")"
+deadline=$((SECONDS + 30))
+until [ "$(job_field "$slow" '[.stages[].running] | add')" = 2 ]; do
+  [ "$SECONDS" -lt "$deadline" ] || { "$BIN/tailor" status "$slow"; fail "slow job's tasks never ran"; }
+  sleep 0.2
+done
+"$BIN/tailor" cancel "$slow" > /dev/null || fail "cancel failed"
+wait_job_state "$slow" CANCELED 30
+deadline=$((SECONDS + 20))
+until curl -s "$FAKE/fake/state" | jq -e "([.frameworks[] | select(.name == \"tailor-job-$slow\")][0].torn_down) and ([.tasks[] | select(.completed | not)] | length == 0)" > /dev/null; do
+  [ "$SECONDS" -lt "$deadline" ] || { curl -s "$FAKE/fake/state" | jq -c '.frameworks, [.tasks[] | select(.completed | not)]'; fail "cancelled job left tasks or its framework"; }
+  sleep 0.2
+done
+pass "mesos launcher: cancel ends CANCELED, framework torn down, no task left"
