@@ -74,23 +74,8 @@ grep -q "explosion in the sorter" "$TMP/bad-status.txt" || fail "status does not
 pass "two jobs at once: the failing one is FAILED naming its stage, the other FINISHED correctly"
 
 # 3. Cancel of a running job.
-cat > "$TMP/slow.yaml" <<YAML
-name: slow
-stages:
-  - name: wait
-    parallelism: 2
-    resources: {cpus: 0.1, mem: 32}
-    input: {files: ["numbers.txt"]}
-    command: 'sleep 60; cat'
-YAML
-"$BIN/tailor" submit "$TMP/slow.yaml" > "$TMP/slow.log"
-slow_id="$(sed -n 's/^job \([^ ]*\) submitted.*/\1/p' "$TMP/slow.log")"
-wait_job_state "$slow_id" RUNNING 20
-deadline=$((SECONDS + 20))
-until [ "$(job_field "$slow_id" '[.stages[].running] | add')" = 2 ]; do
-  [ "$SECONDS" -lt "$deadline" ] || fail "slow job's tasks never ran"
-  sleep 0.1
-done
+submit_slow_job slow
+slow_id="$SLOW_ID"
 pgrep -f "tailor-taskmanager.*$slow_id" > /dev/null || fail "no TaskManager process found for the slow job"
 "$BIN/tailor" cancel "$slow_id" > "$TMP/cancel.log" || fail "cancel failed"
 wait_job_state "$slow_id" CANCELED 20

@@ -44,22 +44,8 @@ pass "mesos launcher: JobManager as a Mesos task, its own framework, two TM size
 
 # Cancel of a running job on Mesos.
 seq 1 1000 > "$TMP/numbers.txt"
-cat > "$TMP/slow.yaml" <<YAML
-name: slow
-stages:
-  - name: wait
-    parallelism: 2
-    resources: {cpus: 0.1, mem: 32}
-    input: {files: ["numbers.txt"]}
-    command: 'sleep 60; cat'
-YAML
-"$BIN/tailor" submit "$TMP/slow.yaml" > "$TMP/slow.log"
-slow="$(sed -n 's/^job \([^ ]*\) submitted.*/\1/p' "$TMP/slow.log")"
-deadline=$((SECONDS + 30))
-until [ "$(job_field "$slow" '[.stages[].running] | add')" = 2 ]; do
-  [ "$SECONDS" -lt "$deadline" ] || { "$BIN/tailor" status "$slow"; fail "slow job's tasks never ran"; }
-  sleep 0.2
-done
+submit_slow_job slow
+slow="$SLOW_ID"
 "$BIN/tailor" cancel "$slow" > /dev/null || fail "cancel failed"
 wait_job_state "$slow" CANCELED 30
 deadline=$((SECONDS + 20))

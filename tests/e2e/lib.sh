@@ -158,6 +158,27 @@ start_dispatcher() {
   done
 }
 
+# submit_slow_job NAME: submits a job of two tasks that sleep a minute over
+# $TMP/numbers.txt (which must exist), waits until both run; sets SLOW_ID.
+submit_slow_job() {
+  cat > "$TMP/$1.yaml" <<YAML
+name: $1
+stages:
+  - name: wait
+    parallelism: 2
+    resources: {cpus: 0.1, mem: 32}
+    input: {files: ["numbers.txt"]}
+    command: 'sleep 60; cat'
+YAML
+  "$BIN/tailor" submit "$TMP/$1.yaml" > "$TMP/$1.log"
+  SLOW_ID="$(sed -n 's/^job \([^ ]*\) submitted.*/\1/p' "$TMP/$1.log")"
+  local deadline=$((SECONDS + 30))
+  until [ "$(job_field "$SLOW_ID" '[.stages[].running] | add')" = 2 ]; do
+    [ "$SECONDS" -lt "$deadline" ] || { "$BIN/tailor" status "$SLOW_ID"; fail "slow job's tasks never ran"; }
+    sleep 0.1
+  done
+}
+
 # job_field ID JQ: a field of `tailor status ID -o json`.
 job_field() {
   "$BIN/tailor" status "$1" -o json | jq -r "$2"
