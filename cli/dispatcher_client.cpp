@@ -111,14 +111,16 @@ ApiResult<v1::JobReport> DispatcherClient::report(const std::string& id) {
   return call<v1::JobReport>("GET", "/v1/jobs/" + escapeSegment(id) + "/report", "");
 }
 
-ApiResult<v1::LogChunk> DispatcherClient::log(const std::string& id, long long offset,
-                                              long long tail) {
+ApiResult<v1::LogChunk> DispatcherClient::log(const std::string& id, const std::string& task,
+                                              int attempt, long long offset, long long tail) {
   std::string path = "/v1/jobs/" + escapeSegment(id) + "/log";
   if (offset >= 0) {
     path += fmt::format("?offset={}", offset);
-  } else if (tail >= 0) {
-    path += fmt::format("?tail={}", tail);
+  } else {
+    path += fmt::format("?tail={}", std::max(0LL, tail));
   }
+  if (!task.empty()) path += "&task=" + escapeSegment(task);
+  if (attempt > 0) path += fmt::format("&attempt={}", attempt);
   return call<v1::LogChunk>("GET", path, "");
 }
 

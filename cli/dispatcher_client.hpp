@@ -37,8 +37,11 @@ class DispatcherClient {
   ApiResult<v1::JobView> job(const std::string& id);
   ApiResult<v1::JobView> cancel(const std::string& id);
   ApiResult<v1::JobReport> report(const std::string& id);
-  // Set offset >= 0 for a chunk from there, else tail >= 0 for the last bytes.
-  ApiResult<v1::LogChunk> log(const std::string& id, long long offset, long long tail);
+  // The JobManager's log, or with `task` ("stage[index]") that task's stderr
+  // (`attempt` 0: the latest). Set offset >= 0 for a chunk from there, else
+  // tail >= 0 for the last bytes.
+  ApiResult<v1::LogChunk> log(const std::string& id, const std::string& task, int attempt,
+                              long long offset, long long tail);
 
   const std::string& base() const { return base_; }
 

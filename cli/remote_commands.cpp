@@ -403,36 +403,33 @@ int cancel(int argc, char** argv) {
 }
 
 int logs(int argc, char** argv) {
-  IdCommand command("tailor logs ID [options]");
+  IdCommand command("tailor logs ID [TASK] [options]   (TASK: stage[index], e.g. count[0])");
   std::string task;
   long long tail = -1;
-  command.options.add_options()("tail", po::value(&tail), "only the last N bytes");
+  int attempt = 0;
+  command.options.add_options()("tail", po::value(&tail), "only the last N bytes")(
+      "attempt", po::value(&attempt)->default_value(0),
+      "with TASK: which attempt (default: the latest)");
   if (auto done = command.parse("logs", argc, argv, {{"TASK", &task, false}})) return *done;
-  if (!task.empty()) {
-    std::cerr << "tailor logs: task logs are not served yet; the JobManager's log (tailor logs "
-              << command.id << ") names each failed attempt with its stderr tail\n";
-    return kUsage;
-  }
   DispatcherClient client(dispatcherUrl(command.flags.dispatcher));
-  if (tail >= 0) {
-    auto chunk = client.log(command.id, -1, tail);
-    if (!chunk.ok()) return failed("logs", chunk, command.flags);
+  auto print = [&](const ApiResult<v1::LogChunk>& chunk) {
     if (command.flags.output == "json") {
       std::cout << chunk.json;
     } else {
       std::cout << chunk.value->data();
     }
+  };
+  if (tail >= 0) {
+    auto chunk = client.log(command.id, task, attempt, -1, tail);
+    if (!chunk.ok()) return failed("logs", chunk, command.flags);
+    print(chunk);
     return 0;
   }
   long long offset = 0;
   while (true) {
-    auto chunk = client.log(command.id, offset, -1);
+    auto chunk = client.log(command.id, task, attempt, offset, -1);
     if (!chunk.ok()) return failed("logs", chunk, command.flags);
-    if (command.flags.output == "json") {
-      std::cout << chunk.json;
-    } else {
-      std::cout << chunk.value->data();
-    }
+    print(chunk);
     offset += static_cast<long long>(chunk.value->data().size());
     if (chunk.value->data().empty() || offset >= static_cast<long long>(chunk.value->size())) break;
   }

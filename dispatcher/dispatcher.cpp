@@ -99,8 +99,9 @@ Status Dispatcher::recover() {
     bySequence_[job.record.sequence()] = id;
     auto& stored = jobs_[id] = std::move(job);
     auto state = stored.record.state();
-    if (isEndState(state) || state == v1::QUEUED) continue;
-    // LAUNCHING or RUNNING: its latest JobManager may still be running.
+    if (state == v1::QUEUED) continue;
+    // LAUNCHING or RUNNING, or ended before its JobManager exited: that
+    // JobManager may still be running, and holds its place until it exits.
     if (stored.record.attempts_size() > 0) {
       const auto& last = stored.record.attempts(stored.record.attempts_size() - 1);
       if (last.ended_at() == 0) {
@@ -113,6 +114,7 @@ Status Dispatcher::recover() {
         continue;
       }
     }
+    if (isEndState(state)) continue;
     // Its JobManager was gone (a relaunch was pending): launch again soon.
     stored.relaunchPending = true;
     stored.relaunchTimer = loop_.runAfter(config_.relaunchBackoff, [this, id] {
@@ -570,6 +572,64 @@ Result<std::string> Dispatcher::filesArchive(const std::string& id) const {
   const Job* job = find(id);
   if (job == nullptr) return makeError(ErrorCode::kNotFound, "no job with id '{}'", id);
   return store_.jobDir(id) + "/files.tar";
+}
+
+Result<std::string> Dispatcher::taskLog(const std::string& id, const std::string& task,
+                                        int attempt) const {
+  const Job* job = find(id);
+  if (job == nullptr) return makeError(ErrorCode::kNotFound, "no job with id '{}'", id);
+  auto open = task.find('[');
+  int index = -1;
+  if (open != std::string::npos && task.size() > open + 2 && task.back() == ']') {
+    std::string digits = task.substr(open + 1, task.size() - open - 2);
+    if (!digits.empty() && digits.size() < 9 &&
+        digits.find_first_not_of("0123456789") == std::string::npos) {
+      index = std::stoi(digits);
+    }
+  }
+  if (index < 0) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "query parameter 'task': '{}' is not a task (expected STAGE[INDEX], such "
+                     "as count[0])",
+                     task);
+  }
+  std::string stage = task.substr(0, open);
+  const v1::StageStatus* known = nullptr;
+  for (const auto& status : job->record.stages()) {
+    if (status.name() == stage) known = &status;
+  }
+  if (known == nullptr || index >= known->parallelism()) {
+    return makeError(ErrorCode::kNotFound, "job {} has no task {}", id, task);
+  }
+  if (launcherName_ != "local") {
+    return makeError(ErrorCode::kNotFound,
+                     "job {}: on Mesos the stderr of {} is kept in its TaskManager's sandbox "
+                     "(task-logs/{}-{}-N.stderr) on the agent; the Dispatcher does not fetch it "
+                     "yet",
+                     id, task, stage, index);
+  }
+  // The local driver keeps them under the JobManager's log folder.
+  std::string folder = store_.jobDir(id) + "/work/logs/tasks/";
+  std::string prefix = stage + "-" + std::to_string(index) + "-";
+  int chosen = attempt;
+  if (chosen == 0) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(folder, ec)) {
+      std::string name = entry.path().filename().string();
+      if (name.rfind(prefix, 0) != 0 || name.size() <= prefix.size() + 7) continue;
+      std::string number = name.substr(prefix.size(), name.size() - prefix.size() - 7);
+      if (number.find_first_not_of("0123456789") != std::string::npos || number.size() > 8) {
+        continue;
+      }
+      chosen = std::max(chosen, std::stoi(number));
+    }
+  }
+  std::string path = folder + prefix + std::to_string(chosen) + ".stderr";
+  if (chosen == 0 || !fs::exists(path)) {
+    return makeError(ErrorCode::kNotFound, "job {}: task {} has {}", id, task,
+                     attempt == 0 ? "not run yet" : fmt::format("no attempt {}", attempt));
+  }
+  return path;
 }
 
 Result<std::string> Dispatcher::jobManagerLog(const std::string& id) const {

@@ -73,6 +73,12 @@ class Dispatcher {
   // (it may not exist yet). kNotFound for an unknown id.
   Result<std::string> filesArchive(const std::string& id) const;
 
+  // The stderr file of task `task` ("stage[index]") of the job, attempt
+  // `attempt` (0: the latest one that ran). kInvalidArgument for a malformed
+  // task; kNotFound for an unknown job, stage, index or attempt, and on Mesos
+  // (where it stays in the TaskManager's sandbox).
+  Result<std::string> taskLog(const std::string& id, const std::string& task, int attempt) const;
+
   // The log file of the job's latest JobManager attempt. kNotFound.
   Result<std::string> jobManagerLog(const std::string& id) const;
 

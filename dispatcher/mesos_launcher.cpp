@@ -158,7 +158,10 @@ void MesosLauncher::stop(const std::string& jobId, int attempt, bool force) {
   if (offers_.pending(taskId)) {
     offers_.withdraw(taskId);
     attempts_.erase(taskId);
-    if (onExit_) onExit_(jobId, attempt, "stopped before it was launched");
+    // Reported from the loop, not from inside the caller's stop().
+    loop_.post([this, jobId, attempt] {
+      if (onExit_) onExit_(jobId, attempt, "stopped before it was launched");
+    });
     return;
   }
   // Mesos' command executor sends SIGTERM, then SIGKILL after the kill grace

@@ -120,8 +120,8 @@ bool splitJobPath(const std::string& path, std::string& id, std::string& rest) {
   return !id.empty();
 }
 
-http::Response logChunk(const std::string& path, const std::map<std::string, std::string>& query,
-                        std::int64_t maxChunk) {
+http::Response logChunk(const std::string& path, const std::string& label,
+                        const std::map<std::string, std::string>& query, std::int64_t maxChunk) {
   auto offset = intParameter(query, "offset", 0);
   if (!offset.ok()) return errorResponse(offset.error());
   auto length = intParameter(query, "length", maxChunk);
@@ -149,7 +149,7 @@ http::Response logChunk(const std::string& path, const std::map<std::string, std
   chunk.set_data(std::move(data));
   chunk.set_offset(static_cast<double>(start));
   chunk.set_size(static_cast<double>(size));
-  chunk.set_path("jobmanager");
+  chunk.set_path(label);
   return json(200, chunk);
 }
 
@@ -274,14 +274,17 @@ void addRestApi(http::Server& server, Dispatcher& dispatcher, const RestApiConfi
       auto report = dispatcher.report(id);
       respond(report.ok() ? json(200, *report) : errorResponse(report.error()));
     } else if (rest == "log") {
-      if (query.count("task") != 0) {
-        respond(apiError(501, "NOT_IMPLEMENTED",
-                         "task logs are not served yet; the JobManager's log names each "
-                         "failed attempt with its stderr tail"));
+      if (auto task = query.find("task"); task != query.end()) {
+        auto attempt = intParameter(query, "attempt", 0);
+        if (!attempt.ok()) return respond(errorResponse(attempt.error()));
+        auto path = dispatcher.taskLog(id, task->second,
+                                       static_cast<int>(std::min<std::int64_t>(*attempt, 1 << 20)));
+        respond(path.ok() ? logChunk(*path, "task " + task->second, query, config.maxLogChunk)
+                          : errorResponse(path.error()));
         return;
       }
       auto path = dispatcher.jobManagerLog(id);
-      respond(path.ok() ? logChunk(*path, query, config.maxLogChunk)
+      respond(path.ok() ? logChunk(*path, "jobmanager", query, config.maxLogChunk)
                         : errorResponse(path.error()));
     } else {
       respond(apiError(404, "NOT_FOUND", "no route for GET " + request.path));

@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
       "host:port of the ResourceManager")(
       "resources", po::value(&resources)->required(), "cpus=N,mem=MiB,disk=MiB,gpus=N")(
       "work-dir", po::value(&config.workDir)->required(), "work directory (removed at exit)")(
+      "task-log-dir", po::value(&config.taskLogDir),
+      "keep each task attempt's stderr here, after exit too (default: in the work directory)")(
       "advertise-host", po::value(&config.advertiseHost)->default_value("127.0.0.1"),
       "host other components reach this TM at")(
       "bind", po::value(&bind)->default_value("127.0.0.1"), "address to listen on")(

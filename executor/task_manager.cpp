@@ -135,7 +135,7 @@ Result<v1::DeployTaskResponse> TaskManager::deploy(const v1::DeployTaskRequest& 
   std::string jobMaster = task.jobmaster_address();
   std::string attemptId = task.attempt_id();
   auto runner = std::make_unique<TaskRunner>(
-      TaskRunnerContext{config_.id, config_.workDir}, task,
+      TaskRunnerContext{config_.id, config_.workDir, config_.taskLogDir}, task,
       [this, jobMaster](v1::TaskStateUpdate update) {
         loop_.post([this, jobMaster, update = std::move(update)] {
           sendUpdate(jobMaster, update, 5);

@@ -27,6 +27,7 @@ struct TaskManagerConfig {
   std::string resourceManagerAddress;  // host:port
   Resources resources;
   std::string workDir;
+  std::string taskLogDir = {};  // kept after exit; empty: task stderr stays in the work directory
   std::string advertiseHost = "127.0.0.1";
   Duration registrationTimeout{60000};
   Duration retryInterval{200};

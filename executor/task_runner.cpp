@@ -162,6 +162,10 @@ v1::TaskStateUpdate TaskRunner::makeUpdate(v1::TaskState state) const {
   return update;
 }
 
+std::string taskLogName(const std::string& stage, int index, int attempt) {
+  return stage + "-" + std::to_string(index) + "-" + std::to_string(attempt) + ".stderr";
+}
+
 v1::TaskStateUpdate TaskRunner::run() {
   auto failed = [this](v1::FailureKind kind, const std::string& message) {
     auto update = makeUpdate(cancelled_ ? v1::TASK_CANCELED : v1::TASK_FAILED);
@@ -232,6 +236,14 @@ v1::TaskStateUpdate TaskRunner::run() {
   options.pipeStdin = true;
   options.pipeStdout = true;
   std::string stderrPath = taskDir + "/stderr";
+  if (!context_.taskLogDir.empty()) {
+    fs::create_directories(context_.taskLogDir, ec);
+    if (ec) {
+      return failed(v1::INTERNAL, "cannot create " + context_.taskLogDir + ": " + ec.message());
+    }
+    stderrPath = context_.taskLogDir + "/" +
+                 taskLogName(task_.stage(), task_.index(), task_.attempt());
+  }
   options.stderrFile = stderrPath;
   options.dieWithParent = true;
   if (cancelled_) return failed(v1::INTERNAL, "cancelled");

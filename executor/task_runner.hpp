@@ -23,10 +23,16 @@ namespace tailor::executor {
 struct TaskRunnerContext {
   std::string taskManagerId;
   std::string workDir;  // the TM's work directory
+  // Where each attempt's stderr is kept, beyond the TM's life; empty: in the
+  // attempt's folder of the work directory (removed with it).
+  std::string taskLogDir = {};
 };
 
 // The folder under <workDir>/partitions/ holding an attempt's partitions.
 std::string attemptDirectory(const v1::TaskDeployment& task);
+
+// "<stage>-<index>-<attempt>.stderr": the name of an attempt's stderr in a task log folder.
+std::string taskLogName(const std::string& stage, int index, int attempt);
 
 class TaskRunner {
  public:

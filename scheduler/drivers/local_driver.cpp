@@ -49,7 +49,8 @@ void LocalDriver::launchQueued() {
                     "--resources", spec.total.toString(),
                     "--work-dir", workDir,
                     "--log-file", config_.logDir + "/" + id + ".log",
-                    "--log-level", config_.logLevel};
+                    "--log-level", config_.logLevel,
+                    "--task-log-dir", config_.logDir + "/tasks"};
     options.stderrFile = config_.logDir + "/" + id + ".stderr";
     auto pid = launcher_.launch(options, [this, id = id](int status) {
       auto it = running_.find(id);

@@ -940,6 +940,89 @@ TEST_F(DispatcherTest, AWatchdogThatFailsAJobKeepsASingleTimer) {
   EXPECT_EQ(loop_.pendingTimers(), 1u) << "one watchdog";
 }
 
+TEST_F(DispatcherTest, AnEndedJobsJobManagerThatDoesNotExitIsKilledAndHoldsItsPlaceUntilItDoes) {
+  start(withRunning(1));
+  std::string alpha = launched("alpha");
+  std::string beta = queued("beta");
+  running(alpha);
+  loop_.advance(Duration(10000));
+  auto finished = runReport("FINISHED");
+  EXPECT_TRUE(report(alpha, 1, v1::FINISHED, &finished).known());  // heard at +10 s, then nothing
+  EXPECT_EQ(state(alpha), v1::FINISHED);
+  loop_.advance(kTimeout - Duration(1));
+  Mock::VerifyAndClearExpectations(&launcher_);
+  EXPECT_EQ(state(beta), v1::QUEUED);
+
+  EXPECT_CALL(launcher_, stop(alpha, 1, true));
+  loop_.advance(Duration(1));  // +40 s: 30 s after its last report
+  Mock::VerifyAndClearExpectations(&launcher_);
+  auto job = view(alpha);
+  EXPECT_EQ(job.state(), v1::FINISHED) << "the job's end stands";
+  EXPECT_EQ(job.error(), "");
+  EXPECT_EQ(job.attempts(0).ended_at(), 0) << "the attempt ends when its process is gone";
+  EXPECT_EQ(state(beta), v1::QUEUED) << "the place is free only once it exited";
+  EXPECT_EQ(dispatcher_->overview().jobmanagers(), 1);
+
+  // Still running 30 s later: killed again.
+  EXPECT_CALL(launcher_, stop(alpha, 1, true));
+  loop_.advance(kTimeout);
+  Mock::VerifyAndClearExpectations(&launcher_);
+
+  // Its exit frees the place for the next job; the ended one is not relaunched.
+  EXPECT_CALL(launcher_, launch(launchOf(beta, 1))).WillOnce(Return(runningAt(2)));
+  exited(alpha, 1, "killed by signal 9 (Killed)");
+  Mock::VerifyAndClearExpectations(&launcher_);
+  job = view(alpha);
+  EXPECT_EQ(job.state(), v1::FINISHED);
+  EXPECT_EQ(job.attempts(0).exit(), "killed by signal 9 (Killed)");
+  EXPECT_EQ(job.attempts(0).ended_at(), kWallStart + 70);
+  EXPECT_EQ(state(beta), v1::LAUNCHING);
+  running(beta);
+}
+
+TEST_F(DispatcherTest, AnEndedJobsJobManagerThatStillReportsIsNotKilled) {
+  start();
+  std::string id = launched("alpha");
+  auto finished = runReport("FINISHED");
+  EXPECT_TRUE(report(id, 1, v1::FINISHED, &finished).known());
+  for (int i = 0; i < 3; ++i) {
+    loop_.advance(Duration(20000));
+    EXPECT_TRUE(report(id, 1, v1::FINISHED, &finished).known());
+  }
+  Mock::VerifyAndClearExpectations(&launcher_);
+  // Silent from +60 s on.
+  EXPECT_CALL(launcher_, stop(id, 1, true));
+  loop_.advance(kTimeout);
+  Mock::VerifyAndClearExpectations(&launcher_);
+  exited(id, 1, "exit code 0");
+  EXPECT_EQ(dispatcher_->overview().jobmanagers(), 0);
+  loop_.advance(Duration(120000));  // nothing more
+}
+
+TEST_F(DispatcherTest, AJobManagerWaitingForResourcesIsNotSilent) {
+  start();
+  std::string id = launched("alpha");
+  launcher_.waitingJobs.insert(id);  // no Mesos offer fits it yet
+  loop_.advance(kTimeout * 4);
+  Mock::VerifyAndClearExpectations(&launcher_);
+  auto job = view(id);
+  EXPECT_EQ(job.state(), v1::LAUNCHING);
+  EXPECT_EQ(job.attempts(0).ended_at(), 0);
+
+  // Placed at last: its silence counts from then.
+  launcher_.waitingJobs.erase(id);
+  loop_.advance(kTimeout - Duration(1));
+  Mock::VerifyAndClearExpectations(&launcher_);
+  EXPECT_CALL(launcher_, stop(id, 1, true));
+  loop_.advance(Duration(1));
+  Mock::VerifyAndClearExpectations(&launcher_);
+  EXPECT_EQ(view(id).attempts(0).exit(), "sent no status for 30 s");
+  EXPECT_CALL(launcher_, launch(launchOf(id, 2))).WillOnce(Return(runningAt(2)));
+  loop_.advance(kBackoff);
+  Mock::VerifyAndClearExpectations(&launcher_);
+  running(id, 2);
+}
+
 // --- recovery ---
 
 TEST_F(DispatcherTest, RecoverAdoptsLiveJobManagersAndRequeuesQueuedJobs) {
@@ -1031,6 +1114,31 @@ TEST_F(DispatcherTest, RecoverWatchesAdoptedJobManagersForSilence) {
   loop_.advance(kBackoff);
   Mock::VerifyAndClearExpectations(&launcher_);
   report("b-running", 2, v1::RUNNING);
+}
+
+TEST_F(DispatcherTest, RecoverAdoptsTheJobManagerOfAnEndedJobThatHadNotExited) {
+  // The Dispatcher stopped between the job's end and its JobManager's exit.
+  store_.records["a-done"] = storedJob("a-done", v1::FINISHED, 1);
+  addAttempt(store_.records["a-done"], 11, true);
+  store_.records["b-queued"] = storedJob("b-queued", v1::QUEUED, 2);
+  create(withRunning(1));
+  EXPECT_CALL(launcher_, adopt("a-done", Property(&v1::JobManagerAttempt::pid, 11)));
+  ASSERT_TRUE(dispatcher_->recover().ok());
+  Mock::VerifyAndClearExpectations(&launcher_);
+  EXPECT_EQ(state("a-done"), v1::FINISHED);
+  EXPECT_EQ(state("b-queued"), v1::QUEUED) << "its JobManager still holds the place";
+  EXPECT_EQ(dispatcher_->overview().jobmanagers(), 1);
+
+  // Still running after the timeout: killed, as without the restart.
+  EXPECT_CALL(launcher_, stop("a-done", 1, true));
+  loop_.advance(kTimeout);
+  Mock::VerifyAndClearExpectations(&launcher_);
+  EXPECT_CALL(launcher_, launch(launchOf("b-queued", 1))).WillOnce(Return(runningAt(2)));
+  exited("a-done", 1, "killed by signal 9 (Killed)");
+  Mock::VerifyAndClearExpectations(&launcher_);
+  EXPECT_EQ(state("a-done"), v1::FINISHED);
+  EXPECT_EQ(view("a-done").attempts(0).exit(), "killed by signal 9 (Killed)");
+  running("b-queued");
 }
 
 TEST_F(DispatcherTest, RecoverFailsWhenTheStoreCannotBeRead) {

@@ -49,7 +49,7 @@ stages:
     parallelism: 2
     resources: {cpus: 0.1, mem: 32}
     input: {files: ["numbers.txt"]}
-    command: cat
+    command: 'echo "reading split $TAILOR_TASK_INDEX" >&2; cat'
   - name: sort
     parallelism: 1
     resources: {cpus: 0.1, mem: 32}
@@ -800,11 +800,29 @@ class Run:
         self.check("GET /v1/jobs/{id}/log?offset=abc / length=-1 / tail=-5 -> 400", log_bad)
 
         def log_task():
-            for job_id in (state["small"], "no-such-job"):
-                response = self.call("GET", f"/v1/jobs/{job_id}/log",
-                                     query={"task": "read[0]"}, expect=501)
-                ensure(response.body["code"] == "NOT_IMPLEMENTED", short(response.body))
-        self.check("GET /v1/jobs/{id}/log?task=... -> 501 (not implemented yet)", log_task)
+            path = f"/v1/jobs/{state['small']}/log"
+            body = self.call("GET", path, query={"task": "read[1]"}, expect=200).body
+            ensure(body["data"] == "reading split 1\n" and body["path"] == "task read[1]",
+                   short(body))
+            body = self.call("GET", path, query={"task": "read[0]", "attempt": 1, "tail": 3},
+                             expect=200).body
+            ensure(body["data"] == " 0\n", short(body))
+            self.call("GET", path, query={"task": "sort[0]"}, expect=200)
+        self.check("GET /v1/jobs/{id}/log?task=STAGE[I] -> 200 (the attempt's stderr)", log_task)
+
+        def log_task_bad():
+            path = f"/v1/jobs/{state['small']}/log"
+            for task in ("read", "read[x]", "read[0", "[0]x"):
+                response = self.call("GET", path, query={"task": task}, expect=400)
+                ensure("STAGE[INDEX]" in response.body["message"], short(response.body))
+            response = self.call("GET", path, query={"task": "read[0]", "attempt": "x"}, expect=400)
+            for query in ({"task": "nosuch[0]"}, {"task": "read[2]"},
+                          {"task": "read[0]", "attempt": 7}):
+                response = self.call("GET", path, query=query, expect=404)
+                ensure(response.body["code"] == "NOT_FOUND", short(response.body))
+            self.call("GET", "/v1/jobs/no-such-job/log", query={"task": "read[0]"}, expect=404)
+        self.check("GET /v1/jobs/{id}/log?task=bad -> 400, unknown task or attempt -> 404",
+                   log_task_bad)
 
         # --- unknown ids, finished jobs -------------------------------------------
         def unknown():

@@ -54,3 +54,39 @@ until curl -s "$FAKE/fake/state" | jq -e "([.frameworks[] | select(.name == \"ta
   sleep 0.2
 done
 pass "mesos launcher: cancel ends CANCELED, framework torn down, no task left"
+
+# The Dispatcher SIGKILLed while a job runs on Mesos, then started again on
+# the same state and port: it re-subscribes as the same framework, adopts the
+# JobManager task (no second one), and the job finishes.
+cat > "$TMP/through.yaml" <<YAML
+name: through
+stages:
+  - name: read
+    parallelism: 2
+    resources: {cpus: 0.1, mem: 32}
+    input: {files: ["numbers.txt"]}
+    command: 'sleep 4; cat'
+  - name: sort
+    parallelism: 1
+    resources: {cpus: 0.1, mem: 64}
+    inputs: [{stage: read}]
+    command: sort -n
+YAML
+"$BIN/tailor" submit "$TMP/through.yaml" > "$TMP/through.log"
+through="$(sed -n 's/^job \([^ ]*\) submitted.*/\1/p' "$TMP/through.log")"
+wait_job_state "$through" RUNNING 30
+port="${DISPATCHER##*:}"
+kill -9 "$DISPATCHER_PID"
+wait "$DISPATCHER_PID" 2>/dev/null || true
+start_dispatcher d --launcher mesos --mesos-master "$FAKE_ADDR" --mesos-refuse 1s \
+  --jobmanager-resources cpus=0.2,mem=256 --port "$port"
+grep -q "re-subscribing as framework $dispatcher_fw" "$TMP/d.log" || fail "did not re-subscribe as $dispatcher_fw"
+grep -q "1 JobManagers adopted" "$TMP/d.log" || fail "the JobManager task was not adopted"
+wait_job_state "$through" FINISHED 60
+sort -n "$(job_field "$through" .output)"/part-* | cmp -s - "$TMP/numbers.txt" || fail "output differs"
+curl -s "$FAKE/fake/state" > "$TMP/state2.json"
+expect_json "$TMP/state2.json" '[.frameworks[] | select(.name == "tailor")] | length == 1' "still one Dispatcher framework"
+expect_json "$TMP/state2.json" "[.tasks[] | select(.id | startswith(\"jobmanager-$through-\"))] | length == 1" \
+  "one JobManager task for the job"
+expect_json <("$BIN/tailor" status "$through" -o json) '(.attempts | length) == 1' "one attempt"
+pass "mesos launcher: Dispatcher killed mid-job, same framework re-subscribed, JobManager adopted, FINISHED once"

@@ -17,19 +17,40 @@
 
 #include "tests/common/builders.hpp"
 #include "tests/common/manual_event_loop.hpp"
+#include "tests/mesos/builders.hpp"
+#include "tests/mesos/mocks.hpp"
 #include "tests/scheduler/mocks.hpp"
 
 namespace tailor::scheduler::mesos {
 namespace {
 
 namespace v1 = ::mesos::v1;
+using tailor::mesos::MockSchedulerConnection;
 using tailor::mesos::offerView;
 using tailor::mesos::OfferView;
 using tailor::mesos::PortRange;
 using tailor::mesos::SchedulerCall;
 using tailor::mesos::SchedulerEvent;
+using test::callsOfType;
+using test::findResource;
+using test::makeOffer;
 using test::ManualEventLoop;
+using test::offerIdsOf;
+using test::offersEvent;
+using test::portOf;
+using test::portsResource;
+using test::reconciledOf;
+using test::reconciliationAnswer;
 using test::res;
+using test::rescindEvent;
+using test::resourceNamed;
+using test::scalar;
+using test::ScalarIs;
+using test::scalarOf;
+using test::taskIdsOf;
+using test::tasksOf;
+using test::typesOf;
+using test::updateEvent;
 using ::testing::_;
 using ::testing::AllOf;
 using ::testing::AnyNumber;
@@ -39,19 +60,15 @@ using ::testing::IsEmpty;
 using ::testing::Mock;
 using ::testing::NiceMock;
 using ::testing::Not;
-using ::testing::Return;
 using ::testing::SaveArg;
 using ::testing::StrictMock;
 using ::testing::UnorderedElementsAre;
 
-const std::string kRole = "tailor";
+const std::string& kRole = test::kTestRole;  // what the builders allocate to
 const std::string kRmAddress = "10.0.0.1:6123";
 const std::string kExecutorCommand = "/opt/tailor/bin/tailor-taskmanager";
 constexpr double kRefuseSeconds = 7.0;
-// 16 raw bytes, a zero byte and high bytes included: must be echoed verbatim.
-const std::string kUuid("\x3b\x1a\x00\x4f\xe2\x11\x4c\x8d\x9a\x00\xff\x10\x20\x30\x40\x50", 16);
-
-// --- builders ---
+const std::string& kUuid = test::kTestUuid;
 
 MesosDriverConfig testConfig() {
   MesosDriverConfig config;
@@ -70,176 +87,9 @@ MesosDriverConfig testConfig() {
 
 TaskManagerSpec spec(const Resources& total) { return TaskManagerSpec{total, {total}}; }
 
-v1::Resource scalar(const std::string& name, double value, const std::string& role = kRole) {
-  v1::Resource resource;
-  resource.set_name(name);
-  resource.set_type(v1::Value::SCALAR);
-  resource.mutable_scalar()->set_value(value);
-  if (!role.empty()) resource.mutable_allocation_info()->set_role(role);
-  return resource;
-}
-
-v1::Resource portsResource(std::vector<PortRange> ranges, const std::string& role = kRole) {
-  v1::Resource resource;
-  resource.set_name("ports");
-  resource.set_type(v1::Value::RANGES);
-  for (const auto& r : ranges) {
-    auto* range = resource.mutable_ranges()->add_range();
-    range->set_begin(r.begin);
-    range->set_end(r.end);
-  }
-  if (!role.empty()) resource.mutable_allocation_info()->set_role(role);
-  return resource;
-}
-
-// An offer of `cpus` and `mem` (and optionally disk, gpus) for our role, with
-// the ports `portRange`, from agent `agent` (hostname "host-<agent>").
-v1::Offer makeOffer(const std::string& id, const std::string& agent, double cpus, std::int64_t mem,
-                    PortRange portRange = {31000, 31009}, std::int64_t disk = 0,
-                    std::int64_t gpus = 0) {
-  v1::Offer offer;
-  offer.mutable_id()->set_value(id);
-  offer.mutable_framework_id()->set_value("fw-1");
-  offer.mutable_agent_id()->set_value(agent);
-  offer.set_hostname("host-" + agent);
-  offer.mutable_allocation_info()->set_role(kRole);
-  *offer.add_resources() = scalar("cpus", cpus);
-  *offer.add_resources() = scalar("mem", static_cast<double>(mem));
-  if (disk > 0) *offer.add_resources() = scalar("disk", static_cast<double>(disk));
-  if (gpus > 0) *offer.add_resources() = scalar("gpus", static_cast<double>(gpus));
-  if (portRange.begin != 0) *offer.add_resources() = portsResource({portRange});
-  return offer;
-}
-
-SchedulerEvent offersEvent(const std::vector<v1::Offer>& offers) {
-  SchedulerEvent event;
-  event.set_type(SchedulerEvent::OFFERS);
-  for (const auto& offer : offers) *event.mutable_offers()->add_offers() = offer;
-  return event;
-}
-
-// An UPDATE of `taskId`; with `uuid` as the agent sends it (to be
-// acknowledged), without as the master sends it.
-SchedulerEvent updateEvent(const std::string& taskId, const std::string& agentId,
-                           v1::TaskState state, std::optional<std::string> uuid = std::nullopt,
-                           std::optional<v1::TaskStatus::Reason> reason = std::nullopt,
-                           const std::string& message = "",
-                           v1::TaskStatus::Source source = v1::TaskStatus::SOURCE_EXECUTOR) {
-  SchedulerEvent event;
-  event.set_type(SchedulerEvent::UPDATE);
-  v1::TaskStatus* status = event.mutable_update()->mutable_status();
-  status->mutable_task_id()->set_value(taskId);
-  status->set_state(state);
-  if (!agentId.empty()) status->mutable_agent_id()->set_value(agentId);
-  if (uuid) status->set_uuid(*uuid);
-  if (reason) status->set_reason(*reason);
-  if (!message.empty()) status->set_message(message);
-  status->set_source(source);
-  return event;
-}
-
-// A reconciliation answer: from the master, no uuid.
-SchedulerEvent reconciliationAnswer(const std::string& taskId, const std::string& agentId,
-                                    v1::TaskState state) {
-  return updateEvent(taskId, agentId, state, std::nullopt, v1::TaskStatus::REASON_RECONCILIATION,
-                     "", v1::TaskStatus::SOURCE_MASTER);
-}
-
-SchedulerEvent rescindEvent(const std::string& offerId) {
-  SchedulerEvent event;
-  event.set_type(SchedulerEvent::RESCIND);
-  event.mutable_rescind()->mutable_offer_id()->set_value(offerId);
-  return event;
-}
-
-// --- inspecting calls ---
-
-const v1::Resource* findResource(const google::protobuf::RepeatedPtrField<v1::Resource>& list,
-                                 const std::string& name) {
-  const v1::Resource* found = nullptr;
-  for (const auto& resource : list) {
-    if (resource.name() != name) continue;
-    EXPECT_EQ(found, nullptr) << "resource " << name << " appears twice";
-    found = &resource;
-  }
-  return found;
-}
-
-// A copy of the resource `name` (an empty one if missing, so a matcher fails cleanly).
-v1::Resource resourceNamed(const google::protobuf::RepeatedPtrField<v1::Resource>& list,
-                           const std::string& name) {
-  const v1::Resource* resource = findResource(list, name);
-  return resource == nullptr ? v1::Resource() : *resource;
-}
-
-double scalarOf(const google::protobuf::RepeatedPtrField<v1::Resource>& list,
-                const std::string& name) {
-  const v1::Resource* resource = findResource(list, name);
-  return resource == nullptr ? 0.0 : resource->scalar().value();
-}
-
-// A scalar resource `name` of `value` allocated to our role, unreserved.
-MATCHER_P2(ScalarIs, name, value, "") {
-  return arg.name() == name && arg.type() == v1::Value::SCALAR && arg.scalar().value() == value &&
-         arg.has_allocation_info() && arg.allocation_info().role() == kRole &&
-         arg.reservations_size() == 0 && !arg.has_reservation() && !arg.has_disk() &&
-         !arg.has_revocable();
-}
-
-// The single port a task was given (its `ports` resource must hold exactly one).
-std::uint64_t portOf(const v1::TaskInfo& task) {
-  const v1::Resource* resource = findResource(task.resources(), "ports");
-  EXPECT_NE(resource, nullptr) << task.task_id().value() << " has no ports";
-  if (resource == nullptr) return 0;
-  EXPECT_EQ(resource->type(), v1::Value::RANGES);
-  EXPECT_EQ(resource->ranges().range_size(), 1);
-  if (resource->ranges().range_size() != 1) return 0;
-  EXPECT_EQ(resource->ranges().range(0).begin(), resource->ranges().range(0).end());
-  return resource->ranges().range(0).begin();
-}
-
-std::vector<std::string> offerIdsOf(const google::protobuf::RepeatedPtrField<v1::OfferID>& ids) {
-  std::vector<std::string> out;
-  for (const auto& id : ids) out.push_back(id.value());
-  return out;
-}
-
-// The tasks of an ACCEPT's LAUNCH operations.
-std::vector<v1::TaskInfo> tasksOf(const SchedulerCall& accept) {
-  std::vector<v1::TaskInfo> tasks;
-  for (const auto& operation : accept.accept().operations()) {
-    if (operation.type() != v1::Offer::Operation::LAUNCH) continue;
-    for (const auto& task : operation.launch().task_infos()) tasks.push_back(task);
-  }
-  return tasks;
-}
-
-std::vector<std::string> taskIdsOf(const SchedulerCall& accept) {
-  std::vector<std::string> ids;
-  for (const auto& task : tasksOf(accept)) ids.push_back(task.task_id().value());
-  return ids;
-}
-
-// (task id, agent id) of a RECONCILE.
-std::vector<std::pair<std::string, std::string>> reconciledOf(const SchedulerCall& call) {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& task : call.reconcile().tasks()) {
-    out.emplace_back(task.task_id().value(), task.agent_id().value());
-  }
-  return out;
-}
-
 class MesosDriverTest : public ::testing::Test {
  protected:
-  MesosDriverTest() {
-    // As HttpSchedulerConnection: calls made while not subscribed are dropped.
-    ON_CALL(connection_, send(_)).WillByDefault([this](SchedulerCall call) {
-      (subscribed_ ? calls_ : dropped_).push_back(std::move(call));
-    });
-    ON_CALL(connection_, subscribed()).WillByDefault([this] { return subscribed_; });
-    ON_CALL(connection_, frameworkId()).WillByDefault(Return("fw-1"));
-    ON_CALL(connection_, idle()).WillByDefault(Return(true));
-  }
+  MesosDriverTest() { connection_.recordCalls(&subscribed_, &calls_, &dropped_, "fw-1"); }
 
   void create(MesosDriverConfig config = testConfig()) {
     driver_ = std::make_unique<MesosDriver>(loop_, std::move(config));
@@ -301,18 +151,10 @@ class MesosDriverTest : public ::testing::Test {
   }
 
   std::vector<SchedulerCall> callsOf(SchedulerCall::Type type) const {
-    std::vector<SchedulerCall> out;
-    for (const auto& call : calls_) {
-      if (call.type() == type) out.push_back(call);
-    }
-    return out;
+    return callsOfType(calls_, type);
   }
 
-  std::vector<SchedulerCall::Type> callTypes() const {
-    std::vector<SchedulerCall::Type> out;
-    for (const auto& call : calls_) out.push_back(call.type());
-    return out;
-  }
+  std::vector<SchedulerCall::Type> callTypes() const { return typesOf(calls_); }
 
   ManualEventLoop loop_;
   NiceMock<MockSchedulerConnection> connection_;

@@ -1,8 +1,8 @@
 #pragma once
 
 // gmock doubles for the scheduler's boundaries: the ResourceManager's driver
-// and slot owner, and the JobMaster's ResourceManager, TaskManagers and
-// observer.
+// and slot owner, the JobMaster's ResourceManager, TaskManagers and
+// observer, and the Mesos driver's listener.
 
 #include <gmock/gmock.h>
 
@@ -85,25 +85,8 @@ MATCHER_P2(TaskManagerSpecIs, total, slots, "") {
   return arg.total == total && arg.slots == std::vector<Resources>(slots);
 }
 
-}  // namespace tailor::scheduler
-
-// --- The Mesos driver's boundaries: its connection to the master and its
-// listener (the ResourceManager). ---
-
-#include "mesos/scheduler_connection.hpp"
-
-namespace tailor::scheduler {
-
-class MockSchedulerConnection : public tailor::mesos::SchedulerConnection {
- public:
-  MOCK_METHOD(void, start, (const ::mesos::v1::FrameworkInfo& info), (override));
-  MOCK_METHOD(void, send, (tailor::mesos::SchedulerCall call), (override));
-  MOCK_METHOD(bool, subscribed, (), (const, override));
-  MOCK_METHOD(std::string, frameworkId, (), (const, override));
-  MOCK_METHOD(bool, idle, (), (const, override));
-  MOCK_METHOD(void, stop, (), (override));
-};
-
+// The Mesos driver's listener (the ResourceManager). Its connection to the
+// master is mocked in tests/mesos/mocks.hpp.
 class MockDriverListener : public DriverListener {
  public:
   MOCK_METHOD(void, onTaskManagerStarted, (const std::string& taskManagerId), (override));

@@ -116,7 +116,8 @@ v1::TaskInfo MesosDriver::makeTask(const std::string& taskId, const v1::Offer& o
   command->set_shell(true);
   command->set_value(fmt::format(
       "exec {} --taskmanager-id {} --resource-manager {} --resources {} --port {} --bind {} "
-      "--advertise-host {} --work-dir \"$MESOS_SANDBOX/work\" --log-file "
+      "--advertise-host {} --work-dir \"$MESOS_SANDBOX/work\" "
+      "--task-log-dir \"$MESOS_SANDBOX/task-logs\" --log-file "
       "\"$MESOS_SANDBOX/taskmanager.log\" --log-level {} --mesos-content-type {}",
       config_.executorCommand, taskId, config_.resourceManagerAddress, tm.spec.total.toString(),
       ports.empty() ? 0 : ports.front(), bind, host.empty() ? "127.0.0.1" : host,
