@@ -108,6 +108,7 @@ Status Dispatcher::recover() {
         stored.jobManagerAlive = true;
         stored.lastHeard = loop_.now();
         launcher_.adopt(id, last);
+        askStatus(stored);
         ++adopted;
         log->info("job {}: adopting JobManager attempt {} ({} pid {} task {})", id,
                   last.attempt(), last.host(), last.pid(), last.mesos_task_id());
@@ -400,7 +401,12 @@ void Dispatcher::checkSilentJobManagers() {
       job.lastHeard = loop_.now();  // waiting for resources is not silence
       continue;
     }
-    if (loop_.now() - job.lastHeard < config_.jobManagerTimeout) continue;
+    Duration silent = std::chrono::duration_cast<Duration>(loop_.now() - job.lastHeard);
+    if (silent < config_.jobManagerTimeout) {
+      // Half the time without a report: ask it directly before giving it up.
+      if (silent >= config_.jobManagerTimeout / 2) askStatus(job);
+      continue;
+    }
     int attempt = job.record.attempts_size();
     std::string how = fmt::format("sent no status for {} s", config_.jobManagerTimeout.count() / 1000);
     logger("dispatcher")->warn("job {}: JobManager attempt {} {}; stopping it", id, attempt, how);
@@ -420,6 +426,29 @@ void Dispatcher::checkSilentJobManagers() {
   });
 }
 
+void Dispatcher::askStatus(Job& job) {
+  if (gateway_ == nullptr || job.asking || job.record.attempts_size() == 0) return;
+  const auto& attempt = job.record.attempts(job.record.attempts_size() - 1);
+  if (attempt.address().empty() || attempt.ended_at() != 0) return;
+  job.asking = true;
+  const std::string id = job.record.id();
+  const int number = attempt.attempt();
+  gateway_->getStatus(attempt.address(), id,
+                      [this, id, number](Result<v1::ReportJobStatusRequest> status) {
+                        Job* job = find(id);
+                        if (job == nullptr) return;
+                        job->asking = false;
+                        if (!status.ok()) {
+                          logger("dispatcher")->debug("job {}: asking its JobManager failed: {}",
+                                                      id, status.error().message);
+                          return;
+                        }
+                        // Only an answer about the attempt asked counts.
+                        if (status->job_id() != id || status->attempt() != number) return;
+                        reportStatus(*status);
+                      });
+}
+
 v1::ReportJobStatusResponse Dispatcher::reportStatus(const v1::ReportJobStatusRequest& request) {
   v1::ReportJobStatusResponse response;
   Job* job = find(request.job_id());
@@ -434,7 +463,8 @@ v1::ReportJobStatusResponse Dispatcher::reportStatus(const v1::ReportJobStatusRe
   job->lastHeard = loop_.now();
   if (isEndState(job->record.state())) return response;
   auto* attempt = job->record.mutable_attempts(request.attempt() - 1);
-  if (!request.address().empty()) attempt->set_address(request.address());
+  bool learned = !request.address().empty() && attempt->address() != request.address();
+  if (learned) attempt->set_address(request.address());
   if (attempt->host().empty()) attempt->set_host(request.host());
   if (attempt->pid() == 0) attempt->set_pid(request.pid());
   if (request.stages_size() > 0) *job->record.mutable_stages() = request.stages();
@@ -445,11 +475,14 @@ v1::ReportJobStatusResponse Dispatcher::reportStatus(const v1::ReportJobStatusRe
         request.has_report() ? &request.report() : nullptr);
     return response;
   }
-  if (job->record.state() == v1::LAUNCHING) {
-    transition(*job, v1::RUNNING,
-               fmt::format("JobManager attempt {} running on {} (pid {})", request.attempt(),
-                           request.host(), request.pid()));
+  if (job->record.state() != v1::LAUNCHING) {
+    // Where the JobManager listens is worth keeping: a restarted Dispatcher asks it there.
+    if (learned) persist(*job);
+    return response;
   }
+  transition(*job, v1::RUNNING,
+             fmt::format("JobManager attempt {} running on {} (pid {})", request.attempt(),
+                         request.host(), request.pid()));
   return response;
 }
 

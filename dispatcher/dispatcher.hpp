@@ -16,6 +16,7 @@
 #include "common/event_loop.hpp"
 #include "common/result.hpp"
 #include "dispatcher/job_store.hpp"
+#include "dispatcher/jobmanager_gateway.hpp"
 #include "dispatcher/launcher.hpp"
 #include "dispatcher/submission.hpp"
 #include "tailor/v1/dispatcher.pb.h"
@@ -47,6 +48,10 @@ class Dispatcher {
 
   // host:port where JobManagers reach this Dispatcher's RPC.
   void setAddress(std::string address) { address_ = std::move(address); }
+
+  // How to ask JobManagers for their status; without one the Dispatcher only
+  // listens to their reports. Call before recover().
+  void setJobManagerGateway(JobManagerGateway* gateway) { gateway_ = gateway; }
 
   bool ready() const { return recovered_; }
 
@@ -97,6 +102,7 @@ class Dispatcher {
     MonotonicTime lastHeard{};
     TimerId relaunchTimer = 0;
     bool relaunchPending = false;
+    bool asking = false;  // a GetJobStatus is on its way
   };
 
   Job* find(const std::string& id);
@@ -117,6 +123,9 @@ class Dispatcher {
   // The latest attempt is gone before the job ended: relaunch or fail.
   void afterJobManagerLost(Job& job, const std::string& how);
   void checkSilentJobManagers();
+  // Asks the latest attempt's JobManager for its status, when its address is
+  // known; the answer counts as a report.
+  void askStatus(Job& job);
   std::string outputDirFor(const v1::JobRecord& record) const;
 
   EventLoop& loop_;
@@ -125,6 +134,7 @@ class Dispatcher {
   const std::string launcherName_;
   DispatcherConfig config_;
   std::string address_;
+  JobManagerGateway* gateway_ = nullptr;
   std::map<std::string, Job> jobs_;
   std::map<std::int64_t, std::string> bySequence_;  // submission order
   std::int64_t nextSequence_ = 1;

@@ -264,6 +264,10 @@ int main(int argc, char** argv) {
   config.relaunchBackoff = *backoff;
   config.jobManagerTimeout = *silence;
   dispatcher::Dispatcher core(loop, **store, launcher, config);
+  http::CurlHttpClient jobManagerCalls(loop, 2);
+  rpc::Client rpcClient(jobManagerCalls);
+  dispatcher::RpcJobManagerGateway jobManagers(rpcClient);
+  core.setJobManagerGateway(&jobManagers);
 
   http::Server server(loop, flags.bind, static_cast<std::uint16_t>(flags.port));
   dispatcher::RestApiConfig apiConfig;

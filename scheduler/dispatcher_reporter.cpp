@@ -41,6 +41,11 @@ DispatcherReporter::~DispatcherReporter() {
 
 void DispatcherReporter::start() { sender_ = std::thread([this] { senderMain(); }); }
 
+v1::ReportJobStatusRequest DispatcherReporter::snapshot() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return status_;
+}
+
 void DispatcherReporter::setAddress(const std::string& address) {
   std::lock_guard<std::mutex> lock(mutex_);
   status_.set_address(address);

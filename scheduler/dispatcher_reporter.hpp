@@ -48,6 +48,9 @@ class DispatcherReporter : public JobObserver, public ResourceObserver {
   // host:port of the JobManager's RPC endpoint, sent with every report. Any thread.
   void setAddress(const std::string& address);
 
+  // The status as the next report would carry it (JobManager.GetJobStatus). Any thread.
+  v1::ReportJobStatusRequest snapshot();
+
   // Sends the end state with `report` (or `error` when there is none) and
   // returns once the Dispatcher acknowledged it, or false after
   // finalReportTimeout. Stops the periodic reports first. Any thread.

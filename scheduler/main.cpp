@@ -8,6 +8,7 @@
 
 #include "common/jobspec/jobspec.hpp"
 #include "common/logging.hpp"
+#include "common/rpc.hpp"
 #include "scheduler/dispatcher_reporter.hpp"
 #include "scheduler/per_job_flags.hpp"
 #include "scheduler/per_job_runner.hpp"
@@ -77,9 +78,20 @@ int main(int argc, char** argv) {
   auto options_ = scheduler::resolvePerJobFlags(flags, *spec);
   if (!options_.ok()) return failBeforeStart(options_.error().message, 2);
   if (reporter) reporter->start();
-  scheduler::RunObservers observers{reporter.get(), reporter.get(), {}};
+  scheduler::RunObservers observers{reporter.get(), reporter.get(), {}, {}};
   if (reporter) {
     observers.listening = [&](const std::string& address) { reporter->setAddress(address); };
+    observers.addRoutes = [&](rpc::Server& server) {
+      server.handle<v1::GetJobStatusRequest, v1::ReportJobStatusRequest>(
+          "JobManager", "GetJobStatus",
+          [&](const v1::GetJobStatusRequest& request) -> Result<v1::ReportJobStatusRequest> {
+            if (request.job_id() != flags.jobId) {
+              return makeError(ErrorCode::kNotFound, "this JobManager runs job {}, not {}",
+                               flags.jobId, request.job_id());
+            }
+            return reporter->snapshot();
+          });
+    };
   }
   auto report = scheduler::runPerJob(*options_, observers);
   if (!report.ok()) return failBeforeStart(report.error().message, 1);

@@ -284,6 +284,7 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
       "JobMaster", "UpdateTaskState",
       [&](const v1::TaskStateUpdate& r) { return jobMaster.updateTaskState(r); });
 
+  if (observers.addRoutes) observers.addRoutes(rpcServer);
   auto port = httpServer.start();
   if (!port.ok()) return port.error();
   std::string address = options.advertiseHost + ":" + std::to_string(*port);

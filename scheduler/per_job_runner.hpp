@@ -20,6 +20,10 @@
 #include "tailor/v1/job.pb.h"
 #include "tailor/v1/report.pb.h"
 
+namespace tailor::rpc {
+class Server;
+}
+
 namespace tailor::scheduler {
 
 struct PerJobOptions {
@@ -68,6 +72,8 @@ struct RunObservers {
   ResourceObserver* resources = nullptr;
   // Told host:port of the JobManager's RPC endpoint once it listens.
   std::function<void(const std::string&)> listening;
+  // Adds more RPC methods to the JobManager's endpoint before it listens.
+  std::function<void(rpc::Server&)> addRoutes;
 };
 
 // Runs the job to its end on the calling thread and returns its report.

@@ -1290,5 +1290,87 @@ TEST(DispatcherStateTest, ToStringNamesEveryState) {
   EXPECT_STREQ(toString(v1::JOB_STATE_UNSPECIFIED), "UNSPECIFIED");
 }
 
+
+// --- asking JobManagers ---
+
+TEST_F(DispatcherTest, ARestartedDispatcherAsksAnAdoptedJobManagerForItsStatus) {
+  store_.records["b-running"] = storedJob("b-running", v1::RUNNING, 1);
+  addAttempt(store_.records["b-running"], 21, true);
+  store_.records["b-running"].mutable_attempts(0)->set_address("10.0.0.7:4100");
+  store_.records["c-old"] = storedJob("c-old", v1::RUNNING, 2);
+  addAttempt(store_.records["c-old"], 22, true);  // no address known: nobody to ask
+  StrictMock<MockJobManagerGateway> gateway;
+  create();
+  dispatcher_->setJobManagerGateway(&gateway);
+  JobManagerGateway::StatusCallback answer;
+  EXPECT_CALL(launcher_, adopt("b-running", _));
+  EXPECT_CALL(launcher_, adopt("c-old", _));
+  EXPECT_CALL(gateway, getStatus("10.0.0.7:4100", "b-running", _)).WillOnce(SaveArg<2>(&answer));
+  ASSERT_TRUE(dispatcher_->recover().ok());
+  Mock::VerifyAndClearExpectations(&launcher_);
+  Mock::VerifyAndClearExpectations(&gateway);
+
+  // The answer counts as a report: progress is current at once.
+  v1::ReportJobStatusRequest status;
+  status.set_job_id("b-running");
+  status.set_attempt(1);
+  status.set_state(v1::RUNNING);
+  auto* stage = status.add_stages();
+  stage->set_name("count");
+  stage->set_parallelism(4);
+  stage->set_finished(3);
+  answer(status);
+  ASSERT_EQ(view("b-running").stages_size(), 1);
+  EXPECT_EQ(view("b-running").stages(0).finished(), 3);
+}
+
+TEST_F(DispatcherTest, ASilentJobManagerIsAskedBeforeItIsGivenUp) {
+  StrictMock<MockJobManagerGateway> gateway;
+  create();
+  dispatcher_->setJobManagerGateway(&gateway);
+  ASSERT_TRUE(dispatcher_->recover().ok());
+  std::string id = launched("alpha");
+  v1::ReportJobStatusRequest status;
+  status.set_job_id(id);
+  status.set_attempt(1);
+  status.set_state(v1::RUNNING);
+  status.set_address("10.0.0.8:4200");
+  EXPECT_TRUE(dispatcher_->reportStatus(status).known());
+
+  // Half the timeout without a push: asked once (not again while asking).
+  JobManagerGateway::StatusCallback answer;
+  EXPECT_CALL(gateway, getStatus("10.0.0.8:4200", id, _)).WillOnce(SaveArg<2>(&answer));
+  loop_.advance(kTimeout / 2 + Duration(1000));
+  loop_.advance(Duration(2000));
+  Mock::VerifyAndClearExpectations(&gateway);
+  // It answers: alive, so it is not given up at the timeout.
+  answer(status);
+  std::vector<JobManagerGateway::StatusCallback> answers;
+  EXPECT_CALL(gateway, getStatus("10.0.0.8:4200", id, _))
+      .WillRepeatedly([&answers](const std::string&, const std::string&,
+                                 JobManagerGateway::StatusCallback done) {
+        answers.push_back(std::move(done));
+      });
+  loop_.advance(kTimeout / 2 + Duration(1000));
+  EXPECT_EQ(state(id), v1::RUNNING);
+  ASSERT_EQ(answers.size(), 1u);
+
+  // An answer about another attempt does not count; a failed one neither:
+  // at the timeout it is given up.
+  v1::ReportJobStatusRequest stale = status;
+  stale.set_attempt(7);
+  answers.back()(stale);
+  loop_.advance(Duration(1000));
+  ASSERT_EQ(answers.size(), 2u);
+  answers.back()(makeError(ErrorCode::kUnavailable, "connection refused"));
+  EXPECT_CALL(launcher_, stop(id, 1, true));
+  EXPECT_CALL(launcher_, launch(launchOf(id, 2))).WillOnce(Return(runningAt(3)));
+  loop_.advance(kTimeout / 2);
+  Mock::VerifyAndClearExpectations(&launcher_);
+  EXPECT_EQ(state(id), v1::LAUNCHING);
+  EXPECT_EQ(view(id).attempts(0).exit(), "sent no status for 30 s");
+  Mock::VerifyAndClearExpectations(&gateway);
+}
+
 }  // namespace
 }  // namespace tailor::dispatcher

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "dispatcher/job_store.hpp"
+#include "dispatcher/jobmanager_gateway.hpp"
 #include "dispatcher/launcher.hpp"
 
 namespace tailor::dispatcher {
@@ -78,6 +79,13 @@ class FakeJobStore : public JobStore {
 
  private:
   std::string root_;
+};
+
+class MockJobManagerGateway : public JobManagerGateway {
+ public:
+  MOCK_METHOD(void, getStatus,
+              (const std::string& address, const std::string& jobId, StatusCallback done),
+              (override));
 };
 
 class MockLauncher : public JobManagerLauncher {
