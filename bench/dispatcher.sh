@@ -13,7 +13,9 @@
 #    round trip without validation, id, files and fsync'ed record).
 # 2. Latency: per round, `tailor run` and `tailor submit --wait` of the same
 #    two-stage job (order alternating), each timed from the command's start to
-#    the first task started (the report's stages[0].started_at) and to the end.
+#    the first task started (the report's stages[0].started_at) and to the end
+#    (for submit: when the Dispatcher recorded the end, and when the CLI,
+#    which polls every 100 ms, exited).
 # Everything on loopback; bounded by timeouts. Needs jq and curl.
 set -euo pipefail
 
@@ -97,10 +99,11 @@ run_submit() {  # round
   local e; e=$(now)
   local id; id=$(sed -n 's/^job \([^ ]*\) submitted.*/\1/p' "$tmp/submit-$1.log")
   "$bin_dir/tailor" report "$id" >"$tmp/submit-$1.json"
-  local running; running=$("$bin_dir/tailor" status "$id" -o json |
-    jq -r '[.history[] | select(.state == "RUNNING")][0].at')
-  jq -r --arg s "$s" --arg e "$e" --arg r "$running" \
-    '"submit\t\(.stages[0].started_at - ($s|tonumber))\t\(($e|tonumber) - ($s|tonumber))\t\(($r|tonumber) - ($s|tonumber))"' \
+  "$bin_dir/tailor" status "$id" -o json >"$tmp/status-$1.json"
+  local running; running=$(jq -r '[.history[] | select(.state == "RUNNING")][0].at' "$tmp/status-$1.json")
+  local ended; ended=$(jq -r '.finished_at' "$tmp/status-$1.json")
+  jq -r --arg s "$s" --arg e "$e" --arg r "$running" --arg d "$ended" \
+    '"submit\t\(.stages[0].started_at - ($s|tonumber))\t\(($e|tonumber) - ($s|tonumber))\t\(($r|tonumber) - ($s|tonumber))\t\(($d|tonumber) - ($s|tonumber))"' \
     "$tmp/submit-$1.json" >>"$tmp/latency.tsv"
 }
 for round in $(seq "$runs"); do
@@ -112,8 +115,9 @@ run_end=$(awk -F'\t' '$1 == "run" { print $3 }' "$tmp/latency.tsv" | median)
 sub_first=$(awk -F'\t' '$1 == "submit" { print $2 }' "$tmp/latency.tsv" | median)
 sub_end=$(awk -F'\t' '$1 == "submit" { print $3 }' "$tmp/latency.tsv" | median)
 sub_running=$(awk -F'\t' '$1 == "submit" { print $4 }' "$tmp/latency.tsv" | median)
+sub_recorded=$(awk -F'\t' '$1 == "submit" { print $5 }' "$tmp/latency.tsv" | median)
 printf 'latency (median of %d): tailor run: first task %.3fs, done %.3fs\n' "$runs" "$run_first" "$run_end"
-printf '                       tailor submit --wait: JobManager RUNNING %.3fs, first task %.3fs, done %.3fs\n' \
-  "$sub_running" "$sub_first" "$sub_end"
+printf '                       tailor submit --wait: JobManager RUNNING %.3fs, first task %.3fs, end recorded %.3fs, CLI done %.3fs\n' \
+  "$sub_running" "$sub_first" "$sub_recorded" "$sub_end"
 printf '                       ratio submit/run: first task %.2f, done %.2f\n' \
   "$(echo "$sub_first / $run_first" | bc -l)" "$(echo "$sub_end / $run_end" | bc -l)"

@@ -93,9 +93,8 @@ void DispatcherReporter::senderMain() {
     // Soon after a change, else once per interval.
     wake_.wait_for(lock, config_.interval, [this] { return stopping_ || changed_; });
     if (!stopping_ && changed_) {
-      lock.unlock();
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // batch bursts of events
-      lock.lock();
+      // Batch a burst of events into one report; finish() cuts this short.
+      wake_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stopping_; });
     }
   }
 }
