@@ -55,6 +55,10 @@ Dispatcher::Dispatcher(EventLoop& loop, JobStore& store, JobManagerLauncher& lau
   launcher_.setExitCallback([this](const std::string& jobId, int attempt, const std::string& how) {
     onJobManagerExited(jobId, attempt, how);
   });
+  launcher_.setPlacedCallback([this](const std::string& jobId, int attempt,
+                                     const std::string& host, const std::string& agentId) {
+    onJobManagerPlaced(jobId, attempt, host, agentId);
+  });
 }
 
 Dispatcher::~Dispatcher() {
@@ -379,6 +383,19 @@ void Dispatcher::onJobManagerExited(const std::string& jobId, int attempt, const
   }
   persist(*job);
   afterJobManagerLost(*job, how);
+}
+
+void Dispatcher::onJobManagerPlaced(const std::string& jobId, int attempt,
+                                    const std::string& host, const std::string& agentId) {
+  Job* job = find(jobId);
+  if (job == nullptr || attempt < 1 || attempt != job->record.attempts_size()) return;
+  auto* last = job->record.mutable_attempts(attempt - 1);
+  if (last->ended_at() != 0) return;
+  last->set_host(host);
+  last->set_mesos_agent_id(agentId);
+  logger("dispatcher")->info("job {}: JobManager attempt {} placed on agent {} ({})", jobId,
+                             attempt, agentId, host);
+  persist(*job);
 }
 
 void Dispatcher::checkSilentJobManagers() {

@@ -93,6 +93,10 @@ class Dispatcher {
   // The launcher's word that an attempt's JobManager is gone.
   void onJobManagerExited(const std::string& jobId, int attempt, const std::string& how);
 
+  // The launcher's word where an attempt was placed (Mesos: after its offer).
+  void onJobManagerPlaced(const std::string& jobId, int attempt, const std::string& host,
+                          const std::string& agentId);
+
  private:
   struct Job {
     v1::JobRecord record;

@@ -41,6 +41,12 @@ class JobManagerLauncher {
   // Where exits are reported. Call once, before anything else.
   virtual void setExitCallback(ExitCallback callback) = 0;
 
+  // Called on the loop when a launcher that places attempts later (Mesos)
+  // knows where one went: the agent's host and id.
+  using PlacedCallback = std::function<void(const std::string& jobId, int attempt,
+                                            const std::string& host, const std::string& agentId)>;
+  virtual void setPlacedCallback(PlacedCallback callback) {}
+
   // Starts the attempt. The answer fills in where it runs (host, pid or task
   // id). An error means nothing was started. Loop thread only.
   virtual Result<v1::JobManagerAttempt> launch(const JobManagerLaunch& launch) = 0;

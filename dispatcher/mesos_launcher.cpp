@@ -230,7 +230,14 @@ v1mesos::TaskInfo MesosLauncher::makeTask(const std::string& taskId, const v1mes
   return task;
 }
 
-void MesosLauncher::onTaskLaunched(const std::string& taskId, const v1mesos::Offer& offer) {}
+void MesosLauncher::onTaskLaunched(const std::string& taskId, const v1mesos::Offer& offer) {
+  auto it = attempts_.find(taskId);
+  if (it == attempts_.end() || !onPlaced_) return;
+  loop_.post([this, jobId = it->second.jobId, attempt = it->second.attempt,
+              host = offer.hostname(), agent = offer.agent_id().value()] {
+    if (onPlaced_) onPlaced_(jobId, attempt, host, agent);
+  });
+}
 
 void MesosLauncher::onTaskUpdate(const std::string& taskId, const v1mesos::TaskStatus& status) {}
 

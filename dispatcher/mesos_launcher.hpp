@@ -66,6 +66,7 @@ class MesosLauncher : public JobManagerLauncher,
 
   // JobManagerLauncher
   void setExitCallback(ExitCallback callback) override { onExit_ = std::move(callback); }
+  void setPlacedCallback(PlacedCallback callback) override { onPlaced_ = std::move(callback); }
   Result<v1::JobManagerAttempt> launch(const JobManagerLaunch& launch) override;
   void adopt(const std::string& jobId, const v1::JobManagerAttempt& attempt) override;
   void stop(const std::string& jobId, int attempt, bool force) override;
@@ -100,6 +101,7 @@ class MesosLauncher : public JobManagerLauncher,
   JobStore& store_;
   MesosLauncherConfig config_;
   ExitCallback onExit_;
+  PlacedCallback onPlaced_;
   tailor::mesos::SchedulerConnection* connection_ = nullptr;
   tailor::mesos::OfferLoop offers_;
   std::map<std::string, Attempt> attempts_;  // by task id

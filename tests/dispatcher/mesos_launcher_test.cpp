@@ -634,5 +634,19 @@ TEST_F(MesosLauncherTest, ANewFrameworkEndsAdoptedAndLaunchedAttemptsButNotPendi
   event(updateEvent(taskOf("job-b", 1), "a1", v1mesos::TASK_KILLED, kTestUuid));
 }
 
+TEST_F(MesosLauncherTest, AnAcceptedOfferTellsWhereTheAttemptWent) {
+  startSubscribed();
+  std::vector<std::string> placed;
+  launcher_->setPlacedCallback([&placed](const std::string& jobId, int attempt,
+                                         const std::string& host, const std::string& agentId) {
+    placed.push_back(fmt::format("{} {} {} {}", jobId, attempt, host, agentId));
+  });
+  launchOn(kJob, 1, makeOffer("o1", "a1", 2, 2048));
+  loop_.runPending();
+  ASSERT_EQ(placed.size(), 1u);
+  EXPECT_THAT(placed[0], StartsWith(kJob + " 1 "));
+  EXPECT_THAT(placed[0], EndsWith(" a1"));
+}
+
 }  // namespace
 }  // namespace tailor::dispatcher

@@ -38,7 +38,7 @@ expect_json "$TMP/state.json" "[.tasks[] | select(.framework_id == \"$dispatcher
   "one JobManager task, FINISHED"
 expect_json "$TMP/state.json" "[.tasks[] | select(.framework_id != \"$dispatcher_fw\")] | length >= 2" "TaskManager tasks under the job's framework"
 expect_json <("$BIN/tailor" status "$id" -o json) \
-  '(.attempts | length) == 1 and .attempts[0].launcher == "mesos" and (.attempts[0].mesos_task_id | startswith("jobmanager-"))' \
+  '(.attempts | length) == 1 and .attempts[0].launcher == "mesos" and (.attempts[0].mesos_task_id | startswith("jobmanager-")) and .attempts[0].mesos_agent_id != "" and .attempts[0].address != ""' \
   "the attempt is a Mesos task"
 pass "mesos launcher: JobManager as a Mesos task, its own framework, two TM sizes, correct output, torn down"
 
