@@ -624,10 +624,8 @@ Result<std::string> Dispatcher::filesArchive(const std::string& id) const {
   return store_.jobDir(id) + "/files.tar";
 }
 
-Result<std::string> Dispatcher::taskLog(const std::string& id, const std::string& task,
-                                        int attempt) const {
-  const Job* job = find(id);
-  if (job == nullptr) return makeError(ErrorCode::kNotFound, "no job with id '{}'", id);
+Result<std::pair<std::string, int>> Dispatcher::parseTask(const Job& job,
+                                                          const std::string& task) const {
   auto open = task.find('[');
   int index = -1;
   if (open != std::string::npos && task.size() > open + 2 && task.back() == ']') {
@@ -644,19 +642,74 @@ Result<std::string> Dispatcher::taskLog(const std::string& id, const std::string
                      task);
   }
   std::string stage = task.substr(0, open);
-  const v1::StageStatus* known = nullptr;
-  for (const auto& status : job->record.stages()) {
-    if (status.name() == stage) known = &status;
+  for (const auto& status : job.record.stages()) {
+    if (status.name() == stage && index < status.parallelism()) {
+      return std::make_pair(stage, index);
+    }
   }
-  if (known == nullptr || index >= known->parallelism()) {
-    return makeError(ErrorCode::kNotFound, "job {} has no task {}", id, task);
+  return makeError(ErrorCode::kNotFound, "job {} has no task {}", job.record.id(), task);
+}
+
+void Dispatcher::readRemoteTaskLog(const std::string& id, const std::string& task, int attempt,
+                                   std::int64_t offset, std::int64_t length, std::int64_t tail,
+                                   TaskLogCallback done) {
+  const Job* job = find(id);
+  if (job == nullptr) return done(makeError(ErrorCode::kNotFound, "no job with id '{}'", id));
+  auto parsed = parseTask(*job, task);
+  if (!parsed.ok()) return done(parsed.error());
+  auto [stage, index] = *parsed;
+  std::string kept = fmt::format(
+      "on Mesos a task's stderr stays in its TaskManager's sandbox on the agent, as "
+      "task-logs/{}-{}-<attempt>.stderr",
+      stage, index);
+  const v1::JobManagerAttempt* last =
+      job->record.attempts_size() > 0 ? &job->record.attempts(job->record.attempts_size() - 1)
+                                      : nullptr;
+  if (gateway_ == nullptr || last == nullptr || last->ended_at() != 0 || last->address().empty()) {
+    return done(makeError(ErrorCode::kNotFound, "job {}: no JobManager runs to ask; {}", id, kept));
   }
+  gateway_->locateTask(
+      last->address(), stage, index,
+      [this, id, task, stage, index, attempt, offset, length, tail, kept,
+       done](Result<v1::LocateTaskResponse> located) {
+        if (!located.ok()) {
+          return done(makeError(ErrorCode::kNotFound, "job {}: {}", id, located.error().message));
+        }
+        v1::ReadTaskLogRequest request;
+        request.set_stage(stage);
+        request.set_index(index);
+        request.set_attempt(attempt > 0 ? attempt : located->attempt());
+        request.set_offset(offset);
+        request.set_length(length);
+        request.set_tail(tail);
+        std::string taskManager = located->taskmanager_id();
+        gateway_->readTaskLog(
+            located->address(), request,
+            [id, task, taskManager, kept, done](Result<v1::ReadTaskLogResponse> read) {
+              if (!read.ok()) {
+                return done(makeError(ErrorCode::kNotFound,
+                                      "job {}: {} cannot be read from {} ({}); {}", id, task,
+                                      taskManager, read.error().message, kept));
+              }
+              FileChunk chunk;
+              chunk.data = read->data();
+              chunk.offset = read->offset();
+              chunk.size = read->size();
+              done(std::move(chunk));
+            });
+      });
+}
+
+Result<std::string> Dispatcher::taskLog(const std::string& id, const std::string& task,
+                                        int attempt) const {
+  const Job* job = find(id);
+  if (job == nullptr) return makeError(ErrorCode::kNotFound, "no job with id '{}'", id);
+  auto parsed = parseTask(*job, task);
+  if (!parsed.ok()) return parsed.error();
+  const auto& [stage, index] = *parsed;
   if (launcherName_ != "local") {
-    return makeError(ErrorCode::kNotFound,
-                     "job {}: on Mesos the stderr of {} is kept in its TaskManager's sandbox "
-                     "(task-logs/{}-{}-N.stderr) on the agent; the Dispatcher does not fetch it "
-                     "yet",
-                     id, task, stage, index);
+    return makeError(ErrorCode::kFailedPrecondition,
+                     "job {}: task logs are not on this machine (use readRemoteTaskLog)", id);
   }
   // The local driver keeps them under the JobManager's log folder.
   std::string folder = store_.jobDir(id) + "/work/logs/tasks/";

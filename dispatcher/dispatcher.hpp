@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/event_loop.hpp"
+#include "common/file_chunk.hpp"
 #include "common/result.hpp"
 #include "dispatcher/job_store.hpp"
 #include "dispatcher/jobmanager_gateway.hpp"
@@ -79,10 +80,23 @@ class Dispatcher {
   Result<std::string> filesArchive(const std::string& id) const;
 
   // The stderr file of task `task` ("stage[index]") of the job, attempt
-  // `attempt` (0: the latest one that ran). kInvalidArgument for a malformed
-  // task; kNotFound for an unknown job, stage, index or attempt, and on Mesos
-  // (where it stays in the TaskManager's sandbox).
+  // `attempt` (0: the latest one that ran), with the local launcher.
+  // kInvalidArgument for a malformed task; kNotFound for an unknown job,
+  // stage, index or attempt; kFailedPrecondition with another launcher.
   Result<std::string> taskLog(const std::string& id, const std::string& task, int attempt) const;
+
+  // True when task logs are files on this machine (the local launcher);
+  // otherwise readRemoteTaskLog() fetches them.
+  bool taskLogsAreLocal() const { return launcherName_ == "local"; }
+
+  // A window of task `task`'s stderr (attempt 0: the latest) read where the
+  // task ran: asks the job's JobManager where that was, then that
+  // TaskManager. Works while both run; `done` gets kNotFound, naming where
+  // the file stays, once they are gone. `done` runs on the loop.
+  using TaskLogCallback = std::function<void(Result<FileChunk>)>;
+  void readRemoteTaskLog(const std::string& id, const std::string& task, int attempt,
+                         std::int64_t offset, std::int64_t length, std::int64_t tail,
+                         TaskLogCallback done);
 
   // The log file of the job's latest JobManager attempt. kNotFound.
   Result<std::string> jobManagerLog(const std::string& id) const;
@@ -127,6 +141,8 @@ class Dispatcher {
   // The latest attempt is gone before the job ended: relaunch or fail.
   void afterJobManagerLost(Job& job, const std::string& how);
   void checkSilentJobManagers();
+  // Checks `task` ("stage[index]") against the job's stages.
+  Result<std::pair<std::string, int>> parseTask(const Job& job, const std::string& task) const;
   // Asks the latest attempt's JobManager for its status, when its address is
   // known; the answer counts as a report.
   void askStatus(Job& job);

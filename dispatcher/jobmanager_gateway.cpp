@@ -12,4 +12,21 @@ void RpcJobManagerGateway::getStatus(const std::string& address, const std::stri
                                            std::move(done), Duration(5000));
 }
 
+void RpcJobManagerGateway::locateTask(const std::string& address, const std::string& stage,
+                                      int index,
+                                      std::function<void(Result<v1::LocateTaskResponse>)> done) {
+  v1::LocateTaskRequest request;
+  request.set_stage(stage);
+  request.set_index(index);
+  client_.call<v1::LocateTaskResponse>(address, "JobManager", "LocateTask", request,
+                                       std::move(done), Duration(5000));
+}
+
+void RpcJobManagerGateway::readTaskLog(
+    const std::string& address, const v1::ReadTaskLogRequest& request,
+    std::function<void(Result<v1::ReadTaskLogResponse>)> done) {
+  client_.call<v1::ReadTaskLogResponse>(address, "TaskManager", "ReadTaskLog", request,
+                                        std::move(done), Duration(10000));
+}
+
 }  // namespace tailor::dispatcher

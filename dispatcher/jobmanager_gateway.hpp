@@ -1,16 +1,19 @@
 #pragma once
 
-// What the Dispatcher asks of a JobManager directly (JobManager.GetJobStatus
-// over Tailor's RPC), beside the reports the JobManager pushes: after a
-// restart, so an adopted job's status is current at once, and when a
+// What the Dispatcher asks of a job's processes directly over Tailor's RPC,
+// beside the reports the JobManager pushes: its status (JobManager.GetJobStatus)
+// after a restart, so an adopted job's status is current at once, and when a
 // JobManager has been silent for half of --jobmanager-timeout, before it is
-// given up.
+// given up; and a task's stderr where it is not on this machine (on Mesos):
+// where the task ran (JobManager.LocateTask), then the window of its log
+// (TaskManager.ReadTaskLog).
 
 #include <functional>
 #include <string>
 
 #include "common/result.hpp"
 #include "tailor/v1/dispatcher.pb.h"
+#include "tailor/v1/rpc.pb.h"
 
 namespace tailor {
 namespace rpc {
@@ -30,6 +33,14 @@ class JobManagerGateway {
   // be reached.
   virtual void getStatus(const std::string& address, const std::string& jobId,
                          StatusCallback done) = 0;
+
+  // Asks the JobManager at `address` where task `stage`[`index`] last ran.
+  virtual void locateTask(const std::string& address, const std::string& stage, int index,
+                          std::function<void(Result<v1::LocateTaskResponse>)> done) = 0;
+
+  // Reads a window of a task attempt's stderr from the TaskManager at `address`.
+  virtual void readTaskLog(const std::string& address, const v1::ReadTaskLogRequest& request,
+                           std::function<void(Result<v1::ReadTaskLogResponse>)> done) = 0;
 };
 
 class RpcJobManagerGateway : public JobManagerGateway {
@@ -37,6 +48,10 @@ class RpcJobManagerGateway : public JobManagerGateway {
   explicit RpcJobManagerGateway(rpc::Client& client) : client_(client) {}
   void getStatus(const std::string& address, const std::string& jobId,
                  StatusCallback done) override;
+  void locateTask(const std::string& address, const std::string& stage, int index,
+                  std::function<void(Result<v1::LocateTaskResponse>)> done) override;
+  void readTaskLog(const std::string& address, const v1::ReadTaskLogRequest& request,
+                   std::function<void(Result<v1::ReadTaskLogResponse>)> done) override;
 
  private:
   rpc::Client& client_;

@@ -3,7 +3,8 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <charconv>
-#include <fstream>
+
+#include "common/file_chunk.hpp"
 
 
 namespace tailor::dispatcher {
@@ -120,6 +121,16 @@ bool splitJobPath(const std::string& path, std::string& id, std::string& rest) {
   return !id.empty();
 }
 
+v1::LogChunk toLogChunk(FileChunk read, const std::string& label) {
+  replaceInvalidUtf8(read.data);
+  v1::LogChunk chunk;
+  chunk.set_data(std::move(read.data));
+  chunk.set_offset(static_cast<double>(read.offset));
+  chunk.set_size(static_cast<double>(read.size));
+  chunk.set_path(label);
+  return chunk;
+}
+
 http::Response logChunk(const std::string& path, const std::string& label,
                         const std::map<std::string, std::string>& query, std::int64_t maxChunk) {
   auto offset = intParameter(query, "offset", 0);
@@ -128,29 +139,9 @@ http::Response logChunk(const std::string& path, const std::string& label,
   if (!length.ok()) return errorResponse(length.error());
   auto tail = intParameter(query, "tail", -1);
   if (query.count("tail") != 0 && !tail.ok()) return errorResponse(tail.error());
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  std::int64_t size = in ? static_cast<std::int64_t>(in.tellg()) : 0;
-  std::int64_t start = *offset;
-  std::int64_t count = std::min(*length, maxChunk);
-  if (query.count("tail") != 0) {
-    count = std::min(*tail, maxChunk);
-    start = std::max<std::int64_t>(0, size - count);
-  }
-  start = std::min(start, size);
-  count = std::max<std::int64_t>(0, std::min(count, size - start));
-  std::string data(static_cast<size_t>(count), '\0');
-  if (count > 0) {
-    in.seekg(start);
-    in.read(data.data(), count);
-    data.resize(static_cast<size_t>(in.gcount()));
-  }
-  replaceInvalidUtf8(data);
-  v1::LogChunk chunk;
-  chunk.set_data(std::move(data));
-  chunk.set_offset(static_cast<double>(start));
-  chunk.set_size(static_cast<double>(size));
-  chunk.set_path(label);
-  return json(200, chunk);
+  FileChunk read = readFileChunk(path, *offset, std::min(*length, maxChunk),
+                                 query.count("tail") != 0 ? std::min(*tail, maxChunk) : -1);
+  return json(200, toLogChunk(std::move(read), label));
 }
 
 }  // namespace
@@ -277,8 +268,28 @@ void addRestApi(http::Server& server, Dispatcher& dispatcher, const RestApiConfi
       if (auto task = query.find("task"); task != query.end()) {
         auto attempt = intParameter(query, "attempt", 0);
         if (!attempt.ok()) return respond(errorResponse(attempt.error()));
-        auto path = dispatcher.taskLog(id, task->second,
-                                       static_cast<int>(std::min<std::int64_t>(*attempt, 1 << 20)));
+        int number = static_cast<int>(std::min<std::int64_t>(*attempt, 1 << 20));
+        if (!dispatcher.taskLogsAreLocal()) {
+          // Read where the task ran, through its JobManager and TaskManager.
+          auto offset = intParameter(query, "offset", 0);
+          auto length = intParameter(query, "length", config.maxLogChunk);
+          auto tail = intParameter(query, "tail", -1);
+          if (!offset.ok() || !length.ok() || (query.count("tail") != 0 && !tail.ok())) {
+            return respond(errorResponse(!offset.ok()   ? offset.error()
+                                         : !length.ok() ? length.error()
+                                                        : tail.error()));
+          }
+          std::string label = "task " + task->second;
+          dispatcher.readRemoteTaskLog(
+              id, task->second, number, *offset, std::min(*length, config.maxLogChunk),
+              query.count("tail") != 0 ? std::min(*tail, config.maxLogChunk) : -1,
+              [respond, label](Result<FileChunk> read) {
+                respond(read.ok() ? json(200, toLogChunk(std::move(*read), label))
+                                  : errorResponse(read.error()));
+              });
+          return;
+        }
+        auto path = dispatcher.taskLog(id, task->second, number);
         respond(path.ok() ? logChunk(*path, "task " + task->second, query, config.maxLogChunk)
                           : errorResponse(path.error()));
         return;

@@ -2,9 +2,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 
+#include "common/file_chunk.hpp"
 #include "common/logging.hpp"
+#include "executor/task_runner.hpp"
 
 namespace tailor::executor {
 
@@ -36,6 +40,10 @@ void TaskManager::addRoutes(rpc::Server& rpcServer) {
         }
         return v1::CancelTaskResponse();
       });
+  rpcServer.handle<v1::ReadTaskLogRequest, v1::ReadTaskLogResponse>(
+      "TaskManager", "ReadTaskLog", [this](const v1::ReadTaskLogRequest& r) {
+        return readTaskLog(r);
+      });
   server_.route("GET", "/partitions/", [this](const http::Request& request,
                                               http::Responder respond) {
     std::string relative = request.path.substr(std::string("/partitions/").size());
@@ -48,6 +56,33 @@ void TaskManager::addRoutes(rpc::Server& rpcServer) {
     response.filePath = config_.workDir + "/partitions/" + relative;
     respond(std::move(response));
   });
+}
+
+Result<v1::ReadTaskLogResponse> TaskManager::readTaskLog(const v1::ReadTaskLogRequest& request) {
+  const std::string& stage = request.stage();
+  bool plain = !stage.empty() && std::all_of(stage.begin(), stage.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '_' || c == '-';
+  });
+  if (!plain || request.index() < 0 || request.attempt() < 1) {
+    return makeError(ErrorCode::kInvalidArgument, "not a task attempt: {}[{}]#{}", stage,
+                     request.index(), request.attempt());
+  }
+  if (config_.taskLogDir.empty()) {
+    return makeError(ErrorCode::kNotFound, "{} keeps no task logs (no --task-log-dir)", config_.id);
+  }
+  std::string path =
+      config_.taskLogDir + "/" + taskLogName(stage, request.index(), request.attempt());
+  if (!fs::exists(path)) {
+    return makeError(ErrorCode::kNotFound, "{} has no log of {}[{}]#{}", config_.id, stage,
+                     request.index(), request.attempt());
+  }
+  FileChunk chunk = readFileChunk(path, request.offset(), std::min<std::int64_t>(request.length(), 1 << 20),
+                                  request.tail() >= 0 ? std::min<std::int64_t>(request.tail(), 1 << 20) : -1);
+  v1::ReadTaskLogResponse response;
+  response.set_data(std::move(chunk.data));
+  response.set_offset(chunk.offset);
+  response.set_size(chunk.size);
+  return response;
 }
 
 void TaskManager::start(std::uint16_t port) {

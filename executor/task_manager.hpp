@@ -43,6 +43,9 @@ class TaskManager {
   // Adds the RPC and partition routes to `server` (before it starts).
   void addRoutes(rpc::Server& rpcServer);
 
+  // A window of an attempt's stderr from the task log folder (TaskManager.ReadTaskLog).
+  Result<v1::ReadTaskLogResponse> readTaskLog(const v1::ReadTaskLogRequest& request);
+
   // Called once the ResourceManager accepted the registration.
   void setOnRegistered(std::function<void()> callback) { onRegistered_ = std::move(callback); }
 

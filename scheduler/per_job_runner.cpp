@@ -284,6 +284,9 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
       "JobMaster", "UpdateTaskState",
       [&](const v1::TaskStateUpdate& r) { return jobMaster.updateTaskState(r); });
 
+  rpcServer.handle<v1::LocateTaskRequest, v1::LocateTaskResponse>(
+      "JobManager", "LocateTask",
+      [&](const v1::LocateTaskRequest& r) { return jobMaster.locateTask(r.stage(), r.index()); });
   if (observers.addRoutes) observers.addRoutes(rpcServer);
   auto port = httpServer.start();
   if (!port.ok()) return port.error();

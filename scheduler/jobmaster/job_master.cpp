@@ -581,6 +581,23 @@ void JobMaster::cancel(const std::string& reason, bool failed) {
   endJob(failed ? JobStatus::kFailed : JobStatus::kCanceled, reason);
 }
 
+Result<v1::LocateTaskResponse> JobMaster::locateTask(const std::string& stage, int index) const {
+  for (const auto& info : stages_) {
+    if (info.spec.name() != stage) continue;
+    if (index < 0 || index >= static_cast<int>(info.tasks.size())) break;
+    const Task& task = info.tasks[static_cast<size_t>(index)];
+    if (task.attempts == 0 || task.address.empty()) {
+      return makeError(ErrorCode::kNotFound, "task {}[{}] has not run yet", stage, index);
+    }
+    v1::LocateTaskResponse located;
+    located.set_taskmanager_id(task.taskManagerId);
+    located.set_address(task.address);
+    located.set_attempt(task.attempts);
+    return located;
+  }
+  return makeError(ErrorCode::kNotFound, "the job has no task {}[{}]", stage, index);
+}
+
 std::vector<StageProgress> JobMaster::progress() const {
   std::vector<StageProgress> result;
   for (int s = 0; s < static_cast<int>(stages_.size()); ++s) {

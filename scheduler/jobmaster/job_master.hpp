@@ -70,6 +70,10 @@ class JobMaster : public SlotOwner {
   double submittedAt() const { return submittedAt_; }
   double finishedAt() const { return finishedAt_; }
   std::vector<StageProgress> progress() const;
+
+  // Where the latest attempt of `stage`[`index`] ran or runs (JobManager.LocateTask).
+  // kNotFound for an unknown task or one that has not been deployed yet.
+  Result<v1::LocateTaskResponse> locateTask(const std::string& stage, int index) const;
   std::vector<v1::StageReport> stageReports() const;
   // Task profile x run time, summed over all attempts.
   v1::ResourceSeconds requestedResourceSeconds() const;

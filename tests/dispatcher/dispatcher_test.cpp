@@ -1372,5 +1372,85 @@ TEST_F(DispatcherTest, ASilentJobManagerIsAskedBeforeItIsGivenUp) {
   Mock::VerifyAndClearExpectations(&gateway);
 }
 
+TEST_F(DispatcherTest, ARemoteTaskLogIsReadWhereTheTaskRan) {
+  StrictMock<MockJobManagerGateway> gateway;
+  EXPECT_CALL(launcher_, setExitCallback(_)).WillOnce(SaveArg<0>(&exited_));
+  EXPECT_CALL(launcher_, name()).WillOnce(Return("mesos"));
+  dispatcher_ = std::make_unique<Dispatcher>(loop_, store_, launcher_, defaultConfig());
+  dispatcher_->setAddress(kAddress);
+  dispatcher_->setJobManagerGateway(&gateway);
+  Mock::VerifyAndClearExpectations(&launcher_);
+  ASSERT_TRUE(dispatcher_->recover().ok());
+  EXPECT_FALSE(dispatcher_->taskLogsAreLocal());
+  std::string id = launched("alpha");
+  std::optional<Result<FileChunk>> got;
+  auto read = [&](const std::string& task, int attempt) {
+    got.reset();
+    dispatcher_->readRemoteTaskLog(id, task, attempt, 0, 100, -1,
+                                   [&got](Result<FileChunk> chunk) { got = std::move(chunk); });
+  };
+
+  // No JobManager address yet: nobody to ask; the answer says where the file stays.
+  read("count[0]", 0);
+  ASSERT_TRUE(got.has_value());
+  ASSERT_FALSE(got->ok());
+  EXPECT_EQ(got->error().code, ErrorCode::kNotFound);
+  EXPECT_THAT(got->error().message, HasSubstr("sandbox"));
+  read("count", 0);
+  EXPECT_EQ(got->error().code, ErrorCode::kInvalidArgument);
+
+  v1::ReportJobStatusRequest status;
+  status.set_job_id(id);
+  status.set_attempt(1);
+  status.set_state(v1::RUNNING);
+  status.set_address("10.0.0.9:4300");
+  dispatcher_->reportStatus(status);
+
+  v1::LocateTaskResponse located;
+  located.set_taskmanager_id("tm-3");
+  located.set_address("10.0.0.5:31002");
+  located.set_attempt(2);
+  v1::ReadTaskLogRequest asked;
+  EXPECT_CALL(gateway, locateTask("10.0.0.9:4300", "count", 0, _))
+      .WillOnce([&located](const std::string&, const std::string&, int,
+                           std::function<void(Result<v1::LocateTaskResponse>)> done) {
+        done(located);
+      });
+  EXPECT_CALL(gateway, readTaskLog("10.0.0.5:31002", _, _))
+      .WillOnce([&asked](const std::string&, const v1::ReadTaskLogRequest& request,
+                         std::function<void(Result<v1::ReadTaskLogResponse>)> done) {
+        asked = request;
+        v1::ReadTaskLogResponse response;
+        response.set_data("oops\n");
+        response.set_size(5);
+        done(response);
+      });
+  read("count[0]", 0);
+  Mock::VerifyAndClearExpectations(&gateway);
+  ASSERT_TRUE(got.has_value() && got->ok());
+  EXPECT_EQ((*got)->data, "oops\n");
+  EXPECT_EQ((*got)->size, 5);
+  EXPECT_EQ(asked.stage(), "count");
+  EXPECT_EQ(asked.attempt(), 2) << "the latest attempt, as the JobManager says";
+  EXPECT_EQ(asked.length(), 100);
+
+  // The TaskManager is gone: the error names it and where the file stays.
+  EXPECT_CALL(gateway, locateTask(_, _, _, _))
+      .WillOnce([&located](const std::string&, const std::string&, int,
+                           std::function<void(Result<v1::LocateTaskResponse>)> done) {
+        done(located);
+      });
+  EXPECT_CALL(gateway, readTaskLog(_, _, _))
+      .WillOnce([](const std::string&, const v1::ReadTaskLogRequest& request,
+                   std::function<void(Result<v1::ReadTaskLogResponse>)> done) {
+        EXPECT_EQ(request.attempt(), 1);
+        done(makeError(ErrorCode::kUnavailable, "connection refused"));
+      });
+  read("count[0]", 1);
+  ASSERT_FALSE(got->ok());
+  EXPECT_THAT(got->error().message, AllOf(HasSubstr("tm-3"), HasSubstr("sandbox")));
+  report(id, 1, v1::RUNNING);
+}
+
 }  // namespace
 }  // namespace tailor::dispatcher

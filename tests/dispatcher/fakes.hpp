@@ -86,6 +86,14 @@ class MockJobManagerGateway : public JobManagerGateway {
   MOCK_METHOD(void, getStatus,
               (const std::string& address, const std::string& jobId, StatusCallback done),
               (override));
+  MOCK_METHOD(void, locateTask,
+              (const std::string& address, const std::string& stage, int index,
+               std::function<void(Result<v1::LocateTaskResponse>)> done),
+              (override));
+  MOCK_METHOD(void, readTaskLog,
+              (const std::string& address, const v1::ReadTaskLogRequest& request,
+               std::function<void(Result<v1::ReadTaskLogResponse>)> done),
+              (override));
 };
 
 class MockLauncher : public JobManagerLauncher {

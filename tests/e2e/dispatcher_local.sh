@@ -76,6 +76,7 @@ pass "two jobs at once: the failing one is FAILED naming its stage, the other FI
 # 3. Cancel of a running job.
 submit_slow_job slow
 slow_id="$SLOW_ID"
+[ "$("$BIN/tailor" logs "$slow_id" 'wait[1]')" = "task 1 waits" ] || fail "task log not served"
 pgrep -f "tailor-taskmanager.*$slow_id" > /dev/null || fail "no TaskManager process found for the slow job"
 "$BIN/tailor" cancel "$slow_id" > "$TMP/cancel.log" || fail "cancel failed"
 wait_job_state "$slow_id" CANCELED 20

@@ -46,6 +46,10 @@ pass "mesos launcher: JobManager as a Mesos task, its own framework, two TM size
 seq 1 1000 > "$TMP/numbers.txt"
 submit_slow_job slow
 slow="$SLOW_ID"
+# A running task's stderr, read through its JobManager from its TaskManager.
+[ "$("$BIN/tailor" logs "$slow" 'wait[1]')" = "task 1 waits" ] || fail "task log not served on Mesos"
+expect_json <("$BIN/tailor" logs "$slow" 'wait[0]' --tail 6 -o json) '.data == "waits\n" and .path == "task wait[0]"' \
+  "task log tail on Mesos"
 "$BIN/tailor" cancel "$slow" > /dev/null || fail "cancel failed"
 wait_job_state "$slow" CANCELED 30
 deadline=$((SECONDS + 20))
@@ -53,7 +57,9 @@ until curl -s "$FAKE/fake/state" | jq -e "([.frameworks[] | select(.name == \"ta
   [ "$SECONDS" -lt "$deadline" ] || { curl -s "$FAKE/fake/state" | jq -c '.frameworks, [.tasks[] | select(.completed | not)]'; fail "cancelled job left tasks or its framework"; }
   sleep 0.2
 done
-pass "mesos launcher: cancel ends CANCELED, framework torn down, no task left"
+if "$BIN/tailor" logs "$slow" 'wait[1]' 2> "$TMP/gone.err"; then fail "task log served with its TaskManager gone"; fi
+grep -q "sandbox on the agent" "$TMP/gone.err" || { cat "$TMP/gone.err"; fail "no hint where the task log stays"; }
+pass "mesos launcher: cancel ends CANCELED, framework torn down, no task left; task logs served while running"
 
 # The Dispatcher SIGKILLed while a job runs on Mesos, then started again on
 # the same state and port: it re-subscribes as the same framework, adopts the

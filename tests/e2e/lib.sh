@@ -168,7 +168,7 @@ stages:
     parallelism: 2
     resources: {cpus: 0.1, mem: 32}
     input: {files: ["numbers.txt"]}
-    command: 'sleep 60; cat'
+    command: 'echo "task \$TAILOR_TASK_INDEX waits" >&2; sleep 60; cat'
 YAML
   "$BIN/tailor" submit "$TMP/$1.yaml" > "$TMP/$1.log"
   SLOW_ID="$(sed -n 's/^job \([^ ]*\) submitted.*/\1/p' "$TMP/$1.log")"

@@ -1,0 +1,31 @@
+#include "common/file_chunk.hpp"
+
+#include <algorithm>
+#include <fstream>
+
+namespace tailor {
+
+FileChunk readFileChunk(const std::string& path, std::int64_t offset, std::int64_t length,
+                        std::int64_t tail) {
+  FileChunk chunk;
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  chunk.size = in ? static_cast<std::int64_t>(in.tellg()) : 0;
+  std::int64_t start = std::max<std::int64_t>(0, offset);
+  std::int64_t count = std::max<std::int64_t>(0, length);
+  if (tail >= 0) {
+    count = std::min(tail, count);
+    start = std::max<std::int64_t>(0, chunk.size - count);
+  }
+  start = std::min(start, chunk.size);
+  count = std::min(count, chunk.size - start);
+  chunk.offset = start;
+  if (count > 0) {
+    chunk.data.resize(static_cast<size_t>(count));
+    in.seekg(start);
+    in.read(chunk.data.data(), count);
+    chunk.data.resize(static_cast<size_t>(std::max<std::streamsize>(0, in.gcount())));
+  }
+  return chunk;
+}
+
+}  // namespace tailor
