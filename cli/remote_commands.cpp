@@ -97,6 +97,8 @@ Result<std::vector<v1::JobFile>> collectFiles(const v1::JobSpec& spec,
       if (glob(full.c_str(), 0, nullptr, &matches) == 0) {
         for (size_t i = 0; i < matches.gl_pathc; ++i) {
           fs::path match = fs::path(matches.gl_pathv[i]).lexically_normal();
+          std::error_code ec;
+          if (!fs::is_regular_file(match, ec)) continue;  // folders are not inputs
           std::string name = match.lexically_relative(base).string();
           if (name.empty() || name.rfind("..", 0) == 0) continue;
           byName[name] = match.string();

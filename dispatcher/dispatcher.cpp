@@ -144,9 +144,14 @@ Result<v1::SubmitJobResponse> Dispatcher::submit(const v1::SubmitJobRequest& req
   auto checked = checkSubmission(request, "/", config_.limits);
   if (!checked.ok()) return checked.error();
   std::string id;
+  bool taken = false;
+  int tries = 0;
   do {
     id = makeJobId(checked->spec.name(), loop_.wallSeconds(), random());
-  } while (jobs_.count(id) != 0 || fs::exists(store_.jobDir(id)));
+    std::error_code ec;  // a name the file system refuses is a taken id, never a throw
+    taken = jobs_.count(id) != 0 || fs::exists(store_.jobDir(id), ec) || ec;
+  } while (taken && ++tries < 100);
+  if (taken) return makeError(ErrorCode::kInternal, "no free job id for '{}'", id);
   auto folder = store_.putFiles(id, checked->files);
   if (!folder.ok()) {
     logger("dispatcher")->error("job {}: cannot store its files: {}", id, folder.error().message);
@@ -224,6 +229,21 @@ std::map<std::string, int> Dispatcher::queuePositions() const {
 
 void Dispatcher::schedule() {
   if (!recovered_) return;
+  // A launch that fails for good ends its job, and end() schedules again:
+  // that is done by this loop, not by a nested one (no recursion per job).
+  if (scheduling_) {
+    scheduleAgain_ = true;
+    return;
+  }
+  scheduling_ = true;
+  do {
+    scheduleAgain_ = false;
+    scheduleOnce();
+  } while (scheduleAgain_);
+  scheduling_ = false;
+}
+
+void Dispatcher::scheduleOnce() {
   int room = launchSlots(running(), config_.maxRunningJobs);
   if (room == 0) return;
   std::vector<QueuedJob> queued;
@@ -233,8 +253,7 @@ void Dispatcher::schedule() {
     }
   }
   for (const auto& id : queueOrder(std::move(queued))) {
-    // A launch that fails for good ends its job, and end() schedules again
-    // from inside this loop: take the room and the states as they are now.
+    // Take the room and the states as they are now (a launch may have failed).
     if (launchSlots(running(), config_.maxRunningJobs) == 0) break;
     Job& job = jobs_.at(id);
     if (job.record.state() == v1::QUEUED) launch(job);
@@ -244,6 +263,16 @@ void Dispatcher::schedule() {
 void Dispatcher::launch(Job& job) {
   auto log = logger("dispatcher");
   int attempt = job.record.attempts_size() + 1;
+  // The attempt is on disk before its process exists: a Dispatcher that dies
+  // in between finds it at restart (gone, so the next attempt is N+1, and a
+  // JobManager that did start learns from its first report that it is stale).
+  {
+    v1::JobManagerAttempt planned;
+    planned.set_attempt(attempt);
+    planned.set_launcher(launcherName_);
+    planned.set_launched_at(loop_.wallSeconds());
+    *job.record.add_attempts() = planned;
+  }
   transition(job, v1::LAUNCHING,
              attempt == 1 ? "starting a JobManager"
                           : fmt::format("starting JobManager attempt {}", attempt));
@@ -255,17 +284,17 @@ void Dispatcher::launch(Job& job) {
   request.outputDir = job.record.output_dir();
   request.dispatcherAddress = address_;
   auto started = launcher_.launch(request);
-  v1::JobManagerAttempt record;
+  v1::JobManagerAttempt& record = *job.record.mutable_attempts(attempt - 1);
+  double launchedAt = record.launched_at();
   if (started.ok()) {
     record = *started;
   } else {
-    record.set_launcher(launcherName_);
     record.set_exit("could not start: " + started.error().message);
+    record.set_ended_at(loop_.wallSeconds());
   }
   record.set_attempt(attempt);
-  record.set_launched_at(loop_.wallSeconds());
-  if (!started.ok()) record.set_ended_at(loop_.wallSeconds());
-  *job.record.add_attempts() = record;
+  record.set_launcher(launcherName_);
+  record.set_launched_at(launchedAt);
   if (!started.ok()) {
     log->error("job {}: cannot start JobManager attempt {}: {}", job.record.id(), attempt,
                started.error().message);
@@ -728,7 +757,8 @@ Result<std::string> Dispatcher::taskLog(const std::string& id, const std::string
     }
   }
   std::string path = folder + prefix + std::to_string(chosen) + ".stderr";
-  if (chosen == 0 || !fs::exists(path)) {
+  std::error_code ec;
+  if (chosen == 0 || !fs::exists(path, ec)) {
     return makeError(ErrorCode::kNotFound, "job {}: task {} has {}", id, task,
                      attempt == 0 ? "not run yet" : fmt::format("no attempt {}", attempt));
   }

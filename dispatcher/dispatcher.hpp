@@ -137,6 +137,7 @@ class Dispatcher {
 
   // Launches queued jobs while there is room.
   void schedule();
+  void scheduleOnce();
   void launch(Job& job);
   // The latest attempt is gone before the job ended: relaunch or fail.
   void afterJobManagerLost(Job& job, const std::string& how);
@@ -159,6 +160,8 @@ class Dispatcher {
   std::map<std::int64_t, std::string> bySequence_;  // submission order
   std::int64_t nextSequence_ = 1;
   bool recovered_ = false;
+  bool scheduling_ = false;
+  bool scheduleAgain_ = false;
   TimerId watchdog_ = 0;
   bool watchdogArmed_ = false;
 };

@@ -1,6 +1,8 @@
 #include "dispatcher/local_job_store.hpp"
 
 #include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -39,11 +41,14 @@ Status writeAll(int fd, const std::string& data, const std::string& path) {
 }  // namespace
 
 Status writeFileAtomically(const std::string& path, const std::string& data) {
-  std::string temporary = path + ".tmp";
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // A fresh name (never an existing file, such as a submitted "x.tmp").
+  std::string temporary = path + ".tmp-XXXXXX";
+  int fd = ::mkostemp(temporary.data(), O_CLOEXEC);
   if (fd < 0) {
-    return makeError(ErrorCode::kIo, "cannot create '{}': {}", temporary, std::strerror(errno));
+    return makeError(ErrorCode::kIo, "cannot create a file beside '{}': {}", path,
+                     std::strerror(errno));
   }
+  ::fchmod(fd, 0644);
   Status written = writeAll(fd, data, temporary);
   if (written.ok() && ::fsync(fd) != 0) {
     written = makeError(ErrorCode::kIo, "cannot fsync '{}': {}", temporary, std::strerror(errno));
@@ -150,16 +155,27 @@ Result<std::vector<v1::JobRecord>> LocalJobStore::loadJobs(std::vector<std::stri
   if (ec) {
     return makeError(ErrorCode::kIo, "cannot list '{}/jobs': {}", root_, ec.message());
   }
-  for (const auto& entry : it) {
-    if (!entry.is_directory()) continue;
-    fs::path file = entry.path() / "record.pb";
-    if (!fs::exists(file)) continue;  // files stored, record not yet: never accepted
+  for (auto entry = fs::begin(it); entry != fs::end(it); entry.increment(ec)) {
+    if (ec) {
+      if (problems != nullptr) problems->push_back(root_ + "/jobs: " + ec.message());
+      break;
+    }
+    std::error_code statError;
+    if (!entry->is_directory(statError)) continue;
+    fs::path file = entry->path() / "record.pb";
+    // Files stored, record not yet: a submission never accepted.
+    if (!fs::exists(file, statError)) {
+      if (statError && problems != nullptr) {
+        problems->push_back(file.string() + ": " + statError.message());
+      }
+      continue;
+    }
     std::ifstream in(file, std::ios::binary);
     std::stringstream buffer;
     buffer << in.rdbuf();
     v1::JobRecord record;
     if (!in || !record.ParseFromString(buffer.str()) || record.id().empty() ||
-        record.id() != entry.path().filename().string()) {
+        record.id() != entry->path().filename().string()) {
       if (problems != nullptr) problems->push_back(file.string() + ": not a valid job record");
       continue;
     }

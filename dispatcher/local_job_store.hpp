@@ -5,7 +5,7 @@
 //   files/         the submitted spec and files
 //   ...            logs, reports and work folders of its JobManagers
 // and DIR/values/<key> for the Dispatcher's own values (its framework id).
-// Writes go to a temporary file that is fsync'ed, renamed over the old one,
+// Writes go to a fresh temporary file that is fsync'ed, renamed over the old one,
 // and the folder fsync'ed, so a crash leaves either the old or the new record.
 // Loop thread only: writes block for the fsync (a few milliseconds).
 

@@ -29,14 +29,14 @@ std::string hostName() {
   return name;
 }
 
-// True when /proc says `pid` is a tailor-jobmanager of `jobId`.
-bool isJobManagerOf(pid_t pid, const std::string& jobId) {
+// True when /proc says `pid` runs `binary` (a file name) for `jobId`.
+bool isJobManagerOf(pid_t pid, const std::string& jobId, const std::string& binary) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
   if (!in) return false;
   std::stringstream buffer;
   buffer << in.rdbuf();
   std::string cmdline = buffer.str();
-  return cmdline.find("tailor-jobmanager") != std::string::npos &&
+  return cmdline.find(binary) != std::string::npos &&
          cmdline.find(std::string("--job-id") + '\0' + jobId + '\0') != std::string::npos;
 }
 
@@ -47,6 +47,12 @@ LocalLauncher::LocalLauncher(EventLoop& loop, LocalLauncherConfig config)
 
 LocalLauncher::~LocalLauncher() {
   if (timerArmed_) loop_.cancelTimer(timer_);
+}
+
+std::string LocalLauncher::binaryName() const {
+  auto slash = config_.jobManagerBinary.rfind('/');
+  return slash == std::string::npos ? config_.jobManagerBinary
+                                    : config_.jobManagerBinary.substr(slash + 1);
 }
 
 std::vector<std::string> LocalLauncher::commandLine(const JobManagerLaunch& launch) const {
@@ -76,7 +82,7 @@ Result<v1::JobManagerAttempt> LocalLauncher::launch(const JobManagerLaunch& laun
   auto child = spawnProcess(options);
   if (!child.ok()) return child.error();
   watched_[{launch.jobId, launch.attempt}] = Watched{child->pid, true};
-  if (!timerArmed_) poll();
+  armPoll();
   v1::JobManagerAttempt attempt;
   attempt.set_attempt(launch.attempt);
   attempt.set_launcher(name());
@@ -87,22 +93,30 @@ Result<v1::JobManagerAttempt> LocalLauncher::launch(const JobManagerLaunch& laun
 
 void LocalLauncher::adopt(const std::string& jobId, const v1::JobManagerAttempt& attempt) {
   watched_[{jobId, attempt.attempt()}] = Watched{static_cast<pid_t>(attempt.pid()), false};
-  if (!timerArmed_) poll();
+  armPoll();
 }
 
 void LocalLauncher::stop(const std::string& jobId, int attempt, bool force) {
   auto it = watched_.find({jobId, attempt});
   if (it == watched_.end()) return;
   pid_t pid = it->second.pid;
-  if (!it->second.child && !isJobManagerOf(pid, jobId)) return;
+  if (!it->second.child && !isJobManagerOf(pid, jobId, binaryName())) return;
   int signal = force ? SIGKILL : SIGTERM;
   // The JobManager leads its own process group; with force its TaskManagers
   // (children in their own groups, dying with it) go too.
   ::kill(pid, signal);
 }
 
+void LocalLauncher::armPoll() {
+  if (timerArmed_ || watched_.empty()) return;
+  timerArmed_ = true;
+  timer_ = loop_.runAfter(config_.pollInterval, [this] {
+    timerArmed_ = false;
+    poll();
+  });
+}
+
 void LocalLauncher::poll() {
-  timerArmed_ = false;
   std::vector<std::tuple<std::string, int, std::string>> ended;
   for (auto it = watched_.begin(); it != watched_.end();) {
     const Watched& watched = it->second;
@@ -112,7 +126,7 @@ void LocalLauncher::poll() {
       pid_t done = ::waitpid(watched.pid, &status, WNOHANG);
       if (done == watched.pid) how = describeWaitStatus(status);
       if (done < 0 && errno == ECHILD) how = "gone (not found)";
-    } else if (!isJobManagerOf(watched.pid, it->first.first)) {
+    } else if (!isJobManagerOf(watched.pid, it->first.first, binaryName())) {
       how = "ended while the Dispatcher was away";
     }
     if (how.empty()) {
@@ -122,13 +136,11 @@ void LocalLauncher::poll() {
     ended.emplace_back(it->first.first, it->first.second, how);
     it = watched_.erase(it);
   }
+  // Exits may launch more JobManagers (their callbacks arm the timer again).
   for (const auto& [jobId, attempt, how] : ended) {
     if (onExit_) onExit_(jobId, attempt, how);
   }
-  if (!watched_.empty()) {
-    timer_ = loop_.runAfter(config_.pollInterval, [this] { poll(); });
-    timerArmed_ = true;
-  }
+  armPoll();
 }
 
 }  // namespace tailor::dispatcher

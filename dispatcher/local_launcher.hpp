@@ -45,6 +45,9 @@ class LocalLauncher : public JobManagerLauncher {
   };
 
   void poll();
+  // Polls again after the interval, unless a poll is already due or nothing is watched.
+  void armPoll();
+  std::string binaryName() const;
 
   EventLoop& loop_;
   LocalLauncherConfig config_;

@@ -203,6 +203,10 @@ int main(int argc, char** argv) {
   if (!backoff.ok()) return fail("--jobmanager-relaunch-backoff: " + backoff.error().message);
   auto silence = parseDuration(flags.jobManagerTimeout);
   if (!silence.ok()) return fail("--jobmanager-timeout: " + silence.error().message);
+  if (*silence < Duration(2000)) {
+    return fail("--jobmanager-timeout: '" + flags.jobManagerTimeout +
+                "' is too short (expected at least 2s: JobManagers report once a second)");
+  }
   auto upload = parseMebibytes(flags.maxUploadSize);
   if (!upload.ok() || *upload <= 0) {
     return fail("--max-upload-size: '" + flags.maxUploadSize +

@@ -47,12 +47,14 @@ constexpr std::string_view kInputFields[] = {"files"};
 constexpr std::string_view kUpstreamFields[] = {"stage", "partitioning"};
 
 constexpr std::string_view kExpectJob = "a map with name, stages and optionally output";
-constexpr std::string_view kExpectJobName = "a name made of letters, digits, '_', '.' and '-'";
+constexpr std::string_view kExpectJobName =
+    "a name of at most 100 letters, digits, '_', '.' and '-'";
 constexpr std::string_view kExpectOutput = "a directory path as a string";
 constexpr std::string_view kExpectStages = "a non-empty list of stages";
 constexpr std::string_view kExpectStage =
     "a map with name, parallelism, resources, command and input or inputs";
-constexpr std::string_view kExpectStageName = "a name made of letters, digits, '_' and '-'";
+constexpr std::string_view kExpectStageName =
+    "a name of at most 100 letters, digits, '_' and '-'";
 constexpr std::string_view kExpectParallelism = "an integer >= 1";
 constexpr std::string_view kExpectResources =
     "a map with cpus, mem and optionally disk and gpus, such as {cpus: 1, mem: 512MiB}";
@@ -277,8 +279,10 @@ std::string describe(const YAML::Node& node) {
   return quote(node.Scalar());
 }
 
+// Names become parts of file names and ids (job ids, task log files), so
+// they are short as well as plain.
 bool matchesNameChars(std::string_view text, bool allowDot) {
-  if (text.empty()) {
+  if (text.empty() || text.size() > 100) {
     return false;
   }
   return std::all_of(text.begin(), text.end(), [allowDot](char c) {

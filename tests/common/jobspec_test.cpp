@@ -403,6 +403,15 @@ TEST(JobSpecTest, InvalidNames) {
               {"job.yaml:3:11: stages[0].name: 'token.ize' is not a valid stage name"});
   expectError(replaced(kTwoStages, "name: tokenize", "name: ''"),
               {"job.yaml:3:11: stages[0].name: '' is not a valid stage name"});
+  // Names become file names and ids: at most 100 characters.
+  std::string longName(101, 'a');
+  expectError(replaced(kTwoStages, "name: wordcount", "name: " + longName),
+              {"job.yaml:1:7: name: 'aaaa", "...' is not a valid job name", "at most 100"});
+  expectError(replaced(kTwoStages, "name: tokenize", "name: " + longName),
+              {"job.yaml:3:11: stages[0].name: 'aaaa", "...' is not a valid stage name"});
+  EXPECT_TRUE(parseJobSpec(replaced(kTwoStages, "name: wordcount", "name: " + longName.substr(1)),
+                           "job.yaml", "/base")
+                  .ok());
 }
 
 TEST(JobSpecTest, DuplicateStageNames) {

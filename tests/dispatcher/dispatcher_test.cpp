@@ -1452,5 +1452,26 @@ TEST_F(DispatcherTest, ARemoteTaskLogIsReadWhereTheTaskRan) {
   report(id, 1, v1::RUNNING);
 }
 
+TEST_F(DispatcherTest, TheAttemptIsRecordedBeforeItsProcessStarts) {
+  start();
+  int attemptsOnDisk = -1;
+  double launchedAt = -1;
+  EXPECT_CALL(launcher_, launch(_)).WillOnce([&](const JobManagerLaunch& launch) {
+    const auto& stored = store_.record(launch.jobId);
+    attemptsOnDisk = stored.attempts_size();
+    if (attemptsOnDisk == 1) launchedAt = stored.attempts(0).launched_at();
+    return Result<v1::JobManagerAttempt>(runningAt(77));
+  });
+  auto submitted = dispatcher_->submit(submission("alpha"));
+  ASSERT_TRUE(submitted.ok());
+  Mock::VerifyAndClearExpectations(&launcher_);
+  EXPECT_EQ(attemptsOnDisk, 1) << "a Dispatcher dying now must find the attempt";
+  auto stored = store_.record(submitted->id());
+  ASSERT_EQ(stored.attempts_size(), 1);
+  EXPECT_EQ(stored.attempts(0).pid(), 77);
+  EXPECT_EQ(stored.attempts(0).launched_at(), launchedAt);
+  report(submitted->id(), 1, v1::RUNNING);
+}
+
 }  // namespace
 }  // namespace tailor::dispatcher
