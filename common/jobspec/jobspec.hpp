@@ -3,12 +3,12 @@
 // Parsing and validation of job specs: the YAML file a user writes to describe a job as a DAG
 // of stages. The format:
 //
-//   name: wordcount              # required, [A-Za-z0-9_.-]+
+//   name: wordcount              # required, [A-Za-z0-9_.-]+, at most 100 characters
 //   output: out/wordcount        # optional: directory for the sink stage's records, relative
 //                                #   paths are resolved against the spec's folder (later; the
 //                                #   parser stores it as written)
 //   stages:                      # required, non-empty list
-//     - name: tokenize           # required, unique among stages, [A-Za-z0-9_-]+
+//     - name: tokenize           # required, unique, [A-Za-z0-9_-]+, at most 100 characters
 //       parallelism: 8           # required integer >= 1: the number of tasks
 //       resources:               # required, per task
 //         cpus: 0.25             #   required number > 0 (held in thousandths)
