@@ -322,10 +322,14 @@ void Dispatcher::transition(Job& job, v1::JobState state, const std::string& rea
 void Dispatcher::persist(Job& job) {
   Status stored = store_.putJob(job.record);
   if (!stored.ok()) {
-    // The state store is the source of truth; losing it silently would lose jobs.
+    // The state store is the source of truth; losing it silently would lose
+    // jobs: the Dispatcher says it is not ready until a write succeeds again.
+    storeError_ = stored.error().message;
     logger("dispatcher")->error("job {}: cannot write its record: {}", job.record.id(),
                                 stored.error().message);
+    return;
   }
+  storeError_.clear();
 }
 
 void Dispatcher::end(Job& job, v1::JobState state, const std::string& error,
@@ -546,6 +550,13 @@ Result<v1::JobView> Dispatcher::cancel(const std::string& id) {
   } else {
     persist(*job);
     launcher_.stop(id, job->record.attempts_size(), false);
+  }
+  if (!storeError_.empty()) {
+    // Done in memory and asked of the JobManager, but not on disk.
+    return makeError(ErrorCode::kInternal,
+                     "job {}: the cancel could not be recorded in the state store ({}); it is "
+                     "not durable across a restart",
+                     id, storeError_);
   }
   return view(*job, true);
 }

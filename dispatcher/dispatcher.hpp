@@ -54,7 +54,9 @@ class Dispatcher {
   // listens to their reports. Call before recover().
   void setJobManagerGateway(JobManagerGateway* gateway) { gateway_ = gateway; }
 
-  bool ready() const { return recovered_; }
+  // Records loaded and the state store writable (its last write succeeded).
+  bool ready() const { return recovered_ && storeError_.empty(); }
+  const std::string& storeError() const { return storeError_; }
 
   // Checks, stores and queues a job. kInvalidArgument for a bad submission.
   Result<v1::SubmitJobResponse> submit(const v1::SubmitJobRequest& request);
@@ -160,6 +162,7 @@ class Dispatcher {
   std::map<std::int64_t, std::string> bySequence_;  // submission order
   std::int64_t nextSequence_ = 1;
   bool recovered_ = false;
+  std::string storeError_;  // the last failed write, until one succeeds
   bool scheduling_ = false;
   bool scheduleAgain_ = false;
   TimerId watchdog_ = 0;

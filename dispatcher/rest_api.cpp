@@ -187,8 +187,13 @@ void addRestApi(http::Server& server, Dispatcher& dispatcher, const RestApiConfi
     http::Response response;
     response.contentType = "application/json";
     response.status = dispatcher.ready() ? 200 : 503;
-    response.body = dispatcher.ready() ? "{\"status\": \"ready\"}\n"
-                                       : "{\"status\": \"recovering job records\"}\n";
+    if (dispatcher.ready()) {
+      response.body = "{\"status\": \"ready\"}\n";
+    } else if (!dispatcher.storeError().empty()) {
+      response.body = "{\"status\": \"the state store cannot be written\"}\n";
+    } else {
+      response.body = "{\"status\": \"recovering job records\"}\n";
+    }
     respond(std::move(response));
   });
 

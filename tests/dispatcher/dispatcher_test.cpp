@@ -1473,5 +1473,23 @@ TEST_F(DispatcherTest, TheAttemptIsRecordedBeforeItsProcessStarts) {
   report(submitted->id(), 1, v1::RUNNING);
 }
 
+TEST_F(DispatcherTest, AStateStoreThatCannotBeWrittenMakesItNotReady) {
+  start(withRunning(1));
+  EXPECT_TRUE(dispatcher_->ready());
+  std::string id = launched("alpha");
+  std::string queued = this->queued("q", 0);
+  store_.putJobError = makeError(ErrorCode::kIo, "no space left on device");
+  auto canceled = dispatcher_->cancel(queued);
+  ASSERT_FALSE(canceled.ok());
+  EXPECT_EQ(canceled.error().code, ErrorCode::kInternal);
+  EXPECT_THAT(canceled.error().message, HasSubstr("no space left on device"));
+  EXPECT_FALSE(dispatcher_->ready());
+  EXPECT_EQ(dispatcher_->storeError(), "no space left on device");
+
+  store_.putJobError.reset();
+  report(id, 1, v1::RUNNING);  // the next state change is written
+  EXPECT_TRUE(dispatcher_->ready());
+}
+
 }  // namespace
 }  // namespace tailor::dispatcher
