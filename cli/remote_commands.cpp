@@ -213,7 +213,8 @@ int waitForJob(DispatcherClient& client, const std::string& id, const CommonFlag
       }
       remote->update(*job.value);
       std::string state = stateName(job.value->state());
-      if (state != lastState && !terminal) {
+      // State changes as lines when not on a terminal; the end gets its own line below.
+      if (state != lastState && !terminal && !isEnd(job.value->state())) {
         std::printf("job %s %s\n", id.c_str(), state.c_str());
         std::fflush(stdout);
       }
