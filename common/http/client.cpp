@@ -60,6 +60,11 @@ size_t onBody(char* data, size_t size, size_t count, void* user) {
   return n;
 }
 
+// The receive buffer libcurl reads the socket into (its default is 16 KiB;
+// it allows up to CURL_MAX_READ_SIZE). With 512 KiB a 64 MiB partition
+// fetch went from about 660 to 2250 MiB/s here (bench/README.md).
+constexpr long kReceiveBuffer = 512 * 1024;
+
 // Runs `request` on the calling thread, handing the body to `handler`.
 // Returns the HTTP status or a transport error.
 Result<int> perform(const ClientRequest& request, BodyHandler& handler) {
@@ -72,6 +77,8 @@ Result<int> perform(const ClientRequest& request, BodyHandler& handler) {
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(request.connectTimeout.count()));
+  // Large reads from the socket: partitions are megabytes, not kilobytes.
+  curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, kReceiveBuffer);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, onBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &handler);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, onHeader);
@@ -109,11 +116,15 @@ Result<int> perform(const ClientRequest& request, BodyHandler& handler) {
 Result<ClientResponse> performBlocking(const ClientRequest& request) {
   ClientResponse response;
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(nullptr, std::fclose);
+  std::vector<char> fileBuffer;
   if (!request.outputFile.empty()) {
     file.reset(std::fopen(request.outputFile.c_str(), "wb"));
     if (!file) {
       return makeError(ErrorCode::kIo, "cannot write '{}'", request.outputFile);
     }
+    // Writes to the file as large as the reads from the socket.
+    fileBuffer.resize(kReceiveBuffer);
+    std::setvbuf(file.get(), fileBuffer.data(), _IOFBF, fileBuffer.size());
   }
   BodyHandler handler;
   handler.headers = &response.headers;

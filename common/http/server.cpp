@@ -3,7 +3,13 @@
 // <utility> must precede Asio; asio_event_loop.hpp does that.
 #include "common/asio_event_loop.hpp"
 
+#include <fcntl.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <optional>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -232,25 +238,71 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
                        });
   }
 
+  // Files (partitions, artifacts) go out with sendfile(2): the kernel copies
+  // from the page cache to the socket, with no reads into user space.
   void writeFile(Response response) {
-    beast::error_code ec;
-    bhttp::file_body::value_type file;
-    file.open(response.filePath.c_str(), beast::file_mode::scan, ec);
-    if (ec) {
+    int fd = ::open(response.filePath.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat info {};
+    if (fd < 0 || ::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+      if (fd >= 0) ::close(fd);
       write(Response::text(404, "no such file\n"));
       return;
     }
-    auto message = std::make_shared<bhttp::response<bhttp::file_body>>(
-        std::piecewise_construct, std::make_tuple(std::move(file)),
-        std::make_tuple(bhttp::status::ok, version_));
+    auto file = std::make_shared<OpenFile>(fd, static_cast<off_t>(info.st_size));
+    auto message =
+        std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::ok, version_);
     message->set(bhttp::field::server, "tailor");
     message->set(bhttp::field::content_type, response.contentType);
+    message->content_length(static_cast<std::uint64_t>(info.st_size));
     message->keep_alive(keepAlive_);
-    message->prepare_payload();
-    bhttp::async_write(stream_, *message,
-                       [self = shared_from_this(), message](beast::error_code ec, std::size_t) {
-                         self->afterWrite(ec);
-                       });
+    // The serializer refers to the message: both live until the head is written.
+    auto serializer =
+        std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*message);
+    bhttp::async_write_header(
+        stream_, *serializer,
+        [self = shared_from_this(), serializer, message, file](beast::error_code ec, std::size_t) {
+          if (ec) {
+            self->afterWrite(ec);
+            return;
+          }
+          self->sendFileBody(file);
+        });
+  }
+
+  struct OpenFile {
+    OpenFile(int fd, off_t size) : fd(fd), size(size) {}
+    ~OpenFile() { ::close(fd); }
+    int fd;
+    off_t size;
+    off_t offset = 0;
+  };
+
+  void sendFileBody(const std::shared_ptr<OpenFile>& file) {
+    auto& socket = stream_.socket();
+    beast::error_code ec;
+    socket.native_non_blocking(true, ec);
+    while (!ec && file->offset < file->size) {
+      ssize_t sent = ::sendfile(socket.native_handle(), file->fd, &file->offset,
+                                static_cast<size_t>(file->size - file->offset));
+      if (sent > 0) continue;
+      if (sent < 0 && errno == EINTR) continue;
+      if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        socket.async_wait(tcp::socket::wait_write,
+                          [self = shared_from_this(), file](beast::error_code waitError) {
+                            if (waitError) {
+                              self->afterWrite(waitError);
+                              return;
+                            }
+                            self->sendFileBody(file);
+                          });
+        return;
+      }
+      // sent == 0: the file shrank under us; the promised length cannot be kept.
+      ec = sent == 0 ? beast::error_code(asio::error::eof)
+                     : beast::error_code(errno, beast::system_category());
+    }
+    if (ec) keepAlive_ = false;
+    afterWrite(ec);
   }
 
   void writeStream(Response response);

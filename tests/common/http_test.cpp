@@ -102,6 +102,41 @@ TEST_F(HttpTest, ServesFilesIntoFiles) {
   EXPECT_EQ(missing->status, 404);
 }
 
+TEST_F(HttpTest, ServesLargeFilesWholeAndFoldersAsMissing) {
+  test::TempDir dir;
+  // Larger than the socket buffers, so sending has to wait for the client.
+  std::string content;
+  content.reserve(8 << 20);
+  for (int i = 0; content.size() < (8u << 20); ++i) content += std::to_string(i) + "\n";
+  {
+    std::ofstream out(dir.path().string() + "/big");
+    out << content;
+  }
+  server_->route("GET", "/big", [&](const Request&, Responder respond) {
+    Response response;
+    response.filePath = dir.path().string() + "/big";
+    respond(std::move(response));
+  });
+  server_->route("GET", "/folder", [&](const Request&, Responder respond) {
+    Response response;
+    response.filePath = dir.path().string();
+    respond(std::move(response));
+  });
+  start();
+  for (int round = 0; round < 2; ++round) {
+    ClientRequest toFile = request("GET", base_ + "/big");
+    toFile.outputFile = dir.path().string() + "/copy";
+    auto fetched = performBlocking(toFile);
+    ASSERT_TRUE(fetched.ok()) << fetched.error().message;
+    EXPECT_EQ(fetched->status, 200);
+    EXPECT_EQ(fetched->headers["content-length"], std::to_string(content.size()));
+    EXPECT_TRUE(test::readFile(dir.path().string() + "/copy") == content);
+  }
+  auto folder = performBlocking(request("GET", base_ + "/folder"));
+  ASSERT_TRUE(folder.ok());
+  EXPECT_EQ(folder->status, 404);
+}
+
 TEST_F(HttpTest, UnreachableServerIsAnUnavailableError) {
   auto result = performBlocking(request("GET", "http://127.0.0.1:1/x"));
   ASSERT_FALSE(result.ok());
