@@ -10,16 +10,27 @@
 //   BM_LocalCopy       baseline alone: std::filesystem::copy_file of the file
 //   BM_PartitionFetch  each iteration makes one baseline copy, then one fetch;
 //                      iteration time and bytes_per_second are the fetch's.
+//   BM_PartitionFetchVsNginx  each iteration fetches the same file from nginx
+//                      (sendfile on, started for the run if /usr/sbin/nginx
+//                      exists; skipped otherwise), then from the TaskManager.
 // Counters (medians over iterations, MiB/s):
 //   copy_MiBps, fetch_MiBps, ratio = fetch_MiBps / copy_MiBps (goal: close to 1)
+//   nginx_MiBps, ratio_vs_nginx = fetch_MiBps / nginx_MiBps (goal: >= 0.8)
 // The destination files are removed before every timed operation (untimed),
 // so neither side pays for truncating the previous copy. Both write to the
 // page cache only (no fsync), as the TaskManager does.
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
+
+#include "common/subprocess.hpp"
 
 #include "bench/bench_support.hpp"
 
@@ -170,6 +181,111 @@ void BM_PartitionFetch(benchmark::State& state) {
   state.counters["ratio"] = copyMedian > 0 ? fetchMedian / copyMedian : 0;
 }
 BENCHMARK(BM_PartitionFetch)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(30);
+
+// nginx serving the producer's partitions folder on loopback (sendfile on),
+// for as long as the benchmark runs. Empty url when nginx is not installed.
+struct Nginx {
+  TempDir prefix{"tailor-bench-nginx"};
+  pid_t pid = -1;
+  std::string url;
+
+  explicit Nginx(const std::string& root) {
+    const char* binary = "/usr/sbin/nginx";
+    if (::access(binary, X_OK) != 0) return;
+    int port = freePort();
+    std::string conf = prefix.path() + "/nginx.conf";
+    std::FILE* file = std::fopen(conf.c_str(), "w");
+    // Started as root, nginx's workers would run as another user that cannot
+    // read the benchmark's private folders.
+    if (::getuid() == 0) std::fprintf(file, "user root;\n");
+    std::fprintf(file,
+                 "worker_processes 1;\nerror_log %s/error.log;\npid %s/nginx.pid;\n"
+                 "events { worker_connections 64; }\n"
+                 "http { access_log off; sendfile on; tcp_nopush on;\n"
+                 "  client_body_temp_path %s; proxy_temp_path %s; fastcgi_temp_path %s;\n"
+                 "  uwsgi_temp_path %s; scgi_temp_path %s;\n"
+                 "  server { listen 127.0.0.1:%d; root %s; } }\n",
+                 prefix.path().c_str(), prefix.path().c_str(), prefix.path().c_str(),
+                 prefix.path().c_str(), prefix.path().c_str(), prefix.path().c_str(),
+                 prefix.path().c_str(), port, root.c_str());
+    std::fclose(file);
+    SpawnOptions options;
+    options.argv = {binary, "-p", prefix.path(), "-c", conf, "-g", "daemon off;"};
+    options.dieWithParent = true;
+    auto child = spawnProcess(options);
+    if (!child.ok()) return;
+    pid = child->pid;
+    url = fmt::format("http://127.0.0.1:{}/{}", port, kPartitionPath);
+    for (int i = 0; i < 100; ++i) {  // until it answers at all
+      http::ClientRequest probe;
+      probe.url = fmt::format("http://127.0.0.1:{}/", port);
+      probe.timeout = Duration(2000);
+      if (http::performBlocking(probe).ok()) return;
+      ::usleep(20000);
+    }
+    url.clear();
+  }
+
+  ~Nginx() {
+    if (pid > 0) {
+      ::kill(-pid, SIGTERM);  // master and workers: their own process group
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+    }
+  }
+
+  static int freePort() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    ::close(fd);
+    return ntohs(address.sin_port);
+  }
+};
+
+// The TaskManager's partition route against nginx serving the same file to
+// the same client, alternating, same run.
+void BM_PartitionFetchVsNginx(benchmark::State& state) {
+  Fixture& f = fixture();
+  Nginx nginx(f.producerDir.path() + "/partitions");
+  if (nginx.url.empty()) {
+    state.SkipWithError("nginx is not installed (apt-get install nginx) or did not start");
+    return;
+  }
+  std::string target = f.consumerDir.path() + "/input-0";
+  std::string error;
+  if (fetchSeconds(nginx.url, target, &error) == 0 || fetchSeconds(f.url, target, &error) == 0) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  std::vector<double> ours;
+  std::vector<double> theirs;
+  for (auto _ : state) {
+    double nginxSeconds = fetchSeconds(nginx.url, target, &error);
+    double seconds = fetchSeconds(f.url, target, &error);
+    if (seconds == 0 || nginxSeconds == 0) {
+      state.SkipWithError(error.c_str());
+      break;
+    }
+    state.SetIterationTime(seconds);
+    ours.push_back(mibps(seconds));
+    theirs.push_back(mibps(nginxSeconds));
+  }
+  state.SetBytesProcessed(state.iterations() * kPartitionBytes);
+  double oursMedian = median(ours);
+  double nginxMedian = median(theirs);
+  state.counters["fetch_MiBps"] = oursMedian;
+  state.counters["nginx_MiBps"] = nginxMedian;
+  state.counters["ratio_vs_nginx"] = nginxMedian > 0 ? oursMedian / nginxMedian : 0;
+}
+BENCHMARK(BM_PartitionFetchVsNginx)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(30);
 
 }  // namespace
 }  // namespace tailor::bench
