@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/logging.hpp"
+#include "common/naming.hpp"
 
 namespace tailor::dispatcher {
 

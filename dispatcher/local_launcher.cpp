@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/logging.hpp"
+#include "common/naming.hpp"
 #include "common/subprocess.hpp"
 
 namespace tailor::dispatcher {
@@ -22,12 +23,6 @@ std::string jobManagerReportPath(const std::string& jobDir, int attempt) {
 }
 
 namespace {
-
-std::string hostName() {
-  char name[256] = {};
-  if (gethostname(name, sizeof(name) - 1) != 0) return "localhost";
-  return name;
-}
 
 // True when /proc says `pid` runs `binary` (a file name) for `jobId`.
 bool isJobManagerOf(pid_t pid, const std::string& jobId, const std::string& binary) {

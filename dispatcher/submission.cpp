@@ -1,7 +1,6 @@
 #include "dispatcher/submission.hpp"
 
 #include <algorithm>
-#include <ctime>
 
 #include "common/jobspec/jobspec.hpp"
 
@@ -106,15 +105,6 @@ Result<CheckedSubmission> checkSubmission(const v1::SubmitJobRequest& request,
   if (!spec_.ok()) return spec_.error();
   checked.spec = std::move(*spec_);
   return checked;
-}
-
-std::string makeJobId(const std::string& jobName, double wallSeconds, std::uint32_t random) {
-  std::time_t seconds = static_cast<std::time_t>(wallSeconds);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char stamp[32];
-  std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &utc);
-  return fmt::format("{}-{}-{:04x}", jobName, stamp, random & 0xffff);
 }
 
 std::vector<std::string> queueOrder(std::vector<QueuedJob> queued) {

@@ -1,7 +1,8 @@
 #pragma once
 
 // Pure checks and decisions of the Dispatcher, tested without I/O: what a
-// submission must look like, job ids, and the order of the queue.
+// submission must look like and the order of the queue. (Job ids:
+// common/naming.hpp.)
 
 #include <cstdint>
 #include <set>
@@ -35,10 +36,6 @@ struct CheckedSubmission {
 Result<CheckedSubmission> checkSubmission(const v1::SubmitJobRequest& request,
                                           const std::string& baseDir,
                                           const SubmissionLimits& limits = {});
-
-// "<name>-<yyyymmdd>-<hhmmss>-<4 hex digits>" from the job's name, the wall
-// time and a random number; the caller retries while it is taken.
-std::string makeJobId(const std::string& jobName, double wallSeconds, std::uint32_t random);
 
 struct QueuedJob {
   std::string id;

@@ -7,19 +7,10 @@
 
 #include "common/http/client.hpp"
 #include "common/logging.hpp"
+#include "common/naming.hpp"
 #include "common/rpc.hpp"
 
 namespace tailor::scheduler {
-
-namespace {
-
-std::string hostName() {
-  char name[256] = {};
-  if (gethostname(name, sizeof(name) - 1) != 0) return "localhost";
-  return name;
-}
-
-}  // namespace
 
 DispatcherReporter::DispatcherReporter(DispatcherReporterConfig config)
     : config_(std::move(config)) {

@@ -13,6 +13,7 @@
 #include "common/http/client.hpp"
 #include "common/http/server.hpp"
 #include "common/logging.hpp"
+#include "common/naming.hpp"
 #include "common/process_launcher.hpp"
 #include "common/rpc.hpp"
 #include "mesos/scheduler_connection.hpp"
@@ -41,13 +42,8 @@ Resources machineResources(const std::string& dir) {
 }
 
 std::string makeJobId(const std::string& jobName, double wallSeconds) {
-  std::time_t seconds = static_cast<std::time_t>(wallSeconds);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char stamp[32];
-  std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &utc);
   std::random_device random;
-  return fmt::format("{}-{}-{:04x}", jobName, stamp, random() & 0xffff);
+  return tailor::makeJobId(jobName, wallSeconds, random());
 }
 
 std::string defaultWorkDir(const std::string& jobId) {

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/naming.hpp"
+
 namespace tailor::dispatcher {
 namespace {
 
