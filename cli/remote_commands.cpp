@@ -6,11 +6,9 @@
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include <google/protobuf/util/json_util.h>
@@ -18,6 +16,7 @@
 #include "cli/command_line.hpp"
 #include "cli/dispatcher_client.hpp"
 #include "cli/progress.hpp"
+#include "common/file_chunk.hpp"
 #include "common/jobspec/jobspec.hpp"
 #include "common/resources.hpp"
 
@@ -118,13 +117,11 @@ Result<std::vector<v1::JobFile>> collectFiles(const v1::JobSpec& spec,
   }
   std::vector<v1::JobFile> files;
   for (const auto& [name, path] : byName) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    if (!in) return makeError(ErrorCode::kIo, "cannot read '{}'", path);
+    auto content = readWholeFile(path);
+    if (!content) return makeError(ErrorCode::kIo, "cannot read '{}'", path);
     v1::JobFile file;
     file.set_path(name);
-    file.set_content(buffer.str());
+    file.set_content(std::move(*content));
     files.push_back(std::move(file));
   }
   return files;
@@ -267,10 +264,12 @@ int submit(int argc, char** argv) {
     return kUsage;
   }
   v1::SubmitJobRequest request;
-  std::ifstream in(specPath, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  request.set_spec(text.str());
+  auto text = readWholeFile(specPath);
+  if (!text) {
+    std::cerr << "tailor submit: cannot read '" << specPath << "'\n";
+    return kUsage;
+  }
+  request.set_spec(std::move(*text));
   request.set_spec_name(fs::path(specPath).filename().string());
   request.set_priority(priority);
   for (auto& file : *collected) *request.add_files() = std::move(file);

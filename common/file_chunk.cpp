@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <sstream>
 
 namespace tailor {
 
@@ -26,6 +27,15 @@ FileChunk readFileChunk(const std::string& path, std::int64_t offset, std::int64
     chunk.data.resize(static_cast<size_t>(std::max<std::streamsize>(0, in.gcount())));
   }
   return chunk;
+}
+
+std::optional<std::string> readWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) return std::nullopt;
+  return std::move(buffer).str();
 }
 
 }  // namespace tailor

@@ -1,9 +1,11 @@
 #pragma once
 
-// Reading a window of a growing file (a log): from an offset, or its last
-// bytes. Used by the TaskManager (task logs) and the Dispatcher (its logs).
+// Reading files: a window of a growing file (a log), from an offset or its
+// last bytes (the TaskManager's task logs, the Dispatcher's logs); or a whole
+// small file (records, specs, submitted files).
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace tailor {
@@ -18,5 +20,8 @@ struct FileChunk {
 // with `tail` >= 0 the last `tail` bytes. A missing file reads as empty.
 FileChunk readFileChunk(const std::string& path, std::int64_t offset, std::int64_t length,
                         std::int64_t tail = -1);
+
+// The whole file; nothing when it cannot be opened or read.
+std::optional<std::string> readWholeFile(const std::string& path);
 
 }  // namespace tailor

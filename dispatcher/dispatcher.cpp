@@ -3,9 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <filesystem>
-#include <fstream>
 #include <random>
-#include <sstream>
 
 #include "common/logging.hpp"
 #include "common/naming.hpp"
@@ -16,18 +14,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return "";
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-// The last lines of a log, for a failure message.
-std::string logTail(const std::string& path, size_t bytes) {
-  std::string text = readFile(path);
-  if (text.size() > bytes) text = text.substr(text.size() - bytes);
+// The last lines of a log, for a failure message (only its end is read).
+std::string logTail(const std::string& path, std::int64_t bytes) {
+  std::string text = readFileChunk(path, 0, bytes, bytes).data;
   while (!text.empty() && text.back() == '\n') text.pop_back();
   return text;
 }
@@ -122,13 +111,7 @@ Status Dispatcher::recover() {
     }
     if (isEndState(state)) continue;
     // Its JobManager was gone (a relaunch was pending): launch again soon.
-    stored.relaunchPending = true;
-    stored.relaunchTimer = loop_.runAfter(config_.relaunchBackoff, [this, id] {
-      Job* job = find(id);
-      if (job == nullptr) return;
-      job->relaunchPending = false;
-      if (!isEndState(job->record.state())) launch(*job);
-    });
+    scheduleRelaunch(stored, config_.relaunchBackoff);
   }
   log->info("recovered {} job records from {} ({} JobManagers adopted)", jobs_.size(),
             store_.describe(), adopted);
@@ -377,8 +360,12 @@ void Dispatcher::afterJobManagerLost(Job& job, const std::string& how) {
   transition(job, v1::LAUNCHING,
              fmt::format("JobManager attempt {} {}; relaunching in {:.1f}s", attempts, how,
                          static_cast<double>(backoff.count()) / 1000));
+  scheduleRelaunch(job, backoff);
+}
+
+void Dispatcher::scheduleRelaunch(Job& job, Duration delay) {
   job.relaunchPending = true;
-  job.relaunchTimer = loop_.runAfter(backoff, [this, id] {
+  job.relaunchTimer = loop_.runAfter(delay, [this, id = job.record.id()] {
     Job* job = find(id);
     if (job == nullptr) return;
     job->relaunchPending = false;
@@ -401,7 +388,7 @@ void Dispatcher::onJobManagerExited(const std::string& jobId, int attempt, const
   }
   // It may have ended the job without reaching us: its report file says so.
   std::string reportFile = jobManagerReportPath(store_.jobDir(jobId), attempt);
-  std::string text = readFile(reportFile);
+  std::string text = readWholeFile(reportFile).value_or("");
   if (!text.empty()) {
     v1::JobReport report;
     google::protobuf::util::JsonParseOptions options;

@@ -143,6 +143,8 @@ class Dispatcher {
   void launch(Job& job);
   // The latest attempt is gone before the job ended: relaunch or fail.
   void afterJobManagerLost(Job& job, const std::string& how);
+  // Launches the job's next attempt after `delay` (unless it ended by then).
+  void scheduleRelaunch(Job& job, Duration delay);
   void checkSilentJobManagers();
   // Checks `task` ("stage[index]") against the job's stages.
   Result<std::pair<std::string, int>> parseTask(const Job& job, const std::string& task) const;

@@ -8,8 +8,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+
+#include "common/file_chunk.hpp"
 
 namespace tailor::dispatcher {
 
@@ -126,11 +126,7 @@ Status LocalJobStore::writeFiles(const fs::path& folder, const std::vector<v1::J
 }
 
 Result<std::string> LocalJobStore::getValue(const std::string& key) {
-  std::ifstream in(root_ + "/values/" + key, std::ios::binary);
-  if (!in) return std::string();
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+  return readWholeFile(root_ + "/values/" + key).value_or("");
 }
 
 Status LocalJobStore::putValue(const std::string& key, const std::string& value) {
@@ -170,11 +166,9 @@ Result<std::vector<v1::JobRecord>> LocalJobStore::loadJobs(std::vector<std::stri
       }
       continue;
     }
-    std::ifstream in(file, std::ios::binary);
-    std::stringstream buffer;
-    buffer << in.rdbuf();
+    auto bytes = readWholeFile(file.string());
     v1::JobRecord record;
-    if (!in || !record.ParseFromString(buffer.str()) || record.id().empty() ||
+    if (!bytes || !record.ParseFromString(*bytes) || record.id().empty() ||
         record.id() != entry->path().filename().string()) {
       if (problems != nullptr) problems->push_back(file.string() + ": not a valid job record");
       continue;

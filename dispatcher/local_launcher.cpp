@@ -5,9 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <fstream>
-#include <sstream>
 
+#include "common/file_chunk.hpp"
 #include "common/logging.hpp"
 #include "common/naming.hpp"
 #include "common/subprocess.hpp"
@@ -26,11 +25,9 @@ namespace {
 
 // True when /proc says `pid` runs `binary` (a file name) for `jobId`.
 bool isJobManagerOf(pid_t pid, const std::string& jobId, const std::string& binary) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-  if (!in) return false;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  std::string cmdline = buffer.str();
+  auto read = readWholeFile("/proc/" + std::to_string(pid) + "/cmdline");
+  if (!read) return false;
+  const std::string& cmdline = *read;
   return cmdline.find(binary) != std::string::npos &&
          cmdline.find(std::string("--job-id") + '\0' + jobId + '\0') != std::string::npos;
 }
