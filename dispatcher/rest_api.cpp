@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "common/file_chunk.hpp"
+#include "common/json.hpp"
 
 
 namespace tailor::dispatcher {
@@ -14,15 +15,10 @@ namespace {
 namespace pbutil = google::protobuf::util;
 
 std::string toJson(const google::protobuf::Message& message) {
-  pbutil::JsonPrintOptions options;
-  options.always_print_primitive_fields = true;
-  options.preserve_proto_field_names = true;
-  options.add_whitespace = true;
-  std::string json;
-  auto printed = pbutil::MessageToJsonString(message, &json, options);
+  auto json = printJson(message);
   // Our own messages always print; a failure here is a bug, not bad input.
-  if (!printed.ok()) std::abort();
-  return json;
+  if (!json.ok()) std::abort();
+  return *json;
 }
 
 http::Response json(int status, const google::protobuf::Message& message) {
@@ -131,16 +127,32 @@ v1::LogChunk toLogChunk(FileChunk read, const std::string& label) {
   return chunk;
 }
 
+// Which part of a log a request asks for: ?offset=N&length=M or ?tail=M,
+// lengths capped at `maxChunk`.
+struct LogWindow {
+  std::int64_t offset = 0;
+  std::int64_t length = 0;
+  std::int64_t tail = -1;  // >= 0: the last `tail` bytes instead
+};
+
+Result<LogWindow> parseLogWindow(const std::map<std::string, std::string>& query,
+                                 std::int64_t maxChunk) {
+  auto offset = intParameter(query, "offset", 0);
+  if (!offset.ok()) return offset.error();
+  auto length = intParameter(query, "length", maxChunk);
+  if (!length.ok()) return length.error();
+  auto tail = intParameter(query, "tail", -1);
+  if (query.count("tail") != 0 && !tail.ok()) return tail.error();
+  return LogWindow{*offset, std::min(*length, maxChunk),
+                   query.count("tail") != 0 ? std::min(*tail, maxChunk) : -1};
+}
+
+// The window of the log at `path` the query asks for (400 for a bad query).
 http::Response logChunk(const std::string& path, const std::string& label,
                         const std::map<std::string, std::string>& query, std::int64_t maxChunk) {
-  auto offset = intParameter(query, "offset", 0);
-  if (!offset.ok()) return errorResponse(offset.error());
-  auto length = intParameter(query, "length", maxChunk);
-  if (!length.ok()) return errorResponse(length.error());
-  auto tail = intParameter(query, "tail", -1);
-  if (query.count("tail") != 0 && !tail.ok()) return errorResponse(tail.error());
-  FileChunk read = readFileChunk(path, *offset, std::min(*length, maxChunk),
-                                 query.count("tail") != 0 ? std::min(*tail, maxChunk) : -1);
+  auto window = parseLogWindow(query, maxChunk);
+  if (!window.ok()) return errorResponse(window.error());
+  FileChunk read = readFileChunk(path, window->offset, window->length, window->tail);
   return json(200, toLogChunk(std::move(read), label));
 }
 
@@ -274,20 +286,13 @@ void addRestApi(http::Server& server, Dispatcher& dispatcher, const RestApiConfi
         auto attempt = intParameter(query, "attempt", 0);
         if (!attempt.ok()) return respond(errorResponse(attempt.error()));
         int number = static_cast<int>(std::min<std::int64_t>(*attempt, 1 << 20));
+        std::string label = "task " + task->second;
         if (!dispatcher.taskLogsAreLocal()) {
           // Read where the task ran, through its JobManager and TaskManager.
-          auto offset = intParameter(query, "offset", 0);
-          auto length = intParameter(query, "length", config.maxLogChunk);
-          auto tail = intParameter(query, "tail", -1);
-          if (!offset.ok() || !length.ok() || (query.count("tail") != 0 && !tail.ok())) {
-            return respond(errorResponse(!offset.ok()   ? offset.error()
-                                         : !length.ok() ? length.error()
-                                                        : tail.error()));
-          }
-          std::string label = "task " + task->second;
+          auto window = parseLogWindow(query, config.maxLogChunk);
+          if (!window.ok()) return respond(errorResponse(window.error()));
           dispatcher.readRemoteTaskLog(
-              id, task->second, number, *offset, std::min(*length, config.maxLogChunk),
-              query.count("tail") != 0 ? std::min(*tail, config.maxLogChunk) : -1,
+              id, task->second, number, window->offset, window->length, window->tail,
               [respond, label](Result<FileChunk> read) {
                 respond(read.ok() ? json(200, toLogChunk(std::move(*read), label))
                                   : errorResponse(read.error()));
@@ -295,7 +300,7 @@ void addRestApi(http::Server& server, Dispatcher& dispatcher, const RestApiConfi
           return;
         }
         auto path = dispatcher.taskLog(id, task->second, number);
-        respond(path.ok() ? logChunk(*path, "task " + task->second, query, config.maxLogChunk)
+        respond(path.ok() ? logChunk(*path, label, query, config.maxLogChunk)
                           : errorResponse(path.error()));
         return;
       }

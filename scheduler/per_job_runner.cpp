@@ -12,6 +12,7 @@
 #include "common/asio_event_loop.hpp"
 #include "common/http/client.hpp"
 #include "common/http/server.hpp"
+#include "common/json.hpp"
 #include "common/logging.hpp"
 #include "common/naming.hpp"
 #include "common/process_launcher.hpp"
@@ -52,13 +53,8 @@ std::string defaultWorkDir(const std::string& jobId) {
 }
 
 std::string reportToJson(const v1::JobReport& report) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  options.always_print_primitive_fields = true;
-  options.preserve_proto_field_names = true;
-  std::string json;
-  (void)google::protobuf::util::MessageToJsonString(report, &json, options);
-  return json;
+  auto json = printJson(report);
+  return json.ok() ? *json : std::string();
 }
 
 Status writeReport(const v1::JobReport& report, const std::string& path) {
