@@ -1,6 +1,5 @@
 #include "scheduler/per_job_runner.hpp"
 
-#include <google/protobuf/util/json_util.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
