@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "common/file_chunk.hpp"
+#include "common/http/partition_route.hpp"
 #include "common/logging.hpp"
 #include "executor/task_runner.hpp"
 
@@ -44,18 +45,7 @@ void TaskManager::addRoutes(rpc::Server& rpcServer) {
       "TaskManager", "ReadTaskLog", [this](const v1::ReadTaskLogRequest& r) {
         return readTaskLog(r);
       });
-  server_.route("GET", "/partitions/", [this](const http::Request& request,
-                                              http::Responder respond) {
-    std::string relative = request.path.substr(std::string("/partitions/").size());
-    if (relative.empty() || relative.find("..") != std::string::npos || relative[0] == '/') {
-      respond(http::Response::text(400, "bad partition path\n"));
-      return;
-    }
-    http::Response response;
-    response.contentType = "application/octet-stream";
-    response.filePath = config_.workDir + "/partitions/" + relative;
-    respond(std::move(response));
-  });
+  http::servePartitions(server_, config_.workDir + "/partitions");
 }
 
 Result<v1::ReadTaskLogResponse> TaskManager::readTaskLog(const v1::ReadTaskLogRequest& request) {

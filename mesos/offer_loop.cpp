@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <tuple>
 
 #include "common/logging.hpp"
 
@@ -305,12 +306,50 @@ void OfferLoop::onEvent(const SchedulerEvent& event) {
   }
 }
 
+namespace {
+
+bool larger(const Resources& a, const Resources& b) {
+  return std::make_tuple(a.milliCpus, a.memMib, a.diskMib, a.gpus) >
+         std::make_tuple(b.milliCpus, b.memMib, b.diskMib, b.gpus);
+}
+
+}  // namespace
+
+std::optional<Resources> OfferLoop::largestAgentOffer() const {
+  std::optional<Resources> largest;
+  for (const auto& [id, agent] : agents_) {
+    if (!largest || larger(agent.largest, *largest)) largest = agent.largest;
+  }
+  return largest;
+}
+
+std::string OfferLoop::describeOffersSeen() const {
+  if (agents_.empty()) return "no offer has been received from the Mesos master";
+  std::vector<std::pair<std::string, const AgentSeen*>> ordered;
+  for (const auto& [id, agent] : agents_) ordered.emplace_back(id, &agent);
+  std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) {
+    return larger(a.second->largest, b.second->largest);
+  });
+  std::string text = fmt::format("{} agent{} offered at most: ", ordered.size(),
+                                 ordered.size() == 1 ? "" : "s");
+  for (size_t i = 0; i < ordered.size() && i < 3; ++i) {
+    if (i > 0) text += "; ";
+    text += fmt::format("agent {} ({}) {}", ordered[i].first, ordered[i].second->hostname,
+                        ordered[i].second->largest.toString());
+  }
+  if (ordered.size() > 3) text += fmt::format("; {} more, smaller", ordered.size() - 3);
+  return text;
+}
+
 void OfferLoop::onOffers(const v1::scheduler::Event::Offers& event) {
   std::vector<OfferView> views;
   std::map<std::string, const v1::Offer*> byId;
   for (const auto& offer : event.offers()) {
     views.push_back(offerView(offer, config_.role));
     byId[offer.id().value()] = &offer;
+    AgentSeen& agent = agents_[views.back().agentId];
+    agent.hostname = views.back().hostname;
+    if (larger(views.back().resources, agent.largest)) agent.largest = views.back().resources;
   }
   std::vector<PendingTaskManager> waiting;
   for (const auto& [id, task] : tasks_) {

@@ -97,6 +97,12 @@ class OfferLoop : public SchedulerListener {
   bool tornDown() const { return tornDown_; }
 
   bool knows(const std::string& taskId) const { return tasks_.count(taskId) != 0; }
+
+  // The largest offer seen from one agent (cpus, then memory), as the
+  // largest task the cluster can take; nullopt before the first offer.
+  std::optional<Resources> largestAgentOffer() const;
+  // "agent A (host) offered cpus=1,...; ..." for the agents seen, largest first.
+  std::string describeOffersSeen() const;
   bool pending(const std::string& taskId) const;
 
   // SchedulerListener
@@ -133,6 +139,11 @@ class OfferLoop : public SchedulerListener {
   bool suppressed_ = false;
   bool tornDown_ = false;
   std::map<std::string, ::mesos::v1::Offer> held_;  // by offer id
+  struct AgentSeen {
+    std::string hostname;
+    Resources largest;  // the largest offer from it (cpus, then memory)
+  };
+  std::map<std::string, AgentSeen> agents_;  // by agent id
   std::optional<TimerId> batchTimer_;
   MonotonicTime reconcileStartedAt_{};
   std::optional<TimerId> reconcileTimer_;

@@ -23,7 +23,16 @@ void addPerJobFlags(po::options_description& options, PerJobFlags& flags) {
       "taskmanager-idle-timeout", po::value(&flags.idleTimeout)->default_value(flags.idleTimeout),
       "release a TaskManager idle this long (e.g. 500ms, 5s)")(
       "taskmanager-max-slots", po::value(&flags.maxSlots)->default_value(flags.maxSlots),
-      "tailored: at most this many slots of one profile per TaskManager")(
+      "tailored: slots of one profile per TaskManager for a narrow stage")(
+      "taskmanager-spread", po::value(&flags.spread)->default_value(flags.spread),
+      "tailored: a wider stage packs ceil(tasks / N) slots per TaskManager (as far as the largest "
+      "TaskManager holds them), so it runs on about N TaskManagers, in waves")(
+      "placement-timeout",
+      po::value(&flags.placementTimeout)->default_value(flags.placementTimeout),
+      "fail the job when its demand cannot be placed this long while it holds no TaskManager")(
+      "evacuate-after", po::value(&flags.evacuateAfter)->default_value(flags.evacuateAfter),
+      "when demand waits this long for room, idle TaskManagers that only keep partitions move "
+      "them into the JobManager and go")(
       "taskmanager-slots", po::value(&flags.fixedSlots)->default_value(flags.fixedSlots),
       "fixed: slots per TaskManager")(
       "taskmanager-slot", po::value(&flags.fixedSlot),
@@ -129,7 +138,9 @@ Result<PerJobOptions> resolvePerJobFlags(const PerJobFlags& flags, v1::JobSpec s
   for (const auto& flag :
        {DurationFlag{"--taskmanager-idle-timeout", flags.idleTimeout, &options.idleTimeout},
         DurationFlag{"--heartbeat-interval", flags.heartbeatInterval, &options.heartbeatInterval},
-        DurationFlag{"--heartbeat-timeout", flags.heartbeatTimeout, &options.heartbeatTimeout}}) {
+        DurationFlag{"--heartbeat-timeout", flags.heartbeatTimeout, &options.heartbeatTimeout},
+        DurationFlag{"--placement-timeout", flags.placementTimeout, &options.placementTimeout},
+        DurationFlag{"--evacuate-after", flags.evacuateAfter, &options.evacuateAfter}}) {
     auto parsed = parseDuration(flag.text);
     if (!parsed.ok()) return parsed.error().withContext(flag.name);
     *flag.out = *parsed;
@@ -137,6 +148,10 @@ Result<PerJobOptions> resolvePerJobFlags(const PerJobFlags& flags, v1::JobSpec s
   if (flags.maxSlots < 1) {
     return makeError(ErrorCode::kInvalidArgument, "--taskmanager-max-slots: must be at least 1");
   }
+  if (flags.spread < 1) {
+    return makeError(ErrorCode::kInvalidArgument, "--taskmanager-spread: must be at least 1");
+  }
+  options.spread = flags.spread;
   if (flags.fixedSlots < 1) {
     return makeError(ErrorCode::kInvalidArgument, "--taskmanager-slots: must be at least 1");
   }

@@ -22,6 +22,9 @@ struct PerJobFlags {
   std::string heartbeatInterval = "1s";
   std::string heartbeatTimeout = "10s";
   int maxSlots = 4;
+  int spread = 8;
+  std::string placementTimeout = "5m";
+  std::string evacuateAfter = "2s";
   int fixedSlots = 1;
   std::string fixedSlot;
   std::string workDir;

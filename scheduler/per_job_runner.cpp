@@ -10,6 +10,7 @@
 
 #include "common/asio_event_loop.hpp"
 #include "common/http/client.hpp"
+#include "common/http/partition_route.hpp"
 #include "common/http/server.hpp"
 #include "common/json.hpp"
 #include "common/logging.hpp"
@@ -181,6 +182,7 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
   sizing.maxTaskManager =
       options.mesosMasters.empty() ? options.localResources : options.mesos.maxTaskManager;
   sizing.maxSlotsPerTaskManager = options.maxSlotsPerTaskManager;
+  sizing.spread = options.spread;
   sizing.fixedSlotsPerTaskManager = options.fixedSlotsPerTaskManager;
   sizing.fixedSlot = options.fixedSlot.value_or(largestProfile(profiles));
   if (sizing.kind == SizingKind::kFixed) {
@@ -251,6 +253,8 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
   rmConfig.idleTimeout = options.idleTimeout;
   rmConfig.heartbeatInterval = options.heartbeatInterval;
   rmConfig.heartbeatTimeout = options.heartbeatTimeout;
+  rmConfig.placementTimeout = options.placementTimeout;
+  rmConfig.evacuateAfter = options.evacuateAfter;
   ResourceManager resourceManager(loop, *driver, rmConfig);
 
   EndWatcher watcher(loop, observers.job);
@@ -260,6 +264,7 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
   jmConfig.jobId = options.jobId;
   jmConfig.outputDir = options.outputDir;
   jmConfig.splits = std::move(*splits);
+  jmConfig.partitionDir = options.workDir + "/partitions";
   JobMaster jobMaster(loop, spec, jmConfig, resourceManager, taskManagers, &watcher);
   resourceManager.setSlotOwner(&jobMaster);
   resourceManager.setObserver(observers.resources);
@@ -278,6 +283,8 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
   rpcServer.handle<v1::LocateTaskRequest, v1::LocateTaskResponse>(
       "JobManager", "LocateTask",
       [&](const v1::LocateTaskRequest& r) { return jobMaster.locateTask(r.stage(), r.index()); });
+  // Partitions moved off TaskManagers to make room (docs/sizing.md).
+  http::servePartitions(httpServer, jmConfig.partitionDir);
   if (observers.addRoutes) observers.addRoutes(rpcServer);
   auto port = httpServer.start();
   if (!port.ok()) return port.error();

@@ -34,11 +34,14 @@ struct PerJobOptions {
   SizingKind sizing = SizingKind::kTailored;
   Resources localResources;
   int maxSlotsPerTaskManager = 4;
+  int spread = 8;
   int fixedSlotsPerTaskManager = 1;
   std::optional<Resources> fixedSlot;  // default: the job's largest profile
   Duration idleTimeout{5000};
   Duration heartbeatInterval{1000};
   Duration heartbeatTimeout{10000};
+  Duration placementTimeout{300000};
+  Duration evacuateAfter{2000};
   std::string taskManagerBinary;  // empty: next to this executable
   std::string logLevel = "info";
   // Where the JobManager's RPC endpoint listens and how TMs reach it.

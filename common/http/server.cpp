@@ -99,6 +99,10 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
         return;
       }
       if (!ec) {
+        // A file's head and body go out in two writes; with Nagle the body
+        // would wait for the client's delayed ACK of the head (40 ms).
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
         self->startSession(std::move(socket));
       } else if (ec != asio::error::operation_aborted) {
         self->log_->warn("accept failed: {}", ec.message());

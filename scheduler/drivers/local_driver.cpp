@@ -23,6 +23,23 @@ std::string LocalDriver::describe() const {
   return "the local cluster (" + config_.capacity.toString() + ")";
 }
 
+std::string LocalDriver::describeOffers() const {
+  return "the local cluster has " + config_.capacity.toString() + ", " + used_.toString() +
+         " of it held by this job's TaskManagers";
+}
+
+void LocalDriver::tellStarted(const std::string& id) {
+  loop_.post([this, id] {
+    tellStarted(id);
+  });
+}
+
+void LocalDriver::tellTerminated(const std::string& id, const std::string& reason) {
+  loop_.post([this, id, reason] {
+    if (listener_ != nullptr) listener_->onTaskManagerTerminated(id, reason);
+  });
+}
+
 void LocalDriver::launchTaskManager(const std::string& taskManagerId,
                                     const TaskManagerSpec& spec) {
   queue_.emplace_back(taskManagerId, spec);
@@ -68,13 +85,13 @@ void LocalDriver::launchQueued() {
     });
     if (!pid.ok()) {
       log_->error("cannot start {}: {}", id, pid.error().message);
-      if (listener_ != nullptr) listener_->onTaskManagerTerminated(id, pid.error().message);
+      tellTerminated(id, pid.error().message);
       continue;
     }
     running_[id] = Running{*pid, spec.total, false, std::nullopt};
     used_ += spec.total;
     log_->info("started {} (pid {}) with {}", id, *pid, spec.total.toString());
-    if (listener_ != nullptr) listener_->onTaskManagerStarted(id);
+    tellStarted(id);
   }
 }
 
@@ -82,7 +99,7 @@ void LocalDriver::releaseTaskManager(const std::string& taskManagerId) {
   for (auto it = queue_.begin(); it != queue_.end(); ++it) {
     if (it->first == taskManagerId) {
       queue_.erase(it);
-      if (listener_ != nullptr) listener_->onTaskManagerTerminated(taskManagerId, "never started");
+      tellTerminated(taskManagerId, "never started");
       return;
     }
   }

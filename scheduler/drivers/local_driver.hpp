@@ -39,6 +39,8 @@ class LocalDriver : public ResourceManagerDriver {
   void launchTaskManager(const std::string& taskManagerId, const TaskManagerSpec& spec) override;
   void releaseTaskManager(const std::string& taskManagerId) override;
   Resources maxTaskManager() const override { return config_.capacity; }
+  std::optional<Resources> capacity() const override { return config_.capacity; }
+  std::string describeOffers() const override;
   std::string describe() const override;
   void shutdown() override {}
 
@@ -59,6 +61,9 @@ class LocalDriver : public ResourceManagerDriver {
   };
 
   void launchQueued();
+  // Tells the listener on a later turn of the loop (never inside a call).
+  void tellStarted(const std::string& id);
+  void tellTerminated(const std::string& id, const std::string& reason);
 
   EventLoop& loop_;
   ProcessLauncher& launcher_;

@@ -49,6 +49,7 @@ JobMaster::JobMaster(EventLoop& loop, v1::JobSpec spec, JobMasterConfig config,
       task.index = t;
       stage.tasks.push_back(task);
     }
+    stage.waiting = static_cast<int>(stage.tasks.size());
     for (const auto& input : stage.spec.inputs()) {
       int upstream = byName.at(input.stage());
       stage.upstream.push_back(upstream);
@@ -66,7 +67,7 @@ void JobMaster::start() {
   submittedAt_ = loop_.wallSeconds();
   log_->info("job {} ({}) started: {} stages, sink {}", config_.jobId, spec_.name(),
              stages_.size(), stages_[sink_].spec.name());
-  schedule();
+  requestSchedule();
 }
 
 std::string JobMaster::attemptName(const Task& task) const {
@@ -74,17 +75,13 @@ std::string JobMaster::attemptName(const Task& task) const {
 }
 
 bool JobMaster::stageComplete(int stage) const {
-  for (const auto& task : stages_[stage].tasks) {
-    if (task.state != TaskState::kFinished) return false;
-  }
-  return true;
+  return stages_[stage].finished == static_cast<int>(stages_[stage].tasks.size());
 }
 
 bool JobMaster::inputsComplete(int stage) const {
   for (int upstream : stages_[stage].upstream) {
-    if (!stageComplete(upstream)) return false;
-    for (const auto& task : stages_[upstream].tasks) {
-      if (task.partitions.empty()) return false;
+    if (stages_[upstream].available != static_cast<int>(stages_[upstream].tasks.size())) {
+      return false;
     }
   }
   return true;
@@ -100,92 +97,146 @@ bool JobMaster::outputNeeded(int stage) const {
   return false;
 }
 
+void JobMaster::setState(Task& task, TaskState state) {
+  StageInfo& stage = stages_[task.stage];
+  auto count = [&stage](TaskState which, int delta) {
+    switch (which) {
+      case TaskState::kWaiting:
+        stage.waiting += delta;
+        break;
+      case TaskState::kPending:
+        stage.pendingCount += delta;
+        break;
+      case TaskState::kDeploying:
+      case TaskState::kRunning:
+        stage.active += delta;
+        break;
+      case TaskState::kFinished:
+        stage.finished += delta;
+        break;
+    }
+  };
+  bool hadOutput = task.state == TaskState::kFinished && !task.partitions.empty();
+  count(task.state, -1);
+  task.state = state;
+  count(state, +1);
+  bool hasOutput = task.state == TaskState::kFinished && !task.partitions.empty();
+  stage.available += static_cast<int>(hasOutput) - static_cast<int>(hadOutput);
+  if (state == TaskState::kPending) stage.pending.push_back(task.index);
+}
+
+void JobMaster::clearOutput(Task& task) {
+  if (task.state == TaskState::kFinished && !task.partitions.empty()) {
+    stages_[task.stage].available -= 1;
+    outputsLost_ = true;
+  }
+  task.partitions.clear();
+  holdersDirty_ = true;
+}
+
+JobMaster::Task* JobMaster::nextPending(const Resources& slotProfile) {
+  // A stage whose profile is the slot's own first, then stage order.
+  StageInfo* chosen = nullptr;
+  for (auto& stage : stages_) {
+    if (stage.pendingCount == 0 || !slotProfile.contains(stage.profile)) continue;
+    if (chosen == nullptr || (stage.profile == slotProfile && chosen->profile != slotProfile)) {
+      chosen = &stage;
+    }
+  }
+  if (chosen == nullptr) return nullptr;
+  while (!chosen->pending.empty()) {
+    Task& task = chosen->tasks[static_cast<size_t>(chosen->pending.front())];
+    chosen->pending.pop_front();
+    if (task.state == TaskState::kPending) return &task;
+  }
+  return nullptr;  // not reached: pendingCount counts tasks in the queue
+}
+
+void JobMaster::requestSchedule() {
+  if (schedulePosted_ || status_ != JobStatus::kRunning) return;
+  schedulePosted_ = true;
+  loop_.post([this] {
+    schedulePosted_ = false;
+    schedule();
+  });
+}
+
 void JobMaster::schedule() {
   if (status_ != JobStatus::kRunning) return;
-  if (scheduling_) {
-    rescheduleRequested_ = true;
-    return;
-  }
-  scheduling_ = true;
-  do {
-    rescheduleRequested_ = false;
 
-    // Finished tasks whose output is gone but still needed run again.
-    for (bool changed = true; changed;) {
-      changed = false;
-      for (int s = 0; s < static_cast<int>(stages_.size()); ++s) {
-        if (!outputNeeded(s)) continue;
-        for (auto& task : stages_[s].tasks) {
-          if (task.state == TaskState::kFinished && task.partitions.empty()) {
-            log_->info("re-running {}[{}]: its output was lost", stages_[s].spec.name(),
-                       task.index);
-            resetToWaiting(task);
-            changed = true;
-          }
-        }
-      }
-    }
+  // Finished tasks whose output is gone but still needed run again, and
+  // consumers of incomplete inputs wait for them. Only after a loss.
+  if (outputsLost_) {
+    outputsLost_ = false;
+    rerunLostOutputs();
     invalidateConsumers();
+  }
 
-    // Tasks whose inputs are complete become pending.
-    for (int s = 0; s < static_cast<int>(stages_.size()); ++s) {
-      if (!inputsComplete(s)) continue;
-      for (auto& task : stages_[s].tasks) {
-        if (task.state == TaskState::kWaiting) task.state = TaskState::kPending;
-      }
+  // Waiting tasks whose inputs are complete become pending.
+  for (int s = 0; s < static_cast<int>(stages_.size()); ++s) {
+    StageInfo& stage = stages_[s];
+    if (stage.waiting == 0 || !inputsComplete(s)) continue;
+    for (auto& task : stage.tasks) {
+      if (task.state == TaskState::kWaiting) setState(task, TaskState::kPending);
     }
+  }
 
-    // Reuse free slots: each pending task takes the smallest free slot it fits.
-    for (auto& stage : stages_) {
-      for (auto& task : stage.tasks) {
-        if (task.state != TaskState::kPending) continue;
-        std::string best;
-        for (const auto& [id, held] : slots_) {
-          if (!held.attemptId.empty() || !held.slot.profile.contains(stage.profile)) continue;
-          if (best.empty() || slots_.at(best).slot.profile > held.slot.profile) best = id;
-        }
-        if (!best.empty()) deploy(task, best);
-      }
-    }
+  // Reuse free slots, smallest first, for pending tasks that fit them.
+  std::vector<std::pair<Resources, std::string>> free;
+  for (const auto& id : freeSlots_) free.emplace_back(slots_.at(id).slot.profile, id);
+  std::sort(free.begin(), free.end());
+  for (const auto& [profile, id] : free) {
+    Task* task = nextPending(profile);
+    if (task != nullptr) deploy(*task, id);
+  }
 
-    // Give back slots nobody here can use.
-    std::vector<std::string> unused;
-    for (const auto& [id, held] : slots_) {
-      if (held.attemptId.empty()) unused.push_back(id);
-    }
-    for (const auto& id : unused) {
-      slots_.erase(id);
-      resourceManager_.releaseSlot(id);
-    }
+  // Give back slots nobody here can use.
+  std::vector<std::string> unused(freeSlots_.begin(), freeSlots_.end());
+  for (const auto& id : unused) {
+    slots_.erase(id);
+    freeSlots_.erase(id);
+    resourceManager_.releaseSlot(id);
+  }
 
-    // Declare what is still wanted; the RM may offer slots right away.
-    std::map<Resources, int> wanted;
-    for (const auto& stage : stages_) {
-      for (const auto& task : stage.tasks) {
-        if (task.state == TaskState::kPending) wanted[stage.profile] += 1;
-      }
-    }
-    resourceManager_.declareRequirements(wanted);
-    updatePartitionHolders();
+  // Declare what is still wanted; the RM answers in its own pass.
+  std::map<Resources, int> wanted;
+  for (const auto& stage : stages_) {
+    if (stage.pendingCount > 0) wanted[stage.profile] += stage.pendingCount;
+  }
+  resourceManager_.declareRequirements(wanted);
+  updatePartitionHolders();
 
-    for (auto& stage : stages_) {
-      int index = static_cast<int>(&stage - stages_.data());
-      if (!stage.finishedReported && stageComplete(index)) {
-        stage.finishedReported = true;
-        log_->info("stage {} finished ({} attempts)", stage.spec.name(), stage.attempts);
-        if (observer_ != nullptr) observer_->onStageFinished(stage.spec.name());
-      }
+  for (auto& stage : stages_) {
+    int index = static_cast<int>(&stage - stages_.data());
+    if (!stage.finishedReported && stageComplete(index)) {
+      stage.finishedReported = true;
+      log_->info("stage {} finished ({} attempts)", stage.spec.name(), stage.attempts);
+      if (observer_ != nullptr) observer_->onStageFinished(stage.spec.name());
     }
-    bool sinkOutputsAvailable =
-        std::all_of(stages_[sink_].tasks.begin(), stages_[sink_].tasks.end(),
-                    [](const Task& task) { return !task.partitions.empty(); });
-    if (stageComplete(sink_) && sinkOutputsAvailable && !collecting_ &&
-        status_ == JobStatus::kRunning) {
-      collectOutput();
-    }
-  } while (rescheduleRequested_ && status_ == JobStatus::kRunning);
-  scheduling_ = false;
+  }
+  const StageInfo& sink = stages_[sink_];
+  if (sink.available == static_cast<int>(sink.tasks.size()) && !collecting_ &&
+      status_ == JobStatus::kRunning) {
+    collectOutput();
+  }
   if (observer_ != nullptr) observer_->onProgress(progress());
+}
+
+void JobMaster::rerunLostOutputs() {
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (int s = 0; s < static_cast<int>(stages_.size()); ++s) {
+      if (!outputNeeded(s) || stages_[s].available == stages_[s].finished) continue;
+      for (auto& task : stages_[s].tasks) {
+        if (task.state == TaskState::kFinished && task.partitions.empty()) {
+          log_->info("re-running {}[{}]: its output was lost", stages_[s].spec.name(),
+                     task.index);
+          resetToWaiting(task);
+          changed = true;
+        }
+      }
+    }
+  }
 }
 
 void JobMaster::invalidateConsumers() {
@@ -193,13 +244,16 @@ void JobMaster::invalidateConsumers() {
     if (inputsComplete(s)) continue;
     for (auto& task : stages_[s].tasks) {
       if (task.state == TaskState::kPending) {
-        task.state = TaskState::kWaiting;
+        setState(task, TaskState::kWaiting);
       } else if (task.state == TaskState::kDeploying || task.state == TaskState::kRunning) {
         log_->info("cancelling {}: its inputs are being recomputed", task.attemptId);
         taskManagers_.cancelTask(task.address, task.attemptId);
         finishAttempt(task, loop_.wallSeconds());
         auto slot = slots_.find(task.slotId);
-        if (slot != slots_.end()) slot->second.attemptId.clear();
+        if (slot != slots_.end()) {
+          slot->second.attemptId.clear();
+          freeSlots_.insert(task.slotId);
+        }
         resetToWaiting(task);
       }
     }
@@ -208,19 +262,7 @@ void JobMaster::invalidateConsumers() {
 
 bool JobMaster::offerSlot(const Slot& slot) {
   if (status_ != JobStatus::kRunning || collecting_) return false;
-  Task* chosen = nullptr;
-  for (auto& stage : stages_) {
-    if (!slot.profile.contains(stage.profile)) continue;
-    for (auto& task : stage.tasks) {
-      if (task.state != TaskState::kPending) continue;
-      // Prefer a task whose profile is the slot's own.
-      if (chosen == nullptr ||
-          (stage.profile == slot.profile && stages_[chosen->stage].profile != slot.profile)) {
-        chosen = &task;
-      }
-      break;
-    }
-  }
+  Task* chosen = nextPending(slot.profile);
   if (chosen == nullptr) return false;
   slots_[slot.id] = HeldSlot{slot, ""};
   deploy(*chosen, slot.id);
@@ -230,15 +272,19 @@ bool JobMaster::offerSlot(const Slot& slot) {
 void JobMaster::deploy(Task& task, const std::string& slotId) {
   StageInfo& stage = stages_[task.stage];
   HeldSlot& held = slots_.at(slotId);
+  freeSlots_.erase(slotId);
   task.attempts += 1;
   stage.attempts += 1;
   task.attemptId = attemptName(task);
   task.slotId = slotId;
   task.taskManagerId = held.slot.taskManagerId;
   task.address = held.slot.address;
-  task.state = TaskState::kDeploying;
+  task.ranOn = task.taskManagerId;
+  task.ranOnAddress = task.address;
+  setState(task, TaskState::kDeploying);
   task.attemptStartedAt = loop_.wallSeconds();
   held.attemptId = task.attemptId;
+  attempts_[task.attemptId] = {task.stage, task.index};
   attemptsPerTm_[task.taskManagerId] += 1;
   if (!stage.startedReported) {
     stage.startedReported = true;
@@ -249,28 +295,25 @@ void JobMaster::deploy(Task& task, const std::string& slotId) {
   std::string attemptId = task.attemptId;
   taskManagers_.deployTask(task.address, makeDeployment(task), [this, attemptId](Status status) {
     Task* current = findAttempt(attemptId);
-    if (current == nullptr || current->attemptId != attemptId ||
-        current->state != TaskState::kDeploying) {
-      return;
-    }
+    if (current == nullptr || current->state != TaskState::kDeploying) return;
     if (status.ok()) {
-      current->state = TaskState::kRunning;
+      setState(*current, TaskState::kRunning);
       if (observer_ != nullptr) observer_->onProgress(progress());
       return;
     }
     log_->warn("deploying {} to {} failed: {}", attemptId, current->taskManagerId,
                status.error().message);
     std::string tm = current->taskManagerId;
+    std::string slotId = current->slotId;
     finishAttempt(*current, loop_.wallSeconds());
-    auto slot = slots_.find(current->slotId);
-    if (slot != slots_.end()) {
-      slots_.erase(slot);
-      resourceManager_.releaseSlot(current->slotId);
+    if (slots_.erase(slotId) > 0) {
+      freeSlots_.erase(slotId);
+      resourceManager_.releaseSlot(slotId);
     }
     resetToWaiting(*current);
     resourceManager_.reportUnreachable(tm, "deploying " + attemptId + " failed: " +
                                                status.error().message);
-    schedule();
+    requestSchedule();
   });
 }
 
@@ -325,12 +368,9 @@ v1::TaskDeployment JobMaster::makeDeployment(const Task& task) const {
 }
 
 JobMaster::Task* JobMaster::findAttempt(const std::string& attemptId) {
-  for (auto& stage : stages_) {
-    for (auto& task : stage.tasks) {
-      if (!task.attemptId.empty() && task.attemptId == attemptId) return &task;
-    }
-  }
-  return nullptr;
+  auto it = attempts_.find(attemptId);
+  if (it == attempts_.end()) return nullptr;
+  return &stages_[it->second.first].tasks[static_cast<size_t>(it->second.second)];
 }
 
 void JobMaster::finishAttempt(Task& task, double finishedAt) {
@@ -341,12 +381,14 @@ void JobMaster::finishAttempt(Task& task, double finishedAt) {
 }
 
 void JobMaster::resetToWaiting(Task& task) {
-  task.state = TaskState::kWaiting;
+  if (task.state == TaskState::kFinished && !task.partitions.empty()) holdersDirty_ = true;
+  task.partitions.clear();
+  setState(task, TaskState::kWaiting);
+  if (!task.attemptId.empty()) attempts_.erase(task.attemptId);
   task.attemptId.clear();
   task.slotId.clear();
   task.taskManagerId.clear();
   task.address.clear();
-  task.partitions.clear();
 }
 
 Result<v1::TaskStateUpdateResponse> JobMaster::updateTaskState(const v1::TaskStateUpdate& update) {
@@ -359,38 +401,48 @@ Result<v1::TaskStateUpdateResponse> JobMaster::updateTaskState(const v1::TaskSta
   }
   StageInfo& stage = stages_[task->stage];
   double now = loop_.wallSeconds();
+  auto freeSlot = [this](Task& t) {
+    auto slot = slots_.find(t.slotId);
+    if (slot != slots_.end()) {
+      slot->second.attemptId.clear();
+      freeSlots_.insert(t.slotId);
+    }
+  };
   switch (update.state()) {
     case v1::TASK_RUNNING:
-      if (task->state == TaskState::kDeploying) task->state = TaskState::kRunning;
+      if (task->state == TaskState::kDeploying) setState(*task, TaskState::kRunning);
       break;
     case v1::TASK_FINISHED: {
       finishAttempt(*task, now);
-      auto slot = slots_.find(task->slotId);
-      if (slot != slots_.end()) slot->second.attemptId.clear();
+      freeSlot(*task);
+      attempts_.erase(task->attemptId);
       task->slotId.clear();
-      task->state = TaskState::kFinished;
       task->attemptId.clear();
       task->partitions.assign(update.partitions().begin(), update.partitions().end());
+      setState(*task, TaskState::kFinished);
       if (task->partitions.empty()) {
         // A task always reports at least one partition; none means the TM
-        // lost them. Treat as a failure of the TM's side.
+        // lost them: it runs again like a task whose TM was lost.
         log_->warn("{} finished without partitions", update.attempt_id());
+        outputsLost_ = true;
+      } else if (!holdersDirty_ && outputNeeded(task->stage)) {
+        holders_.insert(task->taskManagerId);
       }
+      if (stageComplete(task->stage)) holdersDirty_ = true;  // its inputs may be done with
       stage.finishedAt = now;
       stage.remoteInputs += update.remote_inputs();
       stage.remoteInputBytes += update.remote_input_bytes();
       log_->info("{} finished on {} ({} remote inputs, {} bytes; {} local)", update.attempt_id(),
-                 update.taskmanager_id(), update.remote_inputs(), update.remote_input_bytes(),
-                 update.local_inputs());
-      schedule();
+                  update.taskmanager_id(), update.remote_inputs(), update.remote_input_bytes(),
+                  update.local_inputs());
+      requestSchedule();
       break;
     }
     case v1::TASK_FAILED: {
       finishAttempt(*task, now);
-      auto slot = slots_.find(task->slotId);
-      if (slot != slots_.end()) slot->second.attemptId.clear();
+      freeSlot(*task);
       onAttemptFailed(*task, update);
-      schedule();
+      requestSchedule();
       break;
     }
     default:
@@ -459,8 +511,14 @@ void JobMaster::onAttemptFailed(Task& task, const v1::TaskStateUpdate& update) {
 void JobMaster::onTaskManagerLost(const std::string& taskManagerId, const std::string& reason) {
   if (status_ != JobStatus::kRunning) return;
   for (auto it = slots_.begin(); it != slots_.end();) {
-    it = it->second.slot.taskManagerId == taskManagerId ? slots_.erase(it) : std::next(it);
+    if (it->second.slot.taskManagerId == taskManagerId) {
+      freeSlots_.erase(it->first);
+      it = slots_.erase(it);
+    } else {
+      ++it;
+    }
   }
+  evacuating_.erase(taskManagerId);
   bool sinkOutputLost = false;
   for (auto& stage : stages_) {
     for (auto& task : stage.tasks) {
@@ -476,33 +534,123 @@ void JobMaster::onTaskManagerLost(const std::string& taskManagerId, const std::s
         resetToWaiting(task);
       } else if (task.state == TaskState::kFinished) {
         // The output is gone; schedule() re-runs the task if it is still needed.
-        task.partitions.clear();
+        clearOutput(task);
       }
     }
   }
+  holdersDirty_ = true;
   if (collecting_ && sinkOutputLost) {
     collecting_ = false;  // collect again once the lost sink tasks ran again
   }
-  schedule();
+  requestSchedule();
 }
 
 void JobMaster::onResourcesUnavailable(const std::string& reason) {
-  endJob(JobStatus::kFailed, "no TaskManagers: " + reason);
+  std::string waiting;
+  for (const auto& stage : stages_) {
+    if (stage.pendingCount == 0) continue;
+    if (!waiting.empty()) waiting += ", ";
+    waiting += fmt::format("stage \"{}\" ({} task{} of {})", stage.spec.name(),
+                           stage.pendingCount, stage.pendingCount == 1 ? "" : "s",
+                           stage.profile.toString());
+  }
+  endJob(JobStatus::kFailed,
+         waiting.empty() ? "no TaskManagers: " + reason
+                         : fmt::format("no TaskManagers for {}: {}", waiting, reason));
 }
 
-void JobMaster::updatePartitionHolders() {
-  std::set<std::string> holders;
+void JobMaster::onPlacementStalled(const std::set<std::string>& holders) {
+  if (status_ != JobStatus::kRunning || config_.partitionDir.empty() || address_.empty()) return;
+  for (const auto& id : holders) {
+    if (evacuating_.count(id) == 0) evacuate(id);
+  }
+}
+
+void JobMaster::evacuate(const std::string& taskManagerId) {
+  std::vector<std::pair<int, int>> moving;  // stage, index
+  std::string address;
+  int files = 0;
   for (int s = 0; s < static_cast<int>(stages_.size()); ++s) {
     if (!outputNeeded(s)) continue;
     for (const auto& task : stages_[s].tasks) {
-      if (task.state == TaskState::kFinished && !task.partitions.empty()) {
-        holders.insert(task.taskManagerId);
+      if (task.state != TaskState::kFinished || task.taskManagerId != taskManagerId ||
+          task.partitions.empty()) {
+        continue;
+      }
+      moving.emplace_back(s, task.index);
+      address = task.address;
+      files += static_cast<int>(task.partitions.size());
+    }
+  }
+  if (moving.empty()) {
+    holdersDirty_ = true;
+    requestSchedule();
+    return;
+  }
+  evacuating_.insert(taskManagerId);
+  log_->info("moving {} partitions of {} tasks off {} into {} to make room", files,
+             moving.size(), taskManagerId, config_.partitionDir);
+  struct Progress {
+    int remaining;
+    bool failed = false;
+  };
+  auto progress = std::make_shared<Progress>(Progress{files});
+  auto done = [this, taskManagerId, moving, progress](Status status) {
+    if (progress->failed || status_ != JobStatus::kRunning ||
+        evacuating_.count(taskManagerId) == 0) {
+      return;
+    }
+    if (!status.ok()) {
+      progress->failed = true;
+      evacuating_.erase(taskManagerId);
+      log_->warn("moving the partitions of {} failed: {}", taskManagerId, status.error().message);
+      resourceManager_.reportUnreachable(
+          taskManagerId, "moving its partitions failed: " + status.error().message);
+      return;
+    }
+    if (--progress->remaining > 0) return;
+    evacuating_.erase(taskManagerId);
+    for (const auto& [s, index] : moving) {
+      Task& task = stages_[s].tasks[static_cast<size_t>(index)];
+      if (task.state != TaskState::kFinished || task.taskManagerId != taskManagerId) continue;
+      for (auto& partition : task.partitions) {
+        partition.set_path(taskManagerId + "/" + partition.path());
+      }
+      task.taskManagerId = kJobManagerHolder;
+      task.address = address_;
+    }
+    log_->info("the partitions of {} are now served by the JobManager", taskManagerId);
+    holdersDirty_ = true;
+    requestSchedule();
+  };
+  for (const auto& [s, index] : moving) {
+    const Task& task = stages_[s].tasks[static_cast<size_t>(index)];
+    for (const auto& partition : task.partitions) {
+      fs::path destination = fs::path(config_.partitionDir) / taskManagerId / partition.path();
+      std::error_code ec;
+      fs::create_directories(destination.parent_path(), ec);
+      taskManagers_.fetchPartition(address, partition.path(), destination.string(), done);
+    }
+  }
+}
+
+void JobMaster::updatePartitionHolders() {
+  if (holdersDirty_) {
+    holdersDirty_ = false;
+    holders_.clear();
+    for (int s = 0; s < static_cast<int>(stages_.size()); ++s) {
+      if (stages_[s].available == 0 || !outputNeeded(s)) continue;
+      for (const auto& task : stages_[s].tasks) {
+        if (task.state == TaskState::kFinished && !task.partitions.empty() &&
+            task.taskManagerId != kJobManagerHolder) {
+          holders_.insert(task.taskManagerId);
+        }
       }
     }
   }
-  if (holders != partitionHolders_) {
-    partitionHolders_ = holders;
-    resourceManager_.setPartitionHolders(holders);
+  if (holders_ != partitionHolders_) {
+    partitionHolders_ = holders_;
+    resourceManager_.setPartitionHolders(partitionHolders_);
   }
 }
 
@@ -540,10 +688,10 @@ void JobMaster::collectOutput() {
             log_->warn("collecting output of {}[{}] from {} failed: {}",
                        stages_[sink_].spec.name(), index, tm, status.error().message);
             collecting_ = false;
-            stages_[sink_].tasks[index].partitions.clear();
+            clearOutput(stages_[sink_].tasks[index]);
             resourceManager_.reportUnreachable(tm, "collecting output failed: " +
                                                        status.error().message);
-            schedule();
+            requestSchedule();
             return;
           }
           if (--*remaining == 0) {
@@ -568,6 +716,7 @@ void JobMaster::endJob(JobStatus status, const std::string& error) {
     }
   }
   slots_.clear();
+  freeSlots_.clear();
   if (status == JobStatus::kFinished) {
     log_->info("job {} finished; output in {}", config_.jobId, config_.outputDir);
   } else {
@@ -586,12 +735,12 @@ Result<v1::LocateTaskResponse> JobMaster::locateTask(const std::string& stage, i
     if (info.spec.name() != stage) continue;
     if (index < 0 || index >= static_cast<int>(info.tasks.size())) break;
     const Task& task = info.tasks[static_cast<size_t>(index)];
-    if (task.attempts == 0 || task.address.empty()) {
+    if (task.attempts == 0 || task.ranOnAddress.empty()) {
       return makeError(ErrorCode::kNotFound, "task {}[{}] has not run yet", stage, index);
     }
     v1::LocateTaskResponse located;
-    located.set_taskmanager_id(task.taskManagerId);
-    located.set_address(task.address);
+    located.set_taskmanager_id(task.ranOn);
+    located.set_address(task.ranOnAddress);
     located.set_attempt(task.attempts);
     return located;
   }
@@ -605,10 +754,8 @@ std::vector<StageProgress> JobMaster::progress() const {
     StageProgress p;
     p.name = stage.spec.name();
     p.parallelism = stage.spec.parallelism();
-    for (const auto& task : stage.tasks) {
-      if (task.state == TaskState::kFinished) p.finished += 1;
-      if (task.state == TaskState::kDeploying || task.state == TaskState::kRunning) p.running += 1;
-    }
+    p.finished = stage.finished;
+    p.running = stage.active;
     p.failedAttempts = stage.failedAttempts;
     p.started = stage.startedReported;
     p.complete = stageComplete(s);

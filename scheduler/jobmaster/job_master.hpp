@@ -5,13 +5,25 @@
 // the slots it is offered (reusing free slots across stages), retries failed
 // attempts up to max_attempts, re-runs producers whose partitions were lost
 // with a TaskManager (lineage), collects the sink's partitions into the
-// output directory and ends the job. Loop thread only.
+// output directory and ends the job. When demand cannot be placed because
+// TaskManagers that only keep partitions fill the cluster, it moves those
+// partitions into its own partition directory (served at /partitions/ by the
+// JobManager's HTTP server) so that the holders can go (docs/sizing.md).
+//
+// Work per event grows with the number of stages and free slots, not with
+// the number of tasks: counters per stage, a queue of pending tasks per
+// stage and an index of current attempts. Scheduling runs as one posted pass
+// per loop turn (requestSchedule), never inside a ResourceManager call.
+// Loop thread only.
 
 #include <map>
 #include <memory>
 #include <optional>
+#include <deque>
 #include <set>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "common/event_loop.hpp"
@@ -37,7 +49,13 @@ struct JobMasterConfig {
   // An attempt failing to fetch inputs is not counted against max_attempts,
   // but a task is given up after this many such failures.
   int maxFetchFailures = 8;
+  // Where partitions moved off TaskManagers are kept; served by the
+  // JobManager at /partitions/<path relative to it>. Empty: never moved.
+  std::string partitionDir = {};
 };
+
+// The holder of partitions moved into the JobManager, as inputs name it.
+inline constexpr const char* kJobManagerHolder = "jobmanager";
 
 class JobMaster : public SlotOwner {
  public:
@@ -62,6 +80,7 @@ class JobMaster : public SlotOwner {
   bool offerSlot(const Slot& slot) override;
   void onTaskManagerLost(const std::string& taskManagerId, const std::string& reason) override;
   void onResourcesUnavailable(const std::string& reason) override;
+  void onPlacementStalled(const std::set<std::string>& holders) override;
 
   JobStatus status() const { return status_; }
   const std::string& error() const { return error_; }
@@ -94,6 +113,8 @@ class JobMaster : public SlotOwner {
     std::string slotId;
     std::string taskManagerId;  // where it runs, or where its output lives
     std::string address;
+    std::string ranOn;          // where the latest attempt ran (logs)
+    std::string ranOnAddress;
     std::vector<v1::PartitionInfo> partitions;
     double attemptStartedAt = 0;
   };
@@ -104,6 +125,14 @@ class JobMaster : public SlotOwner {
     std::vector<int> upstream;                              // stage indexes
     std::vector<std::pair<int, v1::Partitioning>> consumers;  // stage index, how
     std::vector<Task> tasks;
+    // Counters kept by setState()/clearOutput(): tasks finished, finished
+    // with their output available, deploying or running, pending.
+    int finished = 0;
+    int available = 0;
+    int active = 0;
+    int pendingCount = 0;
+    int waiting = 0;
+    std::deque<int> pending;  // task indexes; entries no longer pending are skipped
     bool startedReported = false;
     bool finishedReported = false;
     double startedAt = 0;
@@ -119,18 +148,24 @@ class JobMaster : public SlotOwner {
     std::string attemptId;  // empty when free
   };
 
+  void requestSchedule();
   void schedule();
   bool stageComplete(int stage) const;
   bool inputsComplete(int stage) const;
   bool outputNeeded(int stage) const;
+  void setState(Task& task, TaskState state);
+  void clearOutput(Task& task);
+  Task* nextPending(const Resources& slotProfile);
   void deploy(Task& task, const std::string& slotId);
   v1::TaskDeployment makeDeployment(const Task& task) const;
   Task* findAttempt(const std::string& attemptId);
   void finishAttempt(Task& task, double finishedAt);
   void resetToWaiting(Task& task);
+  void rerunLostOutputs();
   void invalidateConsumers();
   void onAttemptFailed(Task& task, const v1::TaskStateUpdate& update);
   void updatePartitionHolders();
+  void evacuate(const std::string& taskManagerId);
   void collectOutput();
   void endJob(JobStatus status, const std::string& error);
   std::string attemptName(const Task& task) const;
@@ -144,15 +179,20 @@ class JobMaster : public SlotOwner {
   std::vector<StageInfo> stages_;
   int sink_ = -1;
   std::map<std::string, HeldSlot> slots_;
-  std::set<std::string> partitionHolders_;
+  std::set<std::string> freeSlots_;
+  std::unordered_map<std::string, std::pair<int, int>> attempts_;  // id -> stage, index
+  std::set<std::string> holders_;           // TMs holding output still needed
+  std::set<std::string> partitionHolders_;  // as last told to the RM
+  std::set<std::string> evacuating_;  // TMs whose partitions are being moved here
   std::map<std::string, int> attemptsPerTm_;
   JobStatus status_ = JobStatus::kRunning;
   std::string error_;
   std::string address_;
   bool collecting_ = false;
   int collectGeneration_ = 0;
-  bool scheduling_ = false;
-  bool rescheduleRequested_ = false;
+  bool schedulePosted_ = false;
+  bool outputsLost_ = false;    // some finished task lost its output: scan all
+  bool holdersDirty_ = true;    // recompute the partition holders from scratch
   double submittedAt_ = 0;
   double finishedAt_ = 0;
   double requestedCpuSeconds_ = 0;

@@ -3,6 +3,7 @@
 // How the ResourceManager gets TaskManagers: the local driver starts
 // processes on this machine; the Mesos driver will launch executors on offers.
 
+#include <optional>
 #include <string>
 
 #include "common/resources.hpp"
@@ -10,7 +11,9 @@
 
 namespace tailor::scheduler {
 
-// Called by a driver on the owning component's event loop.
+// Called by a driver on the owning component's event loop, never from inside
+// one of the driver's own methods: a driver posts what it has to report, so
+// events flow one way (ResourceManager -> driver -> loop -> ResourceManager).
 class DriverListener {
  public:
   virtual ~DriverListener() = default;
@@ -22,6 +25,10 @@ class DriverListener {
   // The TM is gone: exited, killed or lost. `reason` is for users.
   virtual void onTaskManagerTerminated(const std::string& taskManagerId,
                                        const std::string& reason) = 0;
+
+  // What the driver knows of the cluster changed (maxTaskManager()): requests
+  // may need another size.
+  virtual void onCapacityChanged() = 0;
 };
 
 class ResourceManagerDriver {
@@ -41,8 +48,17 @@ class ResourceManagerDriver {
   // onTaskManagerTerminated() when it is gone. Loop thread only.
   virtual void releaseTaskManager(const std::string& taskManagerId) = 0;
 
-  // The largest TaskManager this driver can ever place.
+  // The largest TaskManager this driver can place. It may shrink as the
+  // driver learns the cluster (Mesos: the largest agent offered so far).
   virtual Resources maxTaskManager() const = 0;
+
+  // All that this job's TaskManagers can hold at once, when the driver knows
+  // it (the local cluster); nullopt when it does not (a shared Mesos cluster).
+  virtual std::optional<Resources> capacity() const = 0;
+
+  // What the cluster offers, for the message of a job that cannot be placed:
+  // "the local cluster has cpus=2,...", "agent a1 (host) offered cpus=1,...".
+  virtual std::string describeOffers() const = 0;
 
   // Short description for messages: "the local cluster (cpus=2,...)".
   virtual std::string describe() const = 0;

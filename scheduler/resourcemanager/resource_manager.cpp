@@ -1,7 +1,8 @@
 #include "scheduler/resourcemanager/resource_manager.hpp"
 
+#include <algorithm>
+
 #include "common/logging.hpp"
-#include "scheduler/resourcemanager/slot_planner.hpp"
 
 namespace tailor::scheduler {
 
@@ -12,6 +13,7 @@ ResourceManager::ResourceManager(EventLoop& loop, ResourceManagerDriver& driver,
 ResourceManager::~ResourceManager() {
   if (heartbeatTimer_) loop_.cancelTimer(*heartbeatTimer_);
   if (backoffTimer_) loop_.cancelTimer(*backoffTimer_);
+  if (waitTimer_) loop_.cancelTimer(*waitTimer_);
   for (auto& [id, tm] : taskManagers_) {
     if (tm.idleTimer) loop_.cancelTimer(*tm.idleTimer);
     if (tm.registrationTimer) loop_.cancelTimer(*tm.registrationTimer);
@@ -23,51 +25,125 @@ void ResourceManager::start() {
   checkHeartbeats();
 }
 
+void ResourceManager::requestPass() {
+  if (passPosted_) return;
+  passPosted_ = true;
+  loop_.post([this] { runPass(); });
+}
+
 void ResourceManager::declareRequirements(const std::map<Resources, int>& requirements) {
   requirements_.clear();
   for (const auto& [profile, count] : requirements) {
     if (count > 0) requirements_[profile] = count;
   }
-  reconcile();
+  requestPass();
 }
 
-void ResourceManager::reconcile() {
-  if (reconciling_ || releasingAll_) {
+void ResourceManager::notifyOwner() {
+  if (owner_ == nullptr) {
+    lostToTell_.clear();
+    unavailableToTell_.reset();
     return;
   }
-  reconciling_ = true;
+  auto lost = std::move(lostToTell_);
+  lostToTell_.clear();
+  for (const auto& [id, reason] : lost) owner_->onTaskManagerLost(id, reason);
+  if (unavailableToTell_ && !gaveUp_) {
+    gaveUp_ = true;
+    std::string message = std::move(*unavailableToTell_);
+    unavailableToTell_.reset();
+    owner_->onResourcesUnavailable(message);
+  }
+}
+
+void ResourceManager::runPass() {
+  passPosted_ = false;
+  notifyOwner();
+  if (releasingAll_ || gaveUp_) return;
+
+  // Registered TMs get cuts; pending ones absorb demand, those closest to
+  // running first. A request too large for what the driver can place now
+  // absorbs nothing and is withdrawn below.
+  Resources largest = driver_.maxTaskManager();
   std::vector<TaskManagerView> views;
+  std::vector<const TaskManager*> pending;
   for (const auto& [id, tm] : taskManagers_) {
     if (tm.state == TmState::kRegistered) {
       views.push_back(TaskManagerView{id, tm.free, true});
-    } else if (tm.state == TmState::kRequested || tm.state == TmState::kStarted) {
-      views.push_back(TaskManagerView{id, tm.spec.total, false});
+    } else if (tm.state == TmState::kStarted ||
+               (tm.state == TmState::kRequested && largest.contains(tm.spec.total))) {
+      pending.push_back(&tm);
     }
   }
+  std::sort(pending.begin(), pending.end(), [](const TaskManager* a, const TaskManager* b) {
+    bool aStarted = a->state == TmState::kStarted;
+    bool bStarted = b->state == TmState::kStarted;
+    return aStarted != bStarted ? aStarted : a->number < b->number;
+  });
+  for (const TaskManager* tm : pending) views.push_back(TaskManagerView{tm->id, tm->spec.total, false});
   SlotPlan plan = planSlots(requirements_, std::move(views), [this](const Resources& profile) {
     return slotProfileFor(config_.sizing, profile);
   });
-  for (const auto& cut : plan.cuts) {
-    TaskManager& tm = taskManagers_.at(cut.taskManagerId);
-    Slot slot{"slot-" + std::to_string(nextSlot_++), tm.id, tm.address, cut.slotProfile};
-    if (owner_ == nullptr || !owner_->offerSlot(slot)) {
-      log_->debug("slot {} on {} refused by the job master", slot.id, tm.id);
-      continue;
-    }
-    tm.free -= cut.slotProfile;
-    tm.slots.emplace(slot.id, slot);
-    if (--requirements_[cut.taskProfile] <= 0) {
-      requirements_.erase(cut.taskProfile);
-    }
-    log_->debug("slot {} ({}) cut from {}", slot.id, slot.profile.toString(), tm.id);
+  applyCuts(plan.cuts);
+  withdrawUnneeded(plan.pendingNeeded);
+  requestTaskManagers(plan.unmet);
+  bool demandWaits = !plan.unmet.empty();
+  for (const auto& [id, tm] : taskManagers_) {
+    if (tm.state == TmState::kRequested) demandWaits = true;
   }
-  std::vector<TaskManagerSpec> specs;
-  if (loop_.now() >= launchesBlockedUntil_) specs = planTaskManagers(config_.sizing, plan.unmet);
-  for (auto& spec : specs) {
-    std::string id = "tm-" + std::to_string(nextTaskManager_++);
+  for (auto& [id, tm] : taskManagers_) updateIdle(tm, demandWaits);
+  if (holdsAny()) lastHeldAt_ = loop_.now();
+  updateWaiting(demandWaits);
+}
+
+void ResourceManager::applyCuts(const std::vector<SlotCut>& cuts) {
+  for (const auto& cut : cuts) {
+    TaskManager& tm = taskManagers_.at(cut.taskManagerId);
+    for (int n = 0; n < cut.count; ++n) {
+      Slot slot{"slot-" + std::to_string(nextSlot_++), tm.id, tm.address, cut.slotProfile};
+      if (owner_ == nullptr || !owner_->offerSlot(slot)) {
+        log_->debug("slot {} on {} refused by the job master", slot.id, tm.id);
+        break;  // the owner has no task for this profile now
+      }
+      tm.free -= cut.slotProfile;
+      tm.slots.emplace(slot.id, slot);
+      tm.everUsed = true;
+      if (--requirements_[cut.taskProfile] <= 0) requirements_.erase(cut.taskProfile);
+      log_->debug("slot {} ({}) cut from {}", slot.id, slot.profile.toString(), tm.id);
+    }
+  }
+}
+
+void ResourceManager::withdrawUnneeded(const std::set<std::string>& pendingNeeded) {
+  Resources largest = driver_.maxTaskManager();
+  for (auto& [id, tm] : taskManagers_) {
+    if (tm.state != TmState::kRequested || pendingNeeded.count(id) != 0) continue;
+    tm.endDetail = largest.contains(tm.spec.total)
+                       ? "its demand went away"
+                       : "larger than the cluster can place (" + largest.toString() + ")";
+    log_->info("withdrawing the request for {}: {}", id, tm.endDetail);
+    release(tm, TmEnd::kWithdrawn);
+  }
+}
+
+void ResourceManager::requestTaskManagers(const std::map<Resources, int>& unmet) {
+  if (unmet.empty() || loop_.now() < launchesBlockedUntil_) return;
+  SizingConfig sizing = config_.sizing;
+  sizing.maxTaskManager = driver_.maxTaskManager();
+  std::optional<Resources> room = driver_.capacity();
+  if (room) {
+    for (const auto& [id, tm] : taskManagers_) {
+      if (tm.state != TmState::kGone) *room -= tm.spec.total;
+    }
+  }
+  for (auto& spec : planTaskManagers(sizing, unmet, room)) {
+    std::uint64_t number = nextTaskManager_++;
+    std::string id = "tm-" + std::to_string(number);
     TaskManager tm;
     tm.id = id;
+    tm.number = number;
     tm.spec = spec;
+    tm.requestedAt = loop_.now();
     tm.report.set_id(id);
     *tm.report.mutable_resources() = spec.total.toReport();
     tm.report.set_slots(static_cast<int>(spec.slots.size()));
@@ -78,10 +154,82 @@ void ResourceManager::reconcile() {
     if (observer_ != nullptr) observer_->onTaskManagerRequested(id, spec);
     driver_.launchTaskManager(id, spec);
   }
-  for (auto& [id, tm] : taskManagers_) {
-    updateIdle(tm);
+}
+
+bool ResourceManager::holdsAny() const {
+  // A withdrawn request is releasing too, but never held anything.
+  return std::any_of(taskManagers_.begin(), taskManagers_.end(), [](const auto& entry) {
+    const TaskManager& tm = entry.second;
+    return tm.state == TmState::kStarted || tm.state == TmState::kRegistered ||
+           (tm.state == TmState::kReleasing && tm.report.launched_at() > 0);
+  });
+}
+
+std::string ResourceManager::describeDemand() const {
+  std::string text;
+  for (const auto& [profile, count] : requirements_) {
+    if (!text.empty()) text += ", ";
+    text += fmt::format("{} slot{} of {}", count, count == 1 ? "" : "s", profile.toString());
   }
-  reconciling_ = false;
+  return text.empty() ? "nothing" : text;
+}
+
+void ResourceManager::updateWaiting(bool waiting) {
+  if (waitTimer_) {
+    loop_.cancelTimer(*waitTimer_);
+    waitTimer_.reset();
+  }
+  if (!waiting) {
+    waitingSince_.reset();
+    return;
+  }
+  MonotonicTime now = loop_.now();
+  if (!waitingSince_) waitingSince_ = now;
+  std::optional<MonotonicTime> next;
+  auto consider = [&next](MonotonicTime at) { next = next ? std::min(*next, at) : at; };
+
+  // Partition holders that run nothing take room the waiting demand needs.
+  std::set<std::string> holders;
+  for (const auto& [id, tm] : taskManagers_) {
+    if (tm.state == TmState::kRegistered && tm.slots.empty() && partitionHolders_.count(id) != 0) {
+      holders.insert(id);
+    }
+  }
+  if (!holders.empty()) {
+    MonotonicTime due = std::max(*waitingSince_, lastEvacuationAt_) + config_.evacuateAfter;
+    if (now >= due) {
+      lastEvacuationAt_ = now;
+      log_->info("demand has waited {} ms for room ({}); asking to move the partitions of {} "
+                 "idle holders",
+                 std::chrono::duration_cast<Duration>(now - *waitingSince_).count(),
+                 describeDemand(), holders.size());
+      if (owner_ != nullptr) owner_->onPlacementStalled(holders);
+      due = now + config_.evacuateAfter;
+    }
+    consider(due);
+  }
+
+  // Nothing held and nothing placed for the placement timeout: give up.
+  if (!holdsAny()) {
+    MonotonicTime since = std::max(*waitingSince_, lastHeldAt_);
+    MonotonicTime due = since + config_.placementTimeout;
+    if (now >= due && !gaveUp_) {
+      std::string message = fmt::format(
+          "no TaskManager could be placed for {} ms: the job waits for {}; {}",
+          config_.placementTimeout.count(), describeDemand(), driver_.describeOffers());
+      log_->error("{}", message);
+      unavailableToTell_ = message;
+      requestPass();
+      return;
+    }
+    consider(due);
+  }
+  if (next) {
+    waitTimer_ = loop_.runAfter(std::chrono::duration_cast<Duration>(*next - now), [this] {
+      waitTimer_.reset();
+      requestPass();
+    });
+  }
 }
 
 bool ResourceManager::isIdle(const TaskManager& tm) const {
@@ -89,7 +237,7 @@ bool ResourceManager::isIdle(const TaskManager& tm) const {
          partitionHolders_.count(tm.id) == 0;
 }
 
-void ResourceManager::updateIdle(TaskManager& tm) {
+void ResourceManager::updateIdle(TaskManager& tm, bool demandWaits) {
   if (!isIdle(tm)) {
     if (tm.idleTimer) {
       loop_.cancelTimer(*tm.idleTimer);
@@ -97,9 +245,16 @@ void ResourceManager::updateIdle(TaskManager& tm) {
     }
     return;
   }
-  if (tm.idleTimer) {
+  // A TM nothing was ever cut from arrived after its demand went away; an
+  // idle one while demand waits for room only takes that room.
+  if (!tm.everUsed || demandWaits) {
+    log_->info("{} is not needed ({}); releasing it now", tm.id,
+               tm.everUsed ? "idle while demand waits for room" : "no demand when it registered");
+    tm.endDetail = tm.everUsed ? "at once: idle while demand waits for room" : "";
+    release(tm, tm.everUsed ? TmEnd::kIdle : TmEnd::kUnneeded);
     return;
   }
+  if (tm.idleTimer) return;
   std::string id = tm.id;
   tm.idleTimer = loop_.runAfter(config_.idleTimeout, [this, id] {
     auto it = taskManagers_.find(id);
@@ -107,38 +262,58 @@ void ResourceManager::updateIdle(TaskManager& tm) {
     it->second.idleTimer.reset();
     if (isIdle(it->second)) {
       log_->info("{} idle for {} ms, releasing it", id, config_.idleTimeout.count());
-      release(it->second, "released when idle");
+      release(it->second, TmEnd::kIdle);
     }
   });
 }
 
-void ResourceManager::release(TaskManager& tm, const std::string& how) {
-  if (tm.state == TmState::kReleasing || tm.state == TmState::kGone) {
-    return;
+std::string ResourceManager::exitText(TmEnd end, const std::string& detail) {
+  switch (end) {
+    case TmEnd::kNone:
+      return "";
+    case TmEnd::kWithdrawn:
+      return "never started: request withdrawn (" + detail + ")";
+    case TmEnd::kUnneeded:
+      return "released at once: no demand left when it registered";
+    case TmEnd::kIdle:
+      return detail.empty() ? "released when idle" : "released " + detail;
+    case TmEnd::kJobEnd:
+      return "released at job end";
+    case TmEnd::kLost:
+      return "lost: " + detail;
   }
+  return "";
+}
+
+void ResourceManager::release(TaskManager& tm, TmEnd end) {
+  if (tm.state == TmState::kReleasing || tm.state == TmState::kGone) return;
   if (tm.idleTimer) {
     loop_.cancelTimer(*tm.idleTimer);
     tm.idleTimer.reset();
   }
   // A request the driver never started is withdrawn, not released.
-  bool started = tm.state != TmState::kRequested;
+  if (tm.state == TmState::kRequested && end != TmEnd::kWithdrawn) {
+    tm.endDetail = exitText(end, tm.endDetail);
+    end = TmEnd::kWithdrawn;
+  }
   tm.state = TmState::kReleasing;
-  tm.report.set_exit(started ? how : "never started: request withdrawn (" + how + ")");
+  tm.end = end;
+  tm.report.set_exit(exitText(tm.end, tm.endDetail));
   driver_.releaseTaskManager(tm.id);
 }
 
 void ResourceManager::markLost(TaskManager& tm, const std::string& reason) {
-  if (tm.state == TmState::kGone) {
-    return;
-  }
+  if (tm.state == TmState::kGone) return;
   bool wasReleasing = tm.state == TmState::kReleasing;
   log_->warn("{} lost: {}", tm.id, reason);
-  release(tm, "lost: " + reason);
+  if (!wasReleasing) tm.endDetail = reason;
+  release(tm, TmEnd::kLost);
   tm.slots.clear();
-  if (!wasReleasing && !tm.ownerNotified && owner_ != nullptr) {
+  if (!wasReleasing && !tm.ownerNotified && tm.report.registered_at() > 0) {
     tm.ownerNotified = true;
-    owner_->onTaskManagerLost(tm.id, reason);
+    lostToTell_.emplace_back(tm.id, reason);
   }
+  requestPass();
 }
 
 void ResourceManager::releaseSlot(const std::string& slotId) {
@@ -149,14 +324,12 @@ void ResourceManager::releaseSlot(const std::string& slotId) {
     tm.slots.erase(it);
     break;
   }
-  reconcile();
+  requestPass();
 }
 
 void ResourceManager::setPartitionHolders(const std::set<std::string>& taskManagerIds) {
   partitionHolders_ = taskManagerIds;
-  for (auto& [id, tm] : taskManagers_) {
-    updateIdle(tm);
-  }
+  requestPass();
 }
 
 void ResourceManager::reportUnreachable(const std::string& taskManagerId, const std::string& why) {
@@ -164,7 +337,6 @@ void ResourceManager::reportUnreachable(const std::string& taskManagerId, const 
   if (it != taskManagers_.end() && it->second.state != TmState::kGone &&
       it->second.state != TmState::kReleasing) {
     markLost(it->second, why);
-    reconcile();
   }
 }
 
@@ -173,7 +345,7 @@ void ResourceManager::releaseAll() {
   requirements_.clear();
   for (auto& [id, tm] : taskManagers_) {
     tm.slots.clear();
-    release(tm, "released at job end");
+    release(tm, TmEnd::kJobEnd);
   }
 }
 
@@ -193,9 +365,9 @@ void ResourceManager::onTaskManagerStarted(const std::string& taskManagerId) {
     if (found->second.state == TmState::kStarted) {
       markLost(found->second, fmt::format("not registered within {} ms",
                                           config_.registrationTimeout.count()));
-      reconcile();
     }
   });
+  requestPass();
 }
 
 void ResourceManager::onTaskManagerTerminated(const std::string& taskManagerId,
@@ -204,33 +376,31 @@ void ResourceManager::onTaskManagerTerminated(const std::string& taskManagerId,
   if (it == taskManagers_.end()) return;
   TaskManager& tm = it->second;
   if (tm.state == TmState::kGone) return;
+  bool wasHeld = tm.state != TmState::kRequested &&
+                 !(tm.state == TmState::kReleasing && tm.report.launched_at() == 0);
   bool neverRegistered = tm.report.registered_at() == 0;
-  bool released = tm.state == TmState::kReleasing && tm.report.exit().rfind("lost", 0) != 0;
-  if (tm.state != TmState::kReleasing) {
-    markLost(tm, reason);
-  }
+  bool released = tm.state == TmState::kReleasing && tm.end != TmEnd::kLost;
+  if (tm.state != TmState::kReleasing) markLost(tm, reason);
   if (tm.registrationTimer) {
     loop_.cancelTimer(*tm.registrationTimer);
     tm.registrationTimer.reset();
   }
   tm.state = TmState::kGone;
-  if (!tm.ownerNotified && owner_ != nullptr) {
+  if (!tm.ownerNotified && tm.report.registered_at() > 0) {
     // Released TMs take their (no longer needed) partitions with them.
     tm.ownerNotified = true;
-    owner_->onTaskManagerLost(tm.id, tm.report.exit());
+    lostToTell_.emplace_back(tm.id, tm.report.exit());
   }
   if (tm.idleTimer) {
     loop_.cancelTimer(*tm.idleTimer);
     tm.idleTimer.reset();
   }
   if (tm.report.launched_at() > 0) tm.report.set_released_at(loop_.wallSeconds());
+  if (wasHeld) lastHeldAt_ = loop_.now();
   log_->info("{} terminated ({}; {})", tm.id, tm.report.exit(), reason);
   if (observer_ != nullptr) observer_->onTaskManagerReleased(tm.id, tm.report.exit());
-  if (neverRegistered && !released && !releasingAll_) {
-    onStartFailure(tm.id, reason);
-    return;
-  }
-  reconcile();
+  if (neverRegistered && !released && !releasingAll_) onStartFailure(tm.id, reason);
+  requestPass();
 }
 
 void ResourceManager::onStartFailure(const std::string& taskManagerId, const std::string& reason) {
@@ -240,7 +410,7 @@ void ResourceManager::onStartFailure(const std::string& taskManagerId, const std
         "{} TaskManagers in a row ended before registering; the last, {}: {}", startFailures_,
         taskManagerId, reason);
     log_->error("{}", message);
-    if (owner_ != nullptr) owner_->onResourcesUnavailable(message);
+    unavailableToTell_ = message;
     return;
   }
   Duration backoff = config_.startFailureBackoff * (1 << std::min(startFailures_ - 1, 4));
@@ -250,7 +420,7 @@ void ResourceManager::onStartFailure(const std::string& taskManagerId, const std
   if (backoffTimer_) loop_.cancelTimer(*backoffTimer_);
   backoffTimer_ = loop_.runAfter(backoff, [this] {
     backoffTimer_.reset();
-    reconcile();
+    requestPass();
   });
 }
 
@@ -284,7 +454,7 @@ Result<v1::RegisterTaskManagerResponse> ResourceManager::registerTaskManager(
   response.set_accepted(true);
   response.set_heartbeat_interval_ms(config_.heartbeatInterval.count());
   response.set_heartbeat_timeout_ms(config_.heartbeatTimeout.count());
-  loop_.post([this] { reconcile(); });
+  requestPass();
   return response;
 }
 
@@ -299,14 +469,11 @@ Result<v1::HeartbeatResponse> ResourceManager::heartbeat(const v1::HeartbeatRequ
 
 void ResourceManager::checkHeartbeats() {
   MonotonicTime now = loop_.now();
-  bool lostAny = false;
   for (auto& [id, tm] : taskManagers_) {
     if (tm.state == TmState::kRegistered && now - tm.lastHeartbeat > config_.heartbeatTimeout) {
       markLost(tm, fmt::format("no heartbeat for {} ms", config_.heartbeatTimeout.count()));
-      lostAny = true;
     }
   }
-  if (lostAny) reconcile();
   heartbeatTimer_ = loop_.runAfter(config_.heartbeatInterval, [this] { checkHeartbeats(); });
 }
 
@@ -318,13 +485,12 @@ bool ResourceManager::allReleased() const {
 }
 
 std::vector<v1::TaskManagerReport> ResourceManager::taskManagerReports() const {
+  std::vector<const TaskManager*> ordered;
+  for (const auto& [id, tm] : taskManagers_) ordered.push_back(&tm);
+  std::sort(ordered.begin(), ordered.end(),
+            [](const TaskManager* a, const TaskManager* b) { return a->number < b->number; });
   std::vector<v1::TaskManagerReport> reports;
-  for (const auto& [id, tm] : taskManagers_) {
-    reports.push_back(tm.report);
-  }
-  std::sort(reports.begin(), reports.end(), [](const auto& a, const auto& b) {
-    return std::stoi(a.id().substr(3)) < std::stoi(b.id().substr(3));
-  });
+  for (const TaskManager* tm : ordered) reports.push_back(tm->report);
   return reports;
 }
 

@@ -2,8 +2,14 @@
 
 // The ResourceManager owns TaskManagers and their slots. It cuts slots from
 // registered TMs' free resources to meet the JobMaster's declared
-// requirements, asks its driver for new TMs (sized by the sizing policy) for
-// what is still unmet, and releases TMs that stay idle. Loop thread only.
+// requirements, asks its driver for new TMs (sized by the sizing policy,
+// within the room the cluster has) for what is still unmet, withdraws
+// requests whose demand went away, and releases TMs nobody needs.
+//
+// Events flow one way: calls into the ResourceManager (from the JobMaster,
+// the driver, RPC) only record what happened and post one pass; the pass
+// (runPass) tells the owner, plans and acts. Nothing calls back into its
+// caller. Loop thread only. See docs/architecture.md.
 
 #include <map>
 #include <memory>
@@ -17,6 +23,7 @@
 #include "common/result.hpp"
 #include "scheduler/resourcemanager/driver.hpp"
 #include "scheduler/resourcemanager/sizing_policy.hpp"
+#include "scheduler/resourcemanager/slot_planner.hpp"
 #include "scheduler/slot.hpp"
 #include "tailor/v1/report.pb.h"
 #include "tailor/v1/rpc.pb.h"
@@ -33,16 +40,22 @@ class SlotOwner {
   virtual ~SlotOwner() = default;
 
   // Offers a freshly cut slot. Returns true if the owner takes it; a refused
-  // slot goes back to the TM's free resources. Must not call back into the RM.
+  // slot goes back to the TM's free resources. Called from the RM's pass.
   virtual bool offerSlot(const Slot& slot) = 0;
 
   // A TaskManager is gone (lost, or released); its slots and the partitions
   // it held are gone with it.
   virtual void onTaskManagerLost(const std::string& taskManagerId, const std::string& reason) = 0;
 
-  // TaskManagers cannot be had: too many in a row failed before registering.
-  // The owner should give up (fail the job) with `reason`.
+  // TaskManagers cannot be had: too many in a row failed before registering,
+  // or demand could not be placed for the placement timeout while the job
+  // held no TaskManager. The owner should give up (fail the job) with `reason`.
   virtual void onResourcesUnavailable(const std::string& reason) = 0;
+
+  // Demand has waited for room for a while, and `holders` (TMs that only
+  // keep partitions: no slot in use) take room. The owner should move their
+  // partitions elsewhere and stop naming them as holders.
+  virtual void onPlacementStalled(const std::set<std::string>& holders) = 0;
 };
 
 // What the JobMaster calls on the ResourceManager.
@@ -87,6 +100,12 @@ struct ResourceManagerConfig {
   int maxStartFailures = 5;
   // Launches after such a failure wait this long, doubling up to 16 times it.
   Duration startFailureBackoff{250};
+  // Demand that waits this long for room makes idle partition holders give
+  // their partitions away (SlotOwner::onPlacementStalled).
+  Duration evacuateAfter{2000};
+  // Demand that cannot be placed this long while the job holds no
+  // TaskManager fails the job (Flink's slot.request.timeout is 5 min too).
+  Duration placementTimeout{300000};
 };
 
 class ResourceManager : public ResourceManagerGateway, public DriverListener {
@@ -110,6 +129,7 @@ class ResourceManager : public ResourceManagerGateway, public DriverListener {
   void onTaskManagerStarted(const std::string& taskManagerId) override;
   void onTaskManagerTerminated(const std::string& taskManagerId,
                                const std::string& reason) override;
+  void onCapacityChanged() override { requestPass(); }
 
   // RPC from TaskManagers.
   Result<v1::RegisterTaskManagerResponse> registerTaskManager(
@@ -119,19 +139,29 @@ class ResourceManager : public ResourceManagerGateway, public DriverListener {
   // True when no TM is alive or starting (all released).
   bool allReleased() const;
 
+  // TMs requested so far (for tests and benchmarks).
+  int taskManagersRequested() const { return static_cast<int>(taskManagers_.size()); }
+
   // One entry per TM ever requested, for the job report.
   std::vector<v1::TaskManagerReport> taskManagerReports() const;
 
  private:
   enum class TmState { kRequested, kStarted, kRegistered, kReleasing, kGone };
+  // Why a TM ended (or is ending); the report's `exit` is written from it.
+  enum class TmEnd { kNone, kWithdrawn, kUnneeded, kIdle, kJobEnd, kLost };
 
   struct TaskManager {
     std::string id;
+    std::uint64_t number = 0;  // order of request: ids are never parsed back
     TaskManagerSpec spec;
     TmState state = TmState::kRequested;
+    TmEnd end = TmEnd::kNone;
+    std::string endDetail;  // the loss reason
     std::string address;
     Resources free;
     std::map<std::string, Slot> slots;
+    bool everUsed = false;  // a slot was ever cut from it
+    MonotonicTime requestedAt{};
     MonotonicTime lastHeartbeat{};
     std::optional<TimerId> idleTimer;
     std::optional<TimerId> registrationTimer;
@@ -139,13 +169,23 @@ class ResourceManager : public ResourceManagerGateway, public DriverListener {
     v1::TaskManagerReport report;
   };
 
-  void reconcile();
-  void updateIdle(TaskManager& tm);
-  void release(TaskManager& tm, const std::string& how);
+  // Posts one pass unless one is posted already.
+  void requestPass();
+  void runPass();
+  void notifyOwner();
+  void applyCuts(const std::vector<SlotCut>& cuts);
+  void requestTaskManagers(const std::map<Resources, int>& unmet);
+  void withdrawUnneeded(const std::set<std::string>& pendingNeeded);
+  void updateWaiting(bool waiting);
+  void updateIdle(TaskManager& tm, bool demandWaits);
+  void release(TaskManager& tm, TmEnd end);
   void markLost(TaskManager& tm, const std::string& reason);
   void checkHeartbeats();
   void onStartFailure(const std::string& taskManagerId, const std::string& reason);
   bool isIdle(const TaskManager& tm) const;
+  bool holdsAny() const;
+  static std::string exitText(TmEnd end, const std::string& detail);
+  std::string describeDemand() const;
 
   EventLoop& loop_;
   ResourceManagerDriver& driver_;
@@ -155,14 +195,23 @@ class ResourceManager : public ResourceManagerGateway, public DriverListener {
   std::map<Resources, int> requirements_;
   std::map<std::string, TaskManager> taskManagers_;
   std::set<std::string> partitionHolders_;
-  int nextTaskManager_ = 1;
+  std::uint64_t nextTaskManager_ = 1;
   int nextSlot_ = 1;
   bool releasingAll_ = false;
-  bool reconciling_ = false;
+  bool passPosted_ = false;
+  // What the owner has to hear at the next pass, in order.
+  std::vector<std::pair<std::string, std::string>> lostToTell_;
+  std::optional<std::string> unavailableToTell_;
+  bool gaveUp_ = false;
   int startFailures_ = 0;  // TMs in a row that ended before registering
   MonotonicTime launchesBlockedUntil_{};
   std::optional<TimerId> backoffTimer_;
   std::optional<TimerId> heartbeatTimer_;
+  // Demand waiting for room (unmet, or requested and not started) since then.
+  std::optional<MonotonicTime> waitingSince_;
+  MonotonicTime lastHeldAt_{};  // the last time this job held a TaskManager
+  MonotonicTime lastEvacuationAt_{};
+  std::optional<TimerId> waitTimer_;
   std::shared_ptr<spdlog::logger> log_;
 };
 

@@ -1,5 +1,7 @@
 #include "scheduler/resourcemanager/sizing_policy.hpp"
 
+#include "scheduler/resourcemanager/slot_planner.hpp"
+
 #include <algorithm>
 #include <limits>
 
@@ -32,35 +34,30 @@ Resources slotProfileFor(const SizingConfig& config, const Resources& taskProfil
   return config.kind == SizingKind::kTailored ? taskProfile : config.fixedSlot;
 }
 
-namespace {
-
-// How many copies of `slot` fit in `capacity` (0 when none).
-std::int64_t copiesThatFit(const Resources& capacity, const Resources& slot) {
-  std::int64_t copies = std::numeric_limits<std::int64_t>::max();
-  auto limit = [&](std::int64_t have, std::int64_t need) {
-    if (need > 0) copies = std::min(copies, have / need);
-  };
-  limit(capacity.milliCpus, slot.milliCpus);
-  limit(capacity.memMib, slot.memMib);
-  limit(capacity.diskMib, slot.diskMib);
-  limit(capacity.gpus, slot.gpus);
-  return copies;
-}
-
-}  // namespace
 
 std::vector<TaskManagerSpec> planTaskManagers(const SizingConfig& config,
-                                              const std::map<Resources, int>& unmet) {
+                                              const std::map<Resources, int>& unmet,
+                                              std::optional<Resources> room) {
   std::vector<TaskManagerSpec> specs;
+  // Takes a TM of up to `n` slots of `slot` out of the room; 0 when none fits.
+  auto take = [&room](const Resources& slot, std::int64_t n) -> std::int64_t {
+    if (!room) return n;
+    n = std::min(n, copiesThatFit(*room, slot));
+    if (n > 0) *room -= slot * n;
+    return n;
+  };
   if (config.kind == SizingKind::kFixed) {
     int slots = 0;
     for (const auto& [profile, count] : unmet) {
       if (config.fixedSlot.contains(profile)) slots += count;
     }
     int perTm = std::max(1, config.fixedSlotsPerTaskManager);
+    Resources total = config.fixedSlot * perTm;
     for (int made = 0; made < slots; made += perTm) {
+      if (room && !room->contains(total)) break;
+      if (room) *room -= total;
       TaskManagerSpec spec;
-      spec.total = config.fixedSlot * perTm;
+      spec.total = total;
       spec.slots.assign(static_cast<size_t>(perTm), config.fixedSlot);
       specs.push_back(std::move(spec));
     }
@@ -71,15 +68,17 @@ std::vector<TaskManagerSpec> planTaskManagers(const SizingConfig& config,
   std::vector<std::pair<Resources, int>> ordered(unmet.begin(), unmet.end());
   std::sort(ordered.begin(), ordered.end(),
             [](const auto& a, const auto& b) { return a.first > b.first; });
+  int spread = std::max(1, config.spread);
   for (const auto& [profile, count] : ordered) {
+    if (count <= 0 || profile.isZero()) continue;
     std::int64_t fit = copiesThatFit(config.maxTaskManager, profile);
-    std::int64_t perTm =
-        std::min<std::int64_t>(fit, std::max(1, config.maxSlotsPerTaskManager));
-    if (perTm <= 0 || profile.isZero()) {
-      continue;
-    }
+    std::int64_t wide = (count + spread - 1) / spread;
+    std::int64_t perTm = std::min<std::int64_t>(
+        fit, std::max<std::int64_t>(std::max(1, config.maxSlotsPerTaskManager), wide));
+    if (perTm <= 0) continue;
     for (std::int64_t left = count; left > 0;) {
-      std::int64_t n = std::min(perTm, left);
+      std::int64_t n = take(profile, std::min(perTm, left));
+      if (n == 0) break;
       TaskManagerSpec spec;
       spec.total = profile * n;
       spec.slots.assign(static_cast<size_t>(n), profile);

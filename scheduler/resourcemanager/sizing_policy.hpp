@@ -4,6 +4,7 @@
 // and pending TaskManagers cannot meet. Pure functions; see docs/sizing.md.
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,8 +28,11 @@ struct SizingConfig {
   SizingKind kind = SizingKind::kTailored;
   // The largest TaskManager the driver can place (tailored never exceeds it).
   Resources maxTaskManager;
-  // Tailored: at most this many slots of one profile per TaskManager.
+  // Tailored: slots of one profile per TaskManager for a narrow stage...
   int maxSlotsPerTaskManager = 4;
+  // ...and a wide one is spread over about this many TaskManagers, each
+  // packing ceil(slots / spread) slots (as far as the largest TM holds them).
+  int spread = 8;
   // Fixed: slots per TaskManager and the size of every slot.
   int fixedSlotsPerTaskManager = 1;
   Resources fixedSlot;
@@ -43,12 +47,17 @@ Resources largestProfile(const std::vector<Resources>& profiles);
 Resources slotProfileFor(const SizingConfig& config, const Resources& taskProfile);
 
 // Plans TaskManagers for `unmet` slots (task profile -> count).
-//  - tailored: per profile, TMs of up to maxSlotsPerTaskManager slots of that
-//    profile (fewer if maxTaskManager is smaller or fewer are needed);
+//  - tailored: per profile P with n slots, TMs of k slots of P, where
+//    k = min(n, copies of P in maxTaskManager, max(maxSlotsPerTaskManager,
+//    ceil(n / spread)));
 //  - fixed: ceil(slots / fixedSlotsPerTaskManager) TMs of
 //    fixedSlot * fixedSlotsPerTaskManager.
-// Profiles that fit no TaskManager are left out (the caller validates first).
+// With a `room` (what new TaskManagers may take together), TMs are planned
+// only while they fit in it; a tailored TM shrinks to the slots that still
+// fit. The rest of the demand waits for room: tasks run in waves.
+// Profiles that fit no TaskManager are left out (the caller reports them).
 std::vector<TaskManagerSpec> planTaskManagers(const SizingConfig& config,
-                                              const std::map<Resources, int>& unmet);
+                                              const std::map<Resources, int>& unmet,
+                                              std::optional<Resources> room = std::nullopt);
 
 }  // namespace tailor::scheduler

@@ -155,13 +155,16 @@ class JobMasterTest : public ::testing::Test {
     config.outputDir = outputDir();
     config.splits = std::move(splits);
     config.maxFetchFailures = 3;
+    config.partitionDir = (temp_.path() / "jm-partitions").string();
     jm_ = std::make_unique<JobMaster>(loop_, spec, config, rm_, tms_, &observer_);
     jm_->setAddress("jm.host:7000");
   }
 
+  // Schedules run as posted passes: each helper runs what its call posted.
   void start(const v1::JobSpec& spec, Splits splits = {}) {
     create(spec, std::move(splits));
     jm_->start();
+    loop_.runPending();
   }
 
   std::string outputDir() const { return (temp_.path() / "output").string(); }
@@ -206,6 +209,12 @@ class JobMasterTest : public ::testing::Test {
   void update(const v1::TaskStateUpdate& update) {
     auto response = jm_->updateTaskState(update);
     EXPECT_TRUE(response.ok());
+    loop_.runPending();
+  }
+
+  void lose(const std::string& taskManagerId, const std::string& reason) {
+    jm_->onTaskManagerLost(taskManagerId, reason);
+    loop_.runPending();
   }
 
   void finish(const std::string& attemptId, const std::string& taskManagerId,
@@ -391,6 +400,7 @@ TEST_F(JobMasterTest, ASuccessfulDeployMarksTheTaskRunning) {
   EXPECT_EQ(progressOf("work").running, 1);
   EXPECT_TRUE(progressOf("work").started);
   deployed_.back().done(Status());
+  loop_.runPending();
   EXPECT_EQ(progressOf("work").running, 1);
   EXPECT_EQ(progressOf("work").finished, 0);
 }
@@ -405,6 +415,7 @@ TEST_F(JobMasterTest, AFailedDeployGivesTheSlotBackAndReportsTheTaskManager) {
     EXPECT_CALL(rm_, reportUnreachable("tm-1", HasSubstr("connection refused")));
   }
   deployed_.back().done(Error{ErrorCode::kUnavailable, "connection refused"});
+  loop_.runPending();
   verifyAndClear();
   // Not a failure of the task: it is wanted again and runs elsewhere.
   ASSERT_GT(declared_.size(), declaredBefore);
@@ -657,7 +668,7 @@ TEST_F(JobMasterTest, AnUnreachableProducerIsReRunBeforeItsConsumer) {
   // As the real ResourceManager does: the unreachable TM is declared lost at once.
   EXPECT_CALL(rm_, reportUnreachable("tm-1", _))
       .WillOnce([this](const std::string& id, const std::string&) {
-        jm_->onTaskManagerLost(id, "unreachable");
+        lose(id, "unreachable");
       });
   fail("reduce[0]#1", "tm-2", v1::INPUT_FETCH, "connection refused", "", "tm-1");
   // The producer runs again, in the consumer's free slot.
@@ -678,7 +689,7 @@ TEST_F(JobMasterTest, RunningTasksOfALostTaskManagerRunAgain) {
   offer("slot-1", "tm-1", kSmall);
   offer("slot-2", "tm-2", kSmall);
   EXPECT_CALL(observer_, onAttemptFailed("work[0]#1", HasSubstr("tm-1 lost"), true));
-  jm_->onTaskManagerLost("tm-1", "no heartbeat for 10000 ms");
+  lose("tm-1", "no heartbeat for 10000 ms");
   // Not counted as a failure; its slot is gone with the TM (not released).
   EXPECT_EQ(jm_->status(), JobStatus::kRunning);
   EXPECT_THAT(declared_.back(), ElementsAre(Pair(kSmall, 1)));
@@ -707,7 +718,7 @@ TEST_F(JobMasterTest, LostOutputStillNeededIsRecomputed) {
   EXPECT_CALL(tms_, cancelTask("tm-3:9000", "reduce[0]#1"));
   EXPECT_CALL(tms_, cancelTask("tm-4:9000", "reduce[1]#1"));
   EXPECT_CALL(rm_, releaseSlot("slot-4"));
-  jm_->onTaskManagerLost("tm-1", "exited");
+  lose("tm-1", "exited");
   verifyAndClear();
   EXPECT_EQ(deployed_.back().task.attempt_id(), "map[0]#2");
   EXPECT_EQ(deployed_.back().task.slot_id(), "slot-3");
@@ -739,7 +750,7 @@ TEST_F(JobMasterTest, LostOutputWhoseConsumersAreCompleteIsNotRecomputed) {
   offer("slot-3", "tm-3", kHuge);
   size_t deployments = deployed_.size();
 
-  jm_->onTaskManagerLost("tm-1", "released when idle");
+  lose("tm-1", "released when idle");
   EXPECT_EQ(deployed_.size(), deployments);
   EXPECT_THAT(declared_.back(), IsEmpty());
   EXPECT_EQ(progressOf("c").running, 1);
@@ -749,6 +760,7 @@ TEST_F(JobMasterTest, LostOutputWhoseConsumersAreCompleteIsNotRecomputed) {
   ASSERT_EQ(fetches_.size(), 1u);
   EXPECT_CALL(rm_, releaseAll());
   fetches_[0].done(Status());
+  loop_.runPending();
   EXPECT_EQ(jm_->status(), JobStatus::kFinished);
 }
 
@@ -767,12 +779,13 @@ TEST_F(JobMasterTest, LosingAnUnneededProducerDuringCollectionStillFinishes) {
   // tm-1 is no longer a partition holder: the RM may release it.
   EXPECT_EQ(holders_.back(), (std::set<std::string>{"tm-2"}));
 
-  jm_->onTaskManagerLost("tm-1", "released when idle");
+  lose("tm-1", "released when idle");
   EXPECT_EQ(deployed_.size(), 2u);
 
   EXPECT_CALL(rm_, releaseAll());
   EXPECT_CALL(observer_, onJobEnded(JobStatus::kFinished, ""));
   for (auto& fetch : fetches_) fetch.done(Status());
+  loop_.runPending();
   EXPECT_EQ(jm_->status(), JobStatus::kFinished) << "the job hangs in RUNNING";
 }
 
@@ -829,11 +842,13 @@ TEST_F(JobMasterTest, CollectsTheSinkOutputThenFinishes) {
   EXPECT_FALSE(jm_->offerSlot(slotOn("slot-9", "tm-9", kSmall)));
 
   fetches_[1].done(Status());
+  loop_.runPending();
   EXPECT_EQ(jm_->status(), JobStatus::kRunning);
   EXPECT_CALL(rm_, releaseAll());
   EXPECT_CALL(observer_, onJobEnded(JobStatus::kFinished, ""));
   loop_.advance(Duration(2500));
   fetches_[0].done(Status());
+  loop_.runPending();
   EXPECT_EQ(jm_->status(), JobStatus::kFinished);
   EXPECT_EQ(jm_->error(), "");
   EXPECT_DOUBLE_EQ(jm_->finishedAt(), ManualEventLoop::kWallStart + 2.5);
@@ -848,6 +863,7 @@ TEST_F(JobMasterTest, AFailedFetchReRunsTheSinkTask) {
 
   EXPECT_CALL(rm_, reportUnreachable("tm-1", HasSubstr("connection reset")));
   fetches_[0].done(Error{ErrorCode::kUnavailable, "connection reset"});
+  loop_.runPending();
   verifyAndClear();
   EXPECT_EQ(jm_->status(), JobStatus::kRunning);
   EXPECT_THAT(declared_.back(), ElementsAre(Pair(kSmall, 1)));
@@ -859,6 +875,7 @@ TEST_F(JobMasterTest, AFailedFetchReRunsTheSinkTask) {
   EXPECT_EQ(fetches_[1].address, "tm-2:9000");
   EXPECT_CALL(rm_, releaseAll());
   fetches_[1].done(Status());
+  loop_.runPending();
   EXPECT_EQ(jm_->status(), JobStatus::kFinished);
 }
 
@@ -903,6 +920,7 @@ TEST_F(JobMasterTest, CancelStopsRunningAttemptsAndEndsTheJob) {
   offer("slot-1", "tm-1", kSmall);
   offer("slot-2", "tm-2", kSmall);
   deployed_[0].done(Status());
+  loop_.runPending();
   {
     ::testing::Sequence s1, s2;
     EXPECT_CALL(tms_, cancelTask("tm-1:9000", "work[0]#1")).InSequence(s1);
@@ -919,7 +937,7 @@ TEST_F(JobMasterTest, CancelStopsRunningAttemptsAndEndsTheJob) {
   // After the end: slots are refused, updates and losses ignored, cancel is idempotent.
   EXPECT_FALSE(jm_->offerSlot(slotOn("slot-3", "tm-3", kSmall)));
   finish("work[0]#1", "tm-1", sinkOutput("work[0]#1", 0));
-  jm_->onTaskManagerLost("tm-2", "gone");
+  lose("tm-2", "gone");
   jm_->cancel("again");
   EXPECT_EQ(jm_->status(), JobStatus::kCanceled);
   EXPECT_EQ(jm_->error(), "canceled by the user");
@@ -962,6 +980,89 @@ TEST(JobStatusTest, PrintsUpperCase) {
   EXPECT_STREQ(toString(JobStatus::kFinished), "FINISHED");
   EXPECT_STREQ(toString(JobStatus::kFailed), "FAILED");
   EXPECT_STREQ(toString(JobStatus::kCanceled), "CANCELED");
+}
+
+// --- jobs larger than the cluster ---
+
+TEST_F(JobMasterTest, StalledPlacementMovesAHoldersPartitionsIntoTheJobManager) {
+  start(twoStages(2, kSmall, 1, kLarge));
+  offer("slot-1", "tm-1", kSmall);
+  offer("slot-2", "tm-2", kSmall);
+  EXPECT_CALL(rm_, releaseSlot("slot-1"));
+  EXPECT_CALL(rm_, releaseSlot("slot-2"));
+  finish("map[0]#1", "tm-1", partitionsFor("map[0]#1", "reduce", {0}));
+  finish("map[1]#1", "tm-2", partitionsFor("map[1]#1", "reduce", {0}));
+  EXPECT_EQ(holders_.back(), (std::set<std::string>{"tm-1", "tm-2"}));
+
+  jm_->onPlacementStalled({"tm-1"});
+  loop_.runPending();
+  ASSERT_EQ(fetches_.size(), 1u);
+  EXPECT_EQ(fetches_[0].address, "tm-1:9000");
+  EXPECT_EQ(fetches_[0].path, "map[0]#1/reduce-0");
+  EXPECT_EQ(fetches_[0].destination,
+            (temp_.path() / "jm-partitions" / "tm-1" / "map[0]#1" / "reduce-0").string());
+  EXPECT_TRUE(fs::is_directory(temp_.path() / "jm-partitions" / "tm-1" / "map[0]#1"));
+  // Asked again while moving: nothing is fetched twice.
+  jm_->onPlacementStalled({"tm-1"});
+  loop_.runPending();
+  EXPECT_EQ(fetches_.size(), 1u);
+  EXPECT_EQ(holders_.back(), (std::set<std::string>{"tm-1", "tm-2"}));
+
+  fetches_[0].done(Status());
+  loop_.runPending();
+  // tm-1 holds nothing needed any more: the RM may let it go.
+  EXPECT_EQ(holders_.back(), (std::set<std::string>{"tm-2"}));
+  lose("tm-1", "released at once: idle while demand waits for room");
+  offer("slot-3", "tm-3", kLarge);
+  EXPECT_THAT(deployment("reduce[0]#1").inputs(),
+              ElementsAre(InputIs(kJobManagerHolder, "jm.host:7000", "tm-1/map[0]#1/reduce-0"),
+                          inputFrom("tm-2", "map[1]#1/reduce-0")));
+  EXPECT_EQ(deployed_.size(), 3u) << "nothing ran again";
+}
+
+TEST_F(JobMasterTest, AFailedMoveTreatsTheHolderAsUnreachable) {
+  start(twoStages(1, kSmall, 1, kLarge));
+  offer("slot-1", "tm-1", kSmall);
+  EXPECT_CALL(rm_, releaseSlot("slot-1"));
+  finish("map[0]#1", "tm-1", partitionsFor("map[0]#1", "reduce", {0}));
+  jm_->onPlacementStalled({"tm-1"});
+  loop_.runPending();
+  ASSERT_EQ(fetches_.size(), 1u);
+  EXPECT_CALL(rm_, reportUnreachable("tm-1", HasSubstr("moving its partitions failed")));
+  fetches_[0].done(Error{ErrorCode::kUnavailable, "connection refused"});
+  loop_.runPending();
+}
+
+TEST_F(JobMasterTest, AJobThatCannotBePlacedFailsNamingTheStagesThatWait) {
+  start(oneStage(2));
+  EXPECT_CALL(rm_, releaseAll());
+  jm_->onResourcesUnavailable("no TaskManager could be placed for 3000 ms: ...");
+  EXPECT_EQ(jm_->status(), JobStatus::kFailed);
+  EXPECT_THAT(jm_->error(), HasSubstr("no TaskManagers for stage \"work\" (2 tasks of "
+                                      "cpus=1,mem=256,disk=0,gpus=0): no TaskManager could be "
+                                      "placed for 3000 ms"));
+}
+
+TEST_F(JobMasterTest, TenThousandTasksRunInWavesThroughTheSameSlots) {
+  start(oneStage(10000));
+  ASSERT_THAT(declared_.back(), ElementsAre(Pair(kSmall, 10000)));
+  for (int i = 0; i < 200; ++i) {
+    offer("slot-" + std::to_string(i), "tm-" + std::to_string(i % 4), kSmall);
+  }
+  // Each finished attempt's slot goes to the next pending task at once.
+  EXPECT_CALL(rm_, releaseSlot(_)).Times(200);
+  for (size_t next = 0; next < deployed_.size(); ++next) {
+    const auto& task = deployed_[next].task;
+    finish(task.attempt_id(), deployed_[next].address.substr(0, deployed_[next].address.find(':')),
+           sinkOutput(task.attempt_id(), task.index()));
+  }
+  EXPECT_EQ(deployed_.size(), 10000u);
+  EXPECT_EQ(progressOf("work").finished, 10000);
+  ASSERT_EQ(fetches_.size(), 10000u);
+  EXPECT_CALL(rm_, releaseAll());
+  for (auto& fetch : fetches_) fetch.done(Status());
+  loop_.runPending();
+  EXPECT_EQ(jm_->status(), JobStatus::kFinished);
 }
 
 }  // namespace

@@ -99,10 +99,14 @@ class MesosDriverTest : public ::testing::Test {
 
   // A TM is reported started when its ACCEPT is sent; tests that care expect
   // it explicitly (a later expectation takes precedence).
-  void allowStarted() { EXPECT_CALL(listener_, onTaskManagerStarted(_)).Times(AnyNumber()); }
+  void allowStarted() {
+    EXPECT_CALL(listener_, onTaskManagerStarted(_)).Times(AnyNumber());
+    EXPECT_CALL(listener_, onCapacityChanged()).Times(AnyNumber());
+  }
 
   void start() {
     EXPECT_CALL(connection_, start(_));
+    EXPECT_CALL(listener_, onCapacityChanged()).Times(AnyNumber());
     driver_->start(&listener_);
     Mock::VerifyAndClearExpectations(&connection_);
   }
@@ -667,12 +671,25 @@ TEST_F(MesosDriverTest, NoSuppressWhileSomethingIsPending) {
   EXPECT_EQ(callTypes(), std::vector<SchedulerCall::Type>{SchedulerCall::ACCEPT});
 }
 
+TEST_F(MesosDriverTest, TheLargestAgentOfferedBoundsTheLargestTaskManager) {
+  startSubscribed();
+  EXPECT_EQ(driver_->maxTaskManager(), testConfig().maxTaskManager);
+  Mock::VerifyAndClearExpectations(&listener_);
+  EXPECT_CALL(listener_, onCapacityChanged());
+  offer({makeOffer("o1", "a1", 1, 2048), makeOffer("o2", "a2", 0.5, 8192)});
+  loop_.runPending();
+  // a1 is the larger (by CPUs); the executor's own share is kept out.
+  EXPECT_EQ(driver_->maxTaskManager(), res(1, 2048) - testConfig().executorOverhead);
+  EXPECT_THAT(driver_->describeOffers(), HasSubstr("2 agents offered at most: agent a1"));
+}
+
 TEST_F(MesosDriverTest, ReleasingTheLastPendingTaskManagerSuppresses) {
   startSubscribed();
   launch("tm-1", res(1, 1024));
   calls_.clear();
   EXPECT_CALL(listener_, onTaskManagerTerminated("tm-1", _));
   driver_->releaseTaskManager("tm-1");
+  loop_.runPending();
   auto suppresses = callsOf(SchedulerCall::SUPPRESS);
   ASSERT_EQ(suppresses.size(), 1u);
   EXPECT_THAT(suppresses[0].suppress().roles(), ElementsAre(kRole));
@@ -890,6 +907,7 @@ TEST_F(MesosDriverTest, ReleasingAPendingTaskManagerEndsItWithoutKill) {
   calls_.clear();
   EXPECT_CALL(listener_, onTaskManagerTerminated("tm-1", HasSubstr("never started")));
   driver_->releaseTaskManager("tm-1");
+  loop_.runPending();  // told on a later turn, never inside the call
   Mock::VerifyAndClearExpectations(&listener_);
   allowStarted();
   EXPECT_TRUE(callsOf(SchedulerCall::KILL).empty());

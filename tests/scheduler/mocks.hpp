@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -25,6 +26,8 @@ class MockResourceManagerDriver : public ResourceManagerDriver {
               (const std::string& taskManagerId, const TaskManagerSpec& spec), (override));
   MOCK_METHOD(void, releaseTaskManager, (const std::string& taskManagerId), (override));
   MOCK_METHOD(Resources, maxTaskManager, (), (const, override));
+  MOCK_METHOD(std::optional<Resources>, capacity, (), (const, override));
+  MOCK_METHOD(std::string, describeOffers, (), (const, override));
   MOCK_METHOD(std::string, describe, (), (const, override));
   MOCK_METHOD(void, shutdown, (), (override));
 };
@@ -35,6 +38,7 @@ class MockSlotOwner : public SlotOwner {
   MOCK_METHOD(void, onTaskManagerLost,
               (const std::string& taskManagerId, const std::string& reason), (override));
   MOCK_METHOD(void, onResourcesUnavailable, (const std::string& reason), (override));
+  MOCK_METHOD(void, onPlacementStalled, (const std::set<std::string>& holders), (override));
 };
 
 class MockResourceObserver : public ResourceObserver {
@@ -92,6 +96,7 @@ class MockDriverListener : public DriverListener {
   MOCK_METHOD(void, onTaskManagerStarted, (const std::string& taskManagerId), (override));
   MOCK_METHOD(void, onTaskManagerTerminated,
               (const std::string& taskManagerId, const std::string& reason), (override));
+  MOCK_METHOD(void, onCapacityChanged, (), (override));
 };
 
 }  // namespace tailor::scheduler

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,7 @@ using test::ManualEventLoop;
 using test::res;
 using ::testing::_;
 using ::testing::AllOf;
+using ::testing::AnyNumber;
 using ::testing::AtMost;
 using ::testing::Field;
 using ::testing::HasSubstr;
@@ -64,11 +67,23 @@ ResourceManagerConfig fixedConfig(const Resources& slot, int slotsPerTaskManager
 class ResourceManagerTest : public ::testing::Test {
  protected:
   void create(ResourceManagerConfig config = tailoredConfig()) {
+    largest_ = config.sizing.maxTaskManager;
     rm_ = std::make_unique<ResourceManager>(loop_, driver_, std::move(config));
     rm_->setSlotOwner(&owner_);
     EXPECT_CALL(driver_, start(rm_.get()));
     rm_->start();
+    verifyDriver();
+  }
+
+  // Checks and clears the driver's expectations, keeping its queries
+  // answered: the largest TaskManager, no known capacity (as on Mesos).
+  void verifyDriver() {
     Mock::VerifyAndClearExpectations(&driver_);
+    EXPECT_CALL(driver_, maxTaskManager()).Times(AnyNumber()).WillRepeatedly(Return(largest_));
+    EXPECT_CALL(driver_, capacity()).Times(AnyNumber()).WillRepeatedly(Return(capacity_));
+    EXPECT_CALL(driver_, describeOffers())
+        .Times(AnyNumber())
+        .WillRepeatedly(Return("agent a1 offered cpus=1"));
   }
 
   // Declares `requirements` expecting the RM to launch exactly `launches`
@@ -83,7 +98,8 @@ class ResourceManagerTest : public ::testing::Test {
       }
     }
     rm_->declareRequirements(requirements);
-    Mock::VerifyAndClearExpectations(&driver_);
+    loop_.runPending();
+    verifyDriver();
   }
 
   v1::RegisterTaskManagerResponse registerTaskManager(const std::string& id) {
@@ -132,6 +148,8 @@ class ResourceManagerTest : public ::testing::Test {
   StrictMock<MockSlotOwner> owner_;
   std::unique_ptr<ResourceManager> rm_;
   std::vector<v1::TaskManagerReport> reports_;
+  Resources largest_;
+  std::optional<Resources> capacity_;
 };
 
 const Resources kTask = res(1, 1024);
@@ -259,35 +277,42 @@ TEST_F(ResourceManagerTest, FreeResourcesOfARegisteredTaskManagerServeNewDemand)
   EXPECT_CALL(owner_, offerSlot(SlotIs("slot-2", "tm-1", res(0.5, 512)))).WillOnce(Return(true));
   EXPECT_CALL(owner_, offerSlot(SlotIs("slot-3", "tm-1", res(0.5, 512)))).WillOnce(Return(true));
   rm_->declareRequirements({{res(0.5, 512), 2}});
+  loop_.runPending();
 }
 
 TEST_F(ResourceManagerTest, RefusedOffersLeaveTheResourcesFree) {
   create();
   declareExpectingLaunches({{kTask, 2}}, {{"tm-1", {res(2, 2048), copies(kTask, 2)}}});
-  registerExpectingOffers("tm-1", 2, kTask, /*accept=*/false);
+  // The owner takes the first slot and refuses the second: no more is
+  // offered in that pass, and the refused resources stay free.
+  EXPECT_CALL(owner_, offerSlot(_)).WillOnce(Return(true)).WillOnce(Return(false));
+  registerTaskManager("tm-1");
+  loop_.runPending();
+  Mock::VerifyAndClearExpectations(&owner_);
   // Refusals launch nothing new; the same resources are offered again.
-  std::vector<Slot> offered;
-  EXPECT_CALL(owner_, offerSlot(_)).Times(2).WillRepeatedly([&](const Slot& slot) {
-    offered.push_back(slot);
+  Slot offered;
+  EXPECT_CALL(owner_, offerSlot(_)).WillOnce([&](const Slot& slot) {
+    offered = slot;
     return true;
   });
-  rm_->declareRequirements({{kTask, 2}});
-  ASSERT_EQ(offered.size(), 2u);
-  EXPECT_EQ(offered[0].taskManagerId, "tm-1");
-  EXPECT_EQ(offered[1].taskManagerId, "tm-1");
-  EXPECT_NE(offered[0].id, offered[1].id);
+  rm_->declareRequirements({{kTask, 1}});
+  loop_.runPending();
+  EXPECT_EQ(offered.taskManagerId, "tm-1");
+  EXPECT_EQ(offered.profile, kTask);
 }
 
 TEST_F(ResourceManagerTest, NoOwnerMeansNoSlotIsTaken) {
   rm_ = std::make_unique<ResourceManager>(loop_, driver_, tailoredConfig());
+  largest_ = tailoredConfig().sizing.maxTaskManager;
+  verifyDriver();
   EXPECT_CALL(driver_, launchTaskManager("tm-1", _));
   rm_->declareRequirements({{kTask, 1}});
+  loop_.runPending();
   auto response = registerTaskManager("tm-1");
   EXPECT_TRUE(response.accepted());
-  loop_.runPending();
-  // The slot stays free; the unused TM becomes idle and is released.
+  // The slot stays free: nothing ever used the TM, so it goes at once.
   EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
-  loop_.advance(kIdleTimeout);
+  loop_.runPending();
 }
 
 // --- idle TaskManagers ---
@@ -311,15 +336,16 @@ TEST_F(ResourceManagerTest, ReleasesATaskManagerIdleForTheTimeout) {
   rm_->declareRequirements({});
   rm_->releaseSlot(slot.id);
   loop_.advance(kIdleTimeout - Duration(1));
-  Mock::VerifyAndClearExpectations(&driver_);
+  verifyDriver();
 
   EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
   loop_.advance(Duration(1));
-  Mock::VerifyAndClearExpectations(&driver_);
+  verifyDriver();
 
   // Once gone, the owner hears of it as released (its partitions go too).
   EXPECT_CALL(owner_, onTaskManagerLost("tm-1", "released when idle"));
   rm_->onTaskManagerTerminated("tm-1", "killed by signal 15");
+  loop_.runPending();
   EXPECT_TRUE(rm_->allReleased());
   EXPECT_FALSE(heartbeat("tm-1"));
 }
@@ -345,20 +371,52 @@ TEST_F(ResourceManagerTest, ANewSlotCancelsTheIdleTimer) {
   rm_->declareRequirements({});
   rm_->releaseSlot("slot-2");
   loop_.advance(kIdleTimeout - Duration(1));  // StrictMock: no release
-  Mock::VerifyAndClearExpectations(&driver_);
+  verifyDriver();
   EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
   loop_.advance(Duration(1));
 }
 
-TEST_F(ResourceManagerTest, ATaskManagerThatNeverGetsASlotIsIdleToo) {
+TEST_F(ResourceManagerTest, ARequestWhoseDemandWentAwayIsWithdrawn) {
   create();
   declareExpectingLaunches({{kTask, 2}}, {{"tm-1", {res(2, 2048), copies(kTask, 2)}}});
-  rm_->declareRequirements({});
-  EXPECT_TRUE(registerTaskManager("tm-1").accepted());
-  loop_.runPending();
-  loop_.advance(kIdleTimeout - Duration(1));
+  // Not started yet: the request is withdrawn at once, and the owner, which
+  // never saw the TM, hears nothing of it.
   EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
-  loop_.advance(Duration(1));
+  rm_->declareRequirements({});
+  loop_.runPending();
+  verifyDriver();
+  rm_->onTaskManagerTerminated("tm-1", "never started");
+  loop_.runPending();
+  EXPECT_TRUE(rm_->allReleased());
+  EXPECT_EQ(report("tm-1")->exit(), "never started: request withdrawn (its demand went away)");
+}
+
+TEST_F(ResourceManagerTest, ATaskManagerThatArrivesForNothingIsReleasedAtOnce) {
+  create();
+  declareExpectingLaunches({{kTask, 2}}, {{"tm-1", {res(2, 2048), copies(kTask, 2)}}});
+  rm_->onTaskManagerStarted("tm-1");  // launched: too late to withdraw
+  rm_->declareRequirements({});
+  loop_.runPending();
+  verifyDriver();
+  EXPECT_TRUE(registerTaskManager("tm-1").accepted());
+  EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
+  loop_.runPending();
+  EXPECT_EQ(report("tm-1")->exit(), "released at once: no demand left when it registered");
+}
+
+TEST_F(ResourceManagerTest, OnlyTheRequestsDemandStillNeedsStay) {
+  ResourceManagerConfig config = tailoredConfig();
+  config.sizing.maxSlotsPerTaskManager = 1;
+  create(config);
+  declareExpectingLaunches({{kTask, 3}}, {{"tm-1", {kTask, copies(kTask, 1)}},
+                                         {"tm-2", {kTask, copies(kTask, 1)}},
+                                         {"tm-3", {kTask, copies(kTask, 1)}}});
+  rm_->onTaskManagerStarted("tm-2");
+  // One slot still wanted: the started tm-2 keeps it; tm-1 and tm-3 go.
+  EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
+  EXPECT_CALL(driver_, releaseTaskManager("tm-3"));
+  rm_->declareRequirements({{kTask, 1}});
+  loop_.runPending();
 }
 
 TEST_F(ResourceManagerTest, PartitionHoldersAreNeverReleasedAsIdle) {
@@ -380,12 +438,12 @@ TEST_F(ResourceManagerTest, PartitionHoldersAreNeverReleasedAsIdle) {
     loop_.advance(Duration(2000));
     ASSERT_TRUE(heartbeat("tm-1"));
   }
-  Mock::VerifyAndClearExpectations(&driver_);
+  verifyDriver();
 
   // No longer holding needed output: idle from now on.
   rm_->setPartitionHolders({});
   loop_.advance(kIdleTimeout - Duration(1));
-  Mock::VerifyAndClearExpectations(&driver_);
+  verifyDriver();
   EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
   loop_.advance(Duration(1));
 }
@@ -403,7 +461,7 @@ TEST_F(ResourceManagerTest, MissedHeartbeatsMarkATaskManagerLost) {
   ASSERT_TRUE(heartbeat("tm-1"));
   // 10 s after the last heartbeat is still within the timeout.
   loop_.advance(Duration(10000));
-  Mock::VerifyAndClearExpectations(&driver_);
+  verifyDriver();
   Mock::VerifyAndClearExpectations(&owner_);
 
   {
@@ -412,7 +470,7 @@ TEST_F(ResourceManagerTest, MissedHeartbeatsMarkATaskManagerLost) {
     EXPECT_CALL(owner_, onTaskManagerLost("tm-1", "no heartbeat for 10000 ms"));
   }
   loop_.advance(Duration(1000));
-  Mock::VerifyAndClearExpectations(&driver_);
+  verifyDriver();
   Mock::VerifyAndClearExpectations(&owner_);
 
   EXPECT_FALSE(heartbeat("tm-1"));
@@ -445,6 +503,7 @@ TEST_F(ResourceManagerTest, UnexpectedTerminationIsALoss) {
   // Stopping an already-gone TM is harmless; the RM may or may not do it.
   EXPECT_CALL(driver_, releaseTaskManager("tm-1")).Times(AtMost(1));
   rm_->onTaskManagerTerminated("tm-1", "exited with status 137");
+  loop_.runPending();
   Mock::VerifyAndClearExpectations(&owner_);
   EXPECT_TRUE(rm_->allReleased());
   EXPECT_FALSE(heartbeat("tm-1"));
@@ -460,24 +519,23 @@ TEST_F(ResourceManagerTest, ATaskManagerThatDiesBeforeRegisteringIsReplacedAfter
   create();
   declareExpectingLaunches({{kTask, 1}}, {{"tm-1", {kTask, copies(kTask, 1)}}});
   rm_->onTaskManagerStarted("tm-1");
-  EXPECT_CALL(owner_, onTaskManagerLost("tm-1", "exited with status 1"));
+  // The owner never saw tm-1 (it did not register): it is not told.
   EXPECT_CALL(driver_, releaseTaskManager("tm-1")).Times(AtMost(1));
   rm_->onTaskManagerTerminated("tm-1", "exited with status 1");
   loop_.advance(kStartFailureBackoff - Duration(1));
-  Mock::VerifyAndClearExpectations(&driver_);
+  verifyDriver();
   Mock::VerifyAndClearExpectations(&owner_);
 
   // Still required: the RM asks for a replacement once the backoff is over.
   EXPECT_CALL(driver_, launchTaskManager("tm-2", TaskManagerSpecIs(kTask, copies(kTask, 1))));
   loop_.advance(Duration(1));
-  Mock::VerifyAndClearExpectations(&driver_);
+  verifyDriver();
 
   // A second failure in a row waits twice as long.
-  EXPECT_CALL(owner_, onTaskManagerLost("tm-2", _));
   EXPECT_CALL(driver_, releaseTaskManager("tm-2")).Times(AtMost(1));
   rm_->onTaskManagerTerminated("tm-2", "exited with status 1");
   loop_.advance(2 * kStartFailureBackoff - Duration(1));
-  Mock::VerifyAndClearExpectations(&driver_);
+  verifyDriver();
   EXPECT_CALL(driver_, launchTaskManager("tm-3", _));
   loop_.advance(Duration(1));
 }
@@ -487,7 +545,6 @@ TEST_F(ResourceManagerTest, GivesUpAfterTooManyStartFailuresInARow) {
   config.maxStartFailures = 2;
   create(config);
   declareExpectingLaunches({{kTask, 1}}, {{"tm-1", {kTask, copies(kTask, 1)}}});
-  EXPECT_CALL(owner_, onTaskManagerLost(_, _)).Times(2);
   EXPECT_CALL(driver_, releaseTaskManager(_)).Times(AtMost(2));
   EXPECT_CALL(driver_, launchTaskManager("tm-2", _));
   rm_->onTaskManagerTerminated("tm-1", "cannot execute tailor-taskmanager");
@@ -506,7 +563,6 @@ TEST_F(ResourceManagerTest, ARegistrationEndsTheRunOfStartFailures) {
   config.maxStartFailures = 2;
   create(config);
   declareExpectingLaunches({{kTask, 1}}, {{"tm-1", {kTask, copies(kTask, 1)}}});
-  EXPECT_CALL(owner_, onTaskManagerLost("tm-1", _));
   EXPECT_CALL(driver_, releaseTaskManager(_)).Times(AtMost(2));
   EXPECT_CALL(driver_, launchTaskManager("tm-2", _));
   rm_->onTaskManagerTerminated("tm-1", "exited with status 1");
@@ -516,7 +572,7 @@ TEST_F(ResourceManagerTest, ARegistrationEndsTheRunOfStartFailures) {
   // tm-2 worked; a later failure to start is the first of a new run.
   EXPECT_CALL(driver_, launchTaskManager("tm-3", _));
   rm_->declareRequirements({{kTask, 1}});
-  EXPECT_CALL(owner_, onTaskManagerLost("tm-3", _));
+  loop_.runPending();
   rm_->onTaskManagerTerminated("tm-3", "exited with status 1");
   EXPECT_CALL(driver_, launchTaskManager("tm-4", _));
   loop_.advance(kStartFailureBackoff);
@@ -529,15 +585,14 @@ TEST_F(ResourceManagerTest, AStartedTaskManagerThatNeverRegistersIsLost) {
   declareExpectingLaunches({{kTask, 1}}, {{"tm-1", {kTask, copies(kTask, 1)}}});
   rm_->onTaskManagerStarted("tm-1");
   loop_.advance(Duration(59999));
-  Mock::VerifyAndClearExpectations(&driver_);
+  verifyDriver();
   {
     InSequence order;
     EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
-    EXPECT_CALL(owner_, onTaskManagerLost("tm-1", "not registered within 60000 ms"));
     EXPECT_CALL(driver_, launchTaskManager("tm-2", _));
   }
   loop_.advance(Duration(1));
-  Mock::VerifyAndClearExpectations(&driver_);
+  verifyDriver();
   Mock::VerifyAndClearExpectations(&owner_);
   // Too late now.
   EXPECT_FALSE(registerTaskManager("tm-1").accepted());
@@ -565,7 +620,8 @@ TEST_F(ResourceManagerTest, ReportUnreachableStopsTheTaskManagerAsLost) {
     EXPECT_CALL(owner_, onTaskManagerLost("tm-1", "fetch failed: connection refused"));
   }
   rm_->reportUnreachable("tm-1", "fetch failed: connection refused");
-  Mock::VerifyAndClearExpectations(&driver_);
+  loop_.runPending();
+  verifyDriver();
   Mock::VerifyAndClearExpectations(&owner_);
   // Reported again while it is going: nothing more happens.
   rm_->reportUnreachable("tm-1", "again");
@@ -596,25 +652,131 @@ TEST_F(ResourceManagerTest, ReleaseAllReleasesEveryTaskManager) {
   EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
   EXPECT_CALL(driver_, releaseTaskManager("tm-2"));
   rm_->releaseAll();
-  Mock::VerifyAndClearExpectations(&driver_);
+  verifyDriver();
   EXPECT_FALSE(rm_->allReleased());
 
   // After the end nothing is launched or registered any more.
   rm_->declareRequirements({{kTask, 5}});
   EXPECT_FALSE(registerTaskManager("tm-2").accepted());
-  EXPECT_EQ(loop_.runPending(), 0u);
+  loop_.runPending();  // StrictMock: no launch
 
+  // The owner hears of tm-1, which it used; tm-2 never registered.
   EXPECT_CALL(owner_, onTaskManagerLost("tm-1", "released at job end"));
-  EXPECT_CALL(owner_,
-              onTaskManagerLost("tm-2", "never started: request withdrawn (released at job end)"));
   rm_->onTaskManagerTerminated("tm-1", "killed");
+  loop_.runPending();
   EXPECT_FALSE(rm_->allReleased());
   rm_->onTaskManagerTerminated("tm-2", "launch dropped");
+  loop_.runPending();
   EXPECT_TRUE(rm_->allReleased());
   ASSERT_NE(report("tm-2"), nullptr);
   // tm-2 was never started: its report says so rather than "released".
   EXPECT_EQ(report("tm-2")->exit(), "never started: request withdrawn (released at job end)");
   EXPECT_EQ(report("tm-2")->launched_at(), 0);
+}
+
+// --- jobs larger than the cluster ---
+
+TEST_F(ResourceManagerTest, RequestsOnlyWhatTheClusterHasRoomFor) {
+  capacity_ = res(2, 4096);
+  ResourceManagerConfig config = tailoredConfig();
+  config.sizing.maxTaskManager = res(2, 4096);
+  create(config);
+  // 500 slots of 0.01 CPU: spread over 8 TMs of 63 slots, but only 2 CPUs of
+  // room, so 3 such TMs and one of the 11 slots left; the rest waits.
+  const Resources tiny = res(0.01, 16);
+  declareExpectingLaunches({{tiny, 500}}, {{"tm-1", {res(0.63, 1008), copies(tiny, 63)}},
+                                           {"tm-2", {res(0.63, 1008), copies(tiny, 63)}},
+                                           {"tm-3", {res(0.63, 1008), copies(tiny, 63)}},
+                                           {"tm-4", {res(0.11, 176), copies(tiny, 11)}}});
+  // Slots freed and reused by the owner are not new demand: nothing is launched.
+  rm_->declareRequirements({{tiny, 300}});
+  loop_.runPending();
+  EXPECT_EQ(rm_->taskManagersRequested(), 4);
+}
+
+TEST_F(ResourceManagerTest, AnIdleTaskManagerGoesAtOnceWhileDemandWaitsForRoom) {
+  capacity_ = res(2, 4096);
+  ResourceManagerConfig config = tailoredConfig();
+  config.sizing.maxTaskManager = res(2, 4096);
+  create(config);
+  declareExpectingLaunches({{res(1, 1024), 2}}, {{"tm-1", {res(2, 2048), copies(res(1, 1024), 2)}}});
+  registerExpectingOffers("tm-1", 2, res(1, 1024));
+  // A larger stage that needs the whole cluster: tm-1, idle, only takes room.
+  rm_->releaseSlot("slot-1");
+  rm_->releaseSlot("slot-2");
+  EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
+  rm_->declareRequirements({{res(2, 3000), 1}});
+  loop_.runPending();
+  verifyDriver();
+  EXPECT_EQ(report("tm-1")->exit(), "released at once: idle while demand waits for room");
+  EXPECT_CALL(owner_, onTaskManagerLost("tm-1", _));
+  EXPECT_CALL(driver_, launchTaskManager("tm-2", TaskManagerSpecIs(res(2, 3000), copies(res(2, 3000), 1))));
+  rm_->onTaskManagerTerminated("tm-1", "stopped");
+  loop_.runPending();
+}
+
+TEST_F(ResourceManagerTest, IdlePartitionHoldersAreAskedToMoveTheirPartitionsWhenDemandWaits) {
+  capacity_ = res(2, 4096);
+  ResourceManagerConfig config = tailoredConfig();
+  config.sizing.maxTaskManager = res(2, 4096);
+  config.evacuateAfter = Duration(2000);
+  create(config);
+  declareExpectingLaunches({{res(1, 1024), 2}}, {{"tm-1", {res(2, 2048), copies(res(1, 1024), 2)}}});
+  registerExpectingOffers("tm-1", 2, res(1, 1024));
+  rm_->releaseSlot("slot-1");
+  rm_->releaseSlot("slot-2");
+  rm_->setPartitionHolders({"tm-1"});
+  rm_->declareRequirements({{res(2, 3000), 1}});
+  loop_.advance(Duration(1999));  // StrictMock owner: nothing yet
+  EXPECT_CALL(owner_, onPlacementStalled(std::set<std::string>{"tm-1"}));
+  loop_.advance(Duration(1));
+  Mock::VerifyAndClearExpectations(&owner_);
+  // The owner moved them: tm-1 holds nothing any more and goes at once.
+  EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
+  rm_->setPartitionHolders({});
+  loop_.runPending();
+}
+
+TEST_F(ResourceManagerTest, DemandThatCanNeverBePlacedFailsAfterThePlacementTimeout) {
+  ResourceManagerConfig config = tailoredConfig();
+  config.placementTimeout = Duration(3000);
+  create(config);
+  declareExpectingLaunches({{res(2, 64), 1}}, {{"tm-1", {res(2, 64), copies(res(2, 64), 1)}}});
+  // The cluster turns out smaller than the request: it is withdrawn and
+  // nothing smaller can hold the task.
+  loop_.advance(Duration(1000));
+  largest_ = res(0.95, 2016);
+  verifyDriver();
+  EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
+  rm_->onCapacityChanged();
+  loop_.runPending();
+  verifyDriver();
+  EXPECT_EQ(report("tm-1")->exit(),
+            "never started: request withdrawn (larger than the cluster can place "
+            "(cpus=0.95,mem=2016,disk=0,gpus=0))");
+  rm_->onTaskManagerTerminated("tm-1", "never started");
+  loop_.advance(Duration(1999));  // StrictMock owner: not yet
+  EXPECT_CALL(owner_, onResourcesUnavailable(AllOf(
+                          HasSubstr("no TaskManager could be placed for 3000 ms"),
+                          HasSubstr("1 slot of cpus=2,mem=64"), HasSubstr("agent a1 offered cpus=1"))));
+  loop_.advance(Duration(1));
+  Mock::VerifyAndClearExpectations(&owner_);
+  loop_.advance(Duration(60000));  // told once
+}
+
+TEST_F(ResourceManagerTest, WaitingWhileHoldingTaskManagersIsNotATimeout) {
+  capacity_ = res(1, 1024);
+  ResourceManagerConfig config = tailoredConfig();
+  config.sizing.maxTaskManager = res(1, 1024);
+  config.placementTimeout = Duration(3000);
+  create(config);
+  declareExpectingLaunches({{res(1, 1024), 3}}, {{"tm-1", {res(1, 1024), copies(res(1, 1024), 1)}}});
+  registerExpectingOffers("tm-1", 1, res(1, 1024));
+  // Two tasks wait for tm-1's slot for a long time: a wave, not a failure.
+  for (int i = 0; i < 10; ++i) {
+    loop_.advance(Duration(2000));
+    ASSERT_TRUE(heartbeat("tm-1"));
+  }
 }
 
 // --- reports ---
@@ -633,6 +795,7 @@ TEST_F(ResourceManagerTest, ReportsRecordTheLifeOfEachTaskManager) {
   loop_.advance(Duration(500));
   EXPECT_CALL(owner_, onTaskManagerLost("tm-1", _));
   rm_->onTaskManagerTerminated("tm-1", "killed");
+  loop_.runPending();
 
   const auto* tm = report("tm-1");
   ASSERT_NE(tm, nullptr);
@@ -675,9 +838,11 @@ TEST_F(ResourceManagerTest, ALateStartNoticeDoesNotMoveTheLaunchPastRegistration
 TEST_F(ResourceManagerTest, ReportsAreInLaunchOrder) {
   ResourceManagerConfig config = tailoredConfig();
   config.sizing.maxSlotsPerTaskManager = 1;
+  config.sizing.spread = 100;
   create(config);
   EXPECT_CALL(driver_, launchTaskManager(_, _)).Times(11);
   rm_->declareRequirements({{kTask, 11}});
+  loop_.runPending();
   auto reports = rm_->taskManagerReports();
   ASSERT_EQ(reports.size(), 11u);
   for (int i = 0; i < 11; ++i) {
@@ -700,6 +865,7 @@ TEST_F(ResourceManagerTest, TellsTheObserverAboutTaskManagers) {
     EXPECT_CALL(driver_, launchTaskManager("tm-1", _));
   }
   rm_->declareRequirements({{kTask, 1}});
+  loop_.runPending();
   EXPECT_CALL(observer, onTaskManagerRegistered("tm-1"));
   registerExpectingOffers("tm-1", 1, kTask);
   EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
@@ -707,6 +873,7 @@ TEST_F(ResourceManagerTest, TellsTheObserverAboutTaskManagers) {
   EXPECT_CALL(owner_, onTaskManagerLost("tm-1", _));
   EXPECT_CALL(observer, onTaskManagerReleased("tm-1", "released at job end"));
   rm_->onTaskManagerTerminated("tm-1", "killed");
+  loop_.runPending();
   rm_->setObserver(nullptr);
 }
 

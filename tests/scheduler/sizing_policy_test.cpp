@@ -187,5 +187,44 @@ TEST(FixedSizingTest, NothingForNoDemand) {
   EXPECT_TRUE(planTaskManagers(fixed(res(1, 1024), 2), {}).empty());
 }
 
+// --- wide stages and room ---
+
+TEST(TailoredSizingTest, AWideStageIsSpreadOverAboutSpreadTaskManagers) {
+  SizingConfig config = tailored(res(64, 262144), 4);
+  config.spread = 8;
+  auto specs = planTaskManagers(config, {{res(0.01, 16), 2000}});
+  ASSERT_EQ(specs.size(), 8u);
+  for (const auto& spec : specs) {
+    EXPECT_EQ(spec.slots.size(), 250u);
+    EXPECT_EQ(spec.total, res(2.5, 4000));
+  }
+}
+
+TEST(TailoredSizingTest, TheLargestTaskManagerBoundsThePacking) {
+  SizingConfig config = tailored(res(2, 65536), 4);
+  auto specs = planTaskManagers(config, {{res(0.01, 16), 10000}});
+  ASSERT_EQ(specs.size(), 50u);  // 200 slots of 0.01 CPU fill 2 CPUs
+  EXPECT_EQ(specs.front().slots.size(), 200u);
+}
+
+TEST(TailoredSizingTest, OnlyWhatFitsTheRoomIsPlannedAndTheLastTaskManagerShrinks) {
+  SizingConfig config = tailored(res(2, 4096), 4);
+  auto specs = planTaskManagers(config, {{res(0.01, 16), 500}}, res(2, 4096));
+  ASSERT_EQ(specs.size(), 4u);
+  EXPECT_EQ(specs[0].total, res(0.63, 1008));
+  EXPECT_EQ(specs[2].total, res(0.63, 1008));
+  EXPECT_EQ(specs[3].total, res(0.11, 176));  // what is left of 2 CPUs
+}
+
+TEST(TailoredSizingTest, NoRoomNoTaskManagers) {
+  auto specs = planTaskManagers(tailored(res(4, 4096)), {{res(1, 1024), 3}}, res(0.5, 4096));
+  EXPECT_TRUE(specs.empty());
+}
+
+TEST(FixedSizingTest, OnlyWholeTaskManagersThatFitTheRoom) {
+  auto specs = planTaskManagers(fixed(res(1, 1024), 2), {{res(0.5, 512), 9}}, res(5, 8192));
+  EXPECT_EQ(specs.size(), 2u);  // 3 would need 6 CPUs
+}
+
 }  // namespace
 }  // namespace tailor::scheduler

@@ -27,22 +27,24 @@ TaskManagerView pending(const std::string& id, const Resources& total) {
 
 Resources same(const Resources& profile) { return profile; }
 
-MATCHER_P3(CutIs, taskManagerId, taskProfile, slotProfile, "") {
+MATCHER_P4(CutIs, taskManagerId, taskProfile, slotProfile, count, "") {
   return arg.taskManagerId == taskManagerId && arg.taskProfile == taskProfile &&
-         arg.slotProfile == slotProfile;
+         arg.slotProfile == slotProfile && arg.count == count;
 }
 
-// Which TM each cut went to, in order.
+// Which TM each slot cut went to, in order (a cut of n slots counts n times).
 std::vector<std::string> cutTargets(const SlotPlan& plan) {
   std::vector<std::string> targets;
-  for (const auto& cut : plan.cuts) targets.push_back(cut.taskManagerId);
+  for (const auto& cut : plan.cuts) {
+    for (int n = 0; n < cut.count; ++n) targets.push_back(cut.taskManagerId);
+  }
   return targets;
 }
 
 TEST(SlotPlannerTest, CutsFromARegisteredTaskManager) {
   SlotPlan plan = planSlots({{res(1, 1024), 2}}, {registered("tm-1", res(4, 4096))}, same);
-  EXPECT_THAT(plan.cuts, ElementsAre(CutIs("tm-1", res(1, 1024), res(1, 1024)),
-                                     CutIs("tm-1", res(1, 1024), res(1, 1024))));
+  // One cut of two slots: the work is per TM, not per slot.
+  EXPECT_THAT(plan.cuts, ElementsAre(CutIs("tm-1", res(1, 1024), res(1, 1024), 2)));
   EXPECT_THAT(plan.unmet, IsEmpty());
 }
 
@@ -83,7 +85,7 @@ TEST(SlotPlannerTest, LargerProfilesAreServedFirst) {
   // the smaller first.
   SlotPlan plan =
       planSlots({{res(1, 1024), 1}, {res(2, 2048), 1}}, {registered("tm-1", res(2, 2048))}, same);
-  EXPECT_THAT(plan.cuts, ElementsAre(CutIs("tm-1", res(2, 2048), res(2, 2048))));
+  EXPECT_THAT(plan.cuts, ElementsAre(CutIs("tm-1", res(2, 2048), res(2, 2048), 1)));
   EXPECT_THAT(plan.unmet, ElementsAre(Pair(res(1, 1024), 1)));
 }
 
@@ -127,9 +129,9 @@ TEST(SlotPlannerTest, CutsTheSlotProfileButRecordsTheTaskProfile) {
       planSlots({{res(0.5, 256), 3}},
                 {registered("tm-1", res(4, 4096)), pending("tm-2", res(2, 2048))}, fixedSlot);
   // Two fixed slots fill tm-1; the pending TM takes the third.
-  EXPECT_THAT(plan.cuts, ElementsAre(CutIs("tm-1", res(0.5, 256), res(2, 2048)),
-                                     CutIs("tm-1", res(0.5, 256), res(2, 2048))));
+  EXPECT_THAT(plan.cuts, ElementsAre(CutIs("tm-1", res(0.5, 256), res(2, 2048), 2)));
   EXPECT_THAT(plan.unmet, IsEmpty());
+  EXPECT_THAT(plan.pendingNeeded, ElementsAre("tm-2"));
 }
 
 TEST(SlotPlannerTest, UnmetIsKeyedByTaskProfile) {
@@ -144,13 +146,35 @@ TEST(SlotPlannerTest, NeverCutsMoreThanATaskManagerHas) {
                                       registered("tm-3", res(1, 500))};
   SlotPlan plan = planSlots({{res(1, 1000), 4}, {res(0.5, 2000), 4}}, tms, same);
   std::map<std::string, Resources> used;
-  for (const auto& cut : plan.cuts) used[cut.taskManagerId] += cut.slotProfile;
+  for (const auto& cut : plan.cuts) used[cut.taskManagerId] += cut.slotProfile * cut.count;
   for (const auto& tm : tms) {
     EXPECT_TRUE(tm.free.contains(used[tm.id])) << tm.id << " over-cut: " << used[tm.id].toString();
   }
-  int served = static_cast<int>(plan.cuts.size());
+  int served = 0;
+  for (const auto& cut : plan.cuts) served += cut.count;
   for (const auto& [profile, count] : plan.unmet) served += count;
   EXPECT_EQ(served, 8);
+}
+
+TEST(SlotPlannerTest, PendingTaskManagersAbsorbInTheOrderGiven) {
+  // The caller lists those closest to running first; the last absorbs nothing
+  // and is reported as not needed.
+  SlotPlan plan = planSlots({{res(1, 1024), 3}},
+                            {pending("tm-9", res(2, 2048)), pending("tm-2", res(2, 2048)),
+                             pending("tm-5", res(2, 2048))},
+                            same);
+  EXPECT_THAT(plan.pendingNeeded, ElementsAre("tm-2", "tm-9"));
+  EXPECT_THAT(plan.unmet, IsEmpty());
+}
+
+TEST(SlotPlannerTest, TenThousandSlotsCostNoMoreThanTen) {
+  // Cuts are counted, not listed: a wide stage is one cut per TM.
+  SlotPlan plan = planSlots({{res(0.01, 16), 10000}},
+                            {registered("tm-1", res(2, 3200)), pending("tm-2", res(1, 1600))},
+                            same);
+  EXPECT_THAT(plan.cuts, ElementsAre(CutIs("tm-1", res(0.01, 16), res(0.01, 16), 200)));
+  EXPECT_THAT(plan.pendingNeeded, ElementsAre("tm-2"));
+  EXPECT_THAT(plan.unmet, ElementsAre(Pair(res(0.01, 16), 9700)));
 }
 
 }  // namespace

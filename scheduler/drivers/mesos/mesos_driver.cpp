@@ -46,6 +46,19 @@ std::string MesosDriver::describe() const {
   return "the Mesos cluster (TaskManagers up to " + config_.maxTaskManager.toString() + ")";
 }
 
+Resources MesosDriver::maxTaskManager() const {
+  Resources largest = config_.maxTaskManager;
+  auto offered = offers_.largestAgentOffer();
+  if (!offered) return largest;
+  Resources usable = *offered - config_.executorOverhead;
+  largest.milliCpus = std::max<std::int64_t>(0, std::min(largest.milliCpus, usable.milliCpus));
+  largest.memMib = std::max<std::int64_t>(0, std::min(largest.memMib, usable.memMib));
+  // Disk and GPUs: an agent without them offers none, and TMs ask for none then.
+  if (largest.diskMib > 0 && usable.diskMib > 0) largest.diskMib = std::min(largest.diskMib, usable.diskMib);
+  if (largest.gpus > 0 && usable.gpus > 0) largest.gpus = std::min(largest.gpus, usable.gpus);
+  return largest;
+}
+
 void MesosDriver::start(DriverListener* listener) {
   listener_ = listener;
   offers_.start(makeFrameworkInfo(config_));
@@ -60,7 +73,10 @@ void MesosDriver::releaseTaskManager(const std::string& taskManagerId) {
   if (tms_.count(taskManagerId) == 0) return;
   if (offers_.withdraw(taskManagerId)) {
     tms_.erase(taskManagerId);
-    if (listener_ != nullptr) listener_->onTaskManagerTerminated(taskManagerId, "never started");
+    // Told on a later turn: a driver never calls its listener from a call.
+    loop_.post([this, taskManagerId] {
+      if (listener_ != nullptr) listener_->onTaskManagerTerminated(taskManagerId, "never started");
+    });
     return;
   }
   // A released TaskManager exits by itself after its next heartbeat; the
@@ -74,7 +90,17 @@ void MesosDriver::onSubscribed(const std::string& frameworkId, bool isNewFramewo
   offers_.onSubscribed(frameworkId, isNewFramework);
 }
 
-void MesosDriver::onEvent(const SchedulerEvent& event) { offers_.onEvent(event); }
+void MesosDriver::onEvent(const SchedulerEvent& event) {
+  Resources before = maxTaskManager();
+  offers_.onEvent(event);
+  if (maxTaskManager() != before && listener_ != nullptr) {
+    log_->info("the largest TaskManager the cluster can take is now {}",
+               maxTaskManager().toString());
+    loop_.post([this] {
+      if (listener_ != nullptr) listener_->onCapacityChanged();
+    });
+  }
+}
 
 void MesosDriver::onDisconnected(const std::string& reason) { offers_.onDisconnected(reason); }
 

@@ -82,7 +82,11 @@ class MesosDriver : public ResourceManagerDriver,
   void start(DriverListener* listener) override;
   void launchTaskManager(const std::string& taskManagerId, const TaskManagerSpec& spec) override;
   void releaseTaskManager(const std::string& taskManagerId) override;
-  Resources maxTaskManager() const override { return config_.maxTaskManager; }
+  // The configured largest, and once offers came, no larger than the largest
+  // agent offered (minus the executor's own resources).
+  Resources maxTaskManager() const override;
+  std::optional<Resources> capacity() const override { return std::nullopt; }
+  std::string describeOffers() const override { return offers_.describeOffersSeen(); }
   std::string describe() const override;
   void shutdown() override;
 
