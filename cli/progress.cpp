@@ -6,11 +6,6 @@ namespace tailor::cli {
 
 namespace {
 
-int tmNumber(const std::string& id) {
-  auto dash = id.rfind('-');
-  return dash == std::string::npos ? 0 : std::atoi(id.c_str() + dash + 1);
-}
-
 std::string sizeOf(const scheduler::TaskManagerSpec& spec) {
   std::string slots = spec.slots.size() == 1 ? "1 slot" : fmt::format("{} slots", spec.slots.size());
   return fmt::format("{} cpus, {} MiB, {}", spec.total.cpus(), spec.total.memMib, slots);
@@ -57,21 +52,25 @@ void Progress::onJobEnded(scheduler::JobStatus status, const std::string& error)
 
 void Progress::onTaskManagerRequested(const std::string& id,
                                       const scheduler::TaskManagerSpec& spec) {
-  tms_[tmNumber(id)] = {id, Tm{sizeOf(spec), "starting"}};
+  taskManager(id) = Tm{sizeOf(spec), "starting"};
   if (!terminal_) line(fmt::format("taskmanager {} requested ({})", id, sizeOf(spec)));
   redraw(false);
 }
 
 void Progress::onTaskManagerRegistered(const std::string& id) {
-  auto& tm = tms_[tmNumber(id)];
-  tm.second.state = "running";
+  taskManager(id).state = "running";
   if (!terminal_) line("taskmanager " + id + " registered");
   redraw(false);
 }
 
-void Progress::onTaskManagerReleased(const std::string& id, const std::string& how) {
-  auto& tm = tms_[tmNumber(id)];
-  tm.second.state = how.rfind("lost", 0) == 0 ? "lost" : "released";
+Progress::Tm& Progress::taskManager(const std::string& id) {
+  auto [it, added] = tmIndex_.emplace(id, tms_.size());
+  if (added) tms_.emplace_back(id, Tm{});
+  return tms_[it->second].second;
+}
+
+void Progress::onTaskManagerReleased(const std::string& id, const std::string& how, bool lost) {
+  taskManager(id).state = lost ? "lost" : "released";
   if (!terminal_) line("taskmanager " + id + " " + how);
   redraw(false);
 }
@@ -107,7 +106,7 @@ void Progress::redraw(bool force) {
   }
   int live = 0;
   int released = 0;
-  for (const auto& [n, tm] : tms_) {
+  for (const auto& tm : tms_) {
     if (tm.second.state == "released" || tm.second.state == "lost") {
       ++released;
       continue;
@@ -116,7 +115,7 @@ void Progress::redraw(bool force) {
   }
   text += fmt::format("  TaskManagers: {} live, {} released\n", live, released);
   ++lines;
-  for (const auto& [n, tm] : tms_) {
+  for (const auto& tm : tms_) {
     if (tm.second.state == "released" || tm.second.state == "lost") continue;
     text += fmt::format("    {:<6} {:<9} {}\n", tm.first, tm.second.state, tm.second.size);
     ++lines;

@@ -34,7 +34,7 @@ class Progress : public scheduler::JobObserver, public scheduler::ResourceObserv
   void onTaskManagerRequested(const std::string& id,
                               const scheduler::TaskManagerSpec& spec) override;
   void onTaskManagerRegistered(const std::string& id) override;
-  void onTaskManagerReleased(const std::string& id, const std::string& how) override;
+  void onTaskManagerReleased(const std::string& id, const std::string& how, bool lost) override;
 
  private:
   struct Tm {
@@ -49,7 +49,9 @@ class Progress : public scheduler::JobObserver, public scheduler::ResourceObserv
   bool terminal_;
   std::string jobName_;
   std::vector<scheduler::StageProgress> stages_;
-  std::map<int, std::pair<std::string, Tm>> tms_;  // by number, for order
+  Tm& taskManager(const std::string& id);
+  std::vector<std::pair<std::string, Tm>> tms_;  // in the order they were requested
+  std::map<std::string, size_t> tmIndex_;        // id -> position in tms_
   std::vector<std::string> messages_;  // shown above the live block
   int drawnLines_ = 0;
   std::chrono::steady_clock::time_point started_;

@@ -167,7 +167,7 @@ class RemoteProgress {
       }
       if (tm.state() == "running") progress_.onTaskManagerRegistered(tm.id());
       if (tm.state() == "released" || tm.state() == "lost") {
-        progress_.onTaskManagerReleased(tm.id(), tm.state());
+        progress_.onTaskManagerReleased(tm.id(), tm.state(), tm.state() == "lost");
       }
       seen = tm.state();
     }

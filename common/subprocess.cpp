@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <linux/close_range.h>
@@ -45,7 +47,8 @@ void closeIfOpen(int& fd) {
   }
 }
 
-// Runs in the forked child: only async-signal-safe calls until exec.
+// Runs in the child (sharing the parent's memory until exec, on its own
+// stack): only system calls until exec, nothing written to shared memory.
 [[noreturn]] void execChild(const SpawnOptions& options, char** argv, char** envp, int inRead,
                             int outWrite, int errorPipe, pid_t parent) {
   auto fail = [errorPipe](int stage) {
@@ -86,6 +89,22 @@ void closeIfOpen(int& fd) {
   execvpe(argv[0], argv, envp);
   fail(4);
   _exit(127);
+}
+
+struct ChildArgs {
+  const SpawnOptions* options;
+  char** argv;
+  char** envp;
+  int inRead;
+  int outWrite;
+  int errorPipe;
+  pid_t parent;
+};
+
+int runChild(void* raw) {
+  auto* args = static_cast<ChildArgs*>(raw);
+  execChild(*args->options, args->argv, args->envp, args->inRead, args->outWrite,
+            args->errorPipe, args->parent);
 }
 
 }  // namespace
@@ -129,15 +148,28 @@ Result<Child> spawnProcess(const SpawnOptions& options) {
     closeAll();
     return makeError(ErrorCode::kInternal, "pipe: {}", std::strerror(code));
   }
-  pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid < 0) {
+  // The child borrows this process's memory until it execs (CLONE_VM |
+  // CLONE_VFORK, as posix_spawn does), on a stack of its own, so no page
+  // tables are copied: a TaskManager running hundreds of attempts has many
+  // threads and mappings, and fork() copied them for every task. The child
+  // only makes system calls on values prepared here (its fd table and signal
+  // dispositions are its own), and this thread waits until it execs or exits.
+  ChildArgs args{&options, argv.data(), envArg, inPipe[0], outPipe[1], errorPipe[1], getpid()};
+  constexpr size_t kStackSize = 256 * 1024;
+  void* stack = mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) {
     int code = errno;
     closeAll();
-    return makeError(ErrorCode::kInternal, "fork: {}", std::strerror(code));
+    return makeError(ErrorCode::kInternal, "mmap: {}", std::strerror(code));
   }
-  if (pid == 0) {
-    execChild(options, argv.data(), envArg, inPipe[0], outPipe[1], errorPipe[1], parent);
+  pid_t pid = clone(runChild, static_cast<char*>(stack) + kStackSize,
+                    CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+  int cloneError = errno;
+  munmap(stack, kStackSize);
+  if (pid < 0) {
+    closeAll();
+    return makeError(ErrorCode::kInternal, "clone: {}", std::strerror(cloneError));
   }
   // Also set the group from here, so it is in place whichever runs first.
   setpgid(pid, pid);

@@ -92,7 +92,8 @@ int main(int argc, char** argv) {
 
   int exitCode = 0;
   AsioEventLoop loop;
-  http::CurlHttpClient httpClient(loop, 2);
+  // Task updates of many short attempts go out in parallel.
+  http::CurlHttpClient httpClient(loop, 4);
   http::CurlHttpClient agentClient(loop, 1);  // one worker: updates go in order
   http::Server httpServer(loop, bind, static_cast<std::uint16_t>(port));
   rpc::Server rpcServer(httpServer);

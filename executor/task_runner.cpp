@@ -143,7 +143,17 @@ TaskRunner::~TaskRunner() {
 
 void TaskRunner::start() {
   startedAt_ = wallNow();
-  thread_ = std::thread([this] { onDone_(run()); });
+  thread_ = std::thread([this] {
+    v1::TaskStateUpdate update = run();
+    // The attempt's scratch space (fetched inputs, files the command left) goes
+    // with the attempt, spread over the run rather than all at the TM's end.
+    // Without a task log folder its stderr lives there and is kept.
+    if (!context_.taskLogDir.empty()) {
+      std::error_code ec;
+      fs::remove_all(context_.workDir + "/tasks/" + attemptDirectory(task_), ec);
+    }
+    onDone_(std::move(update));
+  });
 }
 
 void TaskRunner::cancel() {

@@ -169,9 +169,10 @@ void DispatcherReporter::onTaskManagerRegistered(const std::string& id) {
   wake_.notify_all();
 }
 
-void DispatcherReporter::onTaskManagerReleased(const std::string& id, const std::string& how) {
+void DispatcherReporter::onTaskManagerReleased(const std::string& id, const std::string& how,
+                                               bool lost) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (auto* tm = findTaskManager(id)) tm->set_state(how.rfind("lost", 0) == 0 ? "lost" : "released");
+  if (auto* tm = findTaskManager(id)) tm->set_state(lost ? "lost" : "released");
   changed_ = true;
   wake_.notify_all();
 }

@@ -67,7 +67,7 @@ class DispatcherReporter : public JobObserver, public ResourceObserver {
   // ResourceObserver (loop thread)
   void onTaskManagerRequested(const std::string& id, const TaskManagerSpec& spec) override;
   void onTaskManagerRegistered(const std::string& id) override;
-  void onTaskManagerReleased(const std::string& id, const std::string& how) override;
+  void onTaskManagerReleased(const std::string& id, const std::string& how, bool lost) override;
 
  private:
   void senderMain();

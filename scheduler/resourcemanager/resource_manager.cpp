@@ -398,7 +398,9 @@ void ResourceManager::onTaskManagerTerminated(const std::string& taskManagerId,
   if (tm.report.launched_at() > 0) tm.report.set_released_at(loop_.wallSeconds());
   if (wasHeld) lastHeldAt_ = loop_.now();
   log_->info("{} terminated ({}; {})", tm.id, tm.report.exit(), reason);
-  if (observer_ != nullptr) observer_->onTaskManagerReleased(tm.id, tm.report.exit());
+  if (observer_ != nullptr) {
+    observer_->onTaskManagerReleased(tm.id, tm.report.exit(), tm.end == TmEnd::kLost);
+  }
   if (neverRegistered && !released && !releasingAll_) onStartFailure(tm.id, reason);
   requestPass();
 }

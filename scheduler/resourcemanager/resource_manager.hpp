@@ -86,7 +86,9 @@ class ResourceObserver {
   virtual ~ResourceObserver() = default;
   virtual void onTaskManagerRequested(const std::string& id, const TaskManagerSpec& spec) = 0;
   virtual void onTaskManagerRegistered(const std::string& id) = 0;
-  virtual void onTaskManagerReleased(const std::string& id, const std::string& how) = 0;
+  // `how` is the report's exit text; `lost` says whether the TM was lost.
+  virtual void onTaskManagerReleased(const std::string& id, const std::string& how,
+                                     bool lost) = 0;
 };
 
 struct ResourceManagerConfig {

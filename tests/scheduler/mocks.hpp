@@ -46,7 +46,7 @@ class MockResourceObserver : public ResourceObserver {
   MOCK_METHOD(void, onTaskManagerRequested, (const std::string& id, const TaskManagerSpec& spec),
               (override));
   MOCK_METHOD(void, onTaskManagerRegistered, (const std::string& id), (override));
-  MOCK_METHOD(void, onTaskManagerReleased, (const std::string& id, const std::string& how),
+  MOCK_METHOD(void, onTaskManagerReleased, (const std::string& id, const std::string& how, bool lost),
               (override));
 };
 

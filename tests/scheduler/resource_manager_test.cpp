@@ -871,7 +871,7 @@ TEST_F(ResourceManagerTest, TellsTheObserverAboutTaskManagers) {
   EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
   rm_->releaseAll();
   EXPECT_CALL(owner_, onTaskManagerLost("tm-1", _));
-  EXPECT_CALL(observer, onTaskManagerReleased("tm-1", "released at job end"));
+  EXPECT_CALL(observer, onTaskManagerReleased("tm-1", "released at job end", false));
   rm_->onTaskManagerTerminated("tm-1", "killed");
   loop_.runPending();
   rm_->setObserver(nullptr);
