@@ -30,7 +30,7 @@ std::string LocalDriver::describeOffers() const {
 
 void LocalDriver::tellStarted(const std::string& id) {
   loop_.post([this, id] {
-    tellStarted(id);
+    if (listener_ != nullptr) listener_->onTaskManagerStarted(id);
   });
 }
 
@@ -100,6 +100,7 @@ void LocalDriver::releaseTaskManager(const std::string& taskManagerId) {
     if (it->first == taskManagerId) {
       queue_.erase(it);
       tellTerminated(taskManagerId, "never started");
+      launchQueued();  // what waited behind it may fit now
       return;
     }
   }
