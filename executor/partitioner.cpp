@@ -31,7 +31,7 @@ std::string partitionFileName(const v1::OutputSpec& output, int partition) {
 
 Result<std::unique_ptr<PartitionWriter>> PartitionWriter::open(
     const std::string& directory, const std::string& relativeDirectory,
-    const std::vector<v1::OutputSpec>& outputs, int taskIndex) {
+    const std::vector<v1::OutputSpec>& outputs, int taskIndex, const std::string& filePrefix) {
   std::unique_ptr<PartitionWriter> writer(new PartitionWriter());
   std::error_code ec;
   std::filesystem::create_directories(directory, ec);
@@ -40,7 +40,7 @@ Result<std::unique_ptr<PartitionWriter>> PartitionWriter::open(
   }
   constexpr size_t kBufferBytes = 256 * 1024;
   auto addFile = [&](const v1::OutputSpec& output, int partition) -> Result<size_t> {
-    std::string name = partitionFileName(output, partition);
+    std::string name = filePrefix + partitionFileName(output, partition);
     File file;
     file.file = std::fopen((directory + "/" + name).c_str(), "wb");
     if (file.file == nullptr) {

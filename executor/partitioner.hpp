@@ -32,10 +32,13 @@ std::string partitionFileName(const v1::OutputSpec& output, int partition);
 class PartitionWriter {
  public:
   // `taskIndex` picks the partition for FORWARD outputs and the job output.
+  // Files are named `filePrefix` + the partition's name, so that the
+  // attempts of a job can share one directory (no directory per attempt).
   static Result<std::unique_ptr<PartitionWriter>> open(const std::string& directory,
                                                       const std::string& relativeDirectory,
                                                       const std::vector<v1::OutputSpec>& outputs,
-                                                      int taskIndex);
+                                                      int taskIndex,
+                                                      const std::string& filePrefix = "");
   ~PartitionWriter();
 
   // Writes one record; `line` excludes the newline.
