@@ -89,7 +89,8 @@ bool JobMaster::inputsComplete(int stage) const {
 
 bool JobMaster::outputNeeded(int stage) const {
   if (stage == sink_) {
-    return status_ == JobStatus::kRunning;
+    return status_ == JobStatus::kRunning &&
+           collected_ < static_cast<int>(stages_[sink_].tasks.size());
   }
   for (const auto& [consumer, how] : stages_[stage].consumers) {
     if (!stageComplete(consumer)) return true;
@@ -214,11 +215,6 @@ void JobMaster::schedule() {
       if (observer_ != nullptr) observer_->onStageFinished(stage.spec.name());
     }
   }
-  const StageInfo& sink = stages_[sink_];
-  if (sink.available == static_cast<int>(sink.tasks.size()) && !collecting_ &&
-      status_ == JobStatus::kRunning) {
-    collectOutput();
-  }
   if (observer_ != nullptr) observer_->onProgress(progress());
 }
 
@@ -228,7 +224,7 @@ void JobMaster::rerunLostOutputs() {
     for (int s = 0; s < static_cast<int>(stages_.size()); ++s) {
       if (!outputNeeded(s) || stages_[s].available == stages_[s].finished) continue;
       for (auto& task : stages_[s].tasks) {
-        if (task.state == TaskState::kFinished && task.partitions.empty()) {
+        if (task.state == TaskState::kFinished && task.partitions.empty() && !task.collected) {
           log_->info("re-running {}[{}]: its output was lost", stages_[s].spec.name(),
                      task.index);
           resetToWaiting(task);
@@ -261,7 +257,7 @@ void JobMaster::invalidateConsumers() {
 }
 
 bool JobMaster::offerSlot(const Slot& slot) {
-  if (status_ != JobStatus::kRunning || collecting_) return false;
+  if (status_ != JobStatus::kRunning) return false;
   Task* chosen = nextPending(slot.profile);
   if (chosen == nullptr) return false;
   slots_[slot.id] = HeldSlot{slot, ""};
@@ -426,9 +422,12 @@ Result<v1::TaskStateUpdateResponse> JobMaster::updateTaskState(const v1::TaskSta
         log_->warn("{} finished without partitions", update.attempt_id());
         outputsLost_ = true;
       } else if (!holdersDirty_ && outputNeeded(task->stage)) {
-        holders_.insert(task->taskManagerId);
+        holdOutput(*task);
       }
       if (stageComplete(task->stage)) holdersDirty_ = true;  // its inputs may be done with
+      // The sink's output is copied into the output directory as each task
+      // finishes, while the others still run.
+      if (task->stage == sink_ && !task->partitions.empty()) collect(*task);
       stage.finishedAt = now;
       stage.remoteInputs += update.remote_inputs();
       stage.remoteInputBytes += update.remote_input_bytes();
@@ -519,11 +518,9 @@ void JobMaster::onTaskManagerLost(const std::string& taskManagerId, const std::s
     }
   }
   evacuating_.erase(taskManagerId);
-  bool sinkOutputLost = false;
   for (auto& stage : stages_) {
     for (auto& task : stage.tasks) {
-      if (task.taskManagerId != taskManagerId) continue;
-      if (task.stage == sink_ && task.state == TaskState::kFinished) sinkOutputLost = true;
+      if (task.taskManagerId != taskManagerId || task.collected) continue;
       if (task.state == TaskState::kDeploying || task.state == TaskState::kRunning) {
         log_->warn("{} lost with {} ({}); it will run again", task.attemptId, taskManagerId,
                    reason);
@@ -539,9 +536,6 @@ void JobMaster::onTaskManagerLost(const std::string& taskManagerId, const std::s
     }
   }
   holdersDirty_ = true;
-  if (collecting_ && sinkOutputLost) {
-    collecting_ = false;  // collect again once the lost sink tasks ran again
-  }
   requestSchedule();
 }
 
@@ -637,25 +631,37 @@ void JobMaster::evacuate(const std::string& taskManagerId) {
 void JobMaster::updatePartitionHolders() {
   if (holdersDirty_) {
     holdersDirty_ = false;
-    holders_.clear();
+    holdCount_.clear();
     for (int s = 0; s < static_cast<int>(stages_.size()); ++s) {
       if (stages_[s].available == 0 || !outputNeeded(s)) continue;
       for (const auto& task : stages_[s].tasks) {
-        if (task.state == TaskState::kFinished && !task.partitions.empty() &&
-            task.taskManagerId != kJobManagerHolder) {
-          holders_.insert(task.taskManagerId);
+        if (task.state == TaskState::kFinished && !task.partitions.empty() && !task.collected) {
+          holdOutput(task);
         }
       }
     }
   }
-  if (holders_ != partitionHolders_) {
-    partitionHolders_ = holders_;
+  bool same = holdCount_.size() == partitionHolders_.size() &&
+              std::equal(holdCount_.begin(), holdCount_.end(), partitionHolders_.begin(),
+                         [](const auto& held, const std::string& id) { return held.first == id; });
+  if (!same) {
+    partitionHolders_.clear();
+    for (const auto& [id, count] : holdCount_) partitionHolders_.insert(id);
     resourceManager_.setPartitionHolders(partitionHolders_);
   }
 }
 
-void JobMaster::collectOutput() {
-  collecting_ = true;
+void JobMaster::holdOutput(const Task& task) {
+  if (task.taskManagerId != kJobManagerHolder) holdCount_[task.taskManagerId] += 1;
+}
+
+void JobMaster::releaseOutput(const Task& task) {
+  auto it = holdCount_.find(task.taskManagerId);
+  if (it != holdCount_.end() && --it->second <= 0) holdCount_.erase(it);
+}
+
+void JobMaster::prepareOutputDir() {
+  outputPrepared_ = true;
   std::error_code ec;
   fs::create_directories(config_.outputDir, ec);
   if (ec) {
@@ -666,39 +672,45 @@ void JobMaster::collectOutput() {
   for (const auto& entry : fs::directory_iterator(config_.outputDir, ec)) {
     if (entry.path().filename().string().rfind("part-", 0) == 0) fs::remove(entry.path(), ec);
   }
-  const StageInfo& sink = stages_[sink_];
-  int generation = ++collectGeneration_;
-  auto remaining = std::make_shared<int>(static_cast<int>(sink.tasks.size()));
-  log_->info("collecting {} partitions of {} into {}", sink.tasks.size(), sink.spec.name(),
-             config_.outputDir);
-  for (const auto& task : sink.tasks) {
-    const v1::PartitionInfo& partition = task.partitions.front();
-    std::string destination =
-        (fs::path(config_.outputDir) / fmt::format("part-{:05d}", task.index)).string();
-    std::string tm = task.taskManagerId;
-    int index = task.index;
-    taskManagers_.fetchPartition(
-        task.address, partition.path(), destination,
-        [this, remaining, generation, tm, index](Status status) {
-          if (generation != collectGeneration_ || !collecting_ ||
-              status_ != JobStatus::kRunning) {
-            return;
-          }
-          if (!status.ok()) {
-            log_->warn("collecting output of {}[{}] from {} failed: {}",
-                       stages_[sink_].spec.name(), index, tm, status.error().message);
-            collecting_ = false;
-            clearOutput(stages_[sink_].tasks[index]);
-            resourceManager_.reportUnreachable(tm, "collecting output failed: " +
-                                                       status.error().message);
-            requestSchedule();
-            return;
-          }
-          if (--*remaining == 0) {
-            endJob(JobStatus::kFinished, "");
-          }
-        });
-  }
+  log_->info("collecting the {} partitions of {} into {} as they finish",
+             stages_[sink_].tasks.size(), stages_[sink_].spec.name(), config_.outputDir);
+}
+
+void JobMaster::collect(Task& task) {
+  if (!outputPrepared_) prepareOutputDir();
+  if (status_ != JobStatus::kRunning || task.collected) return;
+  int copy = ++task.collectCopy;
+  int index = task.index;
+  std::string tm = task.taskManagerId;
+  std::string destination =
+      (fs::path(config_.outputDir) / fmt::format("part-{:05d}", task.index)).string();
+  taskManagers_.fetchPartition(
+      task.address, task.partitions.front().path(), destination,
+      [this, copy, index, tm](Status status) {
+        if (status_ != JobStatus::kRunning) return;
+        Task& current = stages_[sink_].tasks[static_cast<size_t>(index)];
+        if (current.collectCopy != copy || current.state != TaskState::kFinished ||
+            current.collected) {
+          return;  // an older copy, or the task ran again meanwhile
+        }
+        if (!status.ok()) {
+          log_->warn("collecting output of {}[{}] from {} failed: {}",
+                     stages_[sink_].spec.name(), index, tm, status.error().message);
+          clearOutput(current);
+          resourceManager_.reportUnreachable(tm, "collecting output failed: " +
+                                                     status.error().message);
+          requestSchedule();
+          return;
+        }
+        current.collected = true;
+        collected_ += 1;
+        if (!holdersDirty_) releaseOutput(current);
+        if (collected_ == static_cast<int>(stages_[sink_].tasks.size())) {
+          endJob(JobStatus::kFinished, "");
+          return;
+        }
+        requestSchedule();  // its TaskManager may hold nothing needed any more
+      });
 }
 
 void JobMaster::endJob(JobStatus status, const std::string& error) {

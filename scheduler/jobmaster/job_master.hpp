@@ -4,8 +4,8 @@
 // slots its runnable tasks need to the ResourceManager, deploys attempts into
 // the slots it is offered (reusing free slots across stages), retries failed
 // attempts up to max_attempts, re-runs producers whose partitions were lost
-// with a TaskManager (lineage), collects the sink's partitions into the
-// output directory and ends the job. When demand cannot be placed because
+// with a TaskManager (lineage), copies each sink partition into the output
+// directory as its task finishes and ends the job. When demand cannot be placed because
 // TaskManagers that only keep partitions fill the cluster, it moves those
 // partitions into its own partition directory (served at /partitions/ by the
 // JobManager's HTTP server) so that the holders can go (docs/sizing.md).
@@ -117,6 +117,10 @@ class JobMaster : public SlotOwner {
     std::string ranOnAddress;
     std::vector<v1::PartitionInfo> partitions;
     double attemptStartedAt = 0;
+    // Sink tasks: output copied into the output directory (done), a copy in
+    // flight (its number, to drop answers of an older copy).
+    bool collected = false;
+    int collectCopy = 0;
   };
 
   struct StageInfo {
@@ -166,7 +170,10 @@ class JobMaster : public SlotOwner {
   void onAttemptFailed(Task& task, const v1::TaskStateUpdate& update);
   void updatePartitionHolders();
   void evacuate(const std::string& taskManagerId);
-  void collectOutput();
+  void prepareOutputDir();
+  void collect(Task& task);
+  void holdOutput(const Task& task);
+  void releaseOutput(const Task& task);
   void endJob(JobStatus status, const std::string& error);
   std::string attemptName(const Task& task) const;
 
@@ -181,15 +188,15 @@ class JobMaster : public SlotOwner {
   std::map<std::string, HeldSlot> slots_;
   std::set<std::string> freeSlots_;
   std::unordered_map<std::string, std::pair<int, int>> attempts_;  // id -> stage, index
-  std::set<std::string> holders_;           // TMs holding output still needed
+  std::map<std::string, int> holdCount_;    // TM -> outputs on it still needed
   std::set<std::string> partitionHolders_;  // as last told to the RM
   std::set<std::string> evacuating_;  // TMs whose partitions are being moved here
   std::map<std::string, int> attemptsPerTm_;
   JobStatus status_ = JobStatus::kRunning;
   std::string error_;
   std::string address_;
-  bool collecting_ = false;
-  int collectGeneration_ = 0;
+  bool outputPrepared_ = false;
+  int collected_ = 0;  // sink tasks whose output is in the output directory
   bool schedulePosted_ = false;
   bool outputsLost_ = false;    // some finished task lost its output: scan all
   bool holdersDirty_ = true;    // recompute the partition holders from scratch

@@ -809,7 +809,7 @@ TEST_F(JobMasterTest, PartitionHoldersAreTheTaskManagersWithNeededOutput) {
 
 // --- output collection ---
 
-TEST_F(JobMasterTest, CollectsTheSinkOutputThenFinishes) {
+TEST_F(JobMasterTest, CollectsEachSinkOutputAsItsTaskFinishesThenFinishes) {
   fs::create_directories(outputDir());
   temp_.write("output/part-00009", "stale from an earlier run\n");
   temp_.write("output/notes.txt", "kept\n");
@@ -824,34 +824,54 @@ TEST_F(JobMasterTest, CollectsTheSinkOutputThenFinishes) {
 
   EXPECT_CALL(rm_, releaseSlot("slot-1"));
   EXPECT_CALL(rm_, releaseSlot("slot-2"));
+  // The first sink output is copied while the other task still runs.
   finish("reduce[0]#1", "tm-1", sinkOutput("reduce[0]#1", 0));
-  EXPECT_THAT(fetches_, IsEmpty());
-  finish("reduce[1]#1", "tm-2", sinkOutput("reduce[1]#1", 1));
-
-  ASSERT_EQ(fetches_.size(), 2u);
+  ASSERT_EQ(fetches_.size(), 1u);
   EXPECT_EQ(fetches_[0].address, "tm-1:9000");
   EXPECT_EQ(fetches_[0].path, "reduce[0]#1/_output-0");
   EXPECT_EQ(fetches_[0].destination, (fs::path(outputDir()) / "part-00000").string());
+  EXPECT_FALSE(fs::exists(fs::path(outputDir()) / "part-00009"));
+  EXPECT_TRUE(fs::exists(fs::path(outputDir()) / "notes.txt"));
+  EXPECT_THAT(holders_.back(), (std::set<std::string>{"tm-1"}));
+  fetches_[0].done(Status());
+  loop_.runPending();
+  // Copied; tm-1 still holds map's output, which reduce[1] may need again.
+  EXPECT_THAT(holders_.back(), (std::set<std::string>{"tm-1"}));
+
+  finish("reduce[1]#1", "tm-2", sinkOutput("reduce[1]#1", 1));
+  ASSERT_EQ(fetches_.size(), 2u);
   EXPECT_EQ(fetches_[1].address, "tm-2:9000");
   EXPECT_EQ(fetches_[1].path, "reduce[1]#1/_output-1");
   EXPECT_EQ(fetches_[1].destination, (fs::path(outputDir()) / "part-00001").string());
-  EXPECT_FALSE(fs::exists(fs::path(outputDir()) / "part-00009"));
-  EXPECT_TRUE(fs::exists(fs::path(outputDir()) / "notes.txt"));
-
-  // While collecting, no slot is taken.
-  EXPECT_FALSE(jm_->offerSlot(slotOn("slot-9", "tm-9", kSmall)));
-
-  fetches_[1].done(Status());
-  loop_.runPending();
   EXPECT_EQ(jm_->status(), JobStatus::kRunning);
   EXPECT_CALL(rm_, releaseAll());
   EXPECT_CALL(observer_, onJobEnded(JobStatus::kFinished, ""));
   loop_.advance(Duration(2500));
-  fetches_[0].done(Status());
+  fetches_[1].done(Status());
   loop_.runPending();
   EXPECT_EQ(jm_->status(), JobStatus::kFinished);
   EXPECT_EQ(jm_->error(), "");
   EXPECT_DOUBLE_EQ(jm_->finishedAt(), ManualEventLoop::kWallStart + 2.5);
+}
+
+TEST_F(JobMasterTest, ACollectedSinkOutputIsNotRecomputedWhenItsTaskManagerIsLost) {
+  start(oneStage(2));
+  offer("slot-1", "tm-1", kSmall);
+  offer("slot-2", "tm-2", kSmall);
+  EXPECT_CALL(rm_, releaseSlot("slot-1"));
+  finish("work[0]#1", "tm-1", sinkOutput("work[0]#1", 0));
+  EXPECT_THAT(holders_.back(), (std::set<std::string>{"tm-1"}));
+  fetches_[0].done(Status());
+  loop_.runPending();
+  EXPECT_THAT(holders_.back(), IsEmpty()) << "a copied output keeps no TaskManager";
+  lose("tm-1", "killed");
+  EXPECT_EQ(deployed_.size(), 2u) << "work[0] ran again";
+  EXPECT_CALL(rm_, releaseSlot("slot-2"));
+  finish("work[1]#1", "tm-2", sinkOutput("work[1]#1", 1));
+  EXPECT_CALL(rm_, releaseAll());
+  fetches_[1].done(Status());
+  loop_.runPending();
+  EXPECT_EQ(jm_->status(), JobStatus::kFinished);
 }
 
 TEST_F(JobMasterTest, AFailedFetchReRunsTheSinkTask) {
