@@ -160,7 +160,7 @@ Result<v1::DeployTaskResponse> TaskManager::deploy(const v1::DeployTaskRequest& 
   std::string jobMaster = task.jobmaster_address();
   std::string attemptId = task.attempt_id();
   auto runner = std::make_unique<TaskRunner>(
-      TaskRunnerContext{config_.id, config_.workDir, config_.taskLogDir}, task,
+      scratchFor(task), task,
       // Running is not reported: the JobMaster takes the DeployTask answer
       // as running, and one update per attempt halves the RPCs of short tasks.
       [](v1::TaskStateUpdate) {},
@@ -180,7 +180,25 @@ Result<v1::DeployTaskResponse> TaskManager::deploy(const v1::DeployTaskRequest& 
   return response;
 }
 
+TaskRunnerContext TaskManager::scratchFor(const v1::TaskDeployment& task) {
+  TaskRunnerContext context{config_.id, config_.workDir, config_.taskLogDir};
+  // The slot's directory, unless its previous attempt (cancelled, say) has
+  // not finished yet: then one of the attempt's own.
+  std::string slotDir = slotScratchDirectory(config_.workDir, task);
+  if (!config_.taskLogDir.empty() && !slotDir.empty() && busyScratch_.insert(slotDir).second) {
+    context.scratchDir = slotDir;
+    context.reuseScratch = true;
+    scratchOf_[task.attempt_id()] = slotDir;
+  }
+  return context;
+}
+
 void TaskManager::onAttemptDone(const std::string& attemptId) {
+  auto scratch = scratchOf_.find(attemptId);
+  if (scratch != scratchOf_.end()) {
+    busyScratch_.erase(scratch->second);
+    scratchOf_.erase(scratch);
+  }
   auto it = runners_.find(attemptId);
   if (it == runners_.end()) return;
   // The runner thread has returned from its last callback; joining is quick.

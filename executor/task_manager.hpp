@@ -6,6 +6,7 @@
 // it stops. Loop thread only, except where noted.
 
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,6 +62,7 @@ class TaskManager {
   Result<v1::DeployTaskResponse> deploy(const v1::DeployTaskRequest& request);
   void sendUpdate(const std::string& jobMaster, v1::TaskStateUpdate update, int triesLeft);
   void onAttemptDone(const std::string& attemptId);
+  TaskRunnerContext scratchFor(const v1::TaskDeployment& task);
 
   EventLoop& loop_;
   http::Server& server_;
@@ -77,6 +79,9 @@ class TaskManager {
   Duration heartbeatTimeout_{10000};
   std::optional<TimerId> timer_;
   std::map<std::string, std::unique_ptr<TaskRunner>> runners_;
+  // Slot scratch directories in use, and which attempt uses which.
+  std::set<std::string> busyScratch_;
+  std::map<std::string, std::string> scratchOf_;
   std::shared_ptr<spdlog::logger> log_;
 };
 

@@ -123,6 +123,11 @@ std::string tail(const std::string& path, size_t maxBytes) {
 
 }  // namespace
 
+std::string slotScratchDirectory(const std::string& workDir, const v1::TaskDeployment& task) {
+  if (task.slot_id().empty()) return "";
+  return workDir + "/tasks/" + sanitize(task.job_id()) + "/" + sanitize("slot-" + task.slot_id());
+}
+
 std::string attemptDirectory(const v1::TaskDeployment& task) {
   return sanitize(task.job_id()) + "/" +
          sanitize(fmt::format("{}-{}-a{}", task.stage(), task.index(), task.attempt()));
@@ -146,11 +151,18 @@ void TaskRunner::start() {
   thread_ = std::thread([this] {
     v1::TaskStateUpdate update = run();
     // The attempt's scratch space (fetched inputs, files the command left) goes
-    // with the attempt, spread over the run rather than all at the TM's end.
-    // Without a task log folder its stderr lives there and is kept.
+    // with the attempt, spread over the run rather than all at the TM's end;
+    // a slot's directory itself stays for the slot's next attempt. Without a
+    // task log folder its stderr lives there and is kept.
     if (!context_.taskLogDir.empty()) {
       std::error_code ec;
-      fs::remove_all(context_.workDir + "/tasks/" + attemptDirectory(task_), ec);
+      if (context_.reuseScratch) {
+        for (const auto& entry : fs::directory_iterator(context_.scratchDir, ec)) {
+          fs::remove_all(entry.path(), ec);
+        }
+      } else {
+        fs::remove_all(context_.workDir + "/tasks/" + attemptDirectory(task_), ec);
+      }
     }
     onDone_(std::move(update));
   });
@@ -184,7 +196,8 @@ v1::TaskStateUpdate TaskRunner::run() {
     return update;
   };
   std::string relative = attemptDirectory(task_);
-  std::string taskDir = context_.workDir + "/tasks/" + relative;
+  std::string taskDir = !context_.scratchDir.empty() ? context_.scratchDir
+                                                     : context_.workDir + "/tasks/" + relative;
   // Partition files of all attempts of a job share one directory: one inode
   // fewer per attempt, which is what short tasks pay most for on ext4.
   std::string jobDir = sanitize(task_.job_id());

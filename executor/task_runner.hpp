@@ -26,10 +26,20 @@ struct TaskRunnerContext {
   // Where each attempt's stderr is kept, beyond the TM's life; empty: in the
   // attempt's folder of the work directory (removed with it).
   std::string taskLogDir = {};
+  // The attempt's scratch directory (its working directory, fetched inputs);
+  // empty: <workDir>/tasks/<attemptDirectory>, removed when the attempt ends.
+  std::string scratchDir = {};
+  // The scratch directory is the slot's: kept for the slot's next attempt and
+  // only emptied when this one ends (no directory created per attempt).
+  bool reuseScratch = false;
 };
 
-// The folder under <workDir>/partitions/ holding an attempt's partitions.
+// "<job>/<stage>-<index>-a<attempt>": names an attempt's files.
 std::string attemptDirectory(const v1::TaskDeployment& task);
+
+// "<workDir>/tasks/<job>/slot-<slot id>": the scratch directory a slot's
+// attempts share one after another; empty when the deployment names no slot.
+std::string slotScratchDirectory(const std::string& workDir, const v1::TaskDeployment& task);
 
 // "<stage>-<index>-<attempt>.stderr": the name of an attempt's stderr in a task log folder.
 std::string taskLogName(const std::string& stage, int index, int attempt);
