@@ -3,7 +3,9 @@
 #      the sum is right, and no TaskManager but (at most) the one for `sum` is
 #      launched after `split` finished (no stale requests for a finished stage);
 #  (b) the same shape with 200 tasks on a fake Mesos of ONE agent (cpus=1,
-#      mem=2048): the sum is right, every TM task ended, the framework is gone;
+#      mem=2048): the sum is right, every TM task ended, the framework is gone,
+#      and the holders of split's partitions moved them into the JobManager and
+#      went, so that the sum's TaskManager fitted;
 #  (c) a stage that needs cpus=2 on that one-agent fake (cpus=1) never fits:
 #      with --placement-timeout 3s the job fails within 30 s, and the report's
 #      error and the console name the stage, what a task needs and what the
@@ -82,6 +84,21 @@ late="$(jq "$late_query | length" "$r")"
   fail "local: $late TaskManagers launched after split finished (at most 1, for sum): $(jq -r "$late_query | map(\"\(.id) (cpus=\(.resources.cpus), \(.tasks_run // 0) tasks)\") | .[:5] + (if length > 5 then [\"...\"] else [] end) | join(\", \")" "$r")"
 pass "local: 500 + 1 tasks, sum $want; job $(jq '.job.duration_seconds * 10 | round / 10' "$r") s ($took s wall), $(jq '[.taskmanagers[] | select((.launched_at // 0) > 0)] | length' "$r") TaskManagers launched, $late after split finished"
 
+# (a2) Local, a sum larger than any holder: split's TaskManagers fill the 2 CPUs
+# and keep its partitions; they must move them into the JobManager and go.
+write_sum_job "$TMP/local-big.yaml" 100
+sed -i 's/resources: {cpus: 0.5, mem: 64MiB}/resources: {cpus: 1.5, mem: 64MiB}/' "$TMP/local-big.yaml"
+timeout -k 10 120 "$BIN/tailor" run "$TMP/local-big.yaml" --local-resources cpus=2,mem=4096 \
+  --output "$TMP/out-local-big" --report "$TMP/report-local-big.json" \
+  --work-dir "$TMP/work-local-big" > "$TMP/run-local-big.log" 2>&1 || {
+  tail -20 "$TMP/run-local-big.log"
+  fail "local, big sum: tailor run failed"
+}
+[ "$(cat "$TMP"/out-local-big/part-*)" = "$want" ] || fail "local, big sum: the sum is wrong"
+grep -q "are now served by the JobManager" "$TMP/work-local-big/jobmanager.log" ||
+  fail "local, big sum: no partitions were moved into the JobManager"
+pass "local, sum of 1.5 CPUs on 2: holders moved their partitions into the JobManager; job $(jq '.job.duration_seconds * 10 | round / 10' "$TMP/report-local-big.json") s"
+
 # (b) Fake Mesos, one agent of cpus=1,mem=2048: 200 tasks, then the sum.
 write_sum_job "$TMP/mesos.yaml" 200
 start_one_agent_fake mesos
@@ -101,6 +118,13 @@ took="$(elapsed "$start")"
 curl -s "$FAKE/fake/state" > "$TMP/state-mesos.json"
 expect_json "$TMP/state-mesos.json" 'all(.frameworks[]; .torn_down)' "mesos: framework torn down"
 expect_json "$TMP/state-mesos.json" 'all(.tasks[]; .completed)' "mesos: every TaskManager task ended"
+# The sum fitted only because the holders of split's partitions made room: their
+# partitions moved into the JobManager and they were released.
+grep -q "are now served by the JobManager" "$TMP/work-mesos/jobmanager.log" ||
+  fail "mesos: no partitions were moved into the JobManager"
+expect_json "$TMP/report-mesos.json" \
+  'any(.taskmanagers[]; .exit == "released at once: idle while demand waits for room")' \
+  "mesos: a partition holder released to make room"
 pass "mesos (one agent cpus=1,mem=2048): 200 + 1 tasks, sum $want; job $(jq '.job.duration_seconds * 10 | round / 10' "$TMP/report-mesos.json") s ($took s wall), $(jq '.tasks | length' "$TMP/state-mesos.json") TaskManagers; framework torn down"
 
 # (c) A stage that no offer can ever hold: cpus=2 on an agent of cpus=1.
