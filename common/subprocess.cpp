@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/close_range.h>
 #include <unistd.h>
@@ -67,11 +68,20 @@ void closeIfOpen(int& fd) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);
   }
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
+  // Signal state through raw system calls: the libc wrappers may be
+  // interposed (sanitizers keep tables of handlers), and this child still
+  // shares the parent's memory. Caught signals are reset by exec anyway;
+  // ignored ones (SIGPIPE in a server) must be made default here.
+  struct {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)();
+    unsigned long mask;
+  } defaultAction = {SIG_DFL, 0, nullptr, 0};
+  unsigned long noSignals = 0;
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &noSignals, nullptr, sizeof(noSignals));
   for (int sig : {SIGPIPE, SIGTERM, SIGINT, SIGCHLD, SIGHUP}) {
-    signal(sig, SIG_DFL);
+    syscall(SYS_rt_sigaction, sig, &defaultAction, nullptr, sizeof(defaultAction.mask));
   }
   int in = inRead >= 0 ? inRead : open("/dev/null", O_RDONLY);
   if (in < 0 || dup2(in, 0) < 0) fail(1);

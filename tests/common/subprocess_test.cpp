@@ -1,6 +1,7 @@
 #include "common/subprocess.hpp"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -95,6 +96,20 @@ TEST(SpawnProcessTest, AMissingWorkingDirectoryIsAnErrorThatSaysSo) {
   EXPECT_NE(child.error().message.find("cannot change to the work directory for '/bin/true'"),
             std::string::npos)
       << child.error().message;
+}
+
+TEST(SpawnProcessTest, ASignalThisProcessIgnoresIsDefaultInTheChild) {
+  auto previous = ::signal(SIGPIPE, SIG_IGN);  // as a server does
+  SpawnOptions options;
+  options.argv = {"/bin/grep", "SigIgn", "/proc/self/status"};
+  options.pipeStdout = true;
+  auto child = spawnProcess(options);
+  ::signal(SIGPIPE, previous);
+  ASSERT_TRUE(child.ok()) << child.error().message;
+  std::string line = readAll(child->stdoutFd);
+  waitFor(child->pid);
+  auto ignored = std::stoull(line.substr(line.find(':') + 1), nullptr, 16);
+  EXPECT_EQ(ignored & (1ULL << (SIGPIPE - 1)), 0u) << line;
 }
 
 TEST(SpawnProcessTest, ManyChildrenInARowEachGetTheirOwnSetUp) {
