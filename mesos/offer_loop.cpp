@@ -315,6 +315,11 @@ bool larger(const Resources& a, const Resources& b) {
 
 }  // namespace
 
+bool OfferLoop::anyPending() const {
+  return std::any_of(tasks_.begin(), tasks_.end(),
+                     [](const auto& entry) { return entry.second.state == State::kPending; });
+}
+
 std::optional<Resources> OfferLoop::largestAgentOffer() const {
   std::optional<Resources> largest;
   for (const auto& [id, agent] : agents_) {
@@ -382,6 +387,7 @@ void OfferLoop::onOffers(const v1::scheduler::Event::Offers& event) {
       owner_.onTaskLaunched(placement->taskManagerId, offer);
     }
   }
+  unplaced_ = anyPending();
   if (!match.unusedOfferIds.empty()) {
     SchedulerCall call;
     call.set_type(SchedulerCall::DECLINE);

@@ -98,6 +98,10 @@ class OfferLoop : public SchedulerListener {
 
   bool knows(const std::string& taskId) const { return tasks_.count(taskId) != 0; }
 
+  // True when the latest offers left a pending request unplaced (and it is
+  // still pending): the cluster's free resources cannot hold it now.
+  bool pendingUnplaced() const { return unplaced_ && anyPending(); }
+
   // The largest offer seen from one agent (cpus, then memory), as the
   // largest task the cluster can take; nullopt before the first offer.
   std::optional<Resources> largestAgentOffer() const;
@@ -144,6 +148,8 @@ class OfferLoop : public SchedulerListener {
     Resources largest;  // the largest offer from it (cpus, then memory)
   };
   std::map<std::string, AgentSeen> agents_;  // by agent id
+  bool unplaced_ = false;  // the latest offers left a request unplaced
+  bool anyPending() const;
   std::optional<TimerId> batchTimer_;
   MonotonicTime reconcileStartedAt_{};
   std::optional<TimerId> reconcileTimer_;

@@ -40,6 +40,7 @@ class LocalDriver : public ResourceManagerDriver {
   void releaseTaskManager(const std::string& taskManagerId) override;
   Resources maxTaskManager() const override { return config_.capacity; }
   std::optional<Resources> capacity() const override { return config_.capacity; }
+  bool placementBlocked() const override { return !queue_.empty(); }
   std::string describeOffers() const override;
   std::string describe() const override;
   void shutdown() override {}

@@ -56,6 +56,11 @@ class ResourceManagerDriver {
   // it (the local cluster); nullopt when it does not (a shared Mesos cluster).
   virtual std::optional<Resources> capacity() const = 0;
 
+  // Requests wait because what the cluster has free cannot hold them (local:
+  // the queue waits for room; Mesos: the latest offers left a request
+  // unplaced), not merely because offers have not come yet.
+  virtual bool placementBlocked() const = 0;
+
   // What the cluster offers, for the message of a job that cannot be placed:
   // "the local cluster has cpus=2,...", "agent a1 (host) offered cpus=1,...".
   virtual std::string describeOffers() const = 0;

@@ -86,14 +86,15 @@ void ResourceManager::runPass() {
   });
   applyCuts(plan.cuts);
   withdrawUnneeded(plan.pendingNeeded);
-  requestTaskManagers(plan.unmet);
+  bool leftUnmet = requestTaskManagers(plan.unmet);
   bool demandWaits = !plan.unmet.empty();
   for (const auto& [id, tm] : taskManagers_) {
     if (tm.state == TmState::kRequested) demandWaits = true;
   }
   for (auto& [id, tm] : taskManagers_) updateIdle(tm, demandWaits);
   if (holdsAny()) lastHeldAt_ = loop_.now();
-  updateWaiting(demandWaits);
+  // Partitions move only when room is short, not while offers are slow.
+  updateWaiting(demandWaits, leftUnmet || driver_.placementBlocked());
 }
 
 void ResourceManager::applyCuts(const std::vector<SlotCut>& cuts) {
@@ -126,8 +127,8 @@ void ResourceManager::withdrawUnneeded(const std::set<std::string>& pendingNeede
   }
 }
 
-void ResourceManager::requestTaskManagers(const std::map<Resources, int>& unmet) {
-  if (unmet.empty() || loop_.now() < launchesBlockedUntil_) return;
+bool ResourceManager::requestTaskManagers(const std::map<Resources, int>& unmet) {
+  if (unmet.empty() || loop_.now() < launchesBlockedUntil_) return false;
   SizingConfig sizing = config_.sizing;
   sizing.maxTaskManager = driver_.maxTaskManager();
   std::optional<Resources> room = driver_.capacity();
@@ -136,7 +137,12 @@ void ResourceManager::requestTaskManagers(const std::map<Resources, int>& unmet)
       if (tm.state != TmState::kGone) *room -= tm.spec.total;
     }
   }
-  for (auto& spec : planTaskManagers(sizing, unmet, room)) {
+  std::vector<TaskManagerSpec> specs = planTaskManagers(sizing, unmet, room);
+  std::int64_t unmetSlots = 0;
+  std::int64_t plannedSlots = 0;
+  for (const auto& [profile, count] : unmet) unmetSlots += count;
+  for (const auto& spec : specs) plannedSlots += static_cast<std::int64_t>(spec.slots.size());
+  for (auto& spec : specs) {
     std::uint64_t number = nextTaskManager_++;
     std::string id = "tm-" + std::to_string(number);
     TaskManager tm;
@@ -154,6 +160,7 @@ void ResourceManager::requestTaskManagers(const std::map<Resources, int>& unmet)
     if (observer_ != nullptr) observer_->onTaskManagerRequested(id, spec);
     driver_.launchTaskManager(id, spec);
   }
+  return plannedSlots < unmetSlots;
 }
 
 bool ResourceManager::holdsAny() const {
@@ -174,7 +181,7 @@ std::string ResourceManager::describeDemand() const {
   return text.empty() ? "nothing" : text;
 }
 
-void ResourceManager::updateWaiting(bool waiting) {
+void ResourceManager::updateWaiting(bool waiting, bool blocked) {
   if (waitTimer_) {
     loop_.cancelTimer(*waitTimer_);
     waitTimer_.reset();
@@ -195,7 +202,7 @@ void ResourceManager::updateWaiting(bool waiting) {
       holders.insert(id);
     }
   }
-  if (!holders.empty()) {
+  if (!holders.empty() && blocked) {
     MonotonicTime due = std::max(*waitingSince_, lastEvacuationAt_) + config_.evacuateAfter;
     if (now >= due) {
       lastEvacuationAt_ = now;

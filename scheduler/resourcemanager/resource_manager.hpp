@@ -176,9 +176,10 @@ class ResourceManager : public ResourceManagerGateway, public DriverListener {
   void runPass();
   void notifyOwner();
   void applyCuts(const std::vector<SlotCut>& cuts);
-  void requestTaskManagers(const std::map<Resources, int>& unmet);
+  // Requests TMs for `unmet` within the room; true when some is left without one.
+  bool requestTaskManagers(const std::map<Resources, int>& unmet);
   void withdrawUnneeded(const std::set<std::string>& pendingNeeded);
-  void updateWaiting(bool waiting);
+  void updateWaiting(bool waiting, bool blocked);
   void updateIdle(TaskManager& tm, bool demandWaits);
   void release(TaskManager& tm, TmEnd end);
   void markLost(TaskManager& tm, const std::string& reason);

@@ -683,6 +683,16 @@ TEST_F(MesosDriverTest, TheLargestAgentOfferedBoundsTheLargestTaskManager) {
   EXPECT_THAT(driver_->describeOffers(), HasSubstr("2 agents offered at most: agent a1"));
 }
 
+TEST_F(MesosDriverTest, PlacementIsBlockedOnlyOnceOffersLeftARequestUnplaced) {
+  startSubscribed();
+  launch("tm-1", res(4, 1024));
+  EXPECT_FALSE(driver_->placementBlocked()) << "no offer yet: slow, not blocked";
+  offer({makeOffer("o1", "a1", 1, 2048)});
+  EXPECT_TRUE(driver_->placementBlocked());
+  offer({makeOffer("o2", "a2", 8, 8192)});
+  EXPECT_FALSE(driver_->placementBlocked()) << "placed";
+}
+
 TEST_F(MesosDriverTest, ReleasingTheLastPendingTaskManagerSuppresses) {
   startSubscribed();
   launch("tm-1", res(1, 1024));

@@ -28,6 +28,7 @@ class MockResourceManagerDriver : public ResourceManagerDriver {
   MOCK_METHOD(Resources, maxTaskManager, (), (const, override));
   MOCK_METHOD(std::optional<Resources>, capacity, (), (const, override));
   MOCK_METHOD(std::string, describeOffers, (), (const, override));
+  MOCK_METHOD(bool, placementBlocked, (), (const, override));
   MOCK_METHOD(std::string, describe, (), (const, override));
   MOCK_METHOD(void, shutdown, (), (override));
 };

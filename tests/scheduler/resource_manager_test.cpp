@@ -81,6 +81,7 @@ class ResourceManagerTest : public ::testing::Test {
     Mock::VerifyAndClearExpectations(&driver_);
     EXPECT_CALL(driver_, maxTaskManager()).Times(AnyNumber()).WillRepeatedly(Return(largest_));
     EXPECT_CALL(driver_, capacity()).Times(AnyNumber()).WillRepeatedly(Return(capacity_));
+    EXPECT_CALL(driver_, placementBlocked()).Times(AnyNumber()).WillRepeatedly(Return(blocked_));
     EXPECT_CALL(driver_, describeOffers())
         .Times(AnyNumber())
         .WillRepeatedly(Return("agent a1 offered cpus=1"));
@@ -150,6 +151,7 @@ class ResourceManagerTest : public ::testing::Test {
   std::vector<v1::TaskManagerReport> reports_;
   Resources largest_;
   std::optional<Resources> capacity_;
+  bool blocked_ = false;
 };
 
 const Resources kTask = res(1, 1024);
@@ -734,6 +736,24 @@ TEST_F(ResourceManagerTest, IdlePartitionHoldersAreAskedToMoveTheirPartitionsWhe
   // The owner moved them: tm-1 holds nothing any more and goes at once.
   EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
   rm_->setPartitionHolders({});
+  loop_.runPending();
+}
+
+TEST_F(ResourceManagerTest, SlowOffersMoveNoPartitionsOnlyShortRoomDoes) {
+  ResourceManagerConfig config = tailoredConfig();
+  config.evacuateAfter = Duration(2000);
+  create(config);  // no known capacity, as on Mesos
+  declareExpectingLaunches({{kTask, 1}}, {{"tm-1", {kTask, copies(kTask, 1)}}});
+  registerExpectingOffers("tm-1", 1, kTask);
+  rm_->releaseSlot("slot-1");
+  rm_->setPartitionHolders({"tm-1"});
+  declareExpectingLaunches({{res(2, 2048), 1}},
+                           {{"tm-2", {res(2, 2048), copies(res(2, 2048), 1)}}});
+  loop_.advance(Duration(10000));  // StrictMock owner: offers merely slow, nothing moves
+  blocked_ = true;  // offers came and could not hold tm-2
+  verifyDriver();
+  EXPECT_CALL(owner_, onPlacementStalled(std::set<std::string>{"tm-1"}));
+  rm_->onCapacityChanged();
   loop_.runPending();
 }
 

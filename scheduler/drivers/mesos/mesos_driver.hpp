@@ -86,6 +86,7 @@ class MesosDriver : public ResourceManagerDriver,
   // agent offered (minus the executor's own resources).
   Resources maxTaskManager() const override;
   std::optional<Resources> capacity() const override { return std::nullopt; }
+  bool placementBlocked() const override { return offers_.pendingUnplaced(); }
   std::string describeOffers() const override { return offers_.describeOffersSeen(); }
   std::string describe() const override;
   void shutdown() override;
