@@ -1,5 +1,6 @@
 #include "executor/partitioner.hpp"
 
+#include <algorithm>
 #include <filesystem>
 
 namespace tailor::executor {
@@ -38,7 +39,17 @@ Result<std::unique_ptr<PartitionWriter>> PartitionWriter::open(
   if (ec) {
     return makeError(ErrorCode::kIo, "cannot create '{}': {}", directory, ec.message());
   }
-  constexpr size_t kBufferBytes = 256 * 1024;
+  // Up to 256 KiB of buffer per file, but at most 4 MiB per attempt in all:
+  // a task hashing into 500 partitions would otherwise hold 125 MiB, and a
+  // TaskManager packing a wide stage runs many such tasks at once.
+  size_t files = 0;
+  for (const auto& output : outputs) {
+    files += output.partitioning() == v1::HASH
+                 ? static_cast<size_t>(std::max(1, output.num_partitions()))
+                 : 1;
+  }
+  const size_t kBufferBytes =
+      std::clamp<size_t>((4u << 20) / std::max<size_t>(1, files), 4096, 256 * 1024);
   auto addFile = [&](const v1::OutputSpec& output, int partition) -> Result<size_t> {
     std::string name = filePrefix + partitionFileName(output, partition);
     File file;
