@@ -564,6 +564,7 @@ void JobMaster::evacuate(const std::string& taskManagerId) {
   std::vector<std::pair<int, int>> moving;  // stage, index
   std::string address;
   int files = 0;
+  std::int64_t bytes = 0;
   for (int s = 0; s < static_cast<int>(stages_.size()); ++s) {
     if (!outputNeeded(s)) continue;
     for (const auto& task : stages_[s].tasks) {
@@ -574,11 +575,22 @@ void JobMaster::evacuate(const std::string& taskManagerId) {
       moving.emplace_back(s, task.index);
       address = task.address;
       files += static_cast<int>(task.partitions.size());
+      for (const auto& partition : task.partitions) bytes += partition.bytes();
     }
   }
   if (moving.empty()) {
     holdersDirty_ = true;
     requestSchedule();
+    return;
+  }
+  // The JobManager's disk takes them in: only with room to spare (a quarter
+  // of what is free stays free), else the holder stays and the demand waits.
+  std::error_code ec;
+  fs::create_directories(config_.partitionDir, ec);
+  fs::space_info space = fs::space(config_.partitionDir, ec);
+  if (!ec && static_cast<double>(bytes) > 0.75 * static_cast<double>(space.available)) {
+    log_->warn("not moving the partitions of {} ({} bytes): only {} bytes free in {}",
+               taskManagerId, bytes, space.available, config_.partitionDir);
     return;
   }
   evacuating_.insert(taskManagerId);
