@@ -17,7 +17,9 @@ stages:
 YAML
 
 # A watcher samples the number of JobManager processes.
-( while true; do pgrep -c -f "tailor-jobmanager .*$TMP/d-state" || true; sleep 0.2; done ) > "$TMP/jm-counts" 2>/dev/null &
+# Children of the Dispatcher only: a JobManager's own child shows the
+# JobManager's command line for the moment between its start and exec.
+( while true; do pgrep -c -P "$DISPATCHER_PID" -f "tailor-jobmanager .*$TMP/d-state" || true; sleep 0.2; done ) > "$TMP/jm-counts" 2>/dev/null &
 background_pids+=($!)
 
 start=$SECONDS
