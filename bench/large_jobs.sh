@@ -231,8 +231,12 @@ YAML
      rss_mib: ($hwm / 1024), cpu: ($ticks / $hz), all_cpu: $all_cpu,
      tms: ([.taskmanagers // [] | .[] | select((.launched_at // 0) > 0)] | length)}' "$report" \
     > "$tmp/$name.record"
-  [ "$status" != ok ] || rm -rf "$tmp/out-$name" "$tmp/work-$name"  # keep a failed run's logs
+  # The benchmark's own clean-up waits for the end: ext4 allocates inodes
+  # slowly for a while after many were deleted, and removing a run's files
+  # here would slow the next run down by what this script deletes.
+  [ "$status" != ok ] || done_runs+=("$tmp/out-$name" "$tmp/work-$name")
 }
+done_runs=()
 
 tiny_xargs() {  # n: prints the seconds
   local start
@@ -254,6 +258,8 @@ for round in $(seq 1 "$rounds"); do
     jq -c --argjson xargs "$xargs_s" '. + {xargs: $xargs}' "$tmp/$name.record" >> "$records"
   done
 done
+
+[ "${#done_runs[@]}" -eq 0 ] || rm -rf "${done_runs[@]}"
 
 # ---- Table -------------------------------------------------------------------
 time_note="all_cpu_s from /usr/bin/time -v: TaskManagers and tasks included"
