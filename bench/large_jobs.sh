@@ -91,31 +91,14 @@ poll_jm() {
   done
 }
 
-SUM='awk '"'"'{ s += $1 } END { printf "%.0f\n", s }'"'"  # mawk's `print s` rounds to 6 digits
+# The sum stage's command of examples/large-sum, run directly as the baseline.
+SUM='awk '"'"'{ s += $1 } END { printf "%.0f\n", s }'"'"
 
 records="$tmp/runs.jsonl"
 : > "$records"
 
 # ---- Part 1: 500 tasks -> 1 -------------------------------------------------
-mkdir -p "$tmp/wide/data"
-for i in 1 2 3 4; do
-  seq $(((i - 1) * 50000 + 1)) $((i * 50000)) > "$tmp/wide/data/numbers-$i.txt"
-done
-cat > "$tmp/wide/job.yaml" <<YAML
-name: large-sum
-stages:
-  - name: split
-    parallelism: 500
-    resources: {cpus: 0.01, mem: 16MiB}
-    input: {files: ["data/*.txt"]}
-    command: cat
-  - name: sum
-    parallelism: 1
-    resources: {cpus: 0.5, mem: 64MiB}
-    inputs: [{stage: split, partitioning: hash}]
-    command: >-
-      $SUM
-YAML
+"$(dirname "$0")/../examples/large-sum/write-job" "$tmp/wide" 500
 echo "part 1: split (500 x cat over 200,000 numbers) -> sum (1 task), local cluster cpus=2,mem=8192, $rounds round(s)"
 
 for round in $(seq 1 "$rounds"); do

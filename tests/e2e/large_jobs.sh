@@ -25,46 +25,20 @@ start_one_agent_fake() {
   FAKE="http://$FAKE_ADDR"
 }
 
-# The sum, printed exactly: mawk's `print s` gives 2.00001e+10 and its `%d`
-# stops at 2147483647, so both Tailor's task and the check use `%.0f`.
-SUM='awk '"'"'{ s += $1 } END { printf "%.0f\n", s }'"'"
-
-# write_sum_job FILE PARALLELISM: split (PARALLELISM x cat over data/*.txt
-# next to FILE) -> sum (1 task, hash partitioned).
-write_sum_job() {
-  cat > "$1" <<YAML
-name: large-sum
-stages:
-  - name: split
-    parallelism: $2
-    resources: {cpus: 0.01, mem: 16MiB}
-    input: {files: ["data/*.txt"]}
-    command: cat
-  - name: sum
-    parallelism: 1
-    resources: {cpus: 0.5, mem: 64MiB}
-    inputs: [{stage: split, partitioning: hash}]
-    command: >-
-      $SUM
-YAML
-}
+# write_sum_job DIR SPLIT_TASKS [SUM_CPUS]: the example job larger than the
+# cluster (split -> sum over 200,000 numbers), in DIR/job.yaml.
+write_sum_job() { "$ROOT/examples/large-sum/write-job" "$@"; }
 
 # now: seconds since the epoch with fractions; elapsed START: seconds since START.
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
-# 200,000 numbers in 4 files.
-mkdir -p "$TMP/data"
-for i in 1 2 3 4; do
-  seq $(((i - 1) * 50000 + 1)) $((i * 50000)) > "$TMP/data/numbers-$i.txt"
-done
-want="$(cat "$TMP"/data/*.txt | sh -c "$SUM")"
-[ "$want" = $((200000 * 200001 / 2)) ] || fail "the direct sum is $want, not $((200000 * 200001 / 2))"
+want=$((200000 * 200001 / 2))
 
 # (a) Local: 500 tasks of cpus=0.01 on cpus=2,mem=4096.
-write_sum_job "$TMP/local.yaml" 500
+write_sum_job "$TMP/local" 500
 start="$(now)"
-timeout -k 10 120 "$BIN/tailor" run "$TMP/local.yaml" --local-resources cpus=2,mem=4096 \
+timeout -k 10 120 "$BIN/tailor" run "$TMP/local/job.yaml" --local-resources cpus=2,mem=4096 \
   --output "$TMP/out-local" --report "$TMP/report-local.json" --work-dir "$TMP/work-local" \
   > "$TMP/run-local.log" 2>&1 || {
   rc=$?
@@ -86,9 +60,8 @@ pass "local: 500 + 1 tasks, sum $want; job $(jq '.job.duration_seconds * 10 | ro
 
 # (a2) Local, a sum larger than any holder: split's TaskManagers fill the 2 CPUs
 # and keep its partitions; they must move them into the JobManager and go.
-write_sum_job "$TMP/local-big.yaml" 100
-sed -i 's/resources: {cpus: 0.5, mem: 64MiB}/resources: {cpus: 1.5, mem: 64MiB}/' "$TMP/local-big.yaml"
-timeout -k 10 120 "$BIN/tailor" run "$TMP/local-big.yaml" --local-resources cpus=2,mem=4096 \
+write_sum_job "$TMP/local-big" 100 1.5
+timeout -k 10 120 "$BIN/tailor" run "$TMP/local-big/job.yaml" --local-resources cpus=2,mem=4096 \
   --output "$TMP/out-local-big" --report "$TMP/report-local-big.json" \
   --work-dir "$TMP/work-local-big" > "$TMP/run-local-big.log" 2>&1 || {
   tail -20 "$TMP/run-local-big.log"
@@ -100,10 +73,10 @@ grep -q "are now served by the JobManager" "$TMP/work-local-big/jobmanager.log" 
 pass "local, sum of 1.5 CPUs on 2: holders moved their partitions into the JobManager; job $(jq '.job.duration_seconds * 10 | round / 10' "$TMP/report-local-big.json") s"
 
 # (b) Fake Mesos, one agent of cpus=1,mem=2048: 200 tasks, then the sum.
-write_sum_job "$TMP/mesos.yaml" 200
+write_sum_job "$TMP/mesos" 200
 start_one_agent_fake mesos
 start="$(now)"
-timeout -k 10 120 "$BIN/tailor" run "$TMP/mesos.yaml" --mesos-master "$FAKE_ADDR" \
+timeout -k 10 120 "$BIN/tailor" run "$TMP/mesos/job.yaml" --mesos-master "$FAKE_ADDR" \
   --taskmanager-executor "$BIN/tailor-taskmanager" --mesos-refuse 1s \
   --output "$TMP/out-mesos" --report "$TMP/report-mesos.json" --work-dir "$TMP/work-mesos" \
   > "$TMP/run-mesos.log" 2>&1 || {
