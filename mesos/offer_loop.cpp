@@ -197,18 +197,16 @@ void OfferLoop::teardown() {
 }
 
 void OfferLoop::updateSuppression() {
-  bool anyPending = std::any_of(tasks_.begin(), tasks_.end(), [](const auto& entry) {
-    return entry.second.state == State::kPending;
-  });
+  bool wanted = anyPending();
   if (connection_ == nullptr || !connection_->subscribed()) return;
-  if (anyPending && suppressed_) {
+  if (wanted && suppressed_) {
     SchedulerCall call;
     call.set_type(SchedulerCall::REVIVE);
     call.mutable_revive()->add_roles(config_.role);
     log_->info("reviving offers: tasks are pending");
     suppressed_ = false;
     send(std::move(call));
-  } else if (!anyPending && !suppressed_) {
+  } else if (!wanted && !suppressed_) {
     SchedulerCall call;
     call.set_type(SchedulerCall::SUPPRESS);
     call.mutable_suppress()->add_roles(config_.role);

@@ -85,8 +85,8 @@ void ResourceManager::runPass() {
     return slotProfileFor(config_.sizing, profile);
   });
   applyCuts(plan.cuts);
-  withdrawUnneeded(plan.pendingNeeded);
-  bool leftUnmet = requestTaskManagers(plan.unmet);
+  withdrawUnneeded(plan.pendingNeeded, largest);
+  bool leftUnmet = requestTaskManagers(plan.unmet, largest);
   bool demandWaits = !plan.unmet.empty();
   for (const auto& [id, tm] : taskManagers_) {
     if (tm.state == TmState::kRequested) demandWaits = true;
@@ -115,8 +115,8 @@ void ResourceManager::applyCuts(const std::vector<SlotCut>& cuts) {
   }
 }
 
-void ResourceManager::withdrawUnneeded(const std::set<std::string>& pendingNeeded) {
-  Resources largest = driver_.maxTaskManager();
+void ResourceManager::withdrawUnneeded(const std::set<std::string>& pendingNeeded,
+                                       const Resources& largest) {
   for (auto& [id, tm] : taskManagers_) {
     if (tm.state != TmState::kRequested || pendingNeeded.count(id) != 0) continue;
     tm.endDetail = largest.contains(tm.spec.total)
@@ -127,10 +127,11 @@ void ResourceManager::withdrawUnneeded(const std::set<std::string>& pendingNeede
   }
 }
 
-bool ResourceManager::requestTaskManagers(const std::map<Resources, int>& unmet) {
+bool ResourceManager::requestTaskManagers(const std::map<Resources, int>& unmet,
+                                          const Resources& largest) {
   if (unmet.empty() || loop_.now() < launchesBlockedUntil_) return false;
   SizingConfig sizing = config_.sizing;
-  sizing.maxTaskManager = driver_.maxTaskManager();
+  sizing.maxTaskManager = largest;
   std::optional<Resources> room = driver_.capacity();
   if (room) {
     for (const auto& [id, tm] : taskManagers_) {
@@ -163,13 +164,15 @@ bool ResourceManager::requestTaskManagers(const std::map<Resources, int>& unmet)
   return plannedSlots < unmetSlots;
 }
 
+bool ResourceManager::holds(const TaskManager& tm) {
+  // Launched and not gone: a withdrawn request is releasing too, but never
+  // held anything.
+  return tm.state != TmState::kGone && tm.report.launched_at() > 0;
+}
+
 bool ResourceManager::holdsAny() const {
-  // A withdrawn request is releasing too, but never held anything.
-  return std::any_of(taskManagers_.begin(), taskManagers_.end(), [](const auto& entry) {
-    const TaskManager& tm = entry.second;
-    return tm.state == TmState::kStarted || tm.state == TmState::kRegistered ||
-           (tm.state == TmState::kReleasing && tm.report.launched_at() > 0);
-  });
+  return std::any_of(taskManagers_.begin(), taskManagers_.end(),
+                     [](const auto& entry) { return holds(entry.second); });
 }
 
 std::string ResourceManager::describeDemand() const {
@@ -383,8 +386,7 @@ void ResourceManager::onTaskManagerTerminated(const std::string& taskManagerId,
   if (it == taskManagers_.end()) return;
   TaskManager& tm = it->second;
   if (tm.state == TmState::kGone) return;
-  bool wasHeld = tm.state != TmState::kRequested &&
-                 !(tm.state == TmState::kReleasing && tm.report.launched_at() == 0);
+  bool wasHeld = holds(tm);
   bool neverRegistered = tm.report.registered_at() == 0;
   bool released = tm.state == TmState::kReleasing && tm.end != TmEnd::kLost;
   if (tm.state != TmState::kReleasing) markLost(tm, reason);

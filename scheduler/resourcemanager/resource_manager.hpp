@@ -177,8 +177,9 @@ class ResourceManager : public ResourceManagerGateway, public DriverListener {
   void notifyOwner();
   void applyCuts(const std::vector<SlotCut>& cuts);
   // Requests TMs for `unmet` within the room; true when some is left without one.
-  bool requestTaskManagers(const std::map<Resources, int>& unmet);
-  void withdrawUnneeded(const std::set<std::string>& pendingNeeded);
+  // `largest` is the largest TM the driver can place now.
+  bool requestTaskManagers(const std::map<Resources, int>& unmet, const Resources& largest);
+  void withdrawUnneeded(const std::set<std::string>& pendingNeeded, const Resources& largest);
   void updateWaiting(bool waiting, bool blocked);
   void updateIdle(TaskManager& tm, bool demandWaits);
   void release(TaskManager& tm, TmEnd end);
@@ -186,6 +187,7 @@ class ResourceManager : public ResourceManagerGateway, public DriverListener {
   void checkHeartbeats();
   void onStartFailure(const std::string& taskManagerId, const std::string& reason);
   bool isIdle(const TaskManager& tm) const;
+  static bool holds(const TaskManager& tm);
   bool holdsAny() const;
   static std::string exitText(TmEnd end, const std::string& detail);
   std::string describeDemand() const;
