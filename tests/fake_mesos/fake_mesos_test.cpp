@@ -40,6 +40,7 @@
 #include "mesos/codec.hpp"
 #include "mesos/recordio.hpp"
 #include "tests/common/manual_event_loop.hpp"
+#include "tests/common/recording_launcher.hpp"
 #include "tests/common/temp_dir.hpp"
 #include "tests/fake_mesos/allocator.hpp"
 #include "tests/fake_mesos/command_executor.hpp"
@@ -65,6 +66,7 @@ using mesos::ExecutorCall;
 using mesos::ExecutorEvent;
 using mesos::SchedulerCall;
 using mesos::SchedulerEvent;
+using test::RecordingLauncher;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -592,27 +594,6 @@ TEST(FakeMesosFetcher, NamesFilesAsTheMesosFetcher) {
 }
 
 // --- The command executor, on a manual loop -------------------------------------------
-
-// Starts nothing: records what would run and the signals sent; the test ends
-// the command with exit().
-class RecordingLauncher : public ProcessLauncher {
- public:
-  Result<pid_t> launch(const SpawnOptions& options, ExitCallback onExit) override {
-    if (failLaunch) return makeError(ErrorCode::kNotFound, "command not found: 'nope'");
-    spawned.push_back(options);
-    onExit_ = std::move(onExit);
-    return pid_t{4242};
-  }
-  void signal(pid_t pid, int sig) override { signals.push_back(sig); }
-  void exit(int waitStatus) { onExit_(waitStatus); }
-
-  bool failLaunch = false;
-  std::vector<SpawnOptions> spawned;
-  std::vector<int> signals;
-
- private:
-  ExitCallback onExit_;
-};
 
 class FakeMesosCommandExecutor : public ::testing::Test {
  protected:

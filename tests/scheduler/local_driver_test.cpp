@@ -11,6 +11,7 @@
 
 #include "tests/common/builders.hpp"
 #include "tests/common/manual_event_loop.hpp"
+#include "tests/common/recording_launcher.hpp"
 #include "tests/common/temp_dir.hpp"
 #include "tests/scheduler/mocks.hpp"
 
@@ -18,29 +19,11 @@ namespace tailor::scheduler {
 namespace {
 
 using test::ManualEventLoop;
+using test::RecordingLauncher;
 using test::res;
 using test::TempDir;
 using ::testing::_;
 using ::testing::StrictMock;
-
-// Records launches; the test ends the processes by hand.
-class FakeLauncher : public ProcessLauncher {
- public:
-  Result<pid_t> launch(const SpawnOptions& options, ExitCallback onExit) override {
-    pid_t pid = nextPid_++;
-    argv[pid] = options.argv;
-    exits[pid] = std::move(onExit);
-    return pid;
-  }
-  void signal(pid_t pid, int sig) override { signals.emplace_back(pid, sig); }
-
-  std::map<pid_t, std::vector<std::string>> argv;
-  std::map<pid_t, ExitCallback> exits;
-  std::vector<std::pair<pid_t, int>> signals;
-
- private:
-  pid_t nextPid_ = 100;
-};
 
 class LocalDriverTest : public ::testing::Test {
  protected:
@@ -59,14 +42,14 @@ class LocalDriverTest : public ::testing::Test {
 
   TempDir temp_;
   ManualEventLoop loop_;
-  FakeLauncher launcher_;
+  RecordingLauncher launcher_;
   StrictMock<MockDriverListener> listener_;
   std::unique_ptr<LocalDriver> driver_;
 };
 
 TEST_F(LocalDriverTest, AStartIsToldOnceAndNeverInsideTheCall) {
   driver_->launchTaskManager("tm-1", spec(res(1, 1024)));  // StrictMock: nothing yet
-  ASSERT_EQ(launcher_.argv.size(), 1u);
+  ASSERT_EQ(launcher_.spawned.size(), 1u);
   EXPECT_CALL(listener_, onTaskManagerStarted("tm-1")).Times(1);
   EXPECT_EQ(loop_.runPending(), 1u) << "one notice, not a notice that posts itself again";
 }
@@ -77,15 +60,15 @@ TEST_F(LocalDriverTest, ALaunchWaitsForRoomAndAQueuedOneIsWithdrawnWithoutStarti
   driver_->launchTaskManager("tm-2", spec(res(1, 1024)));  // 0.5 CPUs left: waits
   driver_->launchTaskManager("tm-3", spec(res(0.5, 512)));  // behind tm-2 (first come)
   loop_.runPending();
-  EXPECT_EQ(launcher_.argv.size(), 1u);
+  EXPECT_EQ(launcher_.spawned.size(), 1u);
   EXPECT_EQ(driver_->capacity(), res(2, 4096));
   EXPECT_THAT(driver_->describeOffers(), ::testing::HasSubstr("cpus=1.5"));
 
   EXPECT_CALL(listener_, onTaskManagerTerminated("tm-2", "never started"));
   driver_->releaseTaskManager("tm-2");
   loop_.runPending();
-  ASSERT_EQ(launcher_.argv.size(), 2u);  // tm-3 fits now
-  EXPECT_EQ(launcher_.argv.at(101)[2], "tm-3");
+  ASSERT_EQ(launcher_.spawned.size(), 2u);  // tm-3 fits now
+  EXPECT_EQ(launcher_.spawned.at(1).argv[2], "tm-3");
 }
 
 TEST_F(LocalDriverTest, ReleasingARunningTaskManagerStopsItAndTellsWhenItExited) {
@@ -93,10 +76,10 @@ TEST_F(LocalDriverTest, ReleasingARunningTaskManagerStopsItAndTellsWhenItExited)
   driver_->launchTaskManager("tm-1", spec(res(1, 1024)));
   loop_.runPending();
   driver_->releaseTaskManager("tm-1");
-  ASSERT_EQ(launcher_.signals.size(), 1u);
-  EXPECT_EQ(launcher_.signals[0], std::make_pair(100, SIGTERM));
+  EXPECT_EQ(launcher_.signalled, std::vector<pid_t>{4242});
+  EXPECT_EQ(launcher_.signals, std::vector<int>{SIGTERM});
   EXPECT_CALL(listener_, onTaskManagerTerminated("tm-1", "stopped (exit code 0)"));
-  launcher_.exits.at(100)(0);
+  launcher_.exit(4242, 0);
   loop_.runPending();
   EXPECT_EQ(driver_->used(), Resources());
 }
