@@ -1,7 +1,11 @@
 #include "executor/partitioner.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+
+#include <fmt/format.h>
 
 namespace tailor::executor {
 
@@ -32,8 +36,10 @@ std::string partitionFileName(const v1::OutputSpec& output, int partition) {
 
 Result<std::unique_ptr<PartitionWriter>> PartitionWriter::open(
     const std::string& directory, const std::string& relativeDirectory,
-    const std::vector<v1::OutputSpec>& outputs, int taskIndex, const std::string& filePrefix) {
+    const std::vector<v1::OutputSpec>& outputs, int taskIndex, const std::string& filePrefix,
+    size_t inlineOutputBytes) {
   std::unique_ptr<PartitionWriter> writer(new PartitionWriter());
+  writer->inlineOutputBytes_ = inlineOutputBytes;
   std::error_code ec;
   std::filesystem::create_directories(directory, ec);
   if (ec) {
@@ -48,17 +54,17 @@ Result<std::unique_ptr<PartitionWriter>> PartitionWriter::open(
                  ? static_cast<size_t>(std::max(1, output.num_partitions()))
                  : 1;
   }
-  const size_t kBufferBytes =
+  writer->bufferBytes_ =
       std::clamp<size_t>((4u << 20) / std::max<size_t>(1, files), 4096, 256 * 1024);
   auto addFile = [&](const v1::OutputSpec& output, int partition) -> Result<size_t> {
     std::string name = filePrefix + partitionFileName(output, partition);
     File file;
-    file.file = std::fopen((directory + "/" + name).c_str(), "wb");
-    if (file.file == nullptr) {
-      return makeError(ErrorCode::kIo, "cannot create partition '{}/{}'", directory, name);
+    file.path = directory + "/" + name;
+    file.inMemory = output.consumer_stage().empty() && inlineOutputBytes > 0;
+    if (!file.inMemory) {
+      writer->spill(file);
+      if (!writer->error_.empty()) return makeError(ErrorCode::kIo, "{}", writer->error_);
     }
-    file.buffer.reset(new char[kBufferBytes]);
-    std::setvbuf(file.file, file.buffer.get(), _IOFBF, kBufferBytes);
     file.info.set_consumer_stage(output.consumer_stage());
     file.info.set_partition(output.partitioning() == v1::BROADCAST ? -1 : partition);
     file.info.set_path(relativeDirectory + "/" + name);
@@ -90,11 +96,33 @@ PartitionWriter::~PartitionWriter() {
   }
 }
 
+void PartitionWriter::spill(File& file) {
+  file.inMemory = false;
+  file.file = std::fopen(file.path.c_str(), "wb");
+  if (file.file == nullptr) {
+    if (error_.empty()) {
+      error_ = fmt::format("cannot create partition '{}': {}", file.path, std::strerror(errno));
+    }
+    return;
+  }
+  file.buffer.reset(new char[bufferBytes_]);
+  std::setvbuf(file.file, file.buffer.get(), _IOFBF, bufferBytes_);
+  std::fwrite(file.held.data(), 1, file.held.size(), file.file);
+  std::string().swap(file.held);
+}
+
 void PartitionWriter::append(File& file, std::string_view line) {
-  std::fwrite(line.data(), 1, line.size(), file.file);
-  std::fputc('\n', file.file);
   file.info.set_bytes(file.info.bytes() + static_cast<std::int64_t>(line.size()) + 1);
   file.info.set_records(file.info.records() + 1);
+  if (file.inMemory) {
+    file.held.append(line);
+    file.held.push_back('\n');
+    if (file.held.size() > inlineOutputBytes_) spill(file);
+    return;
+  }
+  if (file.file == nullptr) return;  // could not be created: finish() says so
+  std::fwrite(line.data(), 1, line.size(), file.file);
+  std::fputc('\n', file.file);
 }
 
 void PartitionWriter::write(std::string_view line) {
@@ -109,7 +137,15 @@ void PartitionWriter::write(std::string_view line) {
 
 Result<std::vector<v1::PartitionInfo>> PartitionWriter::finish() {
   std::vector<v1::PartitionInfo> infos;
+  if (!error_.empty()) return makeError(ErrorCode::kIo, "{}", error_);
   for (auto& file : files_) {
+    if (file.inMemory) {
+      file.info.clear_path();
+      file.info.set_data(std::move(file.held));
+      file.held.clear();
+      infos.push_back(file.info);
+      continue;
+    }
     bool failed = std::ferror(file.file) != 0;
     failed = std::fclose(file.file) != 0 || failed;
     file.file = nullptr;

@@ -34,18 +34,22 @@ class PartitionWriter {
   // `taskIndex` picks the partition for FORWARD outputs and the job output.
   // Files are named `filePrefix` + the partition's name, so that the
   // attempts of a job can share one directory (no directory per attempt).
+  // The job's output is kept in memory while it is at most
+  // `inlineOutputBytes`, and finish() returns it in the partition's `data`
+  // with an empty `path`: a file is created only once it grows larger.
   static Result<std::unique_ptr<PartitionWriter>> open(const std::string& directory,
                                                       const std::string& relativeDirectory,
                                                       const std::vector<v1::OutputSpec>& outputs,
                                                       int taskIndex,
-                                                      const std::string& filePrefix = "");
+                                                      const std::string& filePrefix = "",
+                                                      size_t inlineOutputBytes = 0);
   ~PartitionWriter();
 
   // Writes one record; `line` excludes the newline.
   void write(std::string_view line);
 
-  // Flushes and closes the files; returns what each file holds, with
-  // `path` relative to the partition root.
+  // Flushes and closes the files; returns what each partition holds, with
+  // `path` relative to the partition root (empty for output kept in memory).
   Result<std::vector<v1::PartitionInfo>> finish();
 
  private:
@@ -53,6 +57,9 @@ class PartitionWriter {
     std::FILE* file = nullptr;
     v1::PartitionInfo info;
     std::unique_ptr<char[]> buffer;
+    std::string path;      // where the file is (or goes once created)
+    bool inMemory = false;  // records go to `held` until it outgrows the limit
+    std::string held;
   };
   struct Output {
     v1::Partitioning partitioning = v1::HASH;
@@ -61,9 +68,14 @@ class PartitionWriter {
 
   PartitionWriter() = default;
   void append(File& file, std::string_view line);
+  // Creates `file` on disk and writes what it held in memory.
+  void spill(File& file);
 
   std::vector<File> files_;
   std::vector<Output> outputs_;
+  size_t bufferBytes_ = 0;
+  size_t inlineOutputBytes_ = 0;
+  std::string error_;  // the first file that could not be created
 };
 
 }  // namespace tailor::executor

@@ -1,7 +1,10 @@
 #include "scheduler/jobmaster/job_master.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <system_error>
 
 #include "common/logging.hpp"
@@ -696,33 +699,49 @@ void JobMaster::collect(Task& task) {
   std::string tm = task.taskManagerId;
   std::string destination =
       (fs::path(config_.outputDir) / fmt::format("part-{:05d}", task.index)).string();
-  taskManagers_.fetchPartition(
-      task.address, task.partitions.front().path(), destination,
-      [this, copy, index, tm](Status status) {
-        if (status_ != JobStatus::kRunning) return;
-        Task& current = stages_[sink_].tasks[static_cast<size_t>(index)];
-        if (current.collectCopy != copy || current.state != TaskState::kFinished ||
-            current.collected) {
-          return;  // an older copy, or the task ran again meanwhile
-        }
-        if (!status.ok()) {
-          log_->warn("collecting output of {}[{}] from {} failed: {}",
-                     stages_[sink_].spec.name(), index, tm, status.error().message);
-          clearOutput(current);
-          resourceManager_.reportUnreachable(tm, "collecting output failed: " +
-                                                     status.error().message);
-          requestSchedule();
-          return;
-        }
-        current.collected = true;
-        collected_ += 1;
-        if (!holdersDirty_) releaseOutput(current);
-        if (collected_ == static_cast<int>(stages_[sink_].tasks.size())) {
-          endJob(JobStatus::kFinished, "");
-          return;
-        }
-        requestSchedule();  // its TaskManager may hold nothing needed any more
-      });
+  const v1::PartitionInfo& output = task.partitions.front();
+  if (output.path().empty()) {
+    // Small enough to have come in the update: written here and now.
+    std::ofstream file(destination, std::ios::binary | std::ios::trunc);
+    file.write(output.data().data(), static_cast<std::streamsize>(output.data().size()));
+    file.close();
+    if (!file) {
+      endJob(JobStatus::kFailed, fmt::format("cannot write output file '{}': {}", destination,
+                                             std::strerror(errno)));
+      return;
+    }
+    task.partitions.front().clear_data();
+    collected(index, copy, tm, Status());
+    return;
+  }
+  taskManagers_.fetchPartition(task.address, output.path(), destination,
+                               [this, copy, index, tm](Status status) {
+                                 collected(index, copy, tm, std::move(status));
+                               });
+}
+
+void JobMaster::collected(int index, int copy, const std::string& tm, Status status) {
+  if (status_ != JobStatus::kRunning) return;
+  Task& current = stages_[sink_].tasks[static_cast<size_t>(index)];
+  if (current.collectCopy != copy || current.state != TaskState::kFinished || current.collected) {
+    return;  // an older copy, or the task ran again meanwhile
+  }
+  if (!status.ok()) {
+    log_->warn("collecting output of {}[{}] from {} failed: {}", stages_[sink_].spec.name(),
+               index, tm, status.error().message);
+    clearOutput(current);
+    resourceManager_.reportUnreachable(tm, "collecting output failed: " + status.error().message);
+    requestSchedule();
+    return;
+  }
+  current.collected = true;
+  collected_ += 1;
+  if (!holdersDirty_) releaseOutput(current);
+  if (collected_ == static_cast<int>(stages_[sink_].tasks.size())) {
+    endJob(JobStatus::kFinished, "");
+    return;
+  }
+  requestSchedule();  // its TaskManager may hold nothing needed any more
 }
 
 void JobMaster::endJob(JobStatus status, const std::string& error) {

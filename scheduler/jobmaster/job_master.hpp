@@ -172,6 +172,8 @@ class JobMaster : public SlotOwner {
   void evacuate(const std::string& taskManagerId);
   void prepareOutputDir();
   void collect(Task& task);
+  // The end of copying `index`'s output (copy number `copy`) from `tm`.
+  void collected(int index, int copy, const std::string& tm, Status status);
   void holdOutput(const Task& task);
   void releaseOutput(const Task& task);
   void endJob(JobStatus status, const std::string& error);

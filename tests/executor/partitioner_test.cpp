@@ -201,6 +201,55 @@ TEST_F(PartitionWriterTest, SinkOutputIsNamedByTaskIndex) {
   EXPECT_TRUE(fs::exists(fs::path(dir()) / "_output-3"));
 }
 
+TEST_F(PartitionWriterTest, ASmallJobOutputStaysInMemoryAndNoFileIsCreated) {
+  auto writer = PartitionWriter::open(dir(), "j", {output("", v1::FORWARD, 4)}, 3, "a-",
+                                      /*inlineOutputBytes=*/16);
+  ASSERT_TRUE(writer.ok());
+  (*writer)->write("hello");
+  (*writer)->write("");
+  auto infos = (*writer)->finish();
+  ASSERT_TRUE(infos.ok()) << infos.error().message;
+  ASSERT_EQ(infos->size(), 1u);
+  EXPECT_EQ((*infos)[0].path(), "");
+  EXPECT_EQ((*infos)[0].data(), "hello\n\n");
+  EXPECT_EQ((*infos)[0].partition(), 3);
+  EXPECT_EQ((*infos)[0].records(), 2);
+  EXPECT_EQ((*infos)[0].bytes(), 7);
+  EXPECT_TRUE(fs::is_empty(dir()));
+}
+
+TEST_F(PartitionWriterTest, AJobOutputLargerThanTheLimitGoesToItsFile) {
+  auto writer = PartitionWriter::open(dir(), "j", {output("", v1::FORWARD, 1),
+                                                   output("next", v1::FORWARD, 1)},
+                                      0, "a-", /*inlineOutputBytes=*/8);
+  ASSERT_TRUE(writer.ok());
+  (*writer)->write("1234");
+  (*writer)->write("5678");  // 10 bytes with the newlines: over the limit
+  (*writer)->write("9");
+  auto infos = (*writer)->finish();
+  ASSERT_TRUE(infos.ok()) << infos.error().message;
+  ASSERT_EQ(infos->size(), 2u);
+  EXPECT_EQ((*infos)[0].path(), "j/a-_output-0");
+  EXPECT_EQ((*infos)[0].data(), "");
+  EXPECT_EQ((*infos)[0].bytes(), 12);
+  EXPECT_EQ(readFile(fs::path(dir()) / "a-_output-0"), "1234\n5678\n9\n");
+  // Only the job's output is ever kept in memory.
+  EXPECT_EQ((*infos)[1].path(), "j/a-next-0");
+  EXPECT_EQ(readFile(fs::path(dir()) / "a-next-0"), "1234\n5678\n9\n");
+}
+
+TEST_F(PartitionWriterTest, AnOutputFileThatCannotBeCreatedWhenItOutgrowsMemoryFailsFinish) {
+  auto writer = PartitionWriter::open(dir(), "j", {output("", v1::FORWARD, 1)}, 0, "a-", 4);
+  ASSERT_TRUE(writer.ok());
+  fs::remove_all(dir());
+  temp_.write("attempt", "now a file");
+  (*writer)->write("longer than four");
+  auto infos = (*writer)->finish();
+  ASSERT_FALSE(infos.ok());
+  EXPECT_EQ(infos.error().code, ErrorCode::kIo);
+  EXPECT_THAT(infos.error().message, HasSubstr("a-_output-0"));
+}
+
 TEST_F(PartitionWriterTest, EmptyPartitionsAreStillCreated) {
   auto writer = PartitionWriter::open(dir(), "r", {output("count", v1::HASH, 4)}, 0);
   ASSERT_TRUE(writer.ok());

@@ -899,6 +899,46 @@ TEST_F(JobMasterTest, AFailedFetchReRunsTheSinkTask) {
   EXPECT_EQ(jm_->status(), JobStatus::kFinished);
 }
 
+TEST_F(JobMasterTest, ASmallSinkOutputInTheUpdateIsWrittenWithoutAFetch) {
+  start(oneStage(2));
+  offer("slot-1", "tm-1", kSmall);
+  offer("slot-2", "tm-2", kSmall);
+  EXPECT_CALL(rm_, releaseSlot("slot-1"));
+  v1::PartitionInfo small;
+  small.set_partition(0);
+  small.set_data("a\nb\n");
+  small.set_bytes(4);
+  small.set_records(2);
+  finish("work[0]#1", "tm-1", {small});
+  EXPECT_TRUE(fetches_.empty());
+  EXPECT_EQ(test::readFile(fs::path(outputDir()) / "part-00000"), "a\nb\n");
+  EXPECT_TRUE(holders_.empty() || holders_.back().empty()) << "nothing of it stays on tm-1";
+  EXPECT_EQ(jm_->status(), JobStatus::kRunning);
+
+  // Empty output is output too: an empty file. The job ends at once, and
+  // releasing everything takes slot-2 with it.
+  EXPECT_CALL(rm_, releaseAll());
+  v1::PartitionInfo empty;
+  empty.set_partition(1);
+  finish("work[1]#1", "tm-2", {empty});
+  EXPECT_TRUE(fetches_.empty());
+  EXPECT_EQ(test::readFile(fs::path(outputDir()) / "part-00001"), "");
+  EXPECT_EQ(jm_->status(), JobStatus::kFinished);
+}
+
+TEST_F(JobMasterTest, AnOutputThatCannotBeWrittenFailsTheJobNamingTheFile) {
+  start(oneStage(1));
+  offer("slot-1", "tm-1", kSmall);
+  // A folder, not empty, where the output file must go.
+  temp_.write("output/part-00000/inside", "x");
+  EXPECT_CALL(rm_, releaseAll());
+  v1::PartitionInfo small;
+  small.set_data("x\n");
+  finish("work[0]#1", "tm-1", {small});
+  EXPECT_EQ(jm_->status(), JobStatus::kFailed);
+  EXPECT_THAT(jm_->error(), HasSubstr("part-00000"));
+}
+
 // --- stale updates, cancel ---
 
 TEST_F(JobMasterTest, UpdatesForOldAttemptsAreIgnored) {
