@@ -209,8 +209,8 @@ void addRestApi(http::Server& server, Dispatcher& dispatcher, const RestApiConfi
     respond(std::move(response));
   });
 
-  server.route("POST", "/v1/jobs", [&dispatcher](const http::Request& request,
-                                                 http::Responder respond) {
+  server.route("POST", "/v1/jobs", [&dispatcher, config](const http::Request& request,
+                                                         http::Responder respond) {
     if (request.path != "/v1/jobs") {
       std::string id, rest;
       if (splitJobPath(request.path, id, rest) && rest == "cancel") {
@@ -232,7 +232,13 @@ void addRestApi(http::Server& server, Dispatcher& dispatcher, const RestApiConfi
       return;
     }
     auto submitted = dispatcher.submit(submit);
-    respond(submitted.ok() ? json(201, *submitted) : errorResponse(submitted.error()));
+    if (!submitted.ok()) return respond(errorResponse(submitted.error()));
+    http::Response created = json(201, *submitted);
+    // Where the job is, as the user reaches this API (through a proxy that
+    // strips the base path, the base path is part of it).
+    created.headers.emplace_back("Location",
+                                 config.externalBasePath + "/v1/jobs/" + submitted->id());
+    respond(std::move(created));
   });
 
   server.route("GET", "/v1/jobs", [&dispatcher, config](const http::Request& request,

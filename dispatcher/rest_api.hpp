@@ -19,6 +19,9 @@ struct RestApiConfig {
   // Where tailor-jobmanager and tailor-taskmanager are, served for the Mesos
   // fetcher at /v1/artifacts/<name>. Empty: not served.
   std::string artifactDir;
+  // The path prefix under which users reach the API through a proxy (e.g.
+  // /service/tailor behind DC/OS Admin Router); links given out start with it.
+  std::string externalBasePath;
 };
 
 // Adds the routes to `server` (before it starts).

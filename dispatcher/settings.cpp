@@ -1,0 +1,337 @@
+#include "dispatcher/settings.hpp"
+
+#include <boost/program_options.hpp>
+#include <algorithm>
+#include <cctype>
+#include <sstream>
+
+#include "common/config.hpp"
+#include "dispatcher/mesos_launcher.hpp"
+#include "mesos/executor_connection.hpp"
+
+namespace tailor::dispatcher {
+namespace po = boost::program_options;
+
+namespace {
+
+// The flags as given, before they are checked and converted.
+struct RawFlags {
+  int port = 8080;
+  std::string bind = "0.0.0.0";
+  std::string advertiseHost = "127.0.0.1";
+  std::string stateStore;
+  std::string launcher = "local";
+  int maxRunningJobs = 4;
+  int maxAttempts = 3;
+  std::string relaunchBackoff = "1s";
+  std::string jobManagerTimeout = "30s";
+  std::string maxUploadSize = "64MiB";
+  std::string jobManagerBinary;
+  std::vector<std::string> jobManagerArgs;
+  std::string logLevel = "info";
+  std::string logFile;
+  std::string artifactDir;
+  std::string mesosMaster;
+  std::string mesosContentType = "protobuf";
+  std::string mesosRole = "*";
+  std::string mesosUser;
+  std::string mesosPrincipal;
+  std::string mesosSecretFile;
+  std::string mesosFailoverTimeout = "7days";
+  std::string frameworkName = "tailor";
+  std::string webuiUrl;
+  std::string jobManagerResources = "cpus=0.5,mem=512";
+  std::string mesosRefuse = "5s";
+  std::string externalBasePath;
+};
+
+po::options_description describeFlags(RawFlags& flags) {
+  po::options_description options(
+      "tailor-dispatcher --state-store local:DIR [options]\n"
+      "Every flag can also be set as TAILOR_<FLAG> in the environment (e.g. "
+      "TAILOR_MESOS_MASTER);\nthe command line wins");
+  options.add_options()("help", "show this help")(
+      "port", po::value(&flags.port)->default_value(flags.port),
+      "port of the REST API and the JobManagers' RPC (0 picks a free one; under Marathon: "
+      "PORT_API, else PORT0)")(
+      "bind", po::value(&flags.bind)->default_value(flags.bind), "address to listen on")(
+      "advertise-host", po::value(&flags.advertiseHost)->default_value(flags.advertiseHost),
+      "host JobManagers use to reach this Dispatcher (under Marathon: HOST)")(
+      "state-store", po::value(&flags.stateStore),
+      "where job records live: local:DIR (a relative DIR is under the working directory)")(
+      "launcher", po::value(&flags.launcher)->default_value(flags.launcher),
+      "how JobManagers start: local (child processes) or mesos (Mesos tasks)")(
+      "max-running-jobs", po::value(&flags.maxRunningJobs)->default_value(flags.maxRunningJobs),
+      "jobs whose JobManager runs at once; the rest wait in the queue")(
+      "jobmanager-max-attempts", po::value(&flags.maxAttempts)->default_value(flags.maxAttempts),
+      "JobManager attempts per job before it fails")(
+      "jobmanager-relaunch-backoff",
+      po::value(&flags.relaunchBackoff)->default_value(flags.relaunchBackoff),
+      "wait before the second attempt; doubles per attempt, at most 60s")(
+      "jobmanager-timeout",
+      po::value(&flags.jobManagerTimeout)->default_value(flags.jobManagerTimeout),
+      "a JobManager silent this long is taken as lost")(
+      "max-upload-size", po::value(&flags.maxUploadSize)->default_value(flags.maxUploadSize),
+      "largest submission (spec and files, as sent)")(
+      "jobmanager-binary", po::value(&flags.jobManagerBinary),
+      "tailor-jobmanager (default: next to this executable)")(
+      "jobmanager-arg", po::value(&flags.jobManagerArgs)->composing(),
+      "flags given to every JobManager, e.g. \"--local-resources cpus=4,mem=8GiB\" (repeatable)")(
+      "artifact-dir", po::value(&flags.artifactDir),
+      "where tailor-jobmanager and tailor-taskmanager are served from for the Mesos fetcher "
+      "(default: next to this executable)")(
+      "mesos-master", po::value(&flags.mesosMaster),
+      "HOST:PORT[,HOST:PORT...] of the Mesos masters (for --launcher mesos)")(
+      "mesos-content-type", po::value(&flags.mesosContentType)->default_value(flags.mesosContentType),
+      "protobuf | json, for the Dispatcher's framework and its JobManagers")(
+      "mesos-role", po::value(&flags.mesosRole)->default_value(flags.mesosRole),
+      "role of the Dispatcher's framework and of the jobs' frameworks")(
+      "mesos-user", po::value(&flags.mesosUser), "user tasks run as (default: this user)")(
+      "mesos-principal", po::value(&flags.mesosPrincipal), "the Dispatcher framework's principal")(
+      "mesos-secret-file", po::value(&flags.mesosSecretFile), "file holding the principal's secret")(
+      "mesos-failover-timeout",
+      po::value(&flags.mesosFailoverTimeout)->default_value(flags.mesosFailoverTimeout),
+      "how long Mesos keeps the Dispatcher's framework while it is away")(
+      "mesos-refuse", po::value(&flags.mesosRefuse)->default_value(flags.mesosRefuse),
+      "refuse filter on declined offers")(
+      "framework-name", po::value(&flags.frameworkName)->default_value(flags.frameworkName),
+      "name of the Dispatcher's framework (jobs' are tailor-job-<id>); under Marathon: the app's "
+      "DCOS_PACKAGE_FRAMEWORK_NAME label, else DCOS_SERVICE_NAME")(
+      "webui-url", po::value(&flags.webuiUrl),
+      "FrameworkInfo.webui_url (default: http://<advertise-host>:<port>/)")(
+      "external-base-path", po::value(&flags.externalBasePath),
+      "path prefix under which a proxy exposes this Dispatcher, for the links it gives out "
+      "(default: APPLICATION_WEB_PROXY_BASE)")(
+      "jobmanager-resources",
+      po::value(&flags.jobManagerResources)->default_value(flags.jobManagerResources),
+      "what each JobManager task asks Mesos for: cpus=N,mem=SIZE")(
+      "log-level", po::value(&flags.logLevel)->default_value(flags.logLevel),
+      "trace|debug|info|warn|error")(
+      "log-file", po::value(&flags.logFile), "log file (default: stderr)");
+  return options;
+}
+
+// "TAILOR_MESOS_MASTER" -> "mesos-master".
+std::string flagOfVariable(const std::string& name) {
+  std::string flag = name.substr(std::string("TAILOR_").size());
+  for (char& c : flag) c = c == '_' ? '-' : static_cast<char>(std::tolower(c));
+  return flag;
+}
+
+// The TAILOR_* variables as "--flag=value" arguments; unknown ones listed.
+std::vector<std::string> environmentArguments(const po::options_description& options,
+                                              const Environment& env,
+                                              std::vector<std::string>* unknown) {
+  std::vector<std::string> args;
+  for (const auto& [name, value] : env) {
+    if (name.rfind("TAILOR_", 0) != 0 || name.size() == 7) continue;
+    std::string flag = flagOfVariable(name);
+    if (flag == "help" || options.find_nothrow(flag, false) == nullptr) {
+      unknown->push_back(name);
+      continue;
+    }
+    args.push_back("--" + flag + "=" + value);
+  }
+  return args;
+}
+
+std::vector<std::string> splitArgs(const std::vector<std::string>& given) {
+  std::vector<std::string> args;
+  for (const auto& text : given) {
+    std::istringstream in(text);
+    std::string word;
+    while (in >> word) args.push_back(word);
+  }
+  return args;
+}
+
+std::string lookup(const Environment& env, const std::string& name) {
+  auto it = env.find(name);
+  return it == env.end() ? "" : it->second;
+}
+
+Result<int> portVariable(const Environment& env, const std::string& name) {
+  const std::string value = lookup(env, name);
+  bool digits = !value.empty() && value.size() <= 5 &&
+                std::all_of(value.begin(), value.end(), [](unsigned char c) { return std::isdigit(c); });
+  if (!digits || std::stoi(value) > 65535) {
+    return makeError(ErrorCode::kInvalidArgument, "{}: '{}' is not a port (expected 0..65535)",
+                     name, value);
+  }
+  return std::stoi(value);
+}
+
+// Marathon-derived defaults for what neither the command line nor a TAILOR_*
+// variable set.
+Status applyMarathonDefaults(const po::variables_map& given, const Environment& env,
+                             RawFlags& flags) {
+  auto unset = [&](const char* flag) { return given.count(flag) == 0 || given[flag].defaulted(); };
+  if (unset("port")) {
+    const char* variable = env.count("PORT_API") ? "PORT_API" : env.count("PORT0") ? "PORT0" : "";
+    if (*variable == '\0') {
+      return makeError(ErrorCode::kInvalidArgument,
+                       "MARATHON_APP_ID is set but neither PORT_API nor PORT0 is: give the app "
+                       "a port named 'api' in portDefinitions, or set --port");
+    }
+    auto port = portVariable(env, variable);
+    if (!port.ok()) return port.error();
+    flags.port = *port;
+  }
+  if (unset("advertise-host") && !lookup(env, "HOST").empty()) {
+    flags.advertiseHost = lookup(env, "HOST");
+  }
+  if (unset("framework-name")) {
+    std::string name = lookup(env, "MARATHON_APP_LABEL_DCOS_PACKAGE_FRAMEWORK_NAME");
+    if (name.empty()) name = lookup(env, "DCOS_SERVICE_NAME");
+    if (!name.empty()) flags.frameworkName = name;
+  }
+  if (flags.stateStore.empty()) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "no state store: under Marathon the sandbox goes with the task, so give "
+                     "TAILOR_STATE_STORE=local:DIR with DIR on a volume that outlives it (e.g. "
+                     "local:state with a persistent volume whose containerPath is 'state')");
+  }
+  return Status();
+}
+
+Result<std::vector<std::string>> parseMasters(const std::string& text) {
+  std::vector<std::string> masters;
+  for (std::istringstream in(text); !in.eof();) {
+    std::string master;
+    std::getline(in, master, ',');
+    if (master.empty()) continue;
+    auto colon = master.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == master.size() ||
+        master.find_first_not_of("0123456789", colon + 1) != std::string::npos) {
+      return makeError(ErrorCode::kInvalidArgument, "--mesos-master: '{}' is not HOST:PORT",
+                       master);
+    }
+    masters.push_back(master);
+  }
+  return masters;
+}
+
+// Checks and converts the flags' values.
+Result<DispatcherSettings> convert(const RawFlags& flags) {
+  auto invalid = [](const std::string& message) {
+    return makeError(ErrorCode::kInvalidArgument, "{}", message);
+  };
+  DispatcherSettings s;
+  if (flags.stateStore.empty()) return invalid("--state-store is required (local:DIR)");
+  if (flags.port < 0 || flags.port > 65535) return invalid("--port: expected 0..65535");
+  if (flags.launcher != "local" && flags.launcher != "mesos") {
+    return invalid("--launcher: '" + flags.launcher +
+                   "' is not a launcher (expected local or mesos)");
+  }
+  if (flags.launcher == "mesos" && flags.mesosMaster.empty()) {
+    return invalid("--launcher mesos needs --mesos-master HOST:PORT[,HOST:PORT...]");
+  }
+  if (flags.mesosContentType != "protobuf" && flags.mesosContentType != "json") {
+    return invalid("--mesos-content-type: '" + flags.mesosContentType +
+                   "' is not a content type (expected protobuf or json)");
+  }
+  if (Status named = checkFrameworkName(flags.frameworkName); !named.ok()) return named.error();
+  auto jmResources = parseResourceList(flags.jobManagerResources, Resources{500, 512, 0, 0});
+  if (!jmResources.ok()) return invalid("--jobmanager-resources: " + jmResources.error().message);
+  auto refuse = parseDuration(flags.mesosRefuse);
+  if (!refuse.ok()) return invalid("--mesos-refuse: " + refuse.error().message);
+  auto failover = tailor::mesos::parseMesosDuration(flags.mesosFailoverTimeout);
+  if (!failover.ok()) failover = parseDuration(flags.mesosFailoverTimeout);
+  if (!failover.ok()) return invalid("--mesos-failover-timeout: " + failover.error().message);
+  auto masters = parseMasters(flags.mesosMaster);
+  if (!masters.ok()) return masters.error();
+  if (flags.maxRunningJobs < 1) return invalid("--max-running-jobs: expected a number >= 1");
+  if (flags.maxAttempts < 1) return invalid("--jobmanager-max-attempts: expected a number >= 1");
+  auto backoff = parseDuration(flags.relaunchBackoff);
+  if (!backoff.ok()) return invalid("--jobmanager-relaunch-backoff: " + backoff.error().message);
+  auto silence = parseDuration(flags.jobManagerTimeout);
+  if (!silence.ok()) return invalid("--jobmanager-timeout: " + silence.error().message);
+  if (*silence < Duration(2000)) {
+    return invalid("--jobmanager-timeout: '" + flags.jobManagerTimeout +
+                   "' is too short (expected at least 2s: JobManagers report once a second)");
+  }
+  auto upload = parseMebibytes(flags.maxUploadSize);
+  if (!upload.ok() || *upload <= 0) {
+    return invalid("--max-upload-size: '" + flags.maxUploadSize +
+                   "' is not a size (expected e.g. 64MiB)");
+  }
+  const std::string& base = flags.externalBasePath;
+  if (!base.empty() && (base.front() != '/' || base.find_first_of("?# ") != std::string::npos)) {
+    return invalid("--external-base-path: '" + base +
+                   "' is not a URL path (expected e.g. /service/tailor)");
+  }
+  s.port = flags.port;
+  s.bind = flags.bind;
+  s.advertiseHost = flags.advertiseHost;
+  s.stateStore = flags.stateStore;
+  s.launcher = flags.launcher;
+  s.maxRunningJobs = flags.maxRunningJobs;
+  s.maxJobManagerAttempts = flags.maxAttempts;
+  s.relaunchBackoff = *backoff;
+  s.jobManagerTimeout = *silence;
+  s.maxUploadBytes = static_cast<std::uint64_t>(*upload) << 20;
+  s.jobManagerBinary = flags.jobManagerBinary;
+  s.jobManagerArgs = splitArgs(flags.jobManagerArgs);
+  s.artifactDir = flags.artifactDir;
+  s.logLevel = flags.logLevel;
+  s.logFile = flags.logFile;
+  s.mesosMasters = *masters;
+  s.mesosContentType = flags.mesosContentType;
+  s.mesosRole = flags.mesosRole;
+  s.mesosUser = flags.mesosUser;
+  s.mesosPrincipal = flags.mesosPrincipal;
+  s.mesosSecretFile = flags.mesosSecretFile;
+  s.mesosFailoverTimeout = *failover;
+  s.mesosRefuse = *refuse;
+  s.frameworkName = flags.frameworkName;
+  s.webuiUrl = flags.webuiUrl;
+  s.jobManagerResources = *jmResources;
+  // "/service/tailor/" and "/service/tailor" give the same links.
+  s.externalBasePath = base.size() > 1 && base.back() == '/' ? base.substr(0, base.size() - 1)
+                                                              : base == "/" ? "" : base;
+  return s;
+}
+
+}  // namespace
+
+Result<DispatcherSettings> loadDispatcherSettings(const std::vector<std::string>& args,
+                                                  const Environment& env) {
+  RawFlags flags;
+  po::options_description options = describeFlags(flags);
+  po::variables_map given;
+  std::vector<std::string> unknown;
+  try {
+    po::store(po::command_line_parser(args).options(options).run(), given);
+    if (given.count("help")) {
+      DispatcherSettings help;
+      help.help = true;
+      std::ostringstream text;
+      text << options;
+      help.helpText = text.str();
+      return help;
+    }
+    // Stored second: a flag already on the command line keeps its value.
+    po::store(po::command_line_parser(environmentArguments(options, env, &unknown))
+                  .options(options)
+                  .run(),
+              given);
+    po::notify(given);
+  } catch (const po::error& e) {
+    return makeError(ErrorCode::kInvalidArgument, "{}", e.what());
+  }
+  if (flags.externalBasePath.empty()) {
+    flags.externalBasePath = lookup(env, "APPLICATION_WEB_PROXY_BASE");
+  }
+  std::string appId = lookup(env, "MARATHON_APP_ID");
+  if (!appId.empty()) {
+    Status applied = applyMarathonDefaults(given, env, flags);
+    if (!applied.ok()) return applied.error();
+  }
+  auto settings = convert(flags);
+  if (!settings.ok()) return settings.error();
+  settings->marathonAppId = appId;
+  settings->unknownVariables = std::move(unknown);
+  return settings;
+}
+
+}  // namespace tailor::dispatcher
