@@ -124,7 +124,10 @@ std::vector<std::string> environmentArguments(const po::options_description& opt
                                               std::vector<std::string>* unknown) {
   std::vector<std::string> args;
   for (const auto& [name, value] : env) {
-    if (name.rfind("TAILOR_", 0) != 0 || name.size() == 7) continue;
+    // TAILOR_DISPATCHER is the CLI's (where the Dispatcher is), not a flag.
+    if (name.rfind("TAILOR_", 0) != 0 || name.size() == 7 || name == "TAILOR_DISPATCHER") {
+      continue;
+    }
     std::string flag = flagOfVariable(name);
     if (flag == "help" || options.find_nothrow(flag, false) == nullptr) {
       unknown->push_back(name);

@@ -142,7 +142,8 @@ TEST(DispatcherSettingsTest, OutsideMarathonItsVariablesAreNotUsed) {
 TEST(DispatcherSettingsTest, MisspeltVariablesAreListedNotApplied) {
   Environment env = {{"TAILOR_STATE_STORE", "local:s"},
                      {"TAILOR_MESOS_MASTRE", "m:5050"},
-                     {"TAILOR_HELP", "1"}};
+                     {"TAILOR_HELP", "1"},
+                     {"TAILOR_DISPATCHER", "http://127.0.0.1:8080"}};
   auto settings = loadDispatcherSettings({}, env);
   ASSERT_TRUE(settings.ok()) << settings.error().message;
   EXPECT_THAT(settings->unknownVariables, ElementsAre("TAILOR_HELP", "TAILOR_MESOS_MASTRE"));
