@@ -51,7 +51,7 @@ void closeIfOpen(int& fd) {
 // Runs in the child (sharing the parent's memory until exec, on its own
 // stack): only system calls until exec, nothing written to shared memory.
 [[noreturn]] void execChild(const SpawnOptions& options, char** argv, char** envp, int inRead,
-                            int outWrite, int errorPipe, pid_t parent) {
+                            int outWrite, int errWrite, int errorPipe, pid_t parent) {
   auto fail = [errorPipe](int stage) {
     int code = errno;
     int message[2] = {stage, code};
@@ -91,7 +91,9 @@ void closeIfOpen(int& fd) {
     int fd = open(options.stdoutFile.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0 || dup2(fd, 1) < 0) fail(2);
   }
-  if (!options.stderrFile.empty()) {
+  if (errWrite >= 0) {
+    if (dup2(errWrite, 2) < 0) fail(1);
+  } else if (!options.stderrFile.empty()) {
     int fd = open(options.stderrFile.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd < 0 || dup2(fd, 2) < 0) fail(2);
   }
@@ -107,6 +109,7 @@ struct ChildArgs {
   char** envp;
   int inRead;
   int outWrite;
+  int errWrite;
   int errorPipe;
   pid_t parent;
 };
@@ -114,7 +117,7 @@ struct ChildArgs {
 int runChild(void* raw) {
   auto* args = static_cast<ChildArgs*>(raw);
   execChild(*args->options, args->argv, args->envp, args->inRead, args->outWrite,
-            args->errorPipe, args->parent);
+            args->errWrite, args->errorPipe, args->parent);
 }
 
 }  // namespace
@@ -145,15 +148,17 @@ Result<Child> spawnProcess(const SpawnOptions& options) {
 
   int inPipe[2] = {-1, -1};
   int outPipe[2] = {-1, -1};
+  int errPipe[2] = {-1, -1};
   int errorPipe[2] = {-1, -1};
   auto closeAll = [&] {
-    for (int* fd : {&inPipe[0], &inPipe[1], &outPipe[0], &outPipe[1], &errorPipe[0],
-                    &errorPipe[1]}) {
+    for (int* fd : {&inPipe[0], &inPipe[1], &outPipe[0], &outPipe[1], &errPipe[0], &errPipe[1],
+                    &errorPipe[0], &errorPipe[1]}) {
       closeIfOpen(*fd);
     }
   };
   if ((options.pipeStdin && pipe2(inPipe, O_CLOEXEC) != 0) ||
-      (options.pipeStdout && pipe2(outPipe, O_CLOEXEC) != 0) || pipe2(errorPipe, O_CLOEXEC) != 0) {
+      (options.pipeStdout && pipe2(outPipe, O_CLOEXEC) != 0) ||
+      (options.pipeStderr && pipe2(errPipe, O_CLOEXEC) != 0) || pipe2(errorPipe, O_CLOEXEC) != 0) {
     int code = errno;
     closeAll();
     return makeError(ErrorCode::kInternal, "pipe: {}", std::strerror(code));
@@ -164,7 +169,8 @@ Result<Child> spawnProcess(const SpawnOptions& options) {
   // threads and mappings, and fork() copied them for every task. The child
   // only makes system calls on values prepared here (its fd table and signal
   // dispositions are its own), and this thread waits until it execs or exits.
-  ChildArgs args{&options, argv.data(), envArg, inPipe[0], outPipe[1], errorPipe[1], getpid()};
+  ChildArgs args{&options,   argv.data(), envArg,      inPipe[0],
+                 outPipe[1], errPipe[1],  errorPipe[1], getpid()};
   constexpr size_t kStackSize = 256 * 1024;
   void* stack = mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
@@ -185,6 +191,7 @@ Result<Child> spawnProcess(const SpawnOptions& options) {
   setpgid(pid, pid);
   closeIfOpen(inPipe[0]);
   closeIfOpen(outPipe[1]);
+  closeIfOpen(errPipe[1]);
   closeIfOpen(errorPipe[1]);
   int message[2] = {0, 0};
   ssize_t n;
@@ -213,6 +220,8 @@ Result<Child> spawnProcess(const SpawnOptions& options) {
   inPipe[1] = -1;
   child.stdoutFd = outPipe[0];
   outPipe[0] = -1;
+  child.stderrFd = errPipe[0];
+  errPipe[0] = -1;
   closeAll();
   return child;
 }

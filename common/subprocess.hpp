@@ -21,7 +21,8 @@ struct SpawnOptions {
   bool pipeStdin = false;   // otherwise /dev/null
   bool pipeStdout = false;  // otherwise stdoutFile, or inherited
   std::string stdoutFile;
-  std::string stderrFile;  // empty: inherited
+  bool pipeStderr = false;  // otherwise stderrFile, or inherited
+  std::string stderrFile;   // empty: inherited
   // Kill the child when the thread that started it exits (PR_SET_PDEATHSIG),
   // so that nothing outlives a killed TaskManager.
   bool dieWithParent = false;
@@ -31,6 +32,7 @@ struct Child {
   pid_t pid = -1;
   int stdinFd = -1;   // write end, when pipeStdin
   int stdoutFd = -1;  // read end, when pipeStdout
+  int stderrFd = -1;  // read end, when pipeStderr
 };
 
 // Starts the child. A program that cannot be executed (not found, not

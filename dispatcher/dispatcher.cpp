@@ -1,5 +1,7 @@
 #include "dispatcher/dispatcher.hpp"
 
+#include "common/task_log.hpp"
+
 #include <google/protobuf/util/json_util.h>
 
 #include <filesystem>
@@ -7,6 +9,7 @@
 
 #include "common/logging.hpp"
 #include "common/naming.hpp"
+#include "common/task_log.hpp"
 
 namespace tailor::dispatcher {
 
@@ -740,28 +743,10 @@ Result<std::string> Dispatcher::taskLog(const std::string& id, const std::string
                      "job {}: task logs are not on this machine (use readRemoteTaskLog)", id);
   }
   // The local driver keeps them under the JobManager's log folder.
-  std::string folder = store_.jobDir(id) + "/work/logs/tasks/";
-  std::string prefix = stage + "-" + std::to_string(index) + "-";
-  int chosen = attempt;
-  if (chosen == 0) {
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(folder, ec)) {
-      std::string name = entry.path().filename().string();
-      if (name.rfind(prefix, 0) != 0 || name.size() <= prefix.size() + 7) continue;
-      std::string number = name.substr(prefix.size(), name.size() - prefix.size() - 7);
-      if (number.find_first_not_of("0123456789") != std::string::npos || number.size() > 8) {
-        continue;
-      }
-      chosen = std::max(chosen, std::stoi(number));
-    }
-  }
-  std::string path = folder + prefix + std::to_string(chosen) + ".stderr";
-  std::error_code ec;
-  if (chosen == 0 || !fs::exists(path, ec)) {
-    return makeError(ErrorCode::kNotFound, "job {}: task {} has {}", id, task,
-                     attempt == 0 ? "not run yet" : fmt::format("no attempt {}", attempt));
-  }
-  return path;
+  auto found = findTaskLog(store_.jobDir(id) + "/work/logs/tasks", stage, index, attempt);
+  if (!found.ok()) return makeError(ErrorCode::kNotFound, "job {}: task {} {}", id, task,
+                                    found.error().message);
+  return found->path;  // missing when the attempt wrote nothing: an empty log
 }
 
 Result<std::string> Dispatcher::jobManagerLog(const std::string& id) const {

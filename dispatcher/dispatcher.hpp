@@ -82,7 +82,8 @@ class Dispatcher {
   Result<std::string> filesArchive(const std::string& id) const;
 
   // The stderr file of task `task` ("stage[index]") of the job, attempt
-  // `attempt` (0: the latest one that ran), with the local launcher.
+  // `attempt` (0: the latest one that ran), with the local launcher; the file
+  // does not exist when the attempt wrote nothing (an empty log).
   // kInvalidArgument for a malformed task; kNotFound for an unknown job,
   // stage, index or attempt; kFailedPrecondition with another launcher.
   Result<std::string> taskLog(const std::string& id, const std::string& task, int attempt) const;

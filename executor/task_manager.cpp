@@ -60,13 +60,14 @@ Result<v1::ReadTaskLogResponse> TaskManager::readTaskLog(const v1::ReadTaskLogRe
   if (config_.taskLogDir.empty()) {
     return makeError(ErrorCode::kNotFound, "{} keeps no task logs (no --task-log-dir)", config_.id);
   }
-  std::string path =
-      config_.taskLogDir + "/" + taskLogName(stage, request.index(), request.attempt());
-  if (!fs::exists(path)) {
+  // A log that was never created is the empty log of an attempt that wrote
+  // nothing to stderr (findTaskLog knows it started).
+  auto found = findTaskLog(config_.taskLogDir, stage, request.index(), request.attempt());
+  if (!found.ok()) {
     return makeError(ErrorCode::kNotFound, "{} has no log of {}[{}]#{}", config_.id, stage,
                      request.index(), request.attempt());
   }
-  FileChunk chunk = readFileChunk(path, request.offset(), std::min<std::int64_t>(request.length(), 1 << 20),
+  FileChunk chunk = readFileChunk(found->path, request.offset(), std::min<std::int64_t>(request.length(), 1 << 20),
                                   request.tail() >= 0 ? std::min<std::int64_t>(request.tail(), 1 << 20) : -1);
   v1::ReadTaskLogResponse response;
   response.set_data(std::move(chunk.data));
@@ -78,6 +79,15 @@ Result<v1::ReadTaskLogResponse> TaskManager::readTaskLog(const v1::ReadTaskLogRe
 void TaskManager::start(std::uint16_t port) {
   address_ = config_.advertiseHost + ":" + std::to_string(port);
   startedAt_ = loop_.now();
+  if (!config_.taskLogDir.empty()) {
+    auto started = StartedAttempts::open(config_.taskLogDir, config_.id);
+    if (started.ok()) {
+      startedAttempts_ = std::move(*started);
+    } else {
+      log_->warn("{}: {}; a task that writes no stderr will have no log", config_.id,
+                 started.error().message);
+    }
+  }
   log_->info("{} serving on {}, registering with {}", config_.id, address_,
              config_.resourceManagerAddress);
   tryRegister();
@@ -181,7 +191,8 @@ Result<v1::DeployTaskResponse> TaskManager::deploy(const v1::DeployTaskRequest& 
 }
 
 TaskRunnerContext TaskManager::scratchFor(const v1::TaskDeployment& task) {
-  TaskRunnerContext context{config_.id, config_.workDir, config_.taskLogDir};
+  TaskRunnerContext context{config_.id, config_.workDir, config_.taskLogDir,
+                            startedAttempts_.get()};
   // The slot's directory, unless its previous attempt (cancelled, say) has
   // not finished yet: then one of the attempt's own.
   std::string slotDir = slotScratchDirectory(config_.workDir, task);

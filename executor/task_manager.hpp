@@ -79,6 +79,8 @@ class TaskManager {
   Duration heartbeatTimeout_{10000};
   std::optional<TimerId> timer_;
   std::map<std::string, std::unique_ptr<TaskRunner>> runners_;
+  // The attempts started here, in the task log folder (with one).
+  std::unique_ptr<StartedAttempts> startedAttempts_;
   // Slot scratch directories in use, and which attempt uses which.
   std::set<std::string> busyScratch_;
   std::map<std::string, std::string> scratchOf_;

@@ -1,6 +1,7 @@
 #include "executor/task_runner.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -121,6 +122,44 @@ std::string tail(const std::string& path, size_t maxBytes) {
   return text;
 }
 
+// An attempt's stderr, read from its pipe: the log file is created at the
+// first byte and written through, so that readers see it grow; the last
+// bytes are kept for the failure message. A log that cannot be written
+// loses the log, not the attempt.
+struct StderrLog {
+  std::string path;
+  std::string recent;
+  int fd = -1;
+  bool broken = false;
+
+  StderrLog() = default;
+  StderrLog(const StderrLog&) = delete;
+  StderrLog& operator=(const StderrLog&) = delete;
+  ~StderrLog() {
+    if (fd >= 0) ::close(fd);
+  }
+
+  void append(std::string_view data) {
+    recent.append(data);
+    if (recent.size() > 2 * kTailBytes) recent.erase(0, recent.size() - kTailBytes);
+    if (broken) return;
+    if (fd < 0) fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    while (fd >= 0 && !data.empty()) {
+      ssize_t n = ::write(fd, data.data(), data.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    broken = fd < 0 || !data.empty();
+  }
+
+  std::string tail() const {
+    return recent.size() <= kTailBytes ? recent : recent.substr(recent.size() - kTailBytes);
+  }
+
+  static constexpr size_t kTailBytes = 2048;
+};
+
 }  // namespace
 
 std::string slotScratchDirectory(const std::string& workDir, const v1::TaskDeployment& task) {
@@ -182,10 +221,6 @@ v1::TaskStateUpdate TaskRunner::makeUpdate(v1::TaskState state) const {
   update.set_started_at(startedAt_);
   update.set_finished_at(wallNow());
   return update;
-}
-
-std::string taskLogName(const std::string& stage, int index, int attempt) {
-  return stage + "-" + std::to_string(index) + "-" + std::to_string(attempt) + ".stderr";
 }
 
 v1::TaskStateUpdate TaskRunner::run() {
@@ -266,16 +301,22 @@ v1::TaskStateUpdate TaskRunner::run() {
   options.workDir = taskDir;
   options.pipeStdin = true;
   options.pipeStdout = true;
-  std::string stderrPath = taskDir + "/stderr";
+  // With a task log folder, stderr comes through a pipe and its file is
+  // created at the first byte (StderrLog); otherwise it is a file in the
+  // attempt's own folder.
+  StderrLog stderrLog;
   if (!context_.taskLogDir.empty()) {
-    fs::create_directories(context_.taskLogDir, ec);
-    if (ec) {
-      return failed(v1::INTERNAL, "cannot create " + context_.taskLogDir + ": " + ec.message());
+    stderrLog.path = context_.taskLogDir + "/" +
+                     taskLogName(task_.stage(), task_.index(), task_.attempt());
+    options.pipeStderr = true;
+    if (context_.startedAttempts != nullptr) {
+      Status recorded =
+          context_.startedAttempts->add(task_.stage(), task_.index(), task_.attempt());
+      if (!recorded.ok()) return failed(v1::INTERNAL, recorded.error().message);
     }
-    stderrPath = context_.taskLogDir + "/" +
-                 taskLogName(task_.stage(), task_.index(), task_.attempt());
+  } else {
+    options.stderrFile = taskDir + "/stderr";
   }
-  options.stderrFile = stderrPath;
   options.dieWithParent = true;
   if (cancelled_) return failed(v1::INTERNAL, "cancelled");
   auto child = spawnProcess(options);
@@ -303,14 +344,10 @@ v1::TaskStateUpdate TaskRunner::run() {
     ::close(stdinFd);
   });
 
-  // Route stdout lines into the partitions.
+  // Route stdout lines into the partitions, and stderr into its log.
   std::vector<char> buffer(1 << 16);
   std::string carry;
-  for (;;) {
-    ssize_t n = ::read(child->stdoutFd, buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    std::string_view data(buffer.data(), static_cast<size_t>(n));
+  auto routeStdout = [&](std::string_view data) {
     size_t start = 0;
     for (size_t newline = data.find('\n'); newline != std::string_view::npos;
          newline = data.find('\n', start)) {
@@ -324,9 +361,32 @@ v1::TaskStateUpdate TaskRunner::run() {
       start = newline + 1;
     }
     carry.append(data.substr(start));
+  };
+  pollfd fds[2] = {{child->stdoutFd, POLLIN, 0}, {child->stderrFd, POLLIN, 0}};
+  int open = child->stderrFd >= 0 ? 2 : 1;
+  while (fds[0].fd >= 0 || fds[1].fd >= 0) {
+    if (::poll(fds, static_cast<nfds_t>(open), -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < open; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      ssize_t n = ::read(fds[i].fd, buffer.data(), buffer.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;  // poll skips negative descriptors
+        continue;
+      }
+      std::string_view data(buffer.data(), static_cast<size_t>(n));
+      if (i == 0) {
+        routeStdout(data);
+      } else {
+        stderrLog.append(data);
+      }
+    }
   }
   if (!carry.empty()) (*writer)->write(carry);
-  ::close(child->stdoutFd);
   int status = 0;
   while (waitpid(child->pid, &status, 0) < 0 && errno == EINTR) {
   }
@@ -345,7 +405,8 @@ v1::TaskStateUpdate TaskRunner::run() {
     update.set_remote_input_bytes(remoteBytes);
     return update;
   }
-  std::string stderrTail = tail(stderrPath, 2048);
+  std::string stderrTail =
+      stderrLog.path.empty() ? tail(options.stderrFile, 2048) : stderrLog.tail();
   bool notFound = shell && WIFEXITED(status) && WEXITSTATUS(status) == 127;
   auto update = failed(notFound ? v1::COMMAND_NOT_FOUND : v1::EXIT_NONZERO,
                        notFound ? "command not found (the shell exited with code 127)"

@@ -16,6 +16,7 @@
 #include <string>
 #include <thread>
 
+#include "common/task_log.hpp"
 #include "tailor/v1/rpc.pb.h"
 
 namespace tailor::executor {
@@ -26,6 +27,9 @@ struct TaskRunnerContext {
   // Where each attempt's stderr is kept, beyond the TM's life; empty: in the
   // attempt's folder of the work directory (removed with it).
   std::string taskLogDir = {};
+  // Where the TM records the attempts it starts (with taskLogDir), so that an
+  // attempt that writes nothing to stderr reads as an empty log.
+  StartedAttempts* startedAttempts = nullptr;
   // The attempt's scratch directory (its working directory, fetched inputs);
   // empty: <workDir>/tasks/<attemptDirectory>, removed when the attempt ends.
   std::string scratchDir = {};
@@ -40,9 +44,6 @@ std::string attemptDirectory(const v1::TaskDeployment& task);
 // "<workDir>/tasks/<job>/slot-<slot id>": the scratch directory a slot's
 // attempts share one after another; empty when the deployment names no slot.
 std::string slotScratchDirectory(const std::string& workDir, const v1::TaskDeployment& task);
-
-// "<stage>-<index>-<attempt>.stderr": the name of an attempt's stderr in a task log folder.
-std::string taskLogName(const std::string& stage, int index, int attempt);
 
 class TaskRunner {
  public:

@@ -65,6 +65,19 @@ TEST(SpawnProcessTest, RunsWithPipesEnvironmentAndWorkingDirectory) {
   EXPECT_EQ(fileText(dir.str() + "/stderr"), "oops\n");
 }
 
+TEST(SpawnProcessTest, StderrCanBeAPipeOfItsOwn) {
+  SpawnOptions options;
+  options.argv = {"/bin/sh", "-c", "echo out; echo err >&2"};
+  options.pipeStdout = true;
+  options.pipeStderr = true;
+  auto child = spawnProcess(options);
+  ASSERT_TRUE(child.ok()) << child.error().message;
+  ASSERT_GE(child->stderrFd, 0);
+  EXPECT_EQ(readAll(child->stdoutFd), "out\n");
+  EXPECT_EQ(readAll(child->stderrFd), "err\n");
+  EXPECT_EQ(waitFor(child->pid), 0);
+}
+
 TEST(SpawnProcessTest, TheChildLeadsItsOwnProcessGroup) {
   SpawnOptions options;
   options.argv = {"/bin/sh", "-c", "ps -o pgid= -p $$ 2>/dev/null || cut -d' ' -f5 /proc/$$/stat"};

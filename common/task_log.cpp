@@ -1,0 +1,88 @@
+#include "common/task_log.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+namespace tailor {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kIndexPrefix = ".attempts-";
+
+// The attempt number in "<prefix><number><suffix>", or 0.
+int attemptIn(const std::string& text, const std::string& prefix, const std::string& suffix) {
+  if (text.size() <= prefix.size() + suffix.size() || text.rfind(prefix, 0) != 0 ||
+      text.compare(text.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    return 0;
+  }
+  std::string number = text.substr(prefix.size(), text.size() - prefix.size() - suffix.size());
+  if (number.size() > 8 || number.find_first_not_of("0123456789") != std::string::npos) return 0;
+  return std::stoi(number);
+}
+
+}  // namespace
+
+std::string taskLogName(const std::string& stage, int index, int attempt) {
+  return stage + "-" + std::to_string(index) + "-" + std::to_string(attempt) + ".stderr";
+}
+
+Result<std::unique_ptr<StartedAttempts>> StartedAttempts::open(const std::string& folder,
+                                                               const std::string& taskManagerId) {
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  if (ec) return makeError(ErrorCode::kIo, "cannot create {}: {}", folder, ec.message());
+  std::string path = folder + "/" + kIndexPrefix + taskManagerId;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return makeError(ErrorCode::kIo, "cannot open {}: {}", path, std::strerror(errno));
+  return std::unique_ptr<StartedAttempts>(new StartedAttempts(fd));
+}
+
+StartedAttempts::~StartedAttempts() { ::close(fd_); }
+
+Status StartedAttempts::add(const std::string& stage, int index, int attempt) {
+  std::string line = stage + "-" + std::to_string(index) + "-" + std::to_string(attempt) + "\n";
+  ssize_t written;
+  do {
+    written = ::write(fd_, line.data(), line.size());
+  } while (written < 0 && errno == EINTR);
+  if (written != static_cast<ssize_t>(line.size())) {
+    return makeError(ErrorCode::kIo, "cannot record attempt {}: {}", line.substr(0, line.size() - 1),
+                     written < 0 ? std::strerror(errno) : "short write");
+  }
+  return Status();
+}
+
+Result<TaskLogFile> findTaskLog(const std::string& folder, const std::string& stage, int index,
+                                int attempt) {
+  const std::string prefix = stage + "-" + std::to_string(index) + "-";
+  auto pathOf = [&](int number) { return folder + "/" + taskLogName(stage, index, number); };
+  std::error_code ec;
+  if (attempt > 0 && fs::exists(pathOf(attempt), ec)) return TaskLogFile{pathOf(attempt), attempt};
+  int latest = 0;
+  for (const auto& entry : fs::directory_iterator(folder, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind(kIndexPrefix, 0) == 0) {
+      std::ifstream in(entry.path());
+      for (std::string line; std::getline(in, line);) {
+        int number = attemptIn(line, prefix, "");
+        if (attempt > 0 && number == attempt) return TaskLogFile{pathOf(attempt), attempt};
+        latest = std::max(latest, number);
+      }
+    } else if (attempt == 0) {
+      latest = std::max(latest, attemptIn(name, prefix, ".stderr"));
+    }
+  }
+  if (attempt == 0 && latest > 0) return TaskLogFile{pathOf(latest), latest};
+  return makeError(ErrorCode::kNotFound, "{}", attempt == 0
+                                                   ? "has not run yet"
+                                                   : "has no attempt " + std::to_string(attempt));
+}
+
+}  // namespace tailor
