@@ -5,6 +5,9 @@
     app = render(template, options, resource)          # mustache the way Cosmos runs it
     app = decorate(app, package, user_options, source)  # the labels Cosmos adds
 
+As a command, `cosmos.py PACKAGE_DIR [OPTIONS.json]` prints the app (to compare
+with `dcos package describe NAME --app --render --options=OPTIONS.json`).
+
 What it copies from Cosmos (PackageDefinitionRenderer, JsonSchema):
 - defaults: a property with `default` gives it (its sub-properties are not
   read); otherwise its `properties` are walked; objects that end up empty are
@@ -246,3 +249,30 @@ def install(package_files: dict, user_options=None, source_uri="https://repo.exa
     options = merged_options(package_files["config.json"], user_options)
     app = render(package_files["marathon.json.mustache"], options, package_files["resource.json"])
     return decorate(app, package_files["package.json"], user_options, source_uri)
+
+
+def main(argv=None) -> int:
+    """`cosmos.py PACKAGE_DIR [OPTIONS.json]`: prints the app Cosmos would post
+    (for comparing with `dcos package describe NAME --app --render`)."""
+    import pathlib
+    import sys
+    args = sys.argv[1:] if argv is None else argv
+    if not 1 <= len(args) <= 2:
+        print("usage: cosmos.py PACKAGE_DIR [OPTIONS.json]", file=sys.stderr)
+        return 2
+    folder = pathlib.Path(args[0])
+    try:
+        files = {name: json.loads((folder / name).read_text(encoding="utf-8"))
+                 for name in ("package.json", "config.json", "resource.json")}
+        files["marathon.json.mustache"] = (folder / "marathon.json.mustache").read_text(encoding="utf-8")
+        options = json.loads(pathlib.Path(args[1]).read_text(encoding="utf-8")) if len(args) == 2 else None
+        app = install(files, options)
+    except (OSError, ValueError, RenderError) as e:
+        print(f"cosmos.py: {e}", file=sys.stderr)
+        return 1
+    print(json.dumps(app, indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
