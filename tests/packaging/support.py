@@ -105,8 +105,9 @@ def schema_errors(validator, instance) -> list:
 
 
 def env_flag_names(app: dict) -> dict:
-    """The app's TAILOR_* environment as Dispatcher flags: TAILOR_MESOS_ROLE -> --mesos-role."""
-    env = app.get("env", {})
-    return {name: "--" + name[len("TAILOR_"):].lower().replace("_", "-")
-            for name in env if name.startswith("TAILOR_")}
+    """The TAILOR_* variables the app sets (in `env`, or in `cmd` as NAME=value)
+    as Dispatcher flags: TAILOR_MESOS_ROLE -> --mesos-role."""
+    names = [name for name in app.get("env", {}) if name.startswith("TAILOR_")]
+    names += re.findall(r"\b(TAILOR_[A-Z0-9_]+)=", app.get("cmd", ""))
+    return {name: "--" + name[len("TAILOR_"):].lower().replace("_", "-") for name in names}
 

@@ -6,12 +6,17 @@ that every TAILOR_* variable and JobManager flag is one the binaries take."""
 import os
 import pathlib
 import re
+import socket
 import subprocess
+import tempfile
+import time
 import unittest
+import urllib.error
+import urllib.request
 
 import support
 import cosmos
-import marathon_rules
+import marathon_task
 import test_checklist
 
 VERSION = support.cmake_project_version()
@@ -185,15 +190,17 @@ class OptionMappingTest(unittest.TestCase):
 
 
 @unittest.skipUnless(os.environ.get("TAILOR_BIN_DIR"), "needs the built binaries (TAILOR_BIN_DIR)")
-class BinaryFlagsTest(unittest.TestCase):
-    """Every TAILOR_* variable the apps set is a tailor-dispatcher flag (the
-    contract maps TAILOR_<FLAG> to --<flag>) and every JobManager argument is
-    a tailor-jobmanager flag."""
+class BinariesTest(unittest.TestCase):
+    """The apps against the real binaries: every TAILOR_* variable is a
+    tailor-dispatcher flag (TAILOR_<FLAG> is --<flag>), every JobManager
+    argument a tailor-jobmanager flag, and the Dispatcher started by the app's
+    cmd in a simulated Marathon task serves, uses the volume, names its
+    framework after the service and stops on SIGTERM within the grace period."""
 
     @classmethod
     def setUpClass(cls):
-        bin_dir = pathlib.Path(os.environ["TAILOR_BIN_DIR"])
-        cls.help = {name: subprocess.run([str(bin_dir / name), "--help"], capture_output=True, text=True,
+        cls.bin_dir = pathlib.Path(os.environ["TAILOR_BIN_DIR"]).resolve()
+        cls.help = {name: subprocess.run([str(cls.bin_dir / name), "--help"], capture_output=True, text=True,
                                          timeout=60, check=True).stdout
                     for name in ("tailor-dispatcher", "tailor-jobmanager")}
 
@@ -207,10 +214,75 @@ class BinaryFlagsTest(unittest.TestCase):
             with self.subTest(app=name):
                 for variable, flag in support.env_flag_names(app).items():
                     self.assertIn(flag, dispatcher, variable)
-                args = app["env"]["TAILOR_JOBMANAGER_ARG"].split()
-                for arg in args:
+                for arg in app["env"]["TAILOR_JOBMANAGER_ARG"].split():
                     if arg.startswith("--"):
                         self.assertIn(arg, jobmanager)
+
+    def test_dispatcher_runs_as_marathon_starts_it(self):
+        package = support.dcos_package_files()
+        cases = [("tailor-dispatcher.json", support.load_json(support.MARATHON_DIR / "tailor-dispatcher.json")),
+                 ("dcos[flipped sections]", cosmos.install(package, test_checklist.FLIPPED))]
+        for name, app in cases:
+            with self.subTest(app=name), tempfile.TemporaryDirectory() as sandbox:
+                self.run_dispatcher(app, pathlib.Path(sandbox))
+
+    def run_dispatcher(self, app, sandbox):
+        release_bin = sandbox / f"tailor-{VERSION}" / "bin"  # as the fetcher unpacks the tarball
+        release_bin.mkdir(parents=True)
+        for binary in ("tailor-dispatcher", "tailor-jobmanager", "tailor-taskmanager"):
+            (release_bin / binary).symlink_to(self.bin_dir / binary)
+        (sandbox / "state").mkdir()  # the persistent volume's mount point
+        port = free_port()
+        env = marathon_task.task_environment(app, host="127.0.0.1", ports=[port], sandbox=str(sandbox),
+                                             secrets=test_checklist.secret_values(app))
+        env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
+        env["TAILOR_MESOS_MASTER"] = f"127.0.0.1:{free_port()}"  # no master: it keeps retrying
+        with open(sandbox / "stdout", "wb") as out, open(sandbox / "stderr", "wb") as err:
+            process = subprocess.Popen(["/bin/sh", "-c", app["cmd"]], cwd=sandbox, env=env, stdout=out, stderr=err)
+        try:
+            self.assertEqual(wait_for_status(port, "/health", process), 200, read(sandbox / "stderr"))
+            self.assertEqual(wait_for_status(port, "/ready", process), 200, read(sandbox / "stderr"))
+            self.assertIn(f"(state local:{sandbox}/state", read(sandbox / "stdout"))
+            self.assertTrue((sandbox / "state" / "jobs").is_dir(), "the records go on the volume")
+            log = read(sandbox / "stderr")
+            framework = app["labels"]["DCOS_PACKAGE_FRAMEWORK_NAME"]
+            self.assertIn(f"framework name '{framework}', advertised as 127.0.0.1:{port}", log)
+            self.assertIn(f"links under '{app['env'].get('APPLICATION_WEB_PROXY_BASE', '')}'", log)
+            self.assertNotIn("names no flag", log)
+            process.terminate()  # Marathon's kill: SIGTERM, SIGKILL after the grace period
+            process.wait(timeout=app["taskKillGracePeriodSeconds"])
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def read(path) -> str:
+    return pathlib.Path(path).read_text(errors="replace")
+
+
+def wait_for_status(port, path, process, timeout=30.0):
+    """The HTTP status of GET path once the port answers; fails if the process ends first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the Dispatcher exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as answer:
+                return answer.status
+        except urllib.error.HTTPError as e:
+            if e.code != 503:
+                return e.code
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"GET {path} gave no answer but 503 within {timeout}s")
 
 
 if __name__ == "__main__":
