@@ -61,6 +61,10 @@ DEFAULT_RESIDENT_UPGRADE_STRATEGY = {"minimumHealthCapacity": 0.5, "maximumOverC
 DEFAULT_READINESS = {"portName": "http-api", "intervalSeconds": 30, "timeoutSeconds": 10}
 UNRESERVED_ROLE = "*"
 
+# Top-level fields Marathon accepts that its 1.7 schema lacks (and so refuses),
+# with the JSON type each must have: `newer_fields=True` accepts them.
+NEWER_FIELDS = {"tty": "boolean", "check": "object", "role": "string", "resourceLimits": "object"}
+
 
 def repository_root() -> pathlib.Path:
     """The repository this file is in (tests/marathon_rules/ is two levels down)."""
@@ -197,14 +201,31 @@ def _schema_violations(error) -> list:
     return [Violation(path, message)]
 
 
-def structure_violations(app, schema) -> list:
-    """Every draft-04 error of `app` against `schema`, path order."""
+def structure_violations(app, schema, newer_fields=False) -> list:
+    """Every draft-04 error of `app` against `schema`, path order. With
+    `newer_fields`, the fields of NEWER_FIELDS (type-checked here instead) and
+    the constraint operator IS pass."""
     validator = jsonschema.Draft4Validator(schema)
     errors = sorted(validator.iter_errors(app), key=lambda e: [str(t) for t in e.absolute_path])
     violations = []
     for error in errors:
         violations.extend(_schema_violations(error))
+    if newer_fields:
+        violations = [v for v in violations if not _newer_field_accepted(app, v)]
+        for name, kind in NEWER_FIELDS.items():
+            if name in app and _json_type(app[name]) != kind:
+                violations.append(Violation((name,), f"expected {kind}, got {_json_type(app[name])}"))
     return violations
+
+
+def _newer_field_accepted(app, violation) -> bool:
+    path = violation.path
+    if len(path) == 1 and path[0] in NEWER_FIELDS:
+        return True
+    if len(path) == 3 and path[0] == "constraints" and path[2] == 1:  # the operator's enum
+        operator = _list(_list(app.get("constraints"))[path[1]])[1]
+        return isinstance(operator, str) and operator.upper() == "IS"
+    return False
 
 
 # --------------------------------------------------------------------------
@@ -602,7 +623,7 @@ def semantic_violations(app, **options) -> list:
 
 
 def validate_app(app, *, schema_path=None, mesos_role=None, enabled_features=None, lint=True,
-                 path_style="pointer") -> list:
+                 newer_fields=False, path_style="pointer") -> list:
     """Marathon's `details` for `app` (a dict parsed from JSON); [] when valid.
 
     schema_path: the app schema; default marathon/AppDefinition.json in
@@ -613,6 +634,9 @@ def validate_app(app, *, schema_path=None, mesos_role=None, enabled_features=Non
     enabled_features: Marathon's --enable_features (secrets, gpu_resources);
         None does not judge feature flags.
     lint: also apply Tailor's rule that port names have no '-'.
+    newer_fields: accept what Marathon 1.8-1.10 accept beyond the 1.7
+        schema: `check`, `role`, `resourceLimits`, `tty` (type-checked only)
+        and the constraint operator IS.
     path_style: "pointer" (JSON pointers, /healthChecks/0/portIndex) or
         "marathon" (/healthChecks(0)/portIndex, as Marathon writes them).
 
@@ -623,7 +647,7 @@ def validate_app(app, *, schema_path=None, mesos_role=None, enabled_features=Non
     if not isinstance(app, dict):
         return [{"path": "/", "errors": [f"an app definition is a JSON object, got {_json_type(app)}"]}]
     schema = load_schema(str(schema_path or app_schema_path()))
-    violations = structure_violations(app, schema)
+    violations = structure_violations(app, schema, newer_fields)
     violations += semantic_violations(app, mesos_role=mesos_role, enabled_features=enabled_features, lint=lint)
     return group_details(violations, path_style)
 
@@ -634,11 +658,14 @@ def main(argv=None) -> int:
     parser.add_argument("--schema", help="AppDefinition.json (default: the shared schemas)")
     parser.add_argument("--mesos-role", help="Marathon's --mesos_role (judges resident apps without 'role')")
     parser.add_argument("--no-lint", action="store_true", help="Marathon's rules only")
+    parser.add_argument("--newer-fields", action="store_true",
+                        help="accept check, role, resourceLimits, tty and IS (Marathon 1.8-1.10)")
     args = parser.parse_args(argv)
     try:
         text = sys.stdin.read() if args.app == "-" else pathlib.Path(args.app).read_text(encoding="utf-8")
         app = json.loads(text)
-        details = validate_app(app, schema_path=args.schema, mesos_role=args.mesos_role, lint=not args.no_lint)
+        details = validate_app(app, schema_path=args.schema, mesos_role=args.mesos_role, lint=not args.no_lint,
+                               newer_fields=args.newer_fields)
     except (OSError, ValueError) as e:
         print(f"{args.app}: {e}", file=sys.stderr)
         return 2

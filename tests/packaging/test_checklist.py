@@ -75,7 +75,7 @@ def lookup(options: dict, dotted: str):
 
 def mustache_truthy(value) -> bool:
     """Cosmos's truth in sections (numbers are true, "" and [] false)."""
-    return value not in (None, False, "", []) and value != []
+    return value is not None and value is not False and value != "" and value != []
 
 
 class Subjects:
@@ -298,8 +298,8 @@ class ChecklistTest(unittest.TestCase):
             with self.subTest(option=path):
                 self.assertIn("default", prop)
                 self.assertTrue(prop.get("description"))
-                jsonschemaless = {k: v for k, v in prop.items() if k not in ("default", "description", "media")}
-                self.assertEqual(cosmos.option_errors(prop["default"], jsonschemaless), [],
+                own_schema = {k: v for k, v in prop.items() if k not in ("default", "description", "media")}
+                self.assertEqual(cosmos.option_errors(prop["default"], own_schema), [],
                                  "the default obeys its own schema")
         name = config["properties"]["service"]["properties"]["name"]
         self.assertEqual(name["pattern"], marathon_rules.PATH_ID_PATTERN)

@@ -360,6 +360,29 @@ class OtherRuleTest(RuleTest):
         self.assertRefused(app_with(acceptedResourceRoles=[]), "/acceptedResourceRoles", "must not be empty")
 
 
+class NewerFieldsTest(RuleTest):
+    """newer_fields=True: what Marathon 1.8-1.10 take beyond the 1.7 schema."""
+
+    def test_role_accepted_and_type_checked(self):
+        self.assertValid(app_with(role="batch"), newer_fields=True)
+        self.assertRefused(app_with(role="batch"), "/role", "unknown field")
+        self.assertRefused(app_with(role=5), "/role", "expected string, got integer", newer_fields=True)
+
+    def test_is_operator(self):
+        app = app_with(constraints=[["@zone", "IS", "us-east-1a"]])
+        self.assertValid(app, newer_fields=True)
+        self.assertEqual([d["path"] for d in marathon_rules.validate_app(app)], ["/constraints/0/1"])
+        self.assertRefused(app_with(constraints=[["rack", "NEAR", "x"]]), "/constraints/0", "unknown operator",
+                           newer_fields=True)
+
+    def test_rules_still_apply(self):
+        self.assertRefused(resident(role="*"), "/role", "cannot reserve for the role \"*\"", newer_fields=True)
+        app = app_with(check={"http": {"portIndex": 0}}, container={"type": "DOCKER", "docker": {"image": "t:1"}})
+        self.assertEqual(marathon_rules.validate_app(app, newer_fields=True),
+                         [{"path": "/check", "errors": ["'check' needs the Mesos containerizer; "
+                                                        "container.type DOCKER cannot have it"]}])
+
+
 class CommandLineTest(unittest.TestCase):
     def run_cli(self, app, *args):
         with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
