@@ -39,6 +39,8 @@ import math
 import jsonschema
 import pystache
 
+import support
+
 
 class RenderError(Exception):
     """The package cannot be rendered: bad options, a missing variable, output that is not an app."""
@@ -197,7 +199,7 @@ def render(template: str, options: dict, resource: dict) -> dict:
     string→string labels (Cosmos: MarathonTemplateMustBeJsonObject)."""
     text = render_text(template, options, resource)
     try:
-        app = json.loads(text, object_pairs_hook=_reject_duplicate_keys)
+        app = support.parse_json(text)
     except ValueError as e:
         raise RenderError(f"rendered template is not JSON: {e}\n{text}") from e
     if not isinstance(app, dict):
@@ -206,14 +208,6 @@ def render(template: str, options: dict, resource: dict) -> dict:
     if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
         raise RenderError("rendered template's labels are not a map of strings to strings")
     return app
-
-
-def _reject_duplicate_keys(pairs):
-    keys = [key for key, _ in pairs]
-    repeated = sorted({key for key in keys if keys.count(key) > 1})
-    if repeated:
-        raise ValueError(f"duplicate keys: {', '.join(repeated)}")
-    return dict(pairs)
 
 
 # --------------------------------------------------------------------------
