@@ -7,14 +7,8 @@ source "$(dirname "$0")/lib.sh" "$1"
 
 # A python3 with PyYAML and jsonschema (scripts/install-deps installs them for
 # Debian's python3, which may not be the first python3 on PATH).
-PYTHON=""
-for candidate in "${PYTHON3:-}" /usr/bin/python3 python3; do
-  if [ -n "$candidate" ] && "$candidate" -c 'import yaml, jsonschema' 2>/dev/null; then
-    PYTHON="$candidate"
-    break
-  fi
-done
-[ -n "$PYTHON" ] || fail "no python3 with yaml and jsonschema (run scripts/install-deps)"
+PYTHON="$(bash "$ROOT/tests/find-python3" yaml jsonschema)" ||
+  fail "no python3 with yaml and jsonschema (run scripts/install-deps)"
 
 # The state directory inside a fresh parent, the Dispatcher's working
 # directory empty: anything written beside them shows up below.
