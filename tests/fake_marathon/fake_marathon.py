@@ -20,6 +20,7 @@ import re
 import signal
 import sys
 import threading
+import time
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -131,11 +132,12 @@ def main(argv):
         scheduler.tick()
         stop.wait(TICK_SECONDS)
     log.info("stopping: killing every task")
-    server.shutdown()
     scheduler.begin_shutdown()
+    server.shutdown()
+    server.server_close()
     while not scheduler.idle():
         scheduler.tick()
-        threading.Event().wait(TICK_SECONDS)
+        time.sleep(TICK_SECONDS)
     log.info("stopped")
     return 0
 

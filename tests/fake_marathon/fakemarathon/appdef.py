@@ -192,6 +192,10 @@ def refusals(app, secret_sources):
             if isinstance(volume, dict) and "external" in volume:
                 refuse(f"/container/volumes({index})/external",
                        "fake-marathon does not support external volumes")
+            if isinstance(volume, dict) and "secret" in volume and \
+                    volume["secret"] not in (app.get("secrets") or {}):
+                refuse(f"/container/volumes({index})/secret", f"references the secret "
+                       f"'{volume['secret']}', which the app's secrets do not define")
     for index, network in enumerate(app.get("networks") or []):
         if isinstance(network, dict) and network.get("mode", "container") != "host":
             refuse(f"/networks({index})/mode", "fake-marathon supports host networking only")

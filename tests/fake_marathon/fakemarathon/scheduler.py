@@ -16,6 +16,7 @@ import signal
 import socket
 import threading
 import time
+import traceback
 import uuid
 
 from . import appdef, checks, fetcher, processes, taskenv
@@ -176,14 +177,23 @@ class Scheduler:
             now = time.monotonic()
             self._apply_events(now)
             for state in list(self.apps.values()) + self.stopping:
-                self._reap_and_escalate(state, now)
-                if not state.deleted and not self.shutting_down:
-                    self._reconcile(state)
-                self._forget_stopped_instances(state)
-                self._launch_due(state, now)
-                self._schedule_probes(state, now)
+                try:
+                    self._run(state, now)
+                except Exception:  # a bug or an app it cannot handle: say so once, go on
+                    trace = traceback.format_exc()
+                    if trace != state.last_error:
+                        log.error("app %s: %s", state.app["id"], trace)
+                    state.last_error = trace
             self._end_deployments()
             self.stopping = [state for state in self.stopping if state.instances]
+
+    def _run(self, state, now):
+        self._reap_and_escalate(state, now)
+        if not state.deleted and not self.shutting_down:
+            self._reconcile(state)
+        self._forget_stopped_instances(state)
+        self._launch_due(state, now)
+        self._schedule_probes(state, now)
 
     def begin_shutdown(self):
         """Stops launching and kills every task (SIGTERM, SIGKILL after its grace period)."""
@@ -414,8 +424,8 @@ class Scheduler:
             self.events.put(("not started", task,
                              f"Failed to launch container: Failed to fetch all URIs for container "
                              f"'{uuid.uuid4()}': exited with status 1"))
-        except OSError as e:
-            log.warning("task %s: cannot start: %s", task.id, e)
+        except Exception as e:  # OSError, or anything else: the task fails, the fake goes on
+            log.warning("task %s: cannot start: %r", task.id, e)
             self.events.put(("not started", task, f"Failed to launch container: {e}"))
 
     def _request_kill(self, task, reason):
@@ -550,14 +560,21 @@ class Scheduler:
                 self.pool.submit(self._probe_readiness, task)
 
     def _probe_health(self, task, index, check):
-        result = checks.probe_health(check, self.host, task.host_ports, task.sandbox, task.env)
+        try:
+            result = checks.probe_health(check, self.host, task.host_ports, task.sandbox, task.env)
+        except Exception as e:  # e.g. a portIndex no port has: the check fails, the fake goes on
+            result = checks.ProbeResult(False, f"cannot run the health check: {e!r}")
         self.events.put(("health", task, index, result))
 
     def _probe_readiness(self, task):
         check = task.app["readinessChecks"][0]
         names = [pd.get("name") for pd in task.app["portDefinitions"]]
-        port = task.host_ports[names.index(check["portName"])]
-        self.events.put(("readiness", task, checks.probe_readiness(check, self.host, port)))
+        try:
+            port = task.host_ports[names.index(check["portName"])]
+            result = checks.probe_readiness(check, self.host, port)
+        except Exception as e:
+            result = checks.ProbeResult(False, f"cannot run the readiness check: {e!r}")
+        self.events.put(("readiness", task, result))
 
     # ----------------------------------------------------------------- deployments
 

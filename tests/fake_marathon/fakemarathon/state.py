@@ -137,6 +137,7 @@ class AppState:
         self.delay = LaunchDelay()
         self.last_failure = None
         self.deleted = False
+        self.last_error = None  # the last exception running it raised (logged once)
 
     def tasks(self):
         return [instance.task for instance in self.instances if instance.task is not None]
