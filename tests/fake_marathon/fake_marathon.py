@@ -4,6 +4,7 @@
     fake_marathon.py --work-dir DIR [--port 0] [--host 127.0.0.1]
                      [--http-credentials USER:PASSWORD | --dcos-token TOKEN
                       [--dcos-forbidden-token TOKEN]] [--secret SOURCE=VALUE ...]
+                     [--mesos-role ROLE]
 
 Prints `fake-marathon listening on http://HOST:PORT` once it accepts requests.
 SIGTERM or SIGINT: kills every task (SIGTERM, SIGKILL after each app's
@@ -13,6 +14,7 @@ Exit status 2: bad usage, or the Marathon rules module cannot be imported.
 """
 
 import argparse
+import functools
 import http.server
 import logging
 import os
@@ -27,6 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
 RULES_DIR = os.path.join(REPO_ROOT, "tests", "marathon_rules")
 TICK_SECONDS = 0.05
+FEATURES = ("secrets",)  # Marathon's --enable_features this fake behaves as if given
 
 sys.path.insert(0, HERE)
 from fakemarathon import appdef, rest  # noqa: E402
@@ -46,6 +49,9 @@ def parse_args(argv):
                       help="require 'Authorization: token=TOKEN', as DC/OS does")
     parser.add_argument("--dcos-forbidden-token", metavar="TOKEN",
                         help="with --dcos-token: a token that authenticates but may do nothing (403)")
+    parser.add_argument("--mesos-role", metavar="ROLE",
+                        help="Marathon's --mesos_role, the role of apps without one (1.9+); "
+                             "unset: resident apps are judged as Marathon 1.7/1.8 judge them")
     parser.add_argument("--secret", action="append", default=[], metavar="SOURCE=VALUE",
                         help="the value of a secret source apps may reference (repeatable)")
     args = parser.parse_args(argv)
@@ -66,8 +72,10 @@ def parse_args(argv):
     return args
 
 
-def load_validator():
-    """`marathon_rules.validate_app` (tests/marathon_rules, unless PYTHONPATH names another)."""
+def load_validator(mesos_role):
+    """`marathon_rules.validate_app` (tests/marathon_rules, unless PYTHONPATH names another)
+    set up as this Marathon: Marathon's rules only, its path spelling, the `secrets`
+    feature (no GPUs), `mesos_role` as its --mesos_role."""
     sys.path.append(RULES_DIR)
     try:
         import marathon_rules
@@ -75,7 +83,8 @@ def load_validator():
         print(f"fake_marathon.py: cannot import the Marathon rules module marathon_rules "
               f"(expected {os.path.join(RULES_DIR, 'marathon_rules.py')}): {e}", file=sys.stderr)
         sys.exit(2)
-    return marathon_rules.validate_app
+    return functools.partial(marathon_rules.validate_app, mesos_role=mesos_role,
+                             enabled_features=FEATURES, lint=False, path_style="marathon")
 
 
 def set_up_log(work_dir):
@@ -94,9 +103,9 @@ def info_body(args, port):
         "name": "marathon", "version": rest.MARATHON_VERSION, "buildref": "fake-marathon",
         "elected": True, "leader": leader, "frameworkId": f"{uuid.uuid4()}-0000",
         "marathon_config": {
-            "features": [], "framework_name": "marathon", "hostname": args.host,
+            "features": list(FEATURES), "framework_name": "marathon", "hostname": args.host,
             "local_port_min": appdef.SERVICE_PORT_MIN, "local_port_max": appdef.SERVICE_PORT_MAX,
-            "master": "fake-marathon runs its tasks itself", "mesos_role": "*",
+            "master": "fake-marathon runs its tasks itself", "mesos_role": args.mesos_role,
             "task_lost_expunge_initial_delay": 300000, "task_lost_expunge_interval": 30000,
             "mesos_leader_ui_url": None,
         },
@@ -109,10 +118,10 @@ def info_body(args, port):
 
 def main(argv):
     args = parse_args(argv)
-    validator = load_validator()
+    validator = load_validator(args.mesos_role)
     os.makedirs(args.work_dir, exist_ok=True)
     log = set_up_log(args.work_dir)
-    scheduler = Scheduler(args.work_dir, args.host, validator, args.secrets)
+    scheduler = Scheduler(args.work_dir, args.host, validator, args.secrets, args.mesos_role)
     auth = rest.Auth(args.http_credentials, args.dcos_token, args.dcos_forbidden_token)
     server = http.server.ThreadingHTTPServer((args.host, args.port),
                                              rest.make_handler(scheduler, auth, None))

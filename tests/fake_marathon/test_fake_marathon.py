@@ -372,6 +372,32 @@ class RestApiTest(unittest.TestCase, TempDirs):
                    lambda: deleted.json()["deploymentId"] not in m.deployment_ids())
         self.assertEqual(m.request("DELETE", "/v2/apps/other").status, 200)
 
+    def test_deployment_locks_the_app_until_forced(self):
+        m = self.marathon
+        created = m.request("POST", "/v2/apps", body={
+            "id": "/never-ready", "cmd": "exec python3 -m http.server $PORT0",
+            "portDefinitions": [{"port": 0, "name": "http"}],
+            "readinessChecks": [{"portName": "http", "path": "/nope", "intervalSeconds": 2,
+                                 "timeoutSeconds": 1}]})
+        self.assertEqual(created.status, 201, created.text)
+        first = created.headers["Marathon-Deployment-Id"]
+        result = wait_until("a failed readiness check", lambda: m.request(
+            "GET", "/v2/apps/never-ready?embed=app.readiness").json()["app"]["readinessCheckResults"])
+        self.assertEqual(result[0]["name"], "readinessCheck")
+        self.assertFalse(result[0]["ready"])
+        self.assertIn(first, m.deployment_ids())
+        for method, path in (("PUT", "/v2/apps/never-ready"),
+                             ("POST", "/v2/apps/never-ready/restart")):
+            locked = m.request(method, path, body={"cpus": 0.2} if method == "PUT" else None)
+            self.assertEqual(locked.status, 409, f"{method} {path}: {locked.text}")
+            self.assertEqual(locked.json()["deployments"], [{"id": first}])
+        forced = m.request("PUT", "/v2/apps/never-ready?force=true", body={"cpus": 0.2})
+        self.assertEqual(forced.status, 200, forced.text)
+        self.assertEqual(m.deployment_ids().count(forced.json()["deploymentId"]), 1)
+        self.assertNotIn(first, m.deployment_ids())
+        self.assertEqual(m.app("/never-ready")["cpus"], 0.2)
+        self.assertEqual(m.request("DELETE", "/v2/apps/never-ready").status, 200)
+
     def test_failed_fetch_fails_the_task_with_mesos_message(self):
         m = self.marathon
         created = m.request("POST", "/v2/apps", body={
@@ -429,7 +455,7 @@ class AppRunTest(unittest.TestCase, TempDirs):
                               "timeoutSeconds": 1, "maxConsecutiveFailures": 2,
                               "delaySeconds": 0}],
             "readinessChecks": [{"name": "ready", "protocol": "HTTP", "path": "/ready",
-                                 "portName": "api", "intervalSeconds": 1, "timeoutSeconds": 1,
+                                 "portName": "api", "intervalSeconds": 2, "timeoutSeconds": 1,
                                  "httpStatusCodesForReady": [200]}],
             "upgradeStrategy": {"minimumHealthCapacity": 0, "maximumOverCapacity": 0},
             "unreachableStrategy": "disabled",
@@ -575,7 +601,8 @@ class AppRunTest(unittest.TestCase, TempDirs):
         self.running_task(3)
         stops = [t for what, task_id, t in self.events() if what == "stop" and task_id == second["id"]]
         self.assertEqual(len(stops), 1, "SIGTERM first")
-        self.assertLess(self.starts(3)[-1] - killed_at, 1.5, "TASK_KILLED adds no back-off")
+        self.assertLess(self.starts(3)[-1] - killed_at, 3.5,
+                        "TASK_KILLED adds no back-off (a failure would wait 4 s)")
         self.assertEqual(m.request("DELETE", "/v2/apps/test/server/tasks/nope.instance-x._app.1")
                          .status, 404)
 

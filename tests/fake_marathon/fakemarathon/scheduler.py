@@ -62,13 +62,14 @@ def _agent_environment():
 class Scheduler:
     """Apps, instances, tasks and deployments, and the loop that runs them."""
 
-    def __init__(self, work_dir, host, validator, secrets):
+    def __init__(self, work_dir, host, validator, secrets, mesos_role=None):
         self.lock = threading.RLock()
         self.work_dir = os.path.abspath(work_dir)
         self.host = host
         self.host_ip = _address_of(host)
         self.validator = validator
         self.secrets = dict(secrets)
+        self.mesos_role = mesos_role
         self.apps = {}  # live apps by id
         self.stopping = []  # AppStates of deleted apps whose tasks are still being killed
         self.deployments = {}  # by id, oldest first
@@ -367,6 +368,7 @@ class Scheduler:
         env = _agent_environment()
         env.update(taskenv.task_env(app, task_id, self.host, host_ports, secret_values))
         env["MESOS_SANDBOX"] = sandbox
+        env["MESOS_ALLOCATION_ROLE"] = app.get("role") or self.mesos_role or "*"
         task = Task(task_id, instance, app, host_ports, sandbox, env)
         instance.task = task
         volumes = self._volumes(instance, app, secret_values)
