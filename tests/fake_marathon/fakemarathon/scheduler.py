@@ -168,6 +168,7 @@ class Scheduler:
             return self._app(app_id)
 
     def deployments_of(self, app_id):
+        """The running deployments of `app_id` (call with the lock held)."""
         return [d for d in self.deployments.values() if d.app_id == app_id]
 
     # ----------------------------------------------------------------- the loop
