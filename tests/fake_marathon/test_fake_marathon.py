@@ -2,6 +2,7 @@
 """Tests of the fake Marathon: its REST answers, and an app run from a release-like tarball.
 
     python3 tests/fake_marathon/test_fake_marathon.py [-v] [TestClass.test_name]
+    (or tests/fake_marathon/run.sh ..., which picks a python3 with jsonschema)
 
 Starts fake_marathon.py (with the Python running this file) in temporary
 directories, removed afterwards unless KEEP_TMP=1. The Marathon rules module is
@@ -132,8 +133,9 @@ class FakeMarathon:
 
     def __init__(self, work_dir, *args):
         self.work_dir = work_dir
-        self.proc = subprocess.Popen([sys.executable, FAKE, "--work-dir", work_dir, *args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-B", FAKE, "--work-dir", work_dir, *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         match = re.fullmatch(r"fake-marathon listening on http://([^:]+):(\d+)\n", line)
         if not match:
@@ -483,6 +485,10 @@ class AppRunTest(unittest.TestCase, TempDirs):
         return wait_until(f"{count} starts in the persistent volume", lambda: len(
             starts := [t for what, _, t in self.events() if what == "start"]) == count and starts)
 
+    def stops(self, task_id):
+        """When the task stopped on SIGTERM (the app notes it), as a list."""
+        return [t for what, stopped, t in self.events() if what == "stop" and stopped == task_id]
+
     def test_app_run_as_marathon_runs_it(self):
         m = self.marathon
         created = m.request("POST", "/v2/apps", body=self.definition())
@@ -599,8 +605,7 @@ class AppRunTest(unittest.TestCase, TempDirs):
         self.assertEqual(killed.json()["task"]["id"], second["id"])
         killed_at = time.time()
         self.running_task(3)
-        stops = [t for what, task_id, t in self.events() if what == "stop" and task_id == second["id"]]
-        self.assertEqual(len(stops), 1, "SIGTERM first")
+        self.assertEqual(len(self.stops(second["id"])), 1, "SIGTERM first")
         self.assertLess(self.starts(3)[-1] - killed_at, 3.5,
                         "TASK_KILLED adds no back-off (a failure would wait 4 s)")
         self.assertEqual(m.request("DELETE", "/v2/apps/test/server/tasks/nope.instance-x._app.1")
@@ -617,8 +622,7 @@ class AppRunTest(unittest.TestCase, TempDirs):
                          [[{"actions": [{"action": "RestartApplication", "app": "/test/server"}]}]])
         wait_until("the restart to end", lambda: deployment not in m.deployment_ids(), 20)
         start = self.starts(4)[-1]
-        stop = next(t for what, task_id, t in self.events()
-                    if what == "stop" and task_id == third["id"])
+        (stop,) = self.stops(third["id"])
         self.assertLessEqual(stop, start, "the new instance started before the old one stopped")
         app = m.app("/test/server")
         self.assertEqual(app["tasks"][0]["version"], app["version"])
@@ -639,8 +643,7 @@ class AppRunTest(unittest.TestCase, TempDirs):
              if t["id"] != task["id"] and t["state"] == "TASK_RUNNING"), None))
         incarnation = int(task["id"].rsplit(".", 1)[1])
         self.assertEqual(replacement["id"], task["id"].rsplit(".", 1)[0] + f".{incarnation + 1}")
-        stops = [t for what, task_id, t in self.events() if what == "stop" and task_id == task["id"]]
-        self.assertEqual(len(stops), 1, "the unhealthy task was killed with SIGTERM")
+        self.assertEqual(len(self.stops(task["id"])), 1, "the unhealthy task was killed with SIGTERM")
 
 
 class KillTest(unittest.TestCase, TempDirs):
@@ -735,8 +738,9 @@ class AuthTest(unittest.TestCase, TempDirs):
     def test_bad_usage(self):
         for args in (["--http-credentials", "nocolon"], ["--dcos-forbidden-token", "x"],
                      ["--secret", "novalue"], ["--http-credentials", "a:b", "--dcos-token", "t"]):
-            completed = subprocess.run([sys.executable, FAKE, "--work-dir", self.tmp, *args],
-                                       capture_output=True, text=True, timeout=30)
+            completed = subprocess.run(
+                [sys.executable, "-B", FAKE, "--work-dir", self.tmp, *args],
+                capture_output=True, text=True, timeout=30)
             self.assertEqual(completed.returncode, 2, args)
             self.assertIn("error", completed.stderr)
 

@@ -7,10 +7,10 @@ service ports (`AssignDynamicServiceLogic`), and what kind of change an update i
 import copy
 import datetime
 
+from . import fetcher
+
 SERVICE_PORT_MIN = 10000  # Marathon's --local_port_min
 SERVICE_PORT_MAX = 20000  # --local_port_max (exclusive)
-
-ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".zip", ".gz")
 
 # Fields of the app a GET shows that are not part of the definition.
 DERIVED_FIELDS = ("version", "versionInfo", "tasksStaged", "tasksRunning", "tasksHealthy",
@@ -51,7 +51,7 @@ def timestamp(seconds):
 
 def is_archive(uri):
     """Whether the fetcher would extract this URI by its name (Marathon's `FetchUri.isExtract`)."""
-    return uri.lower().endswith(ARCHIVE_SUFFIXES)
+    return uri.lower().endswith(fetcher.ARCHIVE_SUFFIXES)
 
 
 def is_resident(app):

@@ -18,6 +18,8 @@ import urllib.request
 import zipfile
 
 DOWNLOAD_TIMEOUT_SECONDS = 60
+TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
+ARCHIVE_SUFFIXES = TAR_SUFFIXES + (".zip", ".gz")
 
 
 class FetchError(Exception):
@@ -85,7 +87,7 @@ def _extract(path, sandbox, uri):
     try:
         if lower.endswith(".zip"):
             _extract_zip(path, sandbox, uri)
-        elif lower.endswith((".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")):
+        elif lower.endswith(TAR_SUFFIXES):
             _extract_tar(path, sandbox, uri)
         elif lower.endswith(".gz"):
             with gzip.open(path, "rb") as packed, open(path[:-3], "wb") as out:
