@@ -74,8 +74,9 @@ def parse_args(argv):
 
 def load_validator(mesos_role):
     """`marathon_rules.validate_app` (tests/marathon_rules, unless PYTHONPATH names another)
-    set up as this Marathon: Marathon's rules only, its path spelling, the `secrets`
-    feature (no GPUs), `mesos_role` as its --mesos_role."""
+    set up as this Marathon: a 1.10 (the fields newer than the 1.7 schema accepted),
+    Marathon's rules only, its path spelling, the `secrets` feature (no GPUs), and
+    `mesos_role` as its --mesos_role."""
     sys.path.append(RULES_DIR)
     try:
         import marathon_rules
@@ -84,7 +85,8 @@ def load_validator(mesos_role):
               f"(expected {os.path.join(RULES_DIR, 'marathon_rules.py')}): {e}", file=sys.stderr)
         sys.exit(2)
     return functools.partial(marathon_rules.validate_app, mesos_role=mesos_role,
-                             enabled_features=FEATURES, lint=False, path_style="marathon")
+                             enabled_features=FEATURES, lint=False, newer_fields=True,
+                             path_style="marathon")
 
 
 def set_up_log(work_dir):
