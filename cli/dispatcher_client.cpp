@@ -10,21 +10,7 @@ namespace tailor::cli {
 
 namespace pbutil = google::protobuf::util;
 
-namespace {
-
-std::string escapeSegment(const std::string& text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
-}
-
-}  // namespace
+using http::percentEncode;
 
 std::string dispatcherUrl(const std::string& flag) {
   if (!flag.empty()) return flag;
@@ -33,10 +19,8 @@ std::string dispatcherUrl(const std::string& flag) {
   return "http://127.0.0.1:8080";
 }
 
-DispatcherClient::DispatcherClient(std::string base) : base_(std::move(base)) {
-  if (base_.find("://") == std::string::npos) base_ = "http://" + base_;
-  while (!base_.empty() && base_.back() == '/') base_.pop_back();
-}
+DispatcherClient::DispatcherClient(std::string base)
+    : base_(http::normalizeBaseUrl(std::move(base))) {}
 
 template <typename T>
 ApiResult<T> DispatcherClient::call(const std::string& method, const std::string& path,
@@ -95,31 +79,31 @@ ApiResult<v1::SubmitJobResponse> DispatcherClient::submit(const v1::SubmitJobReq
 ApiResult<v1::ListJobsResponse> DispatcherClient::list(const std::string& state, int offset,
                                                        int limit) {
   std::string path = fmt::format("/v1/jobs?offset={}&limit={}", offset, limit);
-  if (!state.empty()) path += "&state=" + escapeSegment(state);
+  if (!state.empty()) path += "&state=" + percentEncode(state);
   return call<v1::ListJobsResponse>("GET", path, "");
 }
 
 ApiResult<v1::JobView> DispatcherClient::job(const std::string& id) {
-  return call<v1::JobView>("GET", "/v1/jobs/" + escapeSegment(id), "");
+  return call<v1::JobView>("GET", "/v1/jobs/" + percentEncode(id), "");
 }
 
 ApiResult<v1::JobView> DispatcherClient::cancel(const std::string& id) {
-  return call<v1::JobView>("POST", "/v1/jobs/" + escapeSegment(id) + "/cancel", "");
+  return call<v1::JobView>("POST", "/v1/jobs/" + percentEncode(id) + "/cancel", "");
 }
 
 ApiResult<v1::JobReport> DispatcherClient::report(const std::string& id) {
-  return call<v1::JobReport>("GET", "/v1/jobs/" + escapeSegment(id) + "/report", "");
+  return call<v1::JobReport>("GET", "/v1/jobs/" + percentEncode(id) + "/report", "");
 }
 
 ApiResult<v1::LogChunk> DispatcherClient::log(const std::string& id, const std::string& task,
                                               int attempt, long long offset, long long tail) {
-  std::string path = "/v1/jobs/" + escapeSegment(id) + "/log";
+  std::string path = "/v1/jobs/" + percentEncode(id) + "/log";
   if (offset >= 0) {
     path += fmt::format("?offset={}", offset);
   } else {
     path += fmt::format("?tail={}", std::max(0LL, tail));
   }
-  if (!task.empty()) path += "&task=" + escapeSegment(task);
+  if (!task.empty()) path += "&task=" + percentEncode(task);
   if (attempt > 0) path += fmt::format("&attempt={}", attempt);
   return call<v1::LogChunk>("GET", path, "");
 }

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "cli/command_line.hpp"
+#include "cli/marathon_commands.hpp"
 #include "cli/progress.hpp"
 #include "cli/remote_commands.hpp"
 #include "common/jobspec/jobspec.hpp"
@@ -33,6 +34,10 @@ commands:
   cancel ID           cancel a job
   logs ID             the job's JobManager log
   report ID           the run report of an ended job (JSON)
+
+  marathon deploy     install or update the Dispatcher as a Marathon app
+  marathon status     the Dispatcher's Marathon app: tasks, health, address
+  marathon remove     remove the app and tear down its Mesos framework
 
 The Dispatcher commands talk to --dispatcher URL, else $TAILOR_DISPATCHER,
 else http://127.0.0.1:8080.
@@ -150,6 +155,7 @@ int main(int argc, char** argv) {
   std::string command = argv[1];
   if (command == "run") return run(argc - 1, argv + 1);
   if (command == "validate") return validate(argc - 1, argv + 1);
+  if (command == "marathon") return cli::runMarathonCommand(argc - 1, argv + 1);
   if (auto code = cli::runRemoteCommand(command, argc - 1, argv + 1)) return *code;
   std::cerr << "tailor: unknown command '" << command << "'\n" << kUsage;
   return 2;

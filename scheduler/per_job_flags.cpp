@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "common/config.hpp"
+#include "mesos/master_operator.hpp"
 
 namespace tailor::scheduler {
 
@@ -165,24 +166,9 @@ Result<PerJobOptions> resolvePerJobFlags(const PerJobFlags& flags, v1::JobSpec s
   }
   options.rpcPort = static_cast<std::uint16_t>(flags.rpcPort);
   if (!flags.mesosMaster.empty()) {
-    std::string rest = flags.mesosMaster;
-    for (size_t comma; !rest.empty();
-         rest = comma == std::string::npos ? "" : rest.substr(comma + 1)) {
-      comma = rest.find(',');
-      std::string master = rest.substr(0, comma);
-      if (master.rfind("http://", 0) == 0) master = master.substr(7);
-      if (master.empty()) continue;
-      if (master.find(':') == std::string::npos) master += ":5050";
-      std::string port = master.substr(master.rfind(':') + 1);
-      if (master.rfind(':') == 0 || port.empty() ||
-          port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5) {
-        return makeError(ErrorCode::kInvalidArgument,
-                         "--mesos-master: '{}' is not HOST:PORT (expected e.g. "
-                         "mesos.example.com:5050 or 127.0.0.1:5050,10.0.0.2:5050)",
-                         master);
-      }
-      options.mesosMasters.push_back(master);
-    }
+    auto masters = tailor::mesos::parseMasterList(flags.mesosMaster);
+    if (!masters.ok()) return masters.error();
+    options.mesosMasters = std::move(*masters);
     if (flags.mesosContentType != "protobuf" && flags.mesosContentType != "json") {
       return makeError(ErrorCode::kInvalidArgument,
                        "--mesos-content-type: '{}' (expected protobuf or json)",

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <memory>
 
@@ -112,6 +113,24 @@ Result<int> perform(const ClientRequest& request, BodyHandler& handler) {
 }
 
 }  // namespace
+
+std::string percentEncode(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
+std::string normalizeBaseUrl(std::string url) {
+  if (url.find("://") == std::string::npos) url = "http://" + url;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
 
 Result<ClientResponse> performBlocking(const ClientRequest& request) {
   ClientResponse response;

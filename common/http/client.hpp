@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -40,6 +41,14 @@ struct ClientResponse {
   std::map<std::string, std::string> headers;  // names in lower case
   std::int64_t bytesReceived = 0;
 };
+
+// Percent-encodes everything but RFC 3986's unreserved characters, for a
+// path segment or a query value.
+std::string percentEncode(std::string_view text);
+
+// A service's base URL as users give it: a bare HOST:PORT gets http://, and
+// trailing slashes go, so that base + "/path" is a URL.
+std::string normalizeBaseUrl(std::string url);
 
 // Performs one request on the calling thread. Transport failures are
 // kUnavailable errors naming the URL; any HTTP status is a response.

@@ -1464,6 +1464,79 @@ TEST_F(FakeMesosCluster, ControlAndOperatorEndpoints) {
   EXPECT_TRUE(stream.raw().waitEnd());
 }
 
+// GET /master/frameworks in the shape of Mesos' FullFrameworkWriter: registered
+// frameworks (a disconnected one stays, inactive, within its failover timeout)
+// and, once torn down, completed ones.
+TEST_F(FakeMesosCluster, FrameworksEndpointListsFrameworksAsTheMaster) {
+  start();
+  v1::FrameworkInfo info = frameworkInfo(3600);
+  info.set_hostname("dispatcher-host");
+  info.set_webui_url("http://dispatcher-host:31000/");
+  auto& stream = subscribe(info);
+  std::string id = subscribed(stream);
+  offers(stream);
+  auto fetch = [&](const std::string& query = "") {
+    auto answer = post(base_ + "/master/frameworks" + query, {}, "", "GET");
+    EXPECT_EQ(answer.status, 200);
+    EXPECT_EQ(answer.headers["content-type"], "application/json");
+    gpb::Struct json;
+    EXPECT_TRUE(gpb::util::JsonStringToMessage(answer.body, &json).ok()) << answer.body;
+    return json;
+  };
+  auto list = [](const gpb::Struct& json, const char* key) -> const gpb::ListValue& {
+    return json.fields().at(key).list_value();
+  };
+  gpb::Struct json = fetch();
+  ASSERT_EQ(list(json, "frameworks").values_size(), 1);
+  EXPECT_EQ(list(json, "completed_frameworks").values_size(), 0);
+  EXPECT_EQ(list(json, "unregistered_frameworks").values_size(), 0);
+  const auto& framework = list(json, "frameworks").values(0).struct_value().fields();
+  EXPECT_EQ(framework.at("id").string_value(), id);
+  EXPECT_EQ(framework.at("name").string_value(), "fake-mesos-test");
+  EXPECT_EQ(framework.at("hostname").string_value(), "dispatcher-host");
+  EXPECT_EQ(framework.at("webui_url").string_value(), "http://dispatcher-host:31000/");
+  EXPECT_TRUE(framework.at("active").bool_value());
+  EXPECT_TRUE(framework.at("connected").bool_value());
+  EXPECT_FALSE(framework.at("recovered").bool_value());
+  EXPECT_EQ(framework.at("user").string_value(), "tester");
+  EXPECT_EQ(framework.at("failover_timeout").number_value(), 3600);
+  EXPECT_GT(framework.at("registered_time").number_value(), 0);
+  EXPECT_EQ(framework.at("unregistered_time").number_value(), 0);
+  EXPECT_EQ(framework.at("roles").list_value().values(0).string_value(), "*");
+  EXPECT_EQ(framework.count("role"), 0u);  // multi-role: "roles" only
+  EXPECT_EQ(framework.at("capabilities").list_value().values(0).struct_value().fields().at("type")
+                .string_value(),
+            "MULTI_ROLE");
+  EXPECT_EQ(framework.at("offers").list_value().values_size(), 1);
+  EXPECT_EQ(framework.at("offered_resources").struct_value().fields().at("cpus").number_value(), 4);
+  EXPECT_EQ(framework.at("used_resources").struct_value().fields().at("cpus").number_value(), 0);
+  for (const char* key : {"tasks", "unreachable_tasks", "completed_tasks", "executors"}) {
+    EXPECT_TRUE(framework.at(key).has_list_value()) << key;
+  }
+  EXPECT_EQ(fetch("?framework_id=other").fields().at("frameworks").list_value().values_size(), 0);
+  EXPECT_EQ(fetch("?framework_id=" + id).fields().at("frameworks").list_value().values_size(), 1);
+  EXPECT_EQ(post(base_ + "/frameworks", {}, "", "GET").status, 200);
+
+  // Disconnected within the failover timeout: listed, inactive.
+  ASSERT_TRUE(mesos_->dropStream(id).ok());
+  ASSERT_TRUE(mesos_->waitFor([&](const StateSnapshot& state) {
+    return state.framework(id) != nullptr && !state.framework(id)->connected;
+  }, Duration(10000)));
+  json = fetch();
+  ASSERT_EQ(list(json, "frameworks").values_size(), 1);
+  EXPECT_FALSE(list(json, "frameworks").values(0).struct_value().fields().at("active").bool_value());
+
+  // Torn down: completed.
+  ASSERT_TRUE(mesos_->teardown(id).ok());
+  json = fetch();
+  EXPECT_EQ(list(json, "frameworks").values_size(), 0);
+  ASSERT_EQ(list(json, "completed_frameworks").values_size(), 1);
+  const auto& completed = list(json, "completed_frameworks").values(0).struct_value().fields();
+  EXPECT_EQ(completed.at("id").string_value(), id);
+  EXPECT_FALSE(completed.at("active").bool_value());
+  EXPECT_GT(completed.at("unregistered_time").number_value(), 0);
+}
+
 // --- Executors as processes ---------------------------------------------------------
 
 class FakeMesosProcessExecutors : public FakeMesosCluster {

@@ -21,6 +21,8 @@ using Capability = v1::FrameworkInfo::Capability;
 constexpr double kDefaultRefuseSeconds = 5.0;
 constexpr double kMaxRefuseSeconds = 365.0 * 24 * 3600;
 constexpr std::size_t kMaxCompletedTasks = 10000;
+// Mesos' --max_completed_frameworks default.
+constexpr std::size_t kMaxCompletedFrameworks = 50;
 
 // common::validation::validateID.
 std::optional<std::string> validateId(const std::string& id) {
@@ -427,10 +429,12 @@ void Master::subscribe(std::shared_ptr<http::StreamWriter> writer, ContentType e
     }
     for (const auto& offerId : stale) removeOffer(offerId, false);
     updateFrameworkInfo(fw, info, request.suppressed_roles(), true);
+    fw.reregisteredTime = loop_.wallSeconds();
     log_->info("framework {} ('{}') failed over to stream {}", frameworkId, info.name(), streamId);
   } else {
     fw.id = frameworkId;
     fw.info = info;
+    fw.registeredTime = fw.reregisteredTime = loop_.wallSeconds();
     allocator_.addFramework(frameworkId, rolesOf(info),
                             hasCapability(info, Capability::GPU_RESOURCES));
     std::vector<std::string> suppressed(request.suppressed_roles().begin(),
@@ -568,6 +572,10 @@ void Master::removeFramework(const std::string& frameworkId, const std::string& 
   removed.roles = rolesOf(fw->info);
   removedFrameworks_.push_back(removed);
   removedFrameworkIds_.insert(frameworkId);
+  fw->unregisteredTime = loop_.wallSeconds();
+  fw->stream.reset();
+  completedFrameworks_.push_back(std::move(*fw));
+  if (completedFrameworks_.size() > kMaxCompletedFrameworks) completedFrameworks_.pop_front();
   frameworks_.erase(frameworkId);
 }
 
@@ -1218,6 +1226,138 @@ void Master::snapshot(StateSnapshot& state) const {
     state.offers.push_back(StateSnapshot::Offer{offerId, offer.frameworkId, offer.agentId,
                                                 offer.resources.toSummaryJson()});
   }
+}
+
+// --- /master/frameworks ------------------------------------------------------------
+
+namespace {
+
+// Resources as the master's JSON models print them: cpus, gpus, mem and
+// disk always (doubles), other scalars when present, ranges as "[a-b, ...]".
+std::string mesosResourcesJson(const ResourceSet& resources) {
+  std::string out = "{";
+  auto scalar = [&](const std::string& name) {
+    out += fmt::format("{}\"{}\":{}", out.size() > 1 ? "," : "", name,
+                       formatMesosDouble(static_cast<double>(resources.scalar(name)) / 1000.0));
+  };
+  for (const char* name : {"disk", "mem", "gpus", "cpus"}) scalar(name);
+  std::string summary = resources.toSummaryJson();  // {"ports":"[...]",...}: ranges as strings
+  for (const auto& name : resources.names()) {
+    if (name == "disk" || name == "mem" || name == "gpus" || name == "cpus") continue;
+    auto key = summary.find("\"" + name + "\":");
+    if (key == std::string::npos) continue;
+    auto end = summary.find_first_of(",}", summary.find(':', key) + 1);
+    if (summary[summary.find(':', key) + 1] == '"') end = summary.find('"', summary.find(':', key) + 2) + 1;
+    out += "," + summary.substr(key, end - key);
+  }
+  return out + "}";
+}
+
+}  // namespace
+
+void Master::writeFrameworkJson(const Framework& fw, std::string& out) const {
+  const v1::FrameworkInfo& info = fw.info;
+  bool removed = fw.unregisteredTime > 0;
+  ResourceSet used;
+  for (const auto& [taskId, task] : fw.tasks) {
+    if (!isTerminalState(task.state)) used += task.resources;
+  }
+  for (const auto& [key, record] : fw.executors) used += record.resources;
+  ResourceSet offered;
+  for (const auto& [offerId, offer] : offers_) {
+    if (offer.frameworkId == fw.id) offered += offer.resources;
+  }
+  std::string capabilities = "[";
+  for (const auto& capability : info.capabilities()) {
+    capabilities += (capabilities.size() > 1 ? "," : "") + toMesosJson(capability);
+  }
+  capabilities += "]";
+  std::string tasks = "[";
+  for (const auto& [taskId, task] : fw.tasks) {
+    std::string& list = tasks;
+    list += fmt::format(
+        R"({}{{"id":{},"name":{},"framework_id":{},"executor_id":{},"slave_id":{},"state":{},)"
+        R"("resources":{},"role":{}}})",
+        list.size() > 1 ? "," : "", jsonString(taskId), jsonString(task.info.name()),
+        jsonString(fw.id), jsonString(task.executorId), jsonString(task.agentId),
+        jsonString(v1::TaskState_Name(task.state)), mesosResourcesJson(task.resources),
+        jsonString(task.role));
+  }
+  tasks += "]";
+  // Completed tasks as the fake keeps them (resources in its summary form).
+  std::string completedTasks = "[";
+  for (const auto& task : completedTasks_) {
+    if (task.frameworkId != fw.id) continue;
+    completedTasks += fmt::format(
+        R"({}{{"id":{},"framework_id":{},"executor_id":{},"slave_id":{},"state":{},"resources":{}}})",
+        completedTasks.size() > 1 ? "," : "", jsonString(task.id), jsonString(fw.id),
+        jsonString(task.executorId), jsonString(task.agentId), jsonString(task.state),
+        task.resourcesJson);
+  }
+  completedTasks += "]";
+  std::string offers = "[";
+  for (const auto& [offerId, offer] : offers_) {
+    if (offer.frameworkId != fw.id) continue;
+    offers += fmt::format(R"({}{{"id":{},"framework_id":{},"slave_id":{},"resources":{}}})",
+                          offers.size() > 1 ? "," : "", jsonString(offerId), jsonString(fw.id),
+                          jsonString(offer.agentId), mesosResourcesJson(offer.resources));
+  }
+  offers += "]";
+  out += fmt::format(
+      R"({{"id":{},"name":{},"used_resources":{},"offered_resources":{},"capabilities":{},)"
+      R"("hostname":{},"webui_url":{},"active":{},"connected":{},"recovered":false,)"
+      R"("user":{},"failover_timeout":{},"checkpoint":{},"registered_time":{},)"
+      R"("unregistered_time":{},)",
+      jsonString(fw.id), jsonString(info.name()), mesosResourcesJson(used),
+      mesosResourcesJson(offered), capabilities, jsonString(info.hostname()),
+      jsonString(info.webui_url()), !removed && fw.connected, !removed && fw.connected,
+      jsonString(info.user()), formatMesosDouble(info.failover_timeout()), info.checkpoint(),
+      formatMesosDouble(fw.registeredTime), formatMesosDouble(fw.unregisteredTime));
+  if (info.has_principal()) out += R"("principal":)" + jsonString(info.principal()) + ",";
+  out += R"("resources":)" + mesosResourcesJson(used + offered) + ",";
+  if (fw.reregisteredTime != fw.registeredTime) {
+    out += R"("reregistered_time":)" + formatMesosDouble(fw.reregisteredTime) + ",";
+  }
+  if (hasCapability(info, Capability::MULTI_ROLE)) {
+    std::string roles = "[";
+    for (const auto& role : info.roles()) roles += (roles.size() > 1 ? "," : "") + jsonString(role);
+    out += R"("roles":)" + roles + "],";
+  } else {
+    out += R"("role":)" + jsonString(legacyRole(info)) + ",";
+  }
+  out += fmt::format(
+      R"("tasks":{},"unreachable_tasks":[],"completed_tasks":{},"offers":{},"executors":[])",
+      tasks, completedTasks, offers);
+  if (info.has_labels()) {
+    // An array of {"key", "value"} (Mesos' json(ArrayWriter*, Labels)).
+    std::string labels = "[";
+    for (const auto& label : info.labels().labels()) {
+      labels += (labels.size() > 1 ? "," : "") + toMesosJson(label);
+    }
+    out += R"(,"labels":)" + labels + "]";
+  }
+  out += R"(,"offer_constraints":{}})";
+}
+
+std::string Master::frameworksJson(const std::string& frameworkId) const {
+  auto selected = [&](const std::string& id) { return frameworkId.empty() || id == frameworkId; };
+  std::string out = R"({"frameworks":[)";
+  bool first = true;
+  for (const auto& [id, fw] : frameworks_) {
+    if (!selected(id)) continue;
+    if (!first) out += ",";
+    first = false;
+    writeFrameworkJson(fw, out);
+  }
+  out += R"(],"completed_frameworks":[)";
+  first = true;
+  for (const auto& fw : completedFrameworks_) {
+    if (!selected(fw.id)) continue;
+    if (!first) out += ",";
+    first = false;
+    writeFrameworkJson(fw, out);
+  }
+  return out + R"(],"unregistered_frameworks":[]})";
 }
 
 }  // namespace tailor::fake_mesos

@@ -83,6 +83,12 @@ class Master : public MasterLink {
 
   void snapshot(StateSnapshot& state) const;
 
+  // GET /master/frameworks as a Mesos 1.12 master answers it: "frameworks"
+  // (subscribed, and disconnected ones within their failover timeout),
+  // "completed_frameworks" (removed ones, the latest 50), and an empty
+  // "unregistered_frameworks". `frameworkId` set: only that framework.
+  std::string frameworksJson(const std::string& frameworkId) const;
+
   // --- MasterLink ------------------------------------------------------------
   void forwardStatusUpdate(const std::string& agentId, const std::string& frameworkId,
                            const ::mesos::v1::TaskStatus& status,
@@ -124,6 +130,9 @@ class Master : public MasterLink {
     TimerId failoverTimer = 0;
     std::map<std::string, Task> tasks;
     std::map<std::pair<std::string, std::string>, ExecutorRecord> executors;  // (agent, executor)
+    double registeredTime = 0;    // epoch seconds of the first SUBSCRIBE
+    double reregisteredTime = 0;  // of the latest failover
+    double unregisteredTime = 0;  // when removed
   };
 
   struct Offer {
@@ -162,6 +171,7 @@ class Master : public MasterLink {
                         const std::string& message, const std::string& executorId = "");
   void removeOffer(const std::string& offerId, bool rescind);
   void completeTask(Framework& framework, const std::string& taskId);
+  void writeFrameworkJson(const Framework& framework, std::string& out) const;
 
   Agent* agent(const std::string& agentId) const;
   Framework* framework(const std::string& frameworkId);
@@ -183,6 +193,7 @@ class Master : public MasterLink {
   std::map<std::string, double> unreachable_;  // agent id -> when (epoch seconds)
   std::set<std::string> removedFrameworkIds_;
   std::vector<StateSnapshot::Framework> removedFrameworks_;
+  std::deque<Framework> completedFrameworks_;  // /master/frameworks; the latest 50
   std::deque<StateSnapshot::Task> completedTasks_;  // the latest kMaxCompletedTasks
 };
 

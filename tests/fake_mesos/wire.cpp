@@ -15,12 +15,9 @@
 #include "mesos/recordio.hpp"
 
 namespace tailor::fake_mesos {
-namespace {
-
-namespace gpb = google::protobuf;
 
 // Doubles always carry a fraction or exponent ("15.0", "0.1", "1795254696.5489617").
-std::string formatDouble(double value) {
+std::string formatMesosDouble(double value) {
   if (std::isnan(value)) return "\"NaN\"";
   if (std::isinf(value)) return value > 0 ? "\"Infinity\"" : "\"-Infinity\"";
   char buffer[64];
@@ -29,6 +26,10 @@ std::string formatDouble(double value) {
   if (text.find_first_of(".e") == std::string::npos) text += ".0";
   return text;
 }
+
+namespace {
+
+namespace gpb = google::protobuf;
 
 void appendMessage(std::string& out, const gpb::Message& message);
 
@@ -56,11 +57,11 @@ void appendValue(std::string& out, const gpb::Message& message, const gpb::Field
                                      : r->GetUInt64(message, field));
       break;
     case gpb::FieldDescriptor::CPPTYPE_DOUBLE:
-      out += formatDouble(repeated ? r->GetRepeatedDouble(message, field, index)
+      out += formatMesosDouble(repeated ? r->GetRepeatedDouble(message, field, index)
                                    : r->GetDouble(message, field));
       break;
     case gpb::FieldDescriptor::CPPTYPE_FLOAT:
-      out += formatDouble(repeated ? r->GetRepeatedFloat(message, field, index)
+      out += formatMesosDouble(repeated ? r->GetRepeatedFloat(message, field, index)
                                    : r->GetFloat(message, field));
       break;
     case gpb::FieldDescriptor::CPPTYPE_BOOL:

@@ -37,6 +37,10 @@ std::string encodeEventRecord(const google::protobuf::Message& event, ContentTyp
 // The body of `message` in `type` (protobuf or Mesos JSON), without framing.
 std::string encodeBody(const google::protobuf::Message& message, ContentType type);
 
+// A double as Mesos' JSON prints it: always with a fraction or exponent
+// ("15.0", "0.1", "1795254696.5489617").
+std::string formatMesosDouble(double value);
+
 // A JSON string literal for `text`, quotes included.
 std::string jsonString(std::string_view text);
 
