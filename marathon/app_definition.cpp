@@ -280,6 +280,50 @@ Status applyAppId(gpb::Struct& app, const std::string& given) {
   return Status();
 }
 
+// Indented JSON with object keys sorted (protobuf prints maps in hash
+// order); scalars are printed by protobuf's JSON printer.
+void printValue(const gpb::Value& value, int depth, std::string& out) {
+  std::string indent(static_cast<size_t>(depth + 1) * 2, ' ');
+  std::string closing(static_cast<size_t>(depth) * 2, ' ');
+  if (value.has_struct_value()) {
+    std::map<std::string, const gpb::Value*> sorted;
+    for (const auto& [key, field] : value.struct_value().fields()) sorted[key] = &field;
+    if (sorted.empty()) {
+      out += "{}";
+      return;
+    }
+    out += "{\n";
+    size_t n = 0;
+    for (const auto& [key, field] : sorted) {
+      gpb::Value name;
+      name.set_string_value(key);
+      out += indent;
+      printValue(name, depth + 1, out);
+      out += ": ";
+      printValue(*field, depth + 1, out);
+      out += ++n < sorted.size() ? ",\n" : "\n";
+    }
+    out += closing + "}";
+  } else if (value.has_list_value()) {
+    const auto& values = value.list_value().values();
+    if (values.empty()) {
+      out += "[]";
+      return;
+    }
+    out += "[\n";
+    for (int i = 0; i < values.size(); ++i) {
+      out += indent;
+      printValue(values[i], depth + 1, out);
+      out += i + 1 < values.size() ? ",\n" : "\n";
+    }
+    out += closing + "]";
+  } else {
+    std::string scalar;
+    (void)pbutil::MessageToJsonString(value, &scalar);
+    out += scalar;
+  }
+}
+
 }  // namespace
 
 Result<gpb::Struct> parseAppDefinition(const std::string& text, const std::string& source) {
@@ -299,10 +343,10 @@ Result<gpb::Struct> parseAppDefinition(const std::string& text, const std::strin
 }
 
 std::string printAppDefinition(const gpb::Struct& app) {
+  gpb::Value root;
+  *root.mutable_struct_value() = app;
   std::string out;
-  pbutil::JsonPrintOptions options;
-  options.add_whitespace = true;
-  (void)pbutil::MessageToJsonString(app, &out, options);
+  printValue(root, 0, out);
   return out;
 }
 
