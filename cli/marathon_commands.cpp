@@ -133,12 +133,12 @@ int deploy(int argc, char** argv) {
   bool wait = false;
   bool noWait = false;
   bool dryRun = false;
-  po::options_description options("tailor marathon deploy --marathon URL --tarball-url URL [options]");
+  po::options_description options(
+      "tailor marathon deploy --marathon URL --tarball-url URL [options]");
   addMarathonFlags(options, flags, false);
-  options.add_options()(
-      "app-file", po::value(&appFile),
-      "deploy this app definition (JSON) instead of the packaged "
-      "packaging/marathon/tailor-dispatcher.json")(
+  options.add_options()("app-file", po::value(&appFile),
+                        "deploy this app definition (JSON) instead of the packaged "
+                        "packaging/marathon/tailor-dispatcher.json")(
       "tarball-url", po::value(&deployOptions.tarballUrl),
       "where the agents download the release tarball tailor-VERSION-linux-ARCH.tar.gz (the "
       "fetch URI); required while the definition fetches the example.invalid placeholder")(
@@ -156,11 +156,13 @@ int deploy(int argc, char** argv) {
       "wait", po::bool_switch(&wait),
       "wait until the deployment is done and a task is healthy (the default)")(
       "no-wait", po::bool_switch(&noWait), "return once Marathon accepted the definition")(
-      "dry-run", po::bool_switch(&dryRun), "print the app definition that would be sent, send nothing");
+      "dry-run", po::bool_switch(&dryRun),
+      "print the app definition that would be sent, send nothing");
   addTimeoutFlag(options, flags, "give up waiting after this long (e.g. 90s, 10m)");
   if (auto done = parseCommand("marathon deploy", argc, argv, options, {})) return *done;
   if (wait && noWait) {
-    return fail("deploy", makeError(ErrorCode::kInvalidArgument, "give --wait or --no-wait, not both"),
+    return fail("deploy",
+                makeError(ErrorCode::kInvalidArgument, "give --wait or --no-wait, not both"),
                 kUsage);
   }
   auto waitFor = waitOptions(flags);
@@ -184,7 +186,8 @@ int deploy(int argc, char** argv) {
   if (noWait) {
     say("not waiting: `tailor marathon status` shows when the Dispatcher is healthy");
   } else if (outcome->address.empty()) {
-    say(fmt::format("the Dispatcher ({}) is healthy; its task has no port to show", outcome->appId));
+    say(fmt::format("the Dispatcher ({}) is healthy; its task has no port to show",
+                    outcome->appId));
   } else {
     say(fmt::format("the Dispatcher is healthy at {}\n  export TAILOR_DISPATCHER={}",
                     outcome->address, outcome->address));
@@ -197,7 +200,7 @@ void printApp(const v2::App& app, const std::vector<v2::Deployment>& deployments
               app.id().c_str(), app.instances(), app.instances() == 1 ? "" : "s",
               app.tasks_running(), app.tasks_healthy(), app.tasks_unhealthy(), app.tasks_staged());
   for (const auto& task : app.tasks()) {
-    std::string health = app.health_checks_size() == 0 ? "no health checks"
+    std::string health = app.health_checks_size() == 0    ? "no health checks"
                          : marathon::isHealthy(app, task) ? "healthy"
                                                           : "not healthy";
     for (const auto& result : task.health_check_results()) {
@@ -239,7 +242,8 @@ int status(int argc, char** argv) {
   auto app = (*client)->getApp(flags.appId);
   if (!app.ok()) return fail("status", app.error(), exitCodeOf(app.error()));
   auto deployments = (*client)->deployments();
-  if (!deployments.ok()) return fail("status", deployments.error(), exitCodeOf(deployments.error()));
+  if (!deployments.ok())
+    return fail("status", deployments.error(), exitCodeOf(deployments.error()));
   printApp(*app, *deployments);
   return 0;
 }

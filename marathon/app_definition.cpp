@@ -47,9 +47,9 @@ Result<gpb::Struct*> objectField(gpb::Struct& app, const std::string& key) {
   gpb::Value& value = (*app.mutable_fields())[key];
   if (value.kind_case() == gpb::Value::KIND_NOT_SET) value.mutable_struct_value();
   if (!value.has_struct_value()) {
-    return makeError(ErrorCode::kInvalidArgument,
-                     "the app definition's \"{}\" is not an object (expected {{\"NAME\": \"value\"}})",
-                     key);
+    return makeError(
+        ErrorCode::kInvalidArgument,
+        "the app definition's \"{}\" is not an object (expected {{\"NAME\": \"value\"}})", key);
   }
   return value.mutable_struct_value();
 }
@@ -103,8 +103,8 @@ Status applyEnv(gpb::Struct& app, const DeployOptions& options) {
     }
     auto flag = byFlags.find(key);
     if (flag != byFlags.end()) {
-      return makeError(ErrorCode::kInvalidArgument, "--env {}: {} sets {} already; give one of them",
-                       key, flag->second, key);
+      return makeError(ErrorCode::kInvalidArgument,
+                       "--env {}: {} sets {} already; give one of them", key, flag->second, key);
     }
     Status set = setStringIn(app, "env", key, entry.substr(equals + 1));
     if (!set.ok()) return set;
@@ -145,7 +145,8 @@ std::string uriHost(const std::string& uri) {
   start += 3;
   size_t end = uri.find_first_of("/?#", start);
   std::string authority = uri.substr(start, end == std::string::npos ? end : end - start);
-  authority = authority.substr(authority.rfind('@') == std::string::npos ? 0 : authority.rfind('@') + 1);
+  authority =
+      authority.substr(authority.rfind('@') == std::string::npos ? 0 : authority.rfind('@') + 1);
   return authority.substr(0, authority.find(':'));
 }
 
@@ -180,16 +181,18 @@ Status applyTarballUrl(gpb::Struct& app, const std::string& url) {
   if (url.empty()) return Status();
   static const std::regex kUri("([A-Za-z][A-Za-z0-9+.-]*://|/)[^\\s]+");
   if (!std::regex_match(url, kUri)) {
-    return makeError(ErrorCode::kInvalidArgument,
-                     "--tarball-url: '{}' is not a URI (expected e.g. "
-                     "https://HOST/tailor-VERSION-linux-ARCH.tar.gz, or an absolute path on the agents)",
-                     url);
+    return makeError(
+        ErrorCode::kInvalidArgument,
+        "--tarball-url: '{}' is not a URI (expected e.g. "
+        "https://HOST/tailor-VERSION-linux-ARCH.tar.gz, or an absolute path on the agents)",
+        url);
   }
   gpb::Value& fetch = (*app.mutable_fields())["fetch"];
   if (fetch.kind_case() == gpb::Value::KIND_NOT_SET) fetch.mutable_list_value();
   if (!fetch.has_list_value()) {
-    return makeError(ErrorCode::kInvalidArgument,
-                     "the app definition's \"fetch\" is not an array (expected [{{\"uri\": ...}}])");
+    return makeError(
+        ErrorCode::kInvalidArgument,
+        "the app definition's \"fetch\" is not an array (expected [{{\"uri\": ...}}])");
   }
   auto& entries = *fetch.mutable_list_value()->mutable_values();
   int target = -1;
@@ -220,7 +223,8 @@ Status checkNoPlaceholder(const gpb::Struct& app) {
     if (list == app.fields().end() || !list->second.has_list_value()) continue;
     const auto& values = list->second.list_value().values();
     for (int i = 0; i < values.size(); ++i) {
-      std::string uri = values[i].has_string_value() ? values[i].string_value() : fetchUri(values[i]);
+      std::string uri =
+          values[i].has_string_value() ? values[i].string_value() : fetchUri(values[i]);
       if (isPlaceholder(uri)) {
         return makeError(ErrorCode::kInvalidArgument,
                          "{}[{}]: '{}' is a placeholder that nothing serves: give --tarball-url "
@@ -255,9 +259,9 @@ Status applyResources(gpb::Struct& app, const DeployOptions& options) {
 Status applyMesosMaster(gpb::Struct& app, const std::string& master) {
   if (master.empty()) return Status();
   if (master.find_first_of(" \t\r\n") != std::string::npos) {
-    return makeError(ErrorCode::kInvalidArgument,
-                     "--mesos-master: '{}' contains white space (expected HOST:PORT[,HOST:PORT...])",
-                     master);
+    return makeError(
+        ErrorCode::kInvalidArgument,
+        "--mesos-master: '{}' contains white space (expected HOST:PORT[,HOST:PORT...])", master);
   }
   return setStringIn(app, "env", "TAILOR_MESOS_MASTER", master);
 }

@@ -5,11 +5,11 @@
 // definition, and the pure function that applies `tailor marathon deploy`'s
 // options to a definition.
 
+#include <google/protobuf/struct.pb.h>
+
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <google/protobuf/struct.pb.h>
 
 #include "common/result.hpp"
 
@@ -32,12 +32,12 @@ std::string printAppDefinition(const google::protobuf::Struct& app);
 
 // The user's options, as given on the command line (empty: not given).
 struct DeployOptions {
-  std::string appId;        // --app-id: the app's id (made absolute)
-  std::string tarballUrl;   // --tarball-url: the fetch URI of the release tarball
-  std::string mesosMaster;  // --mesos-master: env TAILOR_MESOS_MASTER
-  std::string name;         // --name: framework and service name (labels and env)
-  std::string cpus;         // --cpus: a number > 0
-  std::string mem;          // --mem: MiB, or with a unit (512MiB, 2GiB)
+  std::string appId;             // --app-id: the app's id (made absolute)
+  std::string tarballUrl;        // --tarball-url: the fetch URI of the release tarball
+  std::string mesosMaster;       // --mesos-master: env TAILOR_MESOS_MASTER
+  std::string name;              // --name: framework and service name (labels and env)
+  std::string cpus;              // --cpus: a number > 0
+  std::string mem;               // --mem: MiB, or with a unit (512MiB, 2GiB)
   std::vector<std::string> env;  // --env KEY=VALUE, in order
 };
 

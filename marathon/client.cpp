@@ -23,8 +23,8 @@ Result<std::string> readSecretFile(const std::string& path, const char* flag) {
   }
   std::string secret = text->substr(0, text->find_first_of("\r\n"));
   if (secret.empty()) {
-    return makeError(ErrorCode::kInvalidArgument, "{}: '{}' is empty (expected the secret on its first line)",
-                     flag, path);
+    return makeError(ErrorCode::kInvalidArgument,
+                     "{}: '{}' is empty (expected the secret on its first line)", flag, path);
   }
   return secret;
 }
@@ -191,10 +191,10 @@ Error HttpMarathonClient::statusError(const std::string& method, const std::stri
   bool gaveCredentials = !config_.credentials.token.empty() || !config_.credentials.user.empty();
   switch (status) {
     case 401:
-      return makeError(ErrorCode::kFailedPrecondition, "{}: 401 Unauthorized: {}{}{}", what,
-                       gaveCredentials ? "Marathon refused the credentials given"
-                                       : "Marathon wants credentials",
-                       credentialsHint, saidPart);
+      return makeError(
+          ErrorCode::kFailedPrecondition, "{}: 401 Unauthorized: {}{}{}", what,
+          gaveCredentials ? "Marathon refused the credentials given" : "Marathon wants credentials",
+          credentialsHint, saidPart);
     case 403:
       return makeError(ErrorCode::kFailedPrecondition,
                        "{}: 403 Forbidden: the credentials given may not do this{}", what,
@@ -216,7 +216,8 @@ Error HttpMarathonClient::statusError(const std::string& method, const std::stri
     }
     case 400:
     case 422:
-      return makeError(ErrorCode::kInvalidArgument, "{}: {} {}: Marathon rejected the app "
+      return makeError(ErrorCode::kInvalidArgument,
+                       "{}: {} {}: Marathon rejected the app "
                        "definition{}",
                        what, status, status == 422 ? "Unprocessable Entity" : "Bad Request",
                        saidPart);
@@ -279,8 +280,8 @@ Result<std::vector<::marathon::v2::Deployment>> HttpMarathonClient::deployments(
   auto answer = call("GET", "/v2/deployments", "", "");
   if (!answer.ok()) return answer.error();
   // The answer is a JSON array; protobuf's JSON parser wants an object.
-  auto list = parseAnswer<::marathon::v2::DeploymentList>(
-      "{\"deployments\":" + answer->body + "}", "GET /v2/deployments");
+  auto list = parseAnswer<::marathon::v2::DeploymentList>("{\"deployments\":" + answer->body + "}",
+                                                          "GET /v2/deployments");
   if (!list.ok()) return list.error();
   return std::vector<::marathon::v2::Deployment>(list->deployments().begin(),
                                                  list->deployments().end());

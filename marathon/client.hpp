@@ -16,10 +16,10 @@
 //  - 404: kNotFound ("app '/x' does not exist");
 //  - 5xx: kUnavailable; an answer that does not parse: kInternal.
 
+#include <google/protobuf/struct.pb.h>
+
 #include <string>
 #include <vector>
-
-#include <google/protobuf/struct.pb.h>
 
 #include "common/event_loop.hpp"
 #include "common/result.hpp"
@@ -98,8 +98,7 @@ class HttpMarathonClient : public MarathonClient {
   Result<::marathon::v2::Info> info() override;
   Result<::marathon::v2::App> getApp(const std::string& appId) override;
   Result<PutResult> putApp(const google::protobuf::Struct& app, bool force) override;
-  Result<::marathon::v2::DeploymentResult> deleteApp(const std::string& appId,
-                                                     bool force) override;
+  Result<::marathon::v2::DeploymentResult> deleteApp(const std::string& appId, bool force) override;
   Result<std::vector<::marathon::v2::Task>> appTasks(const std::string& appId) override;
   Result<std::vector<::marathon::v2::Deployment>> deployments() override;
   const std::string& url() const override { return config_.url; }
@@ -112,8 +111,8 @@ class HttpMarathonClient : public MarathonClient {
   // Sends one request; any status outside 2xx becomes the error its
   // status means (see the top of this file). `what` names the call for
   // messages, e.g. "PUT /v2/apps/tailor".
-  Result<Answer> call(const std::string& method, const std::string& path,
-                      const std::string& body, const std::string& appId);
+  Result<Answer> call(const std::string& method, const std::string& path, const std::string& body,
+                      const std::string& appId);
   Error statusError(const std::string& method, const std::string& path, int status,
                     const std::string& body, const std::string& appId) const;
 

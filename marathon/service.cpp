@@ -51,8 +51,8 @@ Status tearDownFramework(const MasterOperatorFactory& masters, const std::string
   auto chosen = frameworkToTearDown(*frameworks, name);
   if (!chosen.ok()) return chosen.error();
   if (!chosen->has_value()) {
-    report(fmt::format("no framework named '{}' on the Mesos master {}: nothing to tear down",
-                       name, outcome.master));
+    report(fmt::format("no framework named '{}' on the Mesos master {}: nothing to tear down", name,
+                       outcome.master));
     return Status();
   }
   const std::string& id = (*chosen)->id;
@@ -68,8 +68,7 @@ Status tearDownFramework(const MasterOperatorFactory& masters, const std::string
 MonotonicTime RealSleeper::now() const { return std::chrono::steady_clock::now(); }
 
 double RealSleeper::wallSeconds() const {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 void RealSleeper::sleep(Duration duration) { std::this_thread::sleep_for(duration); }
@@ -89,7 +88,8 @@ Status waitForDeployment(MarathonClient& client, Sleeper& sleeper, const std::st
       return makeError(ErrorCode::kUnavailable,
                        "deployment {} is still running after {} (step {} of {}); Marathon goes on "
                        "with it (GET {}/v2/deployments)",
-                       deploymentId, seconds(std::chrono::duration_cast<Duration>(sleeper.now() - start)),
+                       deploymentId,
+                       seconds(std::chrono::duration_cast<Duration>(sleeper.now() - start)),
                        found->current_step(), found->total_steps(), client.url());
     }
     sleeper.sleep(poll);
@@ -211,8 +211,9 @@ Result<RemoveOutcome> removeApp(MarathonClient& client, Sleeper& sleeper,
   }
   Status torn = tearDownFramework(masters, master, outcome.frameworkName, outcome, report);
   if (!torn.ok()) {
-    return torn.error().withContext(fmt::format(
-        "app {} is removed, but its framework '{}' is not torn down", appId, outcome.frameworkName));
+    return torn.error().withContext(
+        fmt::format("app {} is removed, but its framework '{}' is not torn down", appId,
+                    outcome.frameworkName));
   }
   return outcome;
 }

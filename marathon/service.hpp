@@ -6,13 +6,13 @@
 // does on uninstall). The flows take their collaborators as interfaces, so
 // tests drive them with doubles and a fake clock.
 
+#include <google/protobuf/struct.pb.h>
+
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <google/protobuf/struct.pb.h>
 
 #include "common/event_loop.hpp"
 #include "common/result.hpp"

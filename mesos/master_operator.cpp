@@ -44,7 +44,8 @@ Result<std::vector<std::string>> parseMasterList(const std::string& text) {
   }
   std::vector<std::string> masters;
   std::string rest = text;
-  for (size_t comma; !rest.empty(); rest = comma == std::string::npos ? "" : rest.substr(comma + 1)) {
+  for (size_t comma; !rest.empty();
+       rest = comma == std::string::npos ? "" : rest.substr(comma + 1)) {
     comma = rest.find(',');
     std::string master = rest.substr(0, comma);
     if (master.rfind("http://", 0) == 0) master = master.substr(7);
@@ -132,7 +133,8 @@ Result<HttpMasterOperator::Answer> HttpMasterOperator::call(const std::string& m
         continue;
       }
       if (response->status == 503 || response->status == 307) {
-        lastError = fmt::format("{} {}: {} (no leading master)", method, request.url, response->status);
+        lastError =
+            fmt::format("{} {}: {} (no leading master)", method, request.url, response->status);
         break;
       }
       return Answer{response->status, std::move(response->body)};
@@ -146,9 +148,8 @@ Result<std::vector<FrameworkSummary>> HttpMasterOperator::frameworks() {
   auto answer = call("GET", "/master/frameworks", "");
   if (!answer.ok()) return answer.error();
   if (answer->status != 200) {
-    return makeError(answer->status == 401 || answer->status == 403
-                         ? ErrorCode::kFailedPrecondition
-                         : ErrorCode::kUnavailable,
+    return makeError(answer->status == 401 || answer->status == 403 ? ErrorCode::kFailedPrecondition
+                                                                    : ErrorCode::kUnavailable,
                      "GET /master/frameworks on {}: HTTP {}: {}", master(), answer->status,
                      answer->body.substr(0, 2048));
   }
@@ -161,9 +162,9 @@ Status HttpMasterOperator::teardown(const std::string& frameworkId) {
   if (answer->status == 200) return Status();
   // The master answers 400 "No framework found with specified ID" for an
   // unknown (or already removed) framework.
-  ErrorCode code = answer->status == 400   ? ErrorCode::kNotFound
+  ErrorCode code = answer->status == 400                            ? ErrorCode::kNotFound
                    : answer->status == 401 || answer->status == 403 ? ErrorCode::kFailedPrecondition
-                                                                   : ErrorCode::kUnavailable;
+                                                                    : ErrorCode::kUnavailable;
   return makeError(code, "POST /master/teardown frameworkId={} on {}: HTTP {}: {}", frameworkId,
                    master(), answer->status, answer->body.substr(0, 2048));
 }

@@ -390,18 +390,19 @@ class FakeMesos::Impl : public ControlOps, public ExecutorApi {
       });
     }
     for (const char* path : {"/frameworks", "/master/frameworks"}) {
-      server_->route("GET", path, [this, path](const http::Request& request, http::Responder respond) {
-        if (request.path != path) {
-          respond(textResponse(404, ""));
-          return;
-        }
-        auto query = parseQuery(request.query);
-        auto id = query.find("framework_id");
-        http::Response response =
-            textResponse(200, master_->frameworksJson(id == query.end() ? "" : id->second));
-        response.contentType = "application/json";
-        respond(std::move(response));
-      });
+      server_->route(
+          "GET", path, [this, path](const http::Request& request, http::Responder respond) {
+            if (request.path != path) {
+              respond(textResponse(404, ""));
+              return;
+            }
+            auto query = parseQuery(request.query);
+            auto id = query.find("framework_id");
+            http::Response response =
+                textResponse(200, master_->frameworksJson(id == query.end() ? "" : id->second));
+            response.contentType = "application/json";
+            respond(std::move(response));
+          });
     }
     server_->route(
         "POST", "/master/teardown",

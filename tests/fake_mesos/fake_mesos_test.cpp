@@ -1504,7 +1504,12 @@ TEST_F(FakeMesosCluster, FrameworksEndpointListsFrameworksAsTheMaster) {
   EXPECT_EQ(framework.at("unregistered_time").number_value(), 0);
   EXPECT_EQ(framework.at("roles").list_value().values(0).string_value(), "*");
   EXPECT_EQ(framework.count("role"), 0u);  // multi-role: "roles" only
-  EXPECT_EQ(framework.at("capabilities").list_value().values(0).struct_value().fields().at("type")
+  EXPECT_EQ(framework.at("capabilities")
+                .list_value()
+                .values(0)
+                .struct_value()
+                .fields()
+                .at("type")
                 .string_value(),
             "MULTI_ROLE");
   EXPECT_EQ(framework.at("offers").list_value().values_size(), 1);
@@ -1519,12 +1524,15 @@ TEST_F(FakeMesosCluster, FrameworksEndpointListsFrameworksAsTheMaster) {
 
   // Disconnected within the failover timeout: listed, inactive.
   ASSERT_TRUE(mesos_->dropStream(id).ok());
-  ASSERT_TRUE(mesos_->waitFor([&](const StateSnapshot& state) {
-    return state.framework(id) != nullptr && !state.framework(id)->connected;
-  }, Duration(10000)));
+  ASSERT_TRUE(mesos_->waitFor(
+      [&](const StateSnapshot& state) {
+        return state.framework(id) != nullptr && !state.framework(id)->connected;
+      },
+      Duration(10000)));
   json = fetch();
   ASSERT_EQ(list(json, "frameworks").values_size(), 1);
-  EXPECT_FALSE(list(json, "frameworks").values(0).struct_value().fields().at("active").bool_value());
+  EXPECT_FALSE(
+      list(json, "frameworks").values(0).struct_value().fields().at("active").bool_value());
 
   // Torn down: completed.
   ASSERT_TRUE(mesos_->teardown(id).ok());

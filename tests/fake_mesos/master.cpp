@@ -1247,7 +1247,8 @@ std::string mesosResourcesJson(const ResourceSet& resources) {
     auto key = summary.find("\"" + name + "\":");
     if (key == std::string::npos) continue;
     auto end = summary.find_first_of(",}", summary.find(':', key) + 1);
-    if (summary[summary.find(':', key) + 1] == '"') end = summary.find('"', summary.find(':', key) + 2) + 1;
+    if (summary[summary.find(':', key) + 1] == '"')
+      end = summary.find('"', summary.find(':', key) + 2) + 1;
     out += "," + summary.substr(key, end - key);
   }
   return out + "}";
@@ -1326,8 +1327,8 @@ void Master::writeFrameworkJson(const Framework& fw, std::string& out) const {
     out += R"("role":)" + jsonString(legacyRole(info)) + ",";
   }
   out += fmt::format(
-      R"("tasks":{},"unreachable_tasks":[],"completed_tasks":{},"offers":{},"executors":[])",
-      tasks, completedTasks, offers);
+      R"("tasks":{},"unreachable_tasks":[],"completed_tasks":{},"offers":{},"executors":[])", tasks,
+      completedTasks, offers);
   if (info.has_labels()) {
     // An array of {"key", "value"} (Mesos' json(ArrayWriter*, Labels)).
     std::string labels = "[";

@@ -193,7 +193,7 @@ class Master : public MasterLink {
   std::map<std::string, double> unreachable_;  // agent id -> when (epoch seconds)
   std::set<std::string> removedFrameworkIds_;
   std::vector<StateSnapshot::Framework> removedFrameworks_;
-  std::deque<Framework> completedFrameworks_;  // /master/frameworks; the latest 50
+  std::deque<Framework> completedFrameworks_;       // /master/frameworks; the latest 50
   std::deque<StateSnapshot::Task> completedTasks_;  // the latest kMaxCompletedTasks
 };
 

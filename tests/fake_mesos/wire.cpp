@@ -58,11 +58,11 @@ void appendValue(std::string& out, const gpb::Message& message, const gpb::Field
       break;
     case gpb::FieldDescriptor::CPPTYPE_DOUBLE:
       out += formatMesosDouble(repeated ? r->GetRepeatedDouble(message, field, index)
-                                   : r->GetDouble(message, field));
+                                        : r->GetDouble(message, field));
       break;
     case gpb::FieldDescriptor::CPPTYPE_FLOAT:
       out += formatMesosDouble(repeated ? r->GetRepeatedFloat(message, field, index)
-                                   : r->GetFloat(message, field));
+                                        : r->GetFloat(message, field));
       break;
     case gpb::FieldDescriptor::CPPTYPE_BOOL:
       out += (repeated ? r->GetRepeatedBool(message, field, index) : r->GetBool(message, field))

@@ -1,10 +1,10 @@
 // The packaged app definition and applyDeployOptions: app JSON + the user's
 // options -> the app JSON that is deployed, and every error it gives.
 
+#include "marathon/app_definition.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include "marathon/app_definition.hpp"
 
 namespace tailor::marathon {
 namespace {
@@ -128,8 +128,14 @@ TEST(ApplyDeployOptionsTest, TheTarballReplacesTheReleaseEntryOrIsAdded) {
   ASSERT_TRUE(replaced.ok()) << replaced.error().message;
   EXPECT_EQ(fetchUri(*replaced, 0), "https://h/config.json");
   EXPECT_EQ(fetchUri(*replaced, 1), kTarball);
-  EXPECT_TRUE(replaced->fields().at("fetch").list_value().values(1).struct_value().fields().at(
-      "cache").bool_value());
+  EXPECT_TRUE(replaced->fields()
+                  .at("fetch")
+                  .list_value()
+                  .values(1)
+                  .struct_value()
+                  .fields()
+                  .at("cache")
+                  .bool_value());
 
   auto one = apply(parse(R"({"id": "/t", "fetch": [{"uri": "/opt/other.tgz"}]})"), withTarball());
   ASSERT_TRUE(one.ok());
@@ -138,11 +144,18 @@ TEST(ApplyDeployOptionsTest, TheTarballReplacesTheReleaseEntryOrIsAdded) {
   auto added = apply(parse(R"({"id": "/t"})"), withTarball());
   ASSERT_TRUE(added.ok());
   EXPECT_EQ(fetchUri(*added), kTarball);
-  EXPECT_TRUE(added->fields().at("fetch").list_value().values(0).struct_value().fields().at(
-      "extract").bool_value());
+  EXPECT_TRUE(added->fields()
+                  .at("fetch")
+                  .list_value()
+                  .values(0)
+                  .struct_value()
+                  .fields()
+                  .at("extract")
+                  .bool_value());
 
-  auto unclear = apply(parse(R"({"id": "/t", "fetch": [{"uri": "https://h/a"}, {"uri": "https://h/b"}]})"),
-                       withTarball());
+  auto unclear =
+      apply(parse(R"({"id": "/t", "fetch": [{"uri": "https://h/a"}, {"uri": "https://h/b"}]})"),
+            withTarball());
   ASSERT_FALSE(unclear.ok());
   EXPECT_THAT(unclear.error().message, HasSubstr("fetches 2 URIs and none is a release tarball"));
 
@@ -157,12 +170,14 @@ TEST(ApplyDeployOptionsTest, RefusesPlaceholdersAnywhere) {
   EXPECT_THAT(legacy.error().message, HasSubstr("uris[0]: 'http://EXAMPLE.invalid/x.tgz' is a "
                                                 "placeholder"));
   auto second = apply(parse(R"({"id": "/t", "fetch": [{"uri": "https://h/tailor-1.tar.gz"},
-    {"uri": "https://user@files.example.invalid:8443/y"}]})"), {});
+    {"uri": "https://user@files.example.invalid:8443/y"}]})"),
+                      {});
   ASSERT_FALSE(second.ok());
   EXPECT_THAT(second.error().message, HasSubstr("fetch[1]:"));
   // A host that only ends like the placeholder is not one.
-  EXPECT_TRUE(apply(parse(R"({"id": "/t", "fetch": [{"uri": "https://notexample.invalidx/t"}]})"), {})
-                  .ok());
+  EXPECT_TRUE(
+      apply(parse(R"({"id": "/t", "fetch": [{"uri": "https://notexample.invalidx/t"}]})"), {})
+          .ok());
 }
 
 struct BadOption {
@@ -214,8 +229,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "--env: 'JUSTNAME' is not KEY=VALUE"},
         BadOption{"EnvBadName", with([](DeployOptions& o) { o.env = {"1X=2"}; }),
                   "--env: '1X=2' is not KEY=VALUE"},
-        BadOption{"EnvAgainstFlag",
-                  with([](DeployOptions& o) {
+        BadOption{"EnvAgainstFlag", with([](DeployOptions& o) {
                     o.mesosMaster = "m:5050";
                     o.env = {"TAILOR_MESOS_MASTER=n:5050"};
                   }),
@@ -226,9 +240,8 @@ TEST(ApplyDeployOptionsTest, DefinitionsOfTheWrongShapeAreErrors) {
   auto noId = apply(parse(R"({"cmd": "x"})"), {});
   ASSERT_FALSE(noId.ok());
   EXPECT_THAT(noId.error().message, HasSubstr("the app definition's \"id\" is missing"));
-  auto envList = apply(parse(R"({"id": "/t", "env": ["A=1"]})"), with([](DeployOptions& o) {
-                         o.env = {"B=2"};
-                       }));
+  auto envList = apply(parse(R"({"id": "/t", "env": ["A=1"]})"),
+                       with([](DeployOptions& o) { o.env = {"B=2"}; }));
   ASSERT_FALSE(envList.ok());
   EXPECT_THAT(envList.error().message, HasSubstr("the app definition's \"env\" is not an object"));
   auto fetchObject = apply(parse(R"({"id": "/t", "fetch": {"uri": "x"}})"), withTarball());

@@ -2,15 +2,15 @@
 // status codes Marathon sends (reference §2; Marathon's RAML examples and
 // MarathonExceptionMapper): every call, every error path, authentication.
 
+#include "marathon/client.hpp"
+
 #include <gmock/gmock.h>
+#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
 
-#include <google/protobuf/util/json_util.h>
-
 #include "common/base64.hpp"
-#include "marathon/client.hpp"
 #include "tests/common/canned_http_server.hpp"
 #include "tests/common/temp_dir.hpp"
 
@@ -149,15 +149,17 @@ TEST_F(MarathonClientTest, PutNeedsAnId) {
 }
 
 TEST_F(MarathonClientTest, LockedByADeploymentNamesItAndHowToForce) {
-  server_.on("PUT", "/v2/apps/tailor", 409,
-             R"({"message": "App is locked by one or more deployments. Override with the option '?force=true'. View details at '/v2/deployments/<DEPLOYMENT_ID>'.",
+  server_.on(
+      "PUT", "/v2/apps/tailor", 409,
+      R"({"message": "App is locked by one or more deployments. Override with the option '?force=true'. View details at '/v2/deployments/<DEPLOYMENT_ID>'.",
                  "deployments": [{"id": "97c136bf-5a28-4821-9d94-480d9fbb01c8"}]})");
   auto put = client().putApp(app("/tailor"), false);
   ASSERT_FALSE(put.ok());
   EXPECT_EQ(put.error().code, ErrorCode::kFailedPrecondition);
   EXPECT_THAT(put.error().message, HasSubstr("409"));
-  EXPECT_THAT(put.error().message,
-              HasSubstr("app '/tailor' is locked by deployment 97c136bf-5a28-4821-9d94-480d9fbb01c8"));
+  EXPECT_THAT(
+      put.error().message,
+      HasSubstr("app '/tailor' is locked by deployment 97c136bf-5a28-4821-9d94-480d9fbb01c8"));
   EXPECT_THAT(put.error().message, HasSubstr("override it with --force"));
 }
 
@@ -171,22 +173,26 @@ TEST_F(MarathonClientTest, InvalidDefinitionsShowEveryDetailAsPathAndError) {
   const std::string& message = put.error().message;
   EXPECT_THAT(message, HasSubstr("422 Unprocessable Entity: Marathon rejected the app definition: "
                                  "Object is not valid"));
-  EXPECT_THAT(message, HasSubstr("\n  /upgradeStrategy/minimumHealthCapacity: got 1.5, expected 1.0 "
-                                 "or less"));
+  EXPECT_THAT(message,
+              HasSubstr("\n  /upgradeStrategy/minimumHealthCapacity: got 1.5, expected 1.0 "
+                        "or less"));
   EXPECT_THAT(message, HasSubstr("\n  /: Instances must be less than or equal to 1"));
-  EXPECT_THAT(message, HasSubstr("\n  /: AppDefinition must either contain one of 'cmd' or 'args'"));
+  EXPECT_THAT(message,
+              HasSubstr("\n  /: AppDefinition must either contain one of 'cmd' or 'args'"));
 }
 
 TEST_F(MarathonClientTest, BadJsonAnswersAreShownToo) {
-  server_.on("PUT", "/v2/apps/tailor", 400,
-             R"({"message": "Invalid JSON", "details": [{"path": "/cpus", "errors": ["error.expected.jsnumber"]}]})");
+  server_.on(
+      "PUT", "/v2/apps/tailor", 400,
+      R"({"message": "Invalid JSON", "details": [{"path": "/cpus", "errors": ["error.expected.jsnumber"]}]})");
   auto put = client().putApp(app("/tailor"), false);
   ASSERT_FALSE(put.ok());
   EXPECT_EQ(put.error().code, ErrorCode::kInvalidArgument);
   EXPECT_THAT(put.error().message, HasSubstr("400 Bad Request"));
   EXPECT_THAT(put.error().message, HasSubstr("\n  /cpus: error.expected.jsnumber"));
   // Jackson's parse errors come with "details" as one string.
-  EXPECT_EQ(describeErrorBody(R"json({"message": "Invalid JSON", "details": "Unexpected character ('}')"})json"),
+  EXPECT_EQ(describeErrorBody(
+                R"json({"message": "Invalid JSON", "details": "Unexpected character ('}')"})json"),
             "Invalid JSON\n  Unexpected character ('}')");
   EXPECT_EQ(describeErrorBody("<html>oops</html>"), "<html>oops</html>");
 }

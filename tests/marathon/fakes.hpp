@@ -59,7 +59,8 @@ class InMemoryMarathon : public MarathonClient {
     return result;
   }
 
-  Result<::marathon::v2::DeploymentResult> deleteApp(const std::string& appId, bool force) override {
+  Result<::marathon::v2::DeploymentResult> deleteApp(const std::string& appId,
+                                                     bool force) override {
     if (auto error = scripted()) return *error;
     deletes.push_back(appId);
     forced.push_back(force);
@@ -178,7 +179,9 @@ class FakeMasterOperator : public mesos::MasterOperator {
 class MasterOperatorRef : public mesos::MasterOperator {
  public:
   explicit MasterOperatorRef(mesos::MasterOperator& target) : target_(target) {}
-  Result<std::vector<mesos::FrameworkSummary>> frameworks() override { return target_.frameworks(); }
+  Result<std::vector<mesos::FrameworkSummary>> frameworks() override {
+    return target_.frameworks();
+  }
   Status teardown(const std::string& frameworkId) override { return target_.teardown(frameworkId); }
   std::string master() const override { return target_.master(); }
 

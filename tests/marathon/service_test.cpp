@@ -1,20 +1,21 @@
 // The deploy and remove flows (marathon/service.hpp) with an in-memory
 // Marathon, a fake Mesos master and a fake clock.
 
+#include "marathon/service.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "marathon/service.hpp"
 #include "tests/marathon/fakes.hpp"
 
 namespace tailor::marathon {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using test::FakeMasterOperator;
 using test::FakeSleeper;
 using test::InMemoryMarathon;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 
 namespace v2 = ::marathon::v2;
 
@@ -85,8 +86,8 @@ class ServiceTest : public ::testing::Test {
 TEST_F(ServiceTest, DeployWaitsForTheDeploymentAndAHealthyTask) {
   marathon_.apps["/tailor"] = withHealthCheck("/tailor");
   marathon_.taskOnDeploy = runningTask();
-  auto outcome = deployApp(marathon_, sleeper_, definition("/tailor"), false, WaitOptions{},
-                           reporter());
+  auto outcome =
+      deployApp(marathon_, sleeper_, definition("/tailor"), false, WaitOptions{}, reporter());
   ASSERT_TRUE(outcome.ok()) << outcome.error().message;
   EXPECT_FALSE(outcome->created);
   EXPECT_EQ(outcome->deploymentId, "deployment-1");
@@ -100,8 +101,8 @@ TEST_F(ServiceTest, DeployWaitsForTheDeploymentAndAHealthyTask) {
 }
 
 TEST_F(ServiceTest, DeployWithoutWaitingReturnsOnceAccepted) {
-  auto outcome = deployApp(marathon_, sleeper_, definition("/tailor"), true, std::nullopt,
-                           reporter());
+  auto outcome =
+      deployApp(marathon_, sleeper_, definition("/tailor"), true, std::nullopt, reporter());
   ASSERT_TRUE(outcome.ok()) << outcome.error().message;
   EXPECT_TRUE(outcome->created);
   EXPECT_TRUE(outcome->address.empty());
@@ -115,31 +116,34 @@ TEST_F(ServiceTest, DeployGivesUpOnADeploymentThatDoesNotEnd) {
                            WaitOptions{Duration(5000), Duration(1000)}, reporter());
   ASSERT_FALSE(outcome.ok());
   EXPECT_EQ(outcome.error().code, ErrorCode::kUnavailable);
-  EXPECT_THAT(outcome.error().message, HasSubstr("deployment deployment-1 is still running after 5s "
-                                                 "(step 1 of 1)"));
+  EXPECT_THAT(outcome.error().message,
+              HasSubstr("deployment deployment-1 is still running after 5s "
+                        "(step 1 of 1)"));
   EXPECT_LE(sleeper_.slept, Duration(5000));
 }
 
 TEST_F(ServiceTest, DeployGivesUpOnATaskThatStaysUnhealthyAndSaysWhy) {
   marathon_.apps["/tailor"] = withHealthCheck("/tailor");
-  marathon_.apps["/tailor"].mutable_last_task_failure()->set_message("Command exited with status 1");
+  marathon_.apps["/tailor"].mutable_last_task_failure()->set_message(
+      "Command exited with status 1");
   marathon_.apps["/tailor"].mutable_last_task_failure()->set_state("TASK_FAILED");
   marathon_.taskOnDeploy = runningTask(false);
   auto outcome = deployApp(marathon_, sleeper_, definition("/tailor"), false,
                            WaitOptions{Duration(10000), Duration(1000)}, reporter());
   ASSERT_FALSE(outcome.ok());
   EXPECT_EQ(outcome.error().code, ErrorCode::kUnavailable);
-  EXPECT_THAT(outcome.error().message,
-              HasSubstr("app /tailor has no healthy task after 8s: task tailor.instance-1._app.1 "
-                        "TASK_RUNNING (health check failing: ConnectException: Connection refused)"));
+  EXPECT_THAT(
+      outcome.error().message,
+      HasSubstr("app /tailor has no healthy task after 8s: task tailor.instance-1._app.1 "
+                "TASK_RUNNING (health check failing: ConnectException: Connection refused)"));
   EXPECT_THAT(outcome.error().message,
               HasSubstr("last task failure: TASK_FAILED Command exited with status 1"));
 }
 
 TEST_F(ServiceTest, DeployPassesMarathonsRefusalOn) {
   marathon_.failNext(makeError(ErrorCode::kFailedPrecondition, "409 Conflict: locked"));
-  auto outcome = deployApp(marathon_, sleeper_, definition("/tailor"), false, WaitOptions{},
-                           reporter());
+  auto outcome =
+      deployApp(marathon_, sleeper_, definition("/tailor"), false, WaitOptions{}, reporter());
   ASSERT_FALSE(outcome.ok());
   EXPECT_EQ(outcome.error().message, "409 Conflict: locked");
   EXPECT_TRUE(lines_.empty());
@@ -165,13 +169,13 @@ TEST_F(ServiceTest, RemoveDeletesWaitsAndTearsDownTheFrameworkOfTheLabel) {
   marathon_.apps["/tailor"] = installedApp();
   master_.list = {framework("fw-other", "marathon"), framework("fw-1", "tailor", false),
                   framework("fw-job", "tailor-job-wordcount-1")};
-  auto outcome = removeApp(marathon_, sleeper_, masters(), "/tailor", "", false, WaitOptions{},
-                           reporter());
+  auto outcome =
+      removeApp(marathon_, sleeper_, masters(), "/tailor", "", false, WaitOptions{}, reporter());
   ASSERT_TRUE(outcome.ok()) << outcome.error().message;
   EXPECT_THAT(marathon_.deletes, ElementsAre("/tailor"));
   EXPECT_EQ(marathon_.apps.count("/tailor"), 0u);
   EXPECT_THAT(mastersAsked_, ElementsAre("10.0.0.1:5050"));  // the app's TAILOR_MESOS_MASTER
-  EXPECT_THAT(master_.tornDown, ElementsAre("fw-1"));  // inactive, still registered
+  EXPECT_THAT(master_.tornDown, ElementsAre("fw-1"));        // inactive, still registered
   EXPECT_EQ(outcome->tornDownFramework, "fw-1");
   EXPECT_EQ(outcome->frameworkName, "tailor");
   EXPECT_EQ(lines_.back(), "framework fw-1 ('tailor') torn down");
@@ -191,8 +195,8 @@ TEST_F(ServiceTest, RemoveTakesTheGivenMaster) {
 TEST_F(ServiceTest, RemoveRefusesToPickAmongFrameworksOfTheSameName) {
   marathon_.apps["/tailor"] = installedApp();
   master_.list = {framework("fw-1", "tailor"), framework("fw-2", "tailor", false)};
-  auto outcome = removeApp(marathon_, sleeper_, masters(), "/tailor", "", false, WaitOptions{},
-                           reporter());
+  auto outcome =
+      removeApp(marathon_, sleeper_, masters(), "/tailor", "", false, WaitOptions{}, reporter());
   ASSERT_FALSE(outcome.ok());
   EXPECT_EQ(outcome.error().code, ErrorCode::kFailedPrecondition);
   EXPECT_THAT(outcome.error().message,
@@ -206,8 +210,8 @@ TEST_F(ServiceTest, RemoveWithoutAFrameworkLabelTearsNothingDown) {
   v2::App app;
   app.set_id("/other");
   marathon_.apps["/other"] = app;
-  auto outcome = removeApp(marathon_, sleeper_, masters(), "/other", "", false, WaitOptions{},
-                           reporter());
+  auto outcome =
+      removeApp(marathon_, sleeper_, masters(), "/other", "", false, WaitOptions{}, reporter());
   ASSERT_TRUE(outcome.ok()) << outcome.error().message;
   EXPECT_TRUE(mastersAsked_.empty());
   EXPECT_THAT(lines_.back(), HasSubstr("no DCOS_PACKAGE_FRAMEWORK_NAME label"));
@@ -217,8 +221,8 @@ TEST_F(ServiceTest, RemoveNeedsAMasterBeforeDeletingAnything) {
   v2::App app = installedApp();
   app.mutable_env()->erase("TAILOR_MESOS_MASTER");
   marathon_.apps["/tailor"] = app;
-  auto outcome = removeApp(marathon_, sleeper_, masters(), "/tailor", "", false, WaitOptions{},
-                           reporter());
+  auto outcome =
+      removeApp(marathon_, sleeper_, masters(), "/tailor", "", false, WaitOptions{}, reporter());
   ASSERT_FALSE(outcome.ok());
   EXPECT_EQ(outcome.error().code, ErrorCode::kInvalidArgument);
   EXPECT_THAT(outcome.error().message, HasSubstr("give --mesos-master HOST:PORT"));
@@ -226,8 +230,8 @@ TEST_F(ServiceTest, RemoveNeedsAMasterBeforeDeletingAnything) {
 }
 
 TEST_F(ServiceTest, RemoveOfAnUnknownAppIsNotFound) {
-  auto outcome = removeApp(marathon_, sleeper_, masters(), "/nope", "", false, WaitOptions{},
-                           reporter());
+  auto outcome =
+      removeApp(marathon_, sleeper_, masters(), "/nope", "", false, WaitOptions{}, reporter());
   ASSERT_FALSE(outcome.ok());
   EXPECT_EQ(outcome.error().code, ErrorCode::kNotFound);
   EXPECT_TRUE(marathon_.deletes.empty());

@@ -1,10 +1,11 @@
 // HttpMasterOperator against a loopback server answering as a Mesos 1.12
 // master's /master/frameworks and /master/teardown do, and parseMasterList.
 
+#include "mesos/master_operator.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "mesos/master_operator.hpp"
 #include "tests/common/canned_http_server.hpp"
 
 namespace tailor::mesos {
