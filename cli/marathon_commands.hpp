@@ -6,9 +6,6 @@
 // several frameworks of the name); 2 bad usage (flags, the app file); 3
 // Marathon or the master could not be reached, failed, or the wait timed out.
 
-#include <optional>
-#include <string>
-
 namespace tailor::cli {
 
 // Runs `tailor marathon ...` (argv[0] is "marathon").

@@ -109,8 +109,8 @@ class HttpMarathonClient : public MarathonClient {
     std::string body;
   };
   // Sends one request; any status outside 2xx becomes the error its
-  // status means (see the top of this file). `what` names the call for
-  // messages, e.g. "PUT /v2/apps/tailor".
+  // status means (see the top of this file). `appId` names the app in the
+  // 404 and 409 messages ("" for calls about no app).
   Result<Answer> call(const std::string& method, const std::string& path, const std::string& body,
                       const std::string& appId);
   Error statusError(const std::string& method, const std::string& path, int status,
