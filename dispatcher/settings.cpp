@@ -8,6 +8,7 @@
 #include "common/config.hpp"
 #include "dispatcher/mesos_launcher.hpp"
 #include "mesos/executor_connection.hpp"
+#include "mesos/master_operator.hpp"
 
 namespace tailor::dispatcher {
 namespace po = boost::program_options;
@@ -197,23 +198,6 @@ Status applyMarathonDefaults(const po::variables_map& given, const Environment& 
   return Status();
 }
 
-Result<std::vector<std::string>> parseMasters(const std::string& text) {
-  std::vector<std::string> masters;
-  for (std::istringstream in(text); !in.eof();) {
-    std::string master;
-    std::getline(in, master, ',');
-    if (master.empty()) continue;
-    auto colon = master.rfind(':');
-    if (colon == std::string::npos || colon == 0 || colon + 1 == master.size() ||
-        master.find_first_not_of("0123456789", colon + 1) != std::string::npos) {
-      return makeError(ErrorCode::kInvalidArgument, "--mesos-master: '{}' is not HOST:PORT",
-                       master);
-    }
-    masters.push_back(master);
-  }
-  return masters;
-}
-
 // Checks and converts the flags' values.
 Result<DispatcherSettings> convert(const RawFlags& flags) {
   auto invalid = [](const std::string& message) {
@@ -241,8 +225,12 @@ Result<DispatcherSettings> convert(const RawFlags& flags) {
   auto failover = tailor::mesos::parseMesosDuration(flags.mesosFailoverTimeout);
   if (!failover.ok()) failover = parseDuration(flags.mesosFailoverTimeout);
   if (!failover.ok()) return invalid("--mesos-failover-timeout: " + failover.error().message);
-  auto masters = parseMasters(flags.mesosMaster);
-  if (!masters.ok()) return masters.error();
+  std::vector<std::string> masters;
+  if (!flags.mesosMaster.empty()) {
+    auto parsed = tailor::mesos::parseMasterList(flags.mesosMaster);
+    if (!parsed.ok()) return parsed.error();
+    masters = std::move(*parsed);
+  }
   if (flags.maxRunningJobs < 1) return invalid("--max-running-jobs: expected a number >= 1");
   if (flags.maxAttempts < 1) return invalid("--jobmanager-max-attempts: expected a number >= 1");
   auto backoff = parseDuration(flags.relaunchBackoff);
@@ -278,7 +266,7 @@ Result<DispatcherSettings> convert(const RawFlags& flags) {
   s.artifactDir = flags.artifactDir;
   s.logLevel = flags.logLevel;
   s.logFile = flags.logFile;
-  s.mesosMasters = *masters;
+  s.mesosMasters = std::move(masters);
   s.mesosContentType = flags.mesosContentType;
   s.mesosRole = flags.mesosRole;
   s.mesosUser = flags.mesosUser;
