@@ -256,6 +256,18 @@ class TaskEnvTest(unittest.TestCase):
         self.assertNotIn("MARATHON_APP_LABEL_TOO_LONG", env)
         self.assertEqual(len(env), 4)
 
+    def test_task_context_and_agent(self):
+        app = {"id": "/a", "version": "2021-07-27T10:00:00.000Z", "cpus": 0.5, "mem": 64.0,
+               "disk": 0.0, "gpus": 0, "container": {"type": "DOCKER", "docker": {"image": "r/i:1"}}}
+        env = taskenv.task_context_env(app, "a.instance-x._app.1")
+        self.assertEqual(env["MARATHON_APP_DOCKER_IMAGE"], "r/i:1")
+        self.assertEqual((env["MARATHON_APP_RESOURCE_CPUS"], env["MARATHON_APP_RESOURCE_GPUS"]), ("0.5", "0"))
+        mesos = dict(app, container={"type": "MESOS", "docker": {"image": "r/i:1"}})
+        self.assertNotIn("MARATHON_APP_DOCKER_IMAGE", taskenv.task_context_env(mesos, "t"))
+        self.assertEqual(taskenv.agent_env(app, "/s", None), {"MESOS_SANDBOX": "/s", "MESOS_ALLOCATION_ROLE": "*"})
+        self.assertEqual(taskenv.agent_env(app, "/s", "r")["MESOS_ALLOCATION_ROLE"], "r")
+        self.assertEqual(taskenv.agent_env(dict(app, role="own"), "/s", "r")["MESOS_ALLOCATION_ROLE"], "own")
+
 
 class RestApiTest(unittest.TestCase, TempDirs):
     """Status codes, bodies and headers of the REST API, with small shell apps."""

@@ -10,6 +10,8 @@ import jsonschema
 
 TESTS_DIR = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS_DIR / "marathon_rules"))
+# the fake Marathon's package fakemarathon (its task environment, for marathon_task.py)
+sys.path.insert(0, str(TESTS_DIR / "fake_marathon"))
 
 import marathon_rules  # noqa: E402  (the module tests/marathon_rules/marathon_rules.py)
 

@@ -233,8 +233,8 @@ class BinariesTest(unittest.TestCase):
             (release_bin / binary).symlink_to(self.bin_dir / binary)
         (sandbox / "state").mkdir()  # the persistent volume's mount point
         port = free_port()
-        env = marathon_task.task_environment(app, host="127.0.0.1", ports=[port], sandbox=str(sandbox),
-                                             secrets=test_checklist.secret_values(app))
+        env = marathon_task.task_environment(app, host="127.0.0.1", host_ports=[port], sandbox=str(sandbox),
+                                             secret_values=test_checklist.secret_values(app))
         env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
         env["TAILOR_MESOS_MASTER"] = f"127.0.0.1:{free_port()}"  # no master: it keeps retrying
         with open(sandbox / "stdout", "wb") as out, open(sandbox / "stderr", "wb") as err:

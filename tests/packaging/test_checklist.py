@@ -23,6 +23,7 @@ import support
 import cosmos
 import marathon_rules
 import marathon_task
+from fakemarathon import appdef
 
 VERSION = support.cmake_project_version()
 TARBALL = support.release_tarball_name(VERSION)
@@ -45,6 +46,7 @@ HOSTILE_OPTIONS = {
 MARATHON_ROLE = "tailor"        # Marathon's --mesos_role in these tests (resident apps need one)
 SECRET_VALUE = 's3cr3t "$HOME" `id` \\n'
 AGENT = "agent-7.cluster.invalid"
+JAVA_DOUBLE = r"^[0-9]+\.[0-9]+(E-?[0-9]+)?$"  # Marathon prints resources as Java does: 0.5, 1024.0, 1.0E7
 HOST_PORT = 31005
 
 
@@ -104,7 +106,8 @@ class Subjects:
 
 
 def secret_values(app: dict) -> dict:
-    return {secret["source"]: SECRET_VALUE for secret in app.get("secrets", {}).values()}
+    """Every secret of the app (by reference name) with the secret store's value."""
+    return {ref: SECRET_VALUE for ref in app.get("secrets", {})}
 
 
 def service_name(app: dict) -> str:
@@ -172,12 +175,15 @@ class ChecklistTest(unittest.TestCase):
         for name, app in Subjects.apps():
             with self.subTest(app=name), tempfile.TemporaryDirectory() as sandbox:
                 env = self.task_env(app, sandbox)
+                marathon_only = self.task_env(dict(app, env={}), sandbox)
+                self.assertFalse(set(app["env"]) & set(marathon_only),
+                                 "the app's env overrides none of the variables Marathon and Mesos set")
                 self.assertEqual(env["PORT0"], str(HOST_PORT))
                 self.assertEqual(env["PORT_API"], str(HOST_PORT))
                 self.assertEqual(env["PORTS"], str(HOST_PORT))
                 self.assertEqual(env["MARATHON_APP_ID"], "/" + app["id"].strip("/"))
-                self.assertRegex(env["MARATHON_APP_RESOURCE_CPUS"], r"^[0-9]+\.[0-9]+$")
-                self.assertRegex(env["MARATHON_APP_RESOURCE_MEM"], r"^[0-9]+\.[0-9]+$")
+                self.assertRegex(env["MARATHON_APP_RESOURCE_CPUS"], JAVA_DOUBLE)
+                self.assertRegex(env["MARATHON_APP_RESOURCE_MEM"], JAVA_DOUBLE)
                 settings = marathon_task.DispatcherSettings(env, cwd=sandbox)
                 self.assertEqual(settings.launcher, "mesos")
                 self.assertEqual(settings.port, HOST_PORT)
@@ -196,8 +202,8 @@ class ChecklistTest(unittest.TestCase):
                     self.run_command(app, env, sandbox)
 
     def task_env(self, app, sandbox="/sandbox"):
-        return marathon_task.task_environment(app, host=AGENT, ports=[HOST_PORT], sandbox=sandbox,
-                                              secrets=secret_values(app))
+        return marathon_task.task_environment(app, host=AGENT, host_ports=[HOST_PORT], sandbox=sandbox,
+                                              secret_values=secret_values(app), mesos_role=MARATHON_ROLE)
 
     def run_command(self, app, env, sandbox):
         """Runs the app's cmd as Mesos does (sh -c, in the sandbox, the tarball
@@ -236,7 +242,7 @@ class ChecklistTest(unittest.TestCase):
         for name, app in Subjects.apps():
             with self.subTest(app=name):
                 self.assertFalse(read_only & set(app))
-                self.assertEqual(marathon_task.absolute_app_id(app["id"]).lstrip("/"), app["id"].strip("/"))
+                self.assertEqual(appdef.canonical_id(app["id"]).lstrip("/"), app["id"].strip("/"))
 
     # ---------------------------------------------------------------- 7-15: the DC/OS package
 
@@ -374,7 +380,8 @@ class ChecklistTest(unittest.TestCase):
                 self.assertEqual(marathon_rules.validate_app(installed, mesos_role=MARATHON_ROLE,
                                                              enabled_features=features), [])
                 env = self.task_env(installed)
-                self.assertNotIn("MARATHON_APP_LABEL_DCOS_PACKAGE_DEFINITION", env, "labels >= 512 chars are skipped")
+                self.assertNotIn("MARATHON_APP_LABEL_DCOS_PACKAGE_DEFINITION", env,
+                                 "a label value of 512 characters or more is left out")
                 self.assertEqual(env["MARATHON_APP_LABEL_DCOS_PACKAGE_FRAMEWORK_NAME"], service_name(app))
 
     def test_point_14_bad_options_refused_before_rendering(self):

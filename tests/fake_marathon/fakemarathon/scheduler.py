@@ -368,8 +368,7 @@ class Scheduler:
         secret_values = {ref: self.secrets[spec["source"]] for ref, spec in app["secrets"].items()}
         env = _agent_environment()
         env.update(taskenv.task_env(app, task_id, self.host, host_ports, secret_values))
-        env["MESOS_SANDBOX"] = sandbox
-        env["MESOS_ALLOCATION_ROLE"] = app.get("role") or self.mesos_role or "*"
+        env.update(taskenv.agent_env(app, sandbox, self.mesos_role))
         task = Task(task_id, instance, app, host_ports, sandbox, env)
         instance.task = task
         volumes = self._volumes(instance, app, secret_values)

@@ -2,7 +2,11 @@
 
 Marathon builds it in `TaskBuilder.commandInfo` and `EnvironmentHelper`: the task
 context (`MESOS_TASK_ID`, `MARATHON_APP_*`), the labels, the port variables and
-`HOST`, then the app's own `env`, which wins over everything before it.
+`HOST`, then the app's own `env`, which wins over everything before it. The Mesos
+agent adds `MESOS_SANDBOX` and `MESOS_ALLOCATION_ROLE` (`agent_env`).
+
+The packaging tests (`tests/packaging/`) take the environment of the Dispatcher's
+task from here as well.
 """
 
 import decimal
@@ -75,17 +79,36 @@ def labels_env(labels):
     return env
 
 
+def _docker_image(app):
+    """The image of a `DOCKER` container (the Docker containerizer), else None.
+
+    A `MESOS` container's image does not count: Marathon sets `MARATHON_APP_DOCKER_IMAGE`
+    for the Docker containerizer only. The fake refuses such apps; the packaging tests
+    model the shipped Docker variant's task with it.
+    """
+    container = app.get("container") or {}
+    if not container or container.get("type", "DOCKER") != "DOCKER":
+        return None
+    return (container.get("docker") or {}).get("image")
+
+
 def task_context_env(app, task_id):
-    """`MESOS_TASK_ID`, `MARATHON_APP_ID`, `MARATHON_APP_VERSION`, the resources and labels."""
+    """`MESOS_TASK_ID`, `MARATHON_APP_ID`, `MARATHON_APP_VERSION`, `MARATHON_APP_DOCKER_IMAGE`
+    (a `DOCKER` container's), the resources and labels."""
     env = {
         "MESOS_TASK_ID": task_id,
         "MARATHON_APP_ID": app["id"],
         "MARATHON_APP_VERSION": app["version"],
+    }
+    image = _docker_image(app)
+    if image:
+        env["MARATHON_APP_DOCKER_IMAGE"] = image
+    env.update({
         "MARATHON_APP_RESOURCE_CPUS": java_double(app["cpus"]),
         "MARATHON_APP_RESOURCE_MEM": java_double(app["mem"]),
         "MARATHON_APP_RESOURCE_DISK": java_double(app["disk"]),
         "MARATHON_APP_RESOURCE_GPUS": str(int(app["gpus"])),
-    }
+    })
     env.update(labels_env(app.get("labels", {})))
     return env
 
@@ -107,3 +130,10 @@ def task_env(app, task_id, host, host_ports, secret_values):
         else:
             env[name] = secret_values[value["secret"]]
     return env
+
+
+def agent_env(app, sandbox, mesos_role=None):
+    """What the Mesos agent adds: `MESOS_SANDBOX` (the task's sandbox) and
+    `MESOS_ALLOCATION_ROLE` (the app's `role`, else Marathon's `--mesos_role`, else `*`)."""
+    return {"MESOS_SANDBOX": sandbox,
+            "MESOS_ALLOCATION_ROLE": app.get("role") or mesos_role or "*"}
