@@ -1,0 +1,118 @@
+# The Dispatcher installed on Marathon from the release tarball, as an
+# operator does it: `tailor marathon deploy` puts the packaged app definition
+# on the fake Marathon, which fetches the tarball into a fresh sandbox and runs
+# the Dispatcher with the environment Marathon gives a task -> the Dispatcher
+# becomes healthy and ready and registers its framework under the app's
+# DCOS_PACKAGE_FRAMEWORK_NAME on the fake Mesos -> `tailor submit --wait` runs
+# the wordcount with TaskManagers of two sizes and the right output -> the
+# Dispatcher is SIGKILLed, Marathon starts it again after its back-off, the
+# job's record is still there (its state is on the app's persistent volume)
+# -> `tailor marathon remove` deletes the app (the Dispatcher stops on
+# SIGTERM within the grace period) and tears its framework down.
+# usage: marathon.sh BIN_DIR RELEASE_BUILD_DIR
+source "$(dirname "$0")/lib.sh" "$1"
+release_build="${2:?usage: marathon.sh BIN_DIR RELEASE_BUILD_DIR}"
+python3="$("$ROOT/tests/find-python3" jsonschema)"
+
+# The release tarball, packed from the release build (scripts/release builds
+# only what changed).
+"$ROOT/scripts/release" --build-dir "$release_build" --out "$TMP/artifacts" > "$TMP/release.log" 2>&1 ||
+  { tail -20 "$TMP/release.log"; fail "scripts/release failed"; }
+tarball="$(ls "$TMP"/artifacts/tailor-*-linux-*.tar.gz)"
+
+start_fake fake
+"$python3" "$ROOT/tests/fake_marathon/fake_marathon.py" --work-dir "$TMP/marathon" --port 0 \
+  > "$TMP/marathon.out" 2> "$TMP/marathon.err" &
+MARATHON_PID=$!
+background_pids+=("$MARATHON_PID")
+wait_for "fake-marathon listening on http://" "$TMP/marathon.out" 20
+MARATHON="$(sed -n 's/^fake-marathon listening on \(http:[^ ]*\)$/\1/p' "$TMP/marathon.out")"
+export TAILOR_MARATHON="$MARATHON"
+unset TAILOR_DISPATCHER
+
+# --- deploy -------------------------------------------------------------
+"$BIN/tailor" marathon deploy --tarball-url "file://$tarball" --mesos-master "$FAKE_ADDR" \
+  --name tailor-e2e --app-id /e2e/tailor --timeout 120s \
+  --env TAILOR_MESOS_REFUSE=1s --env TAILOR_JOBMANAGER_RESOURCES=cpus=0.2,mem=256 \
+  --env "TAILOR_JOBMANAGER_ARG=--taskmanager-idle-timeout 2s" \
+  --env APPLICATION_WEB_PROXY_BASE=/service/tailor-e2e > "$TMP/deploy.log" 2>&1 ||
+  { cat "$TMP/deploy.log"; tail -30 "$TMP/marathon/fake-marathon.log"; fail "tailor marathon deploy failed"; }
+address="$(grep -o 'http://[0-9.]*:[0-9]*' "$TMP/deploy.log" | tail -1)"
+[ -n "$address" ] || { cat "$TMP/deploy.log"; fail "deploy printed no Dispatcher address"; }
+export TAILOR_DISPATCHER="$address"
+curl -sf "$address/health" > /dev/null || fail "the Dispatcher is not healthy"
+curl -sf "$address/ready" > /dev/null || fail "the Dispatcher is not ready"
+curl -s "$MARATHON/v2/apps/e2e/tailor" > "$TMP/app.json"
+expect_json "$TMP/app.json" '.app.tasksRunning == 1 and .app.tasksHealthy == 1 and (.app.deployments | length) == 0' \
+  "one running, healthy task and no deployment left"
+sandbox="$(ls -d "$TMP"/marathon/sandboxes/*/* | head -1)"
+[ -x "$(ls -d "$sandbox"/tailor-*/bin/tailor-dispatcher)" ] || fail "the tarball was not unpacked into the sandbox"
+"$BIN/tailor" marathon status > "$TMP/status.log" 2>&1 || { cat "$TMP/status.log"; fail "tailor marathon status failed"; }
+grep -q "$address" "$TMP/status.log" || { cat "$TMP/status.log"; fail "status does not show the Dispatcher's address"; }
+pass "deploy: fetched from the tarball, healthy, ready, one task"
+
+curl -s "$FAKE/fake/state" > "$TMP/state.json"
+expect_json "$TMP/state.json" '[.frameworks[] | select(.name == "tailor-e2e")] | length == 1' \
+  "the Dispatcher's framework is named after the app's DCOS_PACKAGE_FRAMEWORK_NAME"
+# Links behind a proxy start with APPLICATION_WEB_PROXY_BASE.
+echo '{"spec": "name: tiny\nstages:\n  - name: s\n    parallelism: 1\n    command: \"true\"\n    input: {files: [\"x\"]}\n", "spec_name": "tiny.yaml", "files": [{"path": "x", "content": "YQo="}]}' \
+  > "$TMP/tiny.json"
+curl -s -D "$TMP/headers" -o /dev/null -H 'Content-Type: application/json' --data @"$TMP/tiny.json" "$address/v1/jobs"
+grep -qi '^Location: /service/tailor-e2e/v1/jobs/' "$TMP/headers" ||
+  { cat "$TMP/headers"; fail "a submission's Location does not start with the proxy base path"; }
+pass "framework name from the app's label; links under APPLICATION_WEB_PROXY_BASE"
+
+# --- the wordcount through it -------------------------------------------
+mkdir -p "$TMP/example"
+cp "$ROOT/examples/wordcount/job.yaml" "$TMP/example/"
+generate_input "$TMP/example/data" 4 4
+"$BIN/tailor" submit "$TMP/example/job.yaml" --wait > "$TMP/submit.log" 2>&1 ||
+  { cat "$TMP/submit.log"; fail "submit --wait through the Marathon-run Dispatcher failed"; }
+id="$(sed -n 's/^job \([^ ]*\) submitted.*/\1/p' "$TMP/submit.log")"
+"$BIN/tailor" report "$id" > "$TMP/report.json"
+expect_json "$TMP/report.json" '.job.status == "FINISHED"' "FINISHED"
+expect_json "$TMP/report.json" '[.taskmanagers[] | "\(.resources.cpus)/\(.resources.mem)"] | unique | length >= 2' \
+  "TaskManagers of at least two sizes"
+output="$(jq -r .output "$TMP/report.json")"
+independent_counts "$TMP"/example/data/*.txt | sort -k2,2nr -k1,1 | head -n 100 > "$TMP/want-top"
+cmp -s "$output/part-00000" "$TMP/want-top" || fail "top-100 differs"
+pass "wordcount through the Dispatcher on Marathon: FINISHED, two TaskManager sizes, right output"
+
+# --- SIGKILL: Marathon starts it again, the record survives --------------
+old_task="$(jq -r '.app.tasks[0].id' <(curl -s "$MARATHON/v2/apps/e2e/tailor?embed=app.tasks"))"
+# The task's command execs the Dispatcher: it is the fake Marathon's child.
+dispatcher_pid="$(pgrep -P "$MARATHON_PID" -f 'bin/tailor-dispatcher' | head -1 || true)"
+[ -n "$dispatcher_pid" ] || fail "cannot find the Dispatcher's process"
+kill -KILL "$dispatcher_pid"
+deadline=$((SECONDS + 60))
+until curl -s "$MARATHON/v2/apps/e2e/tailor?embed=app.tasks" |
+  jq -e --arg old "$old_task" '.app.tasksHealthy == 1 and .app.tasks[0].id != $old' > /dev/null; do
+  [ "$SECONDS" -lt "$deadline" ] || { tail -20 "$TMP/marathon/fake-marathon.log"; fail "Marathon did not start the Dispatcher again"; }
+  sleep 0.2
+done
+new_address="$("$BIN/tailor" marathon status 2>&1 | grep -o 'http://[0-9.]*:[0-9]*' | tail -1)"
+[ -n "$new_address" ] || fail "status shows no address after the restart"
+export TAILOR_DISPATCHER="$new_address"
+deadline=$((SECONDS + 30))
+until curl -sf "$new_address/ready" > /dev/null; do
+  [ "$SECONDS" -lt "$deadline" ] || fail "the restarted Dispatcher is not ready"
+  sleep 0.1
+done
+[ "$(job_field "$id" .state)" = "FINISHED" ] || fail "the job's record did not survive the restart"
+pass "SIGKILL: Marathon started the Dispatcher again after its back-off; the job's record is there"
+
+# --- remove --------------------------------------------------------------
+"$BIN/tailor" marathon remove --app-id /e2e/tailor > "$TMP/remove.log" 2>&1 ||
+  { cat "$TMP/remove.log"; fail "tailor marathon remove failed"; }
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$MARATHON/v2/apps/e2e/tailor")" = 404 ] || fail "the app is still there"
+curl -s "$FAKE/fake/state" > "$TMP/state-after.json"
+expect_json "$TMP/state-after.json" '[.frameworks[] | select(.name == "tailor-e2e")][0].torn_down' \
+  "the Dispatcher's framework torn down"
+# Marathon's kill: SIGTERM, then SIGKILL once taskKillGracePeriodSeconds passed.
+log="$TMP/marathon/fake-marathon.log"
+grep -q "killing task .*SIGKILL in" "$log" || fail "the Dispatcher's task was not killed"
+grep -q "TASK_KILLED" "$log" || { tail -5 "$log"; fail "the Dispatcher's task did not end as killed"; }
+if grep -q "still alive after its grace period" "$log"; then
+  fail "the Dispatcher outlived its grace period"
+fi
+pass "remove: app deleted, Dispatcher stopped on SIGTERM, framework torn down"
