@@ -41,6 +41,8 @@ install(TARGETS ${TAILOR_RELEASE_BINARIES}
 # the base system's (system-libraries.txt: globs turned into regular expressions).
 file(STRINGS "${CMAKE_CURRENT_LIST_DIR}/system-libraries.txt" system_library_globs
   REGEX "^[^#]")
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+  "${CMAKE_CURRENT_LIST_DIR}/system-libraries.txt")
 set(system_library_regexes "")
 foreach(glob IN LISTS system_library_globs)
   string(REGEX REPLACE "([][.+?^$()|\\])" "\\\\\\1" regex "${glob}")
