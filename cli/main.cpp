@@ -14,6 +14,7 @@
 #include "cli/remote_commands.hpp"
 #include "common/jobspec/jobspec.hpp"
 #include "common/logging.hpp"
+#include "common/version.hpp"
 #include "scheduler/per_job_flags.hpp"
 #include "scheduler/per_job_runner.hpp"
 
@@ -42,7 +43,8 @@ commands:
 The Dispatcher commands talk to --dispatcher URL, else $TAILOR_DISPATCHER,
 else http://127.0.0.1:8080.
 
-`tailor <command> --help` lists a command's options.
+`tailor <command> --help` lists a command's options; `tailor --version`
+prints the version.
 )";
 
 int validate(int argc, char** argv) {
@@ -153,6 +155,10 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   std::string command = argv[1];
+  if (command == "--version") {
+    std::cout << "tailor " << kVersion << "\n";
+    return 0;
+  }
   if (command == "run") return run(argc - 1, argv + 1);
   if (command == "validate") return validate(argc - 1, argv + 1);
   if (command == "marathon") return cli::runMarathonCommand(argc - 1, argv + 1);

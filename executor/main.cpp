@@ -13,6 +13,7 @@
 #include "common/http/server.hpp"
 #include "common/logging.hpp"
 #include "common/rpc.hpp"
+#include "common/version.hpp"
 #include "executor/mesos_executor.hpp"
 #include "executor/task_manager.hpp"
 #include "common/subprocess.hpp"
@@ -29,7 +30,7 @@ int main(int argc, char** argv) {
   std::string contentType;
   executor::TaskManagerConfig config;
   po::options_description options("tailor-taskmanager options");
-  options.add_options()("help", "show this help")(
+  options.add_options()("help", "show this help")("version", "print the version and exit")(
       "taskmanager-id", po::value(&config.id)->required(), "id given by the ResourceManager")(
       "resource-manager", po::value(&config.resourceManagerAddress)->required(),
       "host:port of the ResourceManager")(
@@ -50,6 +51,10 @@ int main(int argc, char** argv) {
     po::store(po::parse_command_line(argc, argv, options), vm);
     if (vm.count("help")) {
       std::cout << options << "\n";
+      return 0;
+    }
+    if (vm.count("version")) {
+      std::cout << "tailor-taskmanager " << kVersion << "\n";
       return 0;
     }
     po::notify(vm);

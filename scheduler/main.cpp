@@ -9,6 +9,7 @@
 #include "common/jobspec/jobspec.hpp"
 #include "common/logging.hpp"
 #include "common/rpc.hpp"
+#include "common/version.hpp"
 #include "scheduler/dispatcher_reporter.hpp"
 #include "scheduler/per_job_flags.hpp"
 #include "scheduler/per_job_runner.hpp"
@@ -23,7 +24,7 @@ int main(int argc, char** argv) {
   int attempt = 1;
   scheduler::PerJobFlags flags;
   po::options_description options("tailor-jobmanager --job-spec JOB.yaml [options]");
-  options.add_options()("help", "show this help")(
+  options.add_options()("help", "show this help")("version", "print the version and exit")(
       "job-spec", po::value(&specPath)->required(), "the job spec (YAML)")(
       "log-file", po::value(&logFile), "log file (default: stderr)")(
       "dispatcher", po::value(&dispatcher),
@@ -36,6 +37,10 @@ int main(int argc, char** argv) {
     po::store(po::parse_command_line(argc, argv, options), vm);
     if (vm.count("help")) {
       std::cout << options << "\n";
+      return 0;
+    }
+    if (vm.count("version")) {
+      std::cout << "tailor-jobmanager " << kVersion << "\n";
       return 0;
     }
     po::notify(vm);

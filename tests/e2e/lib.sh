@@ -193,3 +193,8 @@ wait_job_state() {
     sleep 0.1
   done
 }
+
+# The version in project() of the top-level CMakeLists.txt, e.g. 0.1.0.
+project_version() {
+  sed -n 's/^project(tailor VERSION \([0-9][0-9.]*\) .*/\1/p' "$ROOT/CMakeLists.txt"
+}
