@@ -89,6 +89,7 @@ int main(int argc, char** argv) {
   mesosConfig.failoverTimeoutSeconds =
       std::chrono::duration<double>(flags.mesosFailoverTimeout).count();
   mesosConfig.webuiUrl = flags.webuiUrl;
+  mesosConfig.releaseUrl = flags.releaseUrl;
   if (mesosConfig.webuiUrl.empty() && flags.port != 0) {
     mesosConfig.webuiUrl = fmt::format("http://{}:{}/", flags.advertiseHost, flags.port);
   }

@@ -110,18 +110,23 @@ std::string MesosLauncher::commandLine(const JobManagerLaunch& launch, const std
                                        std::uint64_t port) const {
   const std::string base = "http://" + launch.dispatcherAddress;
   std::string output = launch.outputDir.empty() ? "\"$MESOS_SANDBOX/output\"" : quote(launch.outputDir);
+  // From the release tarball, unpacked into the sandbox (one tailor-<version>/
+  // folder), or the bare binaries.
+  const bool release = !config_.releaseUrl.empty();
   std::string command = fmt::format(
-      "exec ./tailor-jobmanager --job-spec \"$MESOS_SANDBOX/files/\"{} --job-id {} "
+      "exec {} --job-spec \"$MESOS_SANDBOX/files/\"{} --job-id {} "
       "--dispatcher {} --dispatcher-attempt {} --work-dir \"$MESOS_SANDBOX/work\" --output {} "
       "--report \"$MESOS_SANDBOX/report.json\" --log-file \"$MESOS_SANDBOX/jobmanager.log\" "
       "--log-level {} --bind {} --advertise-host {} --rpc-port {} --mesos-master {} "
-      "--mesos-content-type {} --mesos-role {} --taskmanager-executor ./tailor-taskmanager "
+      "--mesos-content-type {} --mesos-role {} --taskmanager-executor {} "
       "--taskmanager-executor-uri {}",
+      release ? "tailor-*/bin/tailor-jobmanager" : "./tailor-jobmanager",
       quote(fs::path(launch.specPath).filename().string()), quote(launch.jobId),
       quote(launch.dispatcherAddress), launch.attempt, output, config_.logLevel,
       tailor::mesos::bindAddressFor(host), quote(host.empty() ? "127.0.0.1" : host), port,
       quote(config_.mesosMasters), config_.contentType, quote(config_.role),
-      quote(base + "/v1/artifacts/tailor-taskmanager"));
+      release ? quote("tailor-*/bin/tailor-taskmanager") : "./tailor-taskmanager",
+      quote(release ? config_.releaseUrl : base + "/v1/artifacts/tailor-taskmanager"));
   if (!config_.user.empty()) command += " --mesos-user " + quote(config_.user);
   for (const auto& arg : config_.extraArgs) command += " " + quote(arg);
   return command;
@@ -215,9 +220,14 @@ v1mesos::TaskInfo MesosLauncher::makeTask(const std::string& taskId, const v1mes
   auto* command = task.mutable_command();
   const std::string base = "http://" + launch.dispatcherAddress;
   auto* binary = command->add_uris();
-  binary->set_value(base + "/v1/artifacts/tailor-jobmanager");
-  binary->set_executable(true);
-  binary->set_extract(false);
+  if (config_.releaseUrl.empty()) {
+    binary->set_value(base + "/v1/artifacts/tailor-jobmanager");
+    binary->set_executable(true);
+    binary->set_extract(false);
+  } else {
+    binary->set_value(config_.releaseUrl);
+    binary->set_extract(true);
+  }
   auto* files = command->add_uris();
   files->set_value(base + "/v1/jobs/" + launch.jobId + "/files.tar");
   files->set_extract(true);

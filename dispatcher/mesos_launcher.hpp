@@ -47,6 +47,11 @@ struct MesosLauncherConfig {
   std::string contentType = "protobuf";
   std::vector<std::string> extraArgs;  // --jobmanager-arg
   std::string logLevel = "info";
+  // The release tarball (tailor-<version>-linux-<arch>.tar.gz) that JobManager
+  // and TaskManager tasks fetch, unpack and run from, with its libraries: the
+  // agents need nothing installed. Empty: the bare binaries from the
+  // Dispatcher's /v1/artifacts/, which need the libraries they link on the agents.
+  std::string releaseUrl = {};
 };
 
 // Checks a framework name for the Dispatcher: not empty, not a job's.

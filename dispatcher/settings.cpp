@@ -44,6 +44,7 @@ struct RawFlags {
   std::string jobManagerResources = "cpus=0.5,mem=512";
   std::string mesosRefuse = "5s";
   std::string externalBasePath;
+  std::string releaseUrl;
 };
 
 po::options_description describeFlags(RawFlags& flags) {
@@ -103,6 +104,11 @@ po::options_description describeFlags(RawFlags& flags) {
       "external-base-path", po::value(&flags.externalBasePath),
       "path prefix under which a proxy exposes this Dispatcher, for the links it gives out "
       "(default: APPLICATION_WEB_PROXY_BASE)")(
+      "release-url", po::value(&flags.releaseUrl),
+      "the release tarball (tailor-<version>-linux-<arch>.tar.gz, http(s) or file URL) that "
+      "JobManager and TaskManager tasks fetch and run from, so that agents need nothing "
+      "installed (default: the bare binaries from this Dispatcher, which need the libraries "
+      "they link on the agents)")(
       "jobmanager-resources",
       po::value(&flags.jobManagerResources)->default_value(flags.jobManagerResources),
       "what each JobManager task asks Mesos for: cpus=N,mem=SIZE")(
@@ -246,6 +252,15 @@ Result<DispatcherSettings> convert(const RawFlags& flags) {
     return invalid("--max-upload-size: '" + flags.maxUploadSize +
                    "' is not a size (expected e.g. 64MiB)");
   }
+  const std::string& release = flags.releaseUrl;
+  bool releaseScheme = release.rfind("http://", 0) == 0 || release.rfind("https://", 0) == 0 ||
+                       release.rfind("file://", 0) == 0;
+  if (!release.empty() && (!releaseScheme || (release.find(".tar") == std::string::npos &&
+                                              release.find(".tgz") == std::string::npos))) {
+    return invalid("--release-url: '" + release +
+                   "' is not the URL of a release tarball (expected http(s):// or file:// "
+                   "ending in tailor-<version>-linux-<arch>.tar.gz)");
+  }
   const std::string& base = flags.externalBasePath;
   if (!base.empty() && (base.front() != '/' || base.find_first_of("?# ") != std::string::npos)) {
     return invalid("--external-base-path: '" + base +
@@ -277,6 +292,7 @@ Result<DispatcherSettings> convert(const RawFlags& flags) {
   s.frameworkName = flags.frameworkName;
   s.webuiUrl = flags.webuiUrl;
   s.jobManagerResources = *jmResources;
+  s.releaseUrl = flags.releaseUrl;
   // "/service/tailor/" and "/service/tailor" give the same links.
   s.externalBasePath = base.size() > 1 && base.back() == '/' ? base.substr(0, base.size() - 1)
                                                               : base == "/" ? "" : base;

@@ -49,6 +49,9 @@ struct DispatcherSettings {
   // port is known.
   std::string webuiUrl = {};
   Resources jobManagerResources = {};
+  // The release tarball JobManager and TaskManager tasks run from (see
+  // MesosLauncherConfig::releaseUrl); empty: the bare binaries.
+  std::string releaseUrl = {};
 
   // The path prefix under which users reach this Dispatcher (a proxy such as
   // DC/OS Admin Router strips it): links it gives out start with it.

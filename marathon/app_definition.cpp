@@ -86,6 +86,7 @@ bool isEnvName(const std::string& name) {
 std::map<std::string, std::string> envSetByFlags(const DeployOptions& options) {
   std::map<std::string, std::string> keys;
   if (!options.mesosMaster.empty()) keys["TAILOR_MESOS_MASTER"] = "--mesos-master";
+  if (!options.tarballUrl.empty()) keys["TAILOR_RELEASE_URL"] = "--tarball-url";
   if (!options.name.empty()) keys["DCOS_SERVICE_NAME"] = "--name";
   return keys;
 }
@@ -213,10 +214,13 @@ Status applyTarballUrl(gpb::Struct& app, const std::string& url) {
     target = entries.size() - 1;
   }
   (*entries[target].mutable_struct_value()->mutable_fields())["uri"] = stringValue(url);
-  return Status();
+  // The Dispatcher's JobManager and TaskManager tasks run from the same
+  // tarball, which agents fetch themselves.
+  return setStringIn(app, "env", "TAILOR_RELEASE_URL", url);
 }
 
-// Refuses to deploy a definition that fetches the packaged placeholder.
+// Refuses to deploy a definition that fetches the packaged placeholder (or
+// sends its tasks to fetch it).
 Status checkNoPlaceholder(const gpb::Struct& app) {
   for (const char* key : {"fetch", "uris"}) {
     auto list = app.fields().find(key);
@@ -232,6 +236,18 @@ Status checkNoPlaceholder(const gpb::Struct& app) {
                          "where your Mesos agents can download it",
                          key, i, uri);
       }
+    }
+  }
+  auto env = app.fields().find("env");
+  if (env != app.fields().end() && env->second.has_struct_value()) {
+    auto release = env->second.struct_value().fields().find("TAILOR_RELEASE_URL");
+    if (release != env->second.struct_value().fields().end() &&
+        isPlaceholder(release->second.string_value())) {
+      return makeError(ErrorCode::kInvalidArgument,
+                       "env.TAILOR_RELEASE_URL: '{}' is a placeholder that nothing serves: give "
+                       "--tarball-url with the URL of the release tarball "
+                       "(tailor-VERSION-linux-ARCH.tar.gz) where your Mesos agents can download it",
+                       release->second.string_value());
     }
   }
   return Status();

@@ -135,8 +135,8 @@ class MesosLauncherTest : public ::testing::Test {
   }
 
   // Creates, starts and subscribes the launcher, then forgets the calls so far.
-  void startSubscribed() {
-    create();
+  void startSubscribed(MesosLauncherConfig config = testConfig()) {
+    create(std::move(config));
     start();
     subscribe("fw-1", true);
     calls_.clear();
@@ -407,6 +407,27 @@ TEST_F(MesosLauncherTest, TheCommandBindsAnIpAgentAndHonoursAnOutputFolder) {
   // No hostname in the offer: reachable on this host only.
   EXPECT_THAT(launcher_->commandLine(request, "", 31007),
               HasSubstr("--bind 0.0.0.0 --advertise-host '127.0.0.1'"));
+}
+
+TEST_F(MesosLauncherTest, WithAReleaseTarballJobManagersAndTaskManagersRunFromIt) {
+  MesosLauncherConfig config = testConfig();
+  config.releaseUrl = "https://artifacts.example.com/tailor-0.1.0-linux-x86_64.tar.gz";
+  startSubscribed(config);
+  launch(kJob, 1);
+  calls_.clear();
+  launcher_->onEvent(offersEvent({makeOffer("o1", "a1", 2, 2048, {31500, 31600})}));
+  loop_.advance(kBatchWindow);
+  auto tasks = tasksOf(calls_.at(0));
+  ASSERT_EQ(tasks.size(), 1u);
+  const v1mesos::CommandInfo& command = tasks[0].command();
+  ASSERT_EQ(command.uris_size(), 2);
+  EXPECT_EQ(command.uris(0).value(), config.releaseUrl);
+  EXPECT_TRUE(command.uris(0).extract());
+  EXPECT_FALSE(command.uris(0).executable());
+  EXPECT_THAT(command.value(), StartsWith("exec tailor-*/bin/tailor-jobmanager "));
+  EXPECT_THAT(command.value(), HasSubstr("--taskmanager-executor 'tailor-*/bin/tailor-taskmanager' "
+                                         "--taskmanager-executor-uri '" +
+                                         config.releaseUrl + "'"));
 }
 
 TEST_F(MesosLauncherTest, OffersTooSmallOrWithoutPortsAreDeclinedAndTheAttemptKeepsWaiting) {

@@ -162,6 +162,13 @@ TEST(DispatcherSettingsTest, BadValuesNameTheFlag) {
               HasSubstr("too short"));
   EXPECT_THAT(loadDispatcherSettings({"--external-base-path", "service/x"}, env).error().message,
               HasSubstr("--external-base-path"));
+  EXPECT_THAT(loadDispatcherSettings({"--release-url", "ftp://h/tailor.tar.gz"}, env).error().message,
+              HasSubstr("--release-url: 'ftp://h/tailor.tar.gz' is not the URL of a release tarball"));
+  EXPECT_THAT(loadDispatcherSettings({"--release-url", "https://h/tailor"}, env).error().message,
+              HasSubstr("--release-url"));
+  EXPECT_EQ(loadDispatcherSettings({"--release-url", "file:///srv/tailor-0.1.0-linux-x86_64.tar.gz"},
+                                   env)->releaseUrl,
+            "file:///srv/tailor-0.1.0-linux-x86_64.tar.gz");
   Environment badEnv = {{"TAILOR_STATE_STORE", "local:s"}, {"TAILOR_MAX_RUNNING_JOBS", "many"}};
   EXPECT_THAT(loadDispatcherSettings({}, badEnv).error().message,
               HasSubstr("max-running-jobs"));

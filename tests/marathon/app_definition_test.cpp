@@ -75,7 +75,10 @@ TEST(ApplyDeployOptionsTest, WithoutOptionsOnlyTheTarballChanges) {
   auto deployed = apply(app, withTarball());
   ASSERT_TRUE(deployed.ok()) << deployed.error().message;
   EXPECT_EQ(fetchUri(*deployed), kTarball);
+  // The Dispatcher's own tasks fetch the same tarball.
+  EXPECT_EQ(text(object(*deployed, "env"), "TAILOR_RELEASE_URL"), kTarball);
   (*app.mutable_fields())["fetch"] = deployed->fields().at("fetch");
+  (*app.mutable_fields())["env"] = deployed->fields().at("env");
   EXPECT_EQ(printAppDefinition(*deployed), printAppDefinition(app));
 }
 
