@@ -47,7 +47,7 @@ expect_json "$TMP/app.json" '.app.tasksRunning == 1 and .app.tasksHealthy == 1 a
   "one running, healthy task and no deployment left"
 sandbox="$(ls -d "$TMP"/marathon/sandboxes/*/* | head -1)"
 [ -x "$(ls -d "$sandbox"/tailor-*/bin/tailor-dispatcher)" ] || fail "the tarball was not unpacked into the sandbox"
-"$BIN/tailor" marathon status > "$TMP/status.log" 2>&1 || { cat "$TMP/status.log"; fail "tailor marathon status failed"; }
+"$BIN/tailor" marathon status --app-id /e2e/tailor > "$TMP/status.log" 2>&1 || { cat "$TMP/status.log"; fail "tailor marathon status failed"; }
 grep -q "$address" "$TMP/status.log" || { cat "$TMP/status.log"; fail "status does not show the Dispatcher's address"; }
 pass "deploy: fetched from the tarball, healthy, ready, one task"
 
@@ -55,7 +55,7 @@ curl -s "$FAKE/fake/state" > "$TMP/state.json"
 expect_json "$TMP/state.json" '[.frameworks[] | select(.name == "tailor-e2e")] | length == 1' \
   "the Dispatcher's framework is named after the app's DCOS_PACKAGE_FRAMEWORK_NAME"
 # Links behind a proxy start with APPLICATION_WEB_PROXY_BASE.
-echo '{"spec": "name: tiny\nstages:\n  - name: s\n    parallelism: 1\n    command: \"true\"\n    input: {files: [\"x\"]}\n", "spec_name": "tiny.yaml", "files": [{"path": "x", "content": "YQo="}]}' \
+echo '{"spec": "name: tiny\nstages:\n  - name: s\n    parallelism: 1\n    resources: {cpus: 0.1, mem: 64MiB}\n    command: \"true\"\n    input: {files: [\"x\"]}\n", "spec_name": "tiny.yaml", "files": [{"path": "x", "content": "YQo="}]}' \
   > "$TMP/tiny.json"
 curl -s -D "$TMP/headers" -o /dev/null -H 'Content-Type: application/json' --data @"$TMP/tiny.json" "$address/v1/jobs"
 grep -qi '^Location: /service/tailor-e2e/v1/jobs/' "$TMP/headers" ||
@@ -74,9 +74,16 @@ expect_json "$TMP/report.json" '.job.status == "FINISHED"' "FINISHED"
 expect_json "$TMP/report.json" '[.taskmanagers[] | "\(.resources.cpus)/\(.resources.mem)"] | unique | length >= 2' \
   "TaskManagers of at least two sizes"
 output="$(jq -r .output "$TMP/report.json")"
-independent_counts "$TMP"/example/data/*.txt | sort -k2,2nr -k1,1 | head -n 100 > "$TMP/want-top"
+independent_counts "$TMP"/example/data/*.txt | sort -k2,2nr -k1,1 > "$TMP/all"
+head -n 100 "$TMP/all" > "$TMP/want-top"
 cmp -s "$output/part-00000" "$TMP/want-top" || fail "top-100 differs"
-pass "wordcount through the Dispatcher on Marathon: FINISHED, two TaskManager sizes, right output"
+# The JobManager and its TaskManagers ran from the release tarball they fetched.
+jm_sandbox="${output%/output}"
+ls -d "$jm_sandbox"/tailor-*/bin/tailor-jobmanager > /dev/null 2>&1 ||
+  fail "the JobManager's sandbox has no unpacked release tarball"
+[ -n "$(find "$TMP/fake-agents" -path '*/executors/tm-*' -name tailor-taskmanager -path '*/tailor-*/bin/*' | head -1)" ] ||
+  fail "no TaskManager ran from the release tarball"
+pass "wordcount through the Dispatcher on Marathon: FINISHED, two TaskManager sizes, right output, run from the tarball"
 
 # --- SIGKILL: Marathon starts it again, the record survives --------------
 old_task="$(jq -r '.app.tasks[0].id' <(curl -s "$MARATHON/v2/apps/e2e/tailor?embed=app.tasks"))"
@@ -90,7 +97,7 @@ until curl -s "$MARATHON/v2/apps/e2e/tailor?embed=app.tasks" |
   [ "$SECONDS" -lt "$deadline" ] || { tail -20 "$TMP/marathon/fake-marathon.log"; fail "Marathon did not start the Dispatcher again"; }
   sleep 0.2
 done
-new_address="$("$BIN/tailor" marathon status 2>&1 | grep -o 'http://[0-9.]*:[0-9]*' | tail -1)"
+new_address="$("$BIN/tailor" marathon status --app-id /e2e/tailor 2>&1 | grep -o 'http://[0-9.]*:[0-9]*' | tail -1)"
 [ -n "$new_address" ] || fail "status shows no address after the restart"
 export TAILOR_DISPATCHER="$new_address"
 deadline=$((SECONDS + 30))
@@ -115,4 +122,7 @@ grep -q "TASK_KILLED" "$log" || { tail -5 "$log"; fail "the Dispatcher's task di
 if grep -q "still alive after its grace period" "$log"; then
   fail "the Dispatcher outlived its grace period"
 fi
+stop_seconds="$(awk '/killing task .*app deleted/ { split($2, t, /[:,]/); start = t[1] * 3600 + t[2] * 60 + t[3] + t[4] / 1000 }
+  /TASK_KILLED/ && start { split($2, t, /[:,]/); printf "%.2f", t[1] * 3600 + t[2] * 60 + t[3] + t[4] / 1000 - start; exit }' "$log")"
+echo "the Dispatcher stopped ${stop_seconds} s after SIGTERM (grace period 30 s)"
 pass "remove: app deleted, Dispatcher stopped on SIGTERM, framework torn down"
