@@ -17,6 +17,7 @@
 
 #include "common/asio_event_loop.hpp"
 #include "common/subprocess.hpp"
+#include "common/version.hpp"
 #include "common/http/server.hpp"
 #include "common/logging.hpp"
 #include "common/resources.hpp"
@@ -51,6 +52,10 @@ int main(int argc, char** argv) {
                                                    currentEnvironment());
   if (!loaded.ok()) return fail(loaded.error().message);
   dispatcher::DispatcherSettings flags = std::move(*loaded);
+  if (flags.version) {
+    std::cout << "tailor-dispatcher " << kVersion << "\n";
+    return 0;
+  }
   if (flags.help) {
     std::cout << flags.helpText << "\n";
     return 0;

@@ -52,7 +52,7 @@ po::options_description describeFlags(RawFlags& flags) {
       "tailor-dispatcher --state-store local:DIR [options]\n"
       "Every flag can also be set as TAILOR_<FLAG> in the environment (e.g. "
       "TAILOR_MESOS_MASTER);\nthe command line wins");
-  options.add_options()("help", "show this help")(
+  options.add_options()("help", "show this help")("version", "print the version and exit")(
       "port", po::value(&flags.port)->default_value(flags.port),
       "port of the REST API and the JobManagers' RPC (0 picks a free one; under Marathon: "
       "PORT_API, else PORT0)")(
@@ -136,7 +136,7 @@ std::vector<std::string> environmentArguments(const po::options_description& opt
       continue;
     }
     std::string flag = flagOfVariable(name);
-    if (flag == "help" || options.find_nothrow(flag, false) == nullptr) {
+    if (flag == "help" || flag == "version" || options.find_nothrow(flag, false) == nullptr) {
       unknown->push_back(name);
       continue;
     }
@@ -309,6 +309,11 @@ Result<DispatcherSettings> loadDispatcherSettings(const std::vector<std::string>
   std::vector<std::string> unknown;
   try {
     po::store(po::command_line_parser(args).options(options).run(), given);
+    if (given.count("version") && !given.count("help")) {
+      DispatcherSettings version;
+      version.version = true;
+      return version;
+    }
     if (given.count("help")) {
       DispatcherSettings help;
       help.help = true;

@@ -18,6 +18,7 @@ namespace tailor::dispatcher {
 struct DispatcherSettings {
   bool help = false;
   std::string helpText = {};  // the flags' descriptions, for --help
+  bool version = false;       // --version: print it and exit
 
   int port = 8080;
   std::string bind = "0.0.0.0";

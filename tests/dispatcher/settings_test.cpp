@@ -186,6 +186,12 @@ TEST(DispatcherSettingsTest, TheBasePathLosesATrailingSlash) {
   EXPECT_EQ(loadDispatcherSettings({}, env)->externalBasePath, "");
 }
 
+TEST(DispatcherSettingsTest, VersionNeedsNothingElse) {
+  auto settings = loadDispatcherSettings({"--version"}, {});
+  ASSERT_TRUE(settings.ok()) << settings.error().message;
+  EXPECT_TRUE(settings->version);
+}
+
 TEST(DispatcherSettingsTest, HelpNeedsNothingElse) {
   auto settings = loadDispatcherSettings({"--help"}, {});
   ASSERT_TRUE(settings.ok()) << settings.error().message;

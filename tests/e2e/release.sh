@@ -142,11 +142,10 @@ else
 fi
 
 # --- The tarball runs the example from anywhere --------------------------------
-for binary in tailor tailor-jobmanager tailor-taskmanager; do
+for binary in "${binaries[@]}"; do
   got="$("$top/bin/$binary" --version)" || fail "bin/$binary --version failed"
   [ "$got" = "$binary $version" ] || fail "bin/$binary --version printed '$got'"
 done
-"$top/bin/tailor-dispatcher" --help > /dev/null || fail "bin/tailor-dispatcher --help failed"
 mkdir "$TMP/elsewhere"
 (cd "$TMP/elsewhere" && env -u LD_LIBRARY_PATH PATH=/usr/bin:/bin TMPDIR="$TMP" \
   "$top/bin/tailor" run "$top/examples/wordcount/job.yaml" --local-resources cpus=2,mem=4096 \

@@ -4,8 +4,8 @@ source "$(dirname "$0")/lib.sh" "$1"
 
 version="$(project_version)"
 [ -n "$version" ] || fail "no version in $ROOT/CMakeLists.txt"
-for binary in tailor tailor-jobmanager tailor-taskmanager; do
+for binary in tailor tailor-dispatcher tailor-jobmanager tailor-taskmanager; do
   got="$("$BIN/$binary" --version)" || fail "$binary --version exited $?"
   [ "$got" = "$binary $version" ] || fail "$binary --version printed '$got', expected '$binary $version'"
 done
-pass "tailor, tailor-jobmanager and tailor-taskmanager --version print $version"
+pass "tailor, tailor-dispatcher, tailor-jobmanager and tailor-taskmanager --version print $version"
