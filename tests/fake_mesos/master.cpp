@@ -534,7 +534,7 @@ void Master::disconnected(const std::string& frameworkId, std::uint64_t connecti
   });
 }
 
-void Master::removeFramework(const std::string& frameworkId, const std::string& why) {
+void Master::removeFramework(std::string frameworkId, const std::string& why) {
   Framework* fw = framework(frameworkId);
   if (fw == nullptr) return;
   log_->info("removing framework {} ({})", frameworkId, why);

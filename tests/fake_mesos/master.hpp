@@ -149,7 +149,8 @@ class Master : public MasterLink {
                  const std::string& streamId, const mesos::SchedulerCall::Subscribe& subscribe);
   void disconnected(const std::string& frameworkId, std::uint64_t connection);
   void armHeartbeat(const std::string& frameworkId);
-  void removeFramework(const std::string& frameworkId, const std::string& why);
+  // By value: callers pass the framework's own id, which moving the framework empties.
+  void removeFramework(std::string frameworkId, const std::string& why);
 
   // Calls
   http::Response dispatch(Framework& framework, const mesos::SchedulerCall& call);
