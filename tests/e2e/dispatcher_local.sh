@@ -7,22 +7,9 @@ source "$(dirname "$0")/lib.sh" "$1"
 start_dispatcher d
 
 # 1. The example, as a user would submit it.
-mkdir -p "$TMP/example"
-cp "$ROOT/examples/wordcount/job.yaml" "$TMP/example/"
-generate_input "$TMP/example/data" 4 4
-"$BIN/tailor" submit "$TMP/example/job.yaml" --wait > "$TMP/submit.log" 2>&1 ||
-  { cat "$TMP/submit.log"; fail "submit --wait of the example failed"; }
-id="$(sed -n 's/^job \([^ ]*\) submitted.*/\1/p' "$TMP/submit.log")"
-[ -n "$id" ] || fail "no job id printed"
-grep -q "^job $id FINISHED in" "$TMP/submit.log" || fail "no FINISHED line"
-"$BIN/tailor" report "$id" > "$TMP/report.json"
-expect_json "$TMP/report.json" '.job.status == "FINISHED"' "report says FINISHED"
-expect_json "$TMP/report.json" '[.taskmanagers[] | "\(.resources.cpus)/\(.resources.mem)"] | unique | length >= 2' \
-  "TaskManagers of at least two sizes"
-output="$(job_field "$id" .output)"
-independent_counts "$TMP"/example/data/*.txt | sort -k2,2nr -k1,1 > "$TMP/all"
-head -n 100 "$TMP/all" > "$TMP/want-top"
-cmp -s "$output/part-00000" "$TMP/want-top" || { diff "$output/part-00000" "$TMP/want-top" | head; fail "top-100 differs"; }
+submit_example_wordcount "of the example"
+id="$SUBMITTED_ID"
+[ "$(job_field "$id" .output)" = "$SUBMITTED_OUTPUT" ] || fail "status does not show the output of the report"
 expect_json <("$BIN/tailor" status "$id" -o json) '(.attempts | length) == 1 and .attempts[0].exit == "exit code 0"' \
   "one JobManager, exited cleanly"
 pass "submit --wait: example FINISHED with correct output and two TaskManager sizes"

@@ -41,6 +41,36 @@ independent_counts() {
     awk '{ print $2 "\t" $1 }'
 }
 
+# submit_example_wordcount WHERE: `tailor submit --wait` of the wordcount example
+# (4 MiB of input in $TMP/example/data) to $TAILOR_DISPATCHER; checks it
+# FINISHED with TaskManagers of at least two sizes and the right top 100
+# words. Sets SUBMITTED_ID and SUBMITTED_OUTPUT (the report's output folder);
+# the report is $TMP/report.json. WHERE names the setup in failure messages;
+# the Dispatcher's log $TMP/d.log, when there is one, is shown on failure.
+submit_example_wordcount() {
+  local where="$1"
+  mkdir -p "$TMP/example"
+  cp "$ROOT/examples/wordcount/job.yaml" "$TMP/example/"
+  generate_input "$TMP/example/data" 4 4
+  "$BIN/tailor" submit "$TMP/example/job.yaml" --wait > "$TMP/submit.log" 2>&1 || {
+    cat "$TMP/submit.log"
+    [ ! -f "$TMP/d.log" ] || tail -20 "$TMP/d.log"
+    fail "submit --wait $where failed"
+  }
+  SUBMITTED_ID="$(sed -n 's/^job \([^ ]*\) submitted.*/\1/p' "$TMP/submit.log")"
+  [ -n "$SUBMITTED_ID" ] || fail "no job id printed"
+  grep -q "^job $SUBMITTED_ID FINISHED in" "$TMP/submit.log" || fail "no FINISHED line"
+  "$BIN/tailor" report "$SUBMITTED_ID" > "$TMP/report.json"
+  expect_json "$TMP/report.json" '.job.status == "FINISHED"' "report says FINISHED"
+  expect_json "$TMP/report.json" '[.taskmanagers[] | "\(.resources.cpus)/\(.resources.mem)"] | unique | length >= 2' \
+    "TaskManagers of at least two sizes"
+  SUBMITTED_OUTPUT="$(jq -r .output "$TMP/report.json")"
+  independent_counts "$TMP"/example/data/*.txt | sort -k2,2nr -k1,1 > "$TMP/all"
+  head -n 100 "$TMP/all" > "$TMP/want-top"
+  cmp -s "$SUBMITTED_OUTPUT/part-00000" "$TMP/want-top" ||
+    { diff "$SUBMITTED_OUTPUT/part-00000" "$TMP/want-top" | head; fail "top-100 differs"; }
+}
+
 # Fails unless the JSON expression (jq -e) holds for FILE.
 expect_json() {
   local file="$1" expression="$2" what="$3"

@@ -63,20 +63,9 @@ grep -qi '^Location: /service/tailor-e2e/v1/jobs/' "$TMP/headers" ||
 pass "framework name from the app's label; links under APPLICATION_WEB_PROXY_BASE"
 
 # --- the wordcount through it -------------------------------------------
-mkdir -p "$TMP/example"
-cp "$ROOT/examples/wordcount/job.yaml" "$TMP/example/"
-generate_input "$TMP/example/data" 4 4
-"$BIN/tailor" submit "$TMP/example/job.yaml" --wait > "$TMP/submit.log" 2>&1 ||
-  { cat "$TMP/submit.log"; fail "submit --wait through the Marathon-run Dispatcher failed"; }
-id="$(sed -n 's/^job \([^ ]*\) submitted.*/\1/p' "$TMP/submit.log")"
-"$BIN/tailor" report "$id" > "$TMP/report.json"
-expect_json "$TMP/report.json" '.job.status == "FINISHED"' "FINISHED"
-expect_json "$TMP/report.json" '[.taskmanagers[] | "\(.resources.cpus)/\(.resources.mem)"] | unique | length >= 2' \
-  "TaskManagers of at least two sizes"
-output="$(jq -r .output "$TMP/report.json")"
-independent_counts "$TMP"/example/data/*.txt | sort -k2,2nr -k1,1 > "$TMP/all"
-head -n 100 "$TMP/all" > "$TMP/want-top"
-cmp -s "$output/part-00000" "$TMP/want-top" || fail "top-100 differs"
+submit_example_wordcount "through the Marathon-run Dispatcher"
+id="$SUBMITTED_ID"
+output="$SUBMITTED_OUTPUT"
 # The JobManager and its TaskManagers ran from the release tarball they fetched.
 jm_sandbox="${output%/output}"
 ls -d "$jm_sandbox"/tailor-*/bin/tailor-jobmanager > /dev/null 2>&1 ||
