@@ -90,7 +90,7 @@ std::string LocalJobStore::jobDir(const std::string& jobId) const {
 Result<std::string> LocalJobStore::putFiles(const std::string& jobId,
                                             const std::vector<v1::JobFile>& files) {
   fs::path folder = fs::path(jobDir(jobId)) / "files";
-  Status stored = writeFiles(folder, files);
+  Status stored = writeJobFiles(folder, files);
   if (!stored.ok()) {
     // No record points at them: leave nothing half-written behind.
     std::error_code ignored;
@@ -100,7 +100,7 @@ Result<std::string> LocalJobStore::putFiles(const std::string& jobId,
   return folder.string();
 }
 
-Status LocalJobStore::writeFiles(const fs::path& folder, const std::vector<v1::JobFile>& files) {
+Status writeJobFiles(const fs::path& folder, const std::vector<v1::JobFile>& files) {
   std::error_code ec;
   fs::create_directories(folder, ec);
   if (ec) {

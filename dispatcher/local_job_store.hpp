@@ -31,10 +31,13 @@ class LocalJobStore : public JobStore {
 
  private:
   explicit LocalJobStore(std::string root) : root_(std::move(root)) {}
-  Status writeFiles(const std::filesystem::path& folder, const std::vector<v1::JobFile>& files);
 
   std::string root_;
 };
+
+// Writes a job's submitted files into `folder` (created if needed), never
+// outside it.
+Status writeJobFiles(const std::filesystem::path& folder, const std::vector<v1::JobFile>& files);
 
 // Writes `data` to `path` through a fsync'ed temporary file and a rename.
 Status writeFileAtomically(const std::string& path, const std::string& data);
