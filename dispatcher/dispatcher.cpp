@@ -94,6 +94,7 @@ Status Dispatcher::recover() {
     nextSequence_ = std::max(nextSequence_, job.record.sequence() + 1);
     const std::string id = job.record.id();
     bySequence_[job.record.sequence()] = id;
+    if (!job.record.submission_id().empty()) bySubmission_[job.record.submission_id()] = id;
     auto& stored = jobs_[id] = std::move(job);
     auto state = stored.record.state();
     if (state == v1::QUEUED) continue;
@@ -130,6 +131,14 @@ Result<v1::SubmitJobResponse> Dispatcher::submit(const v1::SubmitJobRequest& req
   v1::JobRecord record;
   auto checked = checkSubmission(request, "/", config_.limits);
   if (!checked.ok()) return checked.error();
+  if (auto known = bySubmission_.find(request.submission_id());
+      !request.submission_id().empty() && known != bySubmission_.end()) {
+    // Sent again (its answer was lost, or it went to a Dispatcher that has
+    // since failed over): the job it made, not a second one.
+    logger("dispatcher")->info("job {}: submission {} again; answered with the job it made",
+                               known->second, request.submission_id());
+    return submitted(known->second);
+  }
   std::string id;
   bool taken = false;
   int tries = 0;
@@ -155,6 +164,7 @@ Result<v1::SubmitJobResponse> Dispatcher::submit(const v1::SubmitJobRequest& req
   record.set_spec_yaml(request.spec());
   for (size_t i = 1; i < checked->files.size(); ++i) record.add_files(checked->files[i].path());
   record.set_submitted_at(loop_.wallSeconds());
+  record.set_submission_id(request.submission_id());
   for (const auto& stage : checked->spec.stages()) {
     auto* status = record.add_stages();
     status->set_name(stage.name());
@@ -176,11 +186,16 @@ Result<v1::SubmitJobResponse> Dispatcher::submit(const v1::SubmitJobRequest& req
   Status stored = store_.putJob(job.record);
   if (!stored.ok()) return stored.error();
   bySequence_[job.record.sequence()] = id;
+  if (!request.submission_id().empty()) bySubmission_[request.submission_id()] = id;
   jobs_[id] = std::move(job);
   logger("dispatcher")->info("job {}: submitted ({} stages, {} files, priority {})", id,
                              checked->spec.stages_size(), checked->files.size() - 1,
                              request.priority());
   schedule();
+  return submitted(id);
+}
+
+v1::SubmitJobResponse Dispatcher::submitted(const std::string& id) const {
   v1::SubmitJobResponse response;
   response.set_id(id);
   const Job* now = find(id);
@@ -259,6 +274,12 @@ void Dispatcher::launch(Job& job) {
     planned.set_launcher(launcherName_);
     planned.set_launched_at(loop_.wallSeconds());
     *job.record.add_attempts() = planned;
+  }
+  if (job.record.output_dir().empty() && launcherName_ == "local") {
+    // Pinned at the first launch: a Dispatcher that takes over (with another
+    // work folder) finds the output where this attempt writes it.
+    job.record.set_output_dir(store_.jobDir(job.record.id()) + "/output");
+    job.outputDir = job.record.output_dir();
   }
   transition(job, v1::LAUNCHING,
              attempt == 1 ? "starting a JobManager"

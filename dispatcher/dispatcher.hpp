@@ -59,6 +59,7 @@ class Dispatcher {
   const std::string& storeError() const { return storeError_; }
 
   // Checks, stores and queues a job. kInvalidArgument for a bad submission.
+  // A submission id seen before answers with the job it made.
   Result<v1::SubmitJobResponse> submit(const v1::SubmitJobRequest& request);
 
   // kNotFound for an unknown id.
@@ -130,6 +131,8 @@ class Dispatcher {
   const Job* find(const std::string& id) const;
   v1::JobView view(const Job& job, bool full) const;
   int running() const;
+  // The answer to the submission that made job `id`.
+  v1::SubmitJobResponse submitted(const std::string& id) const;
   std::map<std::string, int> queuePositions() const;
 
   // Moves the job to `state` with `reason`, written to the store.
@@ -163,6 +166,7 @@ class Dispatcher {
   JobManagerGateway* gateway_ = nullptr;
   std::map<std::string, Job> jobs_;
   std::map<std::int64_t, std::string> bySequence_;  // submission order
+  std::map<std::string, std::string> bySubmission_;  // submission id -> job id
   std::int64_t nextSequence_ = 1;
   bool recovered_ = false;
   std::string storeError_;  // the last failed write, until one succeeds

@@ -54,8 +54,8 @@ Result<std::string> ZooKeeperJobStore::putFiles(const std::string& jobId,
   }
   v1::StoredFiles stored;
   for (const auto& file : files) *stored.add_files() = file;
-  Status written =
-      zookeeper::writeValue(session_, jobNode(jobId) + "/files", stored.SerializeAsString(), fence_);
+  Status written = zookeeper::writeValue(session_, jobNode(jobId) + "/files",
+                                         stored.SerializeAsString(), fence_);
   fs::path folder = fs::path(jobDir(jobId)) / "files";
   if (written.ok()) written = writeJobFiles(folder, files);
   if (!written.ok()) {

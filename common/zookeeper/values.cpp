@@ -89,8 +89,8 @@ Status writeValue(Session& session, const std::string& path, const std::string& 
       return chunk.error();
     }
   }
-  Status put = putNode(session, path,
-                       fmt::format("C{} {} {}", generation, chunks, value.size()), fence);
+  Status put =
+      putNode(session, path, fmt::format("C{} {} {}", generation, chunks, value.size()), fence);
   if (!put.ok()) {
     (void)session.removeAll(folder);
     return put;

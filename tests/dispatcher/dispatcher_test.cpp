@@ -284,7 +284,8 @@ TEST_F(DispatcherTest, SubmitLaunchesUpToMaxRunningJobsAndQueuesTheRest) {
   EXPECT_EQ(first.attempt, 1);
   EXPECT_EQ(first.specPath, jobDir + "/files/job.yaml");
   EXPECT_EQ(first.jobDir, jobDir);
-  EXPECT_EQ(first.outputDir, "");  // the launcher's default: the job's folder locally
+  // Locally the job's folder, pinned in the record at the first launch.
+  EXPECT_EQ(first.outputDir, jobDir + "/output");
   EXPECT_EQ(first.dispatcherAddress, kAddress);
 
   std::string beta = launched("beta");
@@ -346,6 +347,41 @@ TEST_F(DispatcherTest, SubmitStoresTheFilesAndTheRecordBeforeAnswering) {
   EXPECT_EQ(record.output_dir(), "");
 }
 
+TEST_F(DispatcherTest, ASubmissionSentAgainIsAnsweredWithTheJobItMade) {
+  start(withRunning(1));
+  launched("alpha");
+  auto request = submission("beta");
+  request.set_submission_id("cli-0123abcd");
+  auto first = dispatcher_->submit(request);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(store_.record(first->id()).submission_id(), "cli-0123abcd");
+  auto again = dispatcher_->submit(request);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->id(), first->id());
+  EXPECT_EQ(again->queue_position(), 1);
+  EXPECT_EQ(store_.files.size(), 2u);  // alpha and beta, no third job
+
+  // Also after a restart (or a failover to another Dispatcher): the id is in the record.
+  create(withRunning(1));
+  EXPECT_CALL(launcher_, adopt(_, _));
+  ASSERT_TRUE(dispatcher_->recover().ok());
+  auto afterRestart = dispatcher_->submit(request);
+  ASSERT_TRUE(afterRestart.ok());
+  EXPECT_EQ(afterRestart->id(), first->id());
+  EXPECT_EQ(store_.files.size(), 2u);
+
+  // Without an id, or with another, it is a new job.
+  request.set_submission_id("cli-other");
+  auto other = dispatcher_->submit(request);
+  ASSERT_TRUE(other.ok());
+  EXPECT_NE(other->id(), first->id());
+  request.set_submission_id("has space");
+  auto bad = dispatcher_->submit(request);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_THAT(bad.error().message, HasSubstr("submission_id: 'has space' is not a submission id"));
+}
+
 TEST_F(DispatcherTest, SubmitHonoursAnAbsoluteOutputFolderOnly) {
   start(withRunning(2));
   auto request = submission("alpha");
@@ -365,9 +401,9 @@ TEST_F(DispatcherTest, SubmitHonoursAnAbsoluteOutputFolderOnly) {
       .WillOnce(DoAll(SaveArg<0>(&launch), Return(runningAt(2))));
   auto relative = dispatcher_->submit(request);
   ASSERT_TRUE(relative.ok()) << relative.error().message;
-  EXPECT_EQ(launch.outputDir, "");
+  EXPECT_EQ(launch.outputDir, store_.jobDir(relative->id()) + "/output");
   EXPECT_EQ(view(relative->id()).output(), store_.jobDir(relative->id()) + "/output");
-  EXPECT_EQ(store_.record(relative->id()).output_dir(), "");
+  EXPECT_EQ(store_.record(relative->id()).output_dir(), launch.outputDir);
 }
 
 TEST_F(DispatcherTest, SubmitRefusesABadSubmissionAndStoresNothing) {
@@ -1069,7 +1105,7 @@ TEST_F(DispatcherTest, RecoverAdoptsLiveJobManagersAndRequeuesQueuedJobs) {
   loop_.advance(kBackoff);
   Mock::VerifyAndClearExpectations(&launcher_);
   EXPECT_EQ(relaunch.specPath, store_.jobDir("d-relaunch") + "/files/job.yaml");
-  EXPECT_EQ(relaunch.outputDir, "");
+  EXPECT_EQ(relaunch.outputDir, store_.jobDir("d-relaunch") + "/output");
   EXPECT_EQ(relaunch.dispatcherAddress, kAddress);
 
   // Adopted JobManagers report as before.

@@ -68,8 +68,8 @@ class ZooKeeperJobStoreTest : public ::testing::Test {
 
 TEST_F(ZooKeeperJobStoreTest, AnotherDispatcherLoadsRecordsAndGetsTheFilesOnItsOwnDisk) {
   std::string big(3 * 1024 * 1024 + 17, 'x');  // bigger than a znode: chunked
-  auto folder = store_->putFiles("wc-1", {file("job.yaml", "name: wordcount\n"),
-                                          file("data/big.txt", big)});
+  auto folder =
+      store_->putFiles("wc-1", {file("job.yaml", "name: wordcount\n"), file("data/big.txt", big)});
   ASSERT_TRUE(folder.ok()) << folder.error().message;
   EXPECT_EQ(*folder, work_.str() + "/jobs/wc-1/files");
   EXPECT_EQ(test::readFile(*folder + "/data/big.txt"), big);
@@ -109,7 +109,9 @@ TEST_F(ZooKeeperJobStoreTest, ARecordShrinkingBelowAChunkLeavesNoChunksBehind) {
 
 TEST_F(ZooKeeperJobStoreTest, ASubmissionWithoutRecordIsRemovedAndDamageIsReported) {
   ASSERT_TRUE(store_->putFiles("half", {file("job.yaml", "x")}).ok());
-  ASSERT_TRUE(session_->create("/tailor/jobs/garbage", "Inot a record", zookeeper::CreateMode::kPersistent).ok());
+  ASSERT_TRUE(
+      session_->create("/tailor/jobs/garbage", "Inot a record", zookeeper::CreateMode::kPersistent)
+          .ok());
   ASSERT_TRUE(store_->putFiles("ok", {file("job.yaml", "x")}).ok());
   ASSERT_TRUE(store_->putJob(record("ok", v1::QUEUED)).ok());
   std::vector<std::string> problems;
