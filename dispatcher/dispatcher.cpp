@@ -291,6 +291,7 @@ void Dispatcher::launch(Job& job) {
   request.jobDir = store_.jobDir(job.record.id());
   request.outputDir = job.record.output_dir();
   request.dispatcherAddress = address_;
+  request.haStore = store_.jobManagerStore(job.record.id());
   auto started = launcher_.launch(request);
   v1::JobManagerAttempt& record = *job.record.mutable_attempts(attempt - 1);
   double launchedAt = record.launched_at();

@@ -27,6 +27,9 @@ class LocalJobStore : public JobStore {
   Result<std::string> getValue(const std::string& key) override;
   Status putValue(const std::string& key, const std::string& value) override;
   std::string jobDir(const std::string& jobId) const override;
+  std::string jobManagerStore(const std::string& jobId) const override {
+    return "local:" + jobDir(jobId) + "/jobmanager";
+  }
   std::string describe() const override { return "local:" + root_; }
 
  private:
@@ -39,7 +42,5 @@ class LocalJobStore : public JobStore {
 // outside it.
 Status writeJobFiles(const std::filesystem::path& folder, const std::vector<v1::JobFile>& files);
 
-// Writes `data` to `path` through a fsync'ed temporary file and a rename.
-Status writeFileAtomically(const std::string& path, const std::string& data);
 
 }  // namespace tailor::dispatcher

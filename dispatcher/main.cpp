@@ -99,6 +99,9 @@ int main(int argc, char** argv) {
                                                       flags.zooKeeper->describe(), flags.workDir);
     if (!opened.ok()) return fail(opened.error().message);
     zooKeeperStore = opened->get();
+    zooKeeperStore->setJobManagerUrl(
+        "zk://" + (flags.zooKeeper->digest.empty() ? "" : flags.zooKeeper->digest + "@") +
+        flags.zooKeeper->hosts);
     store = std::unique_ptr<dispatcher::JobStore>(std::move(*opened));
   } else {
     store = dispatcher::openJobStore(flags.stateStore);

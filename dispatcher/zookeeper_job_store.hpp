@@ -43,6 +43,12 @@ class ZooKeeperJobStore : public JobStore {
   Result<std::string> getValue(const std::string& key) override;
   Status putValue(const std::string& key, const std::string& value) override;
   std::string jobDir(const std::string& jobId) const override;
+  std::string jobManagerStore(const std::string& jobId) const override {
+    return jobManagerUrl_ + jobNode(jobId) + "/jobmanager";
+  }
+  // "zk://[user:password@]hosts" that JobManagers connect to (with the
+  // credentials the Dispatcher was given).
+  void setJobManagerUrl(std::string hostsUrl) { jobManagerUrl_ = std::move(hostsUrl); }
   std::string describe() const override { return url_; }
 
  private:
@@ -61,6 +67,7 @@ class ZooKeeperJobStore : public JobStore {
   std::string url_;
   std::string workDir_;
   std::string fence_;
+  std::string jobManagerUrl_;
 };
 
 }  // namespace tailor::dispatcher
