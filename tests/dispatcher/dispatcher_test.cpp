@@ -45,9 +45,8 @@ constexpr Duration kTimeout{30000};
 DispatcherConfig defaultConfig() {
   DispatcherConfig config;
   config.maxRunningJobs = 2;
-  config.maxJobManagerAttempts = 3;
-  config.relaunchBackoff = kBackoff;
-  config.maxRelaunchBackoff = Duration(60000);
+  config.restartStrategy = legacyRestartStrategy(3, kBackoff);
+  config.jitter = [] { return 0.0; };
   config.jobManagerTimeout = kTimeout;
   return config;
 }
@@ -55,7 +54,7 @@ DispatcherConfig defaultConfig() {
 DispatcherConfig withRunning(int maxRunningJobs, int maxAttempts = 3) {
   DispatcherConfig config = defaultConfig();
   config.maxRunningJobs = maxRunningJobs;
-  config.maxJobManagerAttempts = maxAttempts;
+  config.restartStrategy = legacyRestartStrategy(maxAttempts, kBackoff);
   return config;
 }
 
@@ -609,7 +608,7 @@ TEST_F(DispatcherTest, AStaleAttemptIsUnknown) {
 
 TEST_F(DispatcherTest, AJobManagerExitBeforeTheEndRelaunchesAfterABackOff) {
   DispatcherConfig config = withRunning(2, 5);
-  config.maxRelaunchBackoff = Duration(3000);
+  config.restartStrategy.set_max_backoff_seconds(3);
   start(config);
   std::string id = launched("alpha");
   running(id);
@@ -639,7 +638,9 @@ TEST_F(DispatcherTest, AJobManagerExitBeforeTheEndRelaunchesAfterABackOff) {
   exited(id, 5, "exit code 2");
   auto job = view(id);
   EXPECT_EQ(job.state(), v1::FAILED);
-  EXPECT_EQ(job.error(), "the JobManager failed 5 times; the last one exit code 2");
+  EXPECT_EQ(job.error(),
+            "exponential-delay: 5 failures, more than attempts 4; the last failure: JobManager "
+            "attempt 5 exit code 2");
   EXPECT_EQ(job.attempt(), 5);
   loop_.advance(Duration(120000));  // nothing more
 }
@@ -663,8 +664,9 @@ TEST_F(DispatcherTest, AfterTheLastAttemptTheJobFailsNamingTheAttemptsAndTheLogT
   auto job = view(alpha);
   EXPECT_EQ(job.state(), v1::FAILED);
   EXPECT_EQ(job.error(),
-            "the JobManager failed 3 times; the last one killed by signal 9 (Killed); its log "
-            "ends with:\nstarting\nerror: cannot bind port 9100");
+            "exponential-delay: 3 failures, more than attempts 2; the last failure: JobManager "
+            "attempt 3 killed by signal 9 (Killed); its log ends with:\nstarting\nerror: cannot "
+            "bind port 9100");
   EXPECT_EQ(state(beta), v1::LAUNCHING);
 }
 
@@ -703,7 +705,8 @@ TEST_F(DispatcherTest, ALaunchErrorCountsAsAnAttempt) {
   job = view(id);
   EXPECT_EQ(job.state(), v1::FAILED);
   EXPECT_EQ(job.error(),
-            "the JobManager failed 3 times; the last one could not start: fork failed");
+            "exponential-delay: 3 failures, more than attempts 2; the last failure: JobManager "
+            "attempt 3 could not start: fork failed");
 }
 
 TEST_F(DispatcherTest, ALaunchErrorOnTheLastAttemptStartsEveryOtherJobOnce) {
@@ -722,8 +725,8 @@ TEST_F(DispatcherTest, ALaunchErrorOnTheLastAttemptStartsEveryOtherJobOnce) {
 
   EXPECT_EQ(state("q1"), v1::FAILED);
   EXPECT_EQ(view("q1").error(),
-            "the JobManager failed 1 times; the last one could not start: cannot exec "
-            "tailor-jobmanager");
+            "none: the job is never restarted; the last failure: JobManager attempt 1 could "
+            "not start: cannot exec tailor-jobmanager");
   EXPECT_EQ(view("q2").attempt(), 1);
   EXPECT_EQ(view("q3").attempt(), 1);
   EXPECT_EQ(dispatcher_->overview().jobmanagers(), 2);
@@ -971,7 +974,8 @@ TEST_F(DispatcherTest, AWatchdogThatFailsAJobKeepsASingleTimer) {
   Mock::VerifyAndClearExpectations(&launcher_);
   EXPECT_EQ(state(alpha), v1::FAILED);
   EXPECT_EQ(view(alpha).error(),
-            "the JobManager failed 1 times; the last one sent no status for 30 s");
+            "none: the job is never restarted; the last failure: JobManager attempt 1 sent no "
+            "status for 30 s");
   EXPECT_EQ(state(beta), v1::LAUNCHING);
   EXPECT_EQ(loop_.pendingTimers(), 1u) << "one watchdog";
 }
