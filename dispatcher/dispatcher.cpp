@@ -437,7 +437,7 @@ void Dispatcher::afterAttemptFailed(Job& job, const std::string& how) {
     return;
   }
   job.failedReport.reset();
-  log->warn("job {}: {} before the job ended; relaunching in {} ms ({})", id, failure,
+  log->warn("job {}: {}; relaunching in {} ms ({})", id, failure,
             decision.delay.count(), restartStrategyName(strategyOf(job).type()));
   job.record.set_restart_at(loop_.wallSeconds() + durationToSeconds(decision.delay));
   transition(job, v1::LAUNCHING,
