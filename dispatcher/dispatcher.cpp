@@ -665,9 +665,9 @@ v1::JobView Dispatcher::view(const Job& job, bool full) const {
     *view.mutable_history() = record.history();
     *view.mutable_attempts() = record.attempts();
     *view.mutable_files() = record.files();
-    *view.mutable_restart_strategy() = strategyOf(job);
-    view.set_restart_at(record.restart_at());
   }
+  *view.mutable_restart_strategy() = strategyOf(job);
+  view.set_restart_at(record.restart_at());
   return view;
 }
 
