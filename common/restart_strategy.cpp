@@ -47,6 +47,24 @@ constexpr std::string_view kExpectMultiplier = "a number > 1, such as 1.5 or 2";
 constexpr std::string_view kExpectFraction = "a number from 0 to 1, such as 0.1";
 constexpr std::string_view kExpectTriggers = "jobmanager-lost, job-failed or both";
 
+// The name users write for `value`, from two arrays in step; "unspecified" for none.
+template <typename T, std::size_t N>
+std::string_view nameOf(const T (&values)[N], const std::string_view (&names)[N], T value) {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (values[i] == value) return names[i];
+  }
+  return "unspecified";
+}
+
+template <typename T, std::size_t N>
+std::optional<T> valueOf(const T (&values)[N], const std::string_view (&names)[N],
+                         std::string_view name) {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (names[i] == name) return values[i];
+  }
+  return std::nullopt;
+}
+
 Result<std::int64_t> readCount(std::string_view text, std::string_view expected) {
   std::string_view digits = text.substr(!text.empty() && text.front() == '-' ? 1 : 0);
   if (digits.empty() || digits.find_first_not_of("0123456789") != std::string_view::npos) {
@@ -142,34 +160,22 @@ void appendDuration(std::string& out, std::string_view name, double seconds) {
 }  // namespace
 
 std::string_view restartStrategyName(v1::RestartStrategyType type) {
-  for (std::size_t i = 0; i < std::size(kTypes); ++i) {
-    if (kTypes[i] == type) return kTypeNames[i];
-  }
-  return "unspecified";
+  return nameOf(kTypes, kTypeNames, type);
 }
 
 std::optional<v1::RestartStrategyType> parseRestartStrategyType(std::string_view name) {
-  for (std::size_t i = 0; i < std::size(kTypes); ++i) {
-    if (kTypeNames[i] == name) return kTypes[i];
-  }
-  return std::nullopt;
+  return valueOf(kTypes, kTypeNames, name);
 }
 
 std::span<const std::string_view> restartStrategyNames() { return kTypeNames; }
 std::span<const std::string_view> restartTriggerNames() { return kTriggerNames; }
 
 std::string_view restartTriggerName(v1::RestartTrigger trigger) {
-  for (std::size_t i = 0; i < std::size(kTriggers); ++i) {
-    if (kTriggers[i] == trigger) return kTriggerNames[i];
-  }
-  return "unspecified";
+  return nameOf(kTriggers, kTriggerNames, trigger);
 }
 
 std::optional<v1::RestartTrigger> parseRestartTrigger(std::string_view name) {
-  for (std::size_t i = 0; i < std::size(kTriggers); ++i) {
-    if (kTriggerNames[i] == name) return kTriggers[i];
-  }
-  return std::nullopt;
+  return valueOf(kTriggers, kTriggerNames, name);
 }
 
 std::span<const std::string_view> restartStrategyOptions(v1::RestartStrategyType type) {

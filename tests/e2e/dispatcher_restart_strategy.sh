@@ -8,6 +8,31 @@ source "$(dirname "$0")/lib.sh" "$1"
 start_dispatcher d --restart-strategy fixed-delay --restart-attempts 1 --restart-delay 200ms
 seq 1 1000 > "$TMP/numbers.txt"
 
+# write_job NAME RESTART_STRATEGY_LINES COMMAND: $TMP/NAME.yaml, one task of
+# COMMAND over numbers.txt with one attempt, the restart_strategy lines
+# (if any) from line 2.
+write_job() {
+  {
+    echo "name: $1"
+    [ -z "$2" ] || echo "$2"
+    cat <<YAML
+stages:
+  - name: run
+    parallelism: 1
+    max_attempts: 1
+    resources: {cpus: 0.1, mem: 32}
+    input: {files: ["numbers.txt"]}
+    command: '$3'
+YAML
+  } > "$TMP/$1.yaml"
+}
+
+# submitted_id NAME: submits $TMP/NAME.yaml, prints the job's id.
+submitted_id() {
+  "$BIN/tailor" submit "$TMP/$1.yaml" > "$TMP/$1.log"
+  sed -n 's/^job \([^ ]*\) submitted.*/\1/p' "$TMP/$1.log"
+}
+
 # kill_jobmanager ID N: SIGKILLs attempt N's JobManager once it runs.
 kill_jobmanager() {
   local id="$1" attempt="$2" pid
@@ -37,18 +62,8 @@ expect_json <("$BIN/tailor" status "$id" -o json) \
 pass "the Dispatcher's fixed-delay from its flags: one restart after a SIGKILLed JobManager, then FAILED"
 
 # 2. A spec's own strategy wins: none fails at the first loss.
-cat > "$TMP/never.yaml" <<YAML
-name: never
-restart_strategy: none
-stages:
-  - name: wait
-    parallelism: 1
-    resources: {cpus: 0.1, mem: 32}
-    input: {files: ["numbers.txt"]}
-    command: 'sleep 60; cat'
-YAML
-"$BIN/tailor" submit "$TMP/never.yaml" > "$TMP/never.log"
-never="$(sed -n 's/^job \([^ ]*\) submitted.*/\1/p' "$TMP/never.log")"
+write_job never "restart_strategy: none" 'sleep 60; cat'
+never="$(submitted_id never)"
 kill_jobmanager "$never" 1
 wait_job_state "$never" FAILED 30
 expect_json <("$BIN/tailor" status "$never" -o json) \
@@ -57,47 +72,24 @@ expect_json <("$BIN/tailor" status "$never" -o json) \
 pass "restart_strategy: none in the spec: FAILED at the first JobManager loss"
 
 # 3. A task that fails for good: the job runs again only with job-failed in restart_on.
-failing_job() {
-  cat > "$TMP/$1.yaml" <<YAML
-name: $1
-$2
-stages:
-  - name: explode
-    parallelism: 1
-    max_attempts: 1
-    resources: {cpus: 0.1, mem: 32}
-    input: {files: ["numbers.txt"]}
-    command: 'echo "explosion" >&2; exit 7'
-YAML
-  "$BIN/tailor" submit "$TMP/$1.yaml" > "$TMP/$1.log"
-  sed -n 's/^job \([^ ]*\) submitted.*/\1/p' "$TMP/$1.log"
-}
-plain="$(failing_job plain "")"
-again="$(failing_job again "restart_strategy: {type: fixed-delay, attempts: 1, delay: 100ms, restart_on: [jobmanager-lost, job-failed]}")"
+explode='echo "explosion" >&2; exit 7'
+write_job plain "" "$explode"
+write_job again "restart_strategy: {type: fixed-delay, attempts: 1, delay: 100ms, restart_on: [jobmanager-lost, job-failed]}" "$explode"
+plain="$(submitted_id plain)"
+again="$(submitted_id again)"
 wait_job_state "$plain" FAILED 30
 wait_job_state "$again" FAILED 60
 expect_json <("$BIN/tailor" status "$plain" -o json) \
-  '(.attempts | length) == 1 and (.error | startswith("stage \"explode\" failed"))' \
+  '(.attempts | length) == 1 and (.error | startswith("stage \"run\" failed"))' \
   "a failed job is not restarted by default"
 expect_json <("$BIN/tailor" status "$again" -o json) \
-  '(.attempts | length) == 2 and (.attempts[0].job_error | startswith("stage \"explode\" failed")) and (.error | startswith("fixed-delay: 2 failures, more than attempts 1; the last failure: JobManager attempt 2 ended the job FAILED: stage \"explode\" failed"))' \
+  '(.attempts | length) == 2 and (.attempts[0].job_error | startswith("stage \"run\" failed")) and (.error | startswith("fixed-delay: 2 failures, more than attempts 1; the last failure: JobManager attempt 2 ended the job FAILED: stage \"run\" failed"))' \
   "a failed job restarted once with restart_on job-failed"
 expect_json <("$BIN/tailor" report "$again") '.job.status == "FAILED"' "the last attempt's report kept"
 pass "job-failed: restarted once when restart_on names it, never by default"
 
 # 4. A bad block is refused with its place.
-cat > "$TMP/bad.yaml" <<YAML
-name: bad
-restart_strategy:
-  type: fixed-delay
-  jitter_factor: 0.1
-stages:
-  - name: cat
-    parallelism: 1
-    resources: {cpus: 0.1, mem: 32}
-    input: {files: ["numbers.txt"]}
-    command: cat
-YAML
+write_job bad "$(printf 'restart_strategy:\n  type: fixed-delay\n  jitter_factor: 0.1')" cat
 if "$BIN/tailor" submit "$TMP/bad.yaml" > "$TMP/bad.log" 2>&1; then fail "a bad restart_strategy was accepted"; fi
 grep -q "bad.yaml:4:3: restart_strategy: 'jitter_factor' does not apply to fixed-delay" "$TMP/bad.log" ||
   { cat "$TMP/bad.log"; fail "the refusal does not name the line and field"; }
