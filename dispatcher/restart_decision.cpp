@@ -87,6 +87,7 @@ RestartDecision exponentialDelay(const v1::RestartStrategy& strategy,
     offset = std::round(sample * std::floor(backoff * strategy.jitter_factor()));
   }
   double delay = std::max(initial, std::min(backoff + offset, ceiling));
+  if (!(delay >= 0 && delay <= kCeiling)) delay = 0;  // only from a record with nonsense in it
   return restartAfter(Duration(static_cast<Duration::rep>(delay)));
 }
 
