@@ -7,7 +7,8 @@
 // flags) and how a strategy reads to people. What a strategy decides after a
 // failure is the Dispatcher's (dispatcher/restart_decision.hpp).
 //
-// Options, by their job spec names (flags: --restart-<name with '-'>):
+// Options, by their job spec names (the Dispatcher's flags: --restart-<name
+// with '-'>, and --restart-on for restart_on):
 //   fixed-delay        attempts (1), delay (1s)
 //   failure-rate       max_failures_per_interval (1), failure_rate_interval (1m), delay (1s)
 //   exponential-delay  initial_backoff (1s), max_backoff (1m), backoff_multiplier (1.5),
