@@ -19,6 +19,7 @@
 #include "common/file_chunk.hpp"
 #include "common/jobspec/jobspec.hpp"
 #include "common/resources.hpp"
+#include "common/restart_strategy.hpp"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -347,6 +348,10 @@ void printJob(const v1::JobView& job) {
   std::printf("  submitted %s, started %s, ended %s, priority %d, JobManager attempts %d\n",
               formatTime(job.submitted_at()).c_str(), formatTime(job.started_at()).c_str(),
               formatTime(job.finished_at()).c_str(), job.priority(), job.attempt());
+  std::printf("  restart strategy %s\n", describeRestartStrategy(job.restart_strategy()).c_str());
+  if (job.restart_at() > 0 && !isEnd(job.state())) {
+    std::printf("  next JobManager attempt at %s\n", formatTime(job.restart_at()).c_str());
+  }
   if (job.cancel_requested() && !isEnd(job.state())) std::printf("  cancel requested\n");
   if (!job.error().empty()) std::printf("  error: %s\n", job.error().c_str());
   if (job.stages_size() > 0) std::printf("stages:\n");

@@ -152,8 +152,7 @@ int main(int argc, char** argv) {
 
   dispatcher::DispatcherConfig config;
   config.maxRunningJobs = flags.maxRunningJobs;
-  config.maxJobManagerAttempts = flags.maxJobManagerAttempts;
-  config.relaunchBackoff = flags.relaunchBackoff;
+  config.restartStrategy = flags.restartStrategy;
   config.jobManagerTimeout = flags.jobManagerTimeout;
   dispatcher::Dispatcher core(loop, **store, launcher, config);
   http::CurlHttpClient jobManagerCalls(loop, 2);

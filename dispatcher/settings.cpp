@@ -8,6 +8,7 @@
 #include "common/config.hpp"
 #include "common/zookeeper/url.hpp"
 #include "dispatcher/mesos_launcher.hpp"
+#include "dispatcher/restart_flags.hpp"
 #include "mesos/executor_connection.hpp"
 #include "mesos/master_operator.hpp"
 
@@ -26,8 +27,7 @@ struct RawFlags {
   std::string zkSessionTimeout = "10s";
   std::string launcher = "local";
   int maxRunningJobs = 4;
-  int maxAttempts = 3;
-  std::string relaunchBackoff = "1s";
+  RestartFlags restart;
   std::string jobManagerTimeout = "30s";
   std::string maxUploadSize = "64MiB";
   std::string jobManagerBinary;
@@ -76,11 +76,6 @@ po::options_description describeFlags(RawFlags& flags) {
       "how JobManagers start: local (child processes) or mesos (Mesos tasks)")(
       "max-running-jobs", po::value(&flags.maxRunningJobs)->default_value(flags.maxRunningJobs),
       "jobs whose JobManager runs at once; the rest wait in the queue")(
-      "jobmanager-max-attempts", po::value(&flags.maxAttempts)->default_value(flags.maxAttempts),
-      "JobManager attempts per job before it fails")(
-      "jobmanager-relaunch-backoff",
-      po::value(&flags.relaunchBackoff)->default_value(flags.relaunchBackoff),
-      "wait before the second attempt; doubles per attempt, at most 60s")(
       "jobmanager-timeout",
       po::value(&flags.jobManagerTimeout)->default_value(flags.jobManagerTimeout),
       "a JobManager silent this long is taken as lost")(
@@ -126,6 +121,7 @@ po::options_description describeFlags(RawFlags& flags) {
       "log-level", po::value(&flags.logLevel)->default_value(flags.logLevel),
       "trace|debug|info|warn|error")(
       "log-file", po::value(&flags.logFile), "log file (default: stderr)");
+  addRestartFlags(options, flags.restart);
   return options;
 }
 
@@ -269,9 +265,8 @@ Result<DispatcherSettings> convert(const RawFlags& flags) {
     masters = std::move(*parsed);
   }
   if (flags.maxRunningJobs < 1) return invalid("--max-running-jobs: expected a number >= 1");
-  if (flags.maxAttempts < 1) return invalid("--jobmanager-max-attempts: expected a number >= 1");
-  auto backoff = parseDuration(flags.relaunchBackoff);
-  if (!backoff.ok()) return invalid("--jobmanager-relaunch-backoff: " + backoff.error().message);
+  auto restart = resolveRestartFlags(flags.restart);
+  if (!restart.ok()) return restart.error();
   auto silence = parseDuration(flags.jobManagerTimeout);
   if (!silence.ok()) return invalid("--jobmanager-timeout: " + silence.error().message);
   if (*silence < Duration(2000)) {
@@ -303,8 +298,7 @@ Result<DispatcherSettings> convert(const RawFlags& flags) {
   s.stateStore = flags.stateStore;
   s.launcher = flags.launcher;
   s.maxRunningJobs = flags.maxRunningJobs;
-  s.maxJobManagerAttempts = flags.maxAttempts;
-  s.relaunchBackoff = *backoff;
+  s.restartStrategy = *restart;
   s.jobManagerTimeout = *silence;
   s.maxUploadBytes = static_cast<std::uint64_t>(*upload) << 20;
   s.jobManagerBinary = flags.jobManagerBinary;

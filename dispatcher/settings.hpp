@@ -12,6 +12,7 @@
 
 #include "common/event_loop.hpp"
 #include "common/resources.hpp"
+#include "common/restart_strategy.hpp"
 #include "common/result.hpp"
 #include "common/zookeeper/url.hpp"
 
@@ -32,8 +33,8 @@ struct DispatcherSettings {
   std::string workDir = "tailor-work";  // with a zk:// store: jobs' local files and logs
   std::string launcher = "local";
   int maxRunningJobs = 4;
-  int maxJobManagerAttempts = 3;
-  Duration relaunchBackoff = Duration(1000);
+  // For jobs whose spec has none (dispatcher/restart_flags.hpp).
+  v1::RestartStrategy restartStrategy = legacyRestartStrategy(3, Duration(1000));
   Duration jobManagerTimeout = Duration(30000);
   std::uint64_t maxUploadBytes = 64ull << 20;
   std::string jobManagerBinary = {};  // empty: next to the Dispatcher's executable
