@@ -35,26 +35,6 @@ std::string originOf(const std::string& url) {
   return url.substr(0, slash);
 }
 
-// The leading Dispatcher's URL from the ZooKeeper store they share.
-Result<std::string> lookUpLeader(const std::string& where) {
-  auto url = zookeeper::parseZooKeeperUrl(where, "--dispatcher");
-  if (!url.ok()) return url.error();
-  AsioEventLoop loop;  // never run: the lookup is one synchronous read
-  zookeeper::SessionOptions options;
-  options.hosts = url->hosts;
-  options.digest = url->digest;
-  options.connectTimeout = Duration(5000);
-  options.retryFor = Duration(5000);
-  auto session = zookeeper::Session::connect(loop, options);
-  if (!session.ok()) return session.error();
-  auto leader = zookeeper::currentLeader(**session, url->child("leader"));
-  if (!leader.ok()) return leader.error();
-  if (!leader->has_value()) {
-    return makeError(ErrorCode::kUnavailable, "no Dispatcher leads in {} yet", url->describe());
-  }
-  return **leader;
-}
-
 }  // namespace
 
 std::string newSubmissionId() {
@@ -81,7 +61,7 @@ DispatcherClient::DispatcherClient(std::string where, Duration retryFor) : retry
 
 bool DispatcherClient::nextBase(std::string* why) {
   if (!zooKeeper_.empty()) {
-    auto leader = lookUpLeader(zooKeeper_);
+    auto leader = zookeeper::lookUpLeader(zooKeeper_, "leader", "--dispatcher");
     if (!leader.ok()) {
       *why = leader.error().message;
       return false;

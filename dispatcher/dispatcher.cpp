@@ -313,6 +313,7 @@ void Dispatcher::launch(Job& job) {
   request.outputDir = job.record.output_dir();
   request.dispatcherAddress = address_;
   request.haStore = store_.jobManagerStore(job.record.id());
+  request.dispatcherLeaders = config_.dispatcherLeaders;
   auto started = launcher_.launch(request);
   v1::JobManagerAttempt& record = *job.record.mutable_attempts(attempt - 1);
   double launchedAt = record.launched_at();

@@ -36,6 +36,9 @@ struct DispatcherConfig {
   // A JobManager that sends no status for this long is taken as lost.
   Duration jobManagerTimeout{30000};
   SubmissionLimits limits;
+  // zk://HOSTS/PATH when Dispatchers elect a leader there: JobManagers report
+  // to whichever leads (tailor-jobmanager --dispatcher-leaders).
+  std::string dispatcherLeaders;
 };
 
 class Dispatcher {

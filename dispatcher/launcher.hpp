@@ -24,6 +24,8 @@ struct JobManagerLaunch {
   std::string dispatcherAddress;  // host:port of the Dispatcher's RPC
   // Where the job's JobManager attempts keep their state (--ha-store).
   std::string haStore;
+  // zk://... where Dispatchers elect their leader (--dispatcher-leaders), or empty.
+  std::string dispatcherLeaders;
 };
 
 // Where an attempt's files are, in the job's folder.

@@ -64,6 +64,10 @@ std::vector<std::string> LocalLauncher::commandLine(const JobManagerLaunch& laun
     argv.push_back("--ha-store");
     argv.push_back(launch.haStore);
   }
+  if (!launch.dispatcherLeaders.empty()) {
+    argv.push_back("--dispatcher-leaders");
+    argv.push_back(launch.dispatcherLeaders);
+  }
   argv.insert(argv.end(), config_.extraArgs.begin(), config_.extraArgs.end());
   return argv;
 }

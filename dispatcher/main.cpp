@@ -154,6 +154,11 @@ int main(int argc, char** argv) {
   config.maxRunningJobs = flags.maxRunningJobs;
   config.restartStrategy = flags.restartStrategy;
   config.jobManagerTimeout = flags.jobManagerTimeout;
+  if (flags.zooKeeper) {
+    config.dispatcherLeaders =
+        "zk://" + (flags.zooKeeper->digest.empty() ? "" : flags.zooKeeper->digest + "@") +
+        flags.zooKeeper->hosts + flags.zooKeeper->path;
+  }
   dispatcher::Dispatcher core(loop, **store, launcher, config);
   http::CurlHttpClient jobManagerCalls(loop, 2);
   rpc::Client rpcClient(jobManagerCalls);

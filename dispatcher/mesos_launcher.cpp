@@ -129,6 +129,9 @@ std::string MesosLauncher::commandLine(const JobManagerLaunch& launch, const std
       quote(release ? config_.releaseUrl : base + "/v1/artifacts/tailor-taskmanager"));
   if (!config_.user.empty()) command += " --mesos-user " + quote(config_.user);
   if (!launch.haStore.empty()) command += " --ha-store " + quote(launch.haStore);
+  if (!launch.dispatcherLeaders.empty()) {
+    command += " --dispatcher-leaders " + quote(launch.dispatcherLeaders);
+  }
   for (const auto& arg : config_.extraArgs) command += " " + quote(arg);
   return command;
 }

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <optional>
 
+#include "common/config.hpp"
 #include "common/http/client.hpp"
 #include "common/http/server.hpp"
 #include "common/logging.hpp"
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
   std::string bind;
   int port = 0;
   std::string contentType;
+  std::string lossTimeout = "0s";
   executor::TaskManagerConfig config;
   po::options_description options("tailor-taskmanager options");
   options.add_options()("help", "show this help")("version", "print the version and exit")(
@@ -44,6 +46,11 @@ int main(int argc, char** argv) {
       "port", po::value(&port)->default_value(0), "port to listen on (0: any free port)")(
       "mesos-content-type", po::value(&contentType)->default_value("protobuf"),
       "as a Mesos executor: protobuf | json")(
+      "jobmanager-source", po::value(&config.jobManagerSource),
+      "where the job's leading JobManager publishes its address (its --ha-store: local:DIR or "
+      "zk://...); with --jobmanager-loss-timeout, a lost JobManager is waited for there")(
+      "jobmanager-loss-timeout", po::value(&lossTimeout)->default_value(lossTimeout),
+      "how long to keep partitions and wait for the job's next JobManager (0s: exit at once)")(
       "log-file", po::value(&logFile)->default_value(""), "log file (default: stderr)")(
       "log-level", po::value(&logLevel)->default_value("info"), "trace|debug|info|warn|error");
   po::variables_map vm;
@@ -73,6 +80,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   config.resources = *parsed;
+  auto loss = parseDuration(lossTimeout);
+  if (!loss.ok()) {
+    std::cerr << "tailor-taskmanager: --jobmanager-loss-timeout: " << loss.error().message << "\n";
+    return 2;
+  }
+  config.jobManagerLossTimeout = *loss;
   ::signal(SIGPIPE, SIG_IGN);
 
   if (port < 0 || port > 65535) {

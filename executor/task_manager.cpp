@@ -9,6 +9,9 @@
 #include "common/file_chunk.hpp"
 #include "common/http/partition_route.hpp"
 #include "common/logging.hpp"
+#include "common/zookeeper/election.hpp"
+#include "common/zookeeper/session.hpp"
+#include "common/zookeeper/url.hpp"
 #include "executor/task_runner.hpp"
 
 namespace tailor::executor {
@@ -141,11 +144,24 @@ void TaskManager::heartbeat() {
           shutdown("the ResourceManager no longer knows this TaskManager", 0);
           return;
         }
+        if (response.ok() && response->register_again()) {
+          // A new JobManager attempt took over at the same address.
+          onJobManagerLost("a new JobManager attempt at " + config_.resourceManagerAddress +
+                           " adopted this TaskManager");
+          return;
+        }
         if (response.ok()) {
           lastHeartbeatOk_ = loop_.now();
         } else if (loop_.now() - lastHeartbeatOk_ > heartbeatTimeout_) {
-          shutdown("lost the ResourceManager: " + response.error().message, 1);
+          onJobManagerLost(response.error().message);
           return;
+        } else if (config_.jobManagerLossTimeout.count() > 0 && !config_.jobManagerSource.empty()) {
+          // A new leader published already: no need to wait out the timeout.
+          std::string leader = readLeader();
+          if (!leader.empty() && leader != config_.resourceManagerAddress) {
+            onJobManagerLost("the job's JobManager is now " + leader);
+            return;
+          }
         }
         timer_ = loop_.runAfter(heartbeatInterval_, [this] { heartbeat(); });
       },
@@ -231,6 +247,97 @@ void TaskManager::sendUpdate(const std::string& jobMaster, v1::TaskStateUpdate u
           });
         }
       });
+}
+
+void TaskManager::onJobManagerLost(const std::string& reason) {
+  if (config_.jobManagerSource.empty() || config_.jobManagerLossTimeout.count() <= 0) {
+    shutdown("lost the ResourceManager: " + reason, 1);
+    return;
+  }
+  registered_ = false;
+  lostSince_ = loop_.now();
+  // Attempts in flight report to a JobManager that is gone; the next one
+  // runs them again. Finished attempts' partitions stay and are served.
+  for (auto& [attemptId, runner] : runners_) runner->cancel();
+  log_->warn("{} lost its JobManager at {} ({}); keeping its partitions and waiting up to {} ms "
+             "for the job's next JobManager ({})",
+             config_.id, config_.resourceManagerAddress, reason,
+             config_.jobManagerLossTimeout.count(), config_.jobManagerSource);
+  lookForLeader();
+}
+
+std::string TaskManager::readLeader() {
+  const std::string& source = config_.jobManagerSource;
+  if (zookeeper::isZooKeeperUrl(source)) {
+    auto url = zookeeper::parseZooKeeperUrl(source, "--jobmanager-source");
+    if (!url.ok()) return "";
+    if (!zooKeeper_) {
+      zookeeper::SessionOptions options;
+      options.hosts = url->hosts;
+      options.digest = url->digest;
+      options.connectTimeout = Duration(3000);
+      options.retryFor = Duration(3000);
+      auto session = zookeeper::Session::connect(loop_, options);
+      if (!session.ok()) {
+        log_->warn("{}", session.error().message);
+        return "";
+      }
+      zooKeeper_ = std::move(*session);
+    }
+    auto leader = zookeeper::currentLeader(*zooKeeper_, url->child("leader"));
+    return leader.ok() && leader->has_value() ? **leader : "";
+  }
+  if (source.rfind("local:", 0) == 0) {
+    auto text = readWholeFile(source.substr(6) + "/leader");
+    if (!text) return "";
+    std::string address = *text;
+    while (!address.empty() && (address.back() == '\n' || address.back() == ' ')) address.pop_back();
+    return address;
+  }
+  return "";
+}
+
+void TaskManager::lookForLeader() {
+  timer_.reset();
+  if (stopping_) return;
+  if (loop_.now() - *lostSince_ > config_.jobManagerLossTimeout) {
+    shutdown(fmt::format("no JobManager of the job came back within {} ms",
+                         config_.jobManagerLossTimeout.count()),
+             1);
+    return;
+  }
+  std::string leader = readLeader();
+  if (leader.empty()) {
+    timer_ = loop_.runAfter(Duration(500), [this] { lookForLeader(); });
+    return;
+  }
+  v1::RegisterTaskManagerRequest request;
+  request.set_taskmanager_id(config_.id);
+  request.set_address(address_);
+  *request.mutable_resources() = config_.resources.toProto();
+  request.set_pid(getpid());
+  rpc_.call<v1::RegisterTaskManagerResponse>(
+      leader, "ResourceManager", "RegisterTaskManager", request,
+      [this, leader](Result<v1::RegisterTaskManagerResponse> response) {
+        if (stopping_) return;
+        if (response.ok() && response->accepted()) {
+          config_.resourceManagerAddress = leader;
+          registered_ = true;
+          lostSince_.reset();
+          heartbeatInterval_ = Duration(response->heartbeat_interval_ms());
+          heartbeatTimeout_ = Duration(response->heartbeat_timeout_ms());
+          lastHeartbeatOk_ = loop_.now();
+          log_->info("{} registered with the job's JobManager at {}", config_.id, leader);
+          timer_ = loop_.runAfter(heartbeatInterval_, [this] { heartbeat(); });
+          return;
+        }
+        if (response.ok()) {
+          shutdown("the job's JobManager at " + leader + " refused it: " + response->reason(), 0);
+          return;
+        }
+        timer_ = loop_.runAfter(Duration(500), [this] { lookForLeader(); });
+      },
+      Duration(3000));
 }
 
 void TaskManager::shutdown(const std::string& reason, int exitCode) {

@@ -21,6 +21,10 @@ namespace spdlog {
 class logger;
 }
 
+namespace tailor::zookeeper {
+class Session;
+}
+
 namespace tailor::executor {
 
 struct TaskManagerConfig {
@@ -32,6 +36,14 @@ struct TaskManagerConfig {
   std::string advertiseHost = "127.0.0.1";
   Duration registrationTimeout{60000};
   Duration retryInterval{200};
+  // High availability (docs/ha.md): where the job's leading JobManager says
+  // where it is (local:DIR or zk://..., the JobManager's --ha-store), and how
+  // long this TaskManager waits for a new one when it loses the current one.
+  // Meanwhile it keeps its partitions (its running attempts are cancelled:
+  // the new JobManager runs them again) and registers with the new leader.
+  // Empty or zero: it shuts down when it loses the ResourceManager.
+  std::string jobManagerSource = {};
+  Duration jobManagerLossTimeout{0};
 };
 
 class TaskManager {
@@ -59,6 +71,11 @@ class TaskManager {
  private:
   void tryRegister();
   void heartbeat();
+  // The JobManager is lost: wait for a new leader (HA) or shut down.
+  void onJobManagerLost(const std::string& reason);
+  void lookForLeader();
+  // The address the job's leader published; empty when none (yet).
+  std::string readLeader();
   Result<v1::DeployTaskResponse> deploy(const v1::DeployTaskRequest& request);
   void sendUpdate(const std::string& jobMaster, v1::TaskStateUpdate update, int triesLeft);
   void onAttemptDone(const std::string& attemptId);
@@ -78,6 +95,8 @@ class TaskManager {
   Duration heartbeatInterval_{1000};
   Duration heartbeatTimeout_{10000};
   std::optional<TimerId> timer_;
+  std::optional<MonotonicTime> lostSince_;  // waiting for a new JobManager since
+  std::unique_ptr<zookeeper::Session> zooKeeper_;
   std::map<std::string, std::unique_ptr<TaskRunner>> runners_;
   // The attempts started here, in the task log folder (with one).
   std::unique_ptr<StartedAttempts> startedAttempts_;

@@ -1,5 +1,7 @@
 #include "scheduler/dispatcher_reporter.hpp"
 
+#include "common/zookeeper/election.hpp"
+
 #include <signal.h>
 #include <unistd.h>
 
@@ -54,10 +56,25 @@ std::optional<v1::ReportJobStatusResponse> DispatcherReporter::send(
   call.timeout = Duration(5000);
   call.connectTimeout = Duration(2000);
   auto answer = http::performBlocking(call);
-  if (!answer.ok() || answer->status / 100 != 2) return std::nullopt;
+  if (!answer.ok() || answer->status / 100 != 2) {
+    followLeader();
+    return std::nullopt;
+  }
   v1::ReportJobStatusResponse parsed;
   if (!parsed.ParseFromString(answer->body)) return std::nullopt;
   return parsed;
+}
+
+void DispatcherReporter::followLeader() {
+  if (config_.dispatcherLeaders.empty()) return;
+  auto leader = zookeeper::lookUpLeader(config_.dispatcherLeaders, "leader", "--dispatcher-leaders");
+  if (!leader.ok()) return;
+  std::string address = *leader;
+  if (address.rfind("http://", 0) == 0) address = address.substr(7);
+  while (!address.empty() && address.back() == '/') address.pop_back();
+  if (address.empty() || address == config_.dispatcherAddress) return;
+  logger("jobmanager")->info("job {}: the leading Dispatcher is now {}", config_.jobId, address);
+  config_.dispatcherAddress = address;
 }
 
 void DispatcherReporter::senderMain() {

@@ -28,6 +28,9 @@ namespace tailor::scheduler {
 
 struct DispatcherReporterConfig {
   std::string dispatcherAddress;  // host:port
+  // Dispatchers electing a leader in ZooKeeper (zk://HOSTS/PATH, their state
+  // store): a report that fails goes to the leader found there next.
+  std::string dispatcherLeaders;
   std::string jobId;
   int attempt = 1;
   Duration interval{1000};
@@ -74,6 +77,9 @@ class DispatcherReporter : public JobObserver, public ResourceObserver {
   v1::TaskManagerStatus* findTaskManager(const std::string& id);
   // One call; returns the answer, or nothing when the Dispatcher could not be reached.
   std::optional<v1::ReportJobStatusResponse> send(const v1::ReportJobStatusRequest& request);
+  // After a failed report: the leading Dispatcher's address, if ZooKeeper
+  // names another one (sender thread, or finish() once it has stopped).
+  void followLeader();
 
   DispatcherReporterConfig config_;
   // Guards status_, changed_ and stopping_.

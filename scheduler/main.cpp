@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   std::string specPath;
   std::string logFile;
   std::string dispatcher;
+  std::string dispatcherLeaders;
   int attempt = 1;
   scheduler::PerJobFlags flags;
   po::options_description options("tailor-jobmanager --job-spec JOB.yaml [options]");
@@ -29,6 +30,8 @@ int main(int argc, char** argv) {
       "log-file", po::value(&logFile), "log file (default: stderr)")(
       "dispatcher", po::value(&dispatcher),
       "HOST:PORT of the Dispatcher to report the job's state to (needs --job-id)")(
+      "dispatcher-leaders", po::value(&dispatcherLeaders),
+      "zk://HOSTS/PATH of Dispatchers that elect a leader: reports follow the leader")(
       "dispatcher-attempt", po::value(&attempt)->default_value(1),
       "which JobManager attempt of the job this is, for the Dispatcher");
   scheduler::addPerJobFlags(options, flags);
@@ -62,6 +65,7 @@ int main(int argc, char** argv) {
   if (!dispatcher.empty()) {
     scheduler::DispatcherReporterConfig config;
     config.dispatcherAddress = dispatcher;
+    config.dispatcherLeaders = dispatcherLeaders;
     config.jobId = flags.jobId;
     config.attempt = attempt;
     reporter = std::make_unique<scheduler::DispatcherReporter>(config);

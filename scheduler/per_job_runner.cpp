@@ -219,6 +219,14 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
   for (const auto& profile : profiles) {
     if (profile.gpus > 0) options.mesos.gpus = true;
   }
+  // With a state store, TaskManagers outlive a lost JobManager for a while
+  // and register with the job's next one (docs/ha.md).
+  std::vector<std::string> taskManagerArgs;
+  if (!options.haStore.empty()) {
+    taskManagerArgs = {"--jobmanager-source", options.haStore, "--jobmanager-loss-timeout",
+                       std::to_string(options.jobManagerLossTimeout.count()) + "ms"};
+  }
+  options.mesos.taskManagerArgs = taskManagerArgs;
   std::unique_ptr<ResourceManagerDriver> driver;
   LocalDriver* localDriver = nullptr;
   mesos::MesosDriver* mesosDriver = nullptr;
@@ -233,6 +241,7 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
     driverConfig.workDir = options.workDir;
     driverConfig.logDir = options.workDir + "/logs";
     driverConfig.logLevel = options.logLevel;
+    driverConfig.taskManagerArgs = taskManagerArgs;
     auto made = std::make_unique<LocalDriver>(loop, launcher, driverConfig);
     localDriver = made.get();
     driver = std::move(made);
@@ -324,30 +333,64 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
       std::_Exit(3);
     }
     v1::JobManagerState state = loaded->value_or(v1::JobManagerState());
-    int retired = 0;
-    if (mesosDriver != nullptr) {
-      if (!state.framework_id().empty()) mesosDriver->setFrameworkId(state.framework_id());
-      for (const auto& tm : state.taskmanagers()) {
-        mesosDriver->retire(tm.id(), tm.agent_id());
-        ++retired;
-      }
-    } else {
-      // Local TaskManagers of an earlier attempt exit by themselves once it
-      // no longer answers their heartbeats.
-      retired = state.taskmanagers_size();
-      state.clear_taskmanagers();
+    if (mesosDriver != nullptr && !state.framework_id().empty()) {
+      mesosDriver->setFrameworkId(state.framework_id());
     }
+    // The earlier attempts' TaskManagers: adopted, they register again with
+    // this attempt and keep the outputs they hold.
+    int adopted = 0;
+    google::protobuf::RepeatedPtrField<v1::StoredTaskManager> kept;
+    for (const auto& tm : state.taskmanagers()) {
+      auto total = parseResourceList(tm.resources(), Resources());
+      std::uint64_t number = taskManagerNumber(tm.id());
+      bool local = mesosDriver == nullptr;
+      if (!total.ok() || number == 0 || (local && tm.pid() <= 0)) continue;
+      if (local) {
+        localDriver->adopt(tm.id(), static_cast<pid_t>(tm.pid()), *total);
+      } else {
+        mesosDriver->adopt(tm.id(), tm.agent_id(), TaskManagerSpec{*total, {}});
+      }
+      resourceManager.adoptTaskManager(tm.id(), number, *total, options.adoptionTimeout);
+      *kept.Add() = tm;
+      ++adopted;
+    }
+    state.mutable_taskmanagers()->Swap(&kept);
+    for (const auto& [key, attempts] : state.task_attempts()) {
+      int stage = -1;
+      int index = -1;
+      if (std::sscanf(key.c_str(), "%d.%d", &stage, &index) == 2) {
+        jobMaster.restoreAttempts(stage, index, attempts);
+      }
+    }
+    // The tasks they finished: not run again while their output lives.
+    int restored = 0;
+    google::protobuf::RepeatedPtrField<v1::FinishedTask> finished;
+    for (const auto& task : state.finished()) {
+      std::vector<v1::PartitionInfo> partitions(task.partitions().begin(),
+                                                task.partitions().end());
+      if (jobMaster.restoreFinished(task.stage(), task.index(), task.attempts(), task.holder(),
+                                    task.address(), partitions, task.collected())) {
+        *finished.Add() = task;
+        ++restored;
+      }
+    }
+    state.mutable_finished()->Swap(&finished);
     if (loaded->has_value()) {
-      log->info("job {}: attempt {} goes on from attempt {} ({}): framework {}, TaskManagers "
-                "from tm-{} on, {} TaskManagers of earlier attempts ended",
+      log->info("job {}: attempt {} goes on from attempt {} ({}): framework {}, {} TaskManagers "
+                "adopted, {} finished tasks kept, new TaskManagers from tm-{}",
                 options.jobId, options.attempt, state.attempt(), haStore->describe(),
-                state.framework_id().empty() ? "none yet" : state.framework_id(),
-                std::max<std::uint64_t>(1, state.next_taskmanager()), retired);
+                state.framework_id().empty() ? "none yet" : state.framework_id(), adopted,
+                restored, std::max<std::uint64_t>(1, state.next_taskmanager()));
     }
     resourceManager.setFirstTaskManagerNumber(state.next_taskmanager());
-    keeper = std::make_unique<JobStateKeeper>(*haStore, options.attempt, std::move(state),
+    keeper = std::make_unique<JobStateKeeper>(loop, *haStore, options.attempt, std::move(state),
                                               observers.resources);
     resourceManager.setObserver(keeper.get());
+    jobMaster.setProgressListener(keeper.get());
+    if (localDriver != nullptr) {
+      localDriver->setPidHook(
+          [&](const std::string& id, pid_t pid) { keeper->onTaskManagerPid(id, pid); });
+    }
     if (mesosDriver != nullptr) {
       mesosDriver->setStateHooks(
           {[&](const std::string& id) { keeper->onSubscribed(id); },
@@ -371,7 +414,7 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
       return;
     }
     haStore->campaign(
-        options.attempt, takeOver, [&](const std::string& why) {
+        options.attempt, address, takeOver, [&](const std::string& why) {
           // Another attempt may act now: stop at once, touch nothing.
           log->error("job {}: attempt {} no longer leads ({}); exiting", options.jobId,
                      options.attempt, why);

@@ -59,6 +59,10 @@ struct PerJobOptions {
   // previous one left: the same Mesos framework, TaskManager ids after its.
   std::string haStore;
   int attempt = 1;
+  // An earlier attempt's TaskManager that does not register again within
+  // this is lost; a TaskManager waits this long for the job's next JobManager.
+  Duration adoptionTimeout{30000};
+  Duration jobManagerLossTimeout{60000};
 };
 
 // Resources of this machine: all its CPUs and memory, the free disk of

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <random>
 
+#include "common/asio_event_loop.hpp"
 #include "common/logging.hpp"
+#include "common/zookeeper/url.hpp"
 
 namespace tailor::zookeeper {
 
@@ -176,6 +178,26 @@ Result<std::optional<std::string>> currentLeader(Session& session, const std::st
     // Gone since the list: the next one.
   }
   return std::optional<std::string>();
+}
+
+Result<std::string> lookUpLeader(const std::string& text, const std::string& child,
+                                 const std::string& what) {
+  auto url = parseZooKeeperUrl(text, what);
+  if (!url.ok()) return url.error();
+  AsioEventLoop loop;  // never run: one synchronous read
+  SessionOptions options;
+  options.hosts = url->hosts;
+  options.digest = url->digest;
+  options.connectTimeout = Duration(5000);
+  options.retryFor = Duration(5000);
+  auto session = Session::connect(loop, options);
+  if (!session.ok()) return session.error();
+  auto leader = currentLeader(**session, url->child(child));
+  if (!leader.ok()) return leader.error();
+  if (!leader->has_value()) {
+    return makeError(ErrorCode::kUnavailable, "nobody leads in {} yet", url->describe());
+  }
+  return **leader;
 }
 
 LeaderRetrieval::LeaderRetrieval(EventLoop& loop, Session& session, std::string folder)

@@ -75,6 +75,13 @@ class LeaderElection {
 // The current leader's data under `folder`; nullopt when nobody leads.
 Result<std::optional<std::string>> currentLeader(Session& session, const std::string& folder);
 
+// The same with a short-lived session of its own, for callers without a loop
+// (the CLI, a reporting thread): `url` is zk://HOSTS/PATH and the leaders
+// contend under PATH/`child`. kUnavailable when nobody leads; `what` names
+// the flag in errors.
+Result<std::string> lookUpLeader(const std::string& url, const std::string& child,
+                                 const std::string& what);
+
 // Follows who leads under `folder`: `changed` runs on the loop with the
 // leader's data (nullopt when there is none) at start and after every change.
 class LeaderRetrieval {

@@ -2,8 +2,10 @@
 
 #include <signal.h>
 
+#include <cerrno>
 #include <filesystem>
 
+#include "common/file_chunk.hpp"
 #include "common/logging.hpp"
 
 namespace tailor::scheduler {
@@ -12,6 +14,7 @@ LocalDriver::LocalDriver(EventLoop& loop, ProcessLauncher& launcher, LocalDriver
     : loop_(loop), launcher_(launcher), config_(std::move(config)), log_(logger("localdriver")) {}
 
 LocalDriver::~LocalDriver() {
+  *alive_ = false;
   for (auto& [id, tm] : running_) {
     if (tm.killTimer) loop_.cancelTimer(*tm.killTimer);
   }
@@ -68,6 +71,8 @@ void LocalDriver::launchQueued() {
                     "--log-file", config_.logDir + "/" + id + ".log",
                     "--log-level", config_.logLevel,
                     "--task-log-dir", config_.logDir + "/tasks"};
+    options.argv.insert(options.argv.end(), config_.taskManagerArgs.begin(),
+                        config_.taskManagerArgs.end());
     options.stderrFile = config_.logDir + "/" + id + ".stderr";
     auto pid = launcher_.launch(options, [this, id = id](int status) {
       auto it = running_.find(id);
@@ -91,6 +96,7 @@ void LocalDriver::launchQueued() {
     running_[id] = Running{*pid, spec.total, false, std::nullopt};
     used_ += spec.total;
     log_->info("started {} (pid {}) with {}", id, *pid, spec.total.toString());
+    if (pidHook_) pidHook_(id, *pid);
     tellStarted(id);
   }
 }
@@ -107,16 +113,65 @@ void LocalDriver::releaseTaskManager(const std::string& taskManagerId) {
   auto it = running_.find(taskManagerId);
   if (it == running_.end() || it->second.releasing) return;
   it->second.releasing = true;
-  launcher_.signal(it->second.pid, SIGTERM);
-  pid_t pid = it->second.pid;
-  it->second.killTimer = loop_.runAfter(config_.killGrace, [this, taskManagerId, pid] {
+  signal(it->second, SIGTERM);
+  it->second.killTimer = loop_.runAfter(config_.killGrace, [this, taskManagerId] {
     auto found = running_.find(taskManagerId);
     if (found == running_.end()) return;
     found->second.killTimer.reset();
     log_->warn("{} did not stop within {} ms; killing it", taskManagerId,
                config_.killGrace.count());
-    launcher_.signal(pid, SIGKILL);
+    signal(found->second, SIGKILL);
   });
+}
+
+void LocalDriver::signal(const Running& running, int sig) {
+  if (running.adopted) {
+    ::kill(-running.pid, sig);  // TaskManagers lead their own process group
+  } else {
+    launcher_.signal(running.pid, sig);
+  }
+}
+
+namespace {
+
+// True while `pid` runs (a zombie nobody reaped yet counts as gone).
+bool processRuns(pid_t pid) {
+  if (::kill(pid, 0) != 0 && errno == ESRCH) return false;
+  auto stat = readWholeFile("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return false;
+  auto close = stat->rfind(')');
+  return close == std::string::npos || close + 2 >= stat->size() || (*stat)[close + 2] != 'Z';
+}
+
+}  // namespace
+
+void LocalDriver::adopt(const std::string& taskManagerId, pid_t pid, const Resources& total) {
+  Running running;
+  running.pid = pid;
+  running.resources = total;
+  running.adopted = true;
+  running_[taskManagerId] = running;
+  used_ += total;
+  log_->info("adopting {} (pid {}) of an earlier attempt", taskManagerId, pid);
+  watchAdopted(taskManagerId);
+}
+
+void LocalDriver::watchAdopted(const std::string& id) {
+  auto it = running_.find(id);
+  if (it == running_.end()) return;
+  if (processRuns(it->second.pid)) {
+    loop_.runAfter(Duration(500), [this, id, alive = alive_] {
+      if (*alive) watchAdopted(id);
+    });
+    return;
+  }
+  if (it->second.killTimer) loop_.cancelTimer(*it->second.killTimer);
+  used_ -= it->second.resources;
+  bool released = it->second.releasing;
+  running_.erase(it);
+  log_->info("{} (adopted) exited", id);
+  if (listener_ != nullptr) listener_->onTaskManagerTerminated(id, released ? "stopped" : "exited");
+  launchQueued();
 }
 
 }  // namespace tailor::scheduler

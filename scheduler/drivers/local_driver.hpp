@@ -28,6 +28,8 @@ struct LocalDriverConfig {
   std::string logDir;              // TM logs: <logDir>/<id>.log
   std::string logLevel = "info";
   Duration killGrace{5000};        // SIGTERM, then SIGKILL after this
+  // More flags for every TaskManager (high availability, docs/ha.md).
+  std::vector<std::string> taskManagerArgs = {};
 };
 
 class LocalDriver : public ResourceManagerDriver {
@@ -53,15 +55,24 @@ class LocalDriver : public ResourceManagerDriver {
   // Resources held by running TMs.
   Resources used() const { return used_; }
 
+  // A TaskManager process an earlier attempt started (not a child of this
+  // one): watched until it exits, stopped by signals to its process group.
+  void adopt(const std::string& taskManagerId, pid_t pid, const Resources& total);
+  // Told each started TaskManager's pid (to keep it for a next attempt).
+  void setPidHook(std::function<void(const std::string&, pid_t)> hook) { pidHook_ = std::move(hook); }
+
  private:
   struct Running {
     pid_t pid = -1;
     Resources resources;
     bool releasing = false;
     std::optional<TimerId> killTimer;
+    bool adopted = false;  // not our child: polled, signalled directly
   };
 
   void launchQueued();
+  void watchAdopted(const std::string& id);
+  void signal(const Running& running, int sig);
   // Tells the listener on a later turn of the loop (never inside a call).
   void tellStarted(const std::string& id);
   void tellTerminated(const std::string& id, const std::string& reason);
@@ -73,6 +84,8 @@ class LocalDriver : public ResourceManagerDriver {
   std::deque<std::pair<std::string, TaskManagerSpec>> queue_;
   std::map<std::string, Running> running_;
   Resources used_;
+  std::function<void(const std::string&, pid_t)> pidHook_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::shared_ptr<spdlog::logger> log_;
 };
 

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include <fmt/format.h>
+
 #include "common/logging.hpp"
 #include "common/zookeeper/values.hpp"
 
@@ -18,14 +20,84 @@ std::uint64_t taskManagerNumber(const std::string& id) {
   return number;
 }
 
-JobStateKeeper::JobStateKeeper(JobStateStore& store, int attempt, v1::JobManagerState state,
-                               ResourceObserver* next)
-    : store_(store), attempt_(attempt), state_(std::move(state)), next_(next) {
+JobStateKeeper::JobStateKeeper(EventLoop& loop, JobStateStore& store, int attempt,
+                               v1::JobManagerState state, ResourceObserver* next)
+    : loop_(loop), store_(store), attempt_(attempt), state_(std::move(state)), next_(next) {
   fenced_ = [](const std::string& why) {
     logger("jobstate")->error("another attempt of this job leads now ({}); exiting", why);
     std::fflush(nullptr);
     std::_Exit(3);
   };
+}
+
+JobStateKeeper::~JobStateKeeper() { *alive_ = false; }
+
+void JobStateKeeper::saveSoon() {
+  if (savePosted_) return;
+  savePosted_ = true;
+  loop_.post([this, alive = alive_] {
+    if (!*alive || !savePosted_) return;
+    save();
+  });
+}
+
+v1::FinishedTask* JobStateKeeper::findFinished(int stage, int index) {
+  for (auto& task : *state_.mutable_finished()) {
+    if (task.stage() == stage && task.index() == index) return &task;
+  }
+  return nullptr;
+}
+
+void JobStateKeeper::onTaskFinished(int stage, int index, int attempts, const std::string& holder,
+                                    const std::string& address,
+                                    const std::vector<v1::PartitionInfo>& partitions) {
+  v1::FinishedTask* task = findFinished(stage, index);
+  if (task == nullptr) task = state_.add_finished();
+  task->set_stage(stage);
+  task->set_index(index);
+  task->set_attempts(attempts);
+  task->set_holder(holder);
+  task->set_address(address);
+  task->clear_partitions();
+  for (const auto& partition : partitions) {
+    auto* kept = task->add_partitions();
+    *kept = partition;
+    kept->clear_data();
+  }
+  saveSoon();
+}
+
+void JobStateKeeper::onTaskCollected(int stage, int index) {
+  v1::FinishedTask* task = findFinished(stage, index);
+  if (task == nullptr) return;
+  task->set_collected(true);
+  saveSoon();
+}
+
+void JobStateKeeper::onTaskReset(int stage, int index) {
+  auto* finished = state_.mutable_finished();
+  for (int i = 0; i < finished->size(); ++i) {
+    if (finished->Get(i).stage() == stage && finished->Get(i).index() == index) {
+      finished->DeleteSubrange(i, 1);
+      saveSoon();
+      return;
+    }
+  }
+}
+
+void JobStateKeeper::onTaskDeployed(int stage, int index, int attempts) {
+  (*state_.mutable_task_attempts())[fmt::format("{}.{}", stage, index)] = attempts;
+  saveSoon();
+}
+
+void JobStateKeeper::onTaskManagerPid(const std::string& id, std::int64_t pid) {
+  for (auto& tm : *state_.mutable_taskmanagers()) {
+    if (tm.id() == id && tm.pid() != pid) {
+      tm.set_pid(pid);
+      save();
+      return;
+    }
+  }
 }
 
 Status JobStateKeeper::saveNow() {
@@ -34,6 +106,7 @@ Status JobStateKeeper::saveNow() {
 }
 
 void JobStateKeeper::save() {
+  savePosted_ = false;
   state_.set_attempt(attempt_);
   Status saved = store_.save(state_);
   if (saved.ok()) return;

@@ -14,16 +14,18 @@
 #include <string>
 
 #include "scheduler/ha/job_state_store.hpp"
+#include "scheduler/jobmaster/job_master.hpp"
 #include "scheduler/resourcemanager/resource_manager.hpp"
 
 namespace tailor::scheduler {
 
-class JobStateKeeper : public ResourceObserver {
+class JobStateKeeper : public ResourceObserver, public ProgressListener {
  public:
   // `state` is what this attempt starts from (the previous attempt's state, or
   // empty); `next` may be null.
-  JobStateKeeper(JobStateStore& store, int attempt, v1::JobManagerState state,
+  JobStateKeeper(EventLoop& loop, JobStateStore& store, int attempt, v1::JobManagerState state,
                  ResourceObserver* next);
+  ~JobStateKeeper() override;
 
   // What the previous attempts left behind: their TaskManagers, which this
   // attempt does not take over (they are ended), the framework id, the next
@@ -36,6 +38,7 @@ class JobStateKeeper : public ResourceObserver {
   // Mesos: the framework id of the subscription; a TaskManager's agent.
   void onSubscribed(const std::string& frameworkId);
   void onTaskManagerPlaced(const std::string& id, const std::string& agentId);
+  void onTaskManagerPid(const std::string& id, std::int64_t pid);
   // A TaskManager of an earlier attempt is gone.
   void onRetiredTaskManagerGone(const std::string& id);
 
@@ -44,6 +47,15 @@ class JobStateKeeper : public ResourceObserver {
   void onTaskManagerRegistered(const std::string& id) override;
   void onTaskManagerReleased(const std::string& id, const std::string& how, bool lost) override;
 
+  // ProgressListener: written on the loop's next turn, before the pass that
+  // acts on it (one write for all changes of a turn).
+  void onTaskFinished(int stage, int index, int attempts, const std::string& holder,
+                      const std::string& address,
+                      const std::vector<v1::PartitionInfo>& partitions) override;
+  void onTaskCollected(int stage, int index) override;
+  void onTaskReset(int stage, int index) override;
+  void onTaskDeployed(int stage, int index, int attempts) override;
+
   // For tests: what happens when a write is fenced (default: _Exit(3)).
   void setFencedHandler(std::function<void(const std::string&)> handler) {
     fenced_ = std::move(handler);
@@ -51,13 +63,18 @@ class JobStateKeeper : public ResourceObserver {
 
  private:
   void save();
+  void saveSoon();
   void remove(const std::string& id);
+  v1::FinishedTask* findFinished(int stage, int index);
 
+  EventLoop& loop_;
   JobStateStore& store_;
   int attempt_;
   v1::JobManagerState state_;
   ResourceObserver* next_;
   std::function<void(const std::string&)> fenced_;
+  bool savePosted_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 // The number N of a TaskManager id "tm-N"; 0 when `id` is not one.

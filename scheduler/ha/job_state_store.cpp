@@ -52,8 +52,9 @@ class LocalJobStateStore : public JobStateStore {
     if (lockFd_ >= 0) ::close(lockFd_);
   }
 
-  void campaign(int attempt, std::function<void()> elected,
+  void campaign(int attempt, const std::string& address, std::function<void()> elected,
                 std::function<void(const std::string&)> revoked) override {
+    address_ = address;
     elected_ = std::move(elected);
     revoked_ = std::move(revoked);
     std::string path = dir_ + "/leader.lock";
@@ -83,6 +84,10 @@ class LocalJobStateStore : public JobStateStore {
  private:
   void tryLock() {
     if (::flock(lockFd_, LOCK_EX | LOCK_NB) == 0) {
+      Status published = writeFileAtomically(dir_ + "/leader", address_ + "\n");
+      if (!published.ok()) {
+        log()->warn("cannot publish this JobManager's address: {}", published.error().message);
+      }
       if (elected_) elected_();
       return;
     }
@@ -100,6 +105,7 @@ class LocalJobStateStore : public JobStateStore {
   std::string dir_;
   int lockFd_ = -1;
   bool waiting_ = false;
+  std::string address_;
   std::function<void()> elected_;
   std::function<void(const std::string&)> revoked_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
@@ -112,10 +118,10 @@ class ZooKeeperJobStateStore : public JobStateStore {
                          zookeeper::ZooKeeperUrl url)
       : loop_(loop), session_(std::move(session)), url_(std::move(url)) {}
 
-  void campaign(int attempt, std::function<void()> elected,
+  void campaign(int attempt, const std::string& address, std::function<void()> elected,
                 std::function<void(const std::string&)> revoked) override {
-    election_ = std::make_unique<zookeeper::LeaderElection>(
-        loop_, *session_, url_.child("leader"), "attempt " + std::to_string(attempt));
+    election_ =
+        std::make_unique<zookeeper::LeaderElection>(loop_, *session_, url_.child("leader"), address);
     Status started = election_->start({std::move(elected), revoked});
     if (!started.ok()) {
       std::string why = started.error().message;

@@ -6,10 +6,12 @@
 //
 //   local:DIR   a folder on this machine: the state in DIR/state.pb (written
 //               atomically), leadership by an exclusive lock on DIR/leader.lock
-//               that the kernel releases when the process dies.
+//               that the kernel releases when the process dies, the leader's
+//               address in DIR/leader.
 //   zk://HOSTS/PATH  ZooKeeper: the state in PATH/state, leadership by the
-//               ephemeral sequential node recipe under PATH/leader; every
-//               write is fenced by the leader's node.
+//               ephemeral sequential node recipe under PATH/leader (the
+//               leader's node holds its address); every write is fenced by
+//               the leader's node.
 //
 // An attempt campaigns first; it acts (and writes) only once it leads. An
 // attempt that finds a newer attempt's state refuses to act: an old attempt
@@ -35,7 +37,9 @@ class JobStateStore {
   // logged). `revoked` runs on the loop if the leadership is lost later (a
   // ZooKeeper session expired) or cannot be sought: the JobManager must stop
   // acting at once. Neither runs from inside campaign().
-  virtual void campaign(int attempt, std::function<void()> elected,
+  // Once elected, the store publishes `address` (the JobManager's host:port)
+  // for the job's TaskManagers to find (TaskManager --jobmanager-source).
+  virtual void campaign(int attempt, const std::string& address, std::function<void()> elected,
                         std::function<void(const std::string& why)> revoked) = 0;
 
   // The state the previous attempt left; nullopt when there is none.

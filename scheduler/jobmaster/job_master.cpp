@@ -70,7 +70,66 @@ void JobMaster::start() {
   submittedAt_ = loop_.wallSeconds();
   log_->info("job {} ({}) started: {} stages, sink {}", config_.jobId, spec_.name(),
              stages_.size(), stages_[sink_].spec.name());
+  if (collected_ == static_cast<int>(stages_[sink_].tasks.size())) {
+    // An earlier attempt collected every output before it was lost.
+    loop_.post([this] {
+      if (status_ == JobStatus::kRunning) endJob(JobStatus::kFinished, "");
+    });
+    return;
+  }
   requestSchedule();
+}
+
+bool JobMaster::restoreFinished(int stage, int index, int attempts, const std::string& holder,
+                                const std::string& address,
+                                const std::vector<v1::PartitionInfo>& partitions,
+                                bool collected) {
+  if (stage < 0 || stage >= static_cast<int>(stages_.size()) || index < 0 ||
+      index >= static_cast<int>(stages_[stage].tasks.size()) || partitions.empty()) {
+    return false;
+  }
+  Task& task = stages_[stage].tasks[static_cast<size_t>(index)];
+  if (task.state == TaskState::kFinished) return false;
+  // A small sink output travels in the update only: gone unless collected.
+  if (stage == sink_ && !collected && partitions.front().path().empty()) return false;
+  if (holder == kJobManagerHolder) {
+    // Moved into an earlier attempt's partition folder: only if this attempt
+    // has the same folder (locally) and the files are there.
+    for (const auto& partition : partitions) {
+      std::error_code ec;
+      if (!fs::exists(fs::path(config_.partitionDir) / partition.path(), ec)) return false;
+    }
+  }
+  task.attempts = std::max(task.attempts, attempts);
+  task.taskManagerId = holder;
+  task.address = holder == kJobManagerHolder ? address_ : address;
+  task.ranOn = holder;
+  task.ranOnAddress = task.address;
+  task.partitions = partitions;
+  setState(task, TaskState::kFinished);
+  if (collected && stage == sink_) {
+    task.collected = true;
+    collected_ += 1;
+    // The output folder holds what the earlier attempts collected: kept.
+    outputPrepared_ = true;
+  }
+  holdersDirty_ = true;
+  return true;
+}
+
+void JobMaster::restoreAttempts(int stage, int index, int attempts) {
+  if (stage < 0 || stage >= static_cast<int>(stages_.size()) || index < 0 ||
+      index >= static_cast<int>(stages_[stage].tasks.size())) {
+    return;
+  }
+  Task& task = stages_[stage].tasks[static_cast<size_t>(index)];
+  task.attempts = std::max(task.attempts, attempts);
+}
+
+void JobMaster::tellFinished(const Task& task) {
+  if (progress_ == nullptr || task.partitions.empty()) return;
+  progress_->onTaskFinished(task.stage, task.index, task.attempts, task.taskManagerId,
+                            task.address, task.partitions);
 }
 
 std::string JobMaster::attemptName(const Task& task) const {
@@ -133,6 +192,7 @@ void JobMaster::clearOutput(Task& task) {
   if (task.state == TaskState::kFinished && !task.partitions.empty()) {
     stages_[task.stage].available -= 1;
     outputsLost_ = true;
+    if (progress_ != nullptr) progress_->onTaskReset(task.stage, task.index);
   }
   task.partitions.clear();
   holdersDirty_ = true;
@@ -275,6 +335,7 @@ void JobMaster::deploy(Task& task, const std::string& slotId) {
   task.attempts += 1;
   stage.attempts += 1;
   task.attemptId = attemptName(task);
+  if (progress_ != nullptr) progress_->onTaskDeployed(task.stage, task.index, task.attempts);
   task.slotId = slotId;
   task.taskManagerId = held.slot.taskManagerId;
   task.address = held.slot.address;
@@ -380,7 +441,10 @@ void JobMaster::finishAttempt(Task& task, double finishedAt) {
 }
 
 void JobMaster::resetToWaiting(Task& task) {
-  if (task.state == TaskState::kFinished && !task.partitions.empty()) holdersDirty_ = true;
+  if (task.state == TaskState::kFinished && !task.partitions.empty()) {
+    holdersDirty_ = true;
+    if (progress_ != nullptr) progress_->onTaskReset(task.stage, task.index);
+  }
   task.partitions.clear();
   setState(task, TaskState::kWaiting);
   if (!task.attemptId.empty()) attempts_.erase(task.attemptId);
@@ -419,6 +483,7 @@ Result<v1::TaskStateUpdateResponse> JobMaster::updateTaskState(const v1::TaskSta
       task->attemptId.clear();
       task->partitions.assign(update.partitions().begin(), update.partitions().end());
       setState(*task, TaskState::kFinished);
+      tellFinished(*task);  // before anything acts on it
       if (task->partitions.empty()) {
         // A task always reports at least one partition; none means the TM
         // lost them: it runs again like a task whose TM was lost.
@@ -627,6 +692,7 @@ void JobMaster::evacuate(const std::string& taskManagerId) {
       }
       task.taskManagerId = kJobManagerHolder;
       task.address = address_;
+      tellFinished(task);
     }
     log_->info("the partitions of {} are now served by the JobManager", taskManagerId);
     holdersDirty_ = true;
@@ -736,6 +802,7 @@ void JobMaster::collected(int index, int copy, const std::string& tm, Status sta
   }
   current.collected = true;
   collected_ += 1;
+  if (progress_ != nullptr) progress_->onTaskCollected(sink_, index);
   if (!holdersDirty_) releaseOutput(current);
   if (collected_ == static_cast<int>(stages_[sink_].tasks.size())) {
     endJob(JobStatus::kFinished, "");

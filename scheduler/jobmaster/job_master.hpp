@@ -57,6 +57,26 @@ struct JobMasterConfig {
 // The holder of partitions moved into the JobManager, as inputs name it.
 inline constexpr const char* kJobManagerHolder = "jobmanager";
 
+// Hears the job's progress that a next JobManager attempt can go on from
+// (scheduler/ha/, docs/ha.md), synchronously and before the JobMaster acts on
+// it (a finished task is told before its consumers are deployed).
+class ProgressListener {
+ public:
+  virtual ~ProgressListener() = default;
+  // Task `stage`[`index`] finished in its attempt number `attempts`; its
+  // output is `partitions` on `holder` (a TaskManager, or the JobManager) at
+  // `address`. Told again when its partitions move.
+  virtual void onTaskFinished(int stage, int index, int attempts, const std::string& holder,
+                              const std::string& address,
+                              const std::vector<v1::PartitionInfo>& partitions) = 0;
+  // Its output is in the output folder (sink tasks).
+  virtual void onTaskCollected(int stage, int index) = 0;
+  // It is no longer finished (its output was lost; it runs again if needed).
+  virtual void onTaskReset(int stage, int index) = 0;
+  // Its attempt number `attempts` is being deployed.
+  virtual void onTaskDeployed(int stage, int index, int attempts) = 0;
+};
+
 class JobMaster : public SlotOwner {
  public:
   JobMaster(EventLoop& loop, v1::JobSpec spec, JobMasterConfig config,
@@ -69,6 +89,23 @@ class JobMaster : public SlotOwner {
 
   // Schedules the source stages.
   void start();
+
+  // Before start(): hears progress from then on.
+  void setProgressListener(ProgressListener* listener) { progress_ = listener; }
+
+  // Before start(): task `stage`[`index`] was finished by an earlier attempt
+  // of this JobManager (after `attempts` attempts), with its output on
+  // `holder` at `address`, or already in the output folder (`collected`). A
+  // holder that never comes back is lost like any TaskManager, and the task
+  // runs again. False (and nothing changes) when `stage` or `index` is not
+  // this job's.
+  // Before start(): attempts of task `stage`[`index`] so far (so that attempt
+  // ids go on after an earlier JobManager attempt's).
+  void restoreAttempts(int stage, int index, int attempts);
+
+  bool restoreFinished(int stage, int index, int attempts, const std::string& holder,
+                       const std::string& address,
+                       const std::vector<v1::PartitionInfo>& partitions, bool collected);
 
   // Ends the job as CANCELED (or FAILED when `failed`), killing running attempts.
   void cancel(const std::string& reason, bool failed = false);
@@ -165,6 +202,7 @@ class JobMaster : public SlotOwner {
   Task* findAttempt(const std::string& attemptId);
   void finishAttempt(Task& task, double finishedAt);
   void resetToWaiting(Task& task);
+  void tellFinished(const Task& task);
   void rerunLostOutputs();
   void invalidateConsumers();
   void onAttemptFailed(Task& task, const v1::TaskStateUpdate& update);
@@ -185,6 +223,7 @@ class JobMaster : public SlotOwner {
   ResourceManagerGateway& resourceManager_;
   TaskManagerGateway& taskManagers_;
   JobObserver* observer_;
+  ProgressListener* progress_ = nullptr;
   std::vector<StageInfo> stages_;
   int sink_ = -1;
   std::map<std::string, HeldSlot> slots_;

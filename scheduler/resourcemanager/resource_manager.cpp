@@ -319,7 +319,7 @@ void ResourceManager::markLost(TaskManager& tm, const std::string& reason) {
   if (!wasReleasing) tm.endDetail = reason;
   release(tm, TmEnd::kLost);
   tm.slots.clear();
-  if (!wasReleasing && !tm.ownerNotified && tm.report.registered_at() > 0) {
+  if (!wasReleasing && !tm.ownerNotified && (tm.report.registered_at() > 0 || tm.adopted)) {
     tm.ownerNotified = true;
     lostToTell_.emplace_back(tm.id, reason);
   }
@@ -357,6 +357,35 @@ void ResourceManager::releaseAll() {
     tm.slots.clear();
     release(tm, TmEnd::kJobEnd);
   }
+}
+
+void ResourceManager::adoptTaskManager(const std::string& id, std::uint64_t number,
+                                       const Resources& total, Duration timeout) {
+  TaskManager tm;
+  tm.id = id;
+  tm.number = number;
+  tm.spec.total = total;
+  tm.state = TmState::kStarted;
+  tm.adopted = true;
+  tm.requestedAt = loop_.now();
+  tm.report.set_id(id);
+  *tm.report.mutable_resources() = total.toReport();
+  tm.report.set_requested_at(loop_.wallSeconds());
+  tm.report.set_launched_at(loop_.wallSeconds());
+  tm.registrationTimer = loop_.runAfter(timeout, [this, id, timeout] {
+    auto found = taskManagers_.find(id);
+    if (found == taskManagers_.end()) return;
+    found->second.registrationTimer.reset();
+    if (found->second.state == TmState::kStarted) {
+      markLost(found->second, fmt::format("an earlier attempt's TaskManager that did not "
+                                          "register again within {} ms",
+                                          timeout.count()));
+    }
+  });
+  nextTaskManager_ = std::max(nextTaskManager_, number + 1);
+  log_->info("adopting {} ({}) of an earlier attempt; waiting up to {} ms for it to register",
+             id, total.toString(), timeout.count());
+  taskManagers_.emplace(id, std::move(tm));
 }
 
 void ResourceManager::onTaskManagerStarted(const std::string& taskManagerId) {
@@ -475,6 +504,11 @@ Result<v1::HeartbeatResponse> ResourceManager::heartbeat(const v1::HeartbeatRequ
   bool known = it != taskManagers_.end() && it->second.state == TmState::kRegistered;
   if (known) it->second.lastHeartbeat = loop_.now();
   response.set_known(known);
+  if (!known && it != taskManagers_.end() && it->second.adopted &&
+      it->second.state == TmState::kStarted) {
+    response.set_known(true);
+    response.set_register_again(true);
+  }
   return response;
 }
 

@@ -124,6 +124,11 @@ class ResourceManager : public ResourceManagerGateway, public DriverListener {
   void setFirstTaskManagerNumber(std::uint64_t number) {
     nextTaskManager_ = std::max<std::uint64_t>(1, number);
   }
+  // Before start(): a TaskManager an earlier attempt started (its driver
+  // adopts it too). It counts as started; it is registered when it registers
+  // again, and lost when it does not within `timeout`.
+  void adoptTaskManager(const std::string& id, std::uint64_t number, const Resources& total,
+                        Duration timeout);
   void start();
 
   // ResourceManagerGateway
@@ -174,6 +179,7 @@ class ResourceManager : public ResourceManagerGateway, public DriverListener {
     std::optional<TimerId> idleTimer;
     std::optional<TimerId> registrationTimer;
     bool ownerNotified = false;
+    bool adopted = false;  // started by an earlier attempt (its outputs may be in use)
     v1::TaskManagerReport report;
   };
 

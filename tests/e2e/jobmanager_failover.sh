@@ -1,9 +1,11 @@
-# A job's JobManager SIGKILLed mid-job: the Dispatcher starts attempt 2,
-# which leads only once attempt 1 is gone, goes on from its state (same Mesos
-# framework id, TaskManager ids after attempt 1's, attempt 1's TaskManager
-# tasks ended) and runs the job to a correct end. Locally and on the fake
-# Mesos; then on Mesos after a TEARDOWN of the job's framework: attempt 2 is
-# told the framework is removed, registers a new one once, and finishes.
+# A job's JobManager SIGKILLed mid-job, once the first task finished: the
+# Dispatcher starts attempt 2, which leads only once attempt 1 is gone and
+# goes on from its state: the same Mesos framework id, attempt 1's
+# TaskManagers adopted (they register again and keep their partitions), the
+# finished task not run again, attempt numbers going on. Locally and on the
+# fake Mesos; then on Mesos after a TEARDOWN of the job's framework: attempt 2
+# is told the framework is removed, registers a new one once, and finishes
+# (its TaskManagers went with the framework: that work is done again).
 source "$(dirname "$0")/lib.sh" "$1"
 
 seq 1 30000 > "$TMP/numbers.txt"
@@ -14,7 +16,7 @@ stages:
     parallelism: 3
     resources: {cpus: 0.1, mem: 32}
     input: {files: ["numbers.txt"]}
-    command: 'sleep 3; cat'
+    command: 'sleep \$((TAILOR_TASK_INDEX * 3)); cat'
   - name: sort
     parallelism: 1
     resources: {cpus: 0.2, mem: 64}
@@ -22,13 +24,13 @@ stages:
     command: 'sort -n'
 YAML
 
-# submit_and_kill NAME: submits the job, waits until its tasks run, SIGKILLs
-# its JobManager; sets ID.
+# submit_and_kill NAME: submits the job, waits until read[0] finished (the
+# others still run), SIGKILLs its JobManager; sets ID.
 submit_and_kill() {
   "$BIN/tailor" submit "$TMP/job.yaml" > "$TMP/$1.out"
   ID="$(sed -n 's/^job \([^ ]*\) submitted.*/\1/p' "$TMP/$1.out")"
   local deadline=$((SECONDS + 60))
-  until [ "$(job_field "$ID" '[.stages[].running] | add')" -ge 1 ] 2>/dev/null; do
+  until [ "$(job_field "$ID" '.stages[0].finished')" -ge 1 ] 2>/dev/null; do
     [ "$SECONDS" -lt "$deadline" ] || { "$BIN/tailor" status "$ID"; fail "$1: tasks never ran"; }
     sleep 0.1
   done
@@ -45,12 +47,21 @@ check_finished() {
 start_dispatcher local
 submit_and_kill local
 check_finished local
+# check_resumed NAME LOG: attempt 2 adopted TaskManagers, kept the finished
+# task (never deployed again) and numbered the others' attempts after attempt 1's.
+check_resumed() {
+  local log="$2"
+  grep -q "attempt 2 goes on from attempt 1" "$log" || { tail -20 "$log"; fail "$1: attempt 2 did not go on from attempt 1"; }
+  grep -q "TaskManagers adopted, [1-9][0-9]* finished tasks kept" "$log" \
+    || { grep "goes on from" "$log"; fail "$1: no finished task kept"; }
+  grep -q " registered from " "$log" || fail "$1: no TaskManager of attempt 1 registered again"
+  if grep -q "deploying read\[0\]" "$log"; then fail "$1: read[0], finished before the kill, ran again"; fi
+  grep -q "deploying read\[2\]#2" "$log" || { grep deploying "$log"; fail "$1: read[2] did not run again as attempt 2"; }
+}
+
 jm2="$TMP/local-state/jobs/$ID/jobmanager-2.log"
-grep -q "attempt 2 goes on from attempt 1" "$jm2" || { tail -20 "$jm2"; fail "local: attempt 2 did not go on from attempt 1"; }
-first_tm_1="$(grep -o 'requesting tm-[0-9]*' "$TMP/local-state/jobs/$ID/jobmanager-1.log" | sed 's/.*tm-//' | sort -n | tail -1)"
-first_tm_2="$(grep -o 'requesting tm-[0-9]*' "$jm2" | sed 's/.*tm-//' | sort -n | head -1)"
-[ "$first_tm_2" -gt "$first_tm_1" ] || fail "local: attempt 2 numbered its TaskManagers from tm-$first_tm_2, not after tm-$first_tm_1"
-pass "local: JobManager SIGKILLed; attempt 2 went on from attempt 1's state (TaskManagers from tm-$first_tm_2), output correct"
+check_resumed local "$jm2"
+pass "local: JobManager SIGKILLed; attempt 2 adopted attempt 1's TaskManagers, kept read[0]'s output, output correct"
 kill "$DISPATCHER_PID"; wait "$DISPATCHER_PID" 2>/dev/null || true
 
 start_fake fake
@@ -58,13 +69,16 @@ start_dispatcher mesos --launcher mesos --mesos-master "$FAKE_ADDR" --mesos-refu
   --jobmanager-resources cpus=0.2,mem=256
 submit_and_kill mesos
 check_finished mesos
+jm2="$(find "$TMP/fake-agents" -path "*jobmanager-$ID-2/*" -name jobmanager.log | head -1)"
+[ -n "$jm2" ] || fail "mesos: no log of attempt 2"
+check_resumed mesos "$jm2"
 curl -s "$FAKE/fake/state" > "$TMP/state.json"
 expect_json "$TMP/state.json" "[.frameworks[] | select(.name == \"tailor-job-$ID\")] | length == 1" \
   "mesos: one framework for the job (attempt 2 subscribed again with its id)"
 fw="$(jq -r ".frameworks[] | select(.name == \"tailor-job-$ID\") | .id" "$TMP/state.json")"
 expect_json "$TMP/state.json" "[.tasks[] | select(.framework_id == \"$fw\") | select(.completed | not)] | length == 0" \
   "mesos: no TaskManager task left running"
-pass "mesos: JobManager SIGKILLed; attempt 2 subscribed again as framework $fw, output correct"
+pass "mesos: JobManager SIGKILLed; attempt 2 subscribed again as framework $fw, adopted the TaskManagers, kept read[0]'s output, output correct"
 
 submit_and_kill_after_teardown() {
   "$BIN/tailor" submit "$TMP/job.yaml" > "$TMP/teardown.out"

@@ -69,6 +69,12 @@ void MesosDriver::start(DriverListener* listener) {
   offers_.start(info);
 }
 
+void MesosDriver::adopt(const std::string& taskId, const std::string& agentId,
+                        const TaskManagerSpec& spec) {
+  tms_[taskId] = Tm{spec, true};
+  offers_.adopt(taskId, agentId);
+}
+
 void MesosDriver::retire(const std::string& taskId, const std::string& agentId) {
   retired_.insert(taskId);
   offers_.adopt(taskId, agentId);
@@ -162,6 +168,11 @@ v1::TaskInfo MesosDriver::makeTask(const std::string& taskId, const v1::Offer& o
       config_.executorCommand, taskId, config_.resourceManagerAddress, tm.spec.total.toString(),
       ports.empty() ? 0 : ports.front(), bind, host.empty() ? "127.0.0.1" : host,
       config_.taskManagerLogLevel, config_.executorJson ? "json" : "protobuf"));
+  for (const auto& arg : config_.taskManagerArgs) {
+    std::string quoted = "'";
+    for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    command->set_value(command->value() + " " + quoted + "'");
+  }
   log_->info("launching {} ({}) on agent {} ({}) from offer {}", taskId, tm.spec.total.toString(),
              offer.agent_id().value(), host, offer.id().value());
   return task;

@@ -50,6 +50,9 @@ struct MesosDriverConfig {
   Duration releaseGrace{0};
   // The executor: a command on the agent, or fetched by the Mesos fetcher.
   std::string executorCommand = "tailor-taskmanager";
+  // More flags for every TaskManager (high availability: where to find the
+  // job's next JobManager, how long to wait for it).
+  std::vector<std::string> taskManagerArgs;
   std::vector<std::string> executorUris;
   Resources executorOverhead{50, 32, 0, 0};  // the executor's own resources
   std::string resourceManagerAddress;        // host:port TMs register with
@@ -105,6 +108,9 @@ class MesosDriver : public ResourceManagerDriver,
   // A TaskManager task an earlier attempt launched: tracked, reconciled and
   // killed (this attempt starts its own).
   void retire(const std::string& taskId, const std::string& agentId);
+  // A TaskManager task an earlier attempt launched, taken over: reconciled
+  // and reported like this attempt's own (the ResourceManager adopts it too).
+  void adopt(const std::string& taskId, const std::string& agentId, const TaskManagerSpec& spec);
   // Told (on the loop) the framework id of each subscription, the agent of
   // each launched TaskManager, and the end of each retired task.
   struct StateHooks {
