@@ -12,6 +12,7 @@
 #include "common/event_loop.hpp"
 #include "common/resources.hpp"
 #include "common/result.hpp"
+#include "mesos/master_operator.hpp"
 
 namespace tailor::dispatcher {
 
@@ -37,7 +38,7 @@ struct DispatcherSettings {
   std::string logFile = {};
 
   // Mesos
-  std::vector<std::string> mesosMasters = {};  // HOST:PORT each
+  tailor::mesos::MesosMasters mesosMasters = {};  // a list of HOST:PORT, or zk://
   std::string mesosContentType = "protobuf";
   std::string mesosRole = "*";
   std::string mesosUser = {};

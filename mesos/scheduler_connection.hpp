@@ -8,6 +8,13 @@
 // framework id after any disconnect. `Framework has been removed` means the id
 // is dead: the next subscription registers a new framework.
 //
+// The master is found in one of two ways: a static list tried in turn
+// (following 307s), or a MasterDetector (ZooKeeper, master_detector.hpp).
+// With a detector the connection subscribes only to the detected leader, and
+// when the leader changes it drops its session (the listener hears
+// onDisconnected, offers are void) and subscribes again, with the same
+// framework id, to the new leader at once.
+//
 // Loop thread only; listener callbacks run on the loop.
 
 #include <deque>
@@ -20,6 +27,7 @@
 #include "common/http/client.hpp"
 #include "common/result.hpp"
 #include "mesos/codec.hpp"
+#include "mesos/master_detector.hpp"
 #include "mesos/recordio.hpp"
 
 namespace spdlog {
@@ -71,7 +79,7 @@ class SchedulerConnection {
 };
 
 struct SchedulerConnectionConfig {
-  std::vector<std::string> masters;  // host:port, tried in turn
+  std::vector<std::string> masters;  // host:port, tried in turn (unused with a detector)
   ContentType contentType = ContentType::kProtobuf;
   std::string principal;  // with `secret`: HTTP Basic authentication
   std::string secret;
@@ -86,8 +94,11 @@ struct SchedulerConnectionConfig {
 
 class HttpSchedulerConnection : public SchedulerConnection {
  public:
+  // With a `detector` (not owned; it must outlive the connection, which
+  // starts it) the master is the one it detects, and config.masters is unused.
   HttpSchedulerConnection(EventLoop& loop, http::HttpClient& calls,
-                          SchedulerConnectionConfig config, SchedulerListener& listener);
+                          SchedulerConnectionConfig config, SchedulerListener& listener,
+                          MasterDetector* detector = nullptr);
   ~HttpSchedulerConnection() override;
 
   void start(const ::mesos::v1::FrameworkInfo& info) override;
@@ -97,11 +108,13 @@ class HttpSchedulerConnection : public SchedulerConnection {
   bool idle() const override { return queue_.empty() && !sending_; }
   void stop() override;
 
-  // The master calls go to now (the leader, once known).
+  // The master calls go to now (the leader, once known); empty while a
+  // detector knows no leader.
   const std::string& master() const { return master_; }
 
  private:
   void subscribe();
+  void onLeaderDetected(const std::optional<std::string>& leader);
   void onHead(int generation, int status, const std::map<std::string, std::string>& headers);
   void onData(int generation, std::string data);
   void onEnd(int generation, Status end);
@@ -117,6 +130,8 @@ class HttpSchedulerConnection : public SchedulerConnection {
   http::HttpClient& http_;
   SchedulerConnectionConfig config_;
   SchedulerListener& listener_;
+  MasterDetector* detector_;
+  std::optional<std::string> detected_;  // the detector's leader
   ::mesos::v1::FrameworkInfo info_;
   bool started_ = false;
   bool stopped_ = false;
