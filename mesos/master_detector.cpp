@@ -65,11 +65,17 @@ Result<std::string> masterAddressOf(std::string_view json) {
   return badInfo("has neither address nor ip");
 }
 
+ZooKeeperMasterDetector::ZooKeeperMasterDetector(EventLoop& loop, zookeeper::Session& session,
+                                                 zookeeper::ZooKeeperUrl url)
+    : url_(std::move(url)),
+      retrieval_(loop, session, url_.path, std::string(kMasterInfoNodePrefix)),
+      log_(logger("mesos-detector")) {}
+
 ZooKeeperMasterDetector::ZooKeeperMasterDetector(EventLoop& loop, zookeeper::ZooKeeperUrl url,
                                                  std::unique_ptr<zookeeper::Session> session)
     : url_(std::move(url)),
-      session_(std::move(session)),
-      retrieval_(loop, *session_, url_.path, std::string(kMasterInfoNodePrefix)),
+      ownedSession_(std::move(session)),
+      retrieval_(loop, *ownedSession_, url_.path, std::string(kMasterInfoNodePrefix)),
       log_(logger("mesos-detector")) {}
 
 ZooKeeperMasterDetector::~ZooKeeperMasterDetector() = default;

@@ -54,6 +54,10 @@ class MasterDetector {
 // The detector on ZooKeeper. Loop thread only.
 class ZooKeeperMasterDetector : public MasterDetector {
  public:
+  // Follows the masters of `url` on a session the caller owns and keeps open
+  // longer than the detector.
+  ZooKeeperMasterDetector(EventLoop& loop, zookeeper::Session& session, zookeeper::ZooKeeperUrl url);
+
   // Connects to the ensemble of `url` (its digest credentials added), waiting
   // up to `connectTimeout`; the error names the ensemble. A session that
   // expires later is renewed by itself and the leader looked up again.
@@ -71,7 +75,7 @@ class ZooKeeperMasterDetector : public MasterDetector {
   void onLeaderData(const std::optional<std::string>& data);
 
   zookeeper::ZooKeeperUrl url_;
-  std::unique_ptr<zookeeper::Session> session_;
+  std::unique_ptr<zookeeper::Session> ownedSession_;  // null on a borrowed session
   zookeeper::LeaderRetrieval retrieval_;
   std::function<void(const std::optional<std::string>&)> changed_;
   std::optional<std::string> leader_;
