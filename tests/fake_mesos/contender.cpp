@@ -16,12 +16,10 @@ MasterContender::MasterContender(EventLoop& loop, zookeeper::ZooKeeperUrl url, s
       callbacks_(std::move(callbacks)),
       log_(logger("fake-master")) {}
 
+// Closing the session (its own) takes the node with it, without waiting for
+// a ZooKeeper that may be gone.
 MasterContender::~MasterContender() {
   if (subscription_ != 0) session_->unsubscribe(subscription_);
-  if (!node_.empty() && !lost_) {
-    Status removed = session_->remove(node_);
-    if (!removed.ok()) log_->warn("cannot remove {}: {}", node_, removed.error().message);
-  }
 }
 
 Result<std::unique_ptr<MasterContender>> MasterContender::start(

@@ -53,7 +53,8 @@ class MasterContender {
                                                         std::string masterInfoJson,
                                                         Duration sessionTimeout,
                                                         Callbacks callbacks);
-  // Removes this master's node (a standby leaves, a leader resigns).
+  // Closes the session, which removes this master's node (a standby leaves,
+  // a leader resigns).
   ~MasterContender();
   MasterContender(const MasterContender&) = delete;
   MasterContender& operator=(const MasterContender&) = delete;
