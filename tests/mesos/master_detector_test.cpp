@@ -17,7 +17,7 @@
 #include "common/asio_event_loop.hpp"
 #include "mesos/codec.hpp"
 #include "mesos/recordio.hpp"
-#include "tests/common/zookeeper_server.hpp"
+#include "tests/common/zookeeper_fixture.hpp"
 
 namespace tailor::mesos {
 namespace {
@@ -119,18 +119,8 @@ std::string masterJson(const std::string& host, int port) {
          R"(","ip":"127.0.0.1","port":)" + std::to_string(port) + "}}";
 }
 
-class MasterDetectorTest : public ::testing::Test {
+class MasterDetectorTest : public test::ZooKeeperFixture {
  protected:
-  std::unique_ptr<zookeeper::Session> connect() {
-    zookeeper::SessionOptions options;
-    options.hosts = server_.hosts();
-    options.sessionTimeout = Duration(4000);
-    options.retryFor = Duration(5000);
-    auto session = zookeeper::Session::connect(loop_, options);
-    EXPECT_TRUE(session.ok()) << (session.ok() ? "" : session.error().message);
-    return session.ok() ? std::move(*session) : nullptr;
-  }
-
   std::unique_ptr<ZooKeeperMasterDetector> detector() {
     auto url = zookeeper::parseZooKeeperUrl(server_.url("/mesos"), "--mesos-master");
     EXPECT_TRUE(url.ok());
@@ -146,19 +136,6 @@ class MasterDetectorTest : public ::testing::Test {
     EXPECT_TRUE(made.ok()) << (made.ok() ? "" : made.error().message);
     return made.ok() ? *made : "";
   }
-
-  // Runs the loop on this thread until `done`, or fails after 10 s.
-  bool runUntil(const std::function<bool()>& done) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      loop_.context().run_for(std::chrono::milliseconds(10));
-    }
-    return true;
-  }
-
-  test::ZooKeeperServer server_;
-  AsioEventLoop loop_;
 };
 
 TEST_F(MasterDetectorTest, FollowsTheLowestJsonInfoNodeAndIgnoresOtherChildren) {
