@@ -40,7 +40,10 @@ HttpSchedulerConnection::HttpSchedulerConnection(EventLoop& loop, http::HttpClie
       detector_(detector),
       log_(logger("mesos-scheduler")) {}
 
-HttpSchedulerConnection::~HttpSchedulerConnection() { stop(); }
+HttpSchedulerConnection::~HttpSchedulerConnection() {
+  *alive_ = false;
+  stop();
+}
 
 void HttpSchedulerConnection::start(const ::mesos::v1::FrameworkInfo& info) {
   if (started_) return;
@@ -48,7 +51,9 @@ void HttpSchedulerConnection::start(const ::mesos::v1::FrameworkInfo& info) {
   info_ = info;
   if (detector_ != nullptr) {
     log_->info("waiting for the leading Mesos master in {}", detector_->describe());
-    detector_->start([this](const std::optional<std::string>& leader) { onLeaderDetected(leader); });
+    detector_->start([this, alive = alive_](const std::optional<std::string>& leader) {
+      if (*alive) onLeaderDetected(leader);
+    });
     return;
   }
   master_ = config_.masters.empty() ? "" : config_.masters.front();

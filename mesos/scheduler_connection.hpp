@@ -154,6 +154,7 @@ class HttpSchedulerConnection : public SchedulerConnection {
   bool redirected_ = false;
   std::deque<SchedulerCall> queue_;
   bool sending_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for the detector's callback
   std::shared_ptr<spdlog::logger> log_;
 };
 
