@@ -10,8 +10,9 @@
 //
 // The master is found in one of two ways: a static list tried in turn
 // (following 307s), or a MasterDetector (ZooKeeper, master_detector.hpp).
-// With a detector the connection subscribes only to the detected leader, and
-// when the leader changes it drops its session (the listener hears
+// With a detector the connection subscribes to the detected leader (following
+// one 307 if that master says another leads, then back to the detected one),
+// and when the leader changes it drops its session (the listener hears
 // onDisconnected, offers are void) and subscribes again, with the same
 // framework id, to the new leader at once.
 //
