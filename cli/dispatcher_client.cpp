@@ -2,9 +2,16 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <random>
+#include <thread>
 
+#include "common/asio_event_loop.hpp"
 #include "common/http/client.hpp"
+#include "common/zookeeper/election.hpp"
+#include "common/zookeeper/session.hpp"
+#include "common/zookeeper/url.hpp"
 
 namespace tailor::cli {
 
@@ -19,8 +26,74 @@ std::string dispatcherUrl(const std::string& flag) {
   return "http://127.0.0.1:8080";
 }
 
-DispatcherClient::DispatcherClient(std::string base)
-    : base_(http::normalizeBaseUrl(std::move(base))) {}
+namespace {
+
+// "http://host:port" of a URL such as "http://host:port/v1/jobs".
+std::string originOf(const std::string& url) {
+  auto scheme = url.find("://");
+  auto slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  return url.substr(0, slash);
+}
+
+// The leading Dispatcher's URL from the ZooKeeper store they share.
+Result<std::string> lookUpLeader(const std::string& where) {
+  auto url = zookeeper::parseZooKeeperUrl(where, "--dispatcher");
+  if (!url.ok()) return url.error();
+  AsioEventLoop loop;  // never run: the lookup is one synchronous read
+  zookeeper::SessionOptions options;
+  options.hosts = url->hosts;
+  options.digest = url->digest;
+  options.connectTimeout = Duration(5000);
+  options.retryFor = Duration(5000);
+  auto session = zookeeper::Session::connect(loop, options);
+  if (!session.ok()) return session.error();
+  auto leader = zookeeper::currentLeader(**session, url->child("leader"));
+  if (!leader.ok()) return leader.error();
+  if (!leader->has_value()) {
+    return makeError(ErrorCode::kUnavailable, "no Dispatcher leads in {} yet", url->describe());
+  }
+  return **leader;
+}
+
+}  // namespace
+
+std::string newSubmissionId() {
+  std::random_device random;
+  return fmt::format("cli-{:08x}{:08x}{:08x}", random(), random(), random());
+}
+
+DispatcherClient::DispatcherClient(std::string where, Duration retryFor) : retryFor_(retryFor) {
+  if (zookeeper::isZooKeeperUrl(where)) {
+    zooKeeper_ = std::move(where);
+    return;
+  }
+  std::size_t start = 0;
+  while (start <= where.size()) {
+    auto comma = where.find(',', start);
+    std::string one = where.substr(start, comma - start);
+    if (!one.empty()) urls_.push_back(http::normalizeBaseUrl(one));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (urls_.empty()) urls_.push_back(http::normalizeBaseUrl(where));
+  base_ = urls_.front();
+}
+
+bool DispatcherClient::nextBase(std::string* why) {
+  if (!zooKeeper_.empty()) {
+    auto leader = lookUpLeader(zooKeeper_);
+    if (!leader.ok()) {
+      *why = leader.error().message;
+      return false;
+    }
+    base_ = http::normalizeBaseUrl(*leader);
+    return true;
+  }
+  if (urls_.size() < 2) return false;
+  next_ = (next_ + 1) % urls_.size();
+  base_ = urls_[next_];
+  return true;
+}
 
 template <typename T>
 ApiResult<T> DispatcherClient::call(const std::string& method, const std::string& path,
@@ -28,12 +101,44 @@ ApiResult<T> DispatcherClient::call(const std::string& method, const std::string
   ApiResult<T> result;
   http::ClientRequest request;
   request.method = method;
-  request.url = base_ + path;
   request.body = body;
   request.headers = {{"Accept", "application/json"}};
   if (!body.empty()) request.headers.emplace_back("Content-Type", "application/json");
   request.timeout = Duration(60000);
-  auto response = http::performBlocking(request);
+  // With several Dispatchers, one that does not answer or stands by is not
+  // the end: try again until one leads or retryFor has passed.
+  const bool several = !zooKeeper_.empty() || urls_.size() > 1;
+  const auto deadline = std::chrono::steady_clock::now() + retryFor_;
+  std::string problem;
+  int redirects = 0;
+  Result<http::ClientResponse> response = makeError(ErrorCode::kUnavailable, "not sent");
+  if (base_.empty()) (void)nextBase(&problem);  // ZooKeeper: the first lookup
+  while (true) {
+    if (!base_.empty()) {
+      request.url = base_ + path;
+      response = http::performBlocking(request);
+      if (response.ok() && response->status == 307 && redirects < 3 &&
+          response->headers.count("location") != 0) {
+        base_ = originOf(response->headers.at("location"));  // a standby names the leader
+        ++redirects;
+        continue;
+      }
+      if (!several || (response.ok() && response->status != 503)) break;
+      problem = response.ok() ? fmt::format("{} answered HTTP 503", base_)
+                              : base_ + ": " + response.error().message;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      result.failure.message = fmt::format(
+          "no leading Dispatcher answered within {} s; the last try: {} (set --dispatcher or "
+          "TAILOR_DISPATCHER)",
+          retryFor_.count() / 1000, problem);
+      return result;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    redirects = 0;
+    std::string why;
+    if (!nextBase(&why) && !why.empty()) problem = why;
+  }
   if (!response.ok()) {
     result.failure.message = "cannot reach the Dispatcher at " + base_ + ": " +
                              response.error().message +

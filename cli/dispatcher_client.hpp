@@ -6,6 +6,9 @@
 
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "common/event_loop.hpp"
 
 #include "common/result.hpp"
 #include "tailor/v1/dispatcher.pb.h"
@@ -27,10 +30,16 @@ struct ApiResult {
   bool ok() const { return value.has_value(); }
 };
 
+// Where the CLI finds the Dispatcher: one URL, several (`URL,URL`: the
+// instances of an HA setup), or `zk://HOST:PORT,.../PATH` (the ZooKeeper
+// state store the Dispatchers share: the leader is looked up there). With
+// several URLs or ZooKeeper, a call that finds no leader (no answer, or 503
+// from a standby) tries again, the next URL or a new lookup, until `retryFor`
+// has passed; a standby's 307 is followed to the leader.
 class DispatcherClient {
  public:
-  // `base` is http://HOST:PORT (a bare HOST:PORT gets http://).
-  explicit DispatcherClient(std::string base);
+  // A URL is http://HOST:PORT (a bare HOST:PORT gets http://).
+  explicit DispatcherClient(std::string where, Duration retryFor = Duration(30000));
 
   ApiResult<v1::SubmitJobResponse> submit(const v1::SubmitJobRequest& request);
   ApiResult<v1::ListJobsResponse> list(const std::string& state, int offset, int limit);
@@ -43,14 +52,24 @@ class DispatcherClient {
   ApiResult<v1::LogChunk> log(const std::string& id, const std::string& task, int attempt,
                               long long offset, long long tail);
 
+  // The URL of the Dispatcher last answered (or tried).
   const std::string& base() const { return base_; }
 
  private:
   template <typename T>
   ApiResult<T> call(const std::string& method, const std::string& path, const std::string& body);
+  // Finds a Dispatcher to try next; false with `why` when there is none.
+  bool nextBase(std::string* why);
 
+  std::vector<std::string> urls_;  // the URLs given (empty with ZooKeeper)
+  std::string zooKeeper_;          // the zk:// URL given, or empty
+  std::size_t next_ = 0;
+  Duration retryFor_;
   std::string base_;
 };
+
+// A fresh submission id for SubmitJobRequest.submission_id.
+std::string newSubmissionId();
 
 // The Dispatcher's URL: --dispatcher if given, else $TAILOR_DISPATCHER, else
 // http://127.0.0.1:8080.

@@ -19,6 +19,7 @@
 #include "common/file_chunk.hpp"
 #include "common/jobspec/jobspec.hpp"
 #include "common/resources.hpp"
+#include "common/restart_strategy.hpp"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -39,7 +40,9 @@ struct CommonFlags {
 void addCommonFlags(po::options_description& options, CommonFlags& flags) {
   options.add_options()("help", "show this help")(
       "dispatcher", po::value(&flags.dispatcher),
-      "the Dispatcher's URL (default: $TAILOR_DISPATCHER, else http://127.0.0.1:8080)")(
+      "the Dispatcher's URL (default: $TAILOR_DISPATCHER, else http://127.0.0.1:8080); with "
+      "standbys: URL,URL,... or the shared state store zk://HOST:PORT,.../PATH, and calls "
+      "go to whichever leads")(
       "output,o", po::value(&flags.output)->default_value("text"), "text | json");
 }
 
@@ -241,6 +244,7 @@ int submit(int argc, char** argv) {
   std::vector<std::string> files;
   int priority = 0;
   bool wait = false;
+  std::string submissionId = newSubmissionId();
   po::options_description options("tailor submit JOB.yaml [options]");
   addCommonFlags(options, flags);
   options.add_options()("file", po::value(&files)->composing(),
@@ -248,7 +252,10 @@ int submit(int argc, char** argv) {
                         "globs match are sent anyway")(
       "priority", po::value(&priority)->default_value(0),
       "higher runs first; FIFO within a priority")(
-      "wait", po::bool_switch(&wait), "follow the job to its end (exit code as `tailor run`)");
+      "wait", po::bool_switch(&wait), "follow the job to its end (exit code as `tailor run`)")(
+      "submission-id", po::value(&submissionId),
+      "the submission's id (default: a fresh one); sent again with the same id, the "
+      "Dispatcher answers with the job it made instead of making a second");
   if (auto done = parseCommand("submit", argc, argv, options, {{"JOB.yaml", &specPath}})) {
     return *done;
   }
@@ -272,6 +279,7 @@ int submit(int argc, char** argv) {
   request.set_spec(std::move(*text));
   request.set_spec_name(fs::path(specPath).filename().string());
   request.set_priority(priority);
+  request.set_submission_id(submissionId);
   for (auto& file : *collected) *request.add_files() = std::move(file);
   DispatcherClient client(dispatcherUrl(flags.dispatcher));
   auto submitted = client.submit(request);
@@ -340,6 +348,10 @@ void printJob(const v1::JobView& job) {
   std::printf("  submitted %s, started %s, ended %s, priority %d, JobManager attempts %d\n",
               formatTime(job.submitted_at()).c_str(), formatTime(job.started_at()).c_str(),
               formatTime(job.finished_at()).c_str(), job.priority(), job.attempt());
+  std::printf("  restart strategy %s\n", describeRestartStrategy(job.restart_strategy()).c_str());
+  if (job.restart_at() > 0 && !isEnd(job.state())) {
+    std::printf("  next JobManager attempt at %s\n", formatTime(job.restart_at()).c_str());
+  }
   if (job.cancel_requested() && !isEnd(job.state())) std::printf("  cancel requested\n");
   if (!job.error().empty()) std::printf("  error: %s\n", job.error().c_str());
   if (job.stages_size() > 0) std::printf("stages:\n");

@@ -24,6 +24,10 @@ Result<Duration> parseDuration(std::string_view text) {
                      "'{}' is not a duration (expected a number with ms, s, m or h, e.g. 5s)",
                      text);
   }
+  // Far beyond any real duration, and before llround could overflow.
+  if (value * scale > 1e15) {
+    return makeError(ErrorCode::kInvalidArgument, "'{}' is too long a duration", text);
+  }
   return Duration(static_cast<Duration::rep>(std::llround(value * scale)));
 }
 

@@ -1,6 +1,14 @@
 #include "common/file_chunk.hpp"
 
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -36,6 +44,58 @@ std::optional<std::string> readWholeFile(const std::string& path) {
   buffer << in.rdbuf();
   if (in.bad()) return std::nullopt;
   return std::move(buffer).str();
+}
+
+namespace {
+
+Status syncPath(const std::string& path, int flags) {
+  int fd = ::open(path.c_str(), flags);
+  if (fd < 0) return makeError(ErrorCode::kIo, "cannot open '{}': {}", path, std::strerror(errno));
+  int rc = ::fsync(fd);
+  int saved = errno;
+  ::close(fd);
+  if (rc != 0) return makeError(ErrorCode::kIo, "cannot fsync '{}': {}", path, std::strerror(saved));
+  return Status();
+}
+
+Status writeAll(int fd, const std::string& data, const std::string& path) {
+  size_t written = 0;
+  while (written < data.size()) {
+    ssize_t n = ::write(fd, data.data() + written, data.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return makeError(ErrorCode::kIo, "cannot write '{}': {}", path, std::strerror(errno));
+    written += static_cast<size_t>(n);
+  }
+  return Status();
+}
+
+}  // namespace
+
+Status writeFileAtomically(const std::string& path, const std::string& data) {
+  // A fresh name (never an existing file, such as a submitted "x.tmp").
+  std::string temporary = path + ".tmp-XXXXXX";
+  int fd = ::mkostemp(temporary.data(), O_CLOEXEC);
+  if (fd < 0) {
+    return makeError(ErrorCode::kIo, "cannot create a file beside '{}': {}", path,
+                     std::strerror(errno));
+  }
+  ::fchmod(fd, 0644);
+  Status written = writeAll(fd, data, temporary);
+  if (written.ok() && ::fsync(fd) != 0) {
+    written = makeError(ErrorCode::kIo, "cannot fsync '{}': {}", temporary, std::strerror(errno));
+  }
+  ::close(fd);
+  if (!written.ok()) {
+    ::unlink(temporary.c_str());
+    return written;
+  }
+  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+    auto error = makeError(ErrorCode::kIo, "cannot rename '{}' to '{}': {}", temporary, path,
+                           std::strerror(errno));
+    ::unlink(temporary.c_str());
+    return error;
+  }
+  return syncPath(std::filesystem::path(path).parent_path().string(), O_RDONLY | O_DIRECTORY);
 }
 
 }  // namespace tailor

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include "common/result.hpp"
+
 namespace tailor {
 
 struct FileChunk {
@@ -23,5 +25,9 @@ FileChunk readFileChunk(const std::string& path, std::int64_t offset, std::int64
 
 // The whole file; nothing when it cannot be opened or read.
 std::optional<std::string> readWholeFile(const std::string& path);
+
+// Writes `data` to `path` through a fsync'ed temporary file and a rename, and
+// fsyncs the folder: after a crash the file holds the old or the new data.
+Status writeFileAtomically(const std::string& path, const std::string& data);
 
 }  // namespace tailor

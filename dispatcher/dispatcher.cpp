@@ -4,7 +4,9 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <random>
 
 #include "common/logging.hpp"
@@ -44,7 +46,13 @@ Dispatcher::Dispatcher(EventLoop& loop, JobStore& store, JobManagerLauncher& lau
       store_(store),
       launcher_(launcher),
       launcherName_(launcher.name()),
-      config_(std::move(config)) {
+      config_(std::move(config)),
+      jitter_(config_.jitter) {
+  if (!jitter_) {
+    jitter_ = [random = std::mt19937(std::random_device{}())]() mutable {
+      return std::uniform_real_distribution<double>(-1.0, 1.0)(random);
+    };
+  }
   launcher_.setExitCallback([this](const std::string& jobId, int attempt, const std::string& how) {
     onJobManagerExited(jobId, attempt, how);
   });
@@ -94,6 +102,7 @@ Status Dispatcher::recover() {
     nextSequence_ = std::max(nextSequence_, job.record.sequence() + 1);
     const std::string id = job.record.id();
     bySequence_[job.record.sequence()] = id;
+    if (!job.record.submission_id().empty()) bySubmission_[job.record.submission_id()] = id;
     auto& stored = jobs_[id] = std::move(job);
     auto state = stored.record.state();
     if (state == v1::QUEUED) continue;
@@ -113,11 +122,19 @@ Status Dispatcher::recover() {
       }
     }
     if (isEndState(state)) continue;
-    // Its JobManager was gone (a relaunch was pending): launch again soon.
-    scheduleRelaunch(stored, config_.relaunchBackoff);
+    // Its JobManager was gone: the relaunch the strategy chose, or its
+    // decision now when the earlier Dispatcher stopped before taking it.
+    if (stored.record.restart_at() > 0 || stored.record.attempts_size() == 0) {
+      double wait = std::max(0.0, stored.record.restart_at() - loop_.wallSeconds());
+      scheduleRelaunch(stored, secondsToDuration(wait));
+    } else {
+      afterAttemptFailed(stored, stored.record.attempts(stored.record.attempts_size() - 1).exit());
+    }
   }
-  log->info("recovered {} job records from {} ({} JobManagers adopted)", jobs_.size(),
-            store_.describe(), adopted);
+  log->info("recovered {} job records from {} ({} JobManagers adopted); restart strategy of "
+            "jobs that name none: {}",
+            jobs_.size(), store_.describe(), adopted,
+            describeRestartStrategy(config_.restartStrategy));
   recovered_ = true;
   checkSilentJobManagers();
   schedule();
@@ -130,6 +147,14 @@ Result<v1::SubmitJobResponse> Dispatcher::submit(const v1::SubmitJobRequest& req
   v1::JobRecord record;
   auto checked = checkSubmission(request, "/", config_.limits);
   if (!checked.ok()) return checked.error();
+  if (auto known = bySubmission_.find(request.submission_id());
+      !request.submission_id().empty() && known != bySubmission_.end()) {
+    // Sent again (its answer was lost, or it went to a Dispatcher that has
+    // since failed over): the job it made, not a second one.
+    logger("dispatcher")->info("job {}: submission {} again; answered with the job it made",
+                               known->second, request.submission_id());
+    return submitted(known->second);
+  }
   std::string id;
   bool taken = false;
   int tries = 0;
@@ -155,6 +180,11 @@ Result<v1::SubmitJobResponse> Dispatcher::submit(const v1::SubmitJobRequest& req
   record.set_spec_yaml(request.spec());
   for (size_t i = 1; i < checked->files.size(); ++i) record.add_files(checked->files[i].path());
   record.set_submitted_at(loop_.wallSeconds());
+  record.set_submission_id(request.submission_id());
+  *record.mutable_restart_strategy() =
+      checked->spec.restart_strategy().type() != v1::RESTART_STRATEGY_TYPE_UNSPECIFIED
+          ? checked->spec.restart_strategy()
+          : config_.restartStrategy;
   for (const auto& stage : checked->spec.stages()) {
     auto* status = record.add_stages();
     status->set_name(stage.name());
@@ -176,11 +206,16 @@ Result<v1::SubmitJobResponse> Dispatcher::submit(const v1::SubmitJobRequest& req
   Status stored = store_.putJob(job.record);
   if (!stored.ok()) return stored.error();
   bySequence_[job.record.sequence()] = id;
+  if (!request.submission_id().empty()) bySubmission_[request.submission_id()] = id;
   jobs_[id] = std::move(job);
   logger("dispatcher")->info("job {}: submitted ({} stages, {} files, priority {})", id,
                              checked->spec.stages_size(), checked->files.size() - 1,
                              request.priority());
   schedule();
+  return submitted(id);
+}
+
+v1::SubmitJobResponse Dispatcher::submitted(const std::string& id) const {
   v1::SubmitJobResponse response;
   response.set_id(id);
   const Job* now = find(id);
@@ -260,6 +295,13 @@ void Dispatcher::launch(Job& job) {
     planned.set_launched_at(loop_.wallSeconds());
     *job.record.add_attempts() = planned;
   }
+  if (job.record.output_dir().empty() && launcherName_ == "local") {
+    // Pinned at the first launch: a Dispatcher that takes over (with another
+    // work folder) finds the output where this attempt writes it.
+    job.record.set_output_dir(store_.jobDir(job.record.id()) + "/output");
+    job.outputDir = job.record.output_dir();
+  }
+  job.record.set_restart_at(0);
   transition(job, v1::LAUNCHING,
              attempt == 1 ? "starting a JobManager"
                           : fmt::format("starting JobManager attempt {}", attempt));
@@ -270,6 +312,7 @@ void Dispatcher::launch(Job& job) {
   request.jobDir = store_.jobDir(job.record.id());
   request.outputDir = job.record.output_dir();
   request.dispatcherAddress = address_;
+  request.haStore = store_.jobManagerStore(job.record.id());
   auto started = launcher_.launch(request);
   v1::JobManagerAttempt& record = *job.record.mutable_attempts(attempt - 1);
   double launchedAt = record.launched_at();
@@ -286,7 +329,7 @@ void Dispatcher::launch(Job& job) {
     log->error("job {}: cannot start JobManager attempt {}: {}", job.record.id(), attempt,
                started.error().message);
     persist(job);
-    afterJobManagerLost(job, "could not start: " + started.error().message);
+    afterAttemptFailed(job, "could not start: " + started.error().message);
     return;
   }
   job.jobManagerAlive = true;
@@ -327,6 +370,8 @@ void Dispatcher::end(Job& job, v1::JobState state, const std::string& error,
     job.outputDir = outputDirFor(job.record);
   }
   job.record.set_error(error);
+  job.record.set_restart_at(0);
+  job.failedReport.reset();
   if (job.relaunchPending) {
     loop_.cancelTimer(job.relaunchTimer);
     job.relaunchPending = false;
@@ -337,33 +382,69 @@ void Dispatcher::end(Job& job, v1::JobState state, const std::string& error,
   schedule();
 }
 
-void Dispatcher::afterJobManagerLost(Job& job, const std::string& how) {
+const v1::RestartStrategy& Dispatcher::strategyOf(const Job& job) const {
+  return job.record.restart_strategy().type() != v1::RESTART_STRATEGY_TYPE_UNSPECIFIED
+             ? job.record.restart_strategy()
+             : config_.restartStrategy;
+}
+
+bool Dispatcher::restartsWhenFailed(const Job& job) const {
+  const auto& on = strategyOf(job).restart_on();
+  return !job.record.cancel_requested() &&
+         std::find(on.begin(), on.end(), v1::JOB_FAILED) != on.end();
+}
+
+void Dispatcher::holdFailure(Job& job, const std::string& error, const v1::JobReport* report) {
+  auto* attempt = job.record.mutable_attempts(job.record.attempts_size() - 1);
+  if (report != nullptr) job.failedReport = *report;
+  if (!attempt->job_error().empty()) return;  // heard before (a report sent twice)
+  attempt->set_job_error(error.empty() ? "the job failed" : error);
+  logger("dispatcher")
+      ->info("job {}: JobManager attempt {} ended the job FAILED: {}; its restart strategy decides "
+             "once it exited",
+             job.record.id(), attempt->attempt(), attempt->job_error());
+  persist(job);
+}
+
+void Dispatcher::afterAttemptFailed(Job& job, const std::string& how) {
   auto log = logger("dispatcher");
   job.jobManagerAlive = false;
   const std::string& id = job.record.id();
-  int attempts = job.record.attempts_size();
   if (job.record.cancel_requested()) {
     end(job, v1::CANCELED, "canceled by the user", nullptr);
     return;
   }
-  std::string logFile = jobManagerLogPath(store_.jobDir(id), attempts);
-  if (attempts >= config_.maxJobManagerAttempts) {
-    std::string tail = logTail(logFile, 600);
+  const auto& last = job.record.attempts(job.record.attempts_size() - 1);
+  const bool jobFailed = !last.job_error().empty();
+  std::vector<FailedRun> failures;
+  for (const auto& attempt : job.record.attempts()) {
+    failures.push_back(FailedRun{attempt.launched_at(), attempt.ended_at()});
+  }
+  RestartDecision decision =
+      decideRestart(strategyOf(job), jobFailed ? v1::JOB_FAILED : v1::JOBMANAGER_LOST, failures,
+                    loop_.wallSeconds(), jitter_);
+  std::string failure =
+      jobFailed ? fmt::format("JobManager attempt {} ended the job FAILED: {}", last.attempt(),
+                              last.job_error())
+                : fmt::format("JobManager attempt {} {}", last.attempt(), how);
+  if (!decision.restart) {
+    std::string tail =
+        jobFailed ? "" : logTail(jobManagerLogPath(store_.jobDir(id), last.attempt()), 600);
+    std::optional<v1::JobReport> report = std::move(job.failedReport);
     end(job, v1::FAILED,
-        fmt::format("the JobManager failed {} times; the last one {}{}{}", attempts, how,
+        fmt::format("{}; the last failure: {}{}{}", decision.reason, failure,
                     tail.empty() ? "" : "; its log ends with:\n", tail),
-        nullptr);
+        report ? &*report : nullptr);
     return;
   }
-  Duration backoff = config_.relaunchBackoff;
-  for (int i = 1; i < attempts && backoff < config_.maxRelaunchBackoff; ++i) backoff *= 2;
-  backoff = std::min(backoff, config_.maxRelaunchBackoff);
-  log->warn("job {}: JobManager attempt {} {} before the job ended; relaunching in {} ms", id,
-            attempts, how, backoff.count());
+  job.failedReport.reset();
+  log->warn("job {}: {}; relaunching in {} ms ({})", id, failure,
+            decision.delay.count(), restartStrategyName(strategyOf(job).type()));
+  job.record.set_restart_at(loop_.wallSeconds() + durationToSeconds(decision.delay));
   transition(job, v1::LAUNCHING,
-             fmt::format("JobManager attempt {} {}; relaunching in {:.1f}s", attempts, how,
-                         static_cast<double>(backoff.count()) / 1000));
-  scheduleRelaunch(job, backoff);
+             fmt::format("{}; relaunching in {:.1f}s", failure,
+                         static_cast<double>(decision.delay.count()) / 1000));
+  scheduleRelaunch(job, decision.delay);
 }
 
 void Dispatcher::scheduleRelaunch(Job& job, Duration delay) {
@@ -399,14 +480,16 @@ void Dispatcher::onJobManagerExited(const std::string& jobId, int attempt, const
     if (google::protobuf::util::JsonStringToMessage(text, &report, options).ok()) {
       v1::JobState state = v1::FAILED;
       (void)v1::JobState_Parse(report.job().status(), &state);
-      if (isEndState(state)) {
+      if (state == v1::FAILED && restartsWhenFailed(*job)) {
+        holdFailure(*job, report.job().error(), &report);
+      } else if (isEndState(state)) {
         end(*job, state, report.job().error(), &report);
         return;
       }
     }
   }
   persist(*job);
-  afterJobManagerLost(*job, how);
+  afterAttemptFailed(*job, how);
 }
 
 void Dispatcher::onJobManagerPlaced(const std::string& jobId, int attempt,
@@ -456,7 +539,7 @@ void Dispatcher::checkSilentJobManagers() {
     last->set_ended_at(loop_.wallSeconds());
     last->set_exit(how);
     persist(job);
-    afterJobManagerLost(job, how);
+    afterAttemptFailed(job, how);
   }
   // A job that failed above may have let the next one launch, which armed it already.
   if (!any || watchdogArmed_) return;
@@ -510,6 +593,11 @@ v1::ReportJobStatusResponse Dispatcher::reportStatus(const v1::ReportJobStatusRe
   if (attempt->pid() == 0) attempt->set_pid(request.pid());
   if (request.stages_size() > 0) *job->record.mutable_stages() = request.stages();
   *job->record.mutable_taskmanagers() = request.taskmanagers();
+  if (request.state() == v1::FAILED && restartsWhenFailed(*job)) {
+    // Restarted (or not) once this JobManager exited, so that two never run the job at once.
+    holdFailure(*job, request.error(), request.has_report() ? &request.report() : nullptr);
+    return response;
+  }
   if (isEndState(request.state())) {
     bool canceledByUser = request.state() == v1::CANCELED && job->record.cancel_requested();
     end(*job, request.state(), canceledByUser ? "canceled by the user" : request.error(),
@@ -579,6 +667,8 @@ v1::JobView Dispatcher::view(const Job& job, bool full) const {
     *view.mutable_attempts() = record.attempts();
     *view.mutable_files() = record.files();
   }
+  *view.mutable_restart_strategy() = strategyOf(job);
+  view.set_restart_at(record.restart_at());
   return view;
 }
 

@@ -15,10 +15,12 @@
 
 #include "common/event_loop.hpp"
 #include "common/file_chunk.hpp"
+#include "common/restart_strategy.hpp"
 #include "common/result.hpp"
 #include "dispatcher/job_store.hpp"
 #include "dispatcher/jobmanager_gateway.hpp"
 #include "dispatcher/launcher.hpp"
+#include "dispatcher/restart_decision.hpp"
 #include "dispatcher/submission.hpp"
 #include "tailor/v1/dispatcher.pb.h"
 
@@ -26,9 +28,11 @@ namespace tailor::dispatcher {
 
 struct DispatcherConfig {
   int maxRunningJobs = 4;  // JobManagers (LAUNCHING or RUNNING jobs) at once
-  int maxJobManagerAttempts = 3;  // per job, before it fails
-  Duration relaunchBackoff{1000};  // before attempt 2; doubles, up to maxRelaunchBackoff
-  Duration maxRelaunchBackoff{60000};
+  // For jobs whose spec has no restart_strategy, and for records of earlier
+  // Dispatchers that kept none.
+  v1::RestartStrategy restartStrategy = legacyRestartStrategy(3, Duration(1000));
+  // exponential-delay's jitter, uniform in [-1, 1]; empty: a random engine.
+  JitterSample jitter;
   // A JobManager that sends no status for this long is taken as lost.
   Duration jobManagerTimeout{30000};
   SubmissionLimits limits;
@@ -59,6 +63,7 @@ class Dispatcher {
   const std::string& storeError() const { return storeError_; }
 
   // Checks, stores and queues a job. kInvalidArgument for a bad submission.
+  // A submission id seen before answers with the job it made.
   Result<v1::SubmitJobResponse> submit(const v1::SubmitJobRequest& request);
 
   // kNotFound for an unknown id.
@@ -124,12 +129,17 @@ class Dispatcher {
     TimerId relaunchTimer = 0;
     bool relaunchPending = false;
     bool asking = false;  // a GetJobStatus is on its way
+    // The run report of the FAILED end the latest attempt reported, kept
+    // while its restart strategy decides on a restart (after its exit).
+    std::optional<v1::JobReport> failedReport;
   };
 
   Job* find(const std::string& id);
   const Job* find(const std::string& id) const;
   v1::JobView view(const Job& job, bool full) const;
   int running() const;
+  // The answer to the submission that made job `id`.
+  v1::SubmitJobResponse submitted(const std::string& id) const;
   std::map<std::string, int> queuePositions() const;
 
   // Moves the job to `state` with `reason`, written to the store.
@@ -142,8 +152,16 @@ class Dispatcher {
   void schedule();
   void scheduleOnce();
   void launch(Job& job);
-  // The latest attempt is gone before the job ended: relaunch or fail.
-  void afterJobManagerLost(Job& job, const std::string& how);
+  // The latest attempt ended (`how`) before the job did, or ended it FAILED
+  // (its job_error is set): the job's restart strategy relaunches it or fails it.
+  void afterAttemptFailed(Job& job, const std::string& how);
+  // The job's restart strategy: the record's, else the default.
+  const v1::RestartStrategy& strategyOf(const Job& job) const;
+  // Whether an end FAILED of the job counts as a failure to restart on.
+  bool restartsWhenFailed(const Job& job) const;
+  // The latest attempt ended the job FAILED with `error` and the strategy
+  // restarts on that: recorded; the decision follows the attempt's exit.
+  void holdFailure(Job& job, const std::string& error, const v1::JobReport* report);
   // Launches the job's next attempt after `delay` (unless it ended by then).
   void scheduleRelaunch(Job& job, Duration delay);
   void checkSilentJobManagers();
@@ -163,6 +181,7 @@ class Dispatcher {
   JobManagerGateway* gateway_ = nullptr;
   std::map<std::string, Job> jobs_;
   std::map<std::int64_t, std::string> bySequence_;  // submission order
+  std::map<std::string, std::string> bySubmission_;  // submission id -> job id
   std::int64_t nextSequence_ = 1;
   bool recovered_ = false;
   std::string storeError_;  // the last failed write, until one succeeds
@@ -170,6 +189,7 @@ class Dispatcher {
   bool scheduleAgain_ = false;
   TimerId watchdog_ = 0;
   bool watchdogArmed_ = false;
+  JitterSample jitter_;
 };
 
 const char* toString(v1::JobState state);

@@ -40,6 +40,10 @@ class JobStore {
   // A folder of the job's own for logs and work files of its JobManagers.
   virtual std::string jobDir(const std::string& jobId) const = 0;
 
+  // Where the job's JobManager attempts keep their state and elect their
+  // leader (tailor-jobmanager --ha-store): local:DIR or zk://... (docs/ha.md).
+  virtual std::string jobManagerStore(const std::string& jobId) const = 0;
+
   // Describes the store for logs, e.g. "local:/var/lib/tailor".
   virtual std::string describe() const = 0;
 };

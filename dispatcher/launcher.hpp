@@ -22,6 +22,8 @@ struct JobManagerLaunch {
   std::string jobDir;      // the job's folder in the state store
   std::string outputDir;   // where the job's output goes; empty: the launcher's default
   std::string dispatcherAddress;  // host:port of the Dispatcher's RPC
+  // Where the job's JobManager attempts keep their state (--ha-store).
+  std::string haStore;
 };
 
 // Where an attempt's files are, in the job's folder.

@@ -27,16 +27,20 @@ class LocalJobStore : public JobStore {
   Result<std::string> getValue(const std::string& key) override;
   Status putValue(const std::string& key, const std::string& value) override;
   std::string jobDir(const std::string& jobId) const override;
+  std::string jobManagerStore(const std::string& jobId) const override {
+    return "local:" + jobDir(jobId) + "/jobmanager";
+  }
   std::string describe() const override { return "local:" + root_; }
 
  private:
   explicit LocalJobStore(std::string root) : root_(std::move(root)) {}
-  Status writeFiles(const std::filesystem::path& folder, const std::vector<v1::JobFile>& files);
 
   std::string root_;
 };
 
-// Writes `data` to `path` through a fsync'ed temporary file and a rename.
-Status writeFileAtomically(const std::string& path, const std::string& data);
+// Writes a job's submitted files into `folder` (created if needed), never
+// outside it.
+Status writeJobFiles(const std::filesystem::path& folder, const std::vector<v1::JobFile>& files);
+
 
 }  // namespace tailor::dispatcher

@@ -60,6 +60,10 @@ std::vector<std::string> LocalLauncher::commandLine(const JobManagerLaunch& laun
                                    "--report", jobManagerReportPath(launch.jobDir, launch.attempt),
                                    "--log-file", jobManagerLogPath(launch.jobDir, launch.attempt),
                                    "--log-level", config_.logLevel};
+  if (!launch.haStore.empty()) {
+    argv.push_back("--ha-store");
+    argv.push_back(launch.haStore);
+  }
   argv.insert(argv.end(), config_.extraArgs.begin(), config_.extraArgs.end());
   return argv;
 }

@@ -29,6 +29,9 @@
 #include "mesos/scheduler_connection.hpp"
 #include "dispatcher/rest_api.hpp"
 #include "dispatcher/settings.hpp"
+#include "dispatcher/zookeeper_job_store.hpp"
+#include "common/zookeeper/election.hpp"
+#include "common/zookeeper/session.hpp"
 
 namespace fs = std::filesystem;
 using namespace tailor;
@@ -75,11 +78,35 @@ int main(int argc, char** argv) {
   if (access(flags.jobManagerBinary.c_str(), X_OK) != 0) {
     return fail("--jobmanager-binary: '" + flags.jobManagerBinary + "' is not an executable file");
   }
-  auto store = dispatcher::openJobStore(flags.stateStore);
-  if (!store.ok()) return fail(store.error().message);
-
   auto log = logger("dispatcher");
   AsioEventLoop loop;
+  // With a ZooKeeper state store: a session, the store on it, and (once the
+  // port is known) the election among the Dispatchers sharing it.
+  std::unique_ptr<zookeeper::Session> zooKeeper;
+  dispatcher::ZooKeeperJobStore* zooKeeperStore = nullptr;
+  Result<std::unique_ptr<dispatcher::JobStore>> store =
+      makeError(ErrorCode::kInternal, "no state store");
+  if (flags.zooKeeper) {
+    zookeeper::SessionOptions options;
+    options.hosts = flags.zooKeeper->hosts;
+    options.digest = flags.zooKeeper->digest;
+    options.sessionTimeout = flags.zkSessionTimeout;
+    options.retryFor = flags.zkSessionTimeout;
+    auto session = zookeeper::Session::connect(loop, options);
+    if (!session.ok()) return fail("--state-store: " + session.error().message);
+    zooKeeper = std::move(*session);
+    auto opened = dispatcher::ZooKeeperJobStore::open(*zooKeeper, flags.zooKeeper->path,
+                                                      flags.zooKeeper->describe(), flags.workDir);
+    if (!opened.ok()) return fail(opened.error().message);
+    zooKeeperStore = opened->get();
+    zooKeeperStore->setJobManagerUrl(
+        "zk://" + (flags.zooKeeper->digest.empty() ? "" : flags.zooKeeper->digest + "@") +
+        flags.zooKeeper->hosts);
+    store = std::unique_ptr<dispatcher::JobStore>(std::move(*opened));
+  } else {
+    store = dispatcher::openJobStore(flags.stateStore);
+  }
+  if (!store.ok()) return fail(store.error().message);
   dispatcher::LocalLauncherConfig launcherConfig;
   launcherConfig.jobManagerBinary = flags.jobManagerBinary;
   launcherConfig.extraArgs = flags.jobManagerArgs;
@@ -132,8 +159,7 @@ int main(int argc, char** argv) {
 
   dispatcher::DispatcherConfig config;
   config.maxRunningJobs = flags.maxRunningJobs;
-  config.maxJobManagerAttempts = flags.maxJobManagerAttempts;
-  config.relaunchBackoff = flags.relaunchBackoff;
+  config.restartStrategy = flags.restartStrategy;
   config.jobManagerTimeout = flags.jobManagerTimeout;
   dispatcher::Dispatcher core(loop, **store, launcher, config);
   http::CurlHttpClient jobManagerCalls(loop, 2);
@@ -147,9 +173,23 @@ int main(int argc, char** argv) {
   apiConfig.artifactDir = flags.artifactDir;
   apiConfig.externalBasePath = flags.externalBasePath;
   rpc::Server rpcServer(server);
+  // Leadership among Dispatchers that share a ZooKeeper store. Without one,
+  // this Dispatcher always leads.
+  bool leading = !flags.zooKeeper;
+  std::unique_ptr<zookeeper::LeaderElection> election;
+  std::unique_ptr<zookeeper::LeaderRetrieval> leaderRetrieval;
+  if (flags.zooKeeper) {
+    apiConfig.standbyLeader = [&]() -> std::optional<std::string> {
+      if (leading) return std::nullopt;
+      return leaderRetrieval && leaderRetrieval->leader() ? *leaderRetrieval->leader() : "";
+    };
+  }
   rpcServer.handle<v1::ReportJobStatusRequest, v1::ReportJobStatusResponse>(
       "Dispatcher", "ReportJobStatus",
       [&](const v1::ReportJobStatusRequest& request) -> Result<v1::ReportJobStatusResponse> {
+        if (!leading) {
+          return makeError(ErrorCode::kUnavailable, "this Dispatcher is a standby");
+        }
         return core.reportStatus(request);
       });
   dispatcher::addRestApi(server, core, apiConfig);
@@ -164,16 +204,48 @@ int main(int argc, char** argv) {
               signal);
     loop.stop();
   });
-  loop.post([&] {
+  int exitCode = 0;
+  auto lead = [&] {
+    leading = true;
     Status recovered = core.recover();
     if (!recovered.ok()) {
       log->error("cannot recover job records: {}", recovered.error().message);
+      exitCode = 1;
       loop.stop();
       return;
     }
     // After recovery, so that adopted JobManager tasks are reconciled at once.
     if (onMesos) mesosLauncher.start();
-  });
+  };
+  if (flags.zooKeeper) {
+    std::string leaderFolder = flags.zooKeeper->child("leader");
+    std::string self = fmt::format("http://{}:{}", flags.advertiseHost, *port);
+    leaderRetrieval = std::make_unique<zookeeper::LeaderRetrieval>(loop, *zooKeeper, leaderFolder);
+    leaderRetrieval->start([&, self](const std::optional<std::string>& leader) {
+      if (!leading && leader != self) {
+        log->info("standing by; the leading Dispatcher is {}", leader ? *leader : "not known yet");
+      }
+    });
+    election =
+        std::make_unique<zookeeper::LeaderElection>(loop, *zooKeeper, leaderFolder, self);
+    Status contending = election->start(
+        {[&, self] {
+           log->info("leading: this Dispatcher ({}) takes over the jobs in {}", self,
+                     (*store)->describe());
+           zooKeeperStore->setFence(election->node());
+           lead();
+         },
+         [&](const std::string& why) {
+           // Another Dispatcher may lead already: stop at once, write nothing
+           // more. JobManagers go on and are adopted by the new leader.
+           log->error("no longer the leading Dispatcher: {}; exiting", why);
+           exitCode = 3;
+           loop.stop();
+         }});
+    if (!contending.ok()) return fail("--state-store: " + contending.error().message);
+  } else {
+    loop.post(lead);
+  }
   std::printf("tailor-dispatcher listening on %s:%u (state %s, %s launcher)\n",
               flags.bind.c_str(), static_cast<unsigned>(*port), (*store)->describe().c_str(),
               launcher.name().c_str());
@@ -191,5 +263,11 @@ int main(int argc, char** argv) {
   loop.run();
   if (connection) connection->stop();
   server.stop();
-  return 0;
+  if (exitCode == 3) {
+    // Leave without cleaning up: the election's node must not be touched and
+    // no more record written once another Dispatcher may lead.
+    std::fflush(nullptr);
+    std::_Exit(exitCode);
+  }
+  return exitCode;
 }

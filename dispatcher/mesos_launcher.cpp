@@ -128,6 +128,7 @@ std::string MesosLauncher::commandLine(const JobManagerLaunch& launch, const std
       release ? quote("tailor-*/bin/tailor-taskmanager") : "./tailor-taskmanager",
       quote(release ? config_.releaseUrl : base + "/v1/artifacts/tailor-taskmanager"));
   if (!config_.user.empty()) command += " --mesos-user " + quote(config_.user);
+  if (!launch.haStore.empty()) command += " --ha-store " + quote(launch.haStore);
   for (const auto& arg : config_.extraArgs) command += " " + quote(arg);
   return command;
 }

@@ -193,9 +193,30 @@ void addRestApi(http::Server& server, Dispatcher& dispatcher, const RestApiConfi
     response.body = "{\"status\": \"ok\"}\n";
     respond(std::move(response));
   });
-  server.route("GET", "/ready", [&dispatcher, notFound](const http::Request& request,
-                                                        http::Responder respond) {
+  // A standby's answer to anything but /health: the way to the leader.
+  auto standby = [config](const http::Request& request) -> std::optional<http::Response> {
+    if (!config.standbyLeader) return std::nullopt;
+    std::optional<std::string> leader = config.standbyLeader();
+    if (!leader) return std::nullopt;
+    if (leader->empty() || request.path == "/ready") {
+      http::Response response = apiError(
+          503, "UNAVAILABLE",
+          leader->empty() ? std::string("this Dispatcher is a standby and no leader is known yet; "
+                                        "retry in a few seconds")
+                          : "this Dispatcher is a standby; the leader is at " + *leader);
+      return response;
+    }
+    // As a non-leading Mesos master does: the same request, at the leader.
+    http::Response response =
+        apiError(307, "NOT_LEADER", "this Dispatcher is a standby; the leader is at " + *leader);
+    response.headers.emplace_back(
+        "Location", *leader + request.path + (request.query.empty() ? "" : "?" + request.query));
+    return response;
+  };
+  server.route("GET", "/ready", [&dispatcher, notFound, standby](const http::Request& request,
+                                                                 http::Responder respond) {
     if (request.path != "/ready") return respond(notFound(request));
+    if (auto answer = standby(request)) return respond(std::move(*answer));
     http::Response response;
     response.contentType = "application/json";
     response.status = dispatcher.ready() ? 200 : 503;
@@ -209,8 +230,9 @@ void addRestApi(http::Server& server, Dispatcher& dispatcher, const RestApiConfi
     respond(std::move(response));
   });
 
-  server.route("POST", "/v1/jobs", [&dispatcher, config](const http::Request& request,
-                                                         http::Responder respond) {
+  server.route("POST", "/v1/jobs", [&dispatcher, config, standby](const http::Request& request,
+                                                                  http::Responder respond) {
+    if (auto answer = standby(request)) return respond(std::move(*answer));
     if (request.path != "/v1/jobs") {
       std::string id, rest;
       if (splitJobPath(request.path, id, rest) && rest == "cancel") {
@@ -241,8 +263,9 @@ void addRestApi(http::Server& server, Dispatcher& dispatcher, const RestApiConfi
     respond(std::move(created));
   });
 
-  server.route("GET", "/v1/jobs", [&dispatcher, config](const http::Request& request,
-                                                        http::Responder respond) {
+  server.route("GET", "/v1/jobs", [&dispatcher, config, standby](const http::Request& request,
+                                                                 http::Responder respond) {
+    if (auto answer = standby(request)) return respond(std::move(*answer));
     auto query = parseQuery(request.query);
     if (request.path == "/v1/jobs" || request.path == "/v1/jobs/") {
       std::optional<v1::JobState> state;
@@ -318,8 +341,9 @@ void addRestApi(http::Server& server, Dispatcher& dispatcher, const RestApiConfi
     }
   });
 
-  server.route("GET", "/v1/overview", [&dispatcher, notFound](const http::Request& request,
-                                                              http::Responder respond) {
+  server.route("GET", "/v1/overview", [&dispatcher, notFound, standby](
+                                          const http::Request& request, http::Responder respond) {
+    if (auto answer = standby(request)) return respond(std::move(*answer));
     if (request.path != "/v1/overview") return respond(notFound(request));
     respond(json(200, dispatcher.overview()));
   });

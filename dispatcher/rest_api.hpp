@@ -6,6 +6,9 @@
 // calls on the Dispatcher and back; they hold no state of their own.
 
 #include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
 
 #include "common/http/server.hpp"
 #include "dispatcher/dispatcher.hpp"
@@ -22,6 +25,11 @@ struct RestApiConfig {
   // The path prefix under which users reach the API through a proxy (e.g.
   // /service/tailor behind DC/OS Admin Router); links given out start with it.
   std::string externalBasePath;
+  // With Dispatchers electing a leader (a ZooKeeper state store): nullopt
+  // while this one leads, else the leader's URL ("" while none is known).
+  // A standby answers /v1 with 307 to the leader (503 without one), /ready
+  // with 503, and /health as usual. Unset: this Dispatcher always leads.
+  std::function<std::optional<std::string>()> standbyLeader;
 };
 
 // Adds the routes to `server` (before it starts).

@@ -6,7 +6,9 @@
 #include <sstream>
 
 #include "common/config.hpp"
+#include "common/zookeeper/url.hpp"
 #include "dispatcher/mesos_launcher.hpp"
+#include "dispatcher/restart_flags.hpp"
 #include "mesos/executor_connection.hpp"
 #include "mesos/master_operator.hpp"
 
@@ -21,10 +23,11 @@ struct RawFlags {
   std::string bind = "0.0.0.0";
   std::string advertiseHost = "127.0.0.1";
   std::string stateStore;
+  std::string workDir = "tailor-work";
+  std::string zkSessionTimeout = "10s";
   std::string launcher = "local";
   int maxRunningJobs = 4;
-  int maxAttempts = 3;
-  std::string relaunchBackoff = "1s";
+  RestartFlags restart;
   std::string jobManagerTimeout = "30s";
   std::string maxUploadSize = "64MiB";
   std::string jobManagerBinary;
@@ -60,16 +63,19 @@ po::options_description describeFlags(RawFlags& flags) {
       "advertise-host", po::value(&flags.advertiseHost)->default_value(flags.advertiseHost),
       "host JobManagers use to reach this Dispatcher (under Marathon: HOST)")(
       "state-store", po::value(&flags.stateStore),
-      "where job records live: local:DIR (a relative DIR is under the working directory)")(
+      "where job records live: local:DIR (a relative DIR is under the working directory), or "
+      "zk://HOST:PORT[,HOST:PORT...]/PATH (ZooKeeper; Dispatchers sharing it elect a leader, "
+      "the others stand by)")(
+      "work-dir", po::value(&flags.workDir)->default_value(flags.workDir),
+      "with a zk:// state store: the local folder for jobs' files, JobManager logs and reports")(
+      "zk-session-timeout",
+      po::value(&flags.zkSessionTimeout)->default_value(flags.zkSessionTimeout),
+      "ZooKeeper session timeout: a leader away this long loses its leadership; operations "
+      "retry this long on connection loss")(
       "launcher", po::value(&flags.launcher)->default_value(flags.launcher),
       "how JobManagers start: local (child processes) or mesos (Mesos tasks)")(
       "max-running-jobs", po::value(&flags.maxRunningJobs)->default_value(flags.maxRunningJobs),
       "jobs whose JobManager runs at once; the rest wait in the queue")(
-      "jobmanager-max-attempts", po::value(&flags.maxAttempts)->default_value(flags.maxAttempts),
-      "JobManager attempts per job before it fails")(
-      "jobmanager-relaunch-backoff",
-      po::value(&flags.relaunchBackoff)->default_value(flags.relaunchBackoff),
-      "wait before the second attempt; doubles per attempt, at most 60s")(
       "jobmanager-timeout",
       po::value(&flags.jobManagerTimeout)->default_value(flags.jobManagerTimeout),
       "a JobManager silent this long is taken as lost")(
@@ -116,6 +122,7 @@ po::options_description describeFlags(RawFlags& flags) {
       "log-level", po::value(&flags.logLevel)->default_value(flags.logLevel),
       "trace|debug|info|warn|error")(
       "log-file", po::value(&flags.logFile), "log file (default: stderr)");
+  addRestartFlags(options, flags.restart);
   return options;
 }
 
@@ -199,7 +206,8 @@ Status applyMarathonDefaults(const po::variables_map& given, const Environment& 
   if (flags.stateStore.empty()) {
     return makeError(ErrorCode::kInvalidArgument,
                      "no state store: under Marathon the sandbox goes with the task, so give "
-                     "TAILOR_STATE_STORE=local:DIR with DIR on a volume that outlives it (e.g. "
+                     "TAILOR_STATE_STORE=zk://HOST:PORT/PATH (ZooKeeper; several instances "
+                     "then elect a leader) or local:DIR with DIR on a volume that outlives it (e.g. "
                      "local:state with a persistent volume whose containerPath is 'state')");
   }
   return Status();
@@ -211,7 +219,26 @@ Result<DispatcherSettings> convert(const RawFlags& flags) {
     return makeError(ErrorCode::kInvalidArgument, "{}", message);
   };
   DispatcherSettings s;
-  if (flags.stateStore.empty()) return invalid("--state-store is required (local:DIR)");
+  if (flags.stateStore.empty()) {
+    return invalid("--state-store is required (local:DIR or zk://HOST:PORT[,HOST:PORT...]/PATH)");
+  }
+  if (zookeeper::isZooKeeperUrl(flags.stateStore)) {
+    auto url = zookeeper::parseZooKeeperUrl(flags.stateStore, "--state-store");
+    if (!url.ok()) return url.error();
+    s.zooKeeper = *url;
+  } else if (flags.stateStore.rfind("local:", 0) != 0 || flags.stateStore.size() == 6) {
+    return invalid("--state-store: '" + flags.stateStore +
+                   "' is not a state store (expected local:DIR or "
+                   "zk://HOST:PORT[,HOST:PORT...]/PATH)");
+  }
+  auto sessionTimeout = parseDuration(flags.zkSessionTimeout);
+  if (!sessionTimeout.ok() || sessionTimeout->count() < 1000 || sessionTimeout->count() > 600000) {
+    return invalid("--zk-session-timeout: '" + flags.zkSessionTimeout +
+                   "' is not a duration from 1s to 10min (e.g. 10s)");
+  }
+  s.zkSessionTimeout = *sessionTimeout;
+  if (flags.workDir.empty()) return invalid("--work-dir: empty (expected a folder)");
+  s.workDir = flags.workDir;
   if (flags.port < 0 || flags.port > 65535) return invalid("--port: expected 0..65535");
   if (flags.launcher != "local" && flags.launcher != "mesos") {
     return invalid("--launcher: '" + flags.launcher +
@@ -239,9 +266,8 @@ Result<DispatcherSettings> convert(const RawFlags& flags) {
     masters = std::move(*parsed);
   }
   if (flags.maxRunningJobs < 1) return invalid("--max-running-jobs: expected a number >= 1");
-  if (flags.maxAttempts < 1) return invalid("--jobmanager-max-attempts: expected a number >= 1");
-  auto backoff = parseDuration(flags.relaunchBackoff);
-  if (!backoff.ok()) return invalid("--jobmanager-relaunch-backoff: " + backoff.error().message);
+  auto restart = resolveRestartFlags(flags.restart);
+  if (!restart.ok()) return restart.error();
   auto silence = parseDuration(flags.jobManagerTimeout);
   if (!silence.ok()) return invalid("--jobmanager-timeout: " + silence.error().message);
   if (*silence < Duration(2000)) {
@@ -273,8 +299,7 @@ Result<DispatcherSettings> convert(const RawFlags& flags) {
   s.stateStore = flags.stateStore;
   s.launcher = flags.launcher;
   s.maxRunningJobs = flags.maxRunningJobs;
-  s.maxJobManagerAttempts = flags.maxAttempts;
-  s.relaunchBackoff = *backoff;
+  s.restartStrategy = *restart;
   s.jobManagerTimeout = *silence;
   s.maxUploadBytes = static_cast<std::uint64_t>(*upload) << 20;
   s.jobManagerBinary = flags.jobManagerBinary;

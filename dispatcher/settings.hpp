@@ -6,12 +6,15 @@
 // Parsing and checking only: no file is read and nothing is started here.
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/event_loop.hpp"
 #include "common/resources.hpp"
+#include "common/restart_strategy.hpp"
 #include "common/result.hpp"
+#include "common/zookeeper/url.hpp"
 #include "mesos/master_operator.hpp"
 
 namespace tailor::dispatcher {
@@ -24,11 +27,15 @@ struct DispatcherSettings {
   int port = 8080;
   std::string bind = "0.0.0.0";
   std::string advertiseHost = "127.0.0.1";
-  std::string stateStore = {};  // "local:DIR"; a relative DIR is the working directory's
+  std::string stateStore = {};  // "local:DIR" (relative: the working directory's) or "zk://..."
+  // Set for a zk:// state store: Dispatchers elect a leader under its path.
+  std::optional<zookeeper::ZooKeeperUrl> zooKeeper = {};
+  Duration zkSessionTimeout = Duration(10000);
+  std::string workDir = "tailor-work";  // with a zk:// store: jobs' local files and logs
   std::string launcher = "local";
   int maxRunningJobs = 4;
-  int maxJobManagerAttempts = 3;
-  Duration relaunchBackoff = Duration(1000);
+  // For jobs whose spec has none (dispatcher/restart_flags.hpp).
+  v1::RestartStrategy restartStrategy = legacyRestartStrategy(3, Duration(1000));
   Duration jobManagerTimeout = Duration(30000);
   std::uint64_t maxUploadBytes = 64ull << 20;
   std::string jobManagerBinary = {};  // empty: next to the Dispatcher's executable

@@ -1,6 +1,7 @@
 #include "dispatcher/submission.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "common/jobspec/jobspec.hpp"
 
@@ -71,6 +72,16 @@ Result<CheckedSubmission> checkSubmission(const v1::SubmitJobRequest& request,
   }
   if (request.spec().empty()) {
     return makeError(ErrorCode::kInvalidArgument, "spec: missing (expected the job spec's YAML)");
+  }
+  const std::string& submissionId = request.submission_id();
+  if (submissionId.size() > 128 ||
+      !std::all_of(submissionId.begin(), submissionId.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+      })) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "submission_id: '{}' is not a submission id (expected 1 to 128 letters, "
+                     "digits, '.', '_' or '-')",
+                     submissionId.substr(0, 140));
   }
   if (request.files_size() > limits.maxFiles) {
     return makeError(ErrorCode::kInvalidArgument, "files: {} files (at most {})",

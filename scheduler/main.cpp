@@ -98,6 +98,7 @@ int main(int argc, char** argv) {
           });
     };
   }
+  options_->attempt = attempt;
   auto report = scheduler::runPerJob(*options_, observers);
   if (!report.ok()) return failBeforeStart(report.error().message, 1);
   if (!flags.report.empty()) {

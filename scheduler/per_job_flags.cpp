@@ -45,6 +45,9 @@ void addPerJobFlags(po::options_description& options, PerJobFlags& flags) {
       po::value(&flags.heartbeatTimeout)->default_value(flags.heartbeatTimeout),
       "a TaskManager silent this long is lost")(
       "work-dir", po::value(&flags.workDir), "work directory (default: $TMPDIR/tailor/<job id>)")(
+      "ha-store", po::value(&flags.haStore),
+      "where the job's JobManager attempts keep their state and elect one leader: local:DIR or "
+      "zk://HOST:PORT[,HOST:PORT...]/PATH (default: none; the Dispatcher gives one)")(
       "taskmanager-binary", po::value(&flags.taskManagerBinary),
       "path of tailor-taskmanager (default: next to this program)")(
       "job-id", po::value(&flags.jobId), "job id (default: <name>-<date>-<time>-<random>)")(
@@ -124,6 +127,7 @@ Result<PerJobOptions> resolvePerJobFlags(const PerJobFlags& flags, v1::JobSpec s
                                                .count());
   options.outputDir = flags.output;
   options.workDir = !flags.workDir.empty() ? flags.workDir : defaultWorkDir(options.jobId);
+  options.haStore = flags.haStore;
   options.taskManagerBinary = flags.taskManagerBinary;
   options.logLevel = flags.logLevel;
   auto sizing = parseSizingKind(flags.sizing);

@@ -28,6 +28,7 @@ struct PerJobFlags {
   int fixedSlots = 1;
   std::string fixedSlot;
   std::string workDir;
+  std::string haStore;
   std::string taskManagerBinary;
   std::string logLevel = "info";
   std::string jobId;

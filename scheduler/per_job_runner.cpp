@@ -1,5 +1,8 @@
 #include "scheduler/per_job_runner.hpp"
 
+#include "scheduler/ha/job_state_keeper.hpp"
+#include "scheduler/ha/job_state_store.hpp"
+
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -308,9 +311,80 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
     if (!error) jobMaster.cancel(fmt::format("interrupted by signal {}", signal));
   });
 
-  loop.post([&] {
+  std::unique_ptr<JobStateStore> haStore;
+  std::unique_ptr<JobStateKeeper> keeper;
+  if (!options.haStore.empty()) {
+    auto opened = openJobStateStore(loop, options.haStore);
+    if (!opened.ok()) return opened.error();
+    haStore = std::move(*opened);
+  }
+  auto begin = [&] {
     resourceManager.start();
     jobMaster.start();
+  };
+  // With a state store: lead first, then go on from the previous attempt.
+  auto takeOver = [&] {
+    auto loaded = haStore->load(options.attempt);
+    if (!loaded.ok()) {
+      log->error("job {}: {}", options.jobId, loaded.error().message);
+      std::fflush(nullptr);
+      std::_Exit(3);
+    }
+    v1::JobManagerState state = loaded->value_or(v1::JobManagerState());
+    int retired = 0;
+    if (mesosDriver != nullptr) {
+      if (!state.framework_id().empty()) mesosDriver->setFrameworkId(state.framework_id());
+      for (const auto& tm : state.taskmanagers()) {
+        mesosDriver->retire(tm.id(), tm.agent_id());
+        ++retired;
+      }
+    } else {
+      // Local TaskManagers of an earlier attempt exit by themselves once it
+      // no longer answers their heartbeats.
+      retired = state.taskmanagers_size();
+      state.clear_taskmanagers();
+    }
+    if (loaded->has_value()) {
+      log->info("job {}: attempt {} goes on from attempt {} ({}): framework {}, TaskManagers "
+                "from tm-{} on, {} TaskManagers of earlier attempts ended",
+                options.jobId, options.attempt, state.attempt(), haStore->describe(),
+                state.framework_id().empty() ? "none yet" : state.framework_id(),
+                std::max<std::uint64_t>(1, state.next_taskmanager()), retired);
+    }
+    resourceManager.setFirstTaskManagerNumber(state.next_taskmanager());
+    keeper = std::make_unique<JobStateKeeper>(*haStore, options.attempt, std::move(state),
+                                              observers.resources);
+    resourceManager.setObserver(keeper.get());
+    if (mesosDriver != nullptr) {
+      mesosDriver->setStateHooks(
+          {[&](const std::string& id) { keeper->onSubscribed(id); },
+           [&](const std::string& id, const std::string& agent) {
+             keeper->onTaskManagerPlaced(id, agent);
+           },
+           [&](const std::string& id) { keeper->onRetiredTaskManagerGone(id); }});
+    }
+    Status saved = keeper->saveNow();
+    if (!saved.ok()) {
+      log->error("job {}: cannot write its state to {}: {}", options.jobId, haStore->describe(),
+                 saved.error().message);
+      std::fflush(nullptr);
+      std::_Exit(3);
+    }
+    begin();
+  };
+  loop.post([&] {
+    if (!haStore) {
+      begin();
+      return;
+    }
+    haStore->campaign(
+        options.attempt, takeOver, [&](const std::string& why) {
+          // Another attempt may act now: stop at once, touch nothing.
+          log->error("job {}: attempt {} no longer leads ({}); exiting", options.jobId,
+                     options.attempt, why);
+          std::fflush(nullptr);
+          std::_Exit(3);
+        });
   });
   loop.run();
   signals.cancel();

@@ -55,6 +55,12 @@ struct PerJobOptions {
   bool mesosJson = false;
   std::string mesosSecret;
   mesos::MesosDriverConfig mesos;
+  // High availability (docs/ha.md): where this job's JobManager attempts keep
+  // their state (local:DIR or zk://...; empty: nowhere), and which attempt
+  // this is. An attempt leads before it acts and goes on from the state the
+  // previous one left: the same Mesos framework, TaskManager ids after its.
+  std::string haStore;
+  int attempt = 1;
 };
 
 // Resources of this machine: all its CPUs and memory, the free disk of

@@ -1,5 +1,7 @@
 #include "common/jobspec/jobspec.hpp"
 
+#include "common/restart_strategy.hpp"
+
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
@@ -39,14 +41,15 @@ constexpr std::size_t kMaxListedNames = 20;
 constexpr std::string_view kRootPath = "job";
 constexpr std::string_view kSyntaxPath = "invalid YAML";
 
-constexpr std::string_view kJobFields[] = {"name", "output", "stages"};
+constexpr std::string_view kJobFields[] = {"name", "output", "stages", "restart_strategy"};
 constexpr std::string_view kStageFields[] = {"name", "parallelism",  "resources", "command",
                                              "env",  "max_attempts", "input",     "inputs"};
 constexpr std::string_view kResourceFields[] = {"cpus", "mem", "disk", "gpus"};
 constexpr std::string_view kInputFields[] = {"files"};
 constexpr std::string_view kUpstreamFields[] = {"stage", "partitioning"};
 
-constexpr std::string_view kExpectJob = "a map with name, stages and optionally output";
+constexpr std::string_view kExpectJob =
+    "a map with name, stages and optionally output and restart_strategy";
 constexpr std::string_view kExpectJobName =
     "a name of at most 100 letters, digits, '_', '.' and '-'";
 constexpr std::string_view kExpectOutput = "a directory path as a string";
@@ -79,6 +82,13 @@ constexpr std::string_view kExpectUpstream =
     "a map such as {stage: NAME, partitioning: hash|forward|broadcast}";
 constexpr std::string_view kExpectUpstreamStage = "the name of another stage";
 constexpr std::string_view kExpectPartitioning = "hash, forward or broadcast";
+constexpr std::string_view kExpectRestartStrategy =
+    "a map with type (none, fixed-delay, failure-rate or exponential-delay) and that type's "
+    "options, such as {type: fixed-delay, attempts: 3, delay: 10s}, or just the type";
+constexpr std::string_view kExpectRestartType =
+    "none, fixed-delay, failure-rate or exponential-delay";
+constexpr std::string_view kExpectRestartOn =
+    "a non-empty list of failures to restart on: jobmanager-lost, job-failed";
 
 // A node together with where to report problems with it and its field path.
 //
@@ -382,6 +392,9 @@ class SpecParser {
   Status parseEnv(const Value& value, v1::Stage* stage) const;
   Status parseInput(const Value& value, v1::Stage* stage) const;
   Status parseUpstreams(const Value& value, v1::Stage* stage, StageSource* source) const;
+  Status parseRestartStrategy(const Value& value, v1::RestartStrategy* strategy) const;
+  Result<v1::RestartStrategyType> readRestartType(const Value& value) const;
+  Status parseRestartOn(const Value& value, v1::RestartStrategy* strategy) const;
   Status checkGraph(const Value& stagesValue, const v1::JobSpec& spec,
                     const std::vector<StageSource>& sources) const;
 
@@ -626,6 +639,13 @@ Result<v1::JobSpec> SpecParser::parseDocument(const YAML::Node& root, const std:
       return output.error();
     }
     spec.set_output(*output);
+  }
+
+  if (const Field* restartField = job->find("restart_strategy")) {
+    if (Status status = parseRestartStrategy(restartField->value, spec.mutable_restart_strategy());
+        !status) {
+      return status.error();
+    }
   }
 
   auto stagesField = require(*job, "stages", kExpectStages);
@@ -939,6 +959,108 @@ Status SpecParser::parseUpstreams(const Value& value, v1::Stage* stage, StageSou
     source->upstreams.push_back(
         UpstreamRef{*name, (*stageField)->value, partitioning,
                     partitioningField != nullptr ? partitioningField->value : item});
+  }
+  return Status::okStatus();
+}
+
+Result<v1::RestartStrategyType> SpecParser::readRestartType(const Value& value) const {
+  auto name = readString(value, kExpectRestartType);
+  if (!name) {
+    return name.error();
+  }
+  auto type = parseRestartStrategyType(*name);
+  if (!type) {
+    return fail(value, fmt::format("{} is not a restart strategy ({}expected {})", quote(*name),
+                                   didYouMean(*name, restartStrategyNames()), kExpectRestartType));
+  }
+  return *type;
+}
+
+Status SpecParser::parseRestartOn(const Value& value, v1::RestartStrategy* strategy) const {
+  auto items = readList(value, kExpectRestartOn);
+  if (!items) {
+    return items.error();
+  }
+  strategy->clear_restart_on();
+  for (const Value& item : *items) {
+    auto name = readString(item, kExpectRestartOn);
+    if (!name) {
+      return name.error();
+    }
+    auto trigger = parseRestartTrigger(*name);
+    if (!trigger) {
+      return fail(item, fmt::format("{} is not a failure to restart on ({}expected {})",
+                                    quote(*name), didYouMean(*name, restartTriggerNames()),
+                                    joinNames(restartTriggerNames())));
+    }
+    strategy->add_restart_on(*trigger);
+  }
+  return Status::okStatus();
+}
+
+Status SpecParser::parseRestartStrategy(const Value& value, v1::RestartStrategy* strategy) const {
+  if (value.node.IsScalar()) {
+    auto type = readRestartType(value);
+    if (!type) {
+      return type.error();
+    }
+    *strategy = defaultRestartStrategy(*type);
+    return Status::okStatus();
+  }
+  std::vector<std::string_view> allowed = {"type"};
+  for (auto option : allRestartStrategyOptions()) {
+    allowed.push_back(option);
+  }
+  auto fields = readMap(value, Names(allowed), kExpectRestartStrategy);
+  if (!fields) {
+    return fields.error();
+  }
+  auto typeField = require(*fields, "type", kExpectRestartType);
+  if (!typeField) {
+    return typeField.error();
+  }
+  auto type = readRestartType((*typeField)->value);
+  if (!type) {
+    return type.error();
+  }
+  *strategy = defaultRestartStrategy(*type);
+  auto applies = restartStrategyOptions(*type);
+  const std::string typeName(restartStrategyName(*type));
+  for (const Field& field : fields->fields) {
+    if (field.name == "type") {
+      continue;
+    }
+    if (std::find(applies.begin(), applies.end(), field.name) == applies.end()) {
+      std::vector<std::string_view> names = {"type"};
+      names.insert(names.end(), applies.begin(), applies.end());
+      return fail(field.keyMark, value.path,
+                  fmt::format("{} does not apply to {} (expected {})", quote(field.name),
+                              typeName,
+                              applies.empty() ? std::string("no other field")
+                                              : "one of: " + joinNames(names)));
+    }
+    if (field.name == "restart_on") {
+      if (Status status = parseRestartOn(field.value, strategy); !status) {
+        return status;
+      }
+      continue;
+    }
+    auto text = readString(field.value, restartOptionExpectation(field.name));
+    if (!text) {
+      return text.error();
+    }
+    if (Status set = setRestartOption(*strategy, field.name, *text); !set) {
+      return fail(field.value, set.error().message);
+    }
+  }
+  if (auto problem = checkRestartStrategy(*strategy)) {
+    // At the option to blame, else at the other one given (max_backoff for initial_backoff).
+    const Field* blamed = fields->find(problem->option);
+    if (blamed == nullptr) {
+      blamed = fields->find("max_backoff");
+    }
+    return blamed != nullptr ? fail(blamed->value, problem->message)
+                             : fail(value, problem->message);
   }
   return Status::okStatus();
 }

@@ -28,6 +28,15 @@
 //       inputs:                  # other stages: the stages this one reads, at least one
 //         - stage: tokenize      #   required, the name of another stage
 //           partitioning: hash   #   optional: hash (default), forward or broadcast
+//   restart_strategy:            # optional: how a Dispatcher restarts the job as a whole after
+//     type: fixed-delay          #   a failure (common/restart_strategy.hpp; `tailor run` ignores
+//     attempts: 3                #   it). type: none, fixed-delay, failure-rate or
+//     delay: 10s                 #   exponential-delay, and only that type's options, each with
+//     restart_on: [jobmanager-lost, job-failed]   # Flink's default when left out. Durations
+//                                #   as the flags write them: 250ms, 10s, 5m, 1h (a plain number
+//                                #   is seconds). Just the type (restart_strategy: none) is short
+//                                #   for the type with every default. Without the block the
+//                                #   Dispatcher's default applies.
 //
 // Each stage has exactly one of `input` and `inputs`. The stages must form a DAG with exactly
 // one sink (a stage that no other stage reads); `forward` needs both stages to have the same

@@ -70,8 +70,8 @@ Status LeaderElection::start(Callbacks callbacks) {
 }
 
 Status LeaderElection::createNode() {
-  auto created = session_.create(folder_ + "/latch-" + nonce_ + "-", data_,
-                                 CreateMode::kEphemeralSequential);
+  auto created =
+      session_.create(folder_ + "/latch-" + nonce_ + "-", data_, CreateMode::kEphemeralSequential);
   if (!created.ok()) return created.error();
   node_ = *created;
   // A create retried after a lost answer may have made two nodes: keep the

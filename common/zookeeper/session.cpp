@@ -27,10 +27,14 @@ void logFromClient(const char* message) {
 
 int modeFlags(CreateMode mode) {
   switch (mode) {
-    case CreateMode::kPersistent: return ZOO_PERSISTENT;
-    case CreateMode::kEphemeral: return ZOO_EPHEMERAL;
-    case CreateMode::kPersistentSequential: return ZOO_PERSISTENT_SEQUENTIAL;
-    case CreateMode::kEphemeralSequential: return ZOO_EPHEMERAL_SEQUENTIAL;
+    case CreateMode::kPersistent:
+      return ZOO_PERSISTENT;
+    case CreateMode::kEphemeral:
+      return ZOO_EPHEMERAL;
+    case CreateMode::kPersistentSequential:
+      return ZOO_PERSISTENT_SEQUENTIAL;
+    case CreateMode::kEphemeralSequential:
+      return ZOO_EPHEMERAL_SEQUENTIAL;
   }
   return ZOO_PERSISTENT;
 }
@@ -43,7 +47,8 @@ bool expired(int rc) { return rc == ZSESSIONEXPIRED || rc == ZINVALIDSTATE; }
 
 ErrorCode codeOf(int rc) {
   if (rc == ZNONODE) return ErrorCode::kNotFound;
-  if (rc == ZNODEEXISTS || rc == ZBADVERSION || rc == ZNOTEMPTY) return ErrorCode::kFailedPrecondition;
+  if (rc == ZNODEEXISTS || rc == ZBADVERSION || rc == ZNOTEMPTY)
+    return ErrorCode::kFailedPrecondition;
   if (retryable(rc) || expired(rc)) return ErrorCode::kUnavailable;
   if (rc == ZBADARGUMENTS) return ErrorCode::kInvalidArgument;
   return ErrorCode::kInternal;
@@ -62,9 +67,12 @@ struct WatchContext {
 
 const char* toString(SessionEvent event) {
   switch (event) {
-    case SessionEvent::kConnected: return "connected";
-    case SessionEvent::kDisconnected: return "disconnected";
-    case SessionEvent::kExpired: return "expired";
+    case SessionEvent::kConnected:
+      return "connected";
+    case SessionEvent::kDisconnected:
+      return "disconnected";
+    case SessionEvent::kExpired:
+      return "expired";
   }
   return "?";
 }
@@ -281,8 +289,9 @@ void Session::Impl::onState(std::uint64_t generation, int state) {
   } else if (state == ZOO_CONNECTING_STATE || state == ZOO_ASSOCIATING_STATE) {
     if (everConnected && !disconnected) {
       disconnected = true;
-      log()->warn("lost the connection to ZooKeeper at {}; reconnecting (the session lives for {} ms)",
-                  options.hosts, options.sessionTimeout.count());
+      log()->warn(
+          "lost the connection to ZooKeeper at {}; reconnecting (the session lives for {} ms)",
+          options.hosts, options.sessionTimeout.count());
       notify(SessionEvent::kDisconnected);
     }
   } else if (state == ZOO_AUTH_FAILED_STATE) {
@@ -337,9 +346,8 @@ Result<std::unique_ptr<Session>> Session::connect(EventLoop& loop, SessionOption
   Status opened = impl->open();
   if (!opened.ok()) return opened.error();
   std::unique_lock<std::mutex> lock(impl->shared->mutex);
-  bool up = impl->shared->cv.wait_for(lock, impl->options.connectTimeout, [&] {
-    return impl->shared->state == ZOO_CONNECTED_STATE;
-  });
+  bool up = impl->shared->cv.wait_for(lock, impl->options.connectTimeout,
+                                      [&] { return impl->shared->state == ZOO_CONNECTED_STATE; });
   lock.unlock();
   if (!up) {
     std::string hosts = impl->options.hosts;
@@ -498,8 +506,8 @@ Status Session::multi(const std::vector<Op>& ops, int* failed) {
                            static_cast<int>(createdPaths[i].size()));
         break;
       case Op::Kind::kSet:
-        zoo_set_op_init(&zops[i], op.path.c_str(), op.data.data(),
-                        static_cast<int>(op.data.size()), op.version, nullptr);
+        zoo_set_op_init(&zops[i], op.path.c_str(), op.data.data(), static_cast<int>(op.data.size()),
+                        op.version, nullptr);
         break;
       case Op::Kind::kRemove:
         zoo_delete_op_init(&zops[i], op.path.c_str(), op.version);

@@ -20,8 +20,8 @@ bool validHostPort(const std::string& hostPort, std::string* problem) {
   for (char c : host) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' ||
           c == '[' || c == ']' || c == ':')) {
-      *problem = "host '" + host + "' has a character '" + std::string(1, c) +
-                 "' that is not allowed";
+      *problem =
+          "host '" + host + "' has a character '" + std::string(1, c) + "' that is not allowed";
       return false;
     }
   }
@@ -39,16 +39,15 @@ bool validHostPort(const std::string& hostPort, std::string* problem) {
 
 bool isZooKeeperUrl(const std::string& text) { return text.rfind("zk://", 0) == 0; }
 
-std::string ZooKeeperUrl::describe() const {
-  return "zk://" + hosts + (path.empty() ? "/" : path);
-}
+std::string ZooKeeperUrl::describe() const { return "zk://" + hosts + (path.empty() ? "/" : path); }
 
 std::string ZooKeeperUrl::child(const std::string& name) const { return path + "/" + name; }
 
 Result<ZooKeeperUrl> parseZooKeeperUrl(const std::string& text, const std::string& what) {
   auto invalid = [&](const std::string& problem) {
-    return makeError(ErrorCode::kInvalidArgument, "{}: '{}' is not a ZooKeeper URL: {}; expected {}",
-                     what, text, problem, kForm);
+    return makeError(ErrorCode::kInvalidArgument,
+                     "{}: '{}' is not a ZooKeeper URL: {}; expected {}", what, text, problem,
+                     kForm);
   };
   if (!isZooKeeperUrl(text)) return invalid("it does not start with zk://");
   std::string rest = text.substr(5);
@@ -80,7 +79,8 @@ Result<ZooKeeperUrl> parseZooKeeperUrl(const std::string& text, const std::strin
   if (path.find("//") != std::string::npos) return invalid("the path has an empty part");
   for (std::size_t i = 0; i < path.size(); ++i) {
     char c = path[i];
-    if (std::iscntrl(static_cast<unsigned char>(c))) return invalid("the path has a control character");
+    if (std::iscntrl(static_cast<unsigned char>(c)))
+      return invalid("the path has a control character");
   }
   if (path.find("/./") != std::string::npos || path.find("/../") != std::string::npos ||
       (path.size() >= 2 && path.compare(path.size() - 2, 2, "/.") == 0) ||

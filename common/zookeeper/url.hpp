@@ -11,8 +11,8 @@
 namespace tailor::zookeeper {
 
 struct ZooKeeperUrl {
-  std::string hosts;  // "host:port,host:port", as the ZooKeeper client takes it
-  std::string path;   // absolute, no trailing '/': "/tailor"; "" for the root
+  std::string hosts;   // "host:port,host:port", as the ZooKeeper client takes it
+  std::string path;    // absolute, no trailing '/': "/tailor"; "" for the root
   std::string digest;  // "user:password", or empty
 
   // The URL again, credentials left out (for logs and errors).

@@ -11,6 +11,7 @@
 // (runPass) tells the owner, plans and acts. Nothing calls back into its
 // caller. Loop thread only. See docs/architecture.md.
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
@@ -118,6 +119,11 @@ class ResourceManager : public ResourceManagerGateway, public DriverListener {
   // Must be called before any requirement is declared.
   void setSlotOwner(SlotOwner* owner) { owner_ = owner; }
   void setObserver(ResourceObserver* observer) { observer_ = observer; }
+  // Before start(): the number of the first TaskManager (tm-N), so that ids
+  // go on from an earlier attempt's (docs/ha.md).
+  void setFirstTaskManagerNumber(std::uint64_t number) {
+    nextTaskManager_ = std::max<std::uint64_t>(1, number);
+  }
   void start();
 
   // ResourceManagerGateway

@@ -1,6 +1,7 @@
 #include "common/jobspec/jobspec.hpp"
 
 #include <gmock/gmock.h>
+#include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -12,6 +13,8 @@
 #include <random>
 #include <string>
 #include <string_view>
+
+#include "common/restart_strategy.hpp"
 
 namespace tailor::jobspec {
 namespace {
@@ -555,6 +558,152 @@ TEST(JobSpecTest, ClusterCapacity) {
   // Without a capacity anything goes.
   auto unchecked = parse(replaced(kTwoStages, "cpus: 1,", "cpus: 500,"));
   EXPECT_TRUE(unchecked.ok()) << unchecked.error().message;
+}
+
+// --- restart_strategy ---
+
+// kTwoStages with a restart_strategy block after it: the block starts on line 13.
+std::string withRestart(std::string_view block) {
+  return std::string(kTwoStages) + "restart_strategy:" + std::string(block);
+}
+
+TEST(JobSpecTest, WithoutARestartStrategyTheDispatcherChooses) {
+  auto spec = parse(kTwoStages);
+  ASSERT_TRUE(spec.ok()) << spec.error().message;
+  EXPECT_FALSE(spec->has_restart_strategy());
+  EXPECT_EQ(spec->restart_strategy().type(), v1::RESTART_STRATEGY_TYPE_UNSPECIFIED);
+}
+
+TEST(JobSpecTest, RestartStrategyOptionsAreReadAndTheRestDefaulted) {
+  auto spec = parse(withRestart(R"(
+  type: fixed-delay
+  attempts: 3
+  delay: 10s
+  restart_on: [jobmanager-lost, job-failed]
+)"));
+  ASSERT_TRUE(spec.ok()) << spec.error().message;
+  const auto& fixed = spec->restart_strategy();
+  EXPECT_EQ(fixed.type(), v1::FIXED_DELAY);
+  EXPECT_EQ(fixed.attempts(), 3);
+  EXPECT_EQ(fixed.delay_seconds(), 10);
+  EXPECT_THAT(fixed.restart_on(), ::testing::ElementsAre(v1::JOBMANAGER_LOST, v1::JOB_FAILED));
+
+  spec = parse(withRestart(" {type: failure-rate, max_failures_per_interval: 3}\n"));
+  ASSERT_TRUE(spec.ok()) << spec.error().message;
+  const auto& rate = spec->restart_strategy();
+  EXPECT_EQ(rate.type(), v1::FAILURE_RATE);
+  EXPECT_EQ(rate.max_failures_per_interval(), 3);
+  EXPECT_EQ(rate.failure_rate_interval_seconds(), 60);  // Flink's defaults
+  EXPECT_EQ(rate.delay_seconds(), 1);
+  EXPECT_THAT(rate.restart_on(), ::testing::ElementsAre(v1::JOBMANAGER_LOST));
+  EXPECT_EQ(rate.attempts(), 0);  // not an option of failure-rate
+
+  spec = parse(withRestart(R"(
+  type: exponential-delay
+  initial_backoff: 250ms
+  max_backoff: 2m
+  backoff_multiplier: 2
+  reset_backoff_threshold: never
+  jitter_factor: 0
+  attempts: unlimited
+)"));
+  ASSERT_TRUE(spec.ok()) << spec.error().message;
+  const auto& exponential = spec->restart_strategy();
+  EXPECT_EQ(exponential.type(), v1::EXPONENTIAL_DELAY);
+  EXPECT_EQ(exponential.initial_backoff_seconds(), 0.25);
+  EXPECT_EQ(exponential.max_backoff_seconds(), 120);
+  EXPECT_EQ(exponential.backoff_multiplier(), 2);
+  EXPECT_EQ(exponential.reset_backoff_threshold_seconds(), 0);
+  EXPECT_EQ(exponential.jitter_factor(), 0);
+  EXPECT_EQ(exponential.attempts(), 0);
+}
+
+TEST(JobSpecTest, ARestartStrategyCanBeJustItsType) {
+  auto spec = parse(withRestart(" none\n"));
+  ASSERT_TRUE(spec.ok()) << spec.error().message;
+  EXPECT_EQ(spec->restart_strategy().type(), v1::NO_RESTART);
+  EXPECT_THAT(spec->restart_strategy().restart_on(), ::testing::IsEmpty());
+
+  spec = parse(withRestart(" exponential-delay\n"));
+  ASSERT_TRUE(spec.ok()) << spec.error().message;
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
+      spec->restart_strategy(), defaultRestartStrategy(v1::EXPONENTIAL_DELAY)));
+}
+
+TEST(JobSpecTest, RestartStrategyTypeErrors) {
+  expectError(withRestart("\n  attempts: 3\n"),
+              {"job.yaml:14:3: restart_strategy: missing required field 'type' (expected none, "
+               "fixed-delay, failure-rate or exponential-delay)"});
+  expectError(withRestart("\n  type: fixed\n"),
+              {"job.yaml:14:9: restart_strategy.type: 'fixed' is not a restart strategy (did you "
+               "mean 'fixed-delay'? expected none, fixed-delay, failure-rate or "
+               "exponential-delay)"});
+  expectError(withRestart(" failure_rate\n"),
+              {"job.yaml:13:19: restart_strategy: 'failure_rate' is not a restart strategy (did "
+               "you mean 'failure-rate'?"});
+  expectError(withRestart(" [fixed-delay]\n"),
+              {"job.yaml:13:19: restart_strategy: found a list (expected a map with type"});
+  expectError(withRestart("\n  type: no\n"),
+              {"job.yaml:14:9: restart_strategy.type: found the boolean 'no'"});
+}
+
+TEST(JobSpecTest, RestartStrategyOptionErrorsNameTheOption) {
+  expectError(withRestart("\n  type: fixed-delay\n  delays: 1s\n"),
+              {"job.yaml:15:3: restart_strategy: unknown field 'delays' (did you mean 'delay'? "
+               "expected one of: type, attempts, delay"});
+  expectError(withRestart("\n  type: fixed-delay\n  jitter_factor: 0.1\n"),
+              {"job.yaml:15:3: restart_strategy: 'jitter_factor' does not apply to fixed-delay "
+               "(expected one of: type, attempts, delay, restart_on)"});
+  expectError(withRestart("\n  type: none\n  attempts: 2\n"),
+              {"job.yaml:15:3: restart_strategy: 'attempts' does not apply to none (expected no "
+               "other field)"});
+  expectError(withRestart("\n  type: fixed-delay\n  delay: soon\n"),
+              {"job.yaml:15:10: restart_strategy.delay: 'soon' is not a duration (expected a "
+               "duration >= 0 such as 10s, 500ms or 2m)"});
+  expectError(withRestart("\n  type: fixed-delay\n  delay: 9000h\n"),
+              {"job.yaml:15:10: restart_strategy.delay: '9000h' is too long"});
+  expectError(withRestart("\n  type: fixed-delay\n  attempts: 0\n"),
+              {"job.yaml:15:13: restart_strategy.attempts: 0 is too small (expected an integer "
+               ">= 1, or unlimited)"});
+  expectError(withRestart("\n  type: fixed-delay\n  attempts: yes\n"),
+              {"job.yaml:15:13: restart_strategy.attempts: found the boolean 'yes'"});
+  expectError(withRestart("\n  type: fixed-delay\n  delay: [1s]\n"),
+              {"job.yaml:15:10: restart_strategy.delay: found a list (expected a duration >= 0"});
+  expectError(withRestart("\n  type: failure-rate\n  failure_rate_interval: 0s\n"),
+              {"job.yaml:15:26: restart_strategy.failure_rate_interval: '0s' is too short "
+               "(expected a duration > 0"});
+  expectError(withRestart("\n  type: exponential-delay\n  jitter_factor: 1.5\n"),
+              {"job.yaml:15:18: restart_strategy.jitter_factor: 1.5 is out of range (expected a "
+               "number from 0 to 1"});
+  expectError(withRestart("\n  type: exponential-delay\n  backoff_multiplier: 1\n"),
+              {"job.yaml:15:23: restart_strategy.backoff_multiplier: 1 is not greater than 1"});
+  expectError(withRestart("\n  type: exponential-delay\n  reset_backoff_threshold: always\n"),
+              {"job.yaml:15:28: restart_strategy.reset_backoff_threshold: 'always' is not a "
+               "duration (expected a duration > 0 such as 10m or 1h, or never)"});
+}
+
+TEST(JobSpecTest, RestartStrategyBackoffsMustBeInOrder) {
+  // Blamed on initial_backoff when it is given...
+  expectError(withRestart("\n  type: exponential-delay\n  initial_backoff: 5m\n"),
+              {"job.yaml:15:20: restart_strategy.initial_backoff: initial_backoff 5m is longer "
+               "than max_backoff 1m (expected initial_backoff <= max_backoff)"});
+  // ... else on max_backoff.
+  expectError(withRestart("\n  type: exponential-delay\n  max_backoff: 500ms\n"),
+              {"job.yaml:15:16: restart_strategy.max_backoff: initial_backoff 1s is longer than "
+               "max_backoff 500ms"});
+}
+
+TEST(JobSpecTest, RestartOnErrors) {
+  expectError(withRestart("\n  type: fixed-delay\n  restart_on: [jobmanager-lost, job-fail]\n"),
+              {"job.yaml:15:33: restart_strategy.restart_on[1]: 'job-fail' is not a failure to "
+               "restart on (did you mean 'job-failed'? expected jobmanager-lost, job-failed)"});
+  expectError(withRestart("\n  type: fixed-delay\n  restart_on: []\n"),
+              {"job.yaml:15:15: restart_strategy.restart_on: the list is empty"});
+  expectError(withRestart("\n  type: fixed-delay\n  restart_on: job-failed\n"),
+              {"job.yaml:15:15: restart_strategy.restart_on: found 'job-failed' (expected a "
+               "non-empty list"});
+  expectError(withRestart("\n  type: fixed-delay\n  restart_on: [job-failed, job-failed]\n"),
+              {"job.yaml:15:15: restart_strategy.restart_on: job-failed is given twice"});
 }
 
 TEST(JobSpecTest, YamlSyntaxError) {

@@ -35,8 +35,8 @@ class ZooKeeperServer {
 
  private:
   std::string run(const std::string& command) const {
-    std::string line = std::string("bash ") + TAILOR_ZK_SERVER_SCRIPT + " " + command + " " +
-                       dir_.str() + " 2>&1";
+    std::string line =
+        std::string("bash ") + TAILOR_ZK_SERVER_SCRIPT + " " + command + " " + dir_.str() + " 2>&1";
     FILE* pipe = ::popen(line.c_str(), "r");
     if (pipe == nullptr) throw std::runtime_error("cannot run " + line);
     std::string output;

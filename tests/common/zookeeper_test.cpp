@@ -36,11 +36,12 @@ TEST(ZooKeeperUrlTest, BadUrlsSayWhatIsWrongAndTheExpectedForm) {
     const char* text;
     const char* says;
   };
-  for (const Case& c : {Case{"local:/tmp", "does not start with zk://"},
-                        Case{"zk:///tailor", "no host:port"}, Case{"zk://host/tailor", "host:port"},
-                        Case{"zk://host:99999/x", "not a number from 1 to 65535"},
-                        Case{"zk://h:1,h:x/x", "port 'x'"}, Case{"zk://h:1/a//b", "empty part"},
-                        Case{"zk://h:1/a/../b", "'..'"}, Case{"zk://user@h:1/a", "user:password"}}) {
+  for (const Case& c :
+       {Case{"local:/tmp", "does not start with zk://"}, Case{"zk:///tailor", "no host:port"},
+        Case{"zk://host/tailor", "host:port"},
+        Case{"zk://host:99999/x", "not a number from 1 to 65535"},
+        Case{"zk://h:1,h:x/x", "port 'x'"}, Case{"zk://h:1/a//b", "empty part"},
+        Case{"zk://h:1/a/../b", "'..'"}, Case{"zk://user@h:1/a", "user:password"}}) {
     auto url = parseZooKeeperUrl(c.text, "--state-store");
     ASSERT_FALSE(url.ok()) << c.text;
     EXPECT_NE(url.error().message.find(c.says), std::string::npos) << url.error().message;
@@ -109,9 +110,8 @@ TEST_F(ZooKeeperTest, MultiIsAllOrNothingAndNamesTheFailedOperation) {
   ASSERT_TRUE(session);
   ASSERT_TRUE(session->ensurePath("/m").ok());
   int failed = -2;
-  Status status = session->multi({Op::create("/m/x", "1"), Op::check("/m/fence"),
-                                  Op::create("/m/y", "2")},
-                                 &failed);
+  Status status = session->multi(
+      {Op::create("/m/x", "1"), Op::check("/m/fence"), Op::create("/m/y", "2")}, &failed);
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(failed, 1);
   EXPECT_EQ(status.error().code, ErrorCode::kNotFound);
@@ -120,8 +120,9 @@ TEST_F(ZooKeeperTest, MultiIsAllOrNothingAndNamesTheFailedOperation) {
   EXPECT_FALSE(session->get("/m/x")->has_value());  // nothing was made
 
   ASSERT_TRUE(session->create("/m/fence", "", CreateMode::kEphemeral).ok());
-  ASSERT_TRUE(session->multi({Op::check("/m/fence"), Op::create("/m/x", "1"),
-                              Op::set("/m/fence", "2"), Op::remove("/m/x")})
+  ASSERT_TRUE(session
+                  ->multi({Op::check("/m/fence"), Op::create("/m/x", "1"), Op::set("/m/fence", "2"),
+                           Op::remove("/m/x")})
                   .ok());
   EXPECT_FALSE(session->get("/m/x")->has_value());
   EXPECT_EQ((*session->get("/m/fence"))->data, "2");
@@ -224,8 +225,8 @@ TEST_F(ZooKeeperTest, AnExpiredSessionRevokesLeadershipAndFencesItsWrites) {
   bool otherLeads = false;
   LeaderElection leader(loop_, *leaderSession, "/fenced", "old");
   LeaderElection other(loop_, *otherSession, "/fenced", "new");
-  ASSERT_TRUE(leader.start({[&] { led = true; }, [&](const std::string& why) { revoked = why; }})
-                  .ok());
+  ASSERT_TRUE(
+      leader.start({[&] { led = true; }, [&](const std::string& why) { revoked = why; }}).ok());
   ASSERT_TRUE(runUntil([&] { return led; }));
   ASSERT_TRUE(other.start({[&] { otherLeads = true; }, nullptr}).ok());
   std::string fence = leader.node();
@@ -237,7 +238,8 @@ TEST_F(ZooKeeperTest, AnExpiredSessionRevokesLeadershipAndFencesItsWrites) {
   ASSERT_TRUE(runUntil([&] { return otherLeads; }));
   // The old leader's next write in its role is refused: its node is gone.
   int failed = -1;
-  Status late = leaderSession->multi({Op::check(fence), Op::create("/fenced-write-2", "")}, &failed);
+  Status late =
+      leaderSession->multi({Op::check(fence), Op::create("/fenced-write-2", "")}, &failed);
   ASSERT_FALSE(late.ok());
   EXPECT_EQ(failed, 0);
   EXPECT_FALSE(otherSession->get("/fenced-write-2")->has_value());

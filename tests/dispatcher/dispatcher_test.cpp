@@ -45,9 +45,8 @@ constexpr Duration kTimeout{30000};
 DispatcherConfig defaultConfig() {
   DispatcherConfig config;
   config.maxRunningJobs = 2;
-  config.maxJobManagerAttempts = 3;
-  config.relaunchBackoff = kBackoff;
-  config.maxRelaunchBackoff = Duration(60000);
+  config.restartStrategy = legacyRestartStrategy(3, kBackoff);
+  config.jitter = [] { return 0.0; };
   config.jobManagerTimeout = kTimeout;
   return config;
 }
@@ -55,7 +54,7 @@ DispatcherConfig defaultConfig() {
 DispatcherConfig withRunning(int maxRunningJobs, int maxAttempts = 3) {
   DispatcherConfig config = defaultConfig();
   config.maxRunningJobs = maxRunningJobs;
-  config.maxJobManagerAttempts = maxAttempts;
+  config.restartStrategy = legacyRestartStrategy(maxAttempts, kBackoff);
   return config;
 }
 
@@ -284,7 +283,8 @@ TEST_F(DispatcherTest, SubmitLaunchesUpToMaxRunningJobsAndQueuesTheRest) {
   EXPECT_EQ(first.attempt, 1);
   EXPECT_EQ(first.specPath, jobDir + "/files/job.yaml");
   EXPECT_EQ(first.jobDir, jobDir);
-  EXPECT_EQ(first.outputDir, "");  // the launcher's default: the job's folder locally
+  // Locally the job's folder, pinned in the record at the first launch.
+  EXPECT_EQ(first.outputDir, jobDir + "/output");
   EXPECT_EQ(first.dispatcherAddress, kAddress);
 
   std::string beta = launched("beta");
@@ -346,6 +346,41 @@ TEST_F(DispatcherTest, SubmitStoresTheFilesAndTheRecordBeforeAnswering) {
   EXPECT_EQ(record.output_dir(), "");
 }
 
+TEST_F(DispatcherTest, ASubmissionSentAgainIsAnsweredWithTheJobItMade) {
+  start(withRunning(1));
+  launched("alpha");
+  auto request = submission("beta");
+  request.set_submission_id("cli-0123abcd");
+  auto first = dispatcher_->submit(request);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(store_.record(first->id()).submission_id(), "cli-0123abcd");
+  auto again = dispatcher_->submit(request);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->id(), first->id());
+  EXPECT_EQ(again->queue_position(), 1);
+  EXPECT_EQ(store_.files.size(), 2u);  // alpha and beta, no third job
+
+  // Also after a restart (or a failover to another Dispatcher): the id is in the record.
+  create(withRunning(1));
+  EXPECT_CALL(launcher_, adopt(_, _));
+  ASSERT_TRUE(dispatcher_->recover().ok());
+  auto afterRestart = dispatcher_->submit(request);
+  ASSERT_TRUE(afterRestart.ok());
+  EXPECT_EQ(afterRestart->id(), first->id());
+  EXPECT_EQ(store_.files.size(), 2u);
+
+  // Without an id, or with another, it is a new job.
+  request.set_submission_id("cli-other");
+  auto other = dispatcher_->submit(request);
+  ASSERT_TRUE(other.ok());
+  EXPECT_NE(other->id(), first->id());
+  request.set_submission_id("has space");
+  auto bad = dispatcher_->submit(request);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_THAT(bad.error().message, HasSubstr("submission_id: 'has space' is not a submission id"));
+}
+
 TEST_F(DispatcherTest, SubmitHonoursAnAbsoluteOutputFolderOnly) {
   start(withRunning(2));
   auto request = submission("alpha");
@@ -365,9 +400,9 @@ TEST_F(DispatcherTest, SubmitHonoursAnAbsoluteOutputFolderOnly) {
       .WillOnce(DoAll(SaveArg<0>(&launch), Return(runningAt(2))));
   auto relative = dispatcher_->submit(request);
   ASSERT_TRUE(relative.ok()) << relative.error().message;
-  EXPECT_EQ(launch.outputDir, "");
+  EXPECT_EQ(launch.outputDir, store_.jobDir(relative->id()) + "/output");
   EXPECT_EQ(view(relative->id()).output(), store_.jobDir(relative->id()) + "/output");
-  EXPECT_EQ(store_.record(relative->id()).output_dir(), "");
+  EXPECT_EQ(store_.record(relative->id()).output_dir(), launch.outputDir);
 }
 
 TEST_F(DispatcherTest, SubmitRefusesABadSubmissionAndStoresNothing) {
@@ -573,7 +608,7 @@ TEST_F(DispatcherTest, AStaleAttemptIsUnknown) {
 
 TEST_F(DispatcherTest, AJobManagerExitBeforeTheEndRelaunchesAfterABackOff) {
   DispatcherConfig config = withRunning(2, 5);
-  config.maxRelaunchBackoff = Duration(3000);
+  config.restartStrategy.set_max_backoff_seconds(3);
   start(config);
   std::string id = launched("alpha");
   running(id);
@@ -603,7 +638,9 @@ TEST_F(DispatcherTest, AJobManagerExitBeforeTheEndRelaunchesAfterABackOff) {
   exited(id, 5, "exit code 2");
   auto job = view(id);
   EXPECT_EQ(job.state(), v1::FAILED);
-  EXPECT_EQ(job.error(), "the JobManager failed 5 times; the last one exit code 2");
+  EXPECT_EQ(job.error(),
+            "exponential-delay: 5 failures, more than attempts 4; the last failure: JobManager "
+            "attempt 5 exit code 2");
   EXPECT_EQ(job.attempt(), 5);
   loop_.advance(Duration(120000));  // nothing more
 }
@@ -627,8 +664,9 @@ TEST_F(DispatcherTest, AfterTheLastAttemptTheJobFailsNamingTheAttemptsAndTheLogT
   auto job = view(alpha);
   EXPECT_EQ(job.state(), v1::FAILED);
   EXPECT_EQ(job.error(),
-            "the JobManager failed 3 times; the last one killed by signal 9 (Killed); its log "
-            "ends with:\nstarting\nerror: cannot bind port 9100");
+            "exponential-delay: 3 failures, more than attempts 2; the last failure: JobManager "
+            "attempt 3 killed by signal 9 (Killed); its log ends with:\nstarting\nerror: cannot "
+            "bind port 9100");
   EXPECT_EQ(state(beta), v1::LAUNCHING);
 }
 
@@ -667,7 +705,8 @@ TEST_F(DispatcherTest, ALaunchErrorCountsAsAnAttempt) {
   job = view(id);
   EXPECT_EQ(job.state(), v1::FAILED);
   EXPECT_EQ(job.error(),
-            "the JobManager failed 3 times; the last one could not start: fork failed");
+            "exponential-delay: 3 failures, more than attempts 2; the last failure: JobManager "
+            "attempt 3 could not start: fork failed");
 }
 
 TEST_F(DispatcherTest, ALaunchErrorOnTheLastAttemptStartsEveryOtherJobOnce) {
@@ -686,8 +725,8 @@ TEST_F(DispatcherTest, ALaunchErrorOnTheLastAttemptStartsEveryOtherJobOnce) {
 
   EXPECT_EQ(state("q1"), v1::FAILED);
   EXPECT_EQ(view("q1").error(),
-            "the JobManager failed 1 times; the last one could not start: cannot exec "
-            "tailor-jobmanager");
+            "none: the job is never restarted; the last failure: JobManager attempt 1 could "
+            "not start: cannot exec tailor-jobmanager");
   EXPECT_EQ(view("q2").attempt(), 1);
   EXPECT_EQ(view("q3").attempt(), 1);
   EXPECT_EQ(dispatcher_->overview().jobmanagers(), 2);
@@ -935,7 +974,8 @@ TEST_F(DispatcherTest, AWatchdogThatFailsAJobKeepsASingleTimer) {
   Mock::VerifyAndClearExpectations(&launcher_);
   EXPECT_EQ(state(alpha), v1::FAILED);
   EXPECT_EQ(view(alpha).error(),
-            "the JobManager failed 1 times; the last one sent no status for 30 s");
+            "none: the job is never restarted; the last failure: JobManager attempt 1 sent no "
+            "status for 30 s");
   EXPECT_EQ(state(beta), v1::LAUNCHING);
   EXPECT_EQ(loop_.pendingTimers(), 1u) << "one watchdog";
 }
@@ -1069,7 +1109,7 @@ TEST_F(DispatcherTest, RecoverAdoptsLiveJobManagersAndRequeuesQueuedJobs) {
   loop_.advance(kBackoff);
   Mock::VerifyAndClearExpectations(&launcher_);
   EXPECT_EQ(relaunch.specPath, store_.jobDir("d-relaunch") + "/files/job.yaml");
-  EXPECT_EQ(relaunch.outputDir, "");
+  EXPECT_EQ(relaunch.outputDir, store_.jobDir("d-relaunch") + "/output");
   EXPECT_EQ(relaunch.dispatcherAddress, kAddress);
 
   // Adopted JobManagers report as before.
@@ -1489,6 +1529,296 @@ TEST_F(DispatcherTest, AStateStoreThatCannotBeWrittenMakesItNotReady) {
   store_.putJobError.reset();
   report(id, 1, v1::RUNNING);  // the next state change is written
   EXPECT_TRUE(dispatcher_->ready());
+}
+
+// --- restart strategies ---
+
+// The end of the latest history entry's reason.
+std::string lastReason(const v1::JobView& job) {
+  return job.history_size() == 0 ? "" : job.history(job.history_size() - 1).reason();
+}
+
+class DispatcherRestartTest : public DispatcherTest {
+ protected:
+  // Submits a job named `name` whose spec has `block` as its restart_strategy;
+  // its first JobManager starts. Returns its id.
+  std::string launchedWith(const std::string& name, const std::string& block) {
+    v1::SubmitJobRequest request = submission(name);
+    request.set_spec(spec(name, "restart_strategy: " + block + "\n"));
+    EXPECT_CALL(launcher_, launch(firstLaunchOfJobNamed(name))).WillOnce(Return(runningAt(1)));
+    auto response = dispatcher_->submit(request);
+    Mock::VerifyAndClearExpectations(&launcher_);
+    EXPECT_TRUE(response.ok()) << response.error().message;
+    return response.ok() ? response->id() : "";
+  }
+
+  // Attempt `attempt` of `id` starts exactly `delay` after now, not a millisecond earlier.
+  void relaunchedAfter(const std::string& id, int attempt, Duration delay) {
+    loop_.advance(delay - Duration(1));
+    Mock::VerifyAndClearExpectations(&launcher_);  // nothing launched yet
+    EXPECT_CALL(launcher_, launch(launchOf(id, attempt))).WillOnce(Return(runningAt(attempt)));
+    loop_.advance(Duration(1));
+    Mock::VerifyAndClearExpectations(&launcher_);
+    EXPECT_EQ(view(id).restart_at(), 0) << "no restart waits any more";
+  }
+
+  // Attempt `attempt` of `id` runs for `duration`, reporting every 10 s.
+  void runFor(const std::string& id, int attempt, Duration duration) {
+    for (Duration left = duration; left > Duration(0); left -= Duration(10000)) {
+      running(id, attempt);
+      loop_.advance(std::min(left, Duration(10000)));
+    }
+  }
+
+  // The JobManager of `attempt` reports the job FAILED with a report.
+  void reportFailed(const std::string& id, int attempt, const std::string& error) {
+    auto failed = runReport("FAILED", error);
+    EXPECT_TRUE(report(id, attempt, v1::FAILED, &failed, error).known());
+  }
+};
+
+TEST_F(DispatcherRestartTest, TheSpecsStrategyIsKeptInTheRecordElseTheDefault) {
+  start();
+  std::string own = launchedWith("own", "{type: fixed-delay, attempts: 5, delay: 3s}");
+  std::string plain = launched("plain");
+  auto job = view(own);
+  EXPECT_EQ(job.restart_strategy().type(), v1::FIXED_DELAY);
+  EXPECT_EQ(job.restart_strategy().attempts(), 5);
+  EXPECT_EQ(job.restart_strategy().delay_seconds(), 3);
+  EXPECT_TRUE(MessageDifferencer::Equals(store_.record(own).restart_strategy(),
+                                         job.restart_strategy()));
+  EXPECT_TRUE(MessageDifferencer::Equals(view(plain).restart_strategy(),
+                                         legacyRestartStrategy(3, kBackoff)));
+  EXPECT_TRUE(MessageDifferencer::Equals(store_.record(plain).restart_strategy(),
+                                         legacyRestartStrategy(3, kBackoff)));
+  // A record of an earlier Dispatcher without one shows the default.
+  store_.records["old"] = storedJob("old", v1::FINISHED, 9);
+  dispatcher_.reset();
+  create();
+  EXPECT_CALL(launcher_, adopt(_, _)).Times(2);
+  ASSERT_TRUE(dispatcher_->recover().ok());
+  Mock::VerifyAndClearExpectations(&launcher_);
+  EXPECT_TRUE(MessageDifferencer::Equals(view("old").restart_strategy(),
+                                         legacyRestartStrategy(3, kBackoff)));
+  EXPECT_EQ(view(own).restart_strategy().type(), v1::FIXED_DELAY);
+}
+
+TEST_F(DispatcherRestartTest, FixedDelayRelaunchesAfterItsDelayThenGivesUp) {
+  start();
+  std::string id = launchedWith("alpha", "{type: fixed-delay, attempts: 2, delay: 10s}");
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    running(id, attempt);
+    loop_.advance(Duration(3000));
+    exited(id, attempt, "exit code 1");
+    auto job = view(id);
+    EXPECT_EQ(job.state(), v1::LAUNCHING);
+    EXPECT_EQ(job.restart_at(), loop_.wallSeconds() + 10);
+    EXPECT_EQ(store_.record(id).restart_at(), loop_.wallSeconds() + 10);
+    EXPECT_EQ(lastReason(job),
+              fmt::format("JobManager attempt {} exit code 1; relaunching in 10.0s", attempt));
+    relaunchedAfter(id, attempt + 1, Duration(10000));
+  }
+  exited(id, 3, "killed by signal 9 (Killed)");
+  auto job = view(id);
+  EXPECT_EQ(job.state(), v1::FAILED);
+  EXPECT_EQ(job.error(),
+            "fixed-delay: 3 failures, more than attempts 2; the last failure: JobManager attempt "
+            "3 killed by signal 9 (Killed)");
+  EXPECT_EQ(job.restart_at(), 0);
+  loop_.advance(Duration(120000));  // nothing more
+}
+
+TEST_F(DispatcherRestartTest, NoneFailsTheJobAtItsFirstLoss) {
+  start();
+  std::string id = launchedWith("alpha", "none");
+  running(id);
+  exited(id, 1, "exit code 3");
+  EXPECT_EQ(state(id), v1::FAILED);
+  EXPECT_EQ(view(id).error(),
+            "none: the job is never restarted; the last failure: JobManager attempt 1 exit code 3");
+  loop_.advance(Duration(120000));
+}
+
+TEST_F(DispatcherRestartTest, FailureRateGivesUpWhenFailuresCluster) {
+  start();
+  std::string id = launchedWith(
+      "alpha", "{type: failure-rate, max_failures_per_interval: 1, failure_rate_interval: 1m, "
+               "delay: 2s}");
+  running(id);
+  loop_.advance(Duration(5000));
+  exited(id, 1);  // 1 failure in the last minute
+  relaunchedAfter(id, 2, Duration(2000));
+  runFor(id, 2, Duration(90000));
+  exited(id, 2);  // the first is 92 s old: still 1 in the last minute
+  relaunchedAfter(id, 3, Duration(2000));
+  runFor(id, 3, Duration(30000));
+  exited(id, 3);  // 2 in the last 32 s
+  auto job = view(id);
+  EXPECT_EQ(job.state(), v1::FAILED);
+  EXPECT_EQ(job.error(),
+            "failure-rate: 2 failures within 1m, more than max_failures_per_interval 1; the last "
+            "failure: JobManager attempt 3 exit code 1");
+}
+
+TEST_F(DispatcherRestartTest, ExponentialDelayGrowsWithJitterAndResetsAfterALongRun) {
+  DispatcherConfig config = defaultConfig();
+  config.jitter = [] { return 1.0; };  // the whole jitter, upwards
+  start(config);
+  std::string id = launchedWith(
+      "alpha", "{type: exponential-delay, initial_backoff: 1s, max_backoff: 4s, "
+               "backoff_multiplier: 2, reset_backoff_threshold: 1m, jitter_factor: 0.5, "
+               "attempts: 3}");
+  // Quick failures: 1 s + 50%, 2 s + 50%, then 4 s + 50% held to the 4 s maximum.
+  const std::vector<Duration> delays = {Duration(1500), Duration(3000), Duration(4000)};
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    loop_.advance(Duration(500));
+    exited(id, attempt);
+    relaunchedAfter(id, attempt + 1, delays[static_cast<size_t>(attempt - 1)]);
+  }
+  // Attempt 4 runs a minute: the back-off and the count start again.
+  runFor(id, 4, Duration(60000));
+  exited(id, 4);
+  relaunchedAfter(id, 5, Duration(1500));
+  for (int attempt = 5; attempt <= 6; ++attempt) {
+    exited(id, attempt);
+    relaunchedAfter(id, attempt + 1, delays[static_cast<size_t>(attempt - 4)]);
+  }
+  exited(id, 7);  // the 4th quick failure since the reset
+  auto job = view(id);
+  EXPECT_EQ(job.state(), v1::FAILED);
+  EXPECT_EQ(job.error(),
+            "exponential-delay: 4 failures since the back-off was last reset (by a run of at "
+            "least 1m), more than attempts 3; the last failure: JobManager attempt 7 exit code 1");
+}
+
+TEST_F(DispatcherRestartTest, AFailedJobEndsAtOnceUnlessRestartOnNamesJobFailed) {
+  start();
+  std::string id = launchedWith("alpha", "{type: fixed-delay, attempts: 3}");
+  running(id);
+  reportFailed(id, 1, "stage count failed: task count[0] exited with code 7");
+  EXPECT_EQ(state(id), v1::FAILED);
+  EXPECT_EQ(view(id).error(), "stage count failed: task count[0] exited with code 7");
+  exited(id, 1);
+  loop_.advance(Duration(120000));  // no relaunch
+  EXPECT_EQ(view(id).attempt(), 1);
+}
+
+TEST_F(DispatcherRestartTest, AFailedJobIsRestartedOnceItsJobManagerExitedWhenOptedIn) {
+  start(withRunning(1));
+  std::string id = launchedWith(
+      "alpha", "{type: fixed-delay, attempts: 1, delay: 2s, restart_on: [jobmanager-lost, "
+               "job-failed]}");
+  std::string beta = queued("beta");
+  running(id);
+  loop_.advance(Duration(4000));
+  reportFailed(id, 1, "stage count failed");
+  // Nothing happens while its JobManager runs: never two of one job at once.
+  EXPECT_EQ(state(id), v1::RUNNING);
+  EXPECT_EQ(store_.record(id).attempts(0).job_error(), "stage count failed");
+  reportFailed(id, 1, "stage count failed");  // the same report again changes nothing
+  loop_.advance(Duration(10000));
+  EXPECT_EQ(state(beta), v1::QUEUED) << "the job keeps its place";
+
+  exited(id, 1, "exit code 1");
+  auto job = view(id);
+  EXPECT_EQ(job.state(), v1::LAUNCHING);
+  EXPECT_EQ(lastReason(job),
+            "JobManager attempt 1 ended the job FAILED: stage count failed; relaunching in 2.0s");
+  relaunchedAfter(id, 2, Duration(2000));
+  running(id, 2);
+  reportFailed(id, 2, "stage count failed again");
+  EXPECT_CALL(launcher_, launch(launchOf(beta, 1))).WillOnce(Return(runningAt(9)));
+  exited(id, 2, "exit code 1");
+  Mock::VerifyAndClearExpectations(&launcher_);
+  job = view(id);
+  EXPECT_EQ(job.state(), v1::FAILED);
+  EXPECT_EQ(job.error(),
+            "fixed-delay: 2 failures, more than attempts 1; the last failure: JobManager attempt 2 "
+            "ended the job FAILED: stage count failed again");
+  auto kept = dispatcher_->report(id);
+  ASSERT_TRUE(kept.ok()) << kept.error().message;
+  EXPECT_EQ(kept->job().error(), "stage count failed again");
+}
+
+TEST_F(DispatcherRestartTest, AFailureInTheReportFileCountsAsTheJobFailing) {
+  start();
+  std::string id = launchedWith("alpha", "{type: fixed-delay, delay: 1s, restart_on: [job-failed]}");
+  running(id);
+  writeJobFile(id, "report-1.json", R"({"job": {"status": "FAILED", "error": "no space"}})");
+  exited(id, 1);
+  EXPECT_EQ(lastReason(view(id)),
+            "JobManager attempt 1 ended the job FAILED: no space; relaunching in 1.0s");
+  relaunchedAfter(id, 2, Duration(1000));
+  // It restarts on job-failed only: a lost JobManager ends the job.
+  exited(id, 2, "killed by signal 9 (Killed)");
+  EXPECT_EQ(state(id), v1::FAILED);
+  EXPECT_EQ(view(id).error(),
+            "fixed-delay: restart_on does not include jobmanager-lost; the last failure: "
+            "JobManager attempt 2 killed by signal 9 (Killed)");
+}
+
+TEST_F(DispatcherRestartTest, AJobManagerThatReportedAFailureButStaysIsStoppedAndTheJobRestarted) {
+  start();
+  std::string id = launchedWith("alpha", "{type: fixed-delay, delay: 1s, restart_on: [job-failed]}");
+  running(id);
+  reportFailed(id, 1, "stage count failed");
+  EXPECT_CALL(launcher_, stop(id, 1, true));
+  loop_.advance(kTimeout);
+  Mock::VerifyAndClearExpectations(&launcher_);
+  EXPECT_EQ(lastReason(view(id)),
+            "JobManager attempt 1 ended the job FAILED: stage count failed; relaunching in 1.0s");
+  relaunchedAfter(id, 2, Duration(1000));
+  exited(id, 1, "killed by signal 9 (Killed)");  // late: changes nothing
+  EXPECT_EQ(state(id), v1::LAUNCHING);
+  EXPECT_EQ(view(id).attempts(1).ended_at(), 0);
+}
+
+TEST_F(DispatcherRestartTest, ACancelledJobThatFailsIsNotRestarted) {
+  start();
+  std::string id = launchedWith("alpha", "{type: fixed-delay, restart_on: [job-failed]}");
+  running(id);
+  EXPECT_CALL(launcher_, stop(id, 1, false));
+  ASSERT_TRUE(dispatcher_->cancel(id).ok());
+  reportFailed(id, 1, "interrupted");
+  EXPECT_EQ(state(id), v1::FAILED);
+  EXPECT_EQ(view(id).error(), "interrupted");
+}
+
+TEST_F(DispatcherRestartTest, ARestartedDispatcherKeepsTheHistoryAndThePendingRestart) {
+  v1::RestartStrategy fixed = defaultRestartStrategy(v1::FIXED_DELAY);
+  fixed.set_attempts(2);
+  fixed.set_delay_seconds(30);
+  // Two attempts failed; the restart after the second was due 20 s from now.
+  store_.records["waiting"] = storedJob("waiting", v1::LAUNCHING, 1);
+  auto& waiting = store_.records["waiting"];
+  *waiting.mutable_restart_strategy() = fixed;
+  addAttempt(waiting, 11, false);
+  addAttempt(waiting, 12, false);
+  waiting.set_restart_at(kWallStart + 20);
+  // Two attempts failed, the third is running: its loss is the third failure.
+  store_.records["third"] = storedJob("third", v1::RUNNING, 2);
+  auto& third = store_.records["third"];
+  *third.mutable_restart_strategy() = fixed;
+  addAttempt(third, 21, false);
+  addAttempt(third, 22, false);
+  addAttempt(third, 23, true);
+  // The earlier Dispatcher stopped between an attempt's end and its decision.
+  store_.records["undecided"] = storedJob("undecided", v1::RUNNING, 3);
+  *store_.records["undecided"].mutable_restart_strategy() = fixed;
+  addAttempt(store_.records["undecided"], 31, false);
+  create(withRunning(4));
+  EXPECT_CALL(launcher_, adopt("third", _));
+  ASSERT_TRUE(dispatcher_->recover().ok());
+  Mock::VerifyAndClearExpectations(&launcher_);
+
+  EXPECT_EQ(view("undecided").restart_at(), kWallStart + 30);
+  exited("third", 3);
+  EXPECT_EQ(state("third"), v1::FAILED);
+  EXPECT_EQ(view("third").error(),
+            "fixed-delay: 3 failures, more than attempts 2; the last failure: JobManager attempt "
+            "3 exit code 1");
+  relaunchedAfter("waiting", 3, Duration(20000));
+  relaunchedAfter("undecided", 2, Duration(10000));
 }
 
 }  // namespace

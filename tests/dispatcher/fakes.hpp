@@ -59,6 +59,9 @@ class FakeJobStore : public JobStore {
     return Status();
   }
   std::string jobDir(const std::string& jobId) const override { return root_ + "/jobs/" + jobId; }
+  std::string jobManagerStore(const std::string& jobId) const override {
+    return "local:" + jobDir(jobId) + "/jobmanager";
+  }
 
   std::string describe() const override { return "fake:" + root_; }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/file_chunk.hpp"
 #include "tests/common/temp_dir.hpp"
 
 namespace tailor::dispatcher {

@@ -61,7 +61,20 @@ Resources MesosDriver::maxTaskManager() const {
 
 void MesosDriver::start(DriverListener* listener) {
   listener_ = listener;
-  offers_.start(makeFrameworkInfo(config_));
+  auto info = makeFrameworkInfo(config_);
+  if (!frameworkId_.empty()) {
+    info.mutable_id()->set_value(frameworkId_);
+    log_->info("subscribing again as framework {} of an earlier attempt", frameworkId_);
+  }
+  offers_.start(info);
+}
+
+void MesosDriver::retire(const std::string& taskId, const std::string& agentId) {
+  retired_.insert(taskId);
+  offers_.adopt(taskId, agentId);
+  offers_.kill(taskId);
+  log_->info("{} (agent {}) of an earlier attempt is ended: this attempt starts its own", taskId,
+             agentId.empty() ? "unknown" : agentId);
 }
 
 void MesosDriver::launchTaskManager(const std::string& taskManagerId, const TaskManagerSpec& spec) {
@@ -87,6 +100,7 @@ void MesosDriver::releaseTaskManager(const std::string& taskManagerId) {
 void MesosDriver::shutdown() { offers_.teardown(); }
 
 void MesosDriver::onSubscribed(const std::string& frameworkId, bool isNewFramework) {
+  if (hooks_.subscribed) hooks_.subscribed(frameworkId);
   offers_.onSubscribed(frameworkId, isNewFramework);
 }
 
@@ -162,6 +176,7 @@ void MesosDriver::reportStarted(const std::string& taskId) {
 
 void MesosDriver::onTaskLaunched(const std::string& taskId, const v1::Offer& offer) {
   // Launched: Mesos holds the resources for it from the ACCEPT on.
+  if (hooks_.placed) hooks_.placed(taskId, offer.agent_id().value());
   reportStarted(taskId);
 }
 
@@ -173,6 +188,11 @@ void MesosDriver::onTaskUpdate(const std::string& taskId, const v1::TaskStatus& 
 
 void MesosDriver::onTaskEnded(const std::string& taskId, const std::string& reason,
                               const v1::TaskStatus* status) {
+  if (retired_.erase(taskId) != 0) {
+    log_->info("{} of an earlier attempt ended: {}", taskId, reason);
+    if (hooks_.retiredGone) hooks_.retiredGone(taskId);
+    return;
+  }
   if (tms_.erase(taskId) == 0) return;
   if (listener_ != nullptr) listener_->onTaskManagerTerminated(taskId, reason);
 }

@@ -11,6 +11,7 @@
 //
 // Loop thread only.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -98,6 +99,21 @@ class MesosDriver : public ResourceManagerDriver,
 
   bool tornDown() const { return offers_.tornDown(); }
 
+  // High availability (docs/ha.md). Before start(): subscribe again as the
+  // framework an earlier attempt of the job registered.
+  void setFrameworkId(std::string frameworkId) { frameworkId_ = std::move(frameworkId); }
+  // A TaskManager task an earlier attempt launched: tracked, reconciled and
+  // killed (this attempt starts its own).
+  void retire(const std::string& taskId, const std::string& agentId);
+  // Told (on the loop) the framework id of each subscription, the agent of
+  // each launched TaskManager, and the end of each retired task.
+  struct StateHooks {
+    std::function<void(const std::string& frameworkId)> subscribed;
+    std::function<void(const std::string& taskId, const std::string& agentId)> placed;
+    std::function<void(const std::string& taskId)> retiredGone;
+  };
+  void setStateHooks(StateHooks hooks) { hooks_ = std::move(hooks); }
+
  private:
   struct Tm {
     TaskManagerSpec spec;
@@ -118,6 +134,9 @@ class MesosDriver : public ResourceManagerDriver,
   tailor::mesos::SchedulerConnection* connection_ = nullptr;
   DriverListener* listener_ = nullptr;
   std::map<std::string, Tm> tms_;
+  std::set<std::string> retired_;
+  std::string frameworkId_;
+  StateHooks hooks_;
   tailor::mesos::OfferLoop offers_;
   std::shared_ptr<spdlog::logger> log_;
 };

@@ -1,0 +1,98 @@
+#include "scheduler/ha/job_state_keeper.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "common/logging.hpp"
+#include "common/zookeeper/values.hpp"
+
+namespace tailor::scheduler {
+
+std::uint64_t taskManagerNumber(const std::string& id) {
+  if (id.rfind("tm-", 0) != 0 || id.size() == 3 || id.size() > 22) return 0;
+  std::uint64_t number = 0;
+  for (std::size_t i = 3; i < id.size(); ++i) {
+    if (id[i] < '0' || id[i] > '9') return 0;
+    number = number * 10 + static_cast<std::uint64_t>(id[i] - '0');
+  }
+  return number;
+}
+
+JobStateKeeper::JobStateKeeper(JobStateStore& store, int attempt, v1::JobManagerState state,
+                               ResourceObserver* next)
+    : store_(store), attempt_(attempt), state_(std::move(state)), next_(next) {
+  fenced_ = [](const std::string& why) {
+    logger("jobstate")->error("another attempt of this job leads now ({}); exiting", why);
+    std::fflush(nullptr);
+    std::_Exit(3);
+  };
+}
+
+Status JobStateKeeper::saveNow() {
+  state_.set_attempt(attempt_);
+  return store_.save(state_);
+}
+
+void JobStateKeeper::save() {
+  state_.set_attempt(attempt_);
+  Status saved = store_.save(state_);
+  if (saved.ok()) return;
+  if (zookeeper::isFenced(saved.error())) {
+    fenced_(saved.error().message);
+    return;
+  }
+  logger("jobstate")->error("cannot write the job's state to {}: {}", store_.describe(),
+                            saved.error().message);
+}
+
+void JobStateKeeper::remove(const std::string& id) {
+  auto* tms = state_.mutable_taskmanagers();
+  for (int i = 0; i < tms->size(); ++i) {
+    if (tms->Get(i).id() == id) {
+      tms->DeleteSubrange(i, 1);
+      save();
+      return;
+    }
+  }
+}
+
+void JobStateKeeper::onSubscribed(const std::string& frameworkId) {
+  if (state_.framework_id() == frameworkId) return;
+  state_.set_framework_id(frameworkId);
+  save();
+}
+
+void JobStateKeeper::onTaskManagerPlaced(const std::string& id, const std::string& agentId) {
+  for (auto& tm : *state_.mutable_taskmanagers()) {
+    if (tm.id() == id && tm.agent_id() != agentId) {
+      tm.set_agent_id(agentId);
+      save();
+      return;
+    }
+  }
+}
+
+void JobStateKeeper::onRetiredTaskManagerGone(const std::string& id) { remove(id); }
+
+void JobStateKeeper::onTaskManagerRequested(const std::string& id, const TaskManagerSpec& spec) {
+  auto* tm = state_.add_taskmanagers();
+  tm->set_id(id);
+  tm->set_resources(spec.total.toString());
+  tm->set_attempt(attempt_);
+  state_.set_next_taskmanager(std::max<std::uint64_t>(state_.next_taskmanager(),
+                                                      taskManagerNumber(id) + 1));
+  save();  // before the driver launches it
+  if (next_ != nullptr) next_->onTaskManagerRequested(id, spec);
+}
+
+void JobStateKeeper::onTaskManagerRegistered(const std::string& id) {
+  if (next_ != nullptr) next_->onTaskManagerRegistered(id);
+}
+
+void JobStateKeeper::onTaskManagerReleased(const std::string& id, const std::string& how,
+                                           bool lost) {
+  remove(id);
+  if (next_ != nullptr) next_->onTaskManagerReleased(id, how, lost);
+}
+
+}  // namespace tailor::scheduler

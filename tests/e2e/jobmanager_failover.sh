@@ -1,0 +1,87 @@
+# A job's JobManager SIGKILLed mid-job: the Dispatcher starts attempt 2,
+# which leads only once attempt 1 is gone, goes on from its state (same Mesos
+# framework id, TaskManager ids after attempt 1's, attempt 1's TaskManager
+# tasks ended) and runs the job to a correct end. Locally and on the fake
+# Mesos; then on Mesos after a TEARDOWN of the job's framework: attempt 2 is
+# told the framework is removed, registers a new one once, and finishes.
+source "$(dirname "$0")/lib.sh" "$1"
+
+seq 1 30000 > "$TMP/numbers.txt"
+cat > "$TMP/job.yaml" <<YAML
+name: failover
+stages:
+  - name: read
+    parallelism: 3
+    resources: {cpus: 0.1, mem: 32}
+    input: {files: ["numbers.txt"]}
+    command: 'sleep 3; cat'
+  - name: sort
+    parallelism: 1
+    resources: {cpus: 0.2, mem: 64}
+    inputs: [{stage: read, partitioning: hash}]
+    command: 'sort -n'
+YAML
+
+# submit_and_kill NAME: submits the job, waits until its tasks run, SIGKILLs
+# its JobManager; sets ID.
+submit_and_kill() {
+  "$BIN/tailor" submit "$TMP/job.yaml" > "$TMP/$1.out"
+  ID="$(sed -n 's/^job \([^ ]*\) submitted.*/\1/p' "$TMP/$1.out")"
+  local deadline=$((SECONDS + 60))
+  until [ "$(job_field "$ID" '[.stages[].running] | add')" -ge 1 ] 2>/dev/null; do
+    [ "$SECONDS" -lt "$deadline" ] || { "$BIN/tailor" status "$ID"; fail "$1: tasks never ran"; }
+    sleep 0.1
+  done
+  pkill -9 -f -- "tailor-jobmanager .*--job-id $ID" || fail "$1: no JobManager process to kill"
+}
+
+# check_finished NAME: the job FINISHED with correct output after 2 attempts.
+check_finished() {
+  wait_job_state "$ID" FINISHED 120
+  sort -n "$(job_field "$ID" .output)"/part-* | cmp -s - "$TMP/numbers.txt" || fail "$1: output differs"
+  expect_json <("$BIN/tailor" status "$ID" -o json) '(.attempts | length) == 2' "$1: two JobManager attempts"
+}
+
+start_dispatcher local
+submit_and_kill local
+check_finished local
+jm2="$TMP/local-state/jobs/$ID/jobmanager-2.log"
+grep -q "attempt 2 goes on from attempt 1" "$jm2" || { tail -20 "$jm2"; fail "local: attempt 2 did not go on from attempt 1"; }
+first_tm_1="$(grep -o 'requesting tm-[0-9]*' "$TMP/local-state/jobs/$ID/jobmanager-1.log" | sed 's/.*tm-//' | sort -n | tail -1)"
+first_tm_2="$(grep -o 'requesting tm-[0-9]*' "$jm2" | sed 's/.*tm-//' | sort -n | head -1)"
+[ "$first_tm_2" -gt "$first_tm_1" ] || fail "local: attempt 2 numbered its TaskManagers from tm-$first_tm_2, not after tm-$first_tm_1"
+pass "local: JobManager SIGKILLed; attempt 2 went on from attempt 1's state (TaskManagers from tm-$first_tm_2), output correct"
+kill "$DISPATCHER_PID"; wait "$DISPATCHER_PID" 2>/dev/null || true
+
+start_fake fake
+start_dispatcher mesos --launcher mesos --mesos-master "$FAKE_ADDR" --mesos-refuse 1s \
+  --jobmanager-resources cpus=0.2,mem=256
+submit_and_kill mesos
+check_finished mesos
+curl -s "$FAKE/fake/state" > "$TMP/state.json"
+expect_json "$TMP/state.json" "[.frameworks[] | select(.name == \"tailor-job-$ID\")] | length == 1" \
+  "mesos: one framework for the job (attempt 2 subscribed again with its id)"
+fw="$(jq -r ".frameworks[] | select(.name == \"tailor-job-$ID\") | .id" "$TMP/state.json")"
+expect_json "$TMP/state.json" "[.tasks[] | select(.framework_id == \"$fw\") | select(.completed | not)] | length == 0" \
+  "mesos: no TaskManager task left running"
+pass "mesos: JobManager SIGKILLed; attempt 2 subscribed again as framework $fw, output correct"
+
+submit_and_kill_after_teardown() {
+  "$BIN/tailor" submit "$TMP/job.yaml" > "$TMP/teardown.out"
+  ID="$(sed -n 's/^job \([^ ]*\) submitted.*/\1/p' "$TMP/teardown.out")"
+  local deadline=$((SECONDS + 60))
+  until [ "$(job_field "$ID" '[.stages[].running] | add')" -ge 1 ] 2>/dev/null; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "teardown: tasks never ran"
+    sleep 0.1
+  done
+  local framework
+  framework="$(curl -s "$FAKE/fake/state" | jq -r ".frameworks[] | select(.name == \"tailor-job-$ID\") | .id")"
+  curl -sf -X POST -d "frameworkId=$framework" "$FAKE/master/teardown" > /dev/null || fail "teardown refused"
+  pkill -9 -f -- "tailor-jobmanager .*--job-id $ID" || true
+}
+submit_and_kill_after_teardown
+check_finished teardown
+curl -s "$FAKE/fake/state" > "$TMP/state2.json"
+expect_json "$TMP/state2.json" "[.frameworks[] | select(.name == \"tailor-job-$ID\")] | length == 2" \
+  "teardown: a new framework for the job, and only one"
+pass "mesos: framework torn down, JobManager SIGKILLed; attempt 2 registered a new framework once, output correct"
