@@ -10,6 +10,7 @@
 #include "marathon/app_definition.hpp"
 #include "marathon/client.hpp"
 #include "marathon/service.hpp"
+#include "mesos/master_detector.hpp"
 
 namespace po = boost::program_options;
 
@@ -143,7 +144,8 @@ int deploy(int argc, char** argv) {
       "where the agents download the release tarball tailor-VERSION-linux-ARCH.tar.gz (the "
       "fetch URI); required while the definition fetches the example.invalid placeholder")(
       "mesos-master", po::value(&deployOptions.mesosMaster),
-      "the Mesos master(s) the Dispatcher uses, HOST:PORT[,...] (env TAILOR_MESOS_MASTER)")(
+      "the Mesos master(s) the Dispatcher uses, HOST:PORT[,...] or zk://HOST:PORT[,...]/PATH "
+      "(env TAILOR_MESOS_MASTER)")(
       "name", po::value(&deployOptions.name),
       "framework and service name: labels DCOS_PACKAGE_FRAMEWORK_NAME and DCOS_SERVICE_NAME, env "
       "DCOS_SERVICE_NAME (default: the definition's, tailor)")(
@@ -248,11 +250,21 @@ int status(int argc, char** argv) {
   return 0;
 }
 
+// Through the masters named, or the leader ZooKeeper names at this moment.
 Result<std::unique_ptr<mesos::MasterOperator>> makeMasterOperator(const std::string& masters) {
   auto list = mesos::parseMasterList(masters);
   if (!list.ok()) return list.error();
+  if (list->zooKeeper) {
+    auto leader = mesos::findLeadingMaster(*list->zooKeeper);
+    if (!leader.ok()) return leader.error();
+    if (!leader->has_value()) {
+      return makeError(ErrorCode::kUnavailable, "no Mesos master leads in {}",
+                       list->zooKeeper->describe());
+    }
+    list->hosts = {**leader};
+  }
   return std::unique_ptr<mesos::MasterOperator>(
-      std::make_unique<mesos::HttpMasterOperator>(std::move(*list)));
+      std::make_unique<mesos::HttpMasterOperator>(std::move(list->hosts)));
 }
 
 int remove(int argc, char** argv) {
@@ -263,8 +275,8 @@ int remove(int argc, char** argv) {
   addMarathonFlags(options, flags, true);
   options.add_options()(
       "mesos-master", po::value(&mesosMaster),
-      "the Mesos master to tear the framework down through, HOST:PORT[,...] (default: the app's "
-      "TAILOR_MESOS_MASTER)")(
+      "the Mesos master to tear the framework down through, HOST:PORT[,...] or zk://... "
+      "(default: the app's TAILOR_MESOS_MASTER)")(
       "force", po::bool_switch(&force),
       "override a deployment of the app that is still running (Marathon's force=true)");
   addTimeoutFlag(options, flags, "give up waiting for the deployment after this long");

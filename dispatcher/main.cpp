@@ -127,24 +127,31 @@ int main(int argc, char** argv) {
   }
   mesosConfig.jobManagerResources = flags.jobManagerResources;
   mesosConfig.refuse = flags.mesosRefuse;
-  mesosConfig.mesosMasters = fmt::format("{}", fmt::join(flags.mesosMasters, ","));
+  mesosConfig.mesosMasters = flags.mesosMasters.flagValue();
   mesosConfig.contentType = flags.mesosContentType;
   mesosConfig.extraArgs = launcherConfig.extraArgs;
   mesosConfig.logLevel = flags.logLevel;
   dispatcher::MesosLauncher mesosLauncher(loop, **store, mesosConfig);
   http::CurlHttpClient mesosCalls(loop, 1);  // one worker: Mesos calls stay in order
+  std::unique_ptr<tailor::mesos::MasterDetector> detector;  // for a zk:// --mesos-master
   std::unique_ptr<tailor::mesos::HttpSchedulerConnection> connection;
   bool onMesos = flags.launcher == "mesos";
   if (onMesos) {
+    if (flags.mesosMasters.zooKeeper) {
+      auto connected =
+          tailor::mesos::ZooKeeperMasterDetector::connect(loop, *flags.mesosMasters.zooKeeper);
+      if (!connected.ok()) return fail("--mesos-master: " + connected.error().message);
+      detector = std::move(*connected);
+    }
     tailor::mesos::SchedulerConnectionConfig connectionConfig;
-    connectionConfig.masters = flags.mesosMasters;
+    connectionConfig.masters = flags.mesosMasters.hosts;
     connectionConfig.contentType = flags.mesosContentType == "json"
                                        ? tailor::mesos::ContentType::kJson
                                        : tailor::mesos::ContentType::kProtobuf;
     connectionConfig.principal = flags.mesosPrincipal;
     connectionConfig.secret = secret;
     connection = std::make_unique<tailor::mesos::HttpSchedulerConnection>(
-        loop, mesosCalls, connectionConfig, mesosLauncher);
+        loop, mesosCalls, connectionConfig, mesosLauncher, detector.get());
     mesosLauncher.setConnection(connection.get());
   }
   dispatcher::JobManagerLauncher& launcher =

@@ -43,7 +43,7 @@ struct MesosLauncherConfig {
   Duration refuse{5000};
   Duration offerBatchWindow{20};
   // What JobManagers need to reach Mesos themselves.
-  std::string mesosMasters;  // HOST:PORT[,...], as given to the Dispatcher
+  std::string mesosMasters;  // the --mesos-master value for JobManagers (a list or a zk:// URL)
   std::string contentType = "protobuf";
   std::vector<std::string> extraArgs;  // --jobmanager-arg
   std::string logLevel = "info";

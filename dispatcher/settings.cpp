@@ -89,7 +89,8 @@ po::options_description describeFlags(RawFlags& flags) {
       "where tailor-jobmanager and tailor-taskmanager are served from for the Mesos fetcher "
       "(default: next to this executable)")(
       "mesos-master", po::value(&flags.mesosMaster),
-      "HOST:PORT[,HOST:PORT...] of the Mesos masters (for --launcher mesos)")(
+      "HOST:PORT[,HOST:PORT...] of the Mesos masters, or zk://HOST:PORT[,...]/PATH where they "
+      "elect their leader (for --launcher mesos)")(
       "mesos-content-type", po::value(&flags.mesosContentType)->default_value(flags.mesosContentType),
       "protobuf | json, for the Dispatcher's framework and its JobManagers")(
       "mesos-role", po::value(&flags.mesosRole)->default_value(flags.mesosRole),
@@ -244,7 +245,7 @@ Result<DispatcherSettings> convert(const RawFlags& flags) {
                    "' is not a launcher (expected local or mesos)");
   }
   if (flags.launcher == "mesos" && flags.mesosMaster.empty()) {
-    return invalid("--launcher mesos needs --mesos-master HOST:PORT[,HOST:PORT...]");
+    return invalid("--launcher mesos needs --mesos-master HOST:PORT[,HOST:PORT...] or zk://...");
   }
   if (flags.mesosContentType != "protobuf" && flags.mesosContentType != "json") {
     return invalid("--mesos-content-type: '" + flags.mesosContentType +
@@ -258,7 +259,7 @@ Result<DispatcherSettings> convert(const RawFlags& flags) {
   auto failover = tailor::mesos::parseMesosDuration(flags.mesosFailoverTimeout);
   if (!failover.ok()) failover = parseDuration(flags.mesosFailoverTimeout);
   if (!failover.ok()) return invalid("--mesos-failover-timeout: " + failover.error().message);
-  std::vector<std::string> masters;
+  tailor::mesos::MesosMasters masters;
   if (!flags.mesosMaster.empty()) {
     auto parsed = tailor::mesos::parseMasterList(flags.mesosMaster);
     if (!parsed.ok()) return parsed.error();

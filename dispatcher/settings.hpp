@@ -15,6 +15,7 @@
 #include "common/restart_strategy.hpp"
 #include "common/result.hpp"
 #include "common/zookeeper/url.hpp"
+#include "mesos/master_operator.hpp"
 
 namespace tailor::dispatcher {
 
@@ -44,7 +45,7 @@ struct DispatcherSettings {
   std::string logFile = {};
 
   // Mesos
-  std::vector<std::string> mesosMasters = {};  // HOST:PORT each
+  tailor::mesos::MesosMasters mesosMasters = {};  // a list of HOST:PORT, or zk://
   std::string mesosContentType = "protobuf";
   std::string mesosRole = "*";
   std::string mesosUser = {};

@@ -57,6 +57,30 @@ std::optional<std::string> findUnknownField(const gpb::Message& message, const s
   return std::nullopt;
 }
 
+// Parses JSON in protobuf's mapping into `message` (the transcoder also
+// reports missing required fields); the error is the parser's own text.
+Status jsonToMessage(std::string_view body, gpb::Message& message, UnknownFields unknown) {
+  std::unique_ptr<gpb::util::TypeResolver> resolver(gpb::util::NewTypeResolverForDescriptorPool(
+      std::string(kTypeUrlPrefix), gpb::DescriptorPool::generated_pool()));
+  gpb::util::JsonParseOptions options;
+  // Also makes unknown enum names leave the field unset.
+  options.ignore_unknown_fields = unknown == UnknownFields::kIgnore;
+  std::string binary;
+  auto status = gpb::util::JsonToBinaryString(
+      resolver.get(), fmt::format("{}/{}", kTypeUrlPrefix, message.GetDescriptor()->full_name()),
+      gpb::StringPiece(body.data(), body.size()), &binary, options);
+  if (!status.ok()) {
+    std::string problem(status.message().data(), status.message().size());
+    // The transcoder puts the field's path before ": "; at the top it is empty.
+    if (problem.rfind(": ", 0) == 0) problem.erase(0, 2);
+    return makeError(ErrorCode::kInvalidArgument, "{}", problem);
+  }
+  if (!message.ParsePartialFromString(binary)) {
+    return makeError(ErrorCode::kInvalidArgument, "the JSON transcoder produced an unparsable message");
+  }
+  return Status();
+}
+
 template <typename M>
 Result<std::string> encodeMessage(std::string_view api, const M& message, ContentType type) {
   auto context = [&] {
@@ -99,19 +123,10 @@ Result<M> decodeMessage(std::string_view api, std::string_view body, ContentType
       return fail(fmt::format("not a serialized {}", M::descriptor()->full_name()));
     }
   } else {
-    std::unique_ptr<gpb::util::TypeResolver> resolver(gpb::util::NewTypeResolverForDescriptorPool(
-        std::string(kTypeUrlPrefix), gpb::DescriptorPool::generated_pool()));
-    gpb::util::JsonParseOptions options;
-    // Also makes unknown enum names leave the field unset.
-    options.ignore_unknown_fields = unknown == UnknownFields::kIgnore;
-    std::string binary;
-    auto status = gpb::util::JsonToBinaryString(
-        resolver.get(), fmt::format("{}/{}", kTypeUrlPrefix, M::descriptor()->full_name()),
-        gpb::StringPiece(body.data(), body.size()), &binary, options);
-    if (!status.ok()) return fail(std::string(status.message().data(), status.message().size()));
-    if (!message.ParsePartialFromString(binary)) {
+    Status parsed = jsonToMessage(body, message, unknown);
+    if (!parsed.ok()) {
       message.Clear();
-      return fail("the JSON transcoder produced an unparsable message");
+      return fail(parsed.error().message);
     }
   }
 
@@ -125,6 +140,13 @@ Result<M> decodeMessage(std::string_view api, std::string_view body, ContentType
 }
 
 }  // namespace
+
+Status decodeJsonMessage(std::string_view body, google::protobuf::Message& message) {
+  if (body.size() > static_cast<std::size_t>(INT_MAX)) {
+    return makeError(ErrorCode::kInvalidArgument, "body too large");
+  }
+  return jsonToMessage(body, message, UnknownFields::kIgnore);
+}
 
 std::string_view contentTypeHeader(ContentType type) {
   return type == ContentType::kProtobuf ? kProtobufContentType : kJsonContentType;

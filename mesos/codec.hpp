@@ -72,4 +72,10 @@ Result<ExecutorCall> decodeExecutorCall(std::string_view body, ContentType type,
 Result<ExecutorEvent> decodeExecutorEvent(std::string_view body, ContentType type,
                                           UnknownFields unknown = UnknownFields::kIgnore);
 
+// Parses Mesos JSON (the mapping above, unknown keys ignored) into `message`,
+// for messages Mesos writes elsewhere than in its API (the MasterInfo in
+// ZooKeeper). A missing required field is an error; the error is the parser's
+// text ("missing field id").
+Status decodeJsonMessage(std::string_view body, google::protobuf::Message& message);
+
 }  // namespace tailor::mesos

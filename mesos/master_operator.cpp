@@ -1,5 +1,7 @@
 #include "mesos/master_operator.hpp"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
@@ -35,14 +37,36 @@ std::string redirectTarget(const std::map<std::string, std::string>& headers) {
 
 }  // namespace
 
-Result<std::vector<std::string>> parseMasterList(const std::string& text) {
-  if (text.rfind("zk://", 0) == 0) {
-    return makeError(ErrorCode::kInvalidArgument,
-                     "--mesos-master: '{}': ZooKeeper master detection is not supported here "
-                     "(expected HOST:PORT[,HOST:PORT...])",
-                     text);
+namespace {
+constexpr const char* kMasterForms =
+    "HOST:PORT[,HOST:PORT...] or zk://[user:password@]HOST:PORT[,...]/PATH";
+}  // namespace
+
+std::string MesosMasters::flagValue() const {
+  if (!zooKeeper) return fmt::format("{}", fmt::join(hosts, ","));
+  std::string credentials = zooKeeper->digest.empty() ? "" : zooKeeper->digest + "@";
+  return "zk://" + credentials + zooKeeper->hosts + zooKeeper->path;
+}
+
+std::string MesosMasters::describe() const {
+  return zooKeeper ? zooKeeper->describe() : fmt::format("{}", fmt::join(hosts, ","));
+}
+
+Result<MesosMasters> parseMasterList(const std::string& text) {
+  MesosMasters parsed;
+  if (zookeeper::isZooKeeperUrl(text)) {
+    auto url = zookeeper::parseZooKeeperUrl(text, "--mesos-master");
+    if (!url.ok()) return url.error();
+    if (url->path.empty()) {
+      return makeError(ErrorCode::kInvalidArgument,
+                       "--mesos-master: '{}' names no path: the masters contend under a znode "
+                       "(expected e.g. zk://zk1:2181,zk2:2181/mesos)",
+                       url->describe());
+    }
+    parsed.zooKeeper = std::move(*url);
+    return parsed;
   }
-  std::vector<std::string> masters;
+  std::vector<std::string>& masters = parsed.hosts;
   std::string rest = text;
   for (size_t comma; !rest.empty();
        rest = comma == std::string::npos ? "" : rest.substr(comma + 1)) {
@@ -56,17 +80,16 @@ Result<std::vector<std::string>> parseMasterList(const std::string& text) {
         port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5) {
       return makeError(ErrorCode::kInvalidArgument,
                        "--mesos-master: '{}' is not HOST:PORT (expected e.g. "
-                       "mesos.example.com:5050 or 127.0.0.1:5050,10.0.0.2:5050)",
+                       "mesos.example.com:5050 or 127.0.0.1:5050,10.0.0.2:5050, or a zk:// URL)",
                        master);
     }
     masters.push_back(master);
   }
   if (masters.empty()) {
     return makeError(ErrorCode::kInvalidArgument,
-                     "--mesos-master: '{}' names no master (expected HOST:PORT[,HOST:PORT...])",
-                     text);
+                     "--mesos-master: '{}' names no master (expected {})", text, kMasterForms);
   }
-  return masters;
+  return parsed;
 }
 
 Result<std::vector<FrameworkSummary>> parseFrameworks(const std::string& body) {

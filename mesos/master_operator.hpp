@@ -5,11 +5,13 @@
 // find a framework by name, POST /master/teardown to remove it with its tasks.
 // Blocking calls, for command-line tools.
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/event_loop.hpp"
 #include "common/result.hpp"
+#include "common/zookeeper/url.hpp"
 
 namespace tailor::mesos {
 
@@ -63,9 +65,26 @@ class HttpMasterOperator : public MasterOperator {
   Duration timeout_;
 };
 
-// Splits a --mesos-master value (HOST:PORT[,HOST:PORT...]). zk:// URLs are
-// refused: this client cannot detect the leader through ZooKeeper.
-Result<std::vector<std::string>> parseMasterList(const std::string& text);
+// Where the Mesos masters are, as a --mesos-master value names them: a list
+// of HOST:PORT tried in turn (a master that does not lead redirects to the
+// one that does), or one ZooKeeper URL under which the masters contend
+// (zk://[user:password@]host:port[,host:port...]/path, master_detector.hpp).
+struct MesosMasters {
+  std::vector<std::string> hosts;                     // HOST:PORT each; empty with `zooKeeper`
+  std::optional<zookeeper::ZooKeeperUrl> zooKeeper;  // set for a zk:// value
+
+  bool empty() const { return hosts.empty() && !zooKeeper; }
+  // The value again, for another process's --mesos-master (a zk:// URL keeps
+  // its credentials).
+  std::string flagValue() const;
+  // For logs and messages: the list, or the zk:// URL without credentials.
+  std::string describe() const;
+};
+
+// Parses a --mesos-master value: HOST:PORT[,HOST:PORT...] (PORT 5050 when
+// left out, an http:// prefix dropped) or one zk:// URL with a path. Errors
+// name the flag and the expected forms.
+Result<MesosMasters> parseMasterList(const std::string& text);
 
 // Parses the body of GET /master/frameworks (its "frameworks").
 Result<std::vector<FrameworkSummary>> parseFrameworks(const std::string& body);

@@ -31,21 +31,54 @@ std::string callName(const SchedulerCall& call) {
 
 HttpSchedulerConnection::HttpSchedulerConnection(EventLoop& loop, http::HttpClient& calls,
                                                  SchedulerConnectionConfig config,
-                                                 SchedulerListener& listener)
+                                                 SchedulerListener& listener,
+                                                 MasterDetector* detector)
     : loop_(loop),
       http_(calls),
       config_(std::move(config)),
       listener_(listener),
+      detector_(detector),
       log_(logger("mesos-scheduler")) {}
 
-HttpSchedulerConnection::~HttpSchedulerConnection() { stop(); }
+HttpSchedulerConnection::~HttpSchedulerConnection() {
+  *alive_ = false;
+  stop();
+}
 
 void HttpSchedulerConnection::start(const ::mesos::v1::FrameworkInfo& info) {
   if (started_) return;
   started_ = true;
   info_ = info;
+  if (detector_ != nullptr) {
+    log_->info("waiting for the leading Mesos master in {}", detector_->describe());
+    detector_->start([this, alive = alive_](const std::optional<std::string>& leader) {
+      if (*alive) onLeaderDetected(leader);
+    });
+    return;
+  }
   master_ = config_.masters.empty() ? "" : config_.masters.front();
   subscribe();
+}
+
+void HttpSchedulerConnection::onLeaderDetected(const std::optional<std::string>& leader) {
+  if (stopped_ || leader == detected_) return;
+  std::string reason = leader ? "the leading master is now " + *leader
+                              : "no master leads in " + detector_->describe();
+  detected_ = leader;
+  master_ = leader.value_or("");
+  redirected_ = false;
+  // A new leader is tried at once, not after the back-off earned on the old one.
+  failures_ = 0;
+  if (retryTimer_) {
+    loop_.cancelTimer(*retryTimer_);
+    retryTimer_.reset();
+  }
+  if (streams_.count(generation_) != 0) {
+    disconnect(reason, false);  // the current session or attempt is with the old leader
+  } else {
+    log_->info("{}", reason);
+    subscribe();
+  }
 }
 
 void HttpSchedulerConnection::stop() {
@@ -82,7 +115,11 @@ void HttpSchedulerConnection::subscribe() {
   retryTimer_.reset();
   if (stopped_) return;
   if (master_.empty()) {
-    log_->error("no Mesos master to subscribe to");
+    if (detector_ != nullptr) {
+      log_->info("no leading Mesos master in {} yet; waiting", detector_->describe());
+    } else {
+      log_->error("no Mesos master to subscribe to");
+    }
     return;
   }
   int generation = ++generation_;
@@ -252,7 +289,10 @@ void HttpSchedulerConnection::disconnect(const std::string& reason, bool rotateM
   }
   // Old streams end by themselves (their onEnd drops them).
   for (auto& [generation, stream] : streams_) stream->cancel();
-  if (rotateMaster && !config_.masters.empty()) {
+  if (rotateMaster && detector_ != nullptr) {
+    master_ = detected_.value_or("");  // back from a redirect to the detected leader
+    redirected_ = false;
+  } else if (rotateMaster && !config_.masters.empty()) {
     masterIndex_ = (masterIndex_ + 1) % config_.masters.size();
     master_ = config_.masters[masterIndex_];
     redirected_ = false;

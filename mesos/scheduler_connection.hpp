@@ -8,6 +8,14 @@
 // framework id after any disconnect. `Framework has been removed` means the id
 // is dead: the next subscription registers a new framework.
 //
+// The master is found in one of two ways: a static list tried in turn
+// (following 307s), or a MasterDetector (ZooKeeper, master_detector.hpp).
+// With a detector the connection subscribes to the detected leader (following
+// one 307 if that master says another leads, then back to the detected one),
+// and when the leader changes it drops its session (the listener hears
+// onDisconnected, offers are void) and subscribes again, with the same
+// framework id, to the new leader at once.
+//
 // Loop thread only; listener callbacks run on the loop.
 
 #include <deque>
@@ -20,6 +28,7 @@
 #include "common/http/client.hpp"
 #include "common/result.hpp"
 #include "mesos/codec.hpp"
+#include "mesos/master_detector.hpp"
 #include "mesos/recordio.hpp"
 
 namespace spdlog {
@@ -71,7 +80,7 @@ class SchedulerConnection {
 };
 
 struct SchedulerConnectionConfig {
-  std::vector<std::string> masters;  // host:port, tried in turn
+  std::vector<std::string> masters;  // host:port, tried in turn (unused with a detector)
   ContentType contentType = ContentType::kProtobuf;
   std::string principal;  // with `secret`: HTTP Basic authentication
   std::string secret;
@@ -86,8 +95,11 @@ struct SchedulerConnectionConfig {
 
 class HttpSchedulerConnection : public SchedulerConnection {
  public:
+  // With a `detector` (not owned; it must outlive the connection, which
+  // starts it) the master is the one it detects, and config.masters is unused.
   HttpSchedulerConnection(EventLoop& loop, http::HttpClient& calls,
-                          SchedulerConnectionConfig config, SchedulerListener& listener);
+                          SchedulerConnectionConfig config, SchedulerListener& listener,
+                          MasterDetector* detector = nullptr);
   ~HttpSchedulerConnection() override;
 
   void start(const ::mesos::v1::FrameworkInfo& info) override;
@@ -97,11 +109,13 @@ class HttpSchedulerConnection : public SchedulerConnection {
   bool idle() const override { return queue_.empty() && !sending_; }
   void stop() override;
 
-  // The master calls go to now (the leader, once known).
+  // The master calls go to now (the leader, once known); empty while a
+  // detector knows no leader.
   const std::string& master() const { return master_; }
 
  private:
   void subscribe();
+  void onLeaderDetected(const std::optional<std::string>& leader);
   void onHead(int generation, int status, const std::map<std::string, std::string>& headers);
   void onData(int generation, std::string data);
   void onEnd(int generation, Status end);
@@ -117,6 +131,8 @@ class HttpSchedulerConnection : public SchedulerConnection {
   http::HttpClient& http_;
   SchedulerConnectionConfig config_;
   SchedulerListener& listener_;
+  MasterDetector* detector_;
+  std::optional<std::string> detected_;  // the detector's leader
   ::mesos::v1::FrameworkInfo info_;
   bool started_ = false;
   bool stopped_ = false;
@@ -139,6 +155,7 @@ class HttpSchedulerConnection : public SchedulerConnection {
   bool redirected_ = false;
   std::deque<SchedulerCall> queue_;
   bool sending_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for the detector's callback
   std::shared_ptr<spdlog::logger> log_;
 };
 

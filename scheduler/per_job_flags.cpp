@@ -60,7 +60,8 @@ void addPerJobFlags(po::options_description& options, PerJobFlags& flags) {
       "rpc-port", po::value(&flags.rpcPort)->default_value(flags.rpcPort),
       "port of the JobManager's RPC endpoint (0 picks a free one)")(
       "mesos-master", po::value(&flags.mesosMaster),
-      "run TaskManagers on Mesos: HOST:PORT[,HOST:PORT...] of the masters")(
+      "run TaskManagers on Mesos: HOST:PORT[,HOST:PORT...] of the masters, or "
+      "zk://HOST:PORT[,...]/PATH where they elect their leader")(
       "mesos-content-type",
       po::value(&flags.mesosContentType)->default_value(flags.mesosContentType), "protobuf | json")(
       "mesos-principal", po::value(&flags.mesosPrincipal), "framework principal (HTTP Basic user)")(

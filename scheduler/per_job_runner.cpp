@@ -247,16 +247,23 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
     driver = std::move(made);
   }
   http::CurlHttpClient mesosCalls(loop, 1);  // one worker: Mesos calls stay in order
+  std::unique_ptr<tailor::mesos::MasterDetector> detector;
+  if (options.mesosMasters.zooKeeper) {
+    auto connected =
+        tailor::mesos::ZooKeeperMasterDetector::connect(loop, *options.mesosMasters.zooKeeper);
+    if (!connected.ok()) return connected.error().withContext("--mesos-master");
+    detector = std::move(*connected);
+  }
   std::unique_ptr<tailor::mesos::HttpSchedulerConnection> connection;
   if (onMesos) {
     tailor::mesos::SchedulerConnectionConfig connectionConfig;
-    connectionConfig.masters = options.mesosMasters;
+    connectionConfig.masters = options.mesosMasters.hosts;
     connectionConfig.contentType = options.mesosJson ? tailor::mesos::ContentType::kJson
                                                      : tailor::mesos::ContentType::kProtobuf;
     connectionConfig.principal = options.mesos.principal;
     connectionConfig.secret = options.mesosSecret;
     connection = std::make_unique<tailor::mesos::HttpSchedulerConnection>(
-        loop, mesosCalls, connectionConfig, *mesosDriver);
+        loop, mesosCalls, connectionConfig, *mesosDriver, detector.get());
     mesosDriver->setConnection(connection.get());
   }
 

@@ -13,6 +13,7 @@
 #include "common/event_loop.hpp"
 #include "common/resources.hpp"
 #include "common/result.hpp"
+#include "mesos/master_operator.hpp"
 #include "scheduler/drivers/mesos/mesos_driver.hpp"
 #include "scheduler/jobmaster/job_observer.hpp"
 #include "scheduler/resourcemanager/resource_manager.hpp"
@@ -48,8 +49,9 @@ struct PerJobOptions {
   std::string bindAddress = "127.0.0.1";
   std::string advertiseHost = "127.0.0.1";
   std::uint16_t rpcPort = 0;  // 0: any free port
-  // Mesos: when masters are given, TaskManagers run as Mesos executors.
-  std::vector<std::string> mesosMasters;
+  // Mesos: when masters are given (a list, or ZooKeeper to detect the
+  // leader in), TaskManagers run as Mesos executors.
+  tailor::mesos::MesosMasters mesosMasters;
   bool mesosJson = false;
   std::string mesosSecret;
   mesos::MesosDriverConfig mesos;

@@ -26,9 +26,12 @@ std::string baseName(const std::string& path) { return path.substr(path.rfind('/
 
 }  // namespace
 
-std::vector<std::string> sortBySequence(std::vector<std::string> names) {
+std::vector<std::string> sortBySequence(std::vector<std::string> names,
+                                        const std::string& namePrefix) {
   names.erase(std::remove_if(names.begin(), names.end(),
-                             [](const std::string& name) { return sequenceOf(name) < 0; }),
+                             [&](const std::string& name) {
+                               return sequenceOf(name) < 0 || name.rfind(namePrefix, 0) != 0;
+                             }),
               names.end());
   std::sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
     return sequenceOf(a) < sequenceOf(b);
@@ -165,13 +168,14 @@ void LeaderElection::onSession(SessionEvent event) {
   check();
 }
 
-Result<std::optional<std::string>> currentLeader(Session& session, const std::string& folder) {
+Result<std::optional<std::string>> currentLeader(Session& session, const std::string& folder,
+                                                 const std::string& namePrefix) {
   auto names = session.children(folder);
   if (!names.ok()) {
     if (names.error().code == ErrorCode::kNotFound) return std::optional<std::string>();
     return names.error();
   }
-  for (const auto& name : sortBySequence(*names)) {
+  for (const auto& name : sortBySequence(*names, namePrefix)) {
     auto value = session.get(folder + "/" + name);
     if (!value.ok()) return value.error();
     if (value->has_value()) return std::optional<std::string>((*value)->data);
@@ -200,8 +204,12 @@ Result<std::string> lookUpLeader(const std::string& text, const std::string& chi
   return **leader;
 }
 
-LeaderRetrieval::LeaderRetrieval(EventLoop& loop, Session& session, std::string folder)
-    : loop_(loop), session_(session), folder_(std::move(folder)) {}
+LeaderRetrieval::LeaderRetrieval(EventLoop& loop, Session& session, std::string folder,
+                                 std::string namePrefix)
+    : loop_(loop),
+      session_(session),
+      folder_(std::move(folder)),
+      namePrefix_(std::move(namePrefix)) {}
 
 LeaderRetrieval::~LeaderRetrieval() {
   *alive_ = false;
@@ -242,7 +250,7 @@ void LeaderRetrieval::look() {
     return;
   }
   std::optional<std::string> leader;
-  for (const auto& name : sortBySequence(*names)) {
+  for (const auto& name : sortBySequence(*names, namePrefix_)) {
     auto value = session_.get(folder_ + "/" + name);
     if (!value.ok()) {
       retry();

@@ -72,8 +72,11 @@ class LeaderElection {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
-// The current leader's data under `folder`; nullopt when nobody leads.
-Result<std::optional<std::string>> currentLeader(Session& session, const std::string& folder);
+// The current leader's data under `folder`; nullopt when nobody leads. With a
+// `namePrefix`, only children whose names start with it contend (Mesos masters'
+// "json.info_" nodes share their folder with other nodes).
+Result<std::optional<std::string>> currentLeader(Session& session, const std::string& folder,
+                                                 const std::string& namePrefix = "");
 
 // The same with a short-lived session of its own, for callers without a loop
 // (the CLI, a reporting thread): `url` is zk://HOSTS/PATH and the leaders
@@ -82,11 +85,13 @@ Result<std::optional<std::string>> currentLeader(Session& session, const std::st
 Result<std::string> lookUpLeader(const std::string& url, const std::string& child,
                                  const std::string& what);
 
-// Follows who leads under `folder`: `changed` runs on the loop with the
-// leader's data (nullopt when there is none) at start and after every change.
+// Follows who leads under `folder` (among children whose names start with
+// `namePrefix`, when given): `changed` runs on the loop with the leader's data
+// (nullopt when there is none) at start and after every change.
 class LeaderRetrieval {
  public:
-  LeaderRetrieval(EventLoop& loop, Session& session, std::string folder);
+  LeaderRetrieval(EventLoop& loop, Session& session, std::string folder,
+                  std::string namePrefix = "");
   ~LeaderRetrieval();
   LeaderRetrieval(const LeaderRetrieval&) = delete;
   LeaderRetrieval& operator=(const LeaderRetrieval&) = delete;
@@ -100,6 +105,7 @@ class LeaderRetrieval {
   EventLoop& loop_;
   Session& session_;
   std::string folder_;
+  std::string namePrefix_;
   std::function<void(const std::optional<std::string>&)> changed_;
   std::optional<std::string> leader_;
   bool known_ = false;
@@ -109,7 +115,9 @@ class LeaderRetrieval {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
-// The children of `folder` that are sequential nodes, lowest sequence first.
-std::vector<std::string> sortBySequence(std::vector<std::string> names);
+// The children of `folder` that are sequential nodes, lowest sequence first;
+// with a `namePrefix`, only those whose names start with it.
+std::vector<std::string> sortBySequence(std::vector<std::string> names,
+                                        const std::string& namePrefix = "");
 
 }  // namespace tailor::zookeeper

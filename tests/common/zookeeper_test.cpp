@@ -11,7 +11,7 @@
 #include "common/zookeeper/election.hpp"
 #include "common/zookeeper/session.hpp"
 #include "common/zookeeper/url.hpp"
-#include "tests/common/zookeeper_server.hpp"
+#include "tests/common/zookeeper_fixture.hpp"
 
 namespace tailor::zookeeper {
 namespace {
@@ -58,32 +58,7 @@ TEST(SequenceTest, ReadsTheTenDigitSuffix) {
             (std::vector<std::string>{"y-0000000002", "x-0000000010"}));
 }
 
-class ZooKeeperTest : public ::testing::Test {
- protected:
-  std::unique_ptr<Session> connect(Duration retryFor = Duration(5000),
-                                   Duration sessionTimeout = Duration(4000)) {
-    SessionOptions options;
-    options.hosts = server_.hosts();
-    options.retryFor = retryFor;
-    options.sessionTimeout = sessionTimeout;
-    auto session = Session::connect(loop_, options);
-    EXPECT_TRUE(session.ok()) << (session.ok() ? "" : session.error().message);
-    return session.ok() ? std::move(*session) : nullptr;
-  }
-
-  // Runs the loop on this thread until `done` or `timeout`.
-  bool runUntil(const std::function<bool()>& done, Duration timeout = Duration(10000)) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      loop_.context().run_for(std::chrono::milliseconds(10));
-    }
-    return true;
-  }
-
-  test::ZooKeeperServer server_;
-  AsioEventLoop loop_;
-};
+using ZooKeeperTest = test::ZooKeeperFixture;
 
 TEST_F(ZooKeeperTest, CreatesReadsSetsListsAndRemovesNodes) {
   auto session = connect();

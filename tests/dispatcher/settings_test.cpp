@@ -61,7 +61,7 @@ TEST(DispatcherSettingsTest, TheMarathonTaskEnvironmentGivesPortHostNameBasePath
   EXPECT_EQ(settings->externalBasePath, "/service/tailor-dev");
   EXPECT_EQ(settings->stateStore, "local:state");
   EXPECT_EQ(settings->launcher, "mesos");
-  EXPECT_THAT(settings->mesosMasters, ElementsAre("leader.mesos:5050"));
+  EXPECT_THAT(settings->mesosMasters.hosts, ElementsAre("leader.mesos:5050"));
   EXPECT_EQ(settings->maxRunningJobs, 8);
   EXPECT_THAT(settings->jobManagerArgs, ElementsAre("--taskmanager-idle-timeout", "10s"));
   EXPECT_TRUE(settings->unknownVariables.empty());

@@ -105,7 +105,9 @@ Agent::Agent(EventLoop& loop, AgentConfig config, ExecutorRuntime& runtime, Mast
 
 Agent::~Agent() = default;
 
-std::string Agent::processId() const { return fmt::format("slave({})", config_.processIndex); }
+std::string AgentLink::processId() const {
+  return fmt::format("slave({})", config().processIndex);
+}
 
 v1::AgentInfo Agent::info() const {
   v1::AgentInfo info;
@@ -157,6 +159,18 @@ std::vector<std::string> Agent::executorIds(const std::string& frameworkId) cons
 bool Agent::hasExecutor(const std::string& frameworkId, const std::string& executorId) const {
   auto it = frameworks_.find(frameworkId);
   return it != frameworks_.end() && it->second.executors.count(executorId) != 0;
+}
+
+AgentRecovery Agent::recovery() const {
+  AgentRecovery recovery;
+  for (const auto& [frameworkId, fw] : frameworks_) {
+    if (fw.terminating || fw.tasks.empty()) continue;
+    recovery.frameworks.push_back(fw.info);
+    for (const auto& [taskId, task] : fw.tasks) {
+      recovery.tasks.push_back(AgentRecovery::Task{frameworkId, task.info, task.state});
+    }
+  }
+  return recovery;
 }
 
 bool Agent::hasTask(const std::string& taskId) const {

@@ -90,46 +90,86 @@ struct AgentConfig {
   bool ackExecutorAfterScheduler = false;
 };
 
-class Agent {
- public:
-  Agent(EventLoop& loop, AgentConfig config, ExecutorRuntime& runtime, MasterLink& master,
-        IdGenerator& ids, FaultPlan& faults);
-  ~Agent();
-  Agent(const Agent&) = delete;
-  Agent& operator=(const Agent&) = delete;
+// What an agent tells a master when it registers again, as Mesos' agents do
+// with a new leading master (ReregisterSlaveMessage): the frameworks with
+// tasks on it and those tasks, so that the master knows them again.
+struct AgentRecovery {
+  struct Task {
+    std::string frameworkId;
+    ::mesos::v1::TaskInfo info;  // as the agent holds it; `executor` set for a custom executor
+    ::mesos::v1::TaskState state = ::mesos::v1::TASK_STAGING;  // the latest at the agent
+  };
+  std::vector<::mesos::v1::FrameworkInfo> frameworks;
+  std::vector<Task> tasks;
+};
 
-  const std::string& id() const { return config_.id; }
-  const AgentConfig& config() const { return config_; }
+// What the master asks of an agent (Mesos' master-to-agent messages): the
+// Agent below, or one in another fake-mesos process (RemoteAgent, remote.hpp).
+class AgentLink {
+ public:
+  virtual ~AgentLink() = default;
+
+  virtual const AgentConfig& config() const = 0;
+  const std::string& id() const { return config().id; }
   // "slave(N)", the path prefix of this agent's executor API.
   std::string processId() const;
-  // AgentInfo as the executor's SUBSCRIBED shows it.
-  ::mesos::v1::AgentInfo info() const;
-
-  // --- From the master ------------------------------------------------------
 
   // Launches `task` (its executor and resources already completed by the
   // master) for `framework` (with its id).
-  void runTask(const ::mesos::v1::FrameworkInfo& framework, const ::mesos::v1::TaskInfo& task);
-  void killTask(const std::string& frameworkId, const std::string& taskId,
-                const std::optional<::mesos::v1::KillPolicy>& killPolicy);
-  void acknowledge(const std::string& frameworkId, const std::string& taskId,
-                   const std::string& uuid);
+  virtual void runTask(const ::mesos::v1::FrameworkInfo& framework,
+                       const ::mesos::v1::TaskInfo& task) = 0;
+  virtual void killTask(const std::string& frameworkId, const std::string& taskId,
+                        const std::optional<::mesos::v1::KillPolicy>& killPolicy) = 0;
+  virtual void acknowledge(const std::string& frameworkId, const std::string& taskId,
+                           const std::string& uuid) = 0;
   // TEARDOWN / removal: SHUTDOWN to every executor of the framework, then kill
   // after the grace period; its updates are no longer forwarded.
-  void shutdownFramework(const std::string& frameworkId);
-  void shutdownExecutor(const std::string& frameworkId, const std::string& executorId);
-  void frameworkMessage(const std::string& frameworkId, const std::string& executorId,
-                        const std::string& data);
+  virtual void shutdownFramework(const std::string& frameworkId) = 0;
+  virtual void shutdownExecutor(const std::string& frameworkId, const std::string& executorId) = 0;
+  virtual void frameworkMessage(const std::string& frameworkId, const std::string& executorId,
+                                const std::string& data) = 0;
   // The framework subscribed again: re-send its unacknowledged updates now
   // (Mesos' agent does so when the master tells it about the new connection).
-  void resendPendingUpdates(const std::string& frameworkId);
+  virtual void resendPendingUpdates(const std::string& frameworkId) = 0;
   // The agent is gone: every container is destroyed and nothing more is reported.
-  void lose();
-  bool lost() const { return lost_; }
+  virtual void lose() = 0;
+  // Live executors of the framework there (Offer.executor_ids).
+  virtual std::vector<std::string> executorIds(const std::string& frameworkId) const = 0;
+};
 
-  // Live executors of the framework here (Offer.executor_ids).
-  std::vector<std::string> executorIds(const std::string& frameworkId) const;
+class Agent : public AgentLink {
+ public:
+  Agent(EventLoop& loop, AgentConfig config, ExecutorRuntime& runtime, MasterLink& master,
+        IdGenerator& ids, FaultPlan& faults);
+  ~Agent() override;
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  const AgentConfig& config() const override { return config_; }
+  // AgentInfo as the executor's SUBSCRIBED shows it.
+  ::mesos::v1::AgentInfo info() const;
+
+  // --- From the master (AgentLink) -------------------------------------------
+
+  void runTask(const ::mesos::v1::FrameworkInfo& framework,
+               const ::mesos::v1::TaskInfo& task) override;
+  void killTask(const std::string& frameworkId, const std::string& taskId,
+                const std::optional<::mesos::v1::KillPolicy>& killPolicy) override;
+  void acknowledge(const std::string& frameworkId, const std::string& taskId,
+                   const std::string& uuid) override;
+  void shutdownFramework(const std::string& frameworkId) override;
+  void shutdownExecutor(const std::string& frameworkId, const std::string& executorId) override;
+  void frameworkMessage(const std::string& frameworkId, const std::string& executorId,
+                        const std::string& data) override;
+  void resendPendingUpdates(const std::string& frameworkId) override;
+  void lose() override;
+  bool lost() const { return lost_; }
+  std::vector<std::string> executorIds(const std::string& frameworkId) const override;
   bool hasExecutor(const std::string& frameworkId, const std::string& executorId) const;
+
+  // What it tells a new leading master: its frameworks with tasks, and the
+  // tasks not yet removed (terminal ones whose update waits for its acknowledgement too).
+  AgentRecovery recovery() const;
 
   // --- Executor API ---------------------------------------------------------
 

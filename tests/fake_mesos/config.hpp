@@ -62,6 +62,18 @@ struct FakeMesosConfig {
   // ACKNOWLEDGED reaches the executor only after the scheduler's ACKNOWLEDGE
   // (a real agent sends it as soon as it stored the update).
   bool ackExecutorAfterScheduler = false;
+
+  // A cluster of several fake-mesos processes found through ZooKeeper
+  // (zk://host:port[,...]/path; empty: one process, master and agents linked
+  // directly). The master contends for leadership there as a Mesos master
+  // does (contender.hpp) and answers as a standby while it does not lead; the
+  // agents, only those of `agents` (no default one), register with whichever
+  // master leads (remote.hpp). A master that loses leadership ends the process
+  // with status 1, as a Mesos master does.
+  std::string zooKeeper;
+  Duration zooKeeperSessionTimeout{10000};  // Mesos' --zk_session_timeout
+  bool runMaster = true;                    // false: this process runs agents only
+  Duration agentReregisterTimeout{600000};  // Mesos' --agent_reregister_timeout
 };
 
 }  // namespace tailor::fake_mesos

@@ -14,9 +14,13 @@
 #include "common/http/server.hpp"
 #include "common/logging.hpp"
 #include "common/process_launcher.hpp"
+#include "common/http/client.hpp"
+#include "common/zookeeper/url.hpp"
 #include "tests/fake_mesos/agent.hpp"
 #include "tests/fake_mesos/allocator.hpp"
+#include "tests/fake_mesos/contender.hpp"
 #include "tests/fake_mesos/master.hpp"
+#include "tests/fake_mesos/remote.hpp"
 #include "tests/fake_mesos/scripting.hpp"
 #include "tests/fake_mesos/simulated_executor.hpp"
 #include "tests/fake_mesos/wire.hpp"
@@ -110,6 +114,9 @@ class FakeMesos::Impl : public ControlOps, public ExecutorApi {
     server_.reset();
     agents_.clear();
     master_.reset();
+    remoteAgents_.reset();
+    masterLink_.reset();
+    internal_.reset();
     runtime_.reset();
     launcher_.reset();
     if (ownWorkDir_) {
@@ -217,6 +224,14 @@ class FakeMesos::Impl : public ControlOps, public ExecutorApi {
   SimulatedExecutorRuntime* simulated_ = nullptr;
   std::unique_ptr<Master> master_;
   std::vector<std::unique_ptr<Agent>> agents_;
+  // A cluster found through ZooKeeper (config_.zooKeeper): messages to the
+  // other processes (one worker: in order), this master's contention and the
+  // agents that registered with it, this process's agents' link to the leader.
+  std::unique_ptr<http::CurlHttpClient> internal_;
+  std::unique_ptr<MasterContender> contender_;
+  std::unique_ptr<RemoteAgents> remoteAgents_;
+  std::unique_ptr<RemoteMasterLink> masterLink_;
+  std::unique_ptr<mesos::ZooKeeperMasterDetector> agentsDetector_;
   std::unique_ptr<http::Server> server_;
   TimerId allocationTimer_ = 0;
   std::uint16_t port_ = 0;
@@ -285,8 +300,18 @@ class FakeMesos::Impl : public ControlOps, public ExecutorApi {
       }
     }
 
+    bool clustered = !config_.zooKeeper.empty();
+    std::optional<zookeeper::ZooKeeperUrl> url;
+    if (clustered) {
+      auto parsed = zookeeper::parseZooKeeperUrl(config_.zooKeeper, "--zk");
+      if (!parsed.ok()) return parsed.error();
+      url = *parsed;
+      internal_ = std::make_unique<http::CurlHttpClient>(loop_, 1);
+      masterLink_ = std::make_unique<RemoteMasterLink>(loop_, *internal_);
+    }
     std::vector<AgentSpec> specs = config_.agents;
-    if (specs.empty()) specs.push_back(parseAgentSpec("").value());
+    if (specs.empty() && !clustered) specs.push_back(parseAgentSpec("").value());
+    MasterLink& link = clustered ? static_cast<MasterLink&>(*masterLink_) : *master_;
     int index = 1;
     for (const auto& spec : specs) {
       AgentConfig agentConfig;
@@ -306,17 +331,99 @@ class FakeMesos::Impl : public ControlOps, public ExecutorApi {
       agentConfig.executorHeartbeat = config_.executorHeartbeatInterval;
       agentConfig.ackExecutorAfterScheduler = config_.ackExecutorAfterScheduler;
       agents_.push_back(
-          std::make_unique<Agent>(loop_, agentConfig, *runtime_, *master_, ids_, faults_));
-      master_->addAgent(*agents_.back());
+          std::make_unique<Agent>(loop_, agentConfig, *runtime_, link, ids_, faults_));
+      if (clustered) {
+        masterLink_->addAgent(*agents_.back());
+      } else {
+        master_->addAgent(*agents_.back());
+      }
       agentIds_.push_back(agentConfig.id);
     }
+    if (clustered) {
+      Status joined = joinCluster(*url);
+      if (!joined.ok()) return joined.error();
+    }
     armAllocation();
-    log_->info("fake Mesos master {} listening on 127.0.0.1:{} with {} agent(s)", ids_.masterId(),
-               port_, agents_.size());
+    if (config_.runMaster) {
+      log_->info("fake Mesos master {} listening on 127.0.0.1:{} with {} agent(s){}",
+                 ids_.masterId(), port_, agents_.size(),
+                 clustered ? " (found through ZooKeeper)" : "");
+    } else {
+      log_->info("fake Mesos agents (no master) listening on 127.0.0.1:{}: {} agent(s)", port_,
+                 agents_.size());
+    }
     return port_;
   }
 
+  // With ZooKeeper: this master contends, this process's agents follow the
+  // leader. Blocks while the sessions connect.
+  Status joinCluster(const zookeeper::ZooKeeperUrl& url) {
+    std::string self = fmt::format("127.0.0.1:{}", port_);
+    if (!agents_.empty()) {
+      auto detector = mesos::ZooKeeperMasterDetector::connect(loop_, url);
+      if (!detector.ok()) return detector.error().withContext("--zk");
+      agentsDetector_ = std::move(*detector);
+      agentsDetector_->start([this](const std::optional<std::string>& leader) {
+        masterLink_->leaderChanged(leader);
+      });
+    }
+    if (!config_.runMaster) return Status();
+    remoteAgents_ = std::make_unique<RemoteAgents>(
+        *master_, self, *internal_,
+        [this](const std::string& agentId) { return contender_->admit(agentId); });
+    MasterContender::Callbacks callbacks;
+    callbacks.elected = [this](const std::vector<std::string>& admitted) {
+      master_->expectAgents(admitted, config_.agentReregisterTimeout);
+    };
+    callbacks.lost = [this](const std::string& why) {
+      // As a Mesos master: "Lost leadership... committing suicide!"
+      log_->critical("lost leadership ({}): exiting", why);
+      log_->flush();
+      std::_Exit(1);
+    };
+    auto contender = MasterContender::start(loop_, url, self, toMesosJson(master_->info()),
+                                            config_.zooKeeperSessionTimeout, std::move(callbacks));
+    if (!contender.ok()) return contender.error();
+    contender_ = std::move(*contender);
+    return Status();
+  }
+
+  // How a master endpoint answers in a cluster while this master does not
+  // lead (Mesos' Master::Http::redirect): 307 to the leader, 503 when none is
+  // known; 404 in a process without a master. Nothing while it leads, or
+  // without ZooKeeper.
+  std::optional<http::Response> notLeading(const http::Request& request) const {
+    if (config_.zooKeeper.empty()) return std::nullopt;
+    if (!config_.runMaster) return textResponse(404, "");
+    if (contender_ && contender_->elected()) return std::nullopt;
+    const std::optional<std::string> leader =
+        contender_ ? contender_->leader() : std::optional<std::string>();
+    if (!leader) return textResponse(503, "No leader elected");
+    std::string location = "//" + *leader;
+    if (request.path != "/redirect" && request.path != "/master/redirect") {
+      location += request.path == "/api/v1/scheduler" ? "/master/api/v1/scheduler" : request.path;
+      if (!request.query.empty()) location += "?" + request.query;
+    }
+    http::Response response = textResponse(307, "");
+    response.headers.emplace_back("Location", location);
+    return response;
+  }
+
+  // Serves `handler` as a master endpoint: while this master leads, or
+  // without ZooKeeper.
+  http::Handler asMaster(http::Handler handler) {
+    return [this, handler](const http::Request& request, http::Responder respond) {
+      if (auto answer = notLeading(request)) {
+        respond(std::move(*answer));
+        return;
+      }
+      handler(request, std::move(respond));
+    };
+  }
+
   void stopOnLoop() {
+    contender_.reset();  // its node goes at once: another master takes over
+    agentsDetector_.reset();
     if (allocationTimer_ != 0) loop_.cancelTimer(allocationTimer_);
     allocationTimer_ = 0;
     if (master_) master_->shutdown();
@@ -354,9 +461,10 @@ class FakeMesos::Impl : public ControlOps, public ExecutorApi {
     for (const auto& method : kMethods) {
       for (const char* path : {"/api/v1/scheduler", "/master/api/v1/scheduler"}) {
         server_->route(method, path,
-                       notifying([this](const http::Request& request, http::Responder respond) {
+                       notifying(asMaster([this](const http::Request& request,
+                                                 http::Responder respond) {
                          master_->handleScheduler(request, std::move(respond));
-                       }));
+                       })));
       }
       for (const char* path : {"/api/v1/executor", "/slave("}) {
         server_->route(method, path,
@@ -381,17 +489,18 @@ class FakeMesos::Impl : public ControlOps, public ExecutorApi {
       });
     }
     for (const char* path : {"/redirect", "/master/redirect"}) {
-      server_->route("GET", path, [this](const http::Request&, http::Responder respond) {
+      server_->route("GET", path, asMaster([this](const http::Request&, http::Responder respond) {
         std::string leader =
             faults_.redirectCount > 0 ? faults_.redirectTo : fmt::format("127.0.0.1:{}", port_);
         http::Response response = textResponse(307, "");
         response.headers.emplace_back("Location", "//" + leader);
         respond(std::move(response));
-      });
+      }));
     }
     for (const char* path : {"/frameworks", "/master/frameworks"}) {
       server_->route(
-          "GET", path, [this, path](const http::Request& request, http::Responder respond) {
+          "GET", path,
+          asMaster([this, path](const http::Request& request, http::Responder respond) {
             if (request.path != path) {
               respond(textResponse(404, ""));
               return;
@@ -402,11 +511,11 @@ class FakeMesos::Impl : public ControlOps, public ExecutorApi {
                 textResponse(200, master_->frameworksJson(id == query.end() ? "" : id->second));
             response.contentType = "application/json";
             respond(std::move(response));
-          });
+          }));
     }
     server_->route(
         "POST", "/master/teardown",
-        notifying([this](const http::Request& request, http::Responder respond) {
+        notifying(asMaster([this](const http::Request& request, http::Responder respond) {
           auto params = parseQuery(request.body);
           auto id = params.find("frameworkId");
           if (id == params.end()) {
@@ -416,7 +525,15 @@ class FakeMesos::Impl : public ControlOps, public ExecutorApi {
           Status removed = master_->teardown(id->second);
           respond(removed.ok() ? textResponse(200, "")
                                : textResponse(400, "No framework found with specified ID"));
-        }));
+        })));
+    server_->route("POST", kAgentMessagePath,
+                   notifying(asMaster([this](const http::Request& request, http::Responder respond) {
+                     respond(remoteAgents_ ? remoteAgents_->handle(request) : textResponse(404, ""));
+                   })));
+    server_->route("POST", kMasterMessagePath,
+                   notifying([this](const http::Request& request, http::Responder respond) {
+                     respond(masterLink_ ? masterLink_->handle(request) : textResponse(404, ""));
+                   }));
     registerControlRoutes(*server_, *this);
   }
 

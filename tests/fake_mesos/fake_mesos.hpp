@@ -3,8 +3,9 @@
 // A fake Mesos 1.12 cluster for tests: one master and its agents in one
 // process, on one loopback port, speaking the real v1 HTTP APIs (scheduler
 // API for frameworks, executor API for executors), scriptable to fail in the
-// ways a real cluster does. It is a test double: it lives under tests/ and is
-// never part of the product.
+// ways a real cluster does. With FakeMesosConfig::zooKeeper, several of them
+// make one cluster whose masters fail over (contender.hpp, remote.hpp). It is
+// a test double: it lives under tests/ and is never part of the product.
 //
 //   FakeMesosConfig config;
 //   config.executorMode = ExecutorMode::kSimulated;

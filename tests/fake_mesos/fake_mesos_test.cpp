@@ -37,11 +37,15 @@
 #include "common/asio_event_loop.hpp"
 #include "common/http/client.hpp"
 #include "common/http/server.hpp"
+#include "common/zookeeper/election.hpp"
+#include "common/zookeeper/session.hpp"
 #include "mesos/codec.hpp"
+#include "mesos/master_detector.hpp"
 #include "mesos/recordio.hpp"
 #include "tests/common/manual_event_loop.hpp"
 #include "tests/common/recording_launcher.hpp"
 #include "tests/common/temp_dir.hpp"
+#include "tests/common/zookeeper_server.hpp"
 #include "tests/fake_mesos/allocator.hpp"
 #include "tests/fake_mesos/command_executor.hpp"
 #include "tests/fake_mesos/config.hpp"
@@ -2265,6 +2269,216 @@ TEST_F(FakeMesosCluster, ExecutorApiValidatesLikeTheAgent) {
   auto failure = stream.nextOf(SchedulerEvent::FAILURE);
   ASSERT_TRUE(failure.has_value());
   EXPECT_EQ(failure->failure().status(), 9) << "SIGKILL";
+}
+
+// --- Masters failing over through ZooKeeper ------------------------------------------
+
+// Two masters and an agents-only process found through a real ZooKeeper
+// (tests/zookeeper/zk-server.sh): `mesos_` leads first, `standby_` takes over.
+class FakeMesosFailover : public FakeMesosCluster {
+ protected:
+  FakeMesosConfig clusterConfig(bool master) {
+    FakeMesosConfig config = baseConfig();
+    config.zooKeeper = zk_.url("/mesos");
+    config.zooKeeperSessionTimeout = Duration(2000);
+    config.runMaster = master;
+    if (!master) config.agents = {parseAgentSpec("cpus=4,mem=8192,ports=31000-31099").value()};
+    return config;
+  }
+
+  std::unique_ptr<FakeMesos> startProcess(FakeMesosConfig config) {
+    auto process = std::make_unique<FakeMesos>(std::move(config));
+    auto port = process->start();
+    EXPECT_TRUE(port.ok()) << (port.ok() ? "" : port.error().message);
+    return process;
+  }
+
+  // Waits until the master at `endpoint` says `leader` leads (GET /master/redirect).
+  bool leads(const std::string& endpoint, const std::string& leader) {
+    auto deadline = std::chrono::steady_clock::now() + kWait;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto answer = post("http://" + endpoint + "/master/redirect", {}, "", "GET");
+      if (answer.status == 307 && answer.headers["location"] == "//" + leader) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  }
+
+  // Starts the first master and the agents, and waits until they found each other.
+  void startCluster() {
+    start(clusterConfig(true));
+    ASSERT_TRUE(leads(mesos_->endpoint(), mesos_->endpoint()));
+    agents_ = startProcess(clusterConfig(false));
+    ASSERT_TRUE(mesos_->waitFor([](const StateSnapshot& s) { return s.agents.size() == 1; }, kWait));
+    standby_ = startProcess(clusterConfig(true));
+    ASSERT_TRUE(leads(standby_->endpoint(), mesos_->endpoint()));
+  }
+
+  // Makes the standby the master requests go to.
+  void failOver() {
+    mesos_->stop();  // its session closes: its node goes at once
+    ASSERT_TRUE(leads(standby_->endpoint(), standby_->endpoint()));
+    base_ = "http://" + standby_->endpoint();
+  }
+
+  std::unique_ptr<zookeeper::Session> zooKeeper() {
+    zookeeper::SessionOptions options;
+    options.hosts = zk_.hosts();
+    auto session = zookeeper::Session::connect(zkLoop_, options);
+    EXPECT_TRUE(session.ok()) << (session.ok() ? "" : session.error().message);
+    return session.ok() ? std::move(*session) : nullptr;
+  }
+
+  void TearDown() override {
+    if (standby_) standby_->stop();
+    if (agents_) agents_->stop();
+    FakeMesosCluster::TearDown();
+  }
+
+  test::ZooKeeperServer zk_;
+  AsioEventLoop zkLoop_;  // not run: the test's own ZooKeeper session sets no watches
+  std::unique_ptr<FakeMesos> agents_;
+  std::unique_ptr<FakeMesos> standby_;
+};
+
+TEST_F(FakeMesosFailover, TheNodeHoldsMasterInfoAndAStandbyRedirectsToTheLeader) {
+  startCluster();
+  auto session = zooKeeper();
+  ASSERT_TRUE(session);
+  auto names = session->children("/mesos");
+  ASSERT_TRUE(names.ok());
+  auto masters = zookeeper::sortBySequence(*names, "json.info_");
+  ASSERT_EQ(masters.size(), 2u);
+  auto node = session->get("/mesos/" + masters[0]);
+  ASSERT_TRUE(node.ok() && node->has_value());
+  EXPECT_EQ(*mesos::masterAddressOf((*node)->data), mesos_->endpoint());
+  EXPECT_THAT((*node)->data, HasSubstr(R"("id":")" + mesos_->masterId() + R"(")"));
+  EXPECT_NE((*node)->ephemeralOwner, 0) << "ephemeral";
+
+  std::string standby = "http://" + standby_->endpoint();
+  auto subscribeThere = post(standby + "/api/v1/scheduler", {{"Content-Type", "application/json"}},
+                             encoded(subscribeCall(frameworkInfo()), ContentType::kJson));
+  EXPECT_EQ(subscribeThere.status, 307);
+  EXPECT_EQ(subscribeThere.headers["location"],
+            "//" + mesos_->endpoint() + "/master/api/v1/scheduler");
+  auto frameworks = post(standby + "/master/frameworks?framework_id=x", {}, "", "GET");
+  EXPECT_EQ(frameworks.status, 307);
+  EXPECT_EQ(frameworks.headers["location"], "//" + mesos_->endpoint() + "/master/frameworks?framework_id=x");
+  // An agents-only process has no master endpoints.
+  EXPECT_EQ(post("http://" + agents_->endpoint() + "/api/v1/scheduler", {}, "").status, 404);
+}
+
+TEST_F(FakeMesosFailover, NoLeaderKnownIs503) {
+  auto session = zooKeeper();
+  ASSERT_TRUE(session && session->ensurePath("/mesos").ok());
+  // The lowest node holds no MasterInfo: nobody can be reached as the leader.
+  ASSERT_TRUE(
+      session->create("/mesos/json.info_", "garbage", zookeeper::CreateMode::kEphemeralSequential)
+          .ok());
+  start(clusterConfig(true));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto answer = post(schedulerUrl(), {{"Content-Type", "application/json"}},
+                     encoded(subscribeCall(frameworkInfo()), ContentType::kJson));
+  EXPECT_EQ(answer.status, 503);
+  EXPECT_EQ(answer.body, "No leader elected");
+  EXPECT_EQ(post(base_ + "/master/redirect", {}, "", "GET").status, 503);
+}
+
+// The new leader learns the agents from the registry and their tasks when they
+// register again; the framework subscribes again with its id and finds its task.
+TEST_F(FakeMesosFailover, TheNewLeaderRecoversAgentsTasksAndTheFramework) {
+  startCluster();
+  auto& first = subscribe(frameworkInfo(60));
+  std::string id = subscribed(first);
+  auto made = offers(first);
+  ASSERT_EQ(made.size(), 1u);
+  std::string agent = made[0].agent_id().value();
+  ASSERT_EQ(
+      call(first, acceptCall(id, {made[0].id().value()}, {makeTask("t1", agent, 1, 64)})).status,
+      202);
+  v1::TaskStatus starting = update(first);
+  ASSERT_EQ(starting.state(), v1::TASK_STARTING);
+  ASSERT_EQ(call(first, acknowledgeCall(id, starting)).status, 202);
+  v1::TaskStatus running = update(first);
+  ASSERT_EQ(running.state(), v1::TASK_RUNNING);
+  ASSERT_EQ(call(first, acknowledgeCall(id, running)).status, 202);
+  // An agent of the registry that never comes back.
+  auto session = zooKeeper();
+  ASSERT_TRUE(session);
+  ASSERT_TRUE(
+      session->create("/mesos/fake-registry/gone-S9", "", zookeeper::CreateMode::kPersistent).ok());
+
+  failOver();
+  EXPECT_TRUE(first.raw().waitEnd());
+  ASSERT_TRUE(standby_->waitFor(
+      [](const StateSnapshot& s) {
+        auto* task = s.task("t1");
+        return s.agents.size() == 1 && task != nullptr && task->state == "TASK_RUNNING";
+      },
+      kWait))
+      << standby_->stateJson();
+  auto recovered = post(base_ + "/master/frameworks", {}, "", "GET");
+  EXPECT_THAT(recovered.body, HasSubstr(R"("recovered":true)"));
+
+  v1::FrameworkInfo again = frameworkInfo(60);
+  again.mutable_id()->set_value(id);
+  auto& second = subscribe(again);
+  EXPECT_EQ(subscribed(second), id);
+  // Offers hold what the task and its executor leave: 4 - 1 - 0.1 CPUs.
+  auto fresh = offers(second);
+  ASSERT_EQ(fresh.size(), 1u);
+  for (const auto& resource : fresh[0].resources()) {
+    if (resource.name() == "cpus") {
+      EXPECT_DOUBLE_EQ(resource.scalar().value(), 2.9);
+    }
+  }
+  EXPECT_EQ(fresh[0].executor_ids_size(), 1);
+
+  SchedulerCall reconcile = simpleCall(id, SchedulerCall::RECONCILE);
+  for (const auto& [task, on] : std::vector<std::pair<std::string, std::string>>{
+           {"t1", agent}, {"t-gone", "gone-S9"}, {"ghost", agent}}) {
+    auto* entry = reconcile.mutable_reconcile()->add_tasks();
+    entry->mutable_task_id()->set_value(task);
+    entry->mutable_agent_id()->set_value(on);
+  }
+  ASSERT_EQ(call(second, reconcile).status, 202);
+  v1::TaskStatus latest = update(second);
+  EXPECT_EQ(latest.task_id().value(), "t1");
+  EXPECT_EQ(latest.state(), v1::TASK_RUNNING);
+  EXPECT_EQ(latest.message(), "Reconciliation: Latest task state");
+  v1::TaskStatus ghost = update(second);
+  EXPECT_EQ(ghost.task_id().value(), "ghost") << "no answer for a task of a recovering agent";
+  EXPECT_EQ(ghost.state(), v1::TASK_LOST);
+
+  // The kill goes through the new leader to the agent of the other process.
+  SchedulerCall kill = simpleCall(id, SchedulerCall::KILL);
+  kill.mutable_kill()->mutable_task_id()->set_value("t1");
+  ASSERT_EQ(call(second, kill).status, 202);
+  v1::TaskStatus killed = update(second);
+  EXPECT_EQ(killed.task_id().value(), "t1");
+  EXPECT_EQ(killed.state(), v1::TASK_KILLED);
+  ASSERT_EQ(call(second, acknowledgeCall(id, killed)).status, 202);
+  EXPECT_TRUE(agents_->waitFor([](const StateSnapshot& s) { return s.executors.empty(); }, kWait));
+}
+
+TEST_F(FakeMesosFailover, AnAgentThatDoesNotComeBackBecomesUnreachable) {
+  auto session = zooKeeper();
+  ASSERT_TRUE(session && session->ensurePath("/mesos/fake-registry/gone-S9").ok());
+  FakeMesosConfig config = clusterConfig(true);
+  config.agentReregisterTimeout = Duration(200);
+  start(config);
+  auto& stream = subscribe(frameworkInfo());
+  std::string id = subscribed(stream);
+  SchedulerCall reconcile = simpleCall(id, SchedulerCall::RECONCILE);
+  auto* entry = reconcile.mutable_reconcile()->add_tasks();
+  entry->mutable_task_id()->set_value("t-gone");
+  entry->mutable_agent_id()->set_value("gone-S9");
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  ASSERT_EQ(call(stream, reconcile).status, 202);
+  v1::TaskStatus lost = update(stream);
+  EXPECT_EQ(lost.task_id().value(), "t-gone");
+  EXPECT_EQ(lost.state(), v1::TASK_LOST);
+  EXPECT_EQ(lost.message(), "Reconciliation: Task is unreachable");
 }
 
 }  // namespace

@@ -5,6 +5,11 @@
 //   fake-mesos --port 0 --agent cpus=4,mem=8192,disk=20000,ports=31000-31099
 //              --agent cpus=2,mem=4096,ports=32000-32099,attributes=rack:b
 //   -> prints "fake-mesos listening on 127.0.0.1:PORT"
+//
+// Several processes make a cluster whose masters fail over through ZooKeeper:
+//
+//   fake-mesos --zk zk://127.0.0.1:2181/mesos                (a master; start two)
+//   fake-mesos --zk zk://127.0.0.1:2181/mesos --no-master --agent ...   (agents)
 
 #include <signal.h>
 
@@ -70,6 +75,15 @@ int main(int argc, char** argv) {
     ("master-id", po::value<std::string>(), "the master's id (default: a random UUID)")
     ("framework-sequence", po::value<std::uint64_t>(), "number of the next framework id")
     ("offer-sequence", po::value<std::uint64_t>(), "number of the next offer id")
+    ("zk", po::value<std::string>(),
+     "zk://HOST:PORT[,...]/PATH: contend for leadership there as a Mesos master does, and have"
+     " the agents (only those of --agent) register with whichever master leads")
+    ("zk-session-timeout", po::value<std::string>(),
+     "the ZooKeeper session timeout: how soon a dead master's node goes (default 10s)")
+    ("no-master", "with --zk: run agents only")
+    ("agent-reregister-timeout", po::value<std::string>(),
+     "a newly elected master waits this long for the registry's agents to register again"
+     " (default 10m)")
     ("log-level", po::value<std::string>()->default_value("info"),
      "trace, debug, info, warn, error or off")
     ("log-file", po::value<std::string>(), "log here instead of standard error");
@@ -113,12 +127,19 @@ int main(int argc, char** argv) {
                         &error) &&
       parseDurationFlag(vm, "executor-shutdown-grace-period", &config.executorShutdownGracePeriod,
                         &error) &&
-      parseDurationFlag(vm, "offer-timeout", &offerTimeout, &error);
+      parseDurationFlag(vm, "offer-timeout", &offerTimeout, &error) &&
+      parseDurationFlag(vm, "zk-session-timeout", &config.zooKeeperSessionTimeout, &error) &&
+      parseDurationFlag(vm, "agent-reregister-timeout", &config.agentReregisterTimeout, &error);
   if (!durationsOk) return usageError(error);
   if (config.allocationInterval.count() <= 0 || config.heartbeatInterval.count() <= 0) {
     return usageError("--allocation-interval and --heartbeat-interval must be positive");
   }
   if (vm.count("offer-timeout") != 0) config.offerTimeout = offerTimeout;
+  if (vm.count("zk") != 0) config.zooKeeper = vm["zk"].as<std::string>();
+  config.runMaster = vm.count("no-master") == 0;
+  if (!config.runMaster && (config.zooKeeper.empty() || vm.count("agent") == 0)) {
+    return usageError("--no-master needs --zk and at least one --agent");
+  }
   if (vm.count("simulate-executors") != 0 && vm.count("external-executors") != 0) {
     return usageError("--simulate-executors and --external-executors exclude each other");
   }

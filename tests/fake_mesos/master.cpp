@@ -163,16 +163,107 @@ Master::Master(EventLoop& loop, MasterConfig config, IdGenerator& ids, Allocator
 
 Master::~Master() = default;
 
-void Master::addAgent(Agent& agent) {
+void Master::addAgent(AgentLink& agent) {
   agents_[agent.id()] = &agent;
   agentOrder_.push_back(agent.id());
   allocator_.addAgent(agent.id(), agent.config().resources);
 }
 
-Agent* Master::agent(const std::string& agentId) const {
+AgentLink* Master::agent(const std::string& agentId) const {
   auto it = agents_.find(agentId);
   if (it == agents_.end() || unreachable_.count(agentId) != 0) return nullptr;
   return it->second;
+}
+
+bool Master::recovering(const std::string& agentId) const {
+  return recovering_.count(agentId) != 0;
+}
+
+// --- Agents registering again (master failover) ---------------------------------
+
+void Master::expectAgents(const std::vector<std::string>& agentIds, Duration timeout) {
+  for (const auto& agentId : agentIds) {
+    if (!knowsAgent(agentId)) recovering_.insert(agentId);
+  }
+  log_->info("expecting {} agent(s) of the registry to register again", recovering_.size());
+  if (recovering_.empty()) return;
+  recoveryTimer_ = loop_.runAfter(timeout, [this, timeout] {
+    recoveryTimer_ = 0;
+    for (const auto& agentId : recovering_) {
+      log_->warn("agent {} did not register again within {}: unreachable", agentId,
+                 formatStoutDuration(timeout));
+      unreachable_[agentId] = loop_.wallSeconds();
+    }
+    recovering_.clear();
+  });
+}
+
+void Master::reregisterAgent(AgentLink& agent, const AgentRecovery& recovery) {
+  const std::string agentId = agent.id();
+  if (knowsAgent(agentId)) {
+    log_->info("agent {} registered again; nothing changes", agentId);
+    return;
+  }
+  addAgent(agent);
+  recovering_.erase(agentId);
+  unreachable_.erase(agentId);
+  for (const auto& info : recovery.frameworks) recoveredFramework(info);
+  for (const auto& task : recovery.tasks) recoverTask(agentId, task);
+  log_->info("agent {} at {}:{} registered with {} task(s) of {} framework(s)", agentId,
+             agent.config().hostname, agent.config().port, recovery.tasks.size(),
+             recovery.frameworks.size());
+  loop_.post([this] { allocate(); });
+}
+
+Master::Framework& Master::recoveredFramework(const v1::FrameworkInfo& info) {
+  const std::string frameworkId = info.id().value();
+  auto known = frameworks_.find(frameworkId);
+  if (known != frameworks_.end()) return known->second;
+  Framework& fw = frameworks_[frameworkId];
+  fw.id = frameworkId;
+  fw.info = info;
+  fw.recovered = true;
+  fw.registeredTime = fw.reregisteredTime = loop_.wallSeconds();
+  allocator_.addFramework(frameworkId, rolesOf(info),
+                          hasCapability(info, Capability::GPU_RESOURCES));
+  allocator_.setActive(frameworkId, false);
+  log_->info("framework {} ('{}') recovered from its agents; waiting for it to subscribe",
+             frameworkId, info.name());
+  return fw;
+}
+
+void Master::recoverTask(const std::string& agentId, const AgentRecovery::Task& recovered) {
+  Framework* fw = framework(recovered.frameworkId);
+  const std::string taskId = recovered.info.task_id().value();
+  if (fw == nullptr || fw->tasks.count(taskId) != 0) return;
+  const v1::TaskInfo& info = recovered.info;
+  auto resources = ResourceSet::fromProto(info.resources());
+  if (!resources.ok()) {
+    log_->warn("agent {}: task {} has resources the fake cannot read: {}", agentId, taskId,
+               resources.error().message);
+    return;
+  }
+  std::vector<std::string> roles = rolesOf(fw->info);
+  std::string role = info.resources_size() > 0 && info.resources(0).has_allocation_info()
+                         ? info.resources(0).allocation_info().role()
+                         : (roles.empty() ? "*" : roles.front());
+  Task& task = fw->tasks[taskId];
+  task.info = info;
+  task.agentId = agentId;
+  task.executorId = info.has_executor() ? info.executor().executor_id().value() : "";
+  task.role = role;
+  task.resources = *resources;
+  task.state = recovered.state;
+  if (isTerminalState(recovered.state)) {
+    task.resourcesRecovered = true;  // only its update is still to be acknowledged
+    return;
+  }
+  allocator_.allocate(fw->id, agentId, task.resources);
+  if (!info.has_executor() || fw->executors.count({agentId, task.executorId}) != 0) return;
+  auto executorResources = ResourceSet::fromProto(info.executor().resources());
+  ResourceSet held = executorResources.ok() ? *executorResources : ResourceSet();
+  fw->executors[{agentId, task.executorId}] = ExecutorRecord{info.executor(), held, role};
+  allocator_.allocate(fw->id, agentId, held);
 }
 
 Master::Framework* Master::framework(const std::string& frameworkId) {
@@ -321,7 +412,7 @@ http::Response Master::dispatch(Framework& fw, const SchedulerCall& call) {
       kill(fw, call.kill());
       break;
     case SchedulerCall::SHUTDOWN: {
-      if (Agent* a = agent(call.shutdown().agent_id().value())) {
+      if (AgentLink* a = agent(call.shutdown().agent_id().value())) {
         a->shutdownExecutor(fw.id, call.shutdown().executor_id().value());
       }
       break;
@@ -333,7 +424,7 @@ http::Response Master::dispatch(Framework& fw, const SchedulerCall& call) {
       reconcile(fw, call.reconcile());
       break;
     case SchedulerCall::MESSAGE: {
-      if (Agent* a = agent(call.message().agent_id().value())) {
+      if (AgentLink* a = agent(call.message().agent_id().value())) {
         a->frameworkMessage(fw.id, call.message().executor_id().value(), call.message().data());
       }
       break;
@@ -430,7 +521,10 @@ void Master::subscribe(std::shared_ptr<http::StreamWriter> writer, ContentType e
     for (const auto& offerId : stale) removeOffer(offerId, false);
     updateFrameworkInfo(fw, info, request.suppressed_roles(), true);
     fw.reregisteredTime = loop_.wallSeconds();
-    log_->info("framework {} ('{}') failed over to stream {}", frameworkId, info.name(), streamId);
+    log_->info("framework {} ('{}') {} on stream {}", frameworkId, info.name(),
+               fw.recovered ? "subscribed again after the master failover" : "failed over",
+               streamId);
+    fw.recovered = false;
   } else {
     fw.id = frameworkId;
     fw.info = info;
@@ -468,7 +562,7 @@ void Master::subscribe(std::shared_ptr<http::StreamWriter> writer, ContentType e
 
   if (failover) {
     for (const auto& agentId : agentOrder_) {
-      if (Agent* a = agent(agentId)) a->resendPendingUpdates(frameworkId);
+      if (AgentLink* a = agent(agentId)) a->resendPendingUpdates(frameworkId);
     }
   }
   loop_.post([this] { allocate(); });
@@ -562,7 +656,7 @@ void Master::removeFramework(std::string frameworkId, const std::string& why) {
   }
   fw->executors.clear();
   for (const auto& agentId : agentOrder_) {
-    if (Agent* a = agent(agentId)) a->shutdownFramework(frameworkId);
+    if (AgentLink* a = agent(agentId)) a->shutdownFramework(frameworkId);
   }
   allocator_.removeFramework(frameworkId);
   StateSnapshot::Framework removed;
@@ -588,7 +682,7 @@ void Master::allocate() {
   std::vector<std::string> made;
   for (auto& decision : decisions) {
     Framework* fw = framework(decision.frameworkId);
-    Agent* a = agent(decision.agentId);
+    AgentLink* a = agent(decision.agentId);
     if (fw == nullptr || a == nullptr) {
       allocator_.recover(decision.frameworkId, decision.agentId, decision.role, decision.resources,
                          std::nullopt, loop_.now());
@@ -824,7 +918,7 @@ void Master::launchTask(Framework& fw, const Offer& offer, const v1::TaskInfo& o
     return error(
         "Task should have at least one (but not both) of CommandInfo or ExecutorInfo present");
   }
-  Agent* a = agent(offer.agentId);
+  AgentLink* a = agent(offer.agentId);
   if (a == nullptr) return error("Agent " + offer.agentId + " is not available");
 
   std::string executorId;
@@ -908,7 +1002,7 @@ void Master::kill(Framework& fw, const SchedulerCall::Kill& kill) {
     reconcile(fw, reconcileCall);
     return;
   }
-  Agent* a = agent(task->second.agentId);
+  AgentLink* a = agent(task->second.agentId);
   if (a == nullptr) return;
   log_->info("framework {} kills task {} on agent {}", fw.id, taskId, task->second.agentId);
   a->killTask(
@@ -919,7 +1013,7 @@ void Master::kill(Framework& fw, const SchedulerCall::Kill& kill) {
 void Master::acknowledge(Framework& fw, const SchedulerCall::Acknowledge& ack) {
   const std::string agentId = ack.agent_id().value();
   const std::string taskId = ack.task_id().value();
-  Agent* a = agent(agentId);
+  AgentLink* a = agent(agentId);
   if (a == nullptr) {
     log_->warn(
         "framework {}: cannot forward the acknowledgement of task {} to agent {}: "
@@ -969,6 +1063,12 @@ void Master::reconcile(Framework& fw, const SchedulerCall::Reconcile& reconcile)
       continue;
     }
     std::string agentId = entry.has_agent_id() ? entry.agent_id().value() : "";
+    if (agentId.empty() ? !recovering_.empty() : recovering(agentId)) {
+      // Mesos answers later, once the agent registered again or is unreachable.
+      log_->info("framework {}: no reconciliation answer for task {} yet: agent {} is recovering",
+                 fw.id, taskId, agentId.empty() ? "(not given)" : agentId);
+      continue;
+    }
     if (!agentId.empty() && agents_.count(agentId) != 0 && unreachable_.count(agentId) == 0) {
       sendMasterUpdate(fw, taskId, agentId, partitionAware ? v1::TASK_GONE : v1::TASK_LOST,
                        v1::TaskStatus::REASON_RECONCILIATION,
@@ -1174,6 +1274,8 @@ Status Master::teardown(const std::string& frameworkId) {
 }
 
 void Master::shutdown() {
+  if (recoveryTimer_ != 0) loop_.cancelTimer(recoveryTimer_);
+  recoveryTimer_ = 0;
   for (auto& [id, fw] : frameworks_) {
     if (fw.stream) fw.stream->close();
     fw.stream.reset();
@@ -1200,7 +1302,7 @@ void Master::snapshot(StateSnapshot& state) const {
   }
   for (const auto& removed : removedFrameworks_) state.frameworks.push_back(removed);
   for (const auto& agentId : agentOrder_) {
-    const Agent* a = agents_.at(agentId);
+    const AgentLink* a = agents_.at(agentId);
     StateSnapshot::Agent s;
     s.id = agentId;
     s.hostname = a->config().hostname;
@@ -1306,13 +1408,13 @@ void Master::writeFrameworkJson(const Framework& fw, std::string& out) const {
   offers += "]";
   out += fmt::format(
       R"({{"id":{},"name":{},"used_resources":{},"offered_resources":{},"capabilities":{},)"
-      R"("hostname":{},"webui_url":{},"active":{},"connected":{},"recovered":false,)"
+      R"("hostname":{},"webui_url":{},"active":{},"connected":{},"recovered":{},)"
       R"("user":{},"failover_timeout":{},"checkpoint":{},"registered_time":{},)"
       R"("unregistered_time":{},)",
       jsonString(fw.id), jsonString(info.name()), mesosResourcesJson(used),
       mesosResourcesJson(offered), capabilities, jsonString(info.hostname()),
       jsonString(info.webui_url()), !removed && fw.connected, !removed && fw.connected,
-      jsonString(info.user()), formatMesosDouble(info.failover_timeout()), info.checkpoint(),
+      fw.recovered, jsonString(info.user()), formatMesosDouble(info.failover_timeout()), info.checkpoint(),
       formatMesosDouble(fw.registeredTime), formatMesosDouble(fw.unregisteredTime));
   if (info.has_principal()) out += R"("principal":)" + jsonString(info.principal()) + ",";
   out += R"("resources":)" + mesosResourcesJson(used + offered) + ",";

@@ -7,10 +7,17 @@
 // allocator (§5.1), ACCEPT validated like Mesos (§3.2), kills, status update
 // forwarding and acknowledgement, and reconciliation (§5.6).
 //
+// Master failover (with ZooKeeper, fake_mesos.hpp): a newly elected master
+// expects the agents of the registry (expectAgents); until one registers
+// again, reconciliation of its unknown tasks gets no answer, as Mesos' master
+// answers while it recovers agents. An agent registering again brings its
+// frameworks and tasks (reregisterAgent); a framework known only from its
+// agents is "recovered" until it subscribes again.
+//
 // What it does not model: authentication, ACLs, quota and weights, offer
 // constraints and offer filters of FrameworkInfo, operations other than
 // LAUNCH (RESERVE, CREATE, ... are ignored), LAUNCH_GROUP (TASK_ERROR), inverse
-// offers, operation feedback, and master failover.
+// offers, operation feedback, and agent health checks (pings).
 //
 // Loop thread only.
 
@@ -55,7 +62,19 @@ class Master : public MasterLink {
   Master& operator=(const Master&) = delete;
 
   // Registers an agent (its resources go to the allocator).
-  void addAgent(Agent& agent);
+  void addAgent(AgentLink& agent);
+
+  // An agent registers (again) with what runs on it: it becomes known with its
+  // frameworks (recovered ones added), tasks and executors, and its
+  // unacknowledged updates of subscribed frameworks are asked for again. An
+  // agent already known only gets that request.
+  void reregisterAgent(AgentLink& agent, const AgentRecovery& recovery);
+  bool knowsAgent(const std::string& agentId) const { return agents_.count(agentId) != 0; }
+
+  // Just elected: the agents of the registry are expected to register again.
+  // Those that have not after `timeout` are unreachable (Mesos'
+  // --agent_reregister_timeout).
+  void expectAgents(const std::vector<std::string>& agentIds, Duration timeout);
 
   // Serves the scheduler API endpoint.
   void handleScheduler(const http::Request& request, http::Responder respond);
@@ -130,6 +149,7 @@ class Master : public MasterLink {
     TimerId failoverTimer = 0;
     std::map<std::string, Task> tasks;
     std::map<std::pair<std::string, std::string>, ExecutorRecord> executors;  // (agent, executor)
+    bool recovered = false;       // known from its agents only, not subscribed since
     double registeredTime = 0;    // epoch seconds of the first SUBSCRIBE
     double reregisteredTime = 0;  // of the latest failover
     double unregisteredTime = 0;  // when removed
@@ -174,7 +194,11 @@ class Master : public MasterLink {
   void completeTask(Framework& framework, const std::string& taskId);
   void writeFrameworkJson(const Framework& framework, std::string& out) const;
 
-  Agent* agent(const std::string& agentId) const;
+  AgentLink* agent(const std::string& agentId) const;
+  Framework& recoveredFramework(const ::mesos::v1::FrameworkInfo& info);
+  void recoverTask(const std::string& agentId, const AgentRecovery::Task& task);
+  // True while the agent is expected to register again (no reconciliation answer).
+  bool recovering(const std::string& agentId) const;
   Framework* framework(const std::string& frameworkId);
   std::vector<std::string> rolesOf(const ::mesos::v1::FrameworkInfo& info) const;
   bool hasCapability(const ::mesos::v1::FrameworkInfo& info,
@@ -190,7 +214,9 @@ class Master : public MasterLink {
   std::map<std::string, Framework> frameworks_;
   std::map<std::string, Offer> offers_;
   std::vector<std::string> agentOrder_;
-  std::map<std::string, Agent*> agents_;
+  std::map<std::string, AgentLink*> agents_;
+  std::set<std::string> recovering_;  // registry agents not registered again yet
+  TimerId recoveryTimer_ = 0;
   std::map<std::string, double> unreachable_;  // agent id -> when (epoch seconds)
   std::set<std::string> removedFrameworkIds_;
   std::vector<StateSnapshot::Framework> removedFrameworks_;

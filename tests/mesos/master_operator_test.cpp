@@ -106,11 +106,33 @@ TEST(MasterOperatorTest, UnreachableAndBadAnswersAreErrors) {
 TEST(ParseMasterListTest, HostPortListsWithDefaults) {
   auto masters = parseMasterList("m1:5050,http://m2:5051,m3,");
   ASSERT_TRUE(masters.ok()) << masters.error().message;
-  EXPECT_THAT(*masters, ElementsAre("m1:5050", "m2:5051", "m3:5050"));
-  EXPECT_THAT(parseMasterList("zk://zk1:2181/mesos").error().message,
-              HasSubstr("ZooKeeper master detection is not supported"));
+  EXPECT_THAT(masters->hosts, ElementsAre("m1:5050", "m2:5051", "m3:5050"));
+  EXPECT_FALSE(masters->zooKeeper);
+  EXPECT_EQ(masters->flagValue(), "m1:5050,m2:5051,m3:5050");
   EXPECT_THAT(parseMasterList("m1:50x0").error().message, HasSubstr("'m1:50x0' is not HOST:PORT"));
   EXPECT_THAT(parseMasterList(",").error().message, HasSubstr("names no master"));
+}
+
+TEST(ParseMasterListTest, OneZooKeeperUrlWithThePathTheMastersContendUnder) {
+  auto masters = parseMasterList("zk://ops:secret@zk1:2181,zk2:2181/mesos");
+  ASSERT_TRUE(masters.ok()) << masters.error().message;
+  EXPECT_TRUE(masters->hosts.empty());
+  ASSERT_TRUE(masters->zooKeeper);
+  EXPECT_EQ(masters->zooKeeper->hosts, "zk1:2181,zk2:2181");
+  EXPECT_EQ(masters->zooKeeper->path, "/mesos");
+  EXPECT_EQ(masters->zooKeeper->digest, "ops:secret");
+  EXPECT_FALSE(masters->empty());
+  // Passed on to JobManagers with its credentials; logged without them.
+  EXPECT_EQ(masters->flagValue(), "zk://ops:secret@zk1:2181,zk2:2181/mesos");
+  EXPECT_EQ(masters->describe(), "zk://zk1:2181,zk2:2181/mesos");
+
+  auto noPath = parseMasterList("zk://zk1:2181");
+  ASSERT_FALSE(noPath.ok());
+  EXPECT_THAT(noPath.error().message, HasSubstr("names no path"));
+  auto bad = parseMasterList("zk://zk1:21x1/mesos");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.error().message, HasSubstr("--mesos-master"));
+  EXPECT_THAT(bad.error().message, HasSubstr("zk://host:port"));
 }
 
 }  // namespace

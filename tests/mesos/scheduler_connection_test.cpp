@@ -18,6 +18,7 @@
 #include "common/http/client.hpp"
 #include "common/http/server.hpp"
 #include "mesos/recordio.hpp"
+#include "tests/mesos/scripted_master_detector.hpp"
 
 namespace tailor::mesos {
 namespace {
@@ -148,7 +149,8 @@ class SchedulerConnectionTest : public ::testing::Test {
   SchedulerConnectionTest() : calls_(loop_, 1), master_(loop_), other_(loop_) {}
 
   void start(std::vector<std::string> masters, Duration backoff = Duration(20),
-             std::string principal = "", std::string secret = "") {
+             std::string principal = "", std::string secret = "",
+             MasterDetector* detector = nullptr) {
     SchedulerConnectionConfig config;
     config.principal = principal;
     config.secret = secret;
@@ -156,7 +158,8 @@ class SchedulerConnectionTest : public ::testing::Test {
     config.backoffMin = backoff;
     config.backoffMax = backoff;
     config.missedHeartbeats = 2;
-    connection_ = std::make_unique<HttpSchedulerConnection>(loop_, calls_, config, recorder_);
+    connection_ =
+        std::make_unique<HttpSchedulerConnection>(loop_, calls_, config, recorder_, detector);
     ::mesos::v1::FrameworkInfo info;
     info.set_user("tailor");
     info.set_name("tailor-job-test");
@@ -364,6 +367,97 @@ TEST_F(SchedulerConnectionTest, SendsBasicCredentialsOnEveryRequest) {
     for (const auto& value : master_.authorizations) {
       EXPECT_EQ(value, "Basic dGFpbG9yOnMzY3JldA==");  // base64("tailor:s3cret")
     }
+  });
+}
+
+// --- With a master detector (ZooKeeper) --------------------------------------
+
+TEST_F(SchedulerConnectionTest, WaitsForTheDetectedLeaderAndSubscribesToItOnly) {
+  ScriptedMasterDetector detector;
+  master_.script({{200, {}, record(subscribedEvent("fw-1")), false}});
+  // The static list is not used with a detector.
+  start({other_.address()}, Duration(20), "", "", &detector);
+  ASSERT_TRUE(eventually([&] { return detector.started(); }));
+  onLoop([&] { detector.appoint(std::nullopt); });  // nobody leads yet
+  onLoop([&] {
+    EXPECT_TRUE(master_.subscribes.empty());
+    EXPECT_TRUE(other_.subscribes.empty());
+    EXPECT_EQ(connection_->master(), "");
+    detector.appoint(master_.address());
+  });
+  ASSERT_EQ(recorder_.waitFor(1)[0], "subscribed fw-1 new");
+  onLoop([&] {
+    EXPECT_EQ(connection_->master(), master_.address());
+    EXPECT_TRUE(other_.subscribes.empty());
+  });
+}
+
+TEST_F(SchedulerConnectionTest, ANewLeaderMidSessionGetsTheSameFrameworkId) {
+  ScriptedMasterDetector detector;
+  master_.script({{200, {}, record(subscribedEvent("fw-1")), false}});
+  other_.script({{200, {}, record(subscribedEvent("fw-1")), false}});
+  start({}, Duration(20), "", "", &detector);
+  ASSERT_TRUE(eventually([&] { return detector.started(); }));
+  onLoop([&] { detector.appoint(master_.address()); });
+  ASSERT_EQ(recorder_.waitFor(1)[0], "subscribed fw-1 new");
+
+  onLoop([&] { detector.appoint(other_.address()); });  // the old leader's stream still flows
+  auto notices = recorder_.waitFor(3);
+  ASSERT_EQ(notices.size(), 3u);
+  EXPECT_EQ(notices[1], "disconnected: the leading master is now " + other_.address());
+  EXPECT_EQ(notices[2], "subscribed fw-1 again");
+  onLoop([&] {
+    ASSERT_EQ(other_.subscribes.size(), 1u);
+    EXPECT_EQ(other_.subscribes[0].framework_id().value(), "fw-1");
+    EXPECT_EQ(other_.subscribes[0].subscribe().framework_info().id().value(), "fw-1");
+    EXPECT_EQ(master_.subscribes.size(), 1u);
+    EXPECT_EQ(connection_->master(), other_.address());
+    Call revive;
+    revive.set_type(Call::REVIVE);
+    connection_->send(revive);
+  });
+  ASSERT_TRUE(eventually([&] { return other_.calls.size() == 1; }));
+  onLoop([&] {
+    EXPECT_TRUE(master_.calls.empty());
+    EXPECT_EQ(other_.streamIdsSeen[0], "stream-1");
+  });
+}
+
+TEST_F(SchedulerConnectionTest, NoLeaderEndsTheSessionUntilOneIsDetected) {
+  ScriptedMasterDetector detector;
+  master_.script({{200, {}, record(subscribedEvent("fw-1")), false}});
+  start({}, Duration(20), "", "", &detector);
+  ASSERT_TRUE(eventually([&] { return detector.started(); }));
+  onLoop([&] { detector.appoint(master_.address()); });
+  ASSERT_EQ(recorder_.waitFor(1)[0], "subscribed fw-1 new");
+  onLoop([&] { detector.appoint(std::nullopt); });
+  auto notices = recorder_.waitFor(2);
+  ASSERT_EQ(notices.size(), 2u);
+  EXPECT_EQ(notices[1], "disconnected: no master leads in zk://scripted:2181/mesos");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // several back-offs
+  onLoop([&] {
+    EXPECT_EQ(master_.subscribes.size(), 1u);
+    EXPECT_FALSE(connection_->subscribed());
+    detector.appoint(master_.address());  // it leads again
+  });
+  EXPECT_EQ(recorder_.waitFor(3).back(), "subscribed fw-1 again");
+}
+
+TEST_F(SchedulerConnectionTest, FailuresRetryTheDetectedLeaderAndARedirectIsFollowedOnce) {
+  ScriptedMasterDetector detector;
+  master_.script({{503, {}, "Master has not finished recovery"},
+                  {307, {{"Location", "//" + other_.address() + "/master/api/v1/scheduler"}}, ""},
+                  {200, {}, record(subscribedEvent("fw-1")), false}});
+  other_.script({{503, {}, "No leader elected"}});
+  start({}, Duration(20), "", "", &detector);
+  ASSERT_TRUE(eventually([&] { return detector.started(); }));
+  onLoop([&] { detector.appoint(master_.address()); });
+  ASSERT_EQ(recorder_.waitFor(1)[0], "subscribed fw-1 new");
+  onLoop([&] {
+    // 503, then 307 to `other_`, whose 503 sent it back to the detected leader.
+    EXPECT_EQ(master_.subscribes.size(), 3u);
+    EXPECT_EQ(other_.subscribes.size(), 1u);
+    EXPECT_EQ(connection_->master(), master_.address());
   });
 }
 
