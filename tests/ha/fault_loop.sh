@@ -32,10 +32,8 @@ done
 RANDOM=$seed
 source "$(dirname "$0")/../e2e/lib.sh" "$bin"
 
-ZK_SCRIPT="$ROOT/tests/zookeeper/zk-server.sh"
-zk_port="$(bash "$ZK_SCRIPT" start "$TMP/zk")"
-trap 'bash "$ZK_SCRIPT" kill "$TMP/zk" || true; cleanup' EXIT
-STORE="zk://127.0.0.1:$zk_port/tailor"
+start_zookeeper
+STORE="zk://127.0.0.1:$ZK_PORT/tailor"
 export TAILOR_DISPATCHER="$STORE"
 launcher=(--launcher local)
 if [ "$mesos" = 1 ]; then
@@ -105,7 +103,7 @@ while [ "$run" -lt "$runs" ] && [ $((SECONDS - started)) -lt "$limit" ]; do
         kill -9 "${pids[$name]}"; wait "${pids[$name]}" 2>/dev/null || true
         start_one "$name"
       fi ;;
-    zk-restart) bash "$ZK_SCRIPT" restart "$TMP/zk" > /dev/null ;;
+    zk-restart) bash "$ZK_SCRIPT" restart "$ZK_DIR" > /dev/null ;;
     tm-kill) pkill -9 -f -- "tailor-taskmanager .*$id" || pkill -9 -f -- "tailor-taskmanager" || true ;;
     none) ;;
   esac
