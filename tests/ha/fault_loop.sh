@@ -104,7 +104,7 @@ while [ "$run" -lt "$runs" ] && [ $((SECONDS - started)) -lt "$limit" ]; do
         start_one "$name"
       fi ;;
     zk-restart) bash "$ZK_SCRIPT" restart "$ZK_DIR" > /dev/null ;;
-    tm-kill) pkill -9 -f -- "tailor-taskmanager .*$id" || pkill -9 -f -- "tailor-taskmanager" || true ;;
+    tm-kill) pkill -9 -o -f -- "tailor-taskmanager --taskmanager-id" || true ;;
     none) ;;
   esac
   ok=0
@@ -126,7 +126,7 @@ while [ "$run" -lt "$runs" ] && [ $((SECONDS - started)) -lt "$limit" ]; do
     passed[$fault]=$(( ${passed[$fault]:-0} + 1 ))
     echo "run $run: $fault after ${delay}00 ms: FINISHED, correct ($attempts JobManager attempts)"
   else
-    echo "run $run: $fault after ${delay}00 ms: $state (job $id) -- FAILED RUN"
+    echo "run $run: $fault after ${delay}00 ms: $state (job $id, $attempts JobManager attempts) -- FAILED RUN"
   fi
 done
 total=0
