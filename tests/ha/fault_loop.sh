@@ -127,6 +127,7 @@ while [ "$run" -lt "$runs" ] && [ $((SECONDS - started)) -lt "$limit" ]; do
     echo "run $run: $fault after ${delay}00 ms: FINISHED, correct ($attempts JobManager attempts)"
   else
     echo "run $run: $fault after ${delay}00 ms: $state (job $id, $attempts JobManager attempts) -- FAILED RUN"
+    "$BIN/tailor" status "$id" -o json 2>/dev/null | jq -r '.error, (.attempts[] | "  attempt \(.attempt): \(.exit)")' || true
   fi
 done
 total=0
