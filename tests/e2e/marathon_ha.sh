@@ -16,7 +16,6 @@
 # definition, not the release (e2e/marathon.sh installs the real tarball).
 # usage: marathon_ha.sh BIN_DIR
 source "$(dirname "$0")/lib.sh" "$1"
-python3="$("$ROOT/tests/find-python3" jsonschema)"
 
 ZK_SCRIPT="$ROOT/tests/zookeeper/zk-server.sh"
 zk_port="$(bash "$ZK_SCRIPT" start "$TMP/zk")"
@@ -39,13 +38,7 @@ background_pids+=($!)
 wait_for "fake-mesos listening on 127.0.0.1:" "$TMP/fake.out" 20
 FAKE_ADDR="127.0.0.1:$(sed -n 's/^fake-mesos listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$TMP/fake.out")"
 FAKE="http://$FAKE_ADDR"
-"$python3" "$ROOT/tests/fake_marathon/fake_marathon.py" --work-dir "$TMP/marathon" --port 0 \
-  > "$TMP/marathon.out" 2> "$TMP/marathon.err" &
-MARATHON_PID=$!
-background_pids+=("$MARATHON_PID")
-wait_for "fake-marathon listening on http://" "$TMP/marathon.out" 20
-MARATHON="$(sed -n 's/^fake-marathon listening on \(http:[^ ]*\)$/\1/p' "$TMP/marathon.out")"
-export TAILOR_MARATHON="$MARATHON"
+start_fake_marathon
 unset TAILOR_DISPATCHER
 
 # --- deploy: two Dispatchers, one leads ------------------------------------
