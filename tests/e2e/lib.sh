@@ -13,6 +13,7 @@ cleanup() {
   for pid in "${background_pids[@]}"; do
     kill "$pid" 2>/dev/null || true
   done
+  if [ -n "${ZK_DIR:-}" ]; then bash "$ZK_SCRIPT" kill "$ZK_DIR" > /dev/null 2>&1 || true; fi
   if [ "${KEEP_TMP:-0}" = 1 ]; then
     echo "kept $TMP"
   else
@@ -20,6 +21,15 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
+
+# start_zookeeper: a private ZooKeeper server in $TMP/zk (tests/zookeeper/
+# zk-server.sh), killed at exit; sets ZK_PORT, ZK_DIR and ZK_SCRIPT (for
+# `bash "$ZK_SCRIPT" restart "$ZK_DIR"`).
+ZK_SCRIPT="$ROOT/tests/zookeeper/zk-server.sh"
+start_zookeeper() {
+  ZK_DIR="$TMP/zk"
+  ZK_PORT="$(bash "$ZK_SCRIPT" start "$ZK_DIR")"
+}
 
 fail() {
   echo "FAIL: $*" >&2

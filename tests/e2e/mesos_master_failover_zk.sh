@@ -9,9 +9,7 @@
 # have been launched once and never lost (no task ran twice).
 source "$(dirname "$0")/lib.sh" "$1"
 
-ZK_DIR="$TMP/zookeeper"
-ZK_PORT="$(bash "$ROOT/tests/zookeeper/zk-server.sh" start "$ZK_DIR")"
-trap 'bash "$ROOT/tests/zookeeper/zk-server.sh" kill "$ZK_DIR" >/dev/null 2>&1 || true; cleanup' EXIT
+start_zookeeper
 ZK="zk://127.0.0.1:$ZK_PORT/mesos"
 
 # start_process NAME [fake-mesos flags...]: a fake-mesos of the cluster; sets

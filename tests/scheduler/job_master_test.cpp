@@ -1190,6 +1190,8 @@ TEST_F(JobMasterTest, ARestoredOutputWhoseHolderNeverReturnsRunsAgain) {
 
 TEST_F(JobMasterTest, AJobWhoseOutputWasAllCollectedEndsAtStart) {
   create(oneStage(2));
+  temp_.write("output/part-00000", "a\n");
+  temp_.write("output/part-00001", "b\n");
   ASSERT_TRUE(jm_->restoreFinished(0, 0, 1, "tm-1", "tm-1:9000",
                                    {partition("", 0, "work[0]#1/out")}, true));
   ASSERT_TRUE(jm_->restoreFinished(0, 1, 1, "tm-1", "tm-1:9000",
@@ -1199,6 +1201,23 @@ TEST_F(JobMasterTest, AJobWhoseOutputWasAllCollectedEndsAtStart) {
   loop_.runPending();
   EXPECT_EQ(jm_->status(), JobStatus::kFinished);
   EXPECT_TRUE(deployed_.empty());
+}
+
+TEST_F(JobMasterTest, ACollectedOutputMissingFromThisOutputFolderIsCollectedAgain) {
+  create(oneStage(1));
+  // Collected by an earlier attempt into another folder (its own Mesos sandbox).
+  ASSERT_TRUE(jm_->restoreFinished(0, 0, 1, "tm-1", "tm-1:9000",
+                                   {partition("", 0, "work[0]#1/out")}, true));
+  jm_->start();
+  loop_.runPending();
+  ASSERT_EQ(fetches_.size(), 1u);
+  EXPECT_EQ(fetches_[0].address, "tm-1:9000");
+  EXPECT_EQ(fetches_[0].path, "work[0]#1/out");
+  EXPECT_EQ(fetches_[0].destination, outputDir() + "/part-00000");
+  EXPECT_CALL(rm_, releaseAll());
+  fetches_[0].done(Status());
+  loop_.runPending();
+  EXPECT_EQ(jm_->status(), JobStatus::kFinished);
 }
 
 TEST_F(JobMasterTest, AnUncollectedSmallSinkOutputCannotBeRestored) {
