@@ -17,10 +17,8 @@
 # usage: marathon_ha.sh BIN_DIR
 source "$(dirname "$0")/lib.sh" "$1"
 
-ZK_SCRIPT="$ROOT/tests/zookeeper/zk-server.sh"
-zk_port="$(bash "$ZK_SCRIPT" start "$TMP/zk")"
-trap 'bash "$ZK_SCRIPT" kill "$TMP/zk" > /dev/null 2>&1 || true; cleanup' EXIT
-ZK="127.0.0.1:$zk_port"
+start_zookeeper
+ZK="127.0.0.1:$ZK_PORT"
 
 version="$(project_version)"
 mkdir -p "$TMP/release/tailor-$version/bin"
