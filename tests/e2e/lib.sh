@@ -142,6 +142,21 @@ start_fake() {
   FAKE="http://$FAKE_ADDR"
 }
 
+# start_fake_marathon: starts the fake Marathon (tests/fake_marathon) with its
+# files in $TMP/marathon; sets MARATHON (its URL) and MARATHON_PID (the
+# Dispatchers it runs are its children) and exports TAILOR_MARATHON.
+start_fake_marathon() {
+  local python3
+  python3="$("$ROOT/tests/find-python3" jsonschema)"
+  "$python3" "$ROOT/tests/fake_marathon/fake_marathon.py" --work-dir "$TMP/marathon" --port 0 \
+    > "$TMP/marathon.out" 2> "$TMP/marathon.err" &
+  MARATHON_PID=$!
+  background_pids+=("$MARATHON_PID")
+  wait_for "fake-marathon listening on http://" "$TMP/marathon.out" 20
+  MARATHON="$(sed -n 's/^fake-marathon listening on \(http:[^ ]*\)$/\1/p' "$TMP/marathon.out")"
+  export TAILOR_MARATHON="$MARATHON"
+}
+
 # fake_post PATH: scripts the fake (POST /fake/...).
 fake_post() {
   curl -sf -X POST "$FAKE$1" > /dev/null || fail "POST $1 failed"
