@@ -64,7 +64,7 @@ for dir in "$state"/jobs/*/; do
   for entry in "$dir"/* "$dir"/.[!.]*; do
     [ -e "$entry" ] || continue
     case "$(basename "$entry")" in
-      files | record.pb | output | work | jobmanager-[0-9]*.log | jobmanager-[0-9]*.out | report-[0-9]*.json) ;;
+      files | record.pb | output | work | jobmanager | jobmanager-[0-9]*.log | jobmanager-[0-9]*.out | report-[0-9]*.json) ;;
       *) fail "unexpected entry in job folder $id: $(basename "$entry")" ;;
     esac
   done
