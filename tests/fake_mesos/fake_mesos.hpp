@@ -73,6 +73,13 @@ class FakeMesos {
   // The next `count` task launches fail with TASK_FAILED "Failed to launch container: ...".
   void failNextLaunches(int count = 1);
   Status loseAgent(const std::string& agentId);
+  // The agent's process is SIGKILLed and started again at once on the same
+  // work directory (agent.hpp, "Restarts"): the master sees it disconnect,
+  // executors of checkpointing frameworks are recovered, the others
+  // destroyed, and the agent registers again once recovered. Not with
+  // ZooKeeper (there, kill the agents' process and start it again) nor with
+  // simulated executors.
+  Status restartAgent(const std::string& agentId);
   // A simulated executor sends `state` ("TASK_FINISHED", ...) for `taskId`.
   Status sendSimulatedStatus(const std::string& taskId, const std::string& state,
                              const std::string& message = "");
