@@ -95,8 +95,14 @@ restart_mid_job() {
   grep -q "stage tokenize finished" "$TMP/run-$case.log" && fail "$case: the tokenizers finished too soon"
   kill -9 "$AGENTS_PID"
   wait "$AGENTS_PID" 2>/dev/null || true
-  local killed=$SECONDS
-  echo "== $case: agents' process killed $((killed - STARTED))s into the job, with $(echo "$BEFORE" | wc -l) TaskManager(s) running"
+  echo "== $case: agents' process killed $((SECONDS - STARTED))s into the job, with $(echo "$BEFORE" | wc -l) TaskManager(s) running"
+  # The master notices at once; the agents stay away a while.
+  local deadline=$((SECONDS + 10))
+  until [ "$(curl -s "http://$MASTER/fake/state" | jq '[.agents[] | select(.connected)] | length')" = 0 ]; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "$case: the master did not see the agents go"
+    sleep 0.05
+  done
+  sleep "${AGENTS_AWAY:-2}"
   start_agents
   [ "$(curl -s "http://$MASTER/fake/state" | jq -c '[.agents[].id] | sort')" = "$agent_ids" ] ||
     fail "$case: the restarted agents have other ids"
