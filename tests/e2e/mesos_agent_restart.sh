@@ -1,6 +1,7 @@
 # Agent restarts mid-job. A private ZooKeeper, a fake master and a fake-mesos
 # process with the agents only; the agents' process is SIGKILLed while the
-# tokenizers run and started again on the same work directory and port.
+# tokenizers run and started again on the same work directory and port,
+# AGENTS_AWAY seconds (2 by default) after the master saw it go.
 #
 # With --mesos-checkpoint (Tailor's default) the TaskManagers keep running,
 # the restarted agents recover them from their checkpoint and they subscribe

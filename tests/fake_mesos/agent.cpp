@@ -780,7 +780,9 @@ v1::TaskStatus Agent::agentStatus(const std::string& frameworkId, const Task& ta
   status.mutable_executor_id()->set_value(task.executorId);
   status.set_timestamp(loop_.wallSeconds());
   status.set_uuid(ids_.randomUuidBytes());
-  status.mutable_container_status()->mutable_container_id()->set_value(containerId);
+  if (!containerId.empty()) {
+    status.mutable_container_status()->mutable_container_id()->set_value(containerId);
+  }
   return status;
 }
 
@@ -1103,6 +1105,13 @@ void Agent::recoverFramework(const std::string& frameworkId,
     log_->warn("agent {}: executor {} of framework {} (container {}) is gone", id(), executorId,
                frameworkId, exec.containerId);
     executorExited(frameworkId, executorId, -1);
+  }
+  // A task whose executor was never checkpointed (the agent died launching it).
+  for (auto& [taskId, task] : fw.tasks) {
+    if (isTerminalState(task.state) || fw.executors.count(task.executorId) != 0) continue;
+    Termination gone;
+    statusUpdate(frameworkId,
+                 agentStatus(frameworkId, task, "", gone.state, gone.reason, gone.message), false);
   }
 }
 

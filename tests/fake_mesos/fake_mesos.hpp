@@ -15,7 +15,8 @@
 //   mesos.waitFor([](const StateSnapshot& s) { return !s.offers.empty(); }, Duration(5000));
 //
 // Layout: master.* (scheduler API), allocator.* (offers and filters),
-// agent.* (executor API, status updates), fetcher.* (URIs into sandboxes),
+// agent.* (executor API, status updates, recovery after a restart),
+// checkpoint.* (what an agent keeps to recover), fetcher.* (URIs into sandboxes),
 // command_executor.* (command tasks), executor_runtime.* and
 // simulated_executor.* (how executors run), scripting.* (faults and the
 // /fake/ control endpoints), wire.* (Mesos' JSON and HTTP conventions).

@@ -2561,6 +2561,46 @@ TEST(FakeMesosAgentCheckpoint, WritesReadsAndNamesWhatItCannotRead) {
   EXPECT_FALSE(std::filesystem::exists(checkpoint.dir()));
 }
 
+TEST(FakeMesosProcessRuntime, TakesOverAProcessOfAnEarlierAgentAndWatchesItsPid) {
+  test::ManualEventLoop loop;
+  RecordingLauncher launcher;
+  ProcessExecutorRuntime runtime(loop, launcher);
+  // A process this runtime did not start, in a process group of its own, as
+  // an executor the agent's previous process launched.
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    ::execl("/bin/sleep", "sleep", "30", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::setpgid(pid, pid);
+  auto started = processStartTime(pid);
+  ASSERT_TRUE(started.has_value());
+  checkpoint::Container container;
+  container.set_container_id("c1");
+  container.set_framework_id("M-0000");
+  container.set_executor_id("exec-1");
+  container.set_pid(pid);
+  container.set_start_time(*started);
+
+  checkpoint::Container reused = container;
+  reused.set_start_time(*started + 1);
+  EXPECT_FALSE(runtime.recover(reused, [](int) {})) << "a reused pid is another process";
+  std::optional<int> ended;
+  ASSERT_TRUE(runtime.recover(container, [&](int status) { ended = status; }));
+  loop.advance(ProcessExecutorRuntime::kAdoptedPollInterval);
+  EXPECT_FALSE(ended.has_value());
+
+  runtime.destroy("c1");
+  ::waitpid(pid, nullptr, 0);
+  loop.advance(ProcessExecutorRuntime::kAdoptedPollInterval);
+  ASSERT_TRUE(ended.has_value());
+  EXPECT_EQ(*ended, -1) << "not a child: how it ended is unknown";
+  EXPECT_TRUE(launcher.signalled.empty()) << "it was not the launcher's";
+  EXPECT_FALSE(runtime.recover(container, [](int) {})) << "gone";
+}
+
 // One agent whose executors the test plays over HTTP (ExecutorMode::kExternal,
 // so they outlive the agent like processes do), restarted in process.
 class FakeMesosAgentRestart : public FakeMesosCluster {

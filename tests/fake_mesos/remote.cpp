@@ -255,6 +255,14 @@ http::Response RemoteAgents::registerAgent(const std::string& agentId,
     config.attributes.assign(info.attributes().begin(), info.attributes().end());
     agent = std::make_unique<RemoteAgent>(std::move(config), self_, client_);
   }
+  // A registration comes on a new connection: the old one, if still open, no
+  // longer says whether the agent lives (it links again).
+  auto open = links_.find(agentId);
+  if (open != links_.end()) {
+    auto writer = open->second.writer;
+    links_.erase(open);
+    if (writer && !writer->closed()) writer->close();
+  }
   AgentRecovery recovery = recoveryOf(message);
   agent->recovered(recovery);
   master_.reregisterAgent(*agent, recovery);
