@@ -12,30 +12,14 @@
 # right output.
 source "$(dirname "$0")/lib.sh" "$1"
 
-ZK_DIR="$TMP/zookeeper"
-ZK_PORT="$(bash "$ROOT/tests/zookeeper/zk-server.sh" start "$ZK_DIR")"
-trap 'bash "$ROOT/tests/zookeeper/zk-server.sh" kill "$ZK_DIR" >/dev/null 2>&1 || true; cleanup' EXIT
-ZK="zk://127.0.0.1:$ZK_PORT/mesos"
-
-# start_process NAME [fake-mesos flags...]: a fake-mesos of the cluster; sets
-# ADDR (host:port) and PID. Its log is appended to $TMP/NAME.log.
-start_process() {
-  local name="$1"
-  shift
-  : > "$TMP/$name.out"
-  "$BIN/fake-mesos" --zk "$ZK" --zk-session-timeout 2s --allocation-interval 100ms \
-    --status-update-retry 1s "$@" > "$TMP/$name.out" 2>> "$TMP/$name.log" &
-  PID=$!
-  background_pids+=("$PID")
-  wait_for "fake-mesos listening on 127.0.0.1:" "$TMP/$name.out" 20
-  ADDR="127.0.0.1:$(sed -n 's/^fake-mesos listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$TMP/$name.out")"
-}
+start_private_zookeeper
+MESOS_MASTER="$ZK"
 
 # The agents' process, on AGENTS_PORT once it is known (a restart keeps it:
 # the executors were told where their agent is).
 AGENTS_PORT=0
 start_agents() {
-  start_process agents --port "$AGENTS_PORT" --no-master --work-dir "$TMP/agents" \
+  start_zk_process agents --port "$AGENTS_PORT" --no-master --work-dir "$TMP/agents" \
     --agent cpus=1,mem=1024,disk=20000,ports=35000-35099 \
     --agent cpus=2,mem=4096,disk=20000,ports=35100-35199 \
     --agent cpus=4,mem=8192,disk=20000,ports=35200-35299
@@ -44,19 +28,15 @@ start_agents() {
   AGENTS_PORT="${ADDR##*:}"
 }
 
-# wait_agents_connected SECONDS: until the master has the three agents, connected.
-wait_agents_connected() {
-  local deadline=$((SECONDS + $1))
-  until [ "$(curl -s "http://$MASTER/fake/state" | jq '[.agents[] | select(.connected)] | length')" = 3 ]; do
-    [ "$SECONDS" -lt "$deadline" ] || { curl -s "http://$MASTER/fake/state" | jq -c .agents; fail "the agents are not all connected to $MASTER"; }
-    sleep 0.05
-  done
+# agents_connected N: the master has N agents connected.
+agents_connected() {
+  echo "[.agents[] | select(.connected)] | length == $1"
 }
 
-start_process master
+start_zk_process master
 MASTER="$ADDR"
 start_agents
-wait_agents_connected 20
+wait_json "http://$MASTER/fake/state" "$(agents_connected 3)" 20 "the agents did not register"
 agent_ids="$(curl -s "http://$MASTER/fake/state" | jq -c '[.agents[].id] | sort')"
 
 generate_input "$TMP/data" 4 4
@@ -74,12 +54,7 @@ restart_mid_job() {
   local case="$1"
   shift
   STARTED=$SECONDS
-  "$BIN/tailor" run "$TMP/job.yaml" --mesos-master "$ZK" \
-    --taskmanager-executor "$BIN/tailor-taskmanager" --mesos-refuse 1s \
-    --output "$TMP/out-$case" --report "$TMP/report-$case.json" --work-dir "$TMP/work-$case" \
-    "$@" > "$TMP/run-$case.log" 2>&1 &
-  JOB_PID=$!
-  background_pids+=("$JOB_PID")
+  run_on_mesos "$case" "$TMP/job.yaml" "$@"
   wait_for "stage tokenize started" "$TMP/run-$case.log" 60
   local deadline=$((SECONDS + 30)) requested settled
   until requested="$(grep -c 'taskmanager tm-[0-9]* requested' "$TMP/run-$case.log")" &&
@@ -98,11 +73,7 @@ restart_mid_job() {
   wait "$AGENTS_PID" 2>/dev/null || true
   echo "== $case: agents' process killed $((SECONDS - STARTED))s into the job, with $(echo "$BEFORE" | wc -l) TaskManager(s) running"
   # The master notices at once; the agents stay away a while.
-  local deadline=$((SECONDS + 10))
-  until [ "$(curl -s "http://$MASTER/fake/state" | jq '[.agents[] | select(.connected)] | length')" = 0 ]; do
-    [ "$SECONDS" -lt "$deadline" ] || fail "$case: the master did not see the agents go"
-    sleep 0.05
-  done
+  wait_json "http://$MASTER/fake/state" "$(agents_connected 0)" 10 "$case: the master did not see the agents go"
   sleep "${AGENTS_AWAY:-2}"
   start_agents
   [ "$(curl -s "http://$MASTER/fake/state" | jq -c '[.agents[].id] | sort')" = "$agent_ids" ] ||
@@ -157,7 +128,7 @@ pass "checkpoint: agents SIGKILLed and restarted mid-job; $(echo "$BEFORE" | wc 
 
 # --- Without checkpointing -------------------------------------------------------------
 
-wait_agents_connected 20
+wait_json "http://$MASTER/fake/state" "$(agents_connected 3)" 20 "the agents did not register again"
 master_lines_before="$(wc -l < "$TMP/master.log")"
 restart_mid_job no-checkpoint --mesos-checkpoint=false
 finish no-checkpoint
@@ -171,18 +142,17 @@ report="$TMP/report-no-checkpoint.json"
 for tm in $BEFORE; do
   expect_json "$report" "any(.taskmanagers[]; .id == \"$tm\" and (.exit | startswith(\"lost\")))" \
     "no-checkpoint: $tm is reported lost"
+  grep -q "taskmanager $tm lost: TASK_LOST (REASON_AGENT_DISCONNECTED)" "$TMP/run-no-checkpoint.log" ||
+    fail "no-checkpoint: $tm was not lost with its agent"
   grep -q "recovered executor $tm of framework $FRAMEWORK" "$TMP/agents.log" && fail "no-checkpoint: $tm was recovered"
 done
 new_tms="$(comm -13 <(echo "$BEFORE") <(echo "$launched" | sort) | wc -l)"
 [ "$new_tms" -gt 0 ] || fail "no-checkpoint: no new TaskManager after the restart"
 expect_json "$report" '[.stages[] | select(.name == "tokenize") | .attempts > .parallelism] | all' \
   "no-checkpoint: the lost tokenizers ran again"
-# The lost TaskManagers are gone: none left on the agents but those of no job.
-deadline=$((SECONDS + 20))
-until [ "$(curl -s "http://$AGENTS/fake/state" | jq '.executors | length')" = 0 ]; do
-  [ "$SECONDS" -lt "$deadline" ] || fail "no-checkpoint: executors left on the agents"
-  sleep 0.1
-done
+# The lost TaskManagers are gone: no executor is left on the agents ...
+wait_json "http://$AGENTS/fake/state" '.executors | length == 0' 20 \
+  "no-checkpoint: executors left on the agents"
 # ... and no TaskManager process of this test is left either.
 for pid in $(pgrep -f tailor-taskmanager || true); do
   case "$(readlink "/proc/$pid/cwd" 2>/dev/null)" in

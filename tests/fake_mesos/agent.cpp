@@ -645,7 +645,8 @@ CallAnswer Agent::executorCall(const ExecutorCall& call,
   if (auto error = validateExecutorCall(call)) {
     return CallAnswer{400, "Failed to validate Executor::Call: " + *error};
   }
-  if (recovering_ && (call.type() == ExecutorCall::UPDATE || call.type() == ExecutorCall::MESSAGE)) {
+  if (recovering_ &&
+      (call.type() == ExecutorCall::UPDATE || call.type() == ExecutorCall::MESSAGE)) {
     return CallAnswer{503, "Agent has not finished recovery"};
   }
   const std::string frameworkId = call.framework_id().value();
@@ -1095,7 +1096,8 @@ void Agent::recoverFramework(const std::string& frameworkId,
       exec.pid = container->second.pid();
     }
     if (container != containers.end() &&
-        runtime_.recover(container->second, exitHandler(frameworkId, executorId, exec.containerId))) {
+        runtime_.recover(container->second,
+                         exitHandler(frameworkId, executorId, exec.containerId))) {
       log_->info("agent {} recovered executor {} of framework {} (container {}, pid {})", id(),
                  executorId, frameworkId, exec.containerId,
                  exec.pid ? std::to_string(*exec.pid) : "none");
@@ -1144,12 +1146,12 @@ void Agent::dropTasksUnknownToExecutor(Framework& fw, const Executor& exec,
     // Never delivered: the agent died before the executor got it.
     log_->info("agent {}: task {} of framework {} is unknown to executor {}; dropping it", id(),
                taskId, frameworkId, exec.id);
-    statusUpdate(frameworkId,
-                 agentStatus(frameworkId, task->second, containerId,
-                             partitionAware(fw.info) ? v1::TASK_DROPPED : v1::TASK_LOST,
-                             v1::TaskStatus::REASON_AGENT_RESTARTED,
-                             "Task launched during agent restart"),
-                 false);
+    statusUpdate(
+        frameworkId,
+        agentStatus(frameworkId, task->second, containerId,
+                    partitionAware(fw.info) ? v1::TASK_DROPPED : v1::TASK_LOST,
+                    v1::TaskStatus::REASON_AGENT_RESTARTED, "Task launched during agent restart"),
+        false);
   }
 }
 
@@ -1163,8 +1165,8 @@ void Agent::reregistrationTimedOut() {
       Termination termination;
       termination.state = partitionAware(fw.info) ? v1::TASK_GONE : v1::TASK_LOST;
       termination.reason = v1::TaskStatus::REASON_EXECUTOR_REREGISTRATION_TIMEOUT;
-      termination.message =
-          "Executor did not reregister within " + formatStoutDuration(config_.reregistrationTimeout);
+      termination.message = "Executor did not reregister within " +
+                            formatStoutDuration(config_.reregistrationTimeout);
       destroy(exec, termination);
     }
   }

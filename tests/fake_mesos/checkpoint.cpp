@@ -60,8 +60,8 @@ Status AgentCheckpoint::write(const std::string& path, const google::protobuf::M
   std::error_code ec;
   fs::create_directories(fs::path(path).parent_path(), ec);
   if (ec) {
-    return makeError(ErrorCode::kIo, "cannot create '{}': {}", fs::path(path).parent_path().string(),
-                     ec.message());
+    return makeError(ErrorCode::kIo, "cannot create '{}': {}",
+                     fs::path(path).parent_path().string(), ec.message());
   }
   return writeFileAtomically(path, message.SerializeAsString());
 }

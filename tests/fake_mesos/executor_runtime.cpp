@@ -105,7 +105,8 @@ Result<std::optional<pid_t>> ProcessExecutorRuntime::launch(const ContainerLaunc
   // recovers them or destroys them.
   options.dieWithParent = false;
   std::string containerId = launch.containerId;
-  auto pid = launcher_.launch(options, [this, containerId](int status) { ended(containerId, status); });
+  auto pid =
+      launcher_.launch(options, [this, containerId](int status) { ended(containerId, status); });
   if (!pid.ok()) return pid.error();
   running_[containerId] = Container{*pid, std::move(onExit), false, std::nullopt};
   return std::optional<pid_t>(*pid);

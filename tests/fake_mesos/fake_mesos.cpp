@@ -12,10 +12,10 @@
 #include <thread>
 
 #include "common/asio_event_loop.hpp"
+#include "common/http/client.hpp"
 #include "common/http/server.hpp"
 #include "common/logging.hpp"
 #include "common/process_launcher.hpp"
-#include "common/http/client.hpp"
 #include "common/zookeeper/url.hpp"
 #include "tests/fake_mesos/agent.hpp"
 #include "tests/fake_mesos/allocator.hpp"
@@ -186,13 +186,15 @@ class FakeMesos::Impl : public ControlOps, public ExecutorApi {
     auto it = std::find_if(agents_.begin(), agents_.end(),
                            [&](const auto& agent) { return agent->id() == agentId; });
     if (it == agents_.end()) return makeError(ErrorCode::kNotFound, "no agent {}", agentId);
-    if ((*it)->lost()) return makeError(ErrorCode::kFailedPrecondition, "agent {} is lost", agentId);
+    if ((*it)->lost())
+      return makeError(ErrorCode::kFailedPrecondition, "agent {} is lost", agentId);
     if (config_.executorMode == ExecutorMode::kSimulated) {
       return makeError(ErrorCode::kFailedPrecondition,
                        "simulated executors do not outlive their agent: restarts need executor "
                        "processes (or external executors)");
     }
-    auto read = AgentCheckpoint(Agent::checkpointDir(workDir_, (*it)->config().processIndex)).read();
+    auto read =
+        AgentCheckpoint(Agent::checkpointDir(workDir_, (*it)->config().processIndex)).read();
     if (!read.ok()) return read.error();
     // The old process dies: its master sees it go.
     (*it)->crash();

@@ -2483,6 +2483,19 @@ TEST_F(FakeMesosFailover, AnAgentThatDoesNotComeBackBecomesUnreachable) {
   EXPECT_EQ(lost.message(), "Reconciliation: Task is unreachable");
 }
 
+// The master's TASK_LOST for a task of a framework that does not checkpoint,
+// when its agent disconnected (Master::exited, removeFramework(slave, framework)).
+void expectLostWithDisconnectedAgent(const v1::TaskStatus& lost, const std::string& taskId,
+                                     const std::string& executorId) {
+  EXPECT_EQ(lost.task_id().value(), taskId);
+  EXPECT_EQ(lost.state(), v1::TASK_LOST);
+  EXPECT_EQ(lost.source(), v1::TaskStatus::SOURCE_MASTER);
+  EXPECT_EQ(lost.reason(), v1::TaskStatus::REASON_AGENT_DISCONNECTED);
+  EXPECT_EQ(lost.message(), "Agent 127.0.0.1 disconnected");
+  EXPECT_EQ(lost.executor_id().value(), executorId);
+  EXPECT_FALSE(lost.has_uuid()) << "the master's own update is not acknowledged";
+}
+
 TEST_F(FakeMesosFailover, AnAgentsProcessThatGoesIsDisconnectedAndTasksOfNoCheckpointAreLost) {
   startCluster();
   auto& stream = subscribe(frameworkInfo());  // checkpoint unset
@@ -2490,20 +2503,14 @@ TEST_F(FakeMesosFailover, AnAgentsProcessThatGoesIsDisconnectedAndTasksOfNoCheck
   auto made = offers(stream);
   ASSERT_EQ(made.size(), 1u);
   std::string agent = made[0].agent_id().value();
-  ASSERT_EQ(call(stream, acceptCall(id, {made[0].id().value()}, {makeTask("t1", agent, 1, 64)}))
-                .status,
-            202);
-  for (int i = 0; i < 2; ++i) call(stream, acknowledgeCall(id, update(stream)));  // STARTING, RUNNING
+  ASSERT_EQ(
+      call(stream, acceptCall(id, {made[0].id().value()}, {makeTask("t1", agent, 1, 64)})).status,
+      202);
+  for (int i = 0; i < 2; ++i)
+    call(stream, acknowledgeCall(id, update(stream)));  // STARTING, RUNNING
 
   agents_->stop();  // its connection to the master closes with it
-  v1::TaskStatus lost = update(stream);
-  EXPECT_EQ(lost.task_id().value(), "t1");
-  EXPECT_EQ(lost.state(), v1::TASK_LOST);
-  EXPECT_EQ(lost.source(), v1::TaskStatus::SOURCE_MASTER);
-  EXPECT_EQ(lost.reason(), v1::TaskStatus::REASON_AGENT_DISCONNECTED);
-  EXPECT_EQ(lost.message(), "Agent 127.0.0.1 disconnected");
-  EXPECT_EQ(lost.executor_id().value(), "exec-1");
-  EXPECT_FALSE(lost.has_uuid());
+  expectLostWithDisconnectedAgent(update(stream), "t1", "exec-1");
   auto state = mesos_->state();
   ASSERT_EQ(state.agents.size(), 1u);
   EXPECT_FALSE(state.agents[0].connected);
@@ -2645,7 +2652,8 @@ class FakeMesosAgentRestart : public FakeMesosCluster {
                                     const std::vector<v1::TaskStatus>& updates = {}) {
     ExecutorCall subscribe = executorCall(executorId, ExecutorCall::SUBSCRIBE);
     subscribe.mutable_subscribe();
-    for (const auto& task : tasks) *subscribe.mutable_subscribe()->add_unacknowledged_tasks() = task;
+    for (const auto& task : tasks)
+      *subscribe.mutable_subscribe()->add_unacknowledged_tasks() = task;
     for (const auto& status : updates) {
       *subscribe.mutable_subscribe()->add_unacknowledged_updates()->mutable_status() = status;
     }
@@ -2797,13 +2805,7 @@ TEST_F(FakeMesosAgentRestart, WithoutCheckpointingTasksAreLostAndExecutorsNotRec
 
   // At once: Mesos' master removes a framework that does not checkpoint from
   // an agent that disconnected.
-  v1::TaskStatus lost = update(stream);
-  EXPECT_EQ(lost.task_id().value(), "t1");
-  EXPECT_EQ(lost.state(), v1::TASK_LOST);
-  EXPECT_EQ(lost.source(), v1::TaskStatus::SOURCE_MASTER);
-  EXPECT_EQ(lost.reason(), v1::TaskStatus::REASON_AGENT_DISCONNECTED);
-  EXPECT_EQ(lost.message(), "Agent 127.0.0.1 disconnected");
-  EXPECT_FALSE(lost.has_uuid());
+  expectLostWithDisconnectedAgent(update(stream), "t1", "exec-t1");
 
   // The new agent knows nothing of it: the executor cannot come back.
   EXPECT_TRUE(streams_["t1"]->raw().waitEnd());
@@ -2830,7 +2832,8 @@ TEST_F(FakeMesosAgentRestart, RefusesTheCheckpointOfAnotherAgent) {
   FakeMesos mesos(restartConfig());
   auto port = mesos.start();
   ASSERT_FALSE(port.ok());
-  EXPECT_THAT(port.error().message, HasSubstr("agent old-S0 in " + workDir_.str() + "/meta/slave(1)"));
+  EXPECT_THAT(port.error().message,
+              HasSubstr("agent old-S0 in " + workDir_.str() + "/meta/slave(1)"));
   EXPECT_THAT(port.error().message, HasSubstr("start it with the same --port and --agent"));
 }
 

@@ -515,9 +515,9 @@ http::Response RemoteMasterLink::handle(const http::Request& request) {
       break;
     case protocol::MasterMessage::kReconcileTasks: {
       const auto& reconcile = message.reconcile_tasks();
-      agent.reconcileTasks(reconcile.framework(), std::vector<std::string>(
-                                                      reconcile.task_ids().begin(),
-                                                      reconcile.task_ids().end()));
+      agent.reconcileTasks(
+          reconcile.framework(),
+          std::vector<std::string>(reconcile.task_ids().begin(), reconcile.task_ids().end()));
       break;
     }
     default:

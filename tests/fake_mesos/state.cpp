@@ -69,8 +69,7 @@ std::string StateSnapshot::toJson() const {
                 "{{\"id\":{},\"hostname\":{},\"lost\":{},\"connected\":{},\"resources\":{},"
                 "\"available\":{}}}",
                 jsonString(a.id), jsonString(a.hostname), boolean(a.lost), boolean(a.connected),
-                a.resourcesJson,
-                a.availableJson);
+                a.resourcesJson, a.availableJson);
           });
   json +=
       ",\"tasks\":" + array(tasks, [](const Task& t) {
