@@ -369,10 +369,14 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
         jobMaster.restoreAttempts(stage, index, attempts);
       }
     }
-    // The tasks they finished: not run again while their output lives.
+    // The tasks they finished: not run again while their output lives (on
+    // an adopted TaskManager, or in this attempt's partition folder).
+    std::set<std::string> holders{kJobManagerHolder};
+    for (const auto& tm : state.taskmanagers()) holders.insert(tm.id());
     int restored = 0;
     google::protobuf::RepeatedPtrField<v1::FinishedTask> finished;
     for (const auto& task : state.finished()) {
+      if (holders.count(task.holder()) == 0 && !task.collected()) continue;
       std::vector<v1::PartitionInfo> partitions(task.partitions().begin(),
                                                 task.partitions().end());
       if (jobMaster.restoreFinished(task.stage(), task.index(), task.attempts(), task.holder(),

@@ -77,6 +77,12 @@ void JobMaster::start() {
     });
     return;
   }
+  // Restored sink outputs not in the output folder yet: collected now.
+  for (auto& task : stages_[sink_].tasks) {
+    if (task.state == TaskState::kFinished && !task.collected && !task.partitions.empty()) {
+      collect(task);
+    }
+  }
   requestSchedule();
 }
 
@@ -90,6 +96,12 @@ bool JobMaster::restoreFinished(int stage, int index, int attempts, const std::s
   }
   Task& task = stages_[stage].tasks[static_cast<size_t>(index)];
   if (task.state == TaskState::kFinished) return false;
+  if (collected && stage == sink_) {
+    // Collected into this attempt's output folder? (On Mesos each attempt's
+    // default output folder is in its own sandbox.) Else collected again.
+    std::error_code ec;
+    collected = fs::exists(fs::path(config_.outputDir) / fmt::format("part-{:05d}", index), ec);
+  }
   // A small sink output travels in the update only: gone unless collected.
   if (stage == sink_ && !collected && partitions.front().path().empty()) return false;
   if (holder == kJobManagerHolder) {

@@ -347,6 +347,11 @@ void ResourceManager::reportUnreachable(const std::string& taskManagerId, const 
   if (it != taskManagers_.end() && it->second.state != TmState::kGone &&
       it->second.state != TmState::kReleasing) {
     markLost(it->second, why);
+  } else if (it == taskManagers_.end()) {
+    // Not one of ours (a holder an earlier attempt knew): whatever the owner
+    // thinks lives there is gone.
+    lostToTell_.emplace_back(taskManagerId, why);
+    requestPass();
   }
 }
 

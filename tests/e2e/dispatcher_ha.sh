@@ -6,10 +6,8 @@
 # while jobs run: they finish, nothing is lost.
 source "$(dirname "$0")/lib.sh" "$1"
 
-ZK_SCRIPT="$ROOT/tests/zookeeper/zk-server.sh"
-zk_port="$(bash "$ZK_SCRIPT" start "$TMP/zk")"
-trap 'bash "$ZK_SCRIPT" kill "$TMP/zk" || true; cleanup' EXIT
-STORE="zk://127.0.0.1:$zk_port/tailor"
+start_zookeeper
+STORE="zk://127.0.0.1:$ZK_PORT/tailor"
 export TAILOR_DISPATCHER="$STORE"
 
 # start_ha_dispatcher NAME: a Dispatcher on the shared store; sets HA_PID.
@@ -120,7 +118,7 @@ YAML
 "$BIN/tailor" submit "$TMP/slow.yaml" > "$TMP/slow.out"
 slow_id="$(sed -n 's/^job \([^ ]*\) submitted.*/\1/p' "$TMP/slow.out")"
 wait_job_state "$slow_id" RUNNING 30
-bash "$ZK_SCRIPT" restart "$TMP/zk" > /dev/null
+bash "$ZK_SCRIPT" restart "$ZK_DIR" > /dev/null
 wait_job_state "$slow_id" FINISHED 60
 cmp -s <(sort -n "$(job_field "$slow_id" .output)"/part-*) "$TMP/numbers.txt" || fail "output differs after the ZooKeeper restart"
 kill -0 "$b_pid" 2>/dev/null || fail "the Dispatcher died with the ZooKeeper restart"

@@ -57,6 +57,10 @@ check_resumed() {
   grep -q " registered from " "$log" || fail "$1: no TaskManager of attempt 1 registered again"
   if grep -q "deploying read\[0\]" "$log"; then fail "$1: read[0], finished before the kill, ran again"; fi
   grep -q "deploying read\[2\]#2" "$log" || { grep deploying "$log"; fail "$1: read[2] did not run again as attempt 2"; }
+  # The report (attempt 2's): read ran 2 attempts, not 3; every TaskManager is accounted for.
+  expect_json <("$BIN/tailor" report "$ID") \
+    '([.stages[] | select(.name == "read")][0].attempts) == 2 and ([.stages[] | select(.name == "read")][0].failed_attempts) == 0' \
+    "$1: the report counts 2 attempts of read (read[0] kept)"
 }
 
 jm2="$TMP/local-state/jobs/$ID/jobmanager-2.log"

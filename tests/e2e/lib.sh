@@ -13,6 +13,7 @@ cleanup() {
   for pid in "${background_pids[@]}"; do
     kill "$pid" 2>/dev/null || true
   done
+  if [ -n "${ZK_DIR:-}" ]; then bash "$ZK_SCRIPT" kill "$ZK_DIR" > /dev/null 2>&1 || true; fi
   if [ "${KEEP_TMP:-0}" = 1 ]; then
     echo "kept $TMP"
   else
@@ -20,6 +21,15 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
+
+# start_zookeeper: a private ZooKeeper server in $TMP/zk (tests/zookeeper/
+# zk-server.sh), killed at exit; sets ZK_PORT, ZK_DIR and ZK_SCRIPT (for
+# `bash "$ZK_SCRIPT" restart "$ZK_DIR"`).
+ZK_SCRIPT="$ROOT/tests/zookeeper/zk-server.sh"
+start_zookeeper() {
+  ZK_DIR="$TMP/zk"
+  ZK_PORT="$(bash "$ZK_SCRIPT" start "$ZK_DIR")"
+}
 
 fail() {
   echo "FAIL: $*" >&2
@@ -143,13 +153,19 @@ start_fake() {
   FAKE="http://$FAKE_ADDR"
 }
 
-# start_private_zookeeper: a ZooKeeper server of the test's own on a free
-# loopback port, killed at exit; sets ZK to zk://127.0.0.1:PORT/mesos.
-start_private_zookeeper() {
-  ZK_DIR="$TMP/zookeeper"
-  ZK_PORT="$(bash "$ROOT/tests/zookeeper/zk-server.sh" start "$ZK_DIR")"
-  trap 'bash "$ROOT/tests/zookeeper/zk-server.sh" kill "$ZK_DIR" >/dev/null 2>&1 || true; cleanup' EXIT
-  ZK="zk://127.0.0.1:$ZK_PORT/mesos"
+# start_fake_marathon: starts the fake Marathon (tests/fake_marathon) with its
+# files in $TMP/marathon; sets MARATHON (its URL) and MARATHON_PID (the
+# Dispatchers it runs are its children) and exports TAILOR_MARATHON.
+start_fake_marathon() {
+  local python3
+  python3="$("$ROOT/tests/find-python3" jsonschema)"
+  "$python3" "$ROOT/tests/fake_marathon/fake_marathon.py" --work-dir "$TMP/marathon" --port 0 \
+    > "$TMP/marathon.out" 2> "$TMP/marathon.err" &
+  MARATHON_PID=$!
+  background_pids+=("$MARATHON_PID")
+  wait_for "fake-marathon listening on http://" "$TMP/marathon.out" 20
+  MARATHON="$(sed -n 's/^fake-marathon listening on \(http:[^ ]*\)$/\1/p' "$TMP/marathon.out")"
+  export TAILOR_MARATHON="$MARATHON"
 }
 
 # start_zk_process NAME [fake-mesos flags...]: a fake-mesos of the cluster found

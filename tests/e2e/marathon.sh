@@ -12,7 +12,6 @@
 # usage: marathon.sh BIN_DIR RELEASE_BUILD_DIR
 source "$(dirname "$0")/lib.sh" "$1"
 release_build="${2:?usage: marathon.sh BIN_DIR RELEASE_BUILD_DIR}"
-python3="$("$ROOT/tests/find-python3" jsonschema)"
 
 # The release tarball, packed from the release build (scripts/release builds
 # only what changed).
@@ -21,13 +20,7 @@ python3="$("$ROOT/tests/find-python3" jsonschema)"
 tarball="$(ls "$TMP"/artifacts/tailor-*-linux-*.tar.gz)"
 
 start_fake fake
-"$python3" "$ROOT/tests/fake_marathon/fake_marathon.py" --work-dir "$TMP/marathon" --port 0 \
-  > "$TMP/marathon.out" 2> "$TMP/marathon.err" &
-MARATHON_PID=$!
-background_pids+=("$MARATHON_PID")
-wait_for "fake-marathon listening on http://" "$TMP/marathon.out" 20
-MARATHON="$(sed -n 's/^fake-marathon listening on \(http:[^ ]*\)$/\1/p' "$TMP/marathon.out")"
-export TAILOR_MARATHON="$MARATHON"
+start_fake_marathon
 unset TAILOR_DISPATCHER
 
 # --- deploy -------------------------------------------------------------

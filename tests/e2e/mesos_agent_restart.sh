@@ -12,7 +12,8 @@
 # right output.
 source "$(dirname "$0")/lib.sh" "$1"
 
-start_private_zookeeper
+start_zookeeper
+ZK="zk://127.0.0.1:$ZK_PORT/mesos"
 MESOS_MASTER="$ZK"
 
 # The agents' process, on AGENTS_PORT once it is known (a restart keeps it:

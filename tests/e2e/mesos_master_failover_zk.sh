@@ -9,7 +9,8 @@
 # have been launched once and never lost (no task ran twice).
 source "$(dirname "$0")/lib.sh" "$1"
 
-start_private_zookeeper
+start_zookeeper
+ZK="zk://127.0.0.1:$ZK_PORT/mesos"
 
 # leader_seen_by ADDR: the leader that master names (its /master/redirect), or nothing.
 leader_seen_by() {

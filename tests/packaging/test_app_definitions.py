@@ -23,19 +23,27 @@ VERSION = support.cmake_project_version()
 TARBALL = support.release_tarball_name(VERSION)
 CONTRACT_LABELS = {"MARATHON_SINGLE_INSTANCE_APP": "true", "DCOS_SERVICE_PORT_INDEX": "0",
                    "DCOS_SERVICE_SCHEME": "http"}
+HA_APP = "tailor-dispatcher-ha.json"
+# What makes the highly available variant differ from the plain app.
+HA_FIELDS = ("instances", "constraints", "container", "readinessChecks", "upgradeStrategy", "unreachableStrategy")
+HA_ENV = ("TAILOR_STATE_STORE", "TAILOR_MESOS_MASTER", "TAILOR_ZK_SESSION_TIMEOUT")
 
 
 class ContractTest(unittest.TestCase):
-    """The shared contract's Marathon app definition, in both shipped variants."""
+    """The shared contract's Marathon app definition, in both single-instance
+    variants, and the highly available variant made from it."""
 
     def apps(self):
         return {path.name: support.load_json(path) for path in support.marathon_app_files()}
 
     def test_the_variants_shipped(self):
-        self.assertEqual(sorted(self.apps()), ["tailor-dispatcher-docker.json", "tailor-dispatcher.json"])
+        self.assertEqual(sorted(self.apps()),
+                         ["tailor-dispatcher-docker.json", "tailor-dispatcher-ha.json", "tailor-dispatcher.json"])
 
     def test_contract_fields(self):
         for name, app in self.apps().items():
+            if name == HA_APP:
+                continue
             with self.subTest(app=name):
                 self.assertEqual(app["id"], "/tailor")
                 self.assertEqual(app["portDefinitions"], [{"port": 0, "protocol": "tcp", "name": "api"}])
@@ -81,6 +89,28 @@ class ContractTest(unittest.TestCase):
         rest = lambda app: {k: v for k, v in app.items() if k not in ("cmd", "fetch", "container", "networks")}
         self.assertEqual(rest(docker), rest(plain))
 
+    def test_ha_variant_is_the_plain_app_made_highly_available(self):
+        apps = self.apps()
+        plain, ha = apps["tailor-dispatcher.json"], apps[HA_APP]
+        self.assertEqual(ha["instances"], 2)
+        self.assertEqual(ha["constraints"], [["hostname", "UNIQUE"]])
+        self.assertNotIn("container", ha, "no persistent volume: the records are in ZooKeeper")
+        self.assertNotIn("readinessChecks", ha, "a standby is never ready")
+        self.assertEqual(ha["upgradeStrategy"], {"minimumHealthCapacity": 0.5, "maximumOverCapacity": 0})
+        self.assertEqual(ha["unreachableStrategy"], {"inactiveAfterSeconds": 60, "expungeAfterSeconds": 600})
+        env = ha["env"]
+        # DC/OS's ZooKeeper, in the folder the package uses for the service named tailor
+        self.assertEqual(env["TAILOR_STATE_STORE"], "zk://master.mesos:2181/tailor/tailor")
+        self.assertEqual(env["TAILOR_MESOS_MASTER"], "zk://master.mesos:2181/mesos")
+        self.assertEqual(env["TAILOR_ZK_SESSION_TIMEOUT"], "10s")
+        # Admin Router finds the leader through its framework, not through these labels
+        self.assertEqual(ha["labels"], {k: v for k, v in plain["labels"].items() if k not in CONTRACT_LABELS})
+        self.assertEqual(ha["labels"]["DCOS_PACKAGE_FRAMEWORK_NAME"], "tailor")
+        rest = lambda app: {k: v for k, v in app.items() if k not in HA_FIELDS + ("env", "labels")}
+        self.assertEqual(rest(ha), rest(plain))
+        same_env = lambda app: {k: v for k, v in app["env"].items() if k not in HA_ENV}
+        self.assertEqual(same_env(ha), same_env(plain))
+
     def test_dockerfile_builds_the_image_the_app_runs(self):
         text = (support.PACKAGING_DIR / "docker" / "Dockerfile").read_text(encoding="utf-8")
         self.assertIn(f"ARG TAILOR_VERSION={VERSION}\n", text)
@@ -101,6 +131,19 @@ class ContractTest(unittest.TestCase):
         self.assertEqual({k: app["env"][k] for k in plain["env"]}, plain["env"])
         self.assertEqual(sorted(dcos_only), ["APPLICATION_WEB_PROXY_BASE", "DCOS_SERVICE_NAME"])
 
+    def test_dcos_template_with_zookeeper_is_the_ha_app(self):
+        package = support.dcos_package_files()
+        options = cosmos.deep_merge(test_checklist.ZOOKEEPER, {"mesos": {"master": "zk://master.mesos:2181/mesos"}})
+        app = cosmos.render(package["marathon.json.mustache"], cosmos.merged_options(package["config.json"], options),
+                            package["resource.json"])
+        ha = self.apps()[HA_APP]
+        for field in HA_FIELDS + ("cmd", "healthChecks", "labels", "taskKillGracePeriodSeconds", "backoffSeconds",
+                                  "backoffFactor", "maxLaunchDelaySeconds", "cpus", "mem", "disk"):
+            self.assertEqual(app.get(field), ha.get(field), field)
+        dcos_only = {k: v for k, v in app["env"].items() if k not in ha["env"]}
+        self.assertEqual({k: app["env"][k] for k in ha["env"]}, ha["env"])
+        self.assertEqual(sorted(dcos_only), ["APPLICATION_WEB_PROXY_BASE", "DCOS_SERVICE_NAME"])
+
 
 class OptionMappingTest(unittest.TestCase):
     """Every option in config.json reaches the rendered app, both ways for sections."""
@@ -108,26 +151,59 @@ class OptionMappingTest(unittest.TestCase):
     def render(self, options):
         return cosmos.install(support.dcos_package_files(), options)
 
-    def checks(self):
-        """option path -> function(app, value) asserting where the value went."""
+    def checks(self, zookeeper=False):
+        """option path -> function(app, value) asserting where the value went, in
+        the variant with (`zookeeper`) or without storage.zookeeper."""
         env = lambda app: app["env"]
         jm_arg = lambda flag: lambda app, v: self.assertIn(f"{flag} {v} ", env(app)["TAILOR_JOBMANAGER_ARG"] + " ")
-        return {
+        store = lambda app: env(app)["TAILOR_STATE_STORE"]
+        if zookeeper:
+            variant = {
+                "service.constraints": lambda app, v: self.assertEqual(app["constraints"], [["hostname", "UNIQUE"]] + v),
+                # Admin Router reaches the leader through its framework: the label is not read
+                "service.request_buffering": lambda app, v: self.assertFalse(
+                    {"DCOS_SERVICE_REQUEST_BUFFERING", "DCOS_SERVICE_PORT_INDEX"} & set(app["labels"])),
+                "storage.zookeeper": lambda app, v: (self.assertTrue(store(app).startswith("zk://")),
+                                                     self.assertNotIn("container", app)),
+                "storage.zookeeper_servers": lambda app, v: self.assertTrue(store(app).startswith(f"zk://{v}/")),
+                "storage.zookeeper_path": lambda app, v: self.assertTrue(store(app).endswith(f"{v}/{app['id']}")),
+                "storage.zookeeper_session_timeout": lambda app, v: self.assertEqual(
+                    env(app)["TAILOR_ZK_SESSION_TIMEOUT"], v),
+                "storage.volume_size": lambda app, v: self.assertNotIn("container", app),
+                "storage.volume_type": lambda app, v: self.assertNotIn("container", app),
+                "storage.state_store": lambda app, v: self.assertNotEqual(store(app), v),
+            }
+        else:
+            variant = {
+                "service.constraints": lambda app, v: self.assertEqual(app["constraints"], v),
+                "service.request_buffering": lambda app, v: self.assertEqual(
+                    "DCOS_SERVICE_REQUEST_BUFFERING" not in app["labels"], v),
+                "storage.zookeeper": lambda app, v: (self.assertFalse(store(app).startswith("zk://")),
+                                                     self.assertIn("container", app)),
+                "storage.zookeeper_servers": lambda app, v: self.assertNotIn(v, store(app)),
+                "storage.zookeeper_path": lambda app, v: self.assertNotIn(v, store(app)),
+                "storage.zookeeper_session_timeout": lambda app, v: self.assertNotIn(
+                    "TAILOR_ZK_SESSION_TIMEOUT", env(app)),
+                "storage.volume_size": lambda app, v: self.assertEqual(
+                    app["container"]["volumes"][0]["persistent"]["size"], v),
+                "storage.volume_type": lambda app, v: self.assertEqual(
+                    app["container"]["volumes"][0]["persistent"]["type"], v),
+                "storage.state_store": lambda app, v: self.assertEqual(store(app), v),
+            }
+        return variant | {
             "service.name": lambda app, v: (self.assertEqual(app["id"], v),
                                             self.assertEqual(app["labels"]["DCOS_PACKAGE_FRAMEWORK_NAME"], v),
                                             self.assertEqual(env(app)["DCOS_SERVICE_NAME"], v)),
             "service.cpus": lambda app, v: self.assertEqual(app["cpus"], v),
             "service.mem": lambda app, v: self.assertEqual(app["mem"], v),
             "service.disk": lambda app, v: self.assertEqual(app["disk"], v),
+            "service.instances": lambda app, v: self.assertEqual(app["instances"], v),
             "service.user": lambda app, v: self.assertEqual(app.get("user", ""), v),
-            "service.constraints": lambda app, v: self.assertEqual(app["constraints"], v),
             "service.role": lambda app, v: self.assertEqual(env(app)["TAILOR_MESOS_ROLE"], v),
             "service.principal": lambda app, v: self.assertEqual(env(app).get("TAILOR_MESOS_PRINCIPAL", ""), v),
             "service.secret_name": lambda app, v: self.assertEqual(
                 app.get("secrets", {}).get("frameworkSecret", {}).get("source", ""), v),
             "service.vip": lambda app, v: self.assertEqual("VIP_0" in app["portDefinitions"][0].get("labels", {}), v),
-            "service.request_buffering": lambda app, v: self.assertEqual(
-                "DCOS_SERVICE_REQUEST_BUFFERING" not in app["labels"], v),
             "service.log_level": lambda app, v: self.assertEqual(env(app)["TAILOR_LOG_LEVEL"], v),
             "mesos.master": lambda app, v: self.assertEqual(env(app)["TAILOR_MESOS_MASTER"], v),
             "mesos.failover_timeout": lambda app, v: self.assertEqual(env(app)["TAILOR_MESOS_FAILOVER_TIMEOUT"], v),
@@ -142,11 +218,6 @@ class OptionMappingTest(unittest.TestCase):
             "taskmanager.max_slots": jm_arg("--taskmanager-max-slots"),
             "taskmanager.spread": jm_arg("--taskmanager-spread"),
             "taskmanager.max_size": jm_arg("--taskmanager-max-size"),
-            "storage.volume_size": lambda app, v: self.assertEqual(
-                app["container"]["volumes"][0]["persistent"]["size"], v),
-            "storage.volume_type": lambda app, v: self.assertEqual(
-                app["container"]["volumes"][0]["persistent"]["type"], v),
-            "storage.state_store": lambda app, v: self.assertEqual(env(app)["TAILOR_STATE_STORE"], v),
         }
 
     def test_every_option_has_a_check(self):
@@ -162,6 +233,7 @@ class OptionMappingTest(unittest.TestCase):
 
         walk(config, [])
         self.assertEqual(sorted(leaves), sorted(self.checks()))
+        self.assertEqual(sorted(leaves), sorted(self.checks(zookeeper=True)))
 
     def test_defaults_and_changed_values_reach_the_app(self):
         config = support.dcos_package_files()["config.json"]
@@ -176,17 +248,22 @@ class OptionMappingTest(unittest.TestCase):
             "jobmanager": {"cpus": 1.5, "mem": 1024, "max_attempts": 5, "timeout": "1m"},
             "taskmanager": {"sizing": "fixed", "idle_timeout": "500ms", "max_slots": 2, "spread": 16,
                             "max_size": "cpus=16,mem=64GiB"},
-            "storage": {"volume_size": 8192, "volume_type": "mount", "state_store": "local:state/records"},
+            "storage": {"volume_size": 8192, "volume_type": "mount", "state_store": "local:state/records",
+                        "zookeeper_servers": "zk-1.invalid:2181,zk-2.invalid:2181", "zookeeper_path": "/batch/tailor",
+                        "zookeeper_session_timeout": "30s"},
         }
-        for label, options in (("defaults", {}), ("changed", changed)):
+        changed_zookeeper = cosmos.deep_merge(changed, {"service": {"instances": 3}, "storage": {"zookeeper": True}})
+        changed_somewhere = set()
+        for label, options in (("defaults", {}), ("changed", changed), ("zookeeper", test_checklist.ZOOKEEPER),
+                               ("changed, zookeeper", changed_zookeeper)):
             app = self.render(options)
             merged = cosmos.deep_merge(defaults, options)
-            for dotted, check in self.checks().items():
+            for dotted, check in self.checks(zookeeper=merged["storage"]["zookeeper"]).items():
                 with self.subTest(options=label, option=dotted):
                     check(app, test_checklist.lookup(merged, dotted))
-                    if label == "changed":
-                        self.assertNotEqual(test_checklist.lookup(merged, dotted),
-                                            test_checklist.lookup(defaults, dotted), "changed from its default")
+                    if test_checklist.lookup(merged, dotted) != test_checklist.lookup(defaults, dotted):
+                        changed_somewhere.add(dotted)
+        self.assertEqual(changed_somewhere, set(self.checks()), "every option is checked with a value of its own")
 
 
 @unittest.skipUnless(os.environ.get("TAILOR_BIN_DIR"), "needs the built binaries (TAILOR_BIN_DIR)")

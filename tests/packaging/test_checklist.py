@@ -30,11 +30,13 @@ TARBALL = support.release_tarball_name(VERSION)
 HOSTILE = 'q"uote \\back/slash & <amp> \u00fc\u2603\u2028\ttab\nline'
 
 # Every `{{#x}}`/`{{^x}}` section of the template is rendered both ways
-# across DEFAULTS and FLIPPED (test_point_12 checks that this stays true).
+# across the defaults, FLIPPED and ZOOKEEPER (test_point_12 checks that this stays true).
 FLIPPED = {
     "service": {"user": "nobody", "principal": "tailor", "secret_name": "tailor/mesos-secret",
                 "vip": False, "request_buffering": False, "constraints": [["hostname", "UNIQUE"]]},
 }
+# The highly available variant: job records in ZooKeeper, several Dispatchers.
+ZOOKEEPER = {"service": {"instances": 2}, "storage": {"zookeeper": True}}
 HOSTILE_OPTIONS = {
     "service": {"name": "dev/tailor.team-1", "user": HOSTILE, "principal": HOSTILE, "role": HOSTILE,
                 "secret_name": 'dev/a"b\\c&d\u00fc', "cpus": 0.25, "mem": 1536.0,
@@ -43,6 +45,11 @@ HOSTILE_OPTIONS = {
     "jobmanager": {"cpus": 0.125, "mem": 768},
     "storage": {"state_store": 'local:st"a\\te/&\u00fc'},
 }
+HOSTILE_ZOOKEEPER = cosmos.deep_merge(HOSTILE_OPTIONS, {
+    "service": {"instances": 3},
+    "storage": {"zookeeper": True, "zookeeper_servers": 'z"k\\1&\u00fc:2181,zk-2.invalid:2181',
+                "zookeeper_path": '/t"a\\il&\u00fc/<x>', "zookeeper_session_timeout": "2.5s"},
+})
 MARATHON_ROLE = "tailor"        # Marathon's --mesos_role in these tests (resident apps need one)
 SECRET_VALUE = 's3cr3t "$HOME" `id` \\n'
 AGENT = "agent-7.cluster.invalid"
@@ -84,7 +91,9 @@ class Subjects:
     """Everything the checklist is applied to, built once."""
 
     package = support.dcos_package_files()
-    option_sets = ([("defaults", {}), ("flipped sections", FLIPPED), ("hostile values", HOSTILE_OPTIONS)]
+    option_sets = ([("defaults", {}), ("flipped sections", FLIPPED), ("hostile values", HOSTILE_OPTIONS),
+                    ("zookeeper", ZOOKEEPER), ("zookeeper, flipped sections", cosmos.deep_merge(FLIPPED, ZOOKEEPER)),
+                    ("zookeeper, hostile values", HOSTILE_ZOOKEEPER)]
                    + enum_option_sets(package["config.json"]))
 
     @classmethod
@@ -112,6 +121,11 @@ def secret_values(app: dict) -> dict:
 
 def service_name(app: dict) -> str:
     return app["labels"]["DCOS_SERVICE_NAME"]
+
+
+def highly_available(app: dict) -> bool:
+    """The variant whose records are in ZooKeeper: several Dispatchers, one leading."""
+    return app["env"]["TAILOR_STATE_STORE"].startswith("zk://")
 
 
 class ChecklistTest(unittest.TestCase):
@@ -153,23 +167,52 @@ class ChecklistTest(unittest.TestCase):
         for name, app in Subjects.apps():
             with self.subTest(app=name):
                 labels = app["labels"]
-                self.assertEqual(app["instances"], 1)
-                self.assertEqual(labels["MARATHON_SINGLE_INSTANCE_APP"], "true")
-                self.assertEqual(app["upgradeStrategy"], {"minimumHealthCapacity": 0, "maximumOverCapacity": 0})
                 env = self.task_env(app)
                 settings = marathon_task.DispatcherSettings(env, cwd="/sandbox")
                 self.assertEqual(labels["DCOS_PACKAGE_FRAMEWORK_NAME"], settings.framework_name)
                 self.assertEqual(labels["DCOS_SERVICE_NAME"], settings.framework_name)
                 self.assertFalse(settings.framework_name.startswith("tailor-job-"))
                 ports = marathon_rules.port_entries(app)
-                index = int(labels["DCOS_SERVICE_PORT_INDEX"])
-                self.assertEqual(ports[index]["name"], support.API_PORT_NAME)
+                if highly_available(app):
+                    self.check_highly_available(app, settings)
+                else:
+                    self.assertEqual(app["instances"], 1)
+                    self.assertEqual(labels["MARATHON_SINGLE_INSTANCE_APP"], "true")
+                    self.assertEqual(app["upgradeStrategy"], {"minimumHealthCapacity": 0, "maximumOverCapacity": 0})
+                    index = int(labels["DCOS_SERVICE_PORT_INDEX"])
+                    self.assertEqual(ports[index]["name"], support.API_PORT_NAME)
+                    self.assertEqual(labels["DCOS_SERVICE_SCHEME"], "http")  # the Dispatcher serves no TLS
+                self.assertEqual(ports[0]["name"], support.API_PORT_NAME)
                 self.assertEqual(settings.port, HOST_PORT)  # the API listens on the port Admin Router uses
-                self.assertEqual(labels["DCOS_SERVICE_SCHEME"], "http")  # the Dispatcher serves no TLS
                 # the v1 HTTP scheduler API needs no inbound libprocess port
                 self.assertEqual(len(ports), 1)
                 self.assertFalse([k for k in app.get("env", {}) if k.startswith("LIBPROCESS_")])
                 self.assertGreaterEqual(app["taskKillGracePeriodSeconds"], support.DISPATCHER_SHUTDOWN_SECONDS)
+
+    def check_highly_available(self, app, settings):
+        """Several Dispatchers share one ZooKeeper store and elect a leader."""
+        labels = app["labels"]
+        # two at once are safe (the election decides), so the label that forbids them is absent
+        self.assertNotIn("MARATHON_SINGLE_INSTANCE_APP", labels)
+        self.assertGreaterEqual(app["instances"], 1)
+        # no two on one agent: losing an agent loses one Dispatcher at most
+        self.assertEqual(app["constraints"][0], ["hostname", "UNIQUE"])
+        # one instance replaced at a time, in place: a Dispatcher always runs during an
+        # upgrade and the unique-host constraint needs no spare agent
+        self.assertEqual(app["upgradeStrategy"], {"minimumHealthCapacity": 0.5, "maximumOverCapacity": 0})
+        # a standby's /ready answers 503 for as long as the leader lives: a readiness
+        # check would never pass for it, and Marathon would hold every deployment
+        self.assertFalse(app.get("readinessChecks"))
+        self.assertEqual([h["path"] for h in app["healthChecks"]], ["/health"])  # 200 on a standby too
+        # Admin Router would route /service/<name> to any task of an app with these labels;
+        # without them it goes to the framework's webui_url, which only the leader registers
+        self.assertFalse({"DCOS_SERVICE_PORT_INDEX", "DCOS_SERVICE_SCHEME"} & set(labels))
+        self.assertEqual(settings.webui_url, f"http://{AGENT}:{HOST_PORT}/")
+        self.assertNotIn("TAILOR_WEBUI_URL", app["env"])
+        self.assertIn("TAILOR_ZK_SESSION_TIMEOUT", app["env"])
+        strategy = app["unreachableStrategy"]
+        self.assertIsInstance(strategy, dict, "a replacement elsewhere starts with the records in ZooKeeper")
+        self.assertLess(strategy["inactiveAfterSeconds"], strategy["expungeAfterSeconds"])
 
     def test_point_05_task_environment(self):
         for name, app in Subjects.apps():
@@ -189,8 +232,13 @@ class ChecklistTest(unittest.TestCase):
                 self.assertEqual(settings.port, HOST_PORT)
                 self.assertEqual(settings.advertise_host, AGENT)
                 self.assertEqual(settings.webui_url, f"http://{AGENT}:{HOST_PORT}/")
-                volumes = [v["containerPath"] for v in app["container"]["volumes"] if "persistent" in v]
-                self.assertEqual(volumes, ["state"])
+                volumes = [v["containerPath"] for v in app.get("container", {}).get("volumes", [])
+                           if "persistent" in v]
+                if highly_available(app):
+                    self.assertEqual(volumes, [], "no agent is special: the records are in ZooKeeper")
+                    self.assertEqual(settings.state_store, app["env"]["TAILOR_STATE_STORE"])
+                else:
+                    self.assertEqual(volumes, ["state"])
                 if app["env"]["TAILOR_STATE_STORE"] == "local:state":
                     self.assertEqual(settings.state_store, f"local:{sandbox}/state")
                 if name.startswith("dcos["):
@@ -329,7 +377,7 @@ class ChecklistTest(unittest.TestCase):
         pystache.parse(template)
         defaults = cosmos.default_options(Subjects.package["config.json"])
         context = dict(defaults, resource=Subjects.package["resource.json"])
-        names = set(re.findall(r"\{\{\s*[#^/]?\s*([^}\s]+)\s*\}\}", template))
+        names = set(re.findall(r"\{\{\s*[#^/]?\s*([^}\s]+)\s*\}\}", template)) - {"."}
         self.assertGreater(len(names), 20)
         for dotted in names:
             with self.subTest(tag=dotted):
@@ -366,6 +414,14 @@ class ChecklistTest(unittest.TestCase):
         text = cosmos.render_text(template, cosmos.merged_options(Subjects.package["config.json"], HOSTILE_OPTIONS),
                                   Subjects.package["resource.json"])
         self.assertIn('"mem": 1536,', text, "integral numbers print without .0")
+        [(_, _, _, zookeeper)] = [r for r in Subjects.rendered() if r[0] == "zookeeper, hostile values"]
+        storage = HOSTILE_ZOOKEEPER["storage"]
+        self.assertEqual(zookeeper["env"]["TAILOR_STATE_STORE"],
+                         f"zk://{storage['zookeeper_servers']}{storage['zookeeper_path']}/{service['name']}")
+        self.assertEqual(zookeeper["env"]["TAILOR_ZK_SESSION_TIMEOUT"], "2.5s")
+        self.assertEqual(zookeeper["instances"], 3)
+        # the user's constraints after the one that keeps Dispatchers apart, each as given
+        self.assertEqual(zookeeper["constraints"], [["hostname", "UNIQUE"]] + service["constraints"])
 
     def test_point_13_cosmos_labels(self):
         for name, options, _, app in Subjects.rendered():
@@ -401,13 +457,26 @@ class ChecklistTest(unittest.TestCase):
             ({"taskmanager": {"idle_timeout": "5s --mesos-role x"}}, "/taskmanager/idle_timeout"),
             ({"taskmanager": {"max_size": "cpus=8, mem=32GiB"}}, "/taskmanager/max_size"),
             ({"storage": {"state_store": "zk://zk-1:2181/tailor"}}, "/storage/state_store"),
+            ({"service": {"instances": 2}}, "/"),  # several Dispatchers need storage.zookeeper
+            ({"service": {"instances": 0}, "storage": {"zookeeper": True}}, "/service/instances"),
+            ({"storage": {"zookeeper": "yes"}}, "/storage/zookeeper"),
+            ({"storage": {"zookeeper_servers": "master.mesos"}}, "/storage/zookeeper_servers"),
+            ({"storage": {"zookeeper_servers": "zk://master.mesos:2181"}}, "/storage/zookeeper_servers"),
+            ({"storage": {"zookeeper_path": "tailor"}}, "/storage/zookeeper_path"),
+            ({"storage": {"zookeeper_path": "/tailor/"}}, "/storage/zookeeper_path"),
+            ({"storage": {"zookeeper_path": "/a/../tailor"}}, "/storage/zookeeper_path"),
+            ({"storage": {"zookeeper_path": "/zookeeper/tailor"}}, "/storage/zookeeper_path"),
+            ({"storage": {"zookeeper_session_timeout": "10 s"}}, "/storage/zookeeper_session_timeout"),
+            ({"mesos": {"master": "zk://master.mesos:2181"}}, "/mesos/master"),
+            ({"mesos": {"master": "zk://master.mesos:2181/"}}, "/mesos/master"),
+            ({"mesos": {"master": "zk://master.mesos/mesos"}}, "/mesos/master"),
             ({"storage": {"volume_type": "nfs"}}, "/storage/volume_type"),
         ]
         for options, path in cases:
             with self.subTest(options=options):
                 with self.assertRaises(cosmos.RenderError) as raised:
                     cosmos.install(Subjects.package, options)
-                self.assertIn(path + ":", str(raised.exception))
+                self.assertIn(f" {path}: ", str(raised.exception))
         # config.json accepts any constraint operator; Marathon's 422 is what refuses this one
         app = cosmos.install(Subjects.package, {"service": {"constraints": [["hostname", "MAX_PER"]]}})
         self.assertEqual([d["path"] for d in marathon_rules.validate_app(app, mesos_role=MARATHON_ROLE)],

@@ -1,5 +1,6 @@
 #include "scheduler/jobmaster/job_master.hpp"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -1123,6 +1124,106 @@ TEST_F(JobMasterTest, TenThousandTasksRunInWavesThroughTheSameSlots) {
   for (auto& fetch : fetches_) fetch.done(Status());
   loop_.runPending();
   EXPECT_EQ(jm_->status(), JobStatus::kFinished);
+}
+
+// --- high availability: going on from an earlier JobManager attempt ---
+
+namespace ha {
+
+class RecordingProgress : public ProgressListener {
+ public:
+  void onTaskFinished(int stage, int index, int attempts, const std::string& holder,
+                      const std::string& address,
+                      const std::vector<v1::PartitionInfo>& partitions) override {
+    events.push_back(fmt::format("finished {}.{} #{} on {}", stage, index, attempts, holder));
+  }
+  void onTaskCollected(int stage, int index) override {
+    events.push_back(fmt::format("collected {}.{}", stage, index));
+  }
+  void onTaskReset(int stage, int index) override {
+    events.push_back(fmt::format("reset {}.{}", stage, index));
+  }
+  void onTaskDeployed(int stage, int index, int attempts) override {
+    events.push_back(fmt::format("deployed {}.{} #{}", stage, index, attempts));
+  }
+  std::vector<std::string> events;
+};
+
+}  // namespace ha
+
+TEST_F(JobMasterTest, ARestoredFinishedTaskIsNotRunAgainAndAttemptsGoOn) {
+  create(twoStages(2, kSmall, 1, kLarge));
+  ha::RecordingProgress progress;
+  jm_->setProgressListener(&progress);
+  ASSERT_TRUE(jm_->restoreFinished(0, 0, 1, "tm-1", "tm-1:9000",
+                                   partitionsFor("map[0]#1", "reduce", {0}), false));
+  jm_->restoreAttempts(0, 1, 1);  // map[1] had started once, not finished
+  EXPECT_FALSE(jm_->restoreFinished(7, 0, 1, "tm-1", "tm-1:9000", {}, false));  // not this job's
+  jm_->start();
+  loop_.runPending();
+  EXPECT_EQ(progressOf("map").finished, 1);
+  // Only map[1] runs, as its attempt 2.
+  EXPECT_EQ(offer("slot-1", "tm-2", kSmall), "map[1]#2");
+  EXPECT_FALSE(jm_->offerSlot(slotOn("slot-2", "tm-2", kSmall)));
+  EXPECT_CALL(rm_, releaseSlot("slot-1"));
+  finish("map[1]#2", "tm-2", partitionsFor("map[1]#2", "reduce", {0}));
+  EXPECT_EQ(offer("slot-3", "tm-3", kLarge), "reduce[0]#1");
+  EXPECT_THAT(deployment("reduce[0]#1").inputs(),
+              ElementsAre(inputFrom("tm-1", "map[0]#1/reduce-0"),
+                          inputFrom("tm-2", "map[1]#2/reduce-0")));
+  EXPECT_THAT(progress.events, ElementsAre("deployed 0.1 #2", "finished 0.1 #2 on tm-2",
+                                           "deployed 1.0 #1"));
+}
+
+TEST_F(JobMasterTest, ARestoredOutputWhoseHolderNeverReturnsRunsAgain) {
+  create(twoStages(1, kSmall, 1, kLarge));
+  ha::RecordingProgress progress;
+  jm_->setProgressListener(&progress);
+  ASSERT_TRUE(jm_->restoreFinished(0, 0, 2, "tm-1", "tm-1:9000",
+                                   partitionsFor("map[0]#2", "reduce", {0}), false));
+  jm_->start();
+  loop_.runPending();
+  lose("tm-1", "an earlier attempt's TaskManager that did not register again");
+  EXPECT_EQ(offer("slot-1", "tm-2", kSmall), "map[0]#3");
+  EXPECT_THAT(progress.events, ElementsAre("reset 0.0", "deployed 0.0 #3"));
+}
+
+TEST_F(JobMasterTest, AJobWhoseOutputWasAllCollectedEndsAtStart) {
+  create(oneStage(2));
+  temp_.write("output/part-00000", "a\n");
+  temp_.write("output/part-00001", "b\n");
+  ASSERT_TRUE(jm_->restoreFinished(0, 0, 1, "tm-1", "tm-1:9000",
+                                   {partition("", 0, "work[0]#1/out")}, true));
+  ASSERT_TRUE(jm_->restoreFinished(0, 1, 1, "tm-1", "tm-1:9000",
+                                   {partition("", 0, "work[1]#1/out")}, true));
+  EXPECT_CALL(rm_, releaseAll());
+  jm_->start();
+  loop_.runPending();
+  EXPECT_EQ(jm_->status(), JobStatus::kFinished);
+  EXPECT_TRUE(deployed_.empty());
+}
+
+TEST_F(JobMasterTest, ACollectedOutputMissingFromThisOutputFolderIsCollectedAgain) {
+  create(oneStage(1));
+  // Collected by an earlier attempt into another folder (its own Mesos sandbox).
+  ASSERT_TRUE(jm_->restoreFinished(0, 0, 1, "tm-1", "tm-1:9000",
+                                   {partition("", 0, "work[0]#1/out")}, true));
+  jm_->start();
+  loop_.runPending();
+  ASSERT_EQ(fetches_.size(), 1u);
+  EXPECT_EQ(fetches_[0].address, "tm-1:9000");
+  EXPECT_EQ(fetches_[0].path, "work[0]#1/out");
+  EXPECT_EQ(fetches_[0].destination, outputDir() + "/part-00000");
+  EXPECT_CALL(rm_, releaseAll());
+  fetches_[0].done(Status());
+  loop_.runPending();
+  EXPECT_EQ(jm_->status(), JobStatus::kFinished);
+}
+
+TEST_F(JobMasterTest, AnUncollectedSmallSinkOutputCannotBeRestored) {
+  create(oneStage(1));
+  v1::PartitionInfo inline_ = partition("", 0, "");
+  EXPECT_FALSE(jm_->restoreFinished(0, 0, 1, "tm-1", "tm-1:9000", {inline_}, false));
 }
 
 }  // namespace

@@ -897,5 +897,49 @@ TEST_F(ResourceManagerTest, TellsTheObserverAboutTaskManagers) {
   rm_->setObserver(nullptr);
 }
 
+// --- high availability: TaskManagers of an earlier JobManager attempt ---
+
+TEST_F(ResourceManagerTest, AnAdoptedTaskManagerRegistersAgainAndGetsWork) {
+  largest_ = tailoredConfig().sizing.maxTaskManager;
+  rm_ = std::make_unique<ResourceManager>(loop_, driver_, tailoredConfig());
+  rm_->setSlotOwner(&owner_);
+  rm_->adoptTaskManager("tm-4", 4, res(2, 2048), Duration(30000));
+  EXPECT_CALL(driver_, start(rm_.get()));
+  rm_->start();
+  verifyDriver();
+  // Before it registered again, its heartbeats ask it to.
+  v1::HeartbeatRequest beat;
+  beat.set_taskmanager_id("tm-4");
+  auto answer = rm_->heartbeat(beat);
+  ASSERT_TRUE(answer.ok());
+  EXPECT_TRUE(answer->known());
+  EXPECT_TRUE(answer->register_again());
+
+  rm_->declareRequirements({{kTask, 2}});
+  loop_.runPending();  // no launch: the adopted TaskManager is on its way
+  registerExpectingOffers("tm-4", 2, kTask);
+  EXPECT_TRUE(heartbeat("tm-4"));
+  // New TaskManagers are numbered after it.
+  EXPECT_CALL(driver_, launchTaskManager("tm-5", _));
+  rm_->declareRequirements({{kTask, 3}});
+  loop_.runPending();
+}
+
+TEST_F(ResourceManagerTest, AnAdoptedTaskManagerThatDoesNotComeBackIsLost) {
+  largest_ = tailoredConfig().sizing.maxTaskManager;
+  rm_ = std::make_unique<ResourceManager>(loop_, driver_, tailoredConfig());
+  rm_->setSlotOwner(&owner_);
+  rm_->adoptTaskManager("tm-2", 2, res(1, 1024), Duration(5000));
+  EXPECT_CALL(driver_, start(rm_.get()));
+  rm_->start();
+  verifyDriver();
+  EXPECT_CALL(driver_, releaseTaskManager("tm-2"));
+  EXPECT_CALL(owner_, onTaskManagerLost("tm-2", HasSubstr("did not register again within 5000 ms")));
+  loop_.advance(Duration(5000));
+  Mock::VerifyAndClearExpectations(&owner_);
+  ASSERT_NE(report("tm-2"), nullptr);
+  EXPECT_THAT(report("tm-2")->exit(), HasSubstr("lost"));
+}
+
 }  // namespace
 }  // namespace tailor::scheduler
