@@ -174,6 +174,8 @@ start_fake_marathon() {
 start_zk_process() {
   local name="$1"
   shift
+  # Emptied first: a restart must not be taken for started by the last one's line.
+  : > "$TMP/$name.out"
   "$BIN/fake-mesos" --zk "$ZK" --zk-session-timeout 2s --allocation-interval 100ms \
     --status-update-retry 1s "$@" > "$TMP/$name.out" 2>> "$TMP/$name.log" &
   PID=$!
