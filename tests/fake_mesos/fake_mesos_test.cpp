@@ -2518,6 +2518,37 @@ TEST_F(FakeMesosFailover, AnAgentsProcessThatGoesIsDisconnectedAndTasksOfNoCheck
   EXPECT_TRUE(state.offers.empty());
 }
 
+TEST_F(FakeMesosFailover, ACheckpointingFrameworksTasksWaitForTheAgentUntilItsReregisterTimeout) {
+  FakeMesosConfig config = clusterConfig(true);
+  config.agentReregisterTimeout = Duration(300);
+  start(config);
+  ASSERT_TRUE(leads(mesos_->endpoint(), mesos_->endpoint()));
+  agents_ = startProcess(clusterConfig(false));
+  ASSERT_TRUE(mesos_->waitFor([](const StateSnapshot& s) { return s.agents.size() == 1; }, kWait));
+  v1::FrameworkInfo info = frameworkInfo();
+  info.set_checkpoint(true);
+  auto& stream = subscribe(info);
+  std::string id = subscribed(stream);
+  auto made = offers(stream);
+  ASSERT_EQ(made.size(), 1u);
+  ASSERT_EQ(call(stream, acceptCall(id, {made[0].id().value()},
+                                    {makeTask("t1", made[0].agent_id().value(), 1, 64)}))
+                .status,
+            202);
+  for (int i = 0; i < 2; ++i) call(stream, acknowledgeCall(id, update(stream)));
+
+  auto gone = std::chrono::steady_clock::now();
+  agents_->stop();
+  v1::TaskStatus lost = update(stream);
+  EXPECT_GE(std::chrono::steady_clock::now() - gone, Duration(300))
+      << "a checkpointing framework's task waits for its agent";
+  EXPECT_EQ(lost.task_id().value(), "t1");
+  EXPECT_EQ(lost.state(), v1::TASK_LOST);
+  EXPECT_EQ(lost.reason(), v1::TaskStatus::REASON_AGENT_REMOVED);
+  EXPECT_EQ(lost.message(), "agent did not reregister within 300ms after disconnecting");
+  EXPECT_TRUE(mesos_->state().agents[0].lost);
+}
+
 // --- Agent restarts ---------------------------------------------------------------------
 
 TEST(FakeMesosAgentCheckpoint, WritesReadsAndNamesWhatItCannotRead) {
