@@ -884,6 +884,21 @@ class FakeMesosCluster : public ::testing::Test {
     return event ? event->update().status() : v1::TaskStatus();
   }
 
+  // Subscribes `info` and has task t1 (executor exec-1) run on the agent
+  // offered first, with simulated executors: its STARTING and RUNNING are
+  // acknowledged. Returns the scheduler's stream.
+  SchedulerStream& runOneTask(const v1::FrameworkInfo& info) {
+    SchedulerStream& stream = subscribe(info);
+    std::string id = subscribed(stream);
+    auto made = offers(stream);
+    EXPECT_EQ(made.size(), 1u);
+    if (made.empty()) return stream;
+    v1::TaskInfo task = makeTask("t1", made[0].agent_id().value(), 1, 64);
+    EXPECT_EQ(call(stream, acceptCall(id, {made[0].id().value()}, {task})).status, 202);
+    for (int i = 0; i < 2; ++i) call(stream, acknowledgeCall(id, update(stream)));
+    return stream;
+  }
+
   std::unique_ptr<FakeMesos> mesos_;
   std::string base_;
   std::vector<std::unique_ptr<SchedulerStream>> schedulers_;
@@ -2498,16 +2513,8 @@ void expectLostWithDisconnectedAgent(const v1::TaskStatus& lost, const std::stri
 
 TEST_F(FakeMesosFailover, AnAgentsProcessThatGoesIsDisconnectedAndTasksOfNoCheckpointAreLost) {
   startCluster();
-  auto& stream = subscribe(frameworkInfo());  // checkpoint unset
-  std::string id = subscribed(stream);
-  auto made = offers(stream);
-  ASSERT_EQ(made.size(), 1u);
-  std::string agent = made[0].agent_id().value();
-  ASSERT_EQ(
-      call(stream, acceptCall(id, {made[0].id().value()}, {makeTask("t1", agent, 1, 64)})).status,
-      202);
-  for (int i = 0; i < 2; ++i)
-    call(stream, acknowledgeCall(id, update(stream)));  // STARTING, RUNNING
+  SchedulerStream& stream = runOneTask(frameworkInfo());  // checkpoint unset
+  ASSERT_FALSE(HasFatalFailure());
 
   agents_->stop();  // its connection to the master closes with it
   expectLostWithDisconnectedAgent(update(stream), "t1", "exec-1");
@@ -2527,15 +2534,8 @@ TEST_F(FakeMesosFailover, ACheckpointingFrameworksTasksWaitForTheAgentUntilItsRe
   ASSERT_TRUE(mesos_->waitFor([](const StateSnapshot& s) { return s.agents.size() == 1; }, kWait));
   v1::FrameworkInfo info = frameworkInfo();
   info.set_checkpoint(true);
-  auto& stream = subscribe(info);
-  std::string id = subscribed(stream);
-  auto made = offers(stream);
-  ASSERT_EQ(made.size(), 1u);
-  ASSERT_EQ(call(stream, acceptCall(id, {made[0].id().value()},
-                                    {makeTask("t1", made[0].agent_id().value(), 1, 64)}))
-                .status,
-            202);
-  for (int i = 0; i < 2; ++i) call(stream, acknowledgeCall(id, update(stream)));
+  SchedulerStream& stream = runOneTask(info);
+  ASSERT_FALSE(HasFatalFailure());
 
   auto gone = std::chrono::steady_clock::now();
   agents_->stop();
