@@ -266,8 +266,14 @@ void ExecutorConnection::disconnected(const std::string& reason) {
     return;
   }
   failures_ += 1;
-  Duration backoff = std::min<Duration>(
-      env_.backoffMax, Duration(100) * (Duration::rep{1} << std::min(failures_, 8)));
+  // Drawn from [0, cap], the cap doubling from 200 ms to MESOS_SUBSCRIPTION_BACKOFF_MAX,
+  // as Mesos' executor library draws from [0, max]: a restarted agent waits
+  // only that long (its --executor_reregistration_timeout) for its executors,
+  // and retries a fixed `max` apart could keep missing that window.
+  Duration cap = std::min<Duration>(env_.backoffMax,
+                                    Duration(100) * (Duration::rep{1} << std::min(failures_, 8)));
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  Duration backoff(std::uniform_int_distribution<Duration::rep>(0, cap.count())(random));
   log_->warn("lost agent {} ({}); subscribing again in {} ms", env_.agentEndpoint, reason,
              backoff.count());
   retryTimer_ = loop_.runAfter(backoff, [this] { subscribe(); });

@@ -4,7 +4,8 @@
 // API (reference §7): SUBSCRIBE from the MESOS_* environment, events decoded
 // from the RecordIO stream, UPDATE calls with fresh version-4 UUIDs kept until
 // the agent ACKNOWLEDGEs them and re-sent with the next SUBSCRIBE, and
-// re-subscription with back-off when the agent goes away; past the recovery
+// re-subscription when the agent goes away (each delay drawn from [0, cap],
+// the cap doubling to MESOS_SUBSCRIPTION_BACKOFF_MAX); past the recovery
 // timeout (or at once without checkpointing) the agent is given up.
 //
 // Loop thread only; listener callbacks run on the loop.

@@ -87,6 +87,17 @@ expect_json() {
   jq -e "$expression" "$file" >/dev/null || { jq -c . "$file" >&2; fail "$what (jq: $expression)"; }
 }
 
+# wait_json URL JQ SECONDS WHAT: waits until the JSON at URL satisfies JQ (jq -e);
+# fails naming WHAT (with the JSON) if it does not within SECONDS.
+wait_json() {
+  local url="$1" expression="$2" seconds="$3" what="$4"
+  local deadline=$((SECONDS + seconds))
+  until curl -s "$url" | jq -e "$expression" > /dev/null 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || { curl -s "$url" | jq -c . >&2; fail "$what (jq: $expression)"; }
+    sleep 0.05
+  done
+}
+
 # wait_for PATTERN FILE SECONDS: waits until FILE has a line matching PATTERN.
 wait_for() {
   local pattern="$1" file="$2" seconds="$3"
@@ -157,18 +168,35 @@ start_fake_marathon() {
   export TAILOR_MARATHON="$MARATHON"
 }
 
+# start_zk_process NAME [fake-mesos flags...]: a fake-mesos of the cluster found
+# through $ZK (a master unless --no-master); sets ADDR (host:port) and PID.
+# Output in $TMP/NAME.out, log appended to $TMP/NAME.log (a restart adds to it).
+start_zk_process() {
+  local name="$1"
+  shift
+  # Emptied first: a restart must not be taken for started by the last one's line.
+  : > "$TMP/$name.out"
+  "$BIN/fake-mesos" --zk "$ZK" --zk-session-timeout 2s --allocation-interval 100ms \
+    --status-update-retry 1s "$@" > "$TMP/$name.out" 2>> "$TMP/$name.log" &
+  PID=$!
+  background_pids+=("$PID")
+  wait_for "fake-mesos listening on 127.0.0.1:" "$TMP/$name.out" 20
+  ADDR="127.0.0.1:$(sed -n 's/^fake-mesos listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$TMP/$name.out")"
+}
+
 # fake_post PATH: scripts the fake (POST /fake/...).
 fake_post() {
   curl -sf -X POST "$FAKE$1" > /dev/null || fail "POST $1 failed"
 }
 
 # run_on_mesos CASE JOB [tailor run flags...]: runs JOB on the fake at
-# FAKE_ADDR in the background; sets JOB_PID. Output in $TMP/out-CASE, report
-# $TMP/report-CASE.json, console $TMP/run-CASE.log, logs in $TMP/work-CASE.
+# FAKE_ADDR (or MESOS_MASTER, e.g. $ZK, when set) in the background; sets
+# JOB_PID. Output in $TMP/out-CASE, report $TMP/report-CASE.json, console
+# $TMP/run-CASE.log, logs in $TMP/work-CASE.
 run_on_mesos() {
   local case="$1" job="$2"
   shift 2
-  "$BIN/tailor" run "$job" --mesos-master "$FAKE_ADDR" \
+  "$BIN/tailor" run "$job" --mesos-master "${MESOS_MASTER:-$FAKE_ADDR}" \
     --taskmanager-executor "$BIN/tailor-taskmanager" --mesos-refuse 1s \
     --output "$TMP/out-$case" --report "$TMP/report-$case.json" --work-dir "$TMP/work-$case" \
     "$@" > "$TMP/run-$case.log" 2>&1 &

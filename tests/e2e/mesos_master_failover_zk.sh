@@ -12,19 +12,6 @@ source "$(dirname "$0")/lib.sh" "$1"
 start_zookeeper
 ZK="zk://127.0.0.1:$ZK_PORT/mesos"
 
-# start_process NAME [fake-mesos flags...]: a fake-mesos of the cluster; sets
-# ADDR (host:port) and PID.
-start_process() {
-  local name="$1"
-  shift
-  "$BIN/fake-mesos" --port 0 --zk "$ZK" --zk-session-timeout 2s --allocation-interval 100ms \
-    --status-update-retry 1s "$@" > "$TMP/$name.out" 2> "$TMP/$name.log" &
-  PID=$!
-  background_pids+=("$PID")
-  wait_for "fake-mesos listening on 127.0.0.1:" "$TMP/$name.out" 20
-  ADDR="127.0.0.1:$(sed -n 's/^fake-mesos listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$TMP/$name.out")"
-}
-
 # leader_seen_by ADDR: the leader that master names (its /master/redirect), or nothing.
 leader_seen_by() {
   curl -s -o /dev/null -w '%{redirect_url}' "http://$1/master/redirect" | sed 's|^http://||; s|/$||'
@@ -38,14 +25,14 @@ wait_leader() {  # wait_leader MASTER LEADER SECONDS
   done
 }
 
-start_process master-a
+start_zk_process master-a
 MASTER_A="$ADDR"
 PID_A="$PID"
 wait_leader "$MASTER_A" "$MASTER_A" 20
-start_process master-b
+start_zk_process master-b
 MASTER_B="$ADDR"
 wait_leader "$MASTER_B" "$MASTER_A" 20
-start_process agents --no-master --work-dir "$TMP/agents" \
+start_zk_process agents --no-master --work-dir "$TMP/agents" \
   --agent cpus=1,mem=1024,disk=20000,ports=31000-31099 \
   --agent cpus=2,mem=4096,disk=20000,ports=31100-31199 \
   --agent cpus=4,mem=8192,disk=20000,ports=31200-31299
@@ -118,9 +105,5 @@ expect_json "$TMP/state.json" 'all(.tasks[]; .completed)' "every TaskManager tas
 # ... those launched by the dead master too: the agents brought them along.
 expect_json "$TMP/state.json" "([.tasks[].id] | sort) == $(echo "$launches" | sort | jq -R . | jq -sc .)" \
   "the new leader knows every TaskManager task"
-deadline=$((SECONDS + 20))
-until [ "$(curl -s "http://$AGENTS/fake/state" | jq '.executors | length')" = 0 ]; do
-  [ "$SECONDS" -lt "$deadline" ] || fail "executors left on the agents"
-  sleep 0.1
-done
+wait_json "http://$AGENTS/fake/state" '.executors | length == 0' 20 "executors left on the agents"
 pass "master $MASTER_A SIGKILLed mid-job: $MASTER_B took over, framework $ids subscribed to it again, $(echo "$launches" | wc -l) TaskManagers launched once each ($(grep -c "launches task tm-" "$TMP/master-a.log") by $MASTER_A, $(grep -c "launches task tm-" "$TMP/master-b.log") by $MASTER_B), output correct"

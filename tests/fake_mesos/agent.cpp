@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <google/protobuf/unknown_field_set.h>
+#include <google/protobuf/util/message_differencer.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -76,6 +77,7 @@ class HttpExecutorSink : public ExecutorEventSink {
     writer_->write(encodeEventRecord(event, type_));
   }
   void close() override { writer_->close(); }
+  void abort() override { writer_->abort(); }
   bool closed() const override { return writer_->closed(); }
 
  private:
@@ -91,6 +93,12 @@ Duration gracePeriodOf(const v1::ExecutorInfo& info, Duration fallback) {
   return fallback;
 }
 
+bool partitionAware(const v1::FrameworkInfo& info) {
+  return std::any_of(info.capabilities().begin(), info.capabilities().end(), [](const auto& c) {
+    return c.type() == v1::FrameworkInfo::Capability::PARTITION_AWARE;
+  });
+}
+
 }  // namespace
 
 Agent::Agent(EventLoop& loop, AgentConfig config, ExecutorRuntime& runtime, MasterLink& master,
@@ -101,7 +109,12 @@ Agent::Agent(EventLoop& loop, AgentConfig config, ExecutorRuntime& runtime, Mast
       master_(master),
       ids_(ids),
       faults_(faults),
-      log_(logger("fake-agent")) {}
+      log_(logger("fake-agent")) {
+  if (config_.createSandboxes && !config_.workDir.empty()) {
+    checkpoint_ =
+        std::make_unique<AgentCheckpoint>(checkpointDir(config_.workDir, config_.processIndex));
+  }
+}
 
 Agent::~Agent() = default;
 
@@ -188,6 +201,10 @@ void Agent::runTask(const v1::FrameworkInfo& frameworkInfo, const v1::TaskInfo& 
   Framework& fw = frameworks_[frameworkId];
   fw.info = frameworkInfo;
   fw.terminating = false;
+  if (checkpointing(fw)) {
+    Status written = checkpoint_->writeFramework(fw.info);
+    if (!written.ok()) log_->error("agent {}: {}", id(), written.error().message);
+  }
 
   v1::TaskInfo info = taskInfo;
   stripUnreservedRole(info.mutable_resources());
@@ -207,6 +224,7 @@ void Agent::runTask(const v1::FrameworkInfo& frameworkInfo, const v1::TaskInfo& 
   task = Task{};
   task.info = info;
   task.executorId = executorId;
+  checkpointTask(fw, taskId);
 
   if (!info.has_executor() && !config_.commandTasks) {
     log_->warn("agent {} cannot run command task {} of framework {}: no command executor", id(),
@@ -305,17 +323,14 @@ Agent::Executor* Agent::launchExecutor(Framework& fw, const v1::ExecutorInfo& in
   launch.executorInfo = info;
   launch.environment = environmentFor(fw, exec);
   std::string cid = exec.containerId;
-  auto pid = runtime_.launch(launch, [this, frameworkId, executorId, cid](int status) {
-    Executor* e = executor(frameworkId, executorId);
-    if (e == nullptr || e->containerId != cid) return;  // an older container of that id
-    executorExited(frameworkId, executorId, status);
-  });
+  auto pid = runtime_.launch(launch, exitHandler(frameworkId, executorId, cid));
   if (!pid.ok()) {
     *error = pid.error().message;
     fw.executors.erase(executorId);
     return nullptr;
   }
   exec.pid = *pid;
+  checkpointExecutor(fw, exec);
   exec.registrationTimer =
       loop_.runAfter(config_.registrationTimeout, [this, frameworkId, executorId, cid] {
         Executor* e = executor(frameworkId, executorId);
@@ -359,7 +374,7 @@ std::map<std::string, std::string> Agent::environmentFor(const Framework& fw,
   env["MESOS_HTTP_COMMAND_EXECUTOR"] = "0";
   if (checkpoint) {
     env["MESOS_RECOVERY_TIMEOUT"] = "15mins";
-    env["MESOS_SUBSCRIPTION_BACKOFF_MAX"] = "2secs";
+    env["MESOS_SUBSCRIPTION_BACKOFF_MAX"] = formatStoutDuration(config_.reregistrationTimeout);
   }
   env["MESOS_SLAVE_ID"] = id();
   env["MESOS_SLAVE_PID"] = fmt::format("{}@{}", processId(), endpoint);
@@ -452,6 +467,8 @@ void Agent::shutdownFramework(const std::string& frameworkId) {
     if (stream.retryTimer != 0) loop_.cancelTimer(stream.retryTimer);
   }
   fw->streams.clear();
+  // Nothing of it is to be recovered; its containers still are destroyed.
+  if (checkpointing(*fw)) checkpoint_->removeFramework(frameworkId);
   std::vector<std::string> executorIds;
   for (auto& [executorId, exec] : fw->executors) executorIds.push_back(executorId);
   for (const auto& executorId : executorIds) {
@@ -539,8 +556,13 @@ void Agent::executorExited(const std::string& frameworkId, const std::string& ex
                  false);
   }
   fw = framework(frameworkId);
-  if (fw != nullptr) fw->executors.erase(executorId);
-  if (!lost_) master_.executorExited(id(), frameworkId, executorId, status);
+  if (fw != nullptr) {
+    if (checkpointing(*fw)) checkpoint_->removeExecutor(frameworkId, executorId);
+    fw->executors.erase(executorId);
+  }
+  if (checkpoint_) checkpoint_->removeContainer(containerId);
+  // A recovering agent has no master yet (Mesos' agent tells it nothing then).
+  if (!lost_ && !recovering_) master_.executorExited(id(), frameworkId, executorId, status);
   forgetFrameworkIfIdle(frameworkId);
 }
 
@@ -556,6 +578,7 @@ void Agent::lose() {
       runtime_.destroy(exec.containerId);
     }
   }
+  if (checkpoint_) checkpoint_->removeAll();
 }
 
 void Agent::forgetFrameworkIfIdle(const std::string& frameworkId) {
@@ -622,6 +645,10 @@ CallAnswer Agent::executorCall(const ExecutorCall& call,
   if (auto error = validateExecutorCall(call)) {
     return CallAnswer{400, "Failed to validate Executor::Call: " + *error};
   }
+  if (recovering_ &&
+      (call.type() == ExecutorCall::UPDATE || call.type() == ExecutorCall::MESSAGE)) {
+    return CallAnswer{503, "Agent has not finished recovery"};
+  }
   const std::string frameworkId = call.framework_id().value();
   const std::string executorId = call.executor_id().value();
   Framework* fw = framework(frameworkId);
@@ -685,6 +712,8 @@ void Agent::subscribe(Framework& fw, Executor& exec, const ExecutorCall::Subscri
   send(exec, subscribed);
 
   std::string frameworkId = exec.frameworkId;
+  bool recovered = exec.recovered;
+  exec.recovered = false;
   for (const auto& update : subscribe.unacknowledged_updates()) {
     v1::TaskStatus status = update.status();
     if (!status.has_agent_id()) status.mutable_agent_id()->set_value(id());
@@ -692,6 +721,13 @@ void Agent::subscribe(Framework& fw, Executor& exec, const ExecutorCall::Subscri
   }
   Executor* current = executor(frameworkId, exec.id);
   if (current == nullptr) return;
+  if (recovered) {
+    log_->info("agent {}: executor {} of framework {} subscribed again after the restart", id(),
+               current->id, frameworkId);
+    dropTasksUnknownToExecutor(fw, *current, subscribe);
+    current = executor(frameworkId, exec.id);
+    if (current == nullptr) return;
+  }
   for (const auto& taskId : current->taskIds) {
     auto task = fw.tasks.find(taskId);
     if (task != fw.tasks.end() && !task->second.delivered && !isTerminalState(task->second.state)) {
@@ -745,7 +781,9 @@ v1::TaskStatus Agent::agentStatus(const std::string& frameworkId, const Task& ta
   status.mutable_executor_id()->set_value(task.executorId);
   status.set_timestamp(loop_.wallSeconds());
   status.set_uuid(ids_.randomUuidBytes());
-  status.mutable_container_status()->mutable_container_id()->set_value(containerId);
+  if (!containerId.empty()) {
+    status.mutable_container_status()->mutable_container_id()->set_value(containerId);
+  }
   return status;
 }
 
@@ -800,6 +838,8 @@ void Agent::statusUpdate(const std::string& frameworkId, v1::TaskStatus status, 
              v1::TaskState_Name(status.state()), taskId, frameworkId,
              v1::TaskStatus::Source_Name(status.source()), uuidBytesToText(status.uuid()));
   stream.pending.push_back(status);
+  // Stored before the executor hears it was (Mesos checkpoints the update first).
+  checkpointTask(*fw, taskId);
   if (fromExecutor && !config_.ackExecutorAfterScheduler)
     acknowledgeToExecutor(frameworkId, status);
   if (stream.pending.size() == 1) {
@@ -811,7 +851,9 @@ void Agent::statusUpdate(const std::string& frameworkId, v1::TaskStatus status, 
 
 void Agent::forwardFront(const std::string& frameworkId, const std::string& taskId) {
   Framework* fw = framework(frameworkId);
-  if (fw == nullptr || lost_) return;
+  // While recovering the agent has no master: updates wait (Mesos pauses its
+  // status update manager until the agent registered again).
+  if (fw == nullptr || lost_ || recovering_) return;
   auto stream = fw->streams.find(taskId);
   if (stream == fw->streams.end() || stream->second.pending.empty()) return;
   auto task = fw->tasks.find(taskId);
@@ -881,6 +923,7 @@ void Agent::acknowledge(const std::string& frameworkId, const std::string& taskI
     acknowledgeToExecutor(frameworkId, acked);
   }
   if (!s.pending.empty()) {
+    checkpointTask(*fw, taskId);
     s.retryInterval = config_.statusUpdateRetry;
     forwardFront(frameworkId, taskId);
     scheduleRetry(frameworkId, taskId);
@@ -889,7 +932,9 @@ void Agent::acknowledge(const std::string& frameworkId, const std::string& taskI
   if (isTerminalState(acked.state())) {
     fw->streams.erase(stream);
     dropTaskIfDone(*fw, taskId);
+    return;
   }
+  checkpointTask(*fw, taskId);
 }
 
 void Agent::dropTaskIfDone(Framework& fw, const std::string& taskId) {
@@ -898,6 +943,7 @@ void Agent::dropTaskIfDone(Framework& fw, const std::string& taskId) {
   Executor* exec = executor(fw.info.id().value(), task->second.executorId);
   if (exec != nullptr) std::erase(exec->taskIds, taskId);
   fw.tasks.erase(task);
+  checkpointTask(fw, taskId);
 }
 
 void Agent::acknowledgeToExecutor(const std::string& frameworkId, const v1::TaskStatus& status) {
@@ -955,6 +1001,283 @@ void Agent::snapshot(StateSnapshot& state) const {
       state.executors.push_back(std::move(e));
     }
   }
+}
+
+// --- Restarts --------------------------------------------------------------------
+
+std::string Agent::checkpointDir(const std::string& workDir, int processIndex) {
+  return fmt::format("{}/meta/slave({})", workDir, processIndex);
+}
+
+ExecutorRuntime::ExitCallback Agent::exitHandler(const std::string& frameworkId,
+                                                 const std::string& executorId,
+                                                 const std::string& containerId) {
+  return [this, frameworkId, executorId, containerId](int status) {
+    Executor* e = executor(frameworkId, executorId);
+    if (e == nullptr || e->containerId != containerId) return;  // an older container of that id
+    executorExited(frameworkId, executorId, status);
+  };
+}
+
+Status Agent::recover(const AgentCheckpoint::State& state, std::function<void()> recovered) {
+  if (!checkpoint_) {
+    recovered();
+    return Status::okStatus();
+  }
+  if (state.agent && !google::protobuf::util::MessageDifferencer::Equals(*state.agent, info())) {
+    return makeError(ErrorCode::kFailedPrecondition,
+                     "agent {} in {} was {}, not {} as now: start it with the same --port and "
+                     "--agent, or remove {} to start a new agent",
+                     id(), checkpoint_->dir(), toMesosJson(*state.agent), toMesosJson(info()),
+                     checkpoint_->dir());
+  }
+  if (!state.agent) {
+    Status written = checkpoint_->writeAgent(info());
+    if (!written.ok()) return written;
+  }
+  recovering_ = true;
+  recovered_ = std::move(recovered);
+  std::map<std::string, checkpoint::Container> orphans = state.containers;
+  for (const auto& [frameworkId, saved] : state.frameworks) {
+    for (const auto& [executorId, executor] : saved.executors) {
+      orphans.erase(executor.container_id());
+    }
+    recoverFramework(frameworkId, saved, state.containers);
+  }
+  destroyOrphans(orphans);
+  int waiting = 0;
+  for (const auto& [frameworkId, fw] : frameworks_) {
+    for (const auto& [executorId, exec] : fw.executors) waiting += exec.recovered ? 1 : 0;
+  }
+  if (waiting == 0) {
+    finishRecovery();
+    return Status::okStatus();
+  }
+  log_->info("agent {} recovered {} executor(s); waiting {} for them to subscribe again", id(),
+             waiting, formatStoutDuration(config_.reregistrationTimeout));
+  reregistrationTimer_ =
+      loop_.runAfter(config_.reregistrationTimeout, [this] { reregistrationTimedOut(); });
+  return Status::okStatus();
+}
+
+void Agent::recoverFramework(const std::string& frameworkId,
+                             const AgentCheckpoint::Framework& saved,
+                             const std::map<std::string, checkpoint::Container>& containers) {
+  Framework& fw = frameworks_[frameworkId];
+  fw.info = saved.info;
+  for (const auto& [taskId, savedTask] : saved.tasks) {
+    Task& task = fw.tasks[taskId];
+    task.info = savedTask.info();
+    task.executorId = savedTask.executor_id();
+    task.state = savedTask.state();
+    task.delivered = true;  // the executor knows it, or says so when it subscribes
+    UpdateStream& stream = fw.streams[taskId];
+    stream.pending.assign(savedTask.pending().begin(), savedTask.pending().end());
+    stream.receivedUuids.insert(savedTask.received_uuids().begin(),
+                                savedTask.received_uuids().end());
+    stream.fromExecutor.insert(savedTask.executor_uuids().begin(),
+                               savedTask.executor_uuids().end());
+    stream.terminated = savedTask.terminated();
+  }
+  for (const auto& [executorId, savedExecutor] : saved.executors) {
+    Executor& exec = fw.executors[executorId];
+    exec.id = executorId;
+    exec.frameworkId = frameworkId;
+    exec.containerId = savedExecutor.container_id();
+    exec.sandbox = savedExecutor.sandbox();
+    exec.info = savedExecutor.info();
+    exec.state = ExecutorState::kRegistering;
+    exec.recovered = true;
+    for (const auto& [taskId, task] : fw.tasks) {
+      if (task.executorId == executorId) exec.taskIds.push_back(taskId);
+    }
+    auto container = containers.find(exec.containerId);
+    if (container != containers.end() && container->second.has_pid()) {
+      exec.pid = container->second.pid();
+    }
+    if (container != containers.end() &&
+        runtime_.recover(container->second,
+                         exitHandler(frameworkId, executorId, exec.containerId))) {
+      log_->info("agent {} recovered executor {} of framework {} (container {}, pid {})", id(),
+                 executorId, frameworkId, exec.containerId,
+                 exec.pid ? std::to_string(*exec.pid) : "none");
+      continue;
+    }
+    // It ended while no agent was there: its tasks end as Mesos ends them.
+    log_->warn("agent {}: executor {} of framework {} (container {}) is gone", id(), executorId,
+               frameworkId, exec.containerId);
+    executorExited(frameworkId, executorId, -1);
+  }
+  // A task whose executor was never checkpointed (the agent died launching it).
+  for (auto& [taskId, task] : fw.tasks) {
+    if (isTerminalState(task.state) || fw.executors.count(task.executorId) != 0) continue;
+    Termination gone;
+    statusUpdate(frameworkId,
+                 agentStatus(frameworkId, task, "", gone.state, gone.reason, gone.message), false);
+  }
+}
+
+void Agent::destroyOrphans(const std::map<std::string, checkpoint::Container>& containers) {
+  for (const auto& [containerId, container] : containers) {
+    // Not recoverable (its framework does not checkpoint): Mesos' containerizer
+    // destroys such orphans when its agent starts.
+    if (runtime_.recover(container, [](int) {})) {
+      log_->info("agent {} destroys orphan container {} (executor {} of framework {})", id(),
+                 containerId, container.executor_id(), container.framework_id());
+      runtime_.destroy(containerId);
+    }
+    checkpoint_->removeContainer(containerId);
+  }
+}
+
+void Agent::dropTasksUnknownToExecutor(Framework& fw, const Executor& exec,
+                                       const ExecutorCall::Subscribe& subscribe) {
+  std::set<std::string> known;
+  for (const auto& task : subscribe.unacknowledged_tasks()) known.insert(task.task_id().value());
+  const std::string frameworkId = exec.frameworkId;
+  const std::string containerId = exec.containerId;
+  std::vector<std::string> taskIds = exec.taskIds;
+  for (const auto& taskId : taskIds) {
+    auto task = fw.tasks.find(taskId);
+    if (task == fw.tasks.end() || task->second.state != v1::TASK_STAGING ||
+        known.count(taskId) != 0) {
+      continue;
+    }
+    // Never delivered: the agent died before the executor got it.
+    log_->info("agent {}: task {} of framework {} is unknown to executor {}; dropping it", id(),
+               taskId, frameworkId, exec.id);
+    statusUpdate(
+        frameworkId,
+        agentStatus(frameworkId, task->second, containerId,
+                    partitionAware(fw.info) ? v1::TASK_DROPPED : v1::TASK_LOST,
+                    v1::TaskStatus::REASON_AGENT_RESTARTED, "Task launched during agent restart"),
+        false);
+  }
+}
+
+void Agent::reregistrationTimedOut() {
+  reregistrationTimer_ = 0;
+  for (auto& [frameworkId, fw] : frameworks_) {
+    for (auto& [executorId, exec] : fw.executors) {
+      if (!exec.recovered || exec.state != ExecutorState::kRegistering) continue;
+      log_->warn("agent {}: executor {} of framework {} did not subscribe again within {}", id(),
+                 executorId, frameworkId, formatStoutDuration(config_.reregistrationTimeout));
+      Termination termination;
+      termination.state = partitionAware(fw.info) ? v1::TASK_GONE : v1::TASK_LOST;
+      termination.reason = v1::TaskStatus::REASON_EXECUTOR_REREGISTRATION_TIMEOUT;
+      termination.message = "Executor did not reregister within " +
+                            formatStoutDuration(config_.reregistrationTimeout);
+      destroy(exec, termination);
+    }
+  }
+  finishRecovery();
+}
+
+void Agent::finishRecovery() {
+  recovering_ = false;
+  for (auto& [frameworkId, fw] : frameworks_) {
+    for (auto& [executorId, exec] : fw.executors) exec.recovered = false;
+  }
+  log_->info("agent {} finished recovery", id());
+  auto recovered = std::move(recovered_);
+  recovered_ = nullptr;
+  if (recovered) recovered();
+}
+
+void Agent::crash() {
+  log_->warn("agent {} dies (its process is killed)", id());
+  lost_ = true;
+  if (reregistrationTimer_ != 0) loop_.cancelTimer(reregistrationTimer_);
+  reregistrationTimer_ = 0;
+  recovered_ = nullptr;
+  for (auto& [frameworkId, fw] : frameworks_) {
+    for (auto& [taskId, stream] : fw.streams) {
+      if (stream.retryTimer != 0) loop_.cancelTimer(stream.retryTimer);
+    }
+    for (auto& [taskId, task] : fw.tasks) {
+      if (task.killTimer != 0) loop_.cancelTimer(task.killTimer);
+    }
+    for (auto& [executorId, exec] : fw.executors) {
+      for (TimerId timer : {exec.registrationTimer, exec.shutdownTimer, exec.heartbeatTimer}) {
+        if (timer != 0) loop_.cancelTimer(timer);
+      }
+      if (exec.stream && !exec.stream->closed()) exec.stream->abort();
+    }
+  }
+  frameworks_.clear();
+}
+
+void Agent::reconcileTasks(const v1::FrameworkInfo& frameworkInfo,
+                           const std::vector<std::string>& taskIds) {
+  if (lost_) return;
+  const std::string frameworkId = frameworkInfo.id().value();
+  Framework& fw = frameworks_[frameworkId];
+  if (!fw.info.has_id()) fw.info = frameworkInfo;
+  for (const auto& taskId : taskIds) {
+    if (fw.tasks.count(taskId) != 0) continue;  // known: its own updates tell the master
+    log_->warn("agent {} reconciling task {} of framework {}: task unknown to the agent", id(),
+               taskId, frameworkId);
+    v1::TaskStatus status;
+    status.mutable_task_id()->set_value(taskId);
+    status.set_state(partitionAware(frameworkInfo) ? v1::TASK_DROPPED : v1::TASK_LOST);
+    status.set_message("Reconciliation: task unknown to the agent");
+    status.set_source(v1::TaskStatus::SOURCE_AGENT);
+    status.set_reason(v1::TaskStatus::REASON_RECONCILIATION);
+    status.mutable_agent_id()->set_value(id());
+    status.set_timestamp(loop_.wallSeconds());
+    status.set_uuid(ids_.randomUuidBytes());
+    statusUpdate(frameworkId, std::move(status), false);
+  }
+}
+
+// --- Checkpoint ------------------------------------------------------------------------
+
+bool Agent::checkpointing(const Framework& fw) const {
+  return checkpoint_ != nullptr && fw.info.checkpoint();
+}
+
+void Agent::checkpointTask(const Framework& fw, const std::string& taskId) {
+  if (!checkpointing(fw)) return;
+  const std::string& frameworkId = fw.info.id().value();
+  auto task = fw.tasks.find(taskId);
+  if (task == fw.tasks.end()) {
+    checkpoint_->removeTask(frameworkId, taskId);
+    return;
+  }
+  checkpoint::Task saved;
+  *saved.mutable_info() = task->second.info;
+  saved.set_executor_id(task->second.executorId);
+  saved.set_state(task->second.state);
+  auto stream = fw.streams.find(taskId);
+  if (stream != fw.streams.end()) {
+    for (const auto& update : stream->second.pending) *saved.add_pending() = update;
+    for (const auto& uuid : stream->second.receivedUuids) saved.add_received_uuids(uuid);
+    for (const auto& uuid : stream->second.fromExecutor) saved.add_executor_uuids(uuid);
+    saved.set_terminated(stream->second.terminated);
+  }
+  Status written = checkpoint_->writeTask(frameworkId, saved);
+  if (!written.ok()) log_->error("agent {}: {}", id(), written.error().message);
+}
+
+void Agent::checkpointExecutor(const Framework& fw, const Executor& exec) {
+  if (!checkpoint_) return;
+  checkpoint::Container container;
+  container.set_container_id(exec.containerId);
+  container.set_framework_id(exec.frameworkId);
+  container.set_executor_id(exec.id);
+  if (exec.pid) {
+    container.set_pid(*exec.pid);
+    if (auto started = processStartTime(*exec.pid)) container.set_start_time(*started);
+  }
+  Status written = checkpoint_->writeContainer(container);
+  if (written.ok() && checkpointing(fw)) {
+    checkpoint::Executor saved;
+    *saved.mutable_info() = exec.info;
+    saved.set_container_id(exec.containerId);
+    saved.set_sandbox(exec.sandbox);
+    written = checkpoint_->writeExecutor(exec.frameworkId, saved);
+  }
+  if (!written.ok()) log_->error("agent {}: {}", id(), written.error().message);
 }
 
 }  // namespace tailor::fake_mesos

@@ -10,11 +10,20 @@
 //
 // Agent-generated updates (executor exited, registration timeout, launch
 // failures, kills before delivery) carry a uuid, SOURCE_AGENT and the
-// container id, as in Mesos. Loop thread only.
+// container id, as in Mesos.
+//
+// Restarts: with a work directory, an agent checkpoints as it goes
+// (checkpoint.hpp). Started again on the same directory after its process
+// was killed, it recovers the executors of checkpointing frameworks, which
+// kept running, with their tasks and unacknowledged updates; waits
+// `reregistrationTimeout` for them to subscribe again (UPDATE and MESSAGE get
+// 503 meanwhile); destroys the rest; and only then registers with its master,
+// as Mesos' agent does with --recover=reconnect. Loop thread only.
 
 #include <sys/types.h>
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -25,6 +34,7 @@
 #include "common/event_loop.hpp"
 #include "common/http/server.hpp"
 #include "mesos/codec.hpp"
+#include "tests/fake_mesos/checkpoint.hpp"
 #include "tests/fake_mesos/executor_runtime.hpp"
 #include "tests/fake_mesos/ids.hpp"
 #include "tests/fake_mesos/resources.hpp"
@@ -44,6 +54,8 @@ class ExecutorEventSink {
   virtual void send(const mesos::ExecutorEvent& event) = 0;
   // Ends the subscription (the executor sees its stream end).
   virtual void close() = 0;
+  // Drops the connection without ending the stream, as a dying agent process does.
+  virtual void abort() { close(); }
   virtual bool closed() const = 0;
 };
 
@@ -85,6 +97,10 @@ struct AgentConfig {
   Duration statusUpdateRetry{10000};
   Duration statusUpdateRetryMax{600000};
   Duration registrationTimeout{60000};
+  // After a restart, how long recovered executors have to subscribe again
+  // (Mesos' --executor_reregistration_timeout; also their
+  // MESOS_SUBSCRIPTION_BACKOFF_MAX).
+  Duration reregistrationTimeout{2000};
   Duration shutdownGracePeriod{5000};
   Duration executorHeartbeat{1800000};
   bool ackExecutorAfterScheduler = false;
@@ -131,8 +147,15 @@ class AgentLink {
   // The framework subscribed again: re-send its unacknowledged updates now
   // (Mesos' agent does so when the master tells it about the new connection).
   virtual void resendPendingUpdates(const std::string& frameworkId) = 0;
-  // The agent is gone: every container is destroyed and nothing more is reported.
+  // The agent is gone: every container is destroyed and nothing more is
+  // reported; its checkpoint goes too (started again, it is a new agent).
   virtual void lose() = 0;
+  // The master knows these tasks of `framework` on the agent and the agent
+  // did not report them when it registered again: for each it does not
+  // know, the agent sends TASK_LOST (TASK_DROPPED if PARTITION_AWARE),
+  // "Reconciliation: task unknown to the agent", as Mesos' agent does.
+  virtual void reconcileTasks(const ::mesos::v1::FrameworkInfo& framework,
+                              const std::vector<std::string>& taskIds) = 0;
   // Live executors of the framework there (Offer.executor_ids).
   virtual std::vector<std::string> executorIds(const std::string& frameworkId) const = 0;
 };
@@ -163,6 +186,8 @@ class Agent : public AgentLink {
                         const std::string& data) override;
   void resendPendingUpdates(const std::string& frameworkId) override;
   void lose() override;
+  void reconcileTasks(const ::mesos::v1::FrameworkInfo& framework,
+                      const std::vector<std::string>& taskIds) override;
   bool lost() const { return lost_; }
   std::vector<std::string> executorIds(const std::string& frameworkId) const override;
   bool hasExecutor(const std::string& frameworkId, const std::string& executorId) const;
@@ -171,6 +196,26 @@ class Agent : public AgentLink {
   // tasks not yet removed (terminal ones whose update waits for its acknowledgement too).
   AgentRecovery recovery() const;
 
+  // --- Restarts ---------------------------------------------------------------
+
+  // The checkpoint directory of agent N of a work directory: <workDir>/meta/slave(N).
+  static std::string checkpointDir(const std::string& workDir, int processIndex);
+
+  // Starts the agent from what its checkpoint holds (`state`, read from
+  // checkpointDir(); empty for a new agent): writes its AgentInfo, takes over
+  // the containers of checkpointing frameworks' executors and destroys the
+  // others, then waits for the recovered executors as the header says.
+  // `recovered` runs once the agent may register with its master (at once
+  // when nothing waits). An AgentInfo other than info() (other resources,
+  // attributes or port) is an error, as Mesos' "Incompatible agent info".
+  // Without a checkpoint (no work directory) `recovered` runs at once.
+  Status recover(const AgentCheckpoint::State& state, std::function<void()> recovered);
+  bool recovering() const { return recovering_; }
+
+  // The agent's process dies (SIGKILL): executor streams are cut, timers
+  // stop, nothing more is reported and nothing is cleaned up; containers and
+  // checkpoint stay for the next agent. The object stays valid, and empty.
+  void crash();
   // --- Executor API ---------------------------------------------------------
 
   // Handles a decoded executor call (after the HTTP checks of wire.hpp);
@@ -220,6 +265,7 @@ class Agent : public AgentLink {
     std::shared_ptr<ExecutorEventSink> stream;
     std::vector<std::string> taskIds;  // launched here, in order (completed ones dropped)
     std::optional<Termination> termination;
+    bool recovered = false;  // taken over after a restart, not subscribed again yet
     TimerId registrationTimer = 0;
     TimerId shutdownTimer = 0;
     TimerId heartbeatTimer = 0;
@@ -274,6 +320,24 @@ class Agent : public AgentLink {
   void dropTaskIfDone(Framework& framework, const std::string& taskId);
   void forgetFrameworkIfIdle(const std::string& frameworkId);
 
+  // Restarts.
+  void recoverFramework(const std::string& frameworkId, const AgentCheckpoint::Framework& saved,
+                        const std::map<std::string, checkpoint::Container>& containers);
+  void destroyOrphans(const std::map<std::string, checkpoint::Container>& containers);
+  void reregistrationTimedOut();
+  void finishRecovery();
+  void dropTasksUnknownToExecutor(Framework& framework, const Executor& executor,
+                                  const mesos::ExecutorCall::Subscribe& subscribe);
+  ExecutorRuntime::ExitCallback exitHandler(const std::string& frameworkId,
+                                            const std::string& executorId,
+                                            const std::string& containerId);
+
+  // The checkpoint (only with a checkpoint directory; tasks and executors
+  // only of checkpointing frameworks).
+  bool checkpointing(const Framework& framework) const;
+  void checkpointTask(const Framework& framework, const std::string& taskId);
+  void checkpointExecutor(const Framework& framework, const Executor& executor);
+
   EventLoop& loop_;
   AgentConfig config_;
   ExecutorRuntime& runtime_;
@@ -283,6 +347,10 @@ class Agent : public AgentLink {
   std::shared_ptr<spdlog::logger> log_;
   bool lost_ = false;
   std::map<std::string, Framework> frameworks_;
+  std::unique_ptr<AgentCheckpoint> checkpoint_;
+  bool recovering_ = false;
+  TimerId reregistrationTimer_ = 0;
+  std::function<void()> recovered_;
 };
 
 }  // namespace tailor::fake_mesos

@@ -47,6 +47,7 @@ struct FakeMesosConfig {
   Duration statusUpdateRetry{10000};  // first re-send of an unacknowledged update; doubles
   Duration statusUpdateRetryMax{600000};
   Duration executorRegistrationTimeout{60000};
+  Duration executorReregistrationTimeout{2000};  // after an agent restart (Mesos' default)
   Duration executorShutdownGracePeriod{5000};
   Duration executorHeartbeatInterval{1800000};
   ExecutorMode executorMode = ExecutorMode::kProcess;

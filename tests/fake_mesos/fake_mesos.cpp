@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <filesystem>
 #include <future>
@@ -11,10 +12,10 @@
 #include <thread>
 
 #include "common/asio_event_loop.hpp"
+#include "common/http/client.hpp"
 #include "common/http/server.hpp"
 #include "common/logging.hpp"
 #include "common/process_launcher.hpp"
-#include "common/http/client.hpp"
 #include "common/zookeeper/url.hpp"
 #include "tests/fake_mesos/agent.hpp"
 #include "tests/fake_mesos/allocator.hpp"
@@ -113,6 +114,7 @@ class FakeMesos::Impl : public ControlOps, public ExecutorApi {
     thread_.join();
     server_.reset();
     agents_.clear();
+    deadAgents_.clear();
     master_.reset();
     remoteAgents_.reset();
     masterLink_.reset();
@@ -176,6 +178,34 @@ class FakeMesos::Impl : public ControlOps, public ExecutorApi {
     return makeError(ErrorCode::kNotFound, "no running executor has task {}", taskId);
   }
   Status loseAgent(const std::string& agentId) override { return master_->loseAgent(agentId); }
+  Status restartAgent(const std::string& agentId) override {
+    if (!config_.zooKeeper.empty()) {
+      return makeError(ErrorCode::kFailedPrecondition,
+                       "in a --zk cluster, kill the agents' process and start it again instead");
+    }
+    auto it = std::find_if(agents_.begin(), agents_.end(),
+                           [&](const auto& agent) { return agent->id() == agentId; });
+    if (it == agents_.end()) return makeError(ErrorCode::kNotFound, "no agent {}", agentId);
+    if ((*it)->lost())
+      return makeError(ErrorCode::kFailedPrecondition, "agent {} is lost", agentId);
+    if (config_.executorMode == ExecutorMode::kSimulated) {
+      return makeError(ErrorCode::kFailedPrecondition,
+                       "simulated executors do not outlive their agent: restarts need executor "
+                       "processes (or external executors)");
+    }
+    auto read =
+        AgentCheckpoint(Agent::checkpointDir(workDir_, (*it)->config().processIndex)).read();
+    if (!read.ok()) return read.error();
+    // The old process dies: its master sees it go.
+    (*it)->crash();
+    master_->agentDisconnected(agentId);
+    AgentConfig agentConfig = (*it)->config();
+    // Callbacks of the dead agent may still be queued: it stays allocated, empty.
+    deadAgents_.push_back(std::move(*it));
+    *it = std::make_unique<Agent>(loop_, agentConfig, *runtime_, *master_, ids_, faults_);
+    log_->info("agent {} starts again", agentId);
+    return recoverAgent(**it, *read);
+  }
   Status sendSimulatedStatus(const std::string& taskId, const std::string& stateName,
                              const std::string& message) override {
     v1::TaskState state;
@@ -224,6 +254,7 @@ class FakeMesos::Impl : public ControlOps, public ExecutorApi {
   SimulatedExecutorRuntime* simulated_ = nullptr;
   std::unique_ptr<Master> master_;
   std::vector<std::unique_ptr<Agent>> agents_;
+  std::vector<std::unique_ptr<Agent>> deadAgents_;  // of restarts
   // A cluster found through ZooKeeper (config_.zooKeeper): messages to the
   // other processes (one worker: in order), this master's contention and the
   // agents that registered with it, this process's agents' link to the leader.
@@ -267,7 +298,7 @@ class FakeMesos::Impl : public ControlOps, public ExecutorApi {
     switch (config_.executorMode) {
       case ExecutorMode::kProcess:
         launcher_ = std::make_unique<ChildProcessLauncher>(loop_);
-        runtime_ = std::make_unique<ProcessExecutorRuntime>(*launcher_);
+        runtime_ = std::make_unique<ProcessExecutorRuntime>(loop_, *launcher_);
         break;
       case ExecutorMode::kSimulated: {
         auto runtime = std::make_unique<SimulatedExecutorRuntime>(loop_, ids_);
@@ -285,6 +316,7 @@ class FakeMesos::Impl : public ControlOps, public ExecutorApi {
     masterConfig.port = port_;
     masterConfig.heartbeatInterval = config_.heartbeatInterval;
     masterConfig.offerTimeout = config_.offerTimeout;
+    masterConfig.agentReregisterTimeout = config_.agentReregisterTimeout;
     master_ = std::make_unique<Master>(loop_, masterConfig, ids_, allocator_, faults_);
 
     std::string commandExecutor;
@@ -315,8 +347,20 @@ class FakeMesos::Impl : public ControlOps, public ExecutorApi {
     int index = 1;
     for (const auto& spec : specs) {
       AgentConfig agentConfig;
-      agentConfig.id = ids_.nextAgentId();
       agentConfig.processIndex = index++;
+      // An agent checkpointed in this work directory before is that agent again.
+      AgentCheckpoint::State saved;
+      if (!simulated) {
+        auto read =
+            AgentCheckpoint(Agent::checkpointDir(workDir_, agentConfig.processIndex)).read();
+        if (!read.ok()) {
+          return read.error().withContext(
+              fmt::format("cannot recover agent {} (remove the directory to start a new agent)",
+                          agentConfig.processIndex));
+        }
+        saved = std::move(*read);
+      }
+      agentConfig.id = saved.agent ? saved.agent->id().value() : ids_.nextAgentId();
       agentConfig.port = port_;
       agentConfig.resources = spec.resources;
       agentConfig.attributes = spec.attributes;
@@ -327,17 +371,16 @@ class FakeMesos::Impl : public ControlOps, public ExecutorApi {
       agentConfig.statusUpdateRetry = config_.statusUpdateRetry;
       agentConfig.statusUpdateRetryMax = config_.statusUpdateRetryMax;
       agentConfig.registrationTimeout = config_.executorRegistrationTimeout;
+      agentConfig.reregistrationTimeout = config_.executorReregistrationTimeout;
       agentConfig.shutdownGracePeriod = config_.executorShutdownGracePeriod;
       agentConfig.executorHeartbeat = config_.executorHeartbeatInterval;
       agentConfig.ackExecutorAfterScheduler = config_.ackExecutorAfterScheduler;
       agents_.push_back(
           std::make_unique<Agent>(loop_, agentConfig, *runtime_, link, ids_, faults_));
-      if (clustered) {
-        masterLink_->addAgent(*agents_.back());
-      } else {
-        master_->addAgent(*agents_.back());
-      }
+      if (clustered) masterLink_->addAgent(*agents_.back());
       agentIds_.push_back(agentConfig.id);
+      Status recovered = recoverAgent(*agents_.back(), saved);
+      if (!recovered.ok()) return recovered.error();
     }
     if (clustered) {
       Status joined = joinCluster(*url);
@@ -369,7 +412,7 @@ class FakeMesos::Impl : public ControlOps, public ExecutorApi {
     }
     if (!config_.runMaster) return Status();
     remoteAgents_ = std::make_unique<RemoteAgents>(
-        *master_, self, *internal_,
+        loop_, *master_, self, *internal_,
         [this](const std::string& agentId) { return contender_->admit(agentId); });
     MasterContender::Callbacks callbacks;
     callbacks.elected = [this](const std::vector<std::string>& admitted) {
@@ -386,6 +429,23 @@ class FakeMesos::Impl : public ControlOps, public ExecutorApi {
     if (!contender.ok()) return contender.error();
     contender_ = std::move(*contender);
     return Status();
+  }
+
+  // Starts `agent` from its checkpoint; once it has recovered it registers
+  // with the leading master (with ZooKeeper) or this process's master.
+  Status recoverAgent(Agent& agent, const AgentCheckpoint::State& saved) {
+    Agent* started = &agent;
+    return agent.recover(saved, [this, started] {
+      if (masterLink_) {
+        masterLink_->agentRecovered(started->id());
+        return;
+      }
+      AgentRecovery recovery = started->recovery();
+      master_->reregisterAgent(*started, recovery);
+      for (const auto& framework : recovery.frameworks) {
+        started->resendPendingUpdates(framework.id().value());
+      }
+    });
   }
 
   // How a master endpoint answers in a cluster while this master does not
@@ -648,6 +708,11 @@ void FakeMesos::failNextLaunches(int count) {
 Status FakeMesos::loseAgent(const std::string& agentId) {
   if (!impl_->running()) return notRunning();
   return impl_->run([&] { return impl_->loseAgent(agentId); });
+}
+
+Status FakeMesos::restartAgent(const std::string& agentId) {
+  if (!impl_->running()) return notRunning();
+  return impl_->run([&] { return impl_->restartAgent(agentId); });
 }
 
 Status FakeMesos::sendSimulatedStatus(const std::string& taskId, const std::string& state,

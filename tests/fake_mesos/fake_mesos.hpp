@@ -15,7 +15,8 @@
 //   mesos.waitFor([](const StateSnapshot& s) { return !s.offers.empty(); }, Duration(5000));
 //
 // Layout: master.* (scheduler API), allocator.* (offers and filters),
-// agent.* (executor API, status updates), fetcher.* (URIs into sandboxes),
+// agent.* (executor API, status updates, recovery after a restart),
+// checkpoint.* (what an agent keeps to recover), fetcher.* (URIs into sandboxes),
 // command_executor.* (command tasks), executor_runtime.* and
 // simulated_executor.* (how executors run), scripting.* (faults and the
 // /fake/ control endpoints), wire.* (Mesos' JSON and HTTP conventions).
@@ -73,6 +74,13 @@ class FakeMesos {
   // The next `count` task launches fail with TASK_FAILED "Failed to launch container: ...".
   void failNextLaunches(int count = 1);
   Status loseAgent(const std::string& agentId);
+  // The agent's process is SIGKILLed and started again at once on the same
+  // work directory (agent.hpp, "Restarts"): the master sees it disconnect,
+  // executors of checkpointing frameworks are recovered, the others
+  // destroyed, and the agent registers again once recovered. Not with
+  // ZooKeeper (there, kill the agents' process and start it again) nor with
+  // simulated executors.
+  Status restartAgent(const std::string& agentId);
   // A simulated executor sends `state` ("TASK_FINISHED", ...) for `taskId`.
   Status sendSimulatedStatus(const std::string& taskId, const std::string& state,
                              const std::string& message = "");

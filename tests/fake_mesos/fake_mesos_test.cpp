@@ -46,7 +46,9 @@
 #include "tests/common/recording_launcher.hpp"
 #include "tests/common/temp_dir.hpp"
 #include "tests/common/zookeeper_server.hpp"
+#include "tests/fake_mesos/agent.hpp"
 #include "tests/fake_mesos/allocator.hpp"
+#include "tests/fake_mesos/checkpoint.hpp"
 #include "tests/fake_mesos/command_executor.hpp"
 #include "tests/fake_mesos/config.hpp"
 #include "tests/fake_mesos/executor_runtime.hpp"
@@ -880,6 +882,21 @@ class FakeMesosCluster : public ::testing::Test {
     auto event = stream.nextOf(SchedulerEvent::UPDATE);
     EXPECT_TRUE(event.has_value()) << "no UPDATE";
     return event ? event->update().status() : v1::TaskStatus();
+  }
+
+  // Subscribes `info` and has task t1 (executor exec-1) run on the agent
+  // offered first, with simulated executors: its STARTING and RUNNING are
+  // acknowledged. Returns the scheduler's stream.
+  SchedulerStream& runOneTask(const v1::FrameworkInfo& info) {
+    SchedulerStream& stream = subscribe(info);
+    std::string id = subscribed(stream);
+    auto made = offers(stream);
+    EXPECT_EQ(made.size(), 1u);
+    if (made.empty()) return stream;
+    v1::TaskInfo task = makeTask("t1", made[0].agent_id().value(), 1, 64);
+    EXPECT_EQ(call(stream, acceptCall(id, {made[0].id().value()}, {task})).status, 202);
+    for (int i = 0; i < 2; ++i) call(stream, acknowledgeCall(id, update(stream)));
+    return stream;
   }
 
   std::unique_ptr<FakeMesos> mesos_;
@@ -2479,6 +2496,376 @@ TEST_F(FakeMesosFailover, AnAgentThatDoesNotComeBackBecomesUnreachable) {
   EXPECT_EQ(lost.task_id().value(), "t-gone");
   EXPECT_EQ(lost.state(), v1::TASK_LOST);
   EXPECT_EQ(lost.message(), "Reconciliation: Task is unreachable");
+}
+
+// The master's TASK_LOST for a task of a framework that does not checkpoint,
+// when its agent disconnected (Master::exited, removeFramework(slave, framework)).
+void expectLostWithDisconnectedAgent(const v1::TaskStatus& lost, const std::string& taskId,
+                                     const std::string& executorId) {
+  EXPECT_EQ(lost.task_id().value(), taskId);
+  EXPECT_EQ(lost.state(), v1::TASK_LOST);
+  EXPECT_EQ(lost.source(), v1::TaskStatus::SOURCE_MASTER);
+  EXPECT_EQ(lost.reason(), v1::TaskStatus::REASON_AGENT_DISCONNECTED);
+  EXPECT_EQ(lost.message(), "Agent 127.0.0.1 disconnected");
+  EXPECT_EQ(lost.executor_id().value(), executorId);
+  EXPECT_FALSE(lost.has_uuid()) << "the master's own update is not acknowledged";
+}
+
+TEST_F(FakeMesosFailover, AnAgentsProcessThatGoesIsDisconnectedAndTasksOfNoCheckpointAreLost) {
+  startCluster();
+  SchedulerStream& stream = runOneTask(frameworkInfo());  // checkpoint unset
+  ASSERT_FALSE(HasFatalFailure());
+
+  agents_->stop();  // its connection to the master closes with it
+  expectLostWithDisconnectedAgent(update(stream), "t1", "exec-1");
+  auto state = mesos_->state();
+  ASSERT_EQ(state.agents.size(), 1u);
+  EXPECT_FALSE(state.agents[0].connected);
+  EXPECT_FALSE(state.agents[0].lost);
+  EXPECT_TRUE(state.offers.empty());
+}
+
+TEST_F(FakeMesosFailover, ACheckpointingFrameworksTasksWaitForTheAgentUntilItsReregisterTimeout) {
+  FakeMesosConfig config = clusterConfig(true);
+  config.agentReregisterTimeout = Duration(300);
+  start(config);
+  ASSERT_TRUE(leads(mesos_->endpoint(), mesos_->endpoint()));
+  agents_ = startProcess(clusterConfig(false));
+  ASSERT_TRUE(mesos_->waitFor([](const StateSnapshot& s) { return s.agents.size() == 1; }, kWait));
+  v1::FrameworkInfo info = frameworkInfo();
+  info.set_checkpoint(true);
+  SchedulerStream& stream = runOneTask(info);
+  ASSERT_FALSE(HasFatalFailure());
+
+  auto gone = std::chrono::steady_clock::now();
+  agents_->stop();
+  v1::TaskStatus lost = update(stream);
+  EXPECT_GE(std::chrono::steady_clock::now() - gone, Duration(300))
+      << "a checkpointing framework's task waits for its agent";
+  EXPECT_EQ(lost.task_id().value(), "t1");
+  EXPECT_EQ(lost.state(), v1::TASK_LOST);
+  EXPECT_EQ(lost.reason(), v1::TaskStatus::REASON_AGENT_REMOVED);
+  EXPECT_EQ(lost.message(), "agent did not reregister within 300ms after disconnecting");
+  EXPECT_TRUE(mesos_->state().agents[0].lost);
+}
+
+// --- Agent restarts ---------------------------------------------------------------------
+
+TEST(FakeMesosAgentCheckpoint, WritesReadsAndNamesWhatItCannotRead) {
+  test::TempDir dir;
+  AgentCheckpoint checkpoint(dir.str() + "/meta/slave(1)");
+  auto empty = checkpoint.read();
+  ASSERT_TRUE(empty.ok()) << empty.error().message;
+  EXPECT_FALSE(empty->agent.has_value());
+
+  v1::AgentInfo agent;
+  agent.set_hostname("127.0.0.1");
+  agent.mutable_id()->set_value("M-S0");
+  ASSERT_TRUE(checkpoint.writeAgent(agent).ok());
+  v1::FrameworkInfo framework = frameworkInfo();
+  framework.mutable_id()->set_value("M-0000");
+  framework.set_checkpoint(true);
+  ASSERT_TRUE(checkpoint.writeFramework(framework).ok());
+  checkpoint::Task task;
+  *task.mutable_info() = makeTask("t1", "M-S0", 1, 64);
+  task.set_executor_id("exec-1");
+  task.set_state(v1::TASK_RUNNING);
+  task.add_received_uuids("u1");
+  ASSERT_TRUE(checkpoint.writeTask("M-0000", task).ok());
+  checkpoint::Container container;
+  container.set_container_id("c1");
+  container.set_framework_id("M-0000");
+  container.set_executor_id("exec-1");
+  container.set_pid(4242);
+  ASSERT_TRUE(checkpoint.writeContainer(container).ok());
+
+  auto read = checkpoint.read();
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  ASSERT_TRUE(read->agent.has_value());
+  EXPECT_EQ(read->agent->id().value(), "M-S0");
+  ASSERT_EQ(read->frameworks.count("M-0000"), 1u);
+  EXPECT_TRUE(read->frameworks["M-0000"].info.checkpoint());
+  ASSERT_EQ(read->frameworks["M-0000"].tasks.count("t1"), 1u);
+  EXPECT_EQ(read->frameworks["M-0000"].tasks["t1"].state(), v1::TASK_RUNNING);
+  EXPECT_EQ(read->containers["c1"].pid(), 4242);
+
+  checkpoint.removeTask("M-0000", "t1");
+  EXPECT_TRUE(checkpoint.read()->frameworks["M-0000"].tasks.empty());
+  dir.write("meta/slave(1)/containers/c2", "not a protobuf \xff\xff");
+  auto bad = checkpoint.read();
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.error().message, HasSubstr("meta/slave(1)/containers/c2"));
+  checkpoint.removeAll();
+  EXPECT_FALSE(std::filesystem::exists(checkpoint.dir()));
+}
+
+TEST(FakeMesosProcessRuntime, TakesOverAProcessOfAnEarlierAgentAndWatchesItsPid) {
+  test::ManualEventLoop loop;
+  RecordingLauncher launcher;
+  ProcessExecutorRuntime runtime(loop, launcher);
+  // A process this runtime did not start, in a process group of its own, as
+  // an executor the agent's previous process launched.
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    ::execl("/bin/sleep", "sleep", "30", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::setpgid(pid, pid);
+  auto started = processStartTime(pid);
+  ASSERT_TRUE(started.has_value());
+  checkpoint::Container container;
+  container.set_container_id("c1");
+  container.set_framework_id("M-0000");
+  container.set_executor_id("exec-1");
+  container.set_pid(pid);
+  container.set_start_time(*started);
+
+  checkpoint::Container reused = container;
+  reused.set_start_time(*started + 1);
+  EXPECT_FALSE(runtime.recover(reused, [](int) {})) << "a reused pid is another process";
+  std::optional<int> ended;
+  ASSERT_TRUE(runtime.recover(container, [&](int status) { ended = status; }));
+  loop.advance(ProcessExecutorRuntime::kAdoptedPollInterval);
+  EXPECT_FALSE(ended.has_value());
+
+  runtime.destroy("c1");
+  ::waitpid(pid, nullptr, 0);
+  loop.advance(ProcessExecutorRuntime::kAdoptedPollInterval);
+  ASSERT_TRUE(ended.has_value());
+  EXPECT_EQ(*ended, -1) << "not a child: how it ended is unknown";
+  EXPECT_TRUE(launcher.signalled.empty()) << "it was not the launcher's";
+  EXPECT_FALSE(runtime.recover(container, [](int) {})) << "gone";
+}
+
+// One agent whose executors the test plays over HTTP (ExecutorMode::kExternal,
+// so they outlive the agent like processes do), restarted in process.
+class FakeMesosAgentRestart : public FakeMesosCluster {
+ protected:
+  static constexpr Duration kReregistration{500};
+
+  FakeMesosConfig restartConfig() {
+    FakeMesosConfig config = baseConfig();
+    config.executorMode = ExecutorMode::kExternal;
+    config.workDir = workDir_.str();
+    config.executorReregistrationTimeout = kReregistration;
+    return config;
+  }
+
+  static v1::FrameworkInfo checkpointing(bool checkpoint) {
+    v1::FrameworkInfo info = frameworkInfo();
+    info.set_checkpoint(checkpoint);
+    return info;
+  }
+
+  // An update as an executor makes it: a fresh uuid, SOURCE_EXECUTOR.
+  static v1::TaskStatus executorStatus(const std::string& taskId, v1::TaskState state) {
+    v1::TaskStatus status;
+    status.mutable_task_id()->set_value(taskId);
+    status.set_state(state);
+    status.set_source(v1::TaskStatus::SOURCE_EXECUTOR);
+    status.set_uuid(IdGenerator(IdSeed{}).randomUuidBytes());
+    return status;
+  }
+
+  ExecutorCall executorCall(const std::string& executorId, ExecutorCall::Type type) {
+    ExecutorCall call;
+    call.mutable_framework_id()->set_value(frameworkId_);
+    call.mutable_executor_id()->set_value(executorId);
+    call.set_type(type);
+    return call;
+  }
+
+  // SUBSCRIBE as `executorId`, with what it has not seen acknowledged.
+  ExecutorStream& subscribeExecutor(const std::string& executorId,
+                                    const std::vector<v1::TaskInfo>& tasks = {},
+                                    const std::vector<v1::TaskStatus>& updates = {}) {
+    ExecutorCall subscribe = executorCall(executorId, ExecutorCall::SUBSCRIBE);
+    subscribe.mutable_subscribe();
+    for (const auto& task : tasks)
+      *subscribe.mutable_subscribe()->add_unacknowledged_tasks() = task;
+    for (const auto& status : updates) {
+      *subscribe.mutable_subscribe()->add_unacknowledged_updates()->mutable_status() = status;
+    }
+    executors_.push_back(std::make_unique<ExecutorStream>(
+        base_ + "/slave(1)/api/v1/executor",
+        std::vector<std::pair<std::string, std::string>>{
+            {"Content-Type", typeHeader(ContentType::kProtobuf)},
+            {"Accept", typeHeader(ContentType::kProtobuf)}},
+        encoded(subscribe, ContentType::kProtobuf), ContentType::kProtobuf));
+    return *executors_.back();
+  }
+
+  Answer sendUpdate(const std::string& executorId, const v1::TaskStatus& status) {
+    ExecutorCall update = executorCall(executorId, ExecutorCall::UPDATE);
+    *update.mutable_update()->mutable_status() = status;
+    return post(base_ + "/slave(1)/api/v1/executor",
+                {{"Content-Type", typeHeader(ContentType::kProtobuf)}},
+                encoded(update, ContentType::kProtobuf));
+  }
+
+  // Subscribes the framework, launches one task per executor on the agent and
+  // has each executor whose task is in `running` subscribe and report it
+  // TASK_RUNNING (acknowledged). Returns the scheduler's stream.
+  SchedulerStream& launch(bool checkpoint, const std::vector<std::string>& taskIds,
+                          const std::set<std::string>& running) {
+    SchedulerStream& stream = subscribe(checkpointing(checkpoint));
+    frameworkId_ = subscribed(stream);
+    auto made = offers(stream);
+    EXPECT_EQ(made.size(), 1u);
+    if (made.empty()) return stream;
+    agentId_ = made[0].agent_id().value();
+    std::vector<v1::TaskInfo> tasks;
+    for (const auto& taskId : taskIds) {
+      tasks.push_back(makeTask(taskId, agentId_, 0.5, 64, "exec-" + taskId));
+    }
+    EXPECT_EQ(call(stream, acceptCall(frameworkId_, {made[0].id().value()}, tasks)).status, 202);
+    for (const auto& taskId : running) {
+      ExecutorStream& executor = subscribeExecutor("exec-" + taskId);
+      EXPECT_EQ(executor.status(), 200);
+      auto launched = executor.nextOf(ExecutorEvent::LAUNCH);
+      EXPECT_TRUE(launched && launched->launch().task().task_id().value() == taskId);
+      EXPECT_EQ(sendUpdate("exec-" + taskId, executorStatus(taskId, v1::TASK_RUNNING)).status, 202);
+      EXPECT_TRUE(executor.nextOf(ExecutorEvent::ACKNOWLEDGED).has_value());
+      streams_[taskId] = &executor;
+    }
+    for (size_t i = 0; i < running.size(); ++i) {
+      v1::TaskStatus status = update(stream);
+      EXPECT_EQ(status.state(), v1::TASK_RUNNING);
+      call(stream, acknowledgeCall(frameworkId_, status));
+    }
+    return stream;
+  }
+
+  bool agentConnected() {
+    auto state = mesos_->state();
+    return !state.agents.empty() && state.agents[0].connected;
+  }
+
+  test::TempDir workDir_;
+  std::string frameworkId_;
+  std::string agentId_;
+  std::map<std::string, ExecutorStream*> streams_;  // of the executors that ran, by task
+};
+
+TEST_F(FakeMesosAgentRestart, CheckpointedExecutorsSubscribeAgainAndTheRestAreLost) {
+  start(restartConfig());
+  // t1 and t3 run; exec-t2 never subscribed, so t2 is still STAGING.
+  SchedulerStream& stream = launch(true, {"t1", "t2", "t3"}, {"t1", "t3"});
+  ASSERT_FALSE(HasFatalFailure());
+
+  auto restarted = std::chrono::steady_clock::now();
+  ASSERT_TRUE(mesos_->restartAgent(agentId_).ok());
+  EXPECT_TRUE(streams_["t1"]->raw().waitEnd()) << "the dead agent's stream ends";
+  EXPECT_FALSE(agentConnected());
+
+  // While the agent recovers: SUBSCRIBE yes, UPDATE no.
+  v1::TaskStatus finished = executorStatus("t1", v1::TASK_FINISHED);
+  Answer early = sendUpdate("exec-t1", finished);
+  EXPECT_EQ(early.status, 503);
+  EXPECT_EQ(early.body, "Agent has not finished recovery");
+  ExecutorStream& again = subscribeExecutor("exec-t1", {}, {finished});
+  ASSERT_EQ(again.status(), 200);
+  auto subscribed = again.nextOf(ExecutorEvent::SUBSCRIBED);
+  ASSERT_TRUE(subscribed.has_value());
+  EXPECT_EQ(subscribed->subscribed().agent_info().id().value(), agentId_) << "the same agent";
+  auto acknowledged = again.nextOf(ExecutorEvent::ACKNOWLEDGED);
+  ASSERT_TRUE(acknowledged.has_value());
+  EXPECT_EQ(acknowledged->acknowledged().uuid(), finished.uuid());
+  // exec-t2 comes back without t2: it never got it.
+  ExecutorStream& never = subscribeExecutor("exec-t2");
+  ASSERT_EQ(never.status(), 200);
+  ASSERT_TRUE(never.nextOf(ExecutorEvent::SUBSCRIBED).has_value());
+  EXPECT_FALSE(never.nextOf(ExecutorEvent::LAUNCH, Duration(200)).has_value())
+      << "a recovered task is not launched again";
+  // exec-t3 does not come back.
+
+  std::map<std::string, v1::TaskStatus> statuses;
+  for (int i = 0; i < 3; ++i) {
+    v1::TaskStatus status = update(stream);
+    if (i == 0) {
+      EXPECT_GE(std::chrono::steady_clock::now() - restarted, kReregistration)
+          << "updates wait until the agent has recovered";
+      EXPECT_TRUE(agentConnected());
+    }
+    statuses[status.task_id().value()] = status;
+    call(stream, acknowledgeCall(frameworkId_, status));
+  }
+  EXPECT_EQ(statuses["t1"].state(), v1::TASK_FINISHED);
+  EXPECT_EQ(statuses["t1"].uuid(), finished.uuid());
+  EXPECT_EQ(statuses["t2"].state(), v1::TASK_LOST);
+  EXPECT_EQ(statuses["t2"].source(), v1::TaskStatus::SOURCE_AGENT);
+  EXPECT_EQ(statuses["t2"].reason(), v1::TaskStatus::REASON_AGENT_RESTARTED);
+  EXPECT_EQ(statuses["t2"].message(), "Task launched during agent restart");
+  EXPECT_EQ(statuses["t3"].state(), v1::TASK_LOST);
+  EXPECT_EQ(statuses["t3"].source(), v1::TaskStatus::SOURCE_AGENT);
+  EXPECT_EQ(statuses["t3"].reason(), v1::TaskStatus::REASON_EXECUTOR_REREGISTRATION_TIMEOUT);
+  EXPECT_EQ(statuses["t3"].message(), "Executor did not reregister within 500ms");
+  ASSERT_TRUE(mesos_->waitFor(
+      [](const StateSnapshot& s) {
+        return s.task("t1") && s.task("t1")->completed && s.task("t3") && s.task("t3")->completed;
+      },
+      kWait));
+  EXPECT_EQ(mesos_->state().executorOfTask("t3"), nullptr) << "exec-t3 was destroyed";
+}
+
+TEST_F(FakeMesosAgentRestart, AKillWhileTheAgentIsAwayIsSentOnceItIsBack) {
+  start(restartConfig());
+  SchedulerStream& stream = launch(true, {"t1"}, {"t1"});
+  ASSERT_FALSE(HasFatalFailure());
+  ASSERT_TRUE(mesos_->restartAgent(agentId_).ok());
+  SchedulerCall kill = simpleCall(frameworkId_, SchedulerCall::KILL);
+  kill.mutable_kill()->mutable_task_id()->set_value("t1");
+  ASSERT_EQ(call(stream, kill).status, 202);
+
+  ExecutorStream& again = subscribeExecutor("exec-t1");
+  ASSERT_EQ(again.status(), 200);
+  ASSERT_TRUE(again.nextOf(ExecutorEvent::SUBSCRIBED).has_value());
+  auto killed = again.nextOf(ExecutorEvent::KILL);
+  ASSERT_TRUE(killed.has_value()) << "the kill reaches the executor once the agent registered";
+  EXPECT_EQ(killed->kill().task_id().value(), "t1");
+  EXPECT_TRUE(agentConnected());
+}
+
+TEST_F(FakeMesosAgentRestart, WithoutCheckpointingTasksAreLostAndExecutorsNotRecovered) {
+  start(restartConfig());
+  SchedulerStream& stream = launch(false, {"t1"}, {"t1"});
+  ASSERT_FALSE(HasFatalFailure());
+  ASSERT_TRUE(mesos_->restartAgent(agentId_).ok());
+
+  // At once: Mesos' master removes a framework that does not checkpoint from
+  // an agent that disconnected.
+  expectLostWithDisconnectedAgent(update(stream), "t1", "exec-t1");
+
+  // The new agent knows nothing of it: the executor cannot come back.
+  EXPECT_TRUE(streams_["t1"]->raw().waitEnd());
+  ExecutorStream& again = subscribeExecutor("exec-t1");
+  EXPECT_EQ(again.status(), 400);
+  EXPECT_EQ(again.raw().body(), "Framework cannot be found");
+
+  // Nothing to wait for: the agent is back at once, all of it offered.
+  ASSERT_TRUE(mesos_->waitFor(
+      [](const StateSnapshot& s) {
+        return s.agents.size() == 1 && s.agents[0].connected && s.offers.size() == 1 &&
+               s.offers[0].resourcesJson == s.agents[0].resourcesJson;
+      },
+      kWait))
+      << mesos_->stateJson();
+}
+
+TEST_F(FakeMesosAgentRestart, RefusesTheCheckpointOfAnotherAgent) {
+  v1::AgentInfo other;
+  other.set_hostname("127.0.0.1");
+  other.set_port(1);
+  other.mutable_id()->set_value("old-S0");
+  ASSERT_TRUE(AgentCheckpoint(Agent::checkpointDir(workDir_.str(), 1)).writeAgent(other).ok());
+  FakeMesos mesos(restartConfig());
+  auto port = mesos.start();
+  ASSERT_FALSE(port.ok());
+  EXPECT_THAT(port.error().message,
+              HasSubstr("agent old-S0 in " + workDir_.str() + "/meta/slave(1)"));
+  EXPECT_THAT(port.error().message, HasSubstr("start it with the same --port and --agent"));
 }
 
 }  // namespace

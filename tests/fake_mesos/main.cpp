@@ -63,6 +63,9 @@ int main(int argc, char** argv) {
     ("status-update-retry", po::value<std::string>(),
      "first re-send of an unacknowledged status update, doubling (default 10s)")
     ("executor-registration-timeout", po::value<std::string>(), "default 1m")
+    ("executor-reregistration-timeout", po::value<std::string>(),
+     "how long a restarted agent waits for its recovered executors to subscribe again"
+     " (default 2s)")
     ("executor-shutdown-grace-period", po::value<std::string>(), "default 5s")
     ("simulate-executors", "run no executor processes: the agents answer for them")
     ("external-executors", "start nothing: executors are started by someone else")
@@ -125,6 +128,8 @@ int main(int argc, char** argv) {
       parseDurationFlag(vm, "status-update-retry", &config.statusUpdateRetry, &error) &&
       parseDurationFlag(vm, "executor-registration-timeout", &config.executorRegistrationTimeout,
                         &error) &&
+      parseDurationFlag(vm, "executor-reregistration-timeout",
+                        &config.executorReregistrationTimeout, &error) &&
       parseDurationFlag(vm, "executor-shutdown-grace-period", &config.executorShutdownGracePeriod,
                         &error) &&
       parseDurationFlag(vm, "offer-timeout", &offerTimeout, &error) &&

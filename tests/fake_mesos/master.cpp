@@ -171,7 +171,10 @@ void Master::addAgent(AgentLink& agent) {
 
 AgentLink* Master::agent(const std::string& agentId) const {
   auto it = agents_.find(agentId);
-  if (it == agents_.end() || unreachable_.count(agentId) != 0) return nullptr;
+  if (it == agents_.end() || unreachable_.count(agentId) != 0 ||
+      disconnected_.count(agentId) != 0) {
+    return nullptr;
+  }
   return it->second;
 }
 
@@ -201,7 +204,7 @@ void Master::expectAgents(const std::vector<std::string>& agentIds, Duration tim
 void Master::reregisterAgent(AgentLink& agent, const AgentRecovery& recovery) {
   const std::string agentId = agent.id();
   if (knowsAgent(agentId)) {
-    log_->info("agent {} registered again; nothing changes", agentId);
+    reconnectAgent(agent, recovery);
     return;
   }
   addAgent(agent);
@@ -212,6 +215,139 @@ void Master::reregisterAgent(AgentLink& agent, const AgentRecovery& recovery) {
   log_->info("agent {} at {}:{} registered with {} task(s) of {} framework(s)", agentId,
              agent.config().hostname, agent.config().port, recovery.tasks.size(),
              recovery.frameworks.size());
+  loop_.post([this] { allocate(); });
+}
+
+// --- Agents disconnecting and registering again (agent restarts) --------------------
+
+void Master::agentDisconnected(const std::string& agentId) {
+  auto it = agents_.find(agentId);
+  if (it == agents_.end() || disconnected_.count(agentId) != 0 ||
+      unreachable_.count(agentId) != 0) {
+    return;
+  }
+  log_->warn("agent {} disconnected", agentId);
+  std::vector<std::string> offers;
+  for (const auto& [offerId, offer] : offers_) {
+    if (offer.agentId == agentId) offers.push_back(offerId);
+  }
+  for (const auto& offerId : offers) removeOffer(offerId, true);
+  // Tasks of frameworks that do not checkpoint cannot be recovered by the agent.
+  const std::string message = "Agent " + it->second->config().hostname + " disconnected";
+  for (auto& [frameworkId, fw] : frameworks_) {
+    bool there = std::any_of(fw.tasks.begin(), fw.tasks.end(),
+                             [&](const auto& task) { return task.second.agentId == agentId; }) ||
+                 std::any_of(fw.executors.begin(), fw.executors.end(),
+                             [&](const auto& record) { return record.first.first == agentId; });
+    if (fw.info.checkpoint() || !there) continue;
+    log_->info("removing framework {} from disconnected agent {}: it does not checkpoint",
+               frameworkId, agentId);
+    removeFrameworkFromAgent(fw, agentId, v1::TaskStatus::REASON_AGENT_DISCONNECTED, message);
+  }
+  Duration timeout = config_.agentReregisterTimeout;
+  disconnected_[agentId] = loop_.runAfter(timeout, [this, agentId, timeout] {
+    auto waiting = disconnected_.find(agentId);
+    if (waiting == disconnected_.end()) return;
+    waiting->second = 0;
+    log_->warn("agent {} did not register again within {}: unreachable", agentId,
+               formatStoutDuration(timeout));
+    markUnreachable(agentId, "agent did not reregister within " + formatStoutDuration(timeout) +
+                                 " after disconnecting");
+  });
+}
+
+void Master::removeFrameworkFromAgent(Framework& fw, const std::string& agentId,
+                                      v1::TaskStatus::Reason reason, const std::string& message) {
+  std::vector<std::string> taskIds;
+  for (const auto& [taskId, task] : fw.tasks) {
+    if (task.agentId == agentId) taskIds.push_back(taskId);
+  }
+  for (const auto& taskId : taskIds) {
+    Task& task = fw.tasks[taskId];
+    sendMasterUpdate(fw, taskId, agentId, v1::TASK_LOST, reason, message, task.executorId);
+    task.state = v1::TASK_LOST;
+    completeTask(fw, taskId);
+  }
+  for (auto record = fw.executors.begin(); record != fw.executors.end();) {
+    if (record->first.first == agentId) {
+      allocator_.recover(fw.id, agentId, record->second.role, record->second.resources,
+                         std::nullopt, loop_.now());
+      record = fw.executors.erase(record);
+    } else {
+      ++record;
+    }
+  }
+}
+
+void Master::reconnectAgent(AgentLink& link, const AgentRecovery& recovery) {
+  const std::string agentId = link.id();
+  agents_[agentId] = &link;
+  auto waiting = disconnected_.find(agentId);
+  if (waiting != disconnected_.end()) {
+    if (waiting->second != 0) loop_.cancelTimer(waiting->second);
+    disconnected_.erase(waiting);
+  }
+  if (unreachable_.erase(agentId) != 0) allocator_.addAgent(agentId, link.config().resources);
+
+  std::set<std::pair<std::string, std::string>> reportedTasks;      // (framework, task)
+  std::set<std::pair<std::string, std::string>> reportedExecutors;  // (framework, executor)
+  for (const auto& task : recovery.tasks) {
+    reportedTasks.insert({task.frameworkId, task.info.task_id().value()});
+    if (!isTerminalState(task.state) && task.info.has_executor()) {
+      reportedExecutors.insert({task.frameworkId, task.info.executor().executor_id().value()});
+    }
+  }
+  for (auto& [frameworkId, fw] : frameworks_) {
+    std::vector<std::string> unknown;
+    for (const auto& [taskId, task] : fw.tasks) {
+      if (task.agentId == agentId && reportedTasks.count({frameworkId, taskId}) == 0) {
+        unknown.push_back(taskId);
+      }
+    }
+    if (!unknown.empty()) {
+      log_->warn("{} task(s) of framework {} unknown to agent {}: reconciling with the agent",
+                 unknown.size(), frameworkId, agentId);
+      link.reconcileTasks(fw.info, unknown);
+    }
+    for (auto record = fw.executors.begin(); record != fw.executors.end();) {
+      if (record->first.first != agentId ||
+          reportedExecutors.count({frameworkId, record->first.second}) != 0) {
+        ++record;
+        continue;
+      }
+      log_->warn("executor {} of framework {} possibly unknown to agent {}", record->first.second,
+                 frameworkId, agentId);
+      allocator_.recover(frameworkId, agentId, record->second.role, record->second.resources,
+                         std::nullopt, loop_.now());
+      record = fw.executors.erase(record);
+    }
+  }
+  auto killed = killedTasks_.find(agentId);
+  if (killed != killedTasks_.end()) {
+    for (const auto& task : recovery.tasks) {
+      if (!isTerminalState(task.state) &&
+          killed->second.count({task.frameworkId, task.info.task_id().value()}) != 0) {
+        log_->warn("agent {} still runs task {} that was to be killed: killing it now", agentId,
+                   task.info.task_id().value());
+        link.killTask(task.frameworkId, task.info.task_id().value(), std::nullopt);
+      }
+    }
+    killedTasks_.erase(killed);
+  }
+  int frameworks = 0;
+  for (const auto& info : recovery.frameworks) {
+    if (removedFrameworkIds_.count(info.id().value()) != 0) {
+      link.shutdownFramework(info.id().value());
+      continue;
+    }
+    recoveredFramework(info);
+    ++frameworks;
+  }
+  for (const auto& task : recovery.tasks) {
+    if (removedFrameworkIds_.count(task.frameworkId) == 0) recoverTask(agentId, task);
+  }
+  log_->info("agent {} at {}:{} registered again with {} task(s) of {} framework(s)", agentId,
+             link.config().hostname, link.config().port, recovery.tasks.size(), frameworks);
   loop_.post([this] { allocate(); });
 }
 
@@ -1003,7 +1139,16 @@ void Master::kill(Framework& fw, const SchedulerCall::Kill& kill) {
     return;
   }
   AgentLink* a = agent(task->second.agentId);
-  if (a == nullptr) return;
+  if (a == nullptr) {
+    if (disconnected_.count(task->second.agentId) != 0) {
+      log_->warn(
+          "framework {}: cannot kill task {} now: agent {} is disconnected; the kill is sent "
+          "again if it registers again",
+          fw.id, taskId, task->second.agentId);
+      killedTasks_[task->second.agentId].insert({fw.id, taskId});
+    }
+    return;
+  }
   log_->info("framework {} kills task {} on agent {}", fw.id, taskId, task->second.agentId);
   a->killTask(
       fw.id, taskId,
@@ -1213,9 +1358,21 @@ Status Master::loseAgent(const std::string& agentId) {
   if (it == agents_.end()) return makeError(ErrorCode::kNotFound, "no agent {}", agentId);
   if (unreachable_.count(agentId) != 0) return Status::okStatus();
   log_->warn("scripted loss of agent {}", agentId);
+  // A disconnected agent's process is away already; nothing to tell it.
+  if (disconnected_.count(agentId) == 0) it->second->lose();
+  markUnreachable(agentId, "health check timed out");
+  return Status::okStatus();
+}
+
+void Master::markUnreachable(const std::string& agentId, const std::string& message) {
   double when = loop_.wallSeconds();
   unreachable_[agentId] = when;
-  it->second->lose();
+  auto waiting = disconnected_.find(agentId);
+  if (waiting != disconnected_.end()) {
+    if (waiting->second != 0) loop_.cancelTimer(waiting->second);
+    disconnected_.erase(waiting);
+  }
+  killedTasks_.erase(agentId);
 
   std::vector<std::string> offers;
   for (const auto& [offerId, offer] : offers_) {
@@ -1236,7 +1393,7 @@ Status Master::loseAgent(const std::string& agentId) {
       v1::TaskStatus* status = event.mutable_update()->mutable_status();
       status->mutable_task_id()->set_value(taskId);
       status->set_state(partitionAware ? v1::TASK_UNREACHABLE : v1::TASK_LOST);
-      status->set_message("health check timed out");
+      status->set_message(message);
       status->set_source(v1::TaskStatus::SOURCE_MASTER);
       status->set_reason(v1::TaskStatus::REASON_AGENT_REMOVED);
       status->mutable_agent_id()->set_value(agentId);
@@ -1262,7 +1419,6 @@ Status Master::loseAgent(const std::string& agentId) {
     send(fw, failure);
   }
   allocator_.removeAgent(agentId);
-  return Status::okStatus();
 }
 
 Status Master::teardown(const std::string& frameworkId) {
@@ -1276,6 +1432,10 @@ Status Master::teardown(const std::string& frameworkId) {
 void Master::shutdown() {
   if (recoveryTimer_ != 0) loop_.cancelTimer(recoveryTimer_);
   recoveryTimer_ = 0;
+  for (auto& [agentId, timer] : disconnected_) {
+    if (timer != 0) loop_.cancelTimer(timer);
+    timer = 0;
+  }
   for (auto& [id, fw] : frameworks_) {
     if (fw.stream) fw.stream->close();
     fw.stream.reset();
@@ -1307,6 +1467,7 @@ void Master::snapshot(StateSnapshot& state) const {
     s.id = agentId;
     s.hostname = a->config().hostname;
     s.lost = unreachable_.count(agentId) != 0;
+    s.connected = !s.lost && disconnected_.count(agentId) == 0;
     s.resourcesJson = a->config().resources.toSummaryJson();
     s.availableJson = allocator_.available(agentId).toSummaryJson();
     state.agents.push_back(std::move(s));

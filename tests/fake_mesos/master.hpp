@@ -14,6 +14,14 @@
 // frameworks and tasks (reregisterAgent); a framework known only from its
 // agents is "recovered" until it subscribes again.
 //
+// Agent restarts: an agent whose process goes away is disconnected
+// (agentDisconnected): its offers are rescinded and it gets no more; the
+// tasks and executors of frameworks that do not checkpoint are removed, their
+// tasks TASK_LOST, REASON_AGENT_DISCONNECTED, as Mesos' master does; kills
+// for it wait. When it registers again, what the master knows and it does not
+// is reconciled through it (reregisterAgent). One that stays away past
+// `agentReregisterTimeout` is unreachable.
+//
 // What it does not model: authentication, ACLs, quota and weights, offer
 // constraints and offer filters of FrameworkInfo, operations other than
 // LAUNCH (RESERVE, CREATE, ... are ignored), LAUNCH_GROUP (TASK_ERROR), inverse
@@ -51,6 +59,7 @@ struct MasterConfig {
   std::string version = "1.12.0";
   Duration heartbeatInterval{15000};
   std::optional<Duration> offerTimeout;  // unset: offers never expire
+  Duration agentReregisterTimeout{600000};  // Mesos' --agent_reregister_timeout
 };
 
 class Master : public MasterLink {
@@ -65,11 +74,18 @@ class Master : public MasterLink {
   void addAgent(AgentLink& agent);
 
   // An agent registers (again) with what runs on it: it becomes known with its
-  // frameworks (recovered ones added), tasks and executors, and its
-  // unacknowledged updates of subscribed frameworks are asked for again. An
-  // agent already known only gets that request.
+  // frameworks (recovered ones added), tasks and executors. An agent already
+  // known (after a restart, `agent` may be a new object) is connected again
+  // and reconciled as Mesos' master does: tasks it did not report are
+  // reconciled through it, executors it did not report are removed, tasks
+  // killed while it was away are killed again, frameworks removed meanwhile
+  // are shut down there, tasks only it knows are added.
   void reregisterAgent(AgentLink& agent, const AgentRecovery& recovery);
   bool knowsAgent(const std::string& agentId) const { return agents_.count(agentId) != 0; }
+
+  // The agent's process went away (its connection to the master closed), as
+  // the header says. Nothing is sent to it until it registers again.
+  void agentDisconnected(const std::string& agentId);
 
   // Just elected: the agents of the registry are expected to register again.
   // Those that have not after `timeout` are unreachable (Mesos'
@@ -194,7 +210,16 @@ class Master : public MasterLink {
   void completeTask(Framework& framework, const std::string& taskId);
   void writeFrameworkJson(const Framework& framework, std::string& out) const;
 
+  // The agent if it is registered and connected, else nullptr.
   AgentLink* agent(const std::string& agentId) const;
+  void reconnectAgent(AgentLink& agent, const AgentRecovery& recovery);
+  // Removes the tasks and executors of `fw` on the agent, each task
+  // TASK_LOST with `reason` and `message` (from the master).
+  void removeFrameworkFromAgent(Framework& fw, const std::string& agentId,
+                                ::mesos::v1::TaskStatus::Reason reason, const std::string& message);
+  // TASK_LOST (TASK_UNREACHABLE for PARTITION_AWARE) for its tasks, RESCIND
+  // for its offers, FAILURE{agent_id} to every framework; no more offers.
+  void markUnreachable(const std::string& agentId, const std::string& message);
   Framework& recoveredFramework(const ::mesos::v1::FrameworkInfo& info);
   void recoverTask(const std::string& agentId, const AgentRecovery::Task& task);
   // True while the agent is expected to register again (no reconciliation answer).
@@ -216,6 +241,9 @@ class Master : public MasterLink {
   std::vector<std::string> agentOrder_;
   std::map<std::string, AgentLink*> agents_;
   std::set<std::string> recovering_;  // registry agents not registered again yet
+  std::map<std::string, TimerId> disconnected_;  // agent id -> its reregistration timer
+  // Kills that could not reach a disconnected agent: (framework id, task id) by agent id.
+  std::map<std::string, std::set<std::pair<std::string, std::string>>> killedTasks_;
   TimerId recoveryTimer_ = 0;
   std::map<std::string, double> unreachable_;  // agent id -> when (epoch seconds)
   std::set<std::string> removedFrameworkIds_;

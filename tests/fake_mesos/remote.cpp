@@ -143,6 +143,15 @@ void RemoteAgent::lose() {
   send(std::move(message));
 }
 
+void RemoteAgent::reconcileTasks(const v1::FrameworkInfo& framework,
+                                 const std::vector<std::string>& taskIds) {
+  protocol::MasterMessage message;
+  auto* reconcile = message.mutable_reconcile_tasks();
+  *reconcile->mutable_framework() = framework;
+  for (const auto& taskId : taskIds) reconcile->add_task_ids(taskId);
+  send(std::move(message));
+}
+
 std::vector<std::string> RemoteAgent::executorIds(const std::string& frameworkId) const {
   auto it = executors_.find(frameworkId);
   if (it == executors_.end()) return {};
@@ -150,6 +159,7 @@ std::vector<std::string> RemoteAgent::executorIds(const std::string& frameworkId
 }
 
 void RemoteAgent::recovered(const AgentRecovery& recovery) {
+  executors_.clear();
   for (const auto& task : recovery.tasks) {
     if (!isTerminalState(task.state)) executors_[task.frameworkId].insert(executorIdOf(task.info));
   }
@@ -162,13 +172,17 @@ void RemoteAgent::executorEnded(const std::string& frameworkId, const std::strin
 
 // --- RemoteAgents (master side) ------------------------------------------------------
 
-RemoteAgents::RemoteAgents(Master& master, std::string self, http::HttpClient& client,
+RemoteAgents::RemoteAgents(EventLoop& loop, Master& master, std::string self,
+                           http::HttpClient& client,
                            std::function<Status(const std::string&)> admit)
-    : master_(master),
+    : loop_(loop),
+      master_(master),
       self_(std::move(self)),
       client_(client),
       admit_(std::move(admit)),
       log_(logger("fake-master")) {}
+
+RemoteAgents::~RemoteAgents() { *alive_ = false; }
 
 http::Response RemoteAgents::handle(const http::Request& request) {
   protocol::AgentMessage message;
@@ -201,6 +215,8 @@ http::Response RemoteAgents::handle(const http::Request& request) {
                               forward.data());
       break;
     }
+    case protocol::AgentMessage::kLink:
+      return link(agentId);
     default:
       return textResponse(400, "an AgentMessage without a message");
   }
@@ -239,10 +255,47 @@ http::Response RemoteAgents::registerAgent(const std::string& agentId,
     config.attributes.assign(info.attributes().begin(), info.attributes().end());
     agent = std::make_unique<RemoteAgent>(std::move(config), self_, client_);
   }
+  // A registration comes on a new connection: the old one, if still open, no
+  // longer says whether the agent lives (it links again).
+  auto open = links_.find(agentId);
+  if (open != links_.end()) {
+    auto writer = open->second.writer;
+    links_.erase(open);
+    if (writer && !writer->closed()) writer->close();
+  }
   AgentRecovery recovery = recoveryOf(message);
   agent->recovered(recovery);
   master_.reregisterAgent(*agent, recovery);
   return textResponse(200, "registered");
+}
+
+http::Response RemoteAgents::link(const std::string& agentId) {
+  std::uint64_t generation = nextLink_++;
+  http::Response response;
+  response.status = 200;
+  response.contentType = "application/x-protobuf";
+  response.stream = [this, alive = alive_, agentId,
+                     generation](std::shared_ptr<http::StreamWriter> writer) {
+    if (!*alive) return;
+    Link& open = links_[agentId];
+    // The agent linked again (a new connection of the same process): the old one goes quietly.
+    if (open.writer && !open.writer->closed()) open.writer->close();
+    open = Link{generation, writer};
+    writer->onClosed([this, alive, agentId, generation] {
+      loop_.post([this, alive, agentId, generation] {
+        if (*alive) linkClosed(agentId, generation);
+      });
+    });
+  };
+  return response;
+}
+
+void RemoteAgents::linkClosed(const std::string& agentId, std::uint64_t generation) {
+  auto open = links_.find(agentId);
+  if (open == links_.end() || open->second.generation != generation) return;
+  links_.erase(open);
+  log_->warn("the connection of agent {} closed", agentId);
+  master_.agentDisconnected(agentId);
 }
 
 // --- RemoteMasterLink (agent side) ------------------------------------------------------
@@ -253,14 +306,62 @@ RemoteMasterLink::RemoteMasterLink(EventLoop& loop, http::HttpClient& client, Du
 RemoteMasterLink::~RemoteMasterLink() {
   *alive_ = false;
   for (const auto& [agentId, timer] : retries_) loop_.cancelTimer(timer);
+  // All cancelled first: each then ends within about a second, together.
+  for (const auto& [agentId, link] : links_) link.second->cancel();
+  for (const auto& [generation, call] : closingLinks_) call->cancel();
 }
 
 void RemoteMasterLink::addAgent(Agent& agent) { agents_[agent.id()] = &agent; }
+
+void RemoteMasterLink::agentRecovered(const std::string& agentId) {
+  if (leader_ && registered_.count(agentId) == 0) registerAgent(agentId);
+}
+
+void RemoteMasterLink::closeLinks() {
+  for (auto& [agentId, link] : links_) {
+    link.second->cancel();
+    closingLinks_[link.first] = std::move(link.second);
+  }
+  links_.clear();
+}
+
+void RemoteMasterLink::openLink(const std::string& agentId) {
+  auto open = links_.find(agentId);
+  if (open != links_.end()) {
+    open->second.second->cancel();
+    closingLinks_[open->second.first] = std::move(open->second.second);
+    links_.erase(open);
+  }
+  protocol::AgentMessage message;
+  message.set_agent_id(agentId);
+  message.mutable_link();
+  http::ClientRequest request = postMessage(*leader_, kAgentMessagePath, message);
+  request.timeout = Duration(0);  // open as long as both live
+  std::uint64_t generation = nextLink_++;
+  std::string leader = *leader_;
+  http::StreamingCall::Handlers handlers;
+  handlers.onHead = [](int, const std::map<std::string, std::string>&) {};
+  handlers.onData = [](std::string) {};
+  handlers.onEnd = [this, alive = alive_, agentId, generation, leader](Status) {
+    if (!*alive) return;
+    auto current = links_.find(agentId);
+    if (current != links_.end() && current->second.first == generation) {
+      // The master went away or dropped it; the detector names the next leader.
+      log_->info("agent {}: the connection to the master {} closed", agentId, leader);
+      links_.erase(current);
+      return;
+    }
+    closingLinks_.erase(generation);
+  };
+  links_[agentId] = {generation,
+                     std::make_unique<http::StreamingCall>(loop_, std::move(request), handlers)};
+}
 
 void RemoteMasterLink::leaderChanged(const std::optional<std::string>& leader) {
   if (leader == leader_) return;
   leader_ = leader;
   registered_.clear();
+  closeLinks();
   for (const auto& [agentId, timer] : retries_) loop_.cancelTimer(timer);
   retries_.clear();
   if (!leader) {
@@ -274,7 +375,7 @@ void RemoteMasterLink::leaderChanged(const std::optional<std::string>& leader) {
 void RemoteMasterLink::registerAgent(const std::string& agentId) {
   retries_.erase(agentId);
   Agent* agent = agents_.at(agentId);
-  if (!leader_ || agent->lost()) return;
+  if (!leader_ || agent->lost() || agent->recovering()) return;
   protocol::AgentMessage message;
   message.set_agent_id(agentId);
   fillRegistration(*agent, *message.mutable_register_agent());
@@ -295,6 +396,7 @@ void RemoteMasterLink::registerAgent(const std::string& agentId) {
     }
     registered_.insert(agentId);
     log_->info("agent {} registered with the master {} ({} task(s))", agentId, leader, tasks);
+    openLink(agentId);
     // As Mesos' agent resumes its status update streams after registering.
     for (const auto& frameworkId : frameworks) agents_.at(agentId)->resendPendingUpdates(frameworkId);
   });
@@ -411,6 +513,13 @@ http::Response RemoteMasterLink::handle(const http::Request& request) {
     case protocol::MasterMessage::kLose:
       agent.lose();
       break;
+    case protocol::MasterMessage::kReconcileTasks: {
+      const auto& reconcile = message.reconcile_tasks();
+      agent.reconcileTasks(
+          reconcile.framework(),
+          std::vector<std::string>(reconcile.task_ids().begin(), reconcile.task_ids().end()));
+      break;
+    }
     default:
       return textResponse(400, "a MasterMessage without a message");
   }

@@ -7,8 +7,13 @@
 // them back at their own port. Messages are protocol.proto's, one HTTP POST
 // each (binary protobuf), sent in order on one connection per process.
 //
+// A registered agent holds a connection to its master open (a Link message
+// answered with an empty stream): when the agent's process dies, the master
+// sees it close and disconnects the agent (Master::agentDisconnected). A
+// restarted agent registers again once it has recovered.
+//
 // What it does not do, compared with Mesos: no agent pings (a master does not
-// notice that an agent's process died), no authentication between them, agent
+// notice an agent's process that hangs), no authentication between them, agent
 // ids made by the agent process (a Mesos master gives them at the first
 // registration), and an executor's exit or message while the agent has no
 // master is lost (status updates are not: the agent re-sends them until
@@ -63,10 +68,12 @@ class RemoteAgent : public AgentLink {
                         const std::string& data) override;
   void resendPendingUpdates(const std::string& frameworkId) override;
   void lose() override;
+  void reconcileTasks(const ::mesos::v1::FrameworkInfo& framework,
+                      const std::vector<std::string>& taskIds) override;
   // The executors this master started there and has not heard end.
   std::vector<std::string> executorIds(const std::string& frameworkId) const override;
 
-  // What runs there already (from its registration).
+  // What runs there (from its registration, which replaces what was known).
   void recovered(const AgentRecovery& recovery);
   // The agent said the executor ended.
   void executorEnded(const std::string& frameworkId, const std::string& executorId);
@@ -89,22 +96,35 @@ class RemoteAgents {
   // `admit` runs before an agent new to this master registers (the registry
   // records it there); its error makes the registration fail (503), and the
   // agent tries again.
-  RemoteAgents(Master& master, std::string self, http::HttpClient& client,
+  RemoteAgents(EventLoop& loop, Master& master, std::string self, http::HttpClient& client,
                std::function<Status(const std::string& agentId)> admit);
+  ~RemoteAgents();
 
   // One AgentMessage: 200 for a registration, 202 for the rest, 400 for a
-  // body that is not one, 404 from an agent that has not registered here.
+  // body that is not one, 404 from an agent that has not registered here;
+  // a Link is answered with a stream held open.
   http::Response handle(const http::Request& request);
 
  private:
+  struct Link {
+    std::uint64_t generation = 0;
+    std::shared_ptr<http::StreamWriter> writer;
+  };
+
   http::Response registerAgent(const std::string& agentId,
                                const protocol::AgentMessage::Register& message);
+  http::Response link(const std::string& agentId);
+  void linkClosed(const std::string& agentId, std::uint64_t generation);
 
+  EventLoop& loop_;
   Master& master_;
   std::string self_;
   http::HttpClient& client_;
   std::function<Status(const std::string&)> admit_;
   std::map<std::string, std::unique_ptr<RemoteAgent>> agents_;
+  std::map<std::string, Link> links_;  // by agent id: the open one
+  std::uint64_t nextLink_ = 1;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::shared_ptr<spdlog::logger> log_;
 };
 
@@ -119,6 +139,9 @@ class RemoteMasterLink : public MasterLink {
 
   // An agent of this process (constructed with this link). Before leaderChanged().
   void addAgent(Agent& agent);
+  // The agent finished its recovery (Agent::recover): it registers now if a
+  // leader is known. An agent registers only once recovered.
+  void agentRecovered(const std::string& agentId);
   // The leading master is `leader` now (nullopt: none is known).
   void leaderChanged(const std::optional<std::string>& leader);
   // One MasterMessage: 202, 400 for a body that is not one, 404 for an
@@ -140,6 +163,9 @@ class RemoteMasterLink : public MasterLink {
   // Sends to the leader if `agentId` is registered with it; else drops `what`.
   void sendRegistered(protocol::AgentMessage message, const std::string& what);
   void post(const protocol::AgentMessage& message, std::function<void(int status)> done);
+  // Holds the agent's Link to the leader open (replacing an earlier one).
+  void openLink(const std::string& agentId);
+  void closeLinks();
 
   EventLoop& loop_;
   http::HttpClient& client_;
@@ -148,6 +174,11 @@ class RemoteMasterLink : public MasterLink {
   std::map<std::string, Agent*> agents_;
   std::set<std::string> registered_;  // with leader_
   std::map<std::string, TimerId> retries_;
+  // Open links by agent id (the latest generation counts); ended ones are
+  // dropped when their call reports its end.
+  std::map<std::string, std::pair<std::uint64_t, std::unique_ptr<http::StreamingCall>>> links_;
+  std::map<std::uint64_t, std::unique_ptr<http::StreamingCall>> closingLinks_;
+  std::uint64_t nextLink_ = 1;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::shared_ptr<spdlog::logger> log_;
 };

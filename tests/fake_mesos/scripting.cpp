@@ -120,6 +120,11 @@ void registerControlRoutes(http::Server& server, ControlOps& ops) {
     if (agent == params.end()) return textResponse(400, "expected agent=<agent id>\n");
     return answer(ops.loseAgent(agent->second), "lost");
   });
+  post("/fake/restart-agent", [&ops](const Params& params) {
+    auto agent = params.find("agent");
+    if (agent == params.end()) return textResponse(400, "expected agent=<agent id>\n");
+    return answer(ops.restartAgent(agent->second), "restarting");
+  });
   post("/fake/task-status", [&ops](const Params& params) {
     auto task = params.find("task");
     auto state = params.find("state");

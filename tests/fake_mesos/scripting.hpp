@@ -11,6 +11,7 @@
 //   POST /fake/kill-executor?task=ID            SIGKILL the executor running that task
 //   POST /fake/fail-next-launch?count=1         the next N task launches fail (TASK_FAILED)
 //   POST /fake/lose-agent?agent=ID              the agent is gone (TASK_LOST/UNREACHABLE)
+//   POST /fake/restart-agent?agent=ID           the agent's process is killed and started again
 //   POST /fake/task-status?task=ID&state=TASK_FINISHED[&message=M]
 //                                               a simulated executor sends that update
 //   GET  /fake/state                            JSON snapshot (state.hpp)
@@ -53,6 +54,9 @@ class ControlOps {
   virtual Status rescindOffer(const std::string& offerId) = 0;
   virtual Status killExecutorOfTask(const std::string& taskId) = 0;
   virtual Status loseAgent(const std::string& agentId) = 0;
+  // The agent dies as if its process were SIGKILLed and starts again on its
+  // checkpoint (only when agents run in the master's process).
+  virtual Status restartAgent(const std::string& agentId) = 0;
   virtual Status sendSimulatedStatus(const std::string& taskId, const std::string& state,
                                      const std::string& message) = 0;
   virtual std::string stateJson() = 0;

@@ -37,6 +37,8 @@ class SimulatedExecutorRuntime : public ExecutorRuntime {
   void setApi(ExecutorApi* api) { api_ = api; }
 
   Result<std::optional<pid_t>> launch(const ContainerLaunch& launch, ExitCallback onExit) override;
+  // False: a simulated executor lives in its agent and does not outlive it.
+  bool recover(const checkpoint::Container&, ExitCallback) override { return false; }
   void destroy(const std::string& containerId) override;
 
   // Makes the executor in `containerId` send `state` for `taskId`.

@@ -66,9 +66,10 @@ std::string StateSnapshot::toJson() const {
       });
   json += ",\"agents\":" + array(agents, [](const Agent& a) {
             return fmt::format(
-                "{{\"id\":{},\"hostname\":{},\"lost\":{},\"resources\":{},\"available\":{}}}",
-                jsonString(a.id), jsonString(a.hostname), boolean(a.lost), a.resourcesJson,
-                a.availableJson);
+                "{{\"id\":{},\"hostname\":{},\"lost\":{},\"connected\":{},\"resources\":{},"
+                "\"available\":{}}}",
+                jsonString(a.id), jsonString(a.hostname), boolean(a.lost), boolean(a.connected),
+                a.resourcesJson, a.availableJson);
           });
   json +=
       ",\"tasks\":" + array(tasks, [](const Task& t) {

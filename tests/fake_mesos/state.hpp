@@ -24,6 +24,7 @@ struct StateSnapshot {
     std::string id;
     std::string hostname;
     bool lost = false;
+    bool connected = true;      // false while its process is away (restarting)
     std::string resourcesJson;  // {"cpus":4,...}
     std::string availableJson;  // not offered, not used
   };

@@ -8,6 +8,8 @@
 #                    standby, as Marathon would)
 #   zk-restart       the ZooKeeper server restarted
 #   tm-kill          one TaskManager SIGKILLed
+#   agent-restart    (--mesos) the agent of a running Mesos task killed and
+#                    started again (/fake/restart-agent)
 #   none             no fault
 # A run passes when its job FINISHED with the right output. Bounded in runs
 # and in time; prints how many passed, per fault.
@@ -53,7 +55,12 @@ start_one() {
 }
 start_one a
 start_one b
-wait_for "leading: this Dispatcher" "$TMP/a.log" 20 2>/dev/null || wait_for "leading: this Dispatcher" "$TMP/b.log" 20
+# Either may lead (wait_for's failure would end the script at the first).
+deadline=$((SECONDS + 20))
+until grep -q "leading: this Dispatcher" "$TMP/a.log" "$TMP/b.log" 2>/dev/null; do
+  [ "$SECONDS" -lt "$deadline" ] || fail "no Dispatcher leads"
+  sleep 0.05
+done
 
 seq 1 20000 > "$TMP/numbers.txt"
 cat > "$TMP/job.yaml" <<YAML
@@ -81,6 +88,7 @@ leader_name() {
 }
 
 faults=(jm-kill dispatcher-kill zk-restart tm-kill none)
+[ "$mesos" = 0 ] || faults+=(agent-restart)
 declare -A tried passed
 started=$SECONDS
 run=0
@@ -105,6 +113,9 @@ while [ "$run" -lt "$runs" ] && [ $((SECONDS - started)) -lt "$limit" ]; do
       fi ;;
     zk-restart) bash "$ZK_SCRIPT" restart "$ZK_DIR" > /dev/null ;;
     tm-kill) pkill -9 -o -f -- "tailor-taskmanager --taskmanager-id" || true ;;
+    agent-restart)
+      agent="$(curl -s "$FAKE/fake/state" | jq -r '[.tasks[] | select(.completed | not) | .agent] | first // empty')"
+      [ -z "$agent" ] || curl -s -X POST "$FAKE/fake/restart-agent?agent=$agent" > /dev/null || true ;;
     none) ;;
   esac
   ok=0

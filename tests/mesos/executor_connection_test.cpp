@@ -857,6 +857,30 @@ TEST_F(ExecutorConnectionTest, WithCheckpointingItRetriesUntilTheRecoveryTimeout
   });
 }
 
+TEST_F(ExecutorConnectionTest, WithCheckpointingRetriesAtDelaysDrawnBelowTheBackoffMaximum) {
+  // §7.5: a restarted agent waits only MESOS_SUBSCRIPTION_BACKOFF_MAX (its
+  // executor reregistration timeout) for its executors; retries a fixed
+  // maximum apart could keep missing that window, so each delay is drawn
+  // from [0, max] as Mesos' executor library draws it.
+  agent_.script({{200, {subscribedEvent()}}, {503, {}}});
+  ExecutorEnvironment env = environment(true);
+  env.recoveryTimeout = Duration(10000);
+  env.backoffMax = Duration(40);
+  start(env);
+  ASSERT_TRUE(subscribedTimes(1)) << notices();
+  onLoop([&] { agent_.streams[0]->abort(); });
+  ASSERT_TRUE(waitUntil([&] { return agent_.subscribes.size() >= 30; })) << notices();
+  onLoop([&] {
+    int short_gaps = 0;
+    for (size_t i = 2; i < agent_.subscribeTimes.size(); ++i) {
+      auto gap = std::chrono::duration_cast<Duration>(agent_.subscribeTimes[i] -
+                                                      agent_.subscribeTimes[i - 1]);
+      if (gap < env.backoffMax / 2) ++short_gaps;
+    }
+    EXPECT_GT(short_gaps, 0) << "every retry waited about the maximum";
+  });
+}
+
 TEST_F(ExecutorConnectionTest, WithCheckpointingItSubscribesAgainWhenTheAgentIsBack) {
   agent_.script({{200, {subscribedEvent()}}, {503, {}}, {503, {}}, {200, {subscribedEvent()}}});
   ExecutorEnvironment env = environment(true);
