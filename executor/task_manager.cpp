@@ -96,25 +96,33 @@ void TaskManager::start(std::uint16_t port) {
   tryRegister();
 }
 
-void TaskManager::tryRegister() {
-  if (stopping_) return;
+v1::RegisterTaskManagerRequest TaskManager::registration() const {
   v1::RegisterTaskManagerRequest request;
   request.set_taskmanager_id(config_.id);
   request.set_address(address_);
   *request.mutable_resources() = config_.resources.toProto();
   request.set_pid(getpid());
+  return request;
+}
+
+void TaskManager::startHeartbeats(const v1::RegisterTaskManagerResponse& response) {
+  registered_ = true;
+  heartbeatInterval_ = Duration(response.heartbeat_interval_ms());
+  heartbeatTimeout_ = Duration(response.heartbeat_timeout_ms());
+  lastHeartbeatOk_ = loop_.now();
+  timer_ = loop_.runAfter(heartbeatInterval_, [this] { heartbeat(); });
+}
+
+void TaskManager::tryRegister() {
+  if (stopping_) return;
   rpc_.call<v1::RegisterTaskManagerResponse>(
-      config_.resourceManagerAddress, "ResourceManager", "RegisterTaskManager", request,
+      config_.resourceManagerAddress, "ResourceManager", "RegisterTaskManager", registration(),
       [this](Result<v1::RegisterTaskManagerResponse> response) {
         if (stopping_) return;
         if (response.ok() && response->accepted()) {
-          registered_ = true;
-          heartbeatInterval_ = Duration(response->heartbeat_interval_ms());
-          heartbeatTimeout_ = Duration(response->heartbeat_timeout_ms());
-          lastHeartbeatOk_ = loop_.now();
+          startHeartbeats(*response);
           log_->info("{} registered with the ResourceManager", config_.id);
           if (onRegistered_) onRegistered_();
-          timer_ = loop_.runAfter(heartbeatInterval_, [this] { heartbeat(); });
           return;
         }
         if (response.ok()) {
@@ -311,24 +319,15 @@ void TaskManager::lookForLeader() {
     timer_ = loop_.runAfter(Duration(500), [this] { lookForLeader(); });
     return;
   }
-  v1::RegisterTaskManagerRequest request;
-  request.set_taskmanager_id(config_.id);
-  request.set_address(address_);
-  *request.mutable_resources() = config_.resources.toProto();
-  request.set_pid(getpid());
   rpc_.call<v1::RegisterTaskManagerResponse>(
-      leader, "ResourceManager", "RegisterTaskManager", request,
+      leader, "ResourceManager", "RegisterTaskManager", registration(),
       [this, leader](Result<v1::RegisterTaskManagerResponse> response) {
         if (stopping_) return;
         if (response.ok() && response->accepted()) {
           config_.resourceManagerAddress = leader;
-          registered_ = true;
           lostSince_.reset();
-          heartbeatInterval_ = Duration(response->heartbeat_interval_ms());
-          heartbeatTimeout_ = Duration(response->heartbeat_timeout_ms());
-          lastHeartbeatOk_ = loop_.now();
           log_->info("{} registered with the job's JobManager at {}", config_.id, leader);
-          timer_ = loop_.runAfter(heartbeatInterval_, [this] { heartbeat(); });
+          startHeartbeats(*response);
           return;
         }
         if (response.ok()) {

@@ -69,6 +69,9 @@ class TaskManager {
   void shutdown(const std::string& reason, int exitCode);
 
  private:
+  v1::RegisterTaskManagerRequest registration() const;
+  // Registered: heartbeats at the interval the answer gives.
+  void startHeartbeats(const v1::RegisterTaskManagerResponse& response);
   void tryRegister();
   void heartbeat();
   // The JobManager is lost: wait for a new leader (HA) or shut down.
