@@ -102,6 +102,8 @@ v1::RegisterTaskManagerRequest TaskManager::registration() const {
   request.set_address(address_);
   *request.mutable_resources() = config_.resources.toProto();
   request.set_pid(getpid());
+  for (const auto& [attemptId, running] : running_) *request.add_running() = running;
+  for (const auto& update : unreported_) *request.add_unreported() = update;
   return request;
 }
 
@@ -191,21 +193,32 @@ Result<v1::DeployTaskResponse> TaskManager::deploy(const v1::DeployTaskRequest& 
     response.set_reason("attempt " + task.attempt_id() + " already runs here");
     return response;
   }
-  std::string jobMaster = task.jobmaster_address();
   std::string attemptId = task.attempt_id();
+  v1::RunningAttempt running;
+  running.set_attempt_id(attemptId);
+  running.set_stage(task.stage());
+  running.set_index(task.index());
+  running.set_attempt(task.attempt());
+  *running.mutable_slot_resources() = task.slot_resources();
   auto runner = std::make_unique<TaskRunner>(
       scratchFor(task), task,
       // Running is not reported: the JobMaster takes the DeployTask answer
       // as running, and one update per attempt halves the RPCs of short tasks.
       [](v1::TaskStateUpdate) {},
-      [this, jobMaster, attemptId](v1::TaskStateUpdate update) {
-        loop_.post([this, jobMaster, attemptId, update = std::move(update)] {
+      [this, running](v1::TaskStateUpdate update) {
+        update.set_stage(running.stage());
+        update.set_index(running.index());
+        update.set_attempt(running.attempt());
+        loop_.post([this, attemptId = running.attempt_id(), update = std::move(update)] {
           log_->info("{} {}{}", attemptId, v1::TaskState_Name(update.state()),
                      update.message().empty() ? "" : ": " + update.message());
-          sendUpdate(jobMaster, update, 5);
+          running_.erase(attemptId);
+          report(attemptId, update);
           onAttemptDone(attemptId);
         });
       });
+  running_[attemptId] = running;
+  reportTo_[attemptId] = task.jobmaster_address();
   log_->info("running {} ({} inputs, {} splits)", attemptId, task.inputs_size(),
              task.splits_size());
   runner->start();
@@ -240,13 +253,33 @@ void TaskManager::onAttemptDone(const std::string& attemptId) {
   runners_.erase(it);
 }
 
+void TaskManager::report(const std::string& attemptId, v1::TaskStateUpdate update) {
+  std::string jobMaster;
+  auto to = reportTo_.find(attemptId);
+  if (to != reportTo_.end()) {
+    jobMaster = to->second;
+    reportTo_.erase(to);
+  }
+  sendUpdate(jobMaster, std::move(update), 5);
+}
+
 void TaskManager::sendUpdate(const std::string& jobMaster, v1::TaskStateUpdate update,
                              int triesLeft) {
-  if (stopping_ || jobMaster.empty()) return;
+  if (stopping_) return;
+  if (lostSince_) {
+    // No JobManager listens: the next one hears it when this TM registers.
+    unreported_.push_back(std::move(update));
+    return;
+  }
+  if (jobMaster.empty()) return;
   rpc_.call<v1::TaskStateUpdateResponse>(
       jobMaster, "JobMaster", "UpdateTaskState", update,
       [this, jobMaster, update, triesLeft](Result<v1::TaskStateUpdateResponse> response) {
         if (response.ok() || stopping_) return;
+        if (lostSince_) {
+          unreported_.push_back(update);
+          return;
+        }
         log_->warn("reporting {} {} to {} failed: {}", update.attempt_id(),
                    v1::TaskState_Name(update.state()), jobMaster, response.error().message);
         if (triesLeft > 1) {
@@ -264,12 +297,12 @@ void TaskManager::onJobManagerLost(const std::string& reason) {
   }
   registered_ = false;
   lostSince_ = loop_.now();
-  // Attempts in flight report to a JobManager that is gone; the next one
-  // runs them again. Finished attempts' partitions stay and are served.
-  for (auto& [attemptId, runner] : runners_) runner->cancel();
-  log_->warn("{} lost its JobManager at {} ({}); keeping its partitions and waiting up to {} ms "
-             "for the job's next JobManager ({})",
-             config_.id, config_.resourceManagerAddress, reason,
+  // Running attempts run on; their final updates wait for the next
+  // JobManager, which takes them over. Finished attempts' partitions stay
+  // and are served.
+  log_->warn("{} lost its JobManager at {} ({}); keeping its partitions and {} running "
+             "attempts, waiting up to {} ms for the job's next JobManager ({})",
+             config_.id, config_.resourceManagerAddress, reason, runners_.size(),
              config_.jobManagerLossTimeout.count(), config_.jobManagerSource);
   lookForLeader();
 }
@@ -319,15 +352,13 @@ void TaskManager::lookForLeader() {
     timer_ = loop_.runAfter(Duration(500), [this] { lookForLeader(); });
     return;
   }
+  std::size_t sent = unreported_.size();
   rpc_.call<v1::RegisterTaskManagerResponse>(
       leader, "ResourceManager", "RegisterTaskManager", registration(),
-      [this, leader](Result<v1::RegisterTaskManagerResponse> response) {
+      [this, leader, sent](Result<v1::RegisterTaskManagerResponse> response) {
         if (stopping_) return;
         if (response.ok() && response->accepted()) {
-          config_.resourceManagerAddress = leader;
-          lostSince_.reset();
-          log_->info("{} registered with the job's JobManager at {}", config_.id, leader);
-          startHeartbeats(*response);
+          onReRegistered(leader, sent, *response);
           return;
         }
         if (response.ok()) {
@@ -337,6 +368,23 @@ void TaskManager::lookForLeader() {
         timer_ = loop_.runAfter(Duration(500), [this] { lookForLeader(); });
       },
       Duration(3000));
+}
+
+void TaskManager::onReRegistered(const std::string& leader, std::size_t sent,
+                                 const v1::RegisterTaskManagerResponse& response) {
+  config_.resourceManagerAddress = leader;
+  lostSince_.reset();
+  log_->info("{} registered with the job's JobManager at {} ({} running attempts, {} ended "
+             "meanwhile)",
+             config_.id, leader, running_.size(), sent);
+  // The new JobManager took over the running attempts: they report to it.
+  for (auto& [attemptId, jobMaster] : reportTo_) jobMaster = leader;
+  // Updates kept while the registration was under way go now.
+  std::vector<v1::TaskStateUpdate> rest(unreported_.begin() + static_cast<std::ptrdiff_t>(sent),
+                                        unreported_.end());
+  unreported_.clear();
+  for (auto& update : rest) sendUpdate(leader, std::move(update), 5);
+  startHeartbeats(response);
 }
 
 void TaskManager::shutdown(const std::string& reason, int exitCode) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/event_loop.hpp"
 #include "common/http/server.hpp"
@@ -39,9 +40,10 @@ struct TaskManagerConfig {
   // High availability (docs/ha.md): where the job's leading JobManager says
   // where it is (local:DIR or zk://..., the JobManager's --ha-store), and how
   // long this TaskManager waits for a new one when it loses the current one.
-  // Meanwhile it keeps its partitions (its running attempts are cancelled:
-  // the new JobManager runs them again) and registers with the new leader.
-  // Empty or zero: it shuts down when it loses the ResourceManager.
+  // Meanwhile it keeps its partitions, its running attempts run on and the
+  // final updates of those that end are kept; it registers with the new
+  // leader, telling it both. Empty or zero: it shuts down when it loses the
+  // ResourceManager.
   std::string jobManagerSource = {};
   Duration jobManagerLossTimeout{0};
 };
@@ -80,7 +82,14 @@ class TaskManager {
   // The address the job's leader published; empty when none (yet).
   std::string readLeader();
   Result<v1::DeployTaskResponse> deploy(const v1::DeployTaskRequest& request);
+  // An attempt's last update: to the JobManager running it, or kept for the
+  // next one while none listens.
+  void report(const std::string& attemptId, v1::TaskStateUpdate update);
   void sendUpdate(const std::string& jobMaster, v1::TaskStateUpdate update, int triesLeft);
+  // Registered with the job's new leader at `leader`; `sent` of the kept
+  // updates went with the registration.
+  void onReRegistered(const std::string& leader, std::size_t sent,
+                      const v1::RegisterTaskManagerResponse& response);
   void onAttemptDone(const std::string& attemptId);
   TaskRunnerContext scratchFor(const v1::TaskDeployment& task);
 
@@ -101,6 +110,11 @@ class TaskManager {
   std::optional<MonotonicTime> lostSince_;  // waiting for a new JobManager since
   std::unique_ptr<zookeeper::Session> zooKeeper_;
   std::map<std::string, std::unique_ptr<TaskRunner>> runners_;
+  // Running attempts as a registration names them, and where each reports.
+  std::map<std::string, v1::RunningAttempt> running_;
+  std::map<std::string, std::string> reportTo_;
+  // Final updates no JobManager has heard yet (while it waits for a new one).
+  std::vector<v1::TaskStateUpdate> unreported_;
   // The attempts started here, in the task log folder (with one).
   std::unique_ptr<StartedAttempts> startedAttempts_;
   // Slot scratch directories in use, and which attempt uses which.

@@ -290,7 +290,17 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
 
   rpcServer.handle<v1::RegisterTaskManagerRequest, v1::RegisterTaskManagerResponse>(
       "ResourceManager", "RegisterTaskManager", [&](const v1::RegisterTaskManagerRequest& r) {
-        return resourceManager.registerTaskManager(r);
+        auto response = resourceManager.registerTaskManager(r);
+        // A TaskManager back from a lost JobManager attempt: what it still
+        // runs and what ended meanwhile go to the JobMaster now, before the
+        // ResourceManager's pass offers its slots.
+        if (response.ok() && response->accepted()) {
+          jobMaster.taskManagerReturned(
+              r.taskmanager_id(), r.address(),
+              std::vector<v1::RunningAttempt>(r.running().begin(), r.running().end()),
+              std::vector<v1::TaskStateUpdate>(r.unreported().begin(), r.unreported().end()));
+        }
+        return response;
       });
   rpcServer.handle<v1::HeartbeatRequest, v1::HeartbeatResponse>(
       "ResourceManager", "Heartbeat",
@@ -362,11 +372,18 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
       ++adopted;
     }
     state.mutable_taskmanagers()->Swap(&kept);
+    auto parseKey = [](const std::string& key, int& stage, int& index) {
+      stage = -1;
+      index = -1;
+      return std::sscanf(key.c_str(), "%d.%d", &stage, &index) == 2;
+    };
+    int stage = -1;
+    int index = -1;
     for (const auto& [key, attempts] : state.task_attempts()) {
-      int stage = -1;
-      int index = -1;
-      if (std::sscanf(key.c_str(), "%d.%d", &stage, &index) == 2) {
-        jobMaster.restoreAttempts(stage, index, attempts);
+      auto failures = state.task_failures().find(key);
+      if (parseKey(key, stage, index)) {
+        jobMaster.restoreAttempts(stage, index, attempts,
+                                  failures == state.task_failures().end() ? 0 : failures->second);
       }
     }
     // The tasks they finished: not run again while their output lives (on
@@ -386,12 +403,25 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
       }
     }
     state.mutable_finished()->Swap(&finished);
+    // The attempts running when the earlier attempt was lost, on an adopted
+    // TaskManager: not run again while it comes back running them.
+    int running = 0;
+    google::protobuf::Map<std::string, v1::RunningTask> stillRunning;
+    for (const auto& [key, task] : state.running()) {
+      if (holders.count(task.taskmanager()) == 0 || !parseKey(key, stage, index)) continue;
+      if (jobMaster.restoreRunning(stage, index, task.attempt(), task.taskmanager())) {
+        stillRunning[key] = task;
+        ++running;
+      }
+    }
+    state.mutable_running()->swap(stillRunning);
     if (loaded->has_value()) {
       log->info("job {}: attempt {} goes on from attempt {} ({}): framework {}, {} TaskManagers "
-                "adopted, {} finished tasks kept, new TaskManagers from tm-{}",
+                "adopted, {} finished tasks kept, {} running attempts to take over, new "
+                "TaskManagers from tm-{}",
                 options.jobId, options.attempt, state.attempt(), haStore->describe(),
                 state.framework_id().empty() ? "none yet" : state.framework_id(), adopted,
-                restored, std::max<std::uint64_t>(1, state.next_taskmanager()));
+                restored, running, std::max<std::uint64_t>(1, state.next_taskmanager()));
     }
     resourceManager.setFirstTaskManagerNumber(state.next_taskmanager());
     keeper = std::make_unique<JobStateKeeper>(loop, *haStore, options.attempt, std::move(state),

@@ -53,6 +53,7 @@ void JobStateKeeper::onTaskFinished(int stage, int index, int attempts, const st
                                     const std::vector<v1::PartitionInfo>& partitions) {
   v1::FinishedTask* task = findFinished(stage, index);
   if (task == nullptr) task = state_.add_finished();
+  state_.mutable_running()->erase(fmt::format("{}.{}", stage, index));
   task->set_stage(stage);
   task->set_index(index);
   task->set_attempts(attempts);
@@ -85,8 +86,20 @@ void JobStateKeeper::onTaskReset(int stage, int index) {
   }
 }
 
-void JobStateKeeper::onTaskDeployed(int stage, int index, int attempts) {
-  (*state_.mutable_task_attempts())[fmt::format("{}.{}", stage, index)] = attempts;
+void JobStateKeeper::onTaskDeployed(int stage, int index, int attempts,
+                                    const std::string& taskManager) {
+  std::string key = fmt::format("{}.{}", stage, index);
+  (*state_.mutable_task_attempts())[key] = attempts;
+  v1::RunningTask& running = (*state_.mutable_running())[key];
+  running.set_attempt(attempts);
+  running.set_taskmanager(taskManager);
+  saveSoon();
+}
+
+void JobStateKeeper::onTaskStopped(int stage, int index, int failures) {
+  std::string key = fmt::format("{}.{}", stage, index);
+  state_.mutable_running()->erase(key);
+  if (failures > 0) (*state_.mutable_task_failures())[key] = failures;
   saveSoon();
 }
 

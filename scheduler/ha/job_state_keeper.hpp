@@ -54,7 +54,8 @@ class JobStateKeeper : public ResourceObserver, public ProgressListener {
                       const std::vector<v1::PartitionInfo>& partitions) override;
   void onTaskCollected(int stage, int index) override;
   void onTaskReset(int stage, int index) override;
-  void onTaskDeployed(int stage, int index, int attempts) override;
+  void onTaskDeployed(int stage, int index, int attempts, const std::string& taskManager) override;
+  void onTaskStopped(int stage, int index, int failures) override;
 
   // For tests: what happens when a write is fenced (default: _Exit(3)).
   void setFencedHandler(std::function<void(const std::string&)> handler) {

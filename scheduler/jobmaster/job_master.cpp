@@ -68,6 +68,13 @@ JobMaster::~JobMaster() = default;
 
 void JobMaster::start() {
   submittedAt_ = loop_.wallSeconds();
+  // Attempts and failures of earlier JobManager attempts count in the report.
+  for (auto& stage : stages_) {
+    for (const auto& task : stage.tasks) {
+      stage.attempts += task.attempts;
+      stage.failedAttempts += task.failures;
+    }
+  }
   log_->info("job {} ({}) started: {} stages, sink {}", config_.jobId, spec_.name(),
              stages_.size(), stages_[sink_].spec.name());
   if (collected_ == static_cast<int>(stages_[sink_].tasks.size())) {
@@ -129,13 +136,147 @@ bool JobMaster::restoreFinished(int stage, int index, int attempts, const std::s
   return true;
 }
 
-void JobMaster::restoreAttempts(int stage, int index, int attempts) {
+void JobMaster::restoreAttempts(int stage, int index, int attempts, int failures) {
   if (stage < 0 || stage >= static_cast<int>(stages_.size()) || index < 0 ||
       index >= static_cast<int>(stages_[stage].tasks.size())) {
     return;
   }
   Task& task = stages_[stage].tasks[static_cast<size_t>(index)];
   task.attempts = std::max(task.attempts, attempts);
+  task.failures = std::max(task.failures, failures);
+}
+
+bool JobMaster::restoreRunning(int stage, int index, int attempt, const std::string& holder) {
+  if (stage < 0 || stage >= static_cast<int>(stages_.size()) || index < 0 ||
+      index >= static_cast<int>(stages_[stage].tasks.size()) || attempt < 1 || holder.empty() ||
+      holder == kJobManagerHolder) {
+    return false;
+  }
+  Task& task = stages_[stage].tasks[static_cast<size_t>(index)];
+  if (task.state != TaskState::kWaiting) return false;  // a restored finish wins
+  task.attempts = std::max(task.attempts, attempt);
+  runAdopted(task, attempt, holder, "");
+  return true;
+}
+
+int JobMaster::stageNamed(const std::string& name) const {
+  for (int s = 0; s < static_cast<int>(stages_.size()); ++s) {
+    if (stages_[s].spec.name() == name) return s;
+  }
+  return -1;
+}
+
+void JobMaster::runAdopted(Task& task, int attempt, const std::string& taskManagerId,
+                           const std::string& address) {
+  StageInfo& stage = stages_[task.stage];
+  task.attemptId = fmt::format("{}[{}]#{}", stage.spec.name(), task.index, attempt);
+  task.slotId.clear();
+  task.taskManagerId = taskManagerId;
+  task.address = address;
+  task.ranOn = taskManagerId;
+  task.ranOnAddress = address;
+  task.attemptStartedAt = loop_.wallSeconds();
+  attempts_[task.attemptId] = {task.stage, task.index};
+  setState(task, TaskState::kRunning);
+  if (!stage.startedReported) {
+    stage.startedReported = true;
+    stage.startedAt = task.attemptStartedAt;
+  }
+}
+
+JobMaster::Task* JobMaster::attachReturned(const std::string& taskManagerId,
+                                           const std::string& address,
+                                           const std::string& attemptId,
+                                           const std::string& stageName, int index,
+                                           int attempt) {
+  Task* task = findAttempt(attemptId);
+  if (task != nullptr) {
+    // Restored as running there (or taken over by an earlier registration).
+    if (task->state != TaskState::kRunning || task->taskManagerId != taskManagerId) {
+      return nullptr;
+    }
+  } else {
+    // Unknown here (the earlier attempt's last writes did not land): taken
+    // over if its task still waits to run, and this is the task's newest attempt.
+    int s = stageNamed(stageName);
+    if (s < 0 || index < 0 || index >= static_cast<int>(stages_[s].tasks.size()) ||
+        attempt < 1 || attemptId != fmt::format("{}[{}]#{}", stageName, index, attempt)) {
+      return nullptr;
+    }
+    Task& candidate = stages_[s].tasks[static_cast<size_t>(index)];
+    if ((candidate.state != TaskState::kWaiting && candidate.state != TaskState::kPending) ||
+        attempt < candidate.attempts) {
+      return nullptr;
+    }
+    stages_[s].attempts += attempt - candidate.attempts;
+    candidate.attempts = attempt;
+    runAdopted(candidate, attempt, taskManagerId, address);
+    if (progress_ != nullptr) {
+      progress_->onTaskDeployed(candidate.stage, candidate.index, attempt, taskManagerId);
+    }
+    task = &candidate;
+  }
+  if (task->address.empty()) attemptsPerTm_[taskManagerId] += 1;
+  task->address = address;
+  task->ranOnAddress = address;
+  return task;
+}
+
+void JobMaster::taskManagerReturned(const std::string& taskManagerId, const std::string& address,
+                                    const std::vector<v1::RunningAttempt>& running,
+                                    const std::vector<v1::TaskStateUpdate>& unreported) {
+  if (status_ != JobStatus::kRunning) return;
+  std::set<std::string> heard;
+  for (const auto& attempt : running) {
+    heard.insert(attempt.attempt_id());
+    if (attachReturned(taskManagerId, address, attempt.attempt_id(), attempt.stage(),
+                       attempt.index(), attempt.attempt()) == nullptr) {
+      log_->info("cancelling {} on {}: its task is no longer that TaskManager's to run",
+                 attempt.attempt_id(), taskManagerId);
+      taskManagers_.cancelTask(address, attempt.attempt_id());
+      continue;
+    }
+    log_->info("taking over {}, running on {}", attempt.attempt_id(), taskManagerId);
+  }
+  for (const auto& update : unreported) {
+    heard.insert(update.attempt_id());
+    if (attachReturned(taskManagerId, address, update.attempt_id(), update.stage(),
+                       update.index(), update.attempt()) == nullptr) {
+      continue;  // its task ran elsewhere meanwhile, or finished
+    }
+    log_->info("{} ended on {} while no JobManager listened: {}", update.attempt_id(),
+               taskManagerId, v1::TaskState_Name(update.state()));
+    (void)updateTaskState(update);
+  }
+  // Attempts restored as running there that it neither runs nor reported
+  // (their last update went to the lost JobManager): run again.
+  for (auto& stage : stages_) {
+    for (auto& task : stage.tasks) {
+      if (task.state != TaskState::kRunning || task.taskManagerId != taskManagerId ||
+          !task.slotId.empty() || heard.count(task.attemptId) != 0) {
+        continue;
+      }
+      log_->warn("{} is no longer on {} and its end was not heard; it will run again",
+                 task.attemptId, taskManagerId);
+      finishAttempt(task, loop_.wallSeconds());
+      if (observer_ != nullptr) {
+        observer_->onAttemptFailed(task.attemptId, "ended while no JobManager listened", true);
+      }
+      resetToWaiting(task);
+    }
+  }
+  requestSchedule();
+}
+
+bool JobMaster::adoptSlot(const Slot& slot, const std::string& attemptId) {
+  Task* task = findAttempt(attemptId);
+  if (status_ != JobStatus::kRunning || task == nullptr || task->state != TaskState::kRunning ||
+      task->taskManagerId != slot.taskManagerId || !task->slotId.empty()) {
+    return false;
+  }
+  slots_[slot.id] = HeldSlot{slot, attemptId};
+  task->slotId = slot.id;
+  return true;
 }
 
 void JobMaster::tellFinished(const Task& task) {
@@ -318,7 +459,7 @@ void JobMaster::invalidateConsumers() {
         setState(task, TaskState::kWaiting);
       } else if (task.state == TaskState::kDeploying || task.state == TaskState::kRunning) {
         log_->info("cancelling {}: its inputs are being recomputed", task.attemptId);
-        taskManagers_.cancelTask(task.address, task.attemptId);
+        if (!task.address.empty()) taskManagers_.cancelTask(task.address, task.attemptId);
         finishAttempt(task, loop_.wallSeconds());
         auto slot = slots_.find(task.slotId);
         if (slot != slots_.end()) {
@@ -347,7 +488,9 @@ void JobMaster::deploy(Task& task, const std::string& slotId) {
   task.attempts += 1;
   stage.attempts += 1;
   task.attemptId = attemptName(task);
-  if (progress_ != nullptr) progress_->onTaskDeployed(task.stage, task.index, task.attempts);
+  if (progress_ != nullptr) {
+    progress_->onTaskDeployed(task.stage, task.index, task.attempts, held.slot.taskManagerId);
+  }
   task.slotId = slotId;
   task.taskManagerId = held.slot.taskManagerId;
   task.address = held.slot.address;
@@ -400,6 +543,8 @@ v1::TaskDeployment JobMaster::makeDeployment(const Task& task) const {
   d.set_attempt_id(task.attemptId);
   d.set_slot_id(task.slotId);
   d.set_jobmaster_address(address_);
+  auto slot = slots_.find(task.slotId);
+  if (slot != slots_.end()) *d.mutable_slot_resources() = slot->second.slot.profile.toProto();
   *d.mutable_command() = stage.spec.command();
   for (const auto& [key, value] : stage.spec.env()) {
     (*d.mutable_env())[key] = value;
@@ -456,6 +601,10 @@ void JobMaster::resetToWaiting(Task& task) {
   if (task.state == TaskState::kFinished && !task.partitions.empty()) {
     holdersDirty_ = true;
     if (progress_ != nullptr) progress_->onTaskReset(task.stage, task.index);
+  }
+  if ((task.state == TaskState::kDeploying || task.state == TaskState::kRunning) &&
+      progress_ != nullptr) {
+    progress_->onTaskStopped(task.stage, task.index, task.failures);
   }
   task.partitions.clear();
   setState(task, TaskState::kWaiting);
@@ -831,7 +980,7 @@ void JobMaster::endJob(JobStatus status, const std::string& error) {
   for (auto& stage : stages_) {
     for (auto& task : stage.tasks) {
       if (task.state == TaskState::kDeploying || task.state == TaskState::kRunning) {
-        taskManagers_.cancelTask(task.address, task.attemptId);
+        if (!task.address.empty()) taskManagers_.cancelTask(task.address, task.attemptId);
         finishAttempt(task, finishedAt_);
         resetToWaiting(task);
       }

@@ -73,8 +73,13 @@ class ProgressListener {
   virtual void onTaskCollected(int stage, int index) = 0;
   // It is no longer finished (its output was lost; it runs again if needed).
   virtual void onTaskReset(int stage, int index) = 0;
-  // Its attempt number `attempts` is being deployed.
-  virtual void onTaskDeployed(int stage, int index, int attempts) = 0;
+  // Its attempt number `attempts` is being deployed to `taskManager`, or was
+  // deployed there by an earlier JobManager attempt and is taken over.
+  virtual void onTaskDeployed(int stage, int index, int attempts,
+                              const std::string& taskManager) = 0;
+  // Its attempt ended without finishing (failed, lost or cancelled);
+  // `failures` are those counted against max_attempts so far.
+  virtual void onTaskStopped(int stage, int index, int failures) = 0;
 };
 
 class JobMaster : public SlotOwner {
@@ -100,8 +105,26 @@ class JobMaster : public SlotOwner {
   // runs again. False (and nothing changes) when `stage` or `index` is not
   // this job's.
   // Before start(): attempts of task `stage`[`index`] so far (so that attempt
-  // ids go on after an earlier JobManager attempt's).
-  void restoreAttempts(int stage, int index, int attempts);
+  // ids go on after an earlier JobManager attempt's), and its failures
+  // counted against max_attempts.
+  void restoreAttempts(int stage, int index, int attempts, int failures);
+
+  // Before start(): attempt number `attempt` of task `stage`[`index`] was
+  // running on TaskManager `holder` when an earlier JobManager attempt was
+  // lost. It counts as running there (not scheduled again) until `holder`
+  // registers again (taskManagerReturned) or is lost. False (and nothing
+  // changes) for a task not this job's or not waiting to run.
+  bool restoreRunning(int stage, int index, int attempt, const std::string& holder);
+
+  // A TaskManager registered again with this JobManager (at `address`),
+  // after it lost an earlier attempt: `running` are the attempts it still
+  // runs, `unreported` the last updates of attempts that ended meanwhile.
+  // Attempts of tasks still its own are taken over (their slots come with
+  // adoptSlot), the others are cancelled; restored attempts it no longer
+  // runs and never reported run again.
+  void taskManagerReturned(const std::string& taskManagerId, const std::string& address,
+                           const std::vector<v1::RunningAttempt>& running,
+                           const std::vector<v1::TaskStateUpdate>& unreported);
 
   bool restoreFinished(int stage, int index, int attempts, const std::string& holder,
                        const std::string& address,
@@ -115,6 +138,7 @@ class JobMaster : public SlotOwner {
 
   // SlotOwner
   bool offerSlot(const Slot& slot) override;
+  bool adoptSlot(const Slot& slot, const std::string& attemptId) override;
   void onTaskManagerLost(const std::string& taskManagerId, const std::string& reason) override;
   void onResourcesUnavailable(const std::string& reason) override;
   void onPlacementStalled(const std::set<std::string>& holders) override;
@@ -200,6 +224,16 @@ class JobMaster : public SlotOwner {
   void deploy(Task& task, const std::string& slotId);
   v1::TaskDeployment makeDeployment(const Task& task) const;
   Task* findAttempt(const std::string& attemptId);
+  int stageNamed(const std::string& name) const;
+  // Marks `task` as running attempt number `attempt` on `taskManagerId`,
+  // deployed by an earlier JobManager attempt (no slot yet).
+  void runAdopted(Task& task, int attempt, const std::string& taskManagerId,
+                  const std::string& address);
+  // The task whose attempt `attemptId` a returning TaskManager names, if it
+  // is still that TaskManager's to run (taken over when the task waits).
+  Task* attachReturned(const std::string& taskManagerId, const std::string& address,
+                       const std::string& attemptId, const std::string& stage, int index,
+                       int attempt);
   void finishAttempt(Task& task, double finishedAt);
   void resetToWaiting(Task& task);
   void tellFinished(const Task& task);

@@ -42,12 +42,23 @@ void ResourceManager::declareRequirements(const std::map<Resources, int>& requir
 void ResourceManager::notifyOwner() {
   if (owner_ == nullptr) {
     lostToTell_.clear();
+    adoptedToTell_.clear();
     unavailableToTell_.reset();
     return;
   }
   auto lost = std::move(lostToTell_);
   lostToTell_.clear();
   for (const auto& [id, reason] : lost) owner_->onTaskManagerLost(id, reason);
+  auto adopted = std::move(adoptedToTell_);
+  adoptedToTell_.clear();
+  for (const auto& [slot, attemptId] : adopted) {
+    auto tm = taskManagers_.find(slot.taskManagerId);
+    if (tm == taskManagers_.end() || tm->second.slots.count(slot.id) == 0) continue;
+    if (owner_->adoptSlot(slot, attemptId)) continue;
+    log_->info("slot {} of {} ({}) refused by the job master", slot.id, attemptId, slot.taskManagerId);
+    tm->second.free += slot.profile;
+    tm->second.slots.erase(slot.id);
+  }
   if (unavailableToTell_ && !gaveUp_) {
     gaveUp_ = true;
     std::string message = std::move(*unavailableToTell_);
@@ -490,6 +501,22 @@ Result<v1::RegisterTaskManagerResponse> ResourceManager::registerTaskManager(
     tm.state = TmState::kRegistered;
     tm.address = request.address();
     tm.free = tm.spec.total;
+    // An earlier attempt's TaskManager: the attempts it still runs keep
+    // their share of it.
+    for (const auto& running : request.running()) {
+      if (!tm.adopted) break;
+      Resources profile = Resources::fromProto(running.slot_resources());
+      if (profile.isZero() || !tm.free.contains(profile)) {
+        log_->warn("{} runs {} in a slot of {} it has no room for; not counted", tm.id,
+                   running.attempt_id(), profile.toString());
+        continue;
+      }
+      Slot slot{"slot-" + std::to_string(nextSlot_++), tm.id, tm.address, profile};
+      tm.free -= profile;
+      tm.slots.emplace(slot.id, slot);
+      tm.everUsed = true;
+      adoptedToTell_.emplace_back(slot, running.attempt_id());
+    }
     tm.report.set_registered_at(loop_.wallSeconds());
     if (tm.report.launched_at() == 0) tm.report.set_launched_at(tm.report.registered_at());
     log_->info("{} registered from {} with {}", tm.id, tm.address, tm.spec.total.toString());

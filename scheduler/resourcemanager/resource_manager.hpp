@@ -44,6 +44,12 @@ class SlotOwner {
   // slot goes back to the TM's free resources. Called from the RM's pass.
   virtual bool offerSlot(const Slot& slot) = 0;
 
+  // A slot cut for attempt `attemptId`, deployed by an earlier JobManager
+  // attempt and still running on the TaskManager that registered again
+  // (docs/ha.md). True if the owner takes it; a refused slot goes back to
+  // the TM's free resources. Called from the RM's pass.
+  virtual bool adoptSlot(const Slot& slot, const std::string& attemptId) = 0;
+
   // A TaskManager is gone (lost, or released); its slots and the partitions
   // it held are gone with it.
   virtual void onTaskManagerLost(const std::string& taskManagerId, const std::string& reason) = 0;
@@ -126,7 +132,9 @@ class ResourceManager : public ResourceManagerGateway, public DriverListener {
   }
   // Before start(): a TaskManager an earlier attempt started (its driver
   // adopts it too). It counts as started; it is registered when it registers
-  // again, and lost when it does not within `timeout`.
+  // again, and lost when it does not within `timeout`. The attempts it says
+  // it runs when it registers get slots of the sizes it names
+  // (SlotOwner::adoptSlot).
   void adoptTaskManager(const std::string& id, std::uint64_t number, const Resources& total,
                         Duration timeout);
   void start();
@@ -218,6 +226,7 @@ class ResourceManager : public ResourceManagerGateway, public DriverListener {
   bool passPosted_ = false;
   // What the owner has to hear at the next pass, in order.
   std::vector<std::pair<std::string, std::string>> lostToTell_;
+  std::vector<std::pair<Slot, std::string>> adoptedToTell_;  // slot, attempt id
   std::optional<std::string> unavailableToTell_;
   bool gaveUp_ = false;
   int startFailures_ = 0;  // TMs in a row that ended before registering

@@ -1,8 +1,9 @@
 # A job's JobManager SIGKILLed mid-job, once the first task finished: the
 # Dispatcher starts attempt 2, which leads only once attempt 1 is gone and
 # goes on from its state: the same Mesos framework id, attempt 1's
-# TaskManagers adopted (they register again and keep their partitions), the
-# finished task not run again, attempt numbers going on. Locally and on the
+# TaskManagers adopted (they register again and keep their partitions and
+# running attempts), the finished task not run again, the running ones taken
+# over. Locally and on the
 # fake Mesos; then on Mesos after a TEARDOWN of the job's framework: attempt 2
 # is told the framework is removed, registers a new one once, and finishes
 # (its TaskManagers went with the framework: that work is done again).
@@ -48,24 +49,25 @@ start_dispatcher local
 submit_and_kill local
 check_finished local
 # check_resumed NAME LOG: attempt 2 adopted TaskManagers, kept the finished
-# task (never deployed again) and numbered the others' attempts after attempt 1's.
+# task and took over the running ones: no read task deployed again.
 check_resumed() {
   local log="$2"
   grep -q "attempt 2 goes on from attempt 1" "$log" || { tail -20 "$log"; fail "$1: attempt 2 did not go on from attempt 1"; }
-  grep -q "TaskManagers adopted, [1-9][0-9]* finished tasks kept" "$log" \
-    || { grep "goes on from" "$log"; fail "$1: no finished task kept"; }
+  grep -q "TaskManagers adopted, [1-9][0-9]* finished tasks kept, [1-9][0-9]* running attempts to take over" "$log" \
+    || { grep "goes on from" "$log"; fail "$1: no finished task kept or no running attempt to take over"; }
   grep -q " registered from " "$log" || fail "$1: no TaskManager of attempt 1 registered again"
-  if grep -q "deploying read\[0\]" "$log"; then fail "$1: read[0], finished before the kill, ran again"; fi
-  grep -q "deploying read\[2\]#2" "$log" || { grep deploying "$log"; fail "$1: read[2] did not run again as attempt 2"; }
-  # The report (attempt 2's): read ran 2 attempts, not 3; every TaskManager is accounted for.
+  grep -qE "taking over read\[[12]\]#1|read\[[12]\]#1 ended on .* while no JobManager listened" "$log" \
+    || fail "$1: no running read attempt taken over"
+  if grep -q "deploying read\[" "$log"; then grep "deploying read" "$log"; fail "$1: a read task ran again"; fi
+  # The report (attempt 2's, counting attempt 1's attempts): each read task ran once.
   expect_json <("$BIN/tailor" report "$ID") \
-    '([.stages[] | select(.name == "read")][0].attempts) == 2 and ([.stages[] | select(.name == "read")][0].failed_attempts) == 0' \
-    "$1: the report counts 2 attempts of read (read[0] kept)"
+    '([.stages[] | select(.name == "read")][0].attempts) == 3 and ([.stages[] | select(.name == "read")][0].failed_attempts) == 0' \
+    "$1: the report counts 3 attempts of read (one per task: none ran twice)"
 }
 
 jm2="$TMP/local-state/jobs/$ID/jobmanager-2.log"
 check_resumed local "$jm2"
-pass "local: JobManager SIGKILLed; attempt 2 adopted attempt 1's TaskManagers, kept read[0]'s output, output correct"
+pass "local: JobManager SIGKILLed; attempt 2 adopted attempt 1's TaskManagers, kept read[0]'s output, took over read[1] and read[2], output correct"
 kill "$DISPATCHER_PID"; wait "$DISPATCHER_PID" 2>/dev/null || true
 
 start_fake fake

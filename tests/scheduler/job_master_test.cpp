@@ -37,6 +37,7 @@ using ::testing::Mock;
 using ::testing::NiceMock;
 using ::testing::Pair;
 using ::testing::StrictMock;
+using ::testing::UnorderedElementsAre;
 
 using Splits = std::vector<std::vector<std::vector<v1::FileSplit>>>;
 
@@ -1143,8 +1144,11 @@ class RecordingProgress : public ProgressListener {
   void onTaskReset(int stage, int index) override {
     events.push_back(fmt::format("reset {}.{}", stage, index));
   }
-  void onTaskDeployed(int stage, int index, int attempts) override {
-    events.push_back(fmt::format("deployed {}.{} #{}", stage, index, attempts));
+  void onTaskDeployed(int stage, int index, int attempts, const std::string& tm) override {
+    events.push_back(fmt::format("deployed {}.{} #{} on {}", stage, index, attempts, tm));
+  }
+  void onTaskStopped(int stage, int index, int failures) override {
+    events.push_back(fmt::format("stopped {}.{} ({} failures)", stage, index, failures));
   }
   std::vector<std::string> events;
 };
@@ -1157,7 +1161,7 @@ TEST_F(JobMasterTest, ARestoredFinishedTaskIsNotRunAgainAndAttemptsGoOn) {
   jm_->setProgressListener(&progress);
   ASSERT_TRUE(jm_->restoreFinished(0, 0, 1, "tm-1", "tm-1:9000",
                                    partitionsFor("map[0]#1", "reduce", {0}), false));
-  jm_->restoreAttempts(0, 1, 1);  // map[1] had started once, not finished
+  jm_->restoreAttempts(0, 1, 1, 0);  // map[1] had started once, not finished
   EXPECT_FALSE(jm_->restoreFinished(7, 0, 1, "tm-1", "tm-1:9000", {}, false));  // not this job's
   jm_->start();
   loop_.runPending();
@@ -1171,8 +1175,8 @@ TEST_F(JobMasterTest, ARestoredFinishedTaskIsNotRunAgainAndAttemptsGoOn) {
   EXPECT_THAT(deployment("reduce[0]#1").inputs(),
               ElementsAre(inputFrom("tm-1", "map[0]#1/reduce-0"),
                           inputFrom("tm-2", "map[1]#2/reduce-0")));
-  EXPECT_THAT(progress.events, ElementsAre("deployed 0.1 #2", "finished 0.1 #2 on tm-2",
-                                           "deployed 1.0 #1"));
+  EXPECT_THAT(progress.events, ElementsAre("deployed 0.1 #2 on tm-2", "finished 0.1 #2 on tm-2",
+                                           "deployed 1.0 #1 on tm-3"));
 }
 
 TEST_F(JobMasterTest, ARestoredOutputWhoseHolderNeverReturnsRunsAgain) {
@@ -1185,7 +1189,7 @@ TEST_F(JobMasterTest, ARestoredOutputWhoseHolderNeverReturnsRunsAgain) {
   loop_.runPending();
   lose("tm-1", "an earlier attempt's TaskManager that did not register again");
   EXPECT_EQ(offer("slot-1", "tm-2", kSmall), "map[0]#3");
-  EXPECT_THAT(progress.events, ElementsAre("reset 0.0", "deployed 0.0 #3"));
+  EXPECT_THAT(progress.events, ElementsAre("reset 0.0", "deployed 0.0 #3 on tm-2"));
 }
 
 TEST_F(JobMasterTest, AJobWhoseOutputWasAllCollectedEndsAtStart) {
@@ -1218,6 +1222,111 @@ TEST_F(JobMasterTest, ACollectedOutputMissingFromThisOutputFolderIsCollectedAgai
   fetches_[0].done(Status());
   loop_.runPending();
   EXPECT_EQ(jm_->status(), JobStatus::kFinished);
+}
+
+v1::RunningAttempt runningAttempt(const std::string& stage, int index, int attempt,
+                                  const Resources& slot) {
+  v1::RunningAttempt running;
+  running.set_attempt_id(fmt::format("{}[{}]#{}", stage, index, attempt));
+  running.set_stage(stage);
+  running.set_index(index);
+  running.set_attempt(attempt);
+  *running.mutable_slot_resources() = slot.toProto();
+  return running;
+}
+
+TEST_F(JobMasterTest, AttemptsRunningWhenAnEarlierAttemptWasLostAreTakenOverNotRunAgain) {
+  create(twoStages(3, kSmall, 1, kLarge));
+  ha::RecordingProgress progress;
+  jm_->setProgressListener(&progress);
+  ASSERT_TRUE(jm_->restoreFinished(0, 0, 1, "tm-1", "tm-1:9000",
+                                   partitionsFor("map[0]#1", "reduce", {0}), false));
+  ASSERT_TRUE(jm_->restoreRunning(0, 1, 1, "tm-1"));
+  ASSERT_TRUE(jm_->restoreRunning(0, 2, 1, "tm-2"));
+  EXPECT_FALSE(jm_->restoreRunning(0, 0, 1, "tm-1"));  // finished already
+  EXPECT_FALSE(jm_->restoreRunning(0, 9, 1, "tm-1"));  // not this job's
+  jm_->start();
+  loop_.runPending();
+  EXPECT_TRUE(declared_.back().empty());  // nothing to run: map[1] and map[2] run
+  EXPECT_EQ(progressOf("map").running, 2);
+
+  // tm-1 comes back still running map[1]#1; tm-2 ran map[2]#1 to its end
+  // while no JobManager listened.
+  jm_->taskManagerReturned("tm-1", "tm-1:9000", {runningAttempt("map", 1, 1, kSmall)}, {});
+  v1::TaskStateUpdate ended;
+  ended.set_taskmanager_id("tm-2");
+  ended.set_attempt_id("map[2]#1");
+  ended.set_stage("map");
+  ended.set_index(2);
+  ended.set_attempt(1);
+  ended.set_state(v1::TASK_FINISHED);
+  for (const auto& p : partitionsFor("map[2]#1", "reduce", {0})) *ended.add_partitions() = p;
+  jm_->taskManagerReturned("tm-2", "tm-2:9000", {}, {ended});
+  loop_.runPending();
+  EXPECT_EQ(progressOf("map").finished, 2);
+  EXPECT_TRUE(jm_->adoptSlot(slotOn("slot-1", "tm-1", kSmall), "map[1]#1"));
+  EXPECT_FALSE(jm_->adoptSlot(slotOn("slot-2", "tm-2", kSmall), "map[2]#1"));  // ended
+
+  EXPECT_CALL(rm_, releaseSlot("slot-1"));  // reduce does not fit it
+  finish("map[1]#1", "tm-1", partitionsFor("map[1]#1", "reduce", {0}));
+  EXPECT_EQ(offer("slot-3", "tm-3", kLarge), "reduce[0]#1");
+  EXPECT_THAT(deployment("reduce[0]#1").inputs(),
+              UnorderedElementsAre(inputFrom("tm-1", "map[0]#1/reduce-0"),
+                                   inputFrom("tm-1", "map[1]#1/reduce-0"),
+                                   inputFrom("tm-2", "map[2]#1/reduce-0")));
+  // No map task was deployed again; the report counts one attempt each.
+  EXPECT_THAT(deployedAttempts(), ElementsAre("reduce[0]#1"));
+  EXPECT_EQ(jm_->stageReports()[0].attempts(), 3);
+  EXPECT_THAT(progress.events, ElementsAre("finished 0.2 #1 on tm-2", "finished 0.1 #1 on tm-1",
+                                           "deployed 1.0 #1 on tm-3"));
+}
+
+TEST_F(JobMasterTest, AReturningTaskManagerThatNoLongerRunsARestoredAttemptRunsItAgain) {
+  create(oneStage(2, /*maxAttempts=*/2));
+  ha::RecordingProgress progress;
+  jm_->setProgressListener(&progress);
+  ASSERT_TRUE(jm_->restoreRunning(0, 0, 1, "tm-1"));
+  jm_->restoreAttempts(0, 1, 2, 1);  // work[1]: 2 attempts, 1 failure so far
+  jm_->start();
+  loop_.runPending();
+  EXPECT_THAT(declared_.back(), ElementsAre(Pair(kSmall, 1)));
+  // tm-1 runs an older attempt of work[1] (cancelled) and not work[0]#1
+  // (whose end went to the lost JobManager): work[0] runs again.
+  EXPECT_CALL(tms_, cancelTask("tm-1:9000", "work[1]#1"));
+  jm_->taskManagerReturned("tm-1", "tm-1:9000", {runningAttempt("work", 1, 1, kSmall)}, {});
+  loop_.runPending();
+  EXPECT_THAT(declared_.back(), ElementsAre(Pair(kSmall, 2)));
+  EXPECT_EQ(offer("slot-1", "tm-1", kSmall), "work[1]#3");  // pending first
+  EXPECT_EQ(offer("slot-2", "tm-1", kSmall), "work[0]#2");
+  // work[1]'s earlier failure counts: this failure is its last.
+  EXPECT_CALL(rm_, releaseAll());
+  EXPECT_CALL(tms_, cancelTask("tm-1:9000", "work[0]#2"));
+  fail("work[1]#3", "tm-1", v1::EXIT_NONZERO, "exited with status 1");
+  EXPECT_EQ(jm_->status(), JobStatus::kFailed);
+  EXPECT_THAT(jm_->error(), HasSubstr("failed 2 of 2 attempts"));
+  EXPECT_EQ(progress.events.front(), "stopped 0.0 (0 failures)");
+}
+
+TEST_F(JobMasterTest, AnAttemptUnknownHereIsTakenOverWhileItsTaskWaitsToRun) {
+  start(oneStage(2));
+  ha::RecordingProgress progress;
+  jm_->setProgressListener(&progress);
+  EXPECT_THAT(declared_.back(), ElementsAre(Pair(kSmall, 2)));
+  // An attempt the lost JobManager deployed without writing it down.
+  jm_->taskManagerReturned("tm-4", "tm-4:9000", {runningAttempt("work", 1, 1, kSmall)}, {});
+  loop_.runPending();
+  EXPECT_THAT(declared_.back(), ElementsAre(Pair(kSmall, 1)));
+  EXPECT_TRUE(jm_->adoptSlot(slotOn("slot-7", "tm-4", kSmall), "work[1]#1"));
+  EXPECT_EQ(offer("slot-8", "tm-5", kSmall), "work[0]#1");
+  EXPECT_THAT(progress.events, ElementsAre("deployed 0.1 #1 on tm-4", "deployed 0.0 #1 on tm-5"));
+  // Unknown attempts of a task that runs already, or of no task, are cancelled.
+  EXPECT_CALL(tms_, cancelTask("tm-6:9000", "work[0]#1"));
+  EXPECT_CALL(tms_, cancelTask("tm-6:9000", "nothing[0]#1"));
+  jm_->taskManagerReturned("tm-6", "tm-6:9000",
+                           {runningAttempt("work", 0, 1, kSmall),
+                            runningAttempt("nothing", 0, 1, kSmall)},
+                           {});
+  loop_.runPending();
 }
 
 TEST_F(JobMasterTest, AnUncollectedSmallSinkOutputCannotBeRestored) {

@@ -117,7 +117,7 @@ TEST(JobStateKeeperTest, ProgressOfOneTurnIsWrittenOnceWithoutInlineData) {
   v1::PartitionInfo output;
   output.set_path("");
   output.set_data("small output");
-  keeper.onTaskDeployed(1, 0, 1);
+  keeper.onTaskDeployed(1, 0, 1, "tm-1");
   keeper.onTaskFinished(1, 0, 1, "tm-1", "h:9", {output});
   keeper.onTaskCollected(1, 0);
   EXPECT_TRUE(store.saved.empty());  // on the loop's next turn
@@ -129,9 +129,30 @@ TEST(JobStateKeeperTest, ProgressOfOneTurnIsWrittenOnceWithoutInlineData) {
   EXPECT_EQ(state.finished(0).holder(), "tm-1");
   EXPECT_EQ(state.finished(0).partitions(0).data(), "");
   EXPECT_EQ(state.task_attempts().at("1.0"), 1);
+  EXPECT_TRUE(state.running().empty());  // finished: no longer running
   keeper.onTaskReset(1, 0);
   loop.runPending();
   EXPECT_EQ(store.saved.back().finished_size(), 0);
+}
+
+TEST(JobStateKeeperTest, RunningAttemptsAndFailuresAreKept) {
+  ManualEventLoop loop;
+  RecordingStore store;
+  JobStateKeeper keeper(loop, store, 1, v1::JobManagerState(), nullptr);
+  keeper.onTaskDeployed(0, 2, 1, "tm-3");
+  keeper.onTaskDeployed(0, 4, 2, "tm-1");
+  loop.runPending();
+  ASSERT_EQ(store.saved.size(), 1u);
+  ASSERT_EQ(store.saved[0].running().size(), 2u);
+  EXPECT_EQ(store.saved[0].running().at("0.2").taskmanager(), "tm-3");
+  EXPECT_EQ(store.saved[0].running().at("0.4").attempt(), 2);
+  keeper.onTaskStopped(0, 4, 2);  // failed: its second failure
+  loop.runPending();
+  const auto& state = store.saved.back();
+  EXPECT_EQ(state.running().count("0.4"), 0u);
+  EXPECT_EQ(state.running().count("0.2"), 1u);
+  EXPECT_EQ(state.task_failures().at("0.4"), 2);
+  EXPECT_EQ(state.task_attempts().at("0.4"), 2);
 }
 
 TEST(JobStateKeeperTest, AFencedWriteStopsThisAttempt) {

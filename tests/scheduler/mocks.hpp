@@ -36,6 +36,7 @@ class MockResourceManagerDriver : public ResourceManagerDriver {
 class MockSlotOwner : public SlotOwner {
  public:
   MOCK_METHOD(bool, offerSlot, (const Slot& slot), (override));
+  MOCK_METHOD(bool, adoptSlot, (const Slot& slot, const std::string& attemptId), (override));
   MOCK_METHOD(void, onTaskManagerLost,
               (const std::string& taskManagerId, const std::string& reason), (override));
   MOCK_METHOD(void, onResourcesUnavailable, (const std::string& reason), (override));

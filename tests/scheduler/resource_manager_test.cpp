@@ -925,6 +925,40 @@ TEST_F(ResourceManagerTest, AnAdoptedTaskManagerRegistersAgainAndGetsWork) {
   loop_.runPending();
 }
 
+TEST_F(ResourceManagerTest, AnAdoptedTaskManagerKeepsTheSlotsOfTheAttemptsItStillRuns) {
+  largest_ = tailoredConfig().sizing.maxTaskManager;
+  rm_ = std::make_unique<ResourceManager>(loop_, driver_, tailoredConfig());
+  rm_->setSlotOwner(&owner_);
+  rm_->adoptTaskManager("tm-3", 3, res(2, 2048), Duration(30000));
+  EXPECT_CALL(driver_, start(rm_.get()));
+  rm_->start();
+  verifyDriver();
+  v1::RegisterTaskManagerRequest request;
+  request.set_taskmanager_id("tm-3");
+  request.set_address("tm-3.host:9000");
+  for (const char* id : {"map[0]#1", "map[1]#1", "map[2]#1"}) {
+    auto* running = request.add_running();
+    running->set_attempt_id(id);
+    *running->mutable_slot_resources() = kTask.toProto();
+  }
+  // Two fit; the third (beyond the TaskManager's size) is not counted. The
+  // owner keeps the first and refuses the second, whose share is free again.
+  EXPECT_CALL(owner_, adoptSlot(SlotIs("slot-1", "tm-3", kTask), "map[0]#1")).WillOnce(Return(true));
+  EXPECT_CALL(owner_, adoptSlot(SlotIs("slot-2", "tm-3", kTask), "map[1]#1")).WillOnce(Return(false));
+  auto response = rm_->registerTaskManager(request);
+  ASSERT_TRUE(response.ok());
+  EXPECT_TRUE(response->accepted());
+  loop_.runPending();
+  Mock::VerifyAndClearExpectations(&owner_);
+  // What is free is the refused slot's share: one slot more, not two (the
+  // second is asked of a new TaskManager).
+  EXPECT_CALL(owner_, offerSlot(SlotIs("slot-3", "tm-3", kTask))).WillOnce(Return(true));
+  EXPECT_CALL(driver_, launchTaskManager("tm-4", _));
+  rm_->declareRequirements({{kTask, 2}});
+  loop_.runPending();
+  Mock::VerifyAndClearExpectations(&owner_);
+}
+
 TEST_F(ResourceManagerTest, AnAdoptedTaskManagerThatDoesNotComeBackIsLost) {
   largest_ = tailoredConfig().sizing.maxTaskManager;
   rm_ = std::make_unique<ResourceManager>(loop_, driver_, tailoredConfig());
