@@ -125,7 +125,7 @@ int run(int argc, char** argv) {
               logFile.c_str());
   std::fflush(stdout);
   cli::Progress progress(stdout, terminal, spec->name());
-  auto report = scheduler::runPerJob(perJob, {&progress, &progress, {}, {}});
+  auto report = scheduler::runPerJob(perJob, {&progress, &progress, {}, {}, {}});
   progress.finish();
   if (!report.ok()) {
     std::cerr << "tailor run: " << report.error().message << "\n";

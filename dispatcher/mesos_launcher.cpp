@@ -113,6 +113,13 @@ std::string MesosLauncher::commandLine(const JobManagerLaunch& launch, const std
   // From the release tarball, unpacked into the sandbox (one tailor-<version>/
   // folder), or the bare binaries.
   const bool release = !config_.releaseUrl.empty();
+  // With Dispatchers sharing a store, the JobManager may outlive this one:
+  // its TaskManagers' executor comes from whichever Dispatcher leads when
+  // each is launched ("dispatcher:/PATH", resolved by the JobManager).
+  const std::string executorUri = release ? config_.releaseUrl
+                                  : launch.dispatcherLeaders.empty()
+                                      ? base + "/v1/artifacts/tailor-taskmanager"
+                                      : "dispatcher:/v1/artifacts/tailor-taskmanager";
   std::string command = fmt::format(
       "exec {} --job-spec \"$MESOS_SANDBOX/files/\"{} --job-id {} "
       "--dispatcher {} --dispatcher-attempt {} --work-dir \"$MESOS_SANDBOX/work\" --output {} "
@@ -126,7 +133,7 @@ std::string MesosLauncher::commandLine(const JobManagerLaunch& launch, const std
       tailor::mesos::bindAddressFor(host), quote(host.empty() ? "127.0.0.1" : host), port,
       quote(config_.mesosMasters), config_.contentType, quote(config_.role),
       release ? quote("tailor-*/bin/tailor-taskmanager") : "./tailor-taskmanager",
-      quote(release ? config_.releaseUrl : base + "/v1/artifacts/tailor-taskmanager"));
+      quote(executorUri));
   if (!config_.user.empty()) command += " --mesos-user " + quote(config_.user);
   if (!launch.haStore.empty()) command += " --ha-store " + quote(launch.haStore);
   if (!launch.dispatcherLeaders.empty()) {

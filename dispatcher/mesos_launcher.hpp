@@ -6,10 +6,12 @@
 // need nothing installed: the Mesos fetcher downloads tailor-jobmanager and
 // the job's files (one tar, extracted in the sandbox) from URLs the
 // Dispatcher serves (/v1/artifacts/..., /v1/jobs/<id>/files.tar), and the
-// JobManager gets the URL of tailor-taskmanager for its own executors. The
-// task asks for --jobmanager-resources and one port, on which the
-// JobManager's RPC endpoint listens. Offers go through the offer loop the
-// JobManager's Mesos driver uses too (mesos/offer_loop.hpp).
+// JobManager gets the URL of tailor-taskmanager for its own executors (with
+// Dispatchers sharing a ZooKeeper store, a path on whichever Dispatcher leads
+// when it launches a TaskManager, docs/ha.md). The task asks for
+// --jobmanager-resources and one port, on which the JobManager's RPC
+// endpoint listens. Offers go through the offer loop the JobManager's Mesos
+// driver uses too (mesos/offer_loop.hpp).
 //
 // The framework id is kept in the state store, so a restarted Dispatcher
 // re-subscribes as the same framework and its running JobManager tasks stay

@@ -39,6 +39,11 @@ v1::ReportJobStatusRequest DispatcherReporter::snapshot() {
   return status_;
 }
 
+std::string DispatcherReporter::dispatcherAddress() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return config_.dispatcherAddress;
+}
+
 void DispatcherReporter::setAddress(const std::string& address) {
   std::lock_guard<std::mutex> lock(mutex_);
   status_.set_address(address);
@@ -50,7 +55,7 @@ std::optional<v1::ReportJobStatusResponse> DispatcherReporter::send(
     const v1::ReportJobStatusRequest& request) {
   http::ClientRequest call;
   call.method = "POST";
-  call.url = "http://" + config_.dispatcherAddress + rpc::methodPath("Dispatcher", "ReportJobStatus");
+  call.url = "http://" + dispatcherAddress() + rpc::methodPath("Dispatcher", "ReportJobStatus");
   call.headers = {{"Content-Type", rpc::kContentType}, {"Accept", rpc::kContentType}};
   call.body = request.SerializeAsString();
   call.timeout = Duration(5000);
@@ -72,9 +77,12 @@ void DispatcherReporter::followLeader() {
   std::string address = *leader;
   if (address.rfind("http://", 0) == 0) address = address.substr(7);
   while (!address.empty() && address.back() == '/') address.pop_back();
-  if (address.empty() || address == config_.dispatcherAddress) return;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (address.empty() || address == config_.dispatcherAddress) return;
+    config_.dispatcherAddress = address;
+  }
   logger("jobmanager")->info("job {}: the leading Dispatcher is now {}", config_.jobId, address);
-  config_.dispatcherAddress = address;
 }
 
 void DispatcherReporter::senderMain() {
@@ -88,7 +96,7 @@ void DispatcherReporter::senderMain() {
     auto answer = send(request);
     if (!answer && reachable) {
       log->warn("job {}: the Dispatcher at {} cannot be reached; the job goes on", config_.jobId,
-                config_.dispatcherAddress);
+                dispatcherAddress());
     }
     reachable = answer.has_value();
     if (answer && (answer->cancel() || !answer->known()) && !signalled_) {
@@ -131,7 +139,7 @@ bool DispatcherReporter::finish(v1::JobState state, const std::string& error,
     pause = std::min<std::chrono::milliseconds>(pause * 2, std::chrono::milliseconds(5000));
   }
   log->error("job {}: could not deliver the final state to the Dispatcher at {}", config_.jobId,
-             config_.dispatcherAddress);
+             dispatcherAddress());
   return false;
 }
 

@@ -54,6 +54,11 @@ class DispatcherReporter : public JobObserver, public ResourceObserver {
   // The status as the next report would carry it (JobManager.GetJobStatus). Any thread.
   v1::ReportJobStatusRequest snapshot();
 
+  // host:port of the Dispatcher reports go to: the launching one until a
+  // report fails and ZooKeeper names another leader, then that one (kept
+  // while no leader is found). Never blocks on the network. Any thread.
+  std::string dispatcherAddress();
+
   // Sends the end state with `report` (or `error` when there is none) and
   // returns once the Dispatcher acknowledged it, or false after
   // finalReportTimeout. Stops the periodic reports first. Any thread.
@@ -82,7 +87,8 @@ class DispatcherReporter : public JobObserver, public ResourceObserver {
   void followLeader();
 
   DispatcherReporterConfig config_;
-  // Guards status_, changed_ and stopping_.
+  // Guards status_, changed_, stopping_ and config_.dispatcherAddress (written
+  // by the sender thread, or by finish() once it has stopped).
   std::mutex mutex_;
   std::condition_variable wake_;
   v1::ReportJobStatusRequest status_;

@@ -87,9 +87,11 @@ int main(int argc, char** argv) {
   auto options_ = scheduler::resolvePerJobFlags(flags, *spec);
   if (!options_.ok()) return failBeforeStart(options_.error().message, 2);
   if (reporter) reporter->start();
-  scheduler::RunObservers observers{reporter.get(), reporter.get(), {}, {}};
+  scheduler::RunObservers observers{reporter.get(), reporter.get(), {}, {}, {}};
   if (reporter) {
     observers.listening = [&](const std::string& address) { reporter->setAddress(address); };
+    // Executors are fetched from the Dispatcher the reports go to (docs/ha.md).
+    observers.leadingDispatcher = [&] { return reporter->dispatcherAddress(); };
     observers.addRoutes = [&](rpc::Server& server) {
       server.handle<v1::GetJobStatusRequest, v1::ReportJobStatusRequest>(
           "JobManager", "GetJobStatus",

@@ -88,7 +88,9 @@ void addPerJobFlags(po::options_description& options, PerJobFlags& flags) {
       po::value(&flags.executorCommand)->default_value(flags.executorCommand),
       "the TaskManager executor's command on the agents")(
       "taskmanager-executor-uri", po::value(&flags.executorUris)->composing(),
-      "URI for the Mesos fetcher (repeatable), e.g. the tailor-taskmanager binary")(
+      "URI for the Mesos fetcher (repeatable), e.g. the tailor-taskmanager binary; "
+      "dispatcher:/PATH is PATH on whichever Dispatcher leads when a TaskManager is launched "
+      "(needs --dispatcher)")(
       "taskmanager-executor-resources",
       po::value(&flags.executorResources)->default_value(flags.executorResources),
       "the executor's own resources beside the TaskManager's")(
@@ -207,7 +209,9 @@ Result<PerJobOptions> resolvePerJobFlags(const PerJobFlags& flags, v1::JobSpec s
     if (!grace.ok()) return grace.error().withContext("--mesos-release-grace");
     m.releaseGrace = *grace;
     m.executorCommand = flags.executorCommand;
-    m.executorUris = flags.executorUris;
+    auto uris = mesos::parseExecutorUris(flags.executorUris);
+    if (!uris.ok()) return uris.error();
+    m.executorUris = std::move(*uris);
     auto overhead = parseResourceList(flags.executorResources, Resources());
     if (!overhead.ok()) return overhead.error().withContext("--taskmanager-executor-resources");
     m.executorOverhead = *overhead;

@@ -213,6 +213,16 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
   RpcTaskManagerGateway taskManagers(rpcClient, httpClient);
 
   bool onMesos = !options.mesosMasters.empty();
+  if (onMesos && !observers.leadingDispatcher) {
+    for (const auto& uri : options.mesos.executorUris) {
+      if (uri.kind != mesos::ExecutorUri::Kind::kLeadingDispatcher) continue;
+      return makeError(ErrorCode::kInvalidArgument,
+                       "--taskmanager-executor-uri: '{}{}' is a path on the leading Dispatcher, "
+                       "and no Dispatcher is known (tailor-jobmanager --dispatcher); give a full "
+                       "URI instead",
+                       mesos::kLeadingDispatcherPrefix, uri.value);
+    }
+  }
   options.mesos.jobId = options.jobId;
   options.mesos.taskManagerLogLevel = options.logLevel;
   options.mesos.executorJson = options.mesosJson;
@@ -233,6 +243,7 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
   if (onMesos) {
     auto made = std::make_unique<mesos::MesosDriver>(loop, options.mesos);
     mesosDriver = made.get();
+    mesosDriver->setLeadingDispatcher(observers.leadingDispatcher);
     driver = std::move(made);
   } else {
     LocalDriverConfig driverConfig;

@@ -81,7 +81,8 @@ std::string defaultWorkDir(const std::string& jobId);
 Status writeReport(const v1::JobReport& report, const std::string& path);
 std::string reportToJson(const v1::JobReport& report);
 
-// Observes the run; both may be null. Called on the runner's loop thread.
+// Observes the run, and answers what it asks of its caller; each may be
+// null. Called on the runner's loop thread.
 struct RunObservers {
   JobObserver* job = nullptr;
   ResourceObserver* resources = nullptr;
@@ -89,6 +90,11 @@ struct RunObservers {
   std::function<void(const std::string&)> listening;
   // Adds more RPC methods to the JobManager's endpoint before it listens.
   std::function<void(rpc::Server&)> addRoutes;
+  // host:port of the leading Dispatcher as far as this process knows (the
+  // last one known when none is found); must not block. Asked at each Mesos
+  // TaskManager launch for executor URIs on the leading Dispatcher
+  // ("dispatcher:/PATH"), which are refused without it.
+  std::function<std::string()> leadingDispatcher;
 };
 
 // Runs the job to its end on the calling thread and returns its report.

@@ -409,6 +409,30 @@ TEST_F(MesosLauncherTest, TheCommandBindsAnIpAgentAndHonoursAnOutputFolder) {
               HasSubstr("--bind 0.0.0.0 --advertise-host '127.0.0.1'"));
 }
 
+// Dispatchers sharing a store: the JobManager may outlive this one, so its
+// TaskManagers' executor is a path on whichever Dispatcher leads when each
+// is launched (the JobManager resolves it, docs/ha.md). Its own binary and
+// files come from this one, which leads now.
+TEST_F(MesosLauncherTest, WithDispatcherLeadersTheExecutorIsAPathOnTheLeadingDispatcher) {
+  create(testConfig());
+  JobManagerLaunch request = jobWithFiles(kJob, 1);
+  request.dispatcherLeaders = "zk://10.0.0.9:2181/tailor";
+  std::string line = launcher_->commandLine(request, "host-a1", 31500);
+  EXPECT_THAT(line, HasSubstr("--taskmanager-executor ./tailor-taskmanager "
+                              "--taskmanager-executor-uri 'dispatcher:/v1/artifacts/"
+                              "tailor-taskmanager'"));
+  EXPECT_THAT(line, Not(HasSubstr("http://" + kDispatcher + "/v1/artifacts/tailor-taskmanager")));
+  EXPECT_THAT(line, HasSubstr("--dispatcher '" + kDispatcher + "'"));
+  EXPECT_THAT(line, HasSubstr("--dispatcher-leaders 'zk://10.0.0.9:2181/tailor'"));
+
+  // A release tarball is served elsewhere: its URL as it is.
+  MesosLauncherConfig release = testConfig();
+  release.releaseUrl = "https://artifacts.example.com/tailor-0.1.0-linux-x86_64.tar.gz";
+  create(release);
+  EXPECT_THAT(launcher_->commandLine(request, "host-a1", 31500),
+              HasSubstr("--taskmanager-executor-uri '" + release.releaseUrl + "'"));
+}
+
 TEST_F(MesosLauncherTest, WithAReleaseTarballJobManagersAndTaskManagersRunFromIt) {
   MesosLauncherConfig config = testConfig();
   config.releaseUrl = "https://artifacts.example.com/tailor-0.1.0-linux-x86_64.tar.gz";

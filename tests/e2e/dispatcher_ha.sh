@@ -10,29 +10,16 @@ start_zookeeper
 STORE="zk://127.0.0.1:$ZK_PORT/tailor"
 export TAILOR_DISPATCHER="$STORE"
 
-# start_ha_dispatcher NAME: a Dispatcher on the shared store; sets HA_PID.
-start_ha_dispatcher() {
-  local name="$1"
-  : > "$TMP/$name.out"
-  "$BIN/tailor-dispatcher" --port 0 --bind 127.0.0.1 --state-store "$STORE" \
-    --work-dir "$TMP/$name-work" --max-running-jobs 6 --zk-session-timeout 4s \
-    --jobmanager-arg "--local-resources cpus=2,mem=4096 --taskmanager-idle-timeout 1s" \
-    >> "$TMP/$name.out" 2>> "$TMP/$name.log" &
-  HA_PID=$!
-  background_pids+=("$HA_PID")
-  wait_for "tailor-dispatcher listening on" "$TMP/$name.out" 10
-}
-
-start_ha_dispatcher a
+start_ha_dispatcher a --max-running-jobs 6
 a_pid="$HA_PID"
 wait_for "leading: this Dispatcher" "$TMP/a.log" 10
-start_ha_dispatcher b
+start_ha_dispatcher b --max-running-jobs 6
 b_pid="$HA_PID"
+b_addr="$HA_ADDR"
 wait_for "standing by; the leading Dispatcher is" "$TMP/b.log" 10
-b_port="$(sed -n 's/^tailor-dispatcher listening on [0-9.]*:\([0-9]*\) .*/\1/p' "$TMP/b.out")"
-status="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$b_port/v1/jobs")"
+status="$(curl -s -o /dev/null -w '%{http_code}' "http://$b_addr/v1/jobs")"
 [ "$status" = 307 ] || fail "the standby answered /v1/jobs with $status, not 307 to the leader"
-status="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$b_port/ready")"
+status="$(curl -s -o /dev/null -w '%{http_code}' "http://$b_addr/ready")"
 [ "$status" = 503 ] || fail "the standby's /ready answered $status, not 503"
 pass "one Dispatcher leads, the other stands by (307 to the leader, not ready)"
 

@@ -241,6 +241,23 @@ start_dispatcher() {
   done
 }
 
+# start_ha_dispatcher NAME [tailor-dispatcher flags...]: a Dispatcher on the
+# shared ZooKeeper store $STORE (session timeout 4 s), its work folder in
+# $TMP/NAME-work, on a free port; sets HA_PID and HA_ADDR (host:port).
+start_ha_dispatcher() {
+  local name="$1"
+  shift
+  : > "$TMP/$name.out"
+  "$BIN/tailor-dispatcher" --port 0 --bind 127.0.0.1 --state-store "$STORE" \
+    --work-dir "$TMP/$name-work" --zk-session-timeout 4s \
+    --jobmanager-arg "--local-resources cpus=2,mem=4096 --taskmanager-idle-timeout 1s" "$@" \
+    >> "$TMP/$name.out" 2>> "$TMP/$name.log" &
+  HA_PID=$!
+  background_pids+=("$HA_PID")
+  wait_for "tailor-dispatcher listening on" "$TMP/$name.out" 10
+  HA_ADDR="127.0.0.1:$(sed -n 's/^tailor-dispatcher listening on [0-9.]*:\([0-9]*\) .*/\1/p' "$TMP/$name.out" | tail -1)"
+}
+
 # submit_slow_job NAME: submits a job of two tasks that sleep a minute over
 # $TMP/numbers.txt (which must exist), waits until both run; sets SLOW_ID.
 submit_slow_job() {

@@ -426,7 +426,8 @@ TEST_F(MesosDriverTest, GpuTaskManagerGetsGpus) {
 
 TEST_F(MesosDriverTest, ExecutorIsFetchedFromItsUrisAndBindsAnIpHostname) {
   MesosDriverConfig config = testConfig();
-  config.executorUris = {"http://repo/tailor-taskmanager", "http://repo/libs.tar.gz"};
+  config.executorUris = {{ExecutorUri::Kind::kAsGiven, "http://repo/tailor-taskmanager"},
+                         {ExecutorUri::Kind::kAsGiven, "http://repo/libs.tar.gz"}};
   startSubscribed(config);
   launch("tm-1", res(1, 1024));
   calls_.clear();
@@ -445,6 +446,44 @@ TEST_F(MesosDriverTest, ExecutorIsFetchedFromItsUrisAndBindsAnIpHostname) {
   EXPECT_FALSE(command.uris(1).executable());
   EXPECT_THAT(command.value(), HasSubstr("--bind 10.1.2.3"));
   EXPECT_THAT(command.value(), HasSubstr("--advertise-host 10.1.2.3"));
+}
+
+// A JobManager outlives the Dispatcher that launched it (docs/ha.md): each
+// TaskManager's executor comes from the Dispatcher leading at its launch.
+TEST_F(MesosDriverTest, ExecutorUrisOnTheLeadingDispatcherFollowItFromLaunchToLaunch) {
+  MesosDriverConfig config = testConfig();
+  config.executorUris = {
+      {ExecutorUri::Kind::kLeadingDispatcher, "/v1/artifacts/tailor-taskmanager"},
+      {ExecutorUri::Kind::kAsGiven, "http://repo/libs.tar.gz"}};
+  create(config);
+  std::string leader = "10.0.0.7:8080";
+  int asked = 0;
+  driver_->setLeadingDispatcher([&] {
+    ++asked;
+    return leader;
+  });
+  start();
+  subscribe("fw-1", true);
+  EXPECT_EQ(asked, 0) << "asked at launch, not before";
+  auto firstUris = [&](const std::string& id) {
+    launch(id, res(1, 1024));
+    calls_.clear();
+    offer({makeOffer("o-" + id, "a1", 2, 2048)});
+    auto accepts = callsOf(SchedulerCall::ACCEPT);
+    std::vector<std::string> uris;
+    if (accepts.size() != 1u) return uris;
+    auto tasks = tasksOf(accepts[0]);
+    if (tasks.size() != 1u) return uris;
+    for (const auto& uri : tasks[0].executor().command().uris()) uris.push_back(uri.value());
+    return uris;
+  };
+  EXPECT_THAT(firstUris("tm-1"), ElementsAre("http://10.0.0.7:8080/v1/artifacts/tailor-taskmanager",
+                                             "http://repo/libs.tar.gz"));
+  // The launching Dispatcher is gone; another leads.
+  leader = "10.0.0.8:9090";
+  EXPECT_THAT(firstUris("tm-2"), ElementsAre("http://10.0.0.8:9090/v1/artifacts/tailor-taskmanager",
+                                             "http://repo/libs.tar.gz"));
+  EXPECT_EQ(asked, 2);
 }
 
 TEST_F(MesosDriverTest, PacksSeveralTaskManagersIntoOneAccept) {

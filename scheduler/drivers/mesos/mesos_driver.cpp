@@ -151,7 +151,7 @@ v1::TaskInfo MesosDriver::makeTask(const std::string& taskId, const v1::Offer& o
   tailor::mesos::addScalarResources(executor->mutable_resources(), config_.executorOverhead,
                                     config_.role);
   v1::CommandInfo* command = executor->mutable_command();
-  for (const auto& uri : config_.executorUris) {
+  for (const auto& uri : executorUris(taskId)) {
     auto* entry = command->add_uris();
     entry->set_value(uri);
     entry->set_executable(uri.find(".tar") == std::string::npos &&
@@ -176,6 +176,23 @@ v1::TaskInfo MesosDriver::makeTask(const std::string& taskId, const v1::Offer& o
   log_->info("launching {} ({}) on agent {} ({}) from offer {}", taskId, tm.spec.total.toString(),
              offer.agent_id().value(), host, offer.id().value());
   return task;
+}
+
+std::vector<std::string> MesosDriver::executorUris(const std::string& taskId) {
+  std::string dispatcher;
+  if (needsDispatcher(config_.executorUris) && leadingDispatcher_) {
+    dispatcher = leadingDispatcher_();
+    if (dispatcher != executorDispatcher_) {
+      log_->info(
+          "job {}: {} and the TaskManagers after it fetch their executor from the "
+          "Dispatcher at {}",
+          config_.jobId, taskId, dispatcher);
+      executorDispatcher_ = dispatcher;
+    }
+  }
+  std::vector<std::string> uris;
+  for (const auto& uri : config_.executorUris) uris.push_back(resolveExecutorUri(uri, dispatcher));
+  return uris;
 }
 
 void MesosDriver::reportStarted(const std::string& taskId) {

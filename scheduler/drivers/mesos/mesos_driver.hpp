@@ -22,6 +22,7 @@
 #include "common/event_loop.hpp"
 #include "mesos/offer_loop.hpp"
 #include "mesos/scheduler_connection.hpp"
+#include "scheduler/drivers/mesos/executor_uri.hpp"
 #include "scheduler/resourcemanager/driver.hpp"
 
 namespace spdlog {
@@ -53,7 +54,9 @@ struct MesosDriverConfig {
   // More flags for every TaskManager (high availability: where to find the
   // job's next JobManager, how long to wait for it).
   std::vector<std::string> taskManagerArgs;
-  std::vector<std::string> executorUris;
+  // What the fetcher downloads for each executor; paths on the leading
+  // Dispatcher are resolved at each launch (setLeadingDispatcher).
+  std::vector<ExecutorUri> executorUris;
   Resources executorOverhead{50, 32, 0, 0};  // the executor's own resources
   std::string resourceManagerAddress;        // host:port TMs register with
   std::string taskManagerLogLevel = "info";
@@ -80,6 +83,14 @@ class MesosDriver : public ResourceManagerDriver,
   // Where TMs register; set once the RPC server is listening.
   void setResourceManagerAddress(std::string address) {
     config_.resourceManagerAddress = std::move(address);
+  }
+
+  // host:port of the Dispatcher that leads as far as this JobManager knows
+  // (the last one known when none is found), asked at each TaskManager launch
+  // to resolve executor URIs on the leading Dispatcher. Needed (before
+  // start()) when config.executorUris holds one; must not block.
+  void setLeadingDispatcher(std::function<std::string()> address) {
+    leadingDispatcher_ = std::move(address);
   }
 
   // ResourceManagerDriver
@@ -134,6 +145,8 @@ class MesosDriver : public ResourceManagerDriver,
   void onTaskEnded(const std::string& taskId, const std::string& reason,
                    const ::mesos::v1::TaskStatus* status) override;
   void reportStarted(const std::string& taskId);
+  // The executor's URIs for the TaskManager `taskId` launched now.
+  std::vector<std::string> executorUris(const std::string& taskId);
 
   EventLoop& loop_;
   MesosDriverConfig config_;
@@ -143,6 +156,8 @@ class MesosDriver : public ResourceManagerDriver,
   std::set<std::string> retired_;
   std::string frameworkId_;
   StateHooks hooks_;
+  std::function<std::string()> leadingDispatcher_;
+  std::string executorDispatcher_;  // the Dispatcher the last launch fetched from
   tailor::mesos::OfferLoop offers_;
   std::shared_ptr<spdlog::logger> log_;
 };
