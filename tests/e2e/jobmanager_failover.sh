@@ -84,7 +84,7 @@ expect_json "$TMP/state.json" "[.frameworks[] | select(.name == \"tailor-job-$ID
 fw="$(jq -r ".frameworks[] | select(.name == \"tailor-job-$ID\") | .id" "$TMP/state.json")"
 expect_json "$TMP/state.json" "[.tasks[] | select(.framework_id == \"$fw\") | select(.completed | not)] | length == 0" \
   "mesos: no TaskManager task left running"
-pass "mesos: JobManager SIGKILLed; attempt 2 subscribed again as framework $fw, adopted the TaskManagers, kept read[0]'s output, output correct"
+pass "mesos: JobManager SIGKILLed; attempt 2 subscribed again as framework $fw, adopted the TaskManagers, kept read[0]'s output, took over the running reads, output correct"
 
 submit_and_kill_after_teardown() {
   "$BIN/tailor" submit "$TMP/job.yaml" > "$TMP/teardown.out"
