@@ -99,9 +99,7 @@ int main(int argc, char** argv) {
                                                       flags.zooKeeper->describe(), flags.workDir);
     if (!opened.ok()) return fail(opened.error().message);
     zooKeeperStore = opened->get();
-    zooKeeperStore->setJobManagerUrl(
-        "zk://" + (flags.zooKeeper->digest.empty() ? "" : flags.zooKeeper->digest + "@") +
-        flags.zooKeeper->hosts);
+    zooKeeperStore->setJobManagerUrl(flags.zooKeeper->withCredentials(""));
     store = std::unique_ptr<dispatcher::JobStore>(std::move(*opened));
   } else {
     store = dispatcher::openJobStore(flags.stateStore);
@@ -162,9 +160,7 @@ int main(int argc, char** argv) {
   config.restartStrategy = flags.restartStrategy;
   config.jobManagerTimeout = flags.jobManagerTimeout;
   if (flags.zooKeeper) {
-    config.dispatcherLeaders =
-        "zk://" + (flags.zooKeeper->digest.empty() ? "" : flags.zooKeeper->digest + "@") +
-        flags.zooKeeper->hosts + flags.zooKeeper->path;
+    config.dispatcherLeaders = flags.zooKeeper->withCredentials(flags.zooKeeper->path);
   }
   dispatcher::Dispatcher core(loop, **store, launcher, config);
   http::CurlHttpClient jobManagerCalls(loop, 2);

@@ -46,10 +46,7 @@ Result<std::string> ZooKeeperJobStore::putFiles(const std::string& jobId,
   int failed = -1;
   Status made = session_.multi(ops, &failed);
   if (!made.ok()) {
-    if (!fence_.empty() && failed == 0) {
-      return makeError(ErrorCode::kFailedPrecondition,
-                       "fenced: this Dispatcher no longer leads ({} is gone)", fence_);
-    }
+    if (!fence_.empty() && failed == 0) return zookeeper::fencedError(fence_);
     return made.error();
   }
   v1::StoredFiles stored;

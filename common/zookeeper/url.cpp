@@ -43,6 +43,10 @@ std::string ZooKeeperUrl::describe() const { return "zk://" + hosts + (path.empt
 
 std::string ZooKeeperUrl::child(const std::string& name) const { return path + "/" + name; }
 
+std::string ZooKeeperUrl::withCredentials(const std::string& folder) const {
+  return "zk://" + (digest.empty() ? "" : digest + "@") + hosts + folder;
+}
+
 Result<ZooKeeperUrl> parseZooKeeperUrl(const std::string& text, const std::string& what) {
   auto invalid = [&](const std::string& problem) {
     return makeError(ErrorCode::kInvalidArgument,

@@ -17,6 +17,9 @@ struct ZooKeeperUrl {
 
   // The URL again, credentials left out (for logs and errors).
   std::string describe() const;
+  // "zk://[user:password@]hosts" followed by `path`: the URL to hand to
+  // another process of this deployment.
+  std::string withCredentials(const std::string& path) const;
   // A folder below this one: child("jobs") is "<path>/jobs".
   std::string child(const std::string& name) const;
 };

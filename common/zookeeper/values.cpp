@@ -38,17 +38,11 @@ Status putNode(Session& session, const std::string& path, const std::string& dat
   int failed = -1;
   Status status = session.multi(ops, &failed);
   if (status.ok()) return status;
-  if (!fence.empty() && failed == 0) {
-    return makeError(ErrorCode::kFailedPrecondition, "{}no longer the leader ({} is gone)",
-                     kFencedPrefix, fence);
-  }
+  if (!fence.empty() && failed == 0) return fencedError(fence);
   if (status.error().code != ErrorCode::kNotFound) return status;
   ops.back() = Op::create(path, data);
   status = session.multi(ops, &failed);
-  if (!status.ok() && !fence.empty() && failed == 0) {
-    return makeError(ErrorCode::kFailedPrecondition, "{}no longer the leader ({} is gone)",
-                     kFencedPrefix, fence);
-  }
+  if (!status.ok() && !fence.empty() && failed == 0) return fencedError(fence);
   if (!status.ok() && status.error().code == ErrorCode::kFailedPrecondition) {
     return putNode(session, path, data, fence);  // made meanwhile by a retried create
   }
@@ -58,6 +52,11 @@ Status putNode(Session& session, const std::string& path, const std::string& dat
 }  // namespace
 
 bool isFenced(const Error& error) { return error.message.rfind(kFencedPrefix, 0) == 0; }
+
+Error fencedError(const std::string& fence) {
+  return Error{ErrorCode::kFailedPrecondition,
+               fmt::format("{}no longer the leader ({} is gone)", kFencedPrefix, fence)};
+}
 
 Status writeValue(Session& session, const std::string& path, const std::string& value,
                   const std::string& fence) {

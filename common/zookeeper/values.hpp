@@ -37,4 +37,7 @@ Result<std::optional<std::string>> readValue(Session& session, const std::string
 // True when `error` is the refusal of a fenced write.
 bool isFenced(const Error& error);
 
+// The refusal of a write fenced by `fence` (its leader's node), gone.
+Error fencedError(const std::string& fence);
+
 }  // namespace tailor::zookeeper

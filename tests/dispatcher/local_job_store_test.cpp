@@ -11,6 +11,7 @@
 
 #include "common/file_chunk.hpp"
 #include "tests/common/temp_dir.hpp"
+#include "tests/dispatcher/job_file.hpp"
 
 namespace tailor::dispatcher {
 namespace {
@@ -23,13 +24,6 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
-
-v1::JobFile file(const std::string& path, const std::string& content) {
-  v1::JobFile file;
-  file.set_path(path);
-  file.set_content(content);
-  return file;
-}
 
 v1::JobRecord record(const std::string& id, v1::JobState state, std::int64_t sequence = 1) {
   v1::JobRecord record;
@@ -88,8 +82,8 @@ TEST_F(LocalJobStoreTest, DescribesItsFoldersUnderTheRoot) {
 
 TEST_F(LocalJobStoreTest, FilesAndRecordRoundTrip) {
   auto folder =
-      store_->putFiles("wc-1", {file("job.yaml", "name: wordcount\n"),
-                                file("data/a.txt", "hello\nworld\n"), file("empty.txt", "")});
+      store_->putFiles("wc-1", {jobFile("job.yaml", "name: wordcount\n"),
+                                jobFile("data/a.txt", "hello\nworld\n"), jobFile("empty.txt", "")});
   ASSERT_TRUE(folder.ok()) << folder.error().message;
   EXPECT_EQ(*folder, dir_.str() + "/jobs/wc-1/files");
   EXPECT_EQ(readFile(*folder + "/job.yaml"), "name: wordcount\n");
@@ -166,7 +160,7 @@ TEST_F(LocalJobStoreTest, ACorruptRecordIsSkippedAndReported) {
 }
 
 TEST_F(LocalJobStoreTest, AFolderWithFilesButNoRecordIsIgnored) {
-  ASSERT_TRUE(store_->putFiles("half-submitted", {file("job.yaml", "name: x\n")}).ok());
+  ASSERT_TRUE(store_->putFiles("half-submitted", {jobFile("job.yaml", "name: x\n")}).ok());
   dir_.write("jobs/stray-file", "not a folder");
   std::vector<std::string> problems;
   EXPECT_THAT(load(&problems), IsEmpty());
@@ -187,7 +181,7 @@ TEST_F(LocalJobStoreTest, ALeftoverTemporaryRecordDoesNotHideTheRecord) {
 TEST_F(LocalJobStoreTest, PutFilesRefusesAPathEscapingTheFolder) {
   for (const std::string path :
        {"../record.pb", "data/../../escape.txt", "../../../escape.txt", "/tmp/escape.txt"}) {
-    auto folder = store_->putFiles("wc-1", {file(path, "boom")});
+    auto folder = store_->putFiles("wc-1", {jobFile(path, "boom")});
     ASSERT_FALSE(folder.ok()) << path;
     EXPECT_EQ(folder.error().code, ErrorCode::kInvalidArgument);
     EXPECT_THAT(folder.error().message, HasSubstr("'" + path + "' is outside the job's folder"));
@@ -196,17 +190,17 @@ TEST_F(LocalJobStoreTest, PutFilesRefusesAPathEscapingTheFolder) {
   EXPECT_FALSE(fs::exists(dir_.path() / "jobs/escape.txt"));
   EXPECT_FALSE(fs::exists(dir_.path() / "escape.txt"));
   // The folder itself is no file either.
-  EXPECT_FALSE(store_->putFiles("wc-1", {file(".", "boom")}).ok());
-  EXPECT_FALSE(store_->putFiles("wc-1", {file("data/..", "boom")}).ok());
+  EXPECT_FALSE(store_->putFiles("wc-1", {jobFile(".", "boom")}).ok());
+  EXPECT_FALSE(store_->putFiles("wc-1", {jobFile("data/..", "boom")}).ok());
   // Inner ".." that stays inside is harmless.
-  auto inside = store_->putFiles("wc-1", {file("data/../b.txt", "ok")});
+  auto inside = store_->putFiles("wc-1", {jobFile("data/../b.txt", "ok")});
   ASSERT_TRUE(inside.ok()) << inside.error().message;
   EXPECT_EQ(readFile(*inside + "/b.txt"), "ok");
 }
 
 TEST_F(LocalJobStoreTest, LeavesNoTemporaryFilesBehind) {
   ASSERT_TRUE(
-      store_->putFiles("wc-1", {file("job.yaml", "name: x\n"), file("d/e/f.txt", "f")}).ok());
+      store_->putFiles("wc-1", {jobFile("job.yaml", "name: x\n"), jobFile("d/e/f.txt", "f")}).ok());
   ASSERT_TRUE(store_->putJob(record("wc-1", v1::QUEUED)).ok());
   ASSERT_TRUE(store_->putJob(record("wc-1", v1::LAUNCHING)).ok());
   EXPECT_THAT(temporaryFiles(dir_.path()), IsEmpty());

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/naming.hpp"
+#include "tests/dispatcher/job_file.hpp"
 
 namespace tailor::dispatcher {
 namespace {
@@ -29,17 +30,10 @@ stages:
     input: {files: [data/a.txt]}
 )";
 
-v1::JobFile file(const std::string& path, const std::string& content = "x") {
-  v1::JobFile file;
-  file.set_path(path);
-  file.set_content(content);
-  return file;
-}
-
 v1::SubmitJobRequest request(const std::vector<std::string>& paths = {}) {
   v1::SubmitJobRequest request;
   request.set_spec(kSpec);
-  for (const auto& path : paths) *request.add_files() = file(path);
+  for (const auto& path : paths) *request.add_files() = jobFile(path);
   return request;
 }
 

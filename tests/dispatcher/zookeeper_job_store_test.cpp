@@ -14,6 +14,7 @@
 #include "common/zookeeper/values.hpp"
 #include "tests/common/temp_dir.hpp"
 #include "tests/common/zookeeper_server.hpp"
+#include "tests/dispatcher/job_file.hpp"
 
 namespace tailor::dispatcher {
 namespace {
@@ -23,13 +24,6 @@ using ::google::protobuf::util::MessageDifferencer;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
-
-v1::JobFile file(const std::string& path, const std::string& content) {
-  v1::JobFile file;
-  file.set_path(path);
-  file.set_content(content);
-  return file;
-}
 
 v1::JobRecord record(const std::string& id, v1::JobState state) {
   v1::JobRecord record;
@@ -69,7 +63,7 @@ class ZooKeeperJobStoreTest : public ::testing::Test {
 TEST_F(ZooKeeperJobStoreTest, AnotherDispatcherLoadsRecordsAndGetsTheFilesOnItsOwnDisk) {
   std::string big(3 * 1024 * 1024 + 17, 'x');  // bigger than a znode: chunked
   auto folder =
-      store_->putFiles("wc-1", {file("job.yaml", "name: wordcount\n"), file("data/big.txt", big)});
+      store_->putFiles("wc-1", {jobFile("job.yaml", "name: wordcount\n"), jobFile("data/big.txt", big)});
   ASSERT_TRUE(folder.ok()) << folder.error().message;
   EXPECT_EQ(*folder, work_.str() + "/jobs/wc-1/files");
   EXPECT_EQ(test::readFile(*folder + "/data/big.txt"), big);
@@ -96,7 +90,7 @@ TEST_F(ZooKeeperJobStoreTest, AnotherDispatcherLoadsRecordsAndGetsTheFilesOnItsO
 }
 
 TEST_F(ZooKeeperJobStoreTest, ARecordShrinkingBelowAChunkLeavesNoChunksBehind) {
-  ASSERT_TRUE(store_->putFiles("wc-1", {file("job.yaml", "x")}).ok());
+  ASSERT_TRUE(store_->putFiles("wc-1", {jobFile("job.yaml", "x")}).ok());
   v1::JobRecord big = record("wc-1", v1::RUNNING);
   big.set_spec_yaml(std::string(1500 * 1024, 'y'));
   ASSERT_TRUE(store_->putJob(big).ok());
@@ -108,11 +102,11 @@ TEST_F(ZooKeeperJobStoreTest, ARecordShrinkingBelowAChunkLeavesNoChunksBehind) {
 }
 
 TEST_F(ZooKeeperJobStoreTest, ASubmissionWithoutRecordIsRemovedAndDamageIsReported) {
-  ASSERT_TRUE(store_->putFiles("half", {file("job.yaml", "x")}).ok());
+  ASSERT_TRUE(store_->putFiles("half", {jobFile("job.yaml", "x")}).ok());
   ASSERT_TRUE(
       session_->create("/tailor/jobs/garbage", "Inot a record", zookeeper::CreateMode::kPersistent)
           .ok());
-  ASSERT_TRUE(store_->putFiles("ok", {file("job.yaml", "x")}).ok());
+  ASSERT_TRUE(store_->putFiles("ok", {jobFile("job.yaml", "x")}).ok());
   ASSERT_TRUE(store_->putJob(record("ok", v1::QUEUED)).ok());
   std::vector<std::string> problems;
   auto loaded = store_->loadJobs(&problems);
@@ -130,7 +124,7 @@ TEST_F(ZooKeeperJobStoreTest, ADispatcherThatLostItsLeadershipCannotWrite) {
   zookeeper::LeaderElection election(loop_, *session_, "/tailor/leader", "me");
   ASSERT_TRUE(election.start({}).ok());
   store_->setFence(election.node());
-  ASSERT_TRUE(store_->putFiles("wc-1", {file("job.yaml", "x")}).ok());
+  ASSERT_TRUE(store_->putFiles("wc-1", {jobFile("job.yaml", "x")}).ok());
   ASSERT_TRUE(store_->putJob(record("wc-1", v1::QUEUED)).ok());
   ASSERT_TRUE(session_->remove(election.node()).ok());  // as an expiry would
 
@@ -138,7 +132,7 @@ TEST_F(ZooKeeperJobStoreTest, ADispatcherThatLostItsLeadershipCannotWrite) {
   ASSERT_FALSE(late.ok());
   EXPECT_TRUE(zookeeper::isFenced(late.error())) << late.error().message;
   EXPECT_FALSE(store_->putValue("framework-id", "x").ok());
-  auto files = store_->putFiles("wc-2", {file("job.yaml", "x")});
+  auto files = store_->putFiles("wc-2", {jobFile("job.yaml", "x")});
   ASSERT_FALSE(files.ok());
   EXPECT_TRUE(zookeeper::isFenced(files.error())) << files.error().message;
   auto loaded = store_->loadJobs(nullptr);
