@@ -231,8 +231,8 @@ start_dispatcher() {
     >> "$TMP/$name.out" 2>> "$TMP/$name.log" &
   DISPATCHER_PID=$!
   background_pids+=("$DISPATCHER_PID")
-  wait_for "tailor-dispatcher listening on" "$TMP/$name.out" 10
-  DISPATCHER="127.0.0.1:$(sed -n 's/^tailor-dispatcher listening on [0-9.]*:\([0-9]*\) .*/\1/p' "$TMP/$name.out" | tail -1)"
+  wait_listening "$name"
+  DISPATCHER="$LISTENING"
   export TAILOR_DISPATCHER="http://$DISPATCHER"
   local deadline=$((SECONDS + 10))
   until curl -sf "$TAILOR_DISPATCHER/ready" > /dev/null; do
@@ -254,8 +254,15 @@ start_ha_dispatcher() {
     >> "$TMP/$name.out" 2>> "$TMP/$name.log" &
   HA_PID=$!
   background_pids+=("$HA_PID")
-  wait_for "tailor-dispatcher listening on" "$TMP/$name.out" 10
-  HA_ADDR="127.0.0.1:$(sed -n 's/^tailor-dispatcher listening on [0-9.]*:\([0-9]*\) .*/\1/p' "$TMP/$name.out" | tail -1)"
+  wait_listening "$name"
+  HA_ADDR="$LISTENING"
+}
+
+# wait_listening NAME: waits until the Dispatcher writing $TMP/NAME.out
+# listens; sets LISTENING to its 127.0.0.1:port.
+wait_listening() {
+  wait_for "tailor-dispatcher listening on" "$TMP/$1.out" 10
+  LISTENING="127.0.0.1:$(sed -n 's/^tailor-dispatcher listening on [0-9.]*:\([0-9]*\) .*/\1/p' "$TMP/$1.out" | tail -1)"
 }
 
 # submit_slow_job NAME: submits a job of two tasks that sleep a minute over
