@@ -103,7 +103,7 @@ v1::RegisterTaskManagerRequest TaskManager::registration() const {
   *request.mutable_resources() = config_.resources.toProto();
   request.set_pid(getpid());
   for (const auto& [attemptId, running] : running_) *request.add_running() = running;
-  for (const auto& update : unreported_) *request.add_unreported() = update;
+  for (const auto& [attemptId, update] : unheard_) *request.add_unreported() = update;
   return request;
 }
 
@@ -260,33 +260,42 @@ void TaskManager::report(const std::string& attemptId, v1::TaskStateUpdate updat
     jobMaster = to->second;
     reportTo_.erase(to);
   }
-  sendUpdate(jobMaster, std::move(update), 5);
+  unheard_[attemptId] = std::move(update);
+  sendUpdate(jobMaster, attemptId, 5);
 }
 
-void TaskManager::sendUpdate(const std::string& jobMaster, v1::TaskStateUpdate update,
+void TaskManager::sendUpdate(const std::string& jobMaster, const std::string& attemptId,
                              int triesLeft) {
-  if (stopping_) return;
-  if (lostSince_) {
-    // No JobManager listens: the next one hears it when this TM registers.
-    unreported_.push_back(std::move(update));
+  auto unheard = unheard_.find(attemptId);
+  // Heard already (it went with a registration), or no JobManager listens:
+  // then the next one hears it when this TM registers with it.
+  if (stopping_ || unheard == unheard_.end() || lostSince_) return;
+  if (jobMaster.empty()) {
+    unheard_.erase(unheard);
     return;
   }
-  if (jobMaster.empty()) return;
   rpc_.call<v1::TaskStateUpdateResponse>(
-      jobMaster, "JobMaster", "UpdateTaskState", update,
-      [this, jobMaster, update, triesLeft](Result<v1::TaskStateUpdateResponse> response) {
-        if (response.ok() || stopping_) return;
-        if (lostSince_) {
-          unreported_.push_back(update);
+      jobMaster, "JobMaster", "UpdateTaskState", unheard->second,
+      [this, jobMaster, attemptId, triesLeft](Result<v1::TaskStateUpdateResponse> response) {
+        if (stopping_) return;
+        if (response.ok()) {
+          unheard_.erase(attemptId);
           return;
         }
-        log_->warn("reporting {} {} to {} failed: {}", update.attempt_id(),
-                   v1::TaskState_Name(update.state()), jobMaster, response.error().message);
-        if (triesLeft > 1) {
-          loop_.runAfter(Duration(500), [this, jobMaster, update, triesLeft] {
-            sendUpdate(jobMaster, update, triesLeft - 1);
-          });
+        if (lostSince_ || unheard_.count(attemptId) == 0) return;
+        log_->warn("reporting the end of {} to {} failed: {}", attemptId, jobMaster,
+                   response.error().message);
+        // With a job leader to look for (HA), an update is tried until it is
+        // heard or the JobManager is lost (then the next one hears it).
+        bool waitsForLeader =
+            !config_.jobManagerSource.empty() && config_.jobManagerLossTimeout.count() > 0;
+        if (triesLeft <= 1 && !waitsForLeader) {
+          unheard_.erase(attemptId);
+          return;
         }
+        loop_.runAfter(Duration(500), [this, jobMaster, attemptId, triesLeft] {
+          sendUpdate(jobMaster, attemptId, std::max(1, triesLeft - 1));
+        });
       });
 }
 
@@ -352,7 +361,8 @@ void TaskManager::lookForLeader() {
     timer_ = loop_.runAfter(Duration(500), [this] { lookForLeader(); });
     return;
   }
-  std::size_t sent = unreported_.size();
+  std::set<std::string> sent;
+  for (const auto& [attemptId, update] : unheard_) sent.insert(attemptId);
   rpc_.call<v1::RegisterTaskManagerResponse>(
       leader, "ResourceManager", "RegisterTaskManager", registration(),
       [this, leader, sent](Result<v1::RegisterTaskManagerResponse> response) {
@@ -370,20 +380,21 @@ void TaskManager::lookForLeader() {
       Duration(3000));
 }
 
-void TaskManager::onReRegistered(const std::string& leader, std::size_t sent,
+void TaskManager::onReRegistered(const std::string& leader, const std::set<std::string>& sent,
                                  const v1::RegisterTaskManagerResponse& response) {
   config_.resourceManagerAddress = leader;
   lostSince_.reset();
   log_->info("{} registered with the job's JobManager at {} ({} running attempts, {} ended "
              "meanwhile)",
-             config_.id, leader, running_.size(), sent);
+             config_.id, leader, running_.size(), sent.size());
   // The new JobManager took over the running attempts: they report to it.
   for (auto& [attemptId, jobMaster] : reportTo_) jobMaster = leader;
-  // Updates kept while the registration was under way go now.
-  std::vector<v1::TaskStateUpdate> rest(unreported_.begin() + static_cast<std::ptrdiff_t>(sent),
-                                        unreported_.end());
-  unreported_.clear();
-  for (auto& update : rest) sendUpdate(leader, std::move(update), 5);
+  // The updates that went with the registration are heard; those that came
+  // while it was under way go now.
+  for (const auto& attemptId : sent) unheard_.erase(attemptId);
+  std::vector<std::string> rest;
+  for (const auto& [attemptId, update] : unheard_) rest.push_back(attemptId);
+  for (const auto& attemptId : rest) sendUpdate(leader, attemptId, 5);
   startHeartbeats(response);
 }
 

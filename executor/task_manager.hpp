@@ -85,10 +85,10 @@ class TaskManager {
   // An attempt's last update: to the JobManager running it, or kept for the
   // next one while none listens.
   void report(const std::string& attemptId, v1::TaskStateUpdate update);
-  void sendUpdate(const std::string& jobMaster, v1::TaskStateUpdate update, int triesLeft);
-  // Registered with the job's new leader at `leader`; `sent` of the kept
-  // updates went with the registration.
-  void onReRegistered(const std::string& leader, std::size_t sent,
+  void sendUpdate(const std::string& jobMaster, const std::string& attemptId, int triesLeft);
+  // Registered with the job's new leader at `leader`; the updates of the
+  // attempts `sent` went with the registration.
+  void onReRegistered(const std::string& leader, const std::set<std::string>& sent,
                       const v1::RegisterTaskManagerResponse& response);
   void onAttemptDone(const std::string& attemptId);
   TaskRunnerContext scratchFor(const v1::TaskDeployment& task);
@@ -113,8 +113,9 @@ class TaskManager {
   // Running attempts as a registration names them, and where each reports.
   std::map<std::string, v1::RunningAttempt> running_;
   std::map<std::string, std::string> reportTo_;
-  // Final updates no JobManager has heard yet (while it waits for a new one).
-  std::vector<v1::TaskStateUpdate> unreported_;
+  // Final updates no JobManager has acknowledged yet, by attempt: they go
+  // with a registration with a new JobManager too.
+  std::map<std::string, v1::TaskStateUpdate> unheard_;
   // The attempts started here, in the task log folder (with one).
   std::unique_ptr<StartedAttempts> startedAttempts_;
   // Slot scratch directories in use, and which attempt uses which.

@@ -9,6 +9,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 
 #include "common/asio_event_loop.hpp"
@@ -299,8 +300,21 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
   resourceManager.setSlotOwner(&jobMaster);
   resourceManager.setObserver(observers.resources);
 
+  // With a state store the endpoint is up while this attempt waits to lead
+  // (an earlier attempt may still hold the job, or its ZooKeeper session
+  // not have expired yet): TaskManagers that reach it meanwhile (at the same
+  // address, say) are told to try again, not that they are unknown.
+  bool leading = options.haStore.empty();
+  auto notLeading = [&]() -> std::optional<Error> {
+    if (leading) return std::nullopt;
+    return Error{ErrorCode::kUnavailable,
+                 fmt::format("attempt {} of job {} does not lead the job yet", options.attempt,
+                             options.jobId)};
+  };
   rpcServer.handle<v1::RegisterTaskManagerRequest, v1::RegisterTaskManagerResponse>(
-      "ResourceManager", "RegisterTaskManager", [&](const v1::RegisterTaskManagerRequest& r) {
+      "ResourceManager", "RegisterTaskManager",
+      [&](const v1::RegisterTaskManagerRequest& r) -> Result<v1::RegisterTaskManagerResponse> {
+        if (auto error = notLeading()) return *error;
         auto response = resourceManager.registerTaskManager(r);
         // A TaskManager back from a lost JobManager attempt: what it still
         // runs and what ended meanwhile go to the JobMaster now, before the
@@ -315,10 +329,16 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
       });
   rpcServer.handle<v1::HeartbeatRequest, v1::HeartbeatResponse>(
       "ResourceManager", "Heartbeat",
-      [&](const v1::HeartbeatRequest& r) { return resourceManager.heartbeat(r); });
+      [&](const v1::HeartbeatRequest& r) -> Result<v1::HeartbeatResponse> {
+        if (auto error = notLeading()) return *error;
+        return resourceManager.heartbeat(r);
+      });
   rpcServer.handle<v1::TaskStateUpdate, v1::TaskStateUpdateResponse>(
       "JobMaster", "UpdateTaskState",
-      [&](const v1::TaskStateUpdate& r) { return jobMaster.updateTaskState(r); });
+      [&](const v1::TaskStateUpdate& r) -> Result<v1::TaskStateUpdateResponse> {
+        if (auto error = notLeading()) return *error;
+        return jobMaster.updateTaskState(r);
+      });
 
   rpcServer.handle<v1::LocateTaskRequest, v1::LocateTaskResponse>(
       "JobManager", "LocateTask",
@@ -349,6 +369,7 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
     haStore = std::move(*opened);
   }
   auto begin = [&] {
+    leading = true;
     resourceManager.start();
     jobMaster.start();
   };

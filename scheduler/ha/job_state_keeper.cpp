@@ -103,6 +103,10 @@ void JobStateKeeper::onTaskStopped(int stage, int index, int failures) {
   saveSoon();
 }
 
+void JobStateKeeper::onJobEnding() {
+  if (savePosted_) save();
+}
+
 void JobStateKeeper::onTaskManagerPid(const std::string& id, std::int64_t pid) {
   for (auto& tm : *state_.mutable_taskmanagers()) {
     if (tm.id() == id && tm.pid() != pid) {

@@ -56,6 +56,9 @@ class JobStateKeeper : public ResourceObserver, public ProgressListener {
   void onTaskReset(int stage, int index) override;
   void onTaskDeployed(int stage, int index, int attempts, const std::string& taskManager) override;
   void onTaskStopped(int stage, int index, int failures) override;
+  // Writes what is pending now (a next attempt of a job that ended while
+  // its last outputs were collected must see them collected).
+  void onJobEnding() override;
 
   // For tests: what happens when a write is fenced (default: _Exit(3)).
   void setFencedHandler(std::function<void(const std::string&)> handler) {

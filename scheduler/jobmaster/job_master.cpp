@@ -623,6 +623,13 @@ Result<v1::TaskStateUpdateResponse> JobMaster::updateTaskState(const v1::TaskSta
                 update.attempt_id());
     return response;
   }
+  if (task->address.empty()) {
+    // Taken over from an earlier JobManager attempt, its TaskManager not
+    // back yet: it must register again first (and name where it is).
+    return makeError(ErrorCode::kUnavailable,
+                     "{} runs on {}, which has not registered with this JobManager yet",
+                     update.attempt_id(), task->taskManagerId);
+  }
   StageInfo& stage = stages_[task->stage];
   double now = loop_.wallSeconds();
   auto freeSlot = [this](Task& t) {
@@ -988,6 +995,7 @@ void JobMaster::endJob(JobStatus status, const std::string& error) {
   }
   slots_.clear();
   freeSlots_.clear();
+  if (progress_ != nullptr) progress_->onJobEnding();
   if (status == JobStatus::kFinished) {
     log_->info("job {} finished; output in {}", config_.jobId, config_.outputDir);
   } else {

@@ -80,6 +80,9 @@ class ProgressListener {
   // Its attempt ended without finishing (failed, lost or cancelled);
   // `failures` are those counted against max_attempts so far.
   virtual void onTaskStopped(int stage, int index, int failures) = 0;
+  // The job ended: what was told so far must be kept before its
+  // TaskManagers (and the outputs on them) go.
+  virtual void onJobEnding() = 0;
 };
 
 class JobMaster : public SlotOwner {

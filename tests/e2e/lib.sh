@@ -142,10 +142,14 @@ YAML
 start_fake() {
   local name="$1"
   shift
+  # The agents' port ranges: chosen per run (below the kernel's ephemeral
+  # ports), so that runs at the same time on one machine do not offer the
+  # same ports, as agents of a real cluster are on machines of their own.
+  local base=$((20000 + (RANDOM % 30) * 300))
   "$BIN/fake-mesos" --port 0 --allocation-interval 100ms --work-dir "$TMP/$name-agents" \
-    --agent cpus=1,mem=1024,disk=20000,ports=31000-31099 \
-    --agent cpus=2,mem=4096,disk=20000,ports=31100-31199 \
-    --agent cpus=4,mem=8192,disk=20000,ports=31200-31299 "$@" \
+    --agent "cpus=1,mem=1024,disk=20000,ports=$base-$((base + 99))" \
+    --agent "cpus=2,mem=4096,disk=20000,ports=$((base + 100))-$((base + 199))" \
+    --agent "cpus=4,mem=8192,disk=20000,ports=$((base + 200))-$((base + 299))" "$@" \
     > "$TMP/$name.out" 2> "$TMP/$name.log" &
   background_pids+=($!)
   wait_for "fake-mesos listening on 127.0.0.1:" "$TMP/$name.out" 10

@@ -15,15 +15,20 @@
 # and in time; prints how many passed, per fault.
 #
 # usage: tests/ha/fault_loop.sh BIN_DIR [--runs N] [--time S] [--mesos] [--seed N]
+#          [--faults F,F...]   (only these faults; default all)
+# With --keep, the work folder is left behind (its path printed) to read the logs.
 set -euo pipefail
-bin="${1:?usage: fault_loop.sh BIN_DIR [--runs N] [--time S] [--mesos] [--seed N]}"
+bin="${1:?usage: fault_loop.sh BIN_DIR [--runs N] [--time S] [--mesos] [--seed N] [--faults F,F] [--keep]}"
 shift
 runs=20
 limit=1200
 mesos=0
 seed=$$
+only=""
 while [ $# -gt 0 ]; do
   case "$1" in
+    --faults) only="$2"; shift 2 ;;
+    --keep) KEEP_TMP=1; shift ;;
     --runs) runs="$2"; shift 2 ;;
     --time) limit="$2"; shift 2 ;;
     --mesos) mesos=1; shift ;;
@@ -89,6 +94,16 @@ leader_name() {
 
 faults=(jm-kill dispatcher-kill zk-restart tm-kill none)
 [ "$mesos" = 0 ] || faults+=(agent-restart)
+if [ -n "$only" ]; then
+  IFS=, read -r -a faults <<< "$only"
+  for fault in "${faults[@]}"; do
+    case "$fault" in
+      jm-kill|dispatcher-kill|zk-restart|tm-kill|none) ;;
+      agent-restart) [ "$mesos" = 1 ] || { echo "fault_loop.sh: agent-restart needs --mesos" >&2; exit 2; } ;;
+      *) echo "fault_loop.sh: --faults: unknown fault '$fault' (expected jm-kill, dispatcher-kill, zk-restart, tm-kill, agent-restart, none)" >&2; exit 2 ;;
+    esac
+  done
+fi
 declare -A tried passed
 started=$SECONDS
 run=0
@@ -133,9 +148,11 @@ while [ "$run" -lt "$runs" ] && [ $((SECONDS - started)) -lt "$limit" ]; do
     sort -n "$output"/part-* 2>/dev/null | cmp -s - "$TMP/numbers.txt" || ok=0
   fi
   attempts="$("$BIN/tailor" status "$id" -o json 2>/dev/null | jq '.attempts | length' || echo '?')"
+  # Task attempts over the job's 4 tasks: more means work was redone.
+  tasks="$("$BIN/tailor" report "$id" 2>/dev/null | jq '[.stages[].attempts] | add' || echo '?')"
   if [ "$ok" = 1 ]; then
     passed[$fault]=$(( ${passed[$fault]:-0} + 1 ))
-    echo "run $run: $fault after ${delay}00 ms: FINISHED, correct ($attempts JobManager attempts)"
+    echo "run $run: $fault after ${delay}00 ms: FINISHED, correct ($attempts JobManager attempts, $tasks task attempts for 4 tasks)"
   else
     echo "run $run: $fault after ${delay}00 ms: $state (job $id, $attempts JobManager attempts) -- FAILED RUN"
     "$BIN/tailor" status "$id" -o json 2>/dev/null | jq -r '.error, (.attempts[] | "  attempt \(.attempt): \(.exit)")' || true

@@ -1150,6 +1150,7 @@ class RecordingProgress : public ProgressListener {
   void onTaskStopped(int stage, int index, int failures) override {
     events.push_back(fmt::format("stopped {}.{} ({} failures)", stage, index, failures));
   }
+  void onJobEnding() override { events.push_back("job ending"); }
   std::vector<std::string> events;
 };
 
@@ -1249,6 +1250,15 @@ TEST_F(JobMasterTest, AttemptsRunningWhenAnEarlierAttemptWasLostAreTakenOverNotR
   loop_.runPending();
   EXPECT_TRUE(declared_.back().empty());  // nothing to run: map[1] and map[2] run
   EXPECT_EQ(progressOf("map").running, 2);
+  // An update straight from tm-1 before it registered again is refused (it
+  // is tried again): its address is not known yet.
+  v1::TaskStateUpdate early;
+  early.set_taskmanager_id("tm-1");
+  early.set_attempt_id("map[1]#1");
+  early.set_state(v1::TASK_FINISHED);
+  auto refused = jm_->updateTaskState(early);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.error().message, HasSubstr("has not registered with this JobManager yet"));
 
   // tm-1 comes back still running map[1]#1; tm-2 ran map[2]#1 to its end
   // while no JobManager listened.

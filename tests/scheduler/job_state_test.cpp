@@ -153,6 +153,15 @@ TEST(JobStateKeeperTest, RunningAttemptsAndFailuresAreKept) {
   EXPECT_EQ(state.running().count("0.2"), 1u);
   EXPECT_EQ(state.task_failures().at("0.4"), 2);
   EXPECT_EQ(state.task_attempts().at("0.4"), 2);
+  // At the job's end, what is pending is written at once (before the
+  // TaskManagers holding the outputs go).
+  keeper.onTaskCollected(0, 2);
+  keeper.onTaskFinished(0, 2, 1, "tm-3", "h:9", {});
+  keeper.onTaskCollected(0, 2);
+  std::size_t writes = store.saved.size();
+  keeper.onJobEnding();
+  ASSERT_EQ(store.saved.size(), writes + 1);
+  EXPECT_TRUE(store.saved.back().finished(0).collected());
 }
 
 TEST(JobStateKeeperTest, AFencedWriteStopsThisAttempt) {
