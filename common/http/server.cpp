@@ -201,8 +201,12 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     request.body = std::move(message.body());
     keepAlive_ = message.keep_alive();
     version_ = message.version();
+    head_ = message.method() == bhttp::verb::head;
 
+    // HEAD without a route of its own is answered by the GET route; either
+    // way without the body (writeHead).
     const Route* route = server_->findRoute(request.method, request.path);
+    if (route == nullptr && head_) route = server_->findRoute("GET", request.path);
     if (route == nullptr) {
       write(Response::text(404, "no route for " + request.method + " " + request.path + "\n"));
       return;
@@ -218,6 +222,10 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   }
 
   void write(Response response) {
+    if (head_) {
+      writeHead(std::move(response));
+      return;
+    }
     if (response.stream) {
       writeStream(std::move(response));
       return;
@@ -240,6 +248,36 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
                        [self = shared_from_this(), message](beast::error_code ec, std::size_t) {
                          self->afterWrite(ec);
                        });
+  }
+
+  // The answer to a HEAD request: the head a GET gets, without its body, and
+  // with the body's or the file's length (none for a stream), so that a
+  // client can size a download before it starts (the Mesos fetcher's cache
+  // does).
+  void writeHead(Response response) {
+    std::optional<std::uint64_t> length;
+    if (!response.stream && !response.filePath.empty()) {
+      struct stat info {};
+      if (::stat(response.filePath.c_str(), &info) == 0 && S_ISREG(info.st_mode)) {
+        length = static_cast<std::uint64_t>(info.st_size);
+      } else {
+        response = Response::text(404, "no such file\n");
+      }
+    }
+    if (!response.stream && !length) length = response.body.size();
+    auto message = std::make_shared<bhttp::response<bhttp::empty_body>>(
+        static_cast<bhttp::status>(response.status), version_);
+    message->set(bhttp::field::server, "tailor");
+    message->set(bhttp::field::content_type, response.contentType);
+    for (const auto& [name, value] : response.headers) {
+      message->set(name, value);
+    }
+    if (length) message->content_length(*length);
+    message->keep_alive(keepAlive_);
+    auto serializer = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*message);
+    bhttp::async_write_header(stream_, *serializer,
+                              [self = shared_from_this(), serializer, message](
+                                  beast::error_code ec, std::size_t) { self->afterWrite(ec); });
   }
 
   // Files (partitions, artifacts) go out with sendfile(2): the kernel copies
@@ -330,6 +368,7 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bool keepAlive_ = true;
+  bool head_ = false;  // the request being answered is a HEAD
   unsigned version_ = 11;
 };
 

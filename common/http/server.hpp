@@ -80,7 +80,9 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Sends requests whose method matches and whose path starts with
-  // `pathPrefix` to `handler`; the longest matching prefix wins. Call before start().
+  // `pathPrefix` to `handler`; the longest matching prefix wins. A HEAD
+  // request no HEAD route matches goes to the GET routes; it is answered with
+  // the head alone, with the length of the body or file. Call before start().
   void route(const std::string& method, const std::string& pathPrefix, Handler handler);
 
   // Requests with a body over `bytes` (256 MiB by default) are answered with

@@ -11,6 +11,7 @@
 
 #include "common/asio_event_loop.hpp"
 #include "common/http/client.hpp"
+#include "common/http/file_route.hpp"
 #include "common/http/server.hpp"
 #include "tests/common/temp_dir.hpp"
 
@@ -135,6 +136,70 @@ TEST_F(HttpTest, ServesLargeFilesWholeAndFoldersAsMissing) {
   auto folder = performBlocking(request("GET", base_ + "/folder"));
   ASSERT_TRUE(folder.ok());
   EXPECT_EQ(folder->status, 404);
+}
+
+TEST_F(HttpTest, ServeFileAnswersItsOnePathOnly) {
+  test::TempDir dir;
+  const std::string file = dir.path().string() + "/tailor-taskmanager";
+  {
+    std::ofstream out(file);
+    out << "#!/bin/sh\n";
+  }
+  serveFile(*server_, "/artifacts/1f-2a/tailor-taskmanager", file);
+  serveFile(*server_, "/artifacts/gone/tailor-taskmanager", dir.path().string() + "/gone");
+  start();
+  auto served = performBlocking(request("GET", base_ + "/artifacts/1f-2a/tailor-taskmanager"));
+  ASSERT_TRUE(served.ok()) << served.error().message;
+  EXPECT_EQ(served->status, 200);
+  EXPECT_EQ(served->body, "#!/bin/sh\n");
+  EXPECT_EQ(served->headers["content-type"], "application/octet-stream");
+  for (const std::string path :
+       {"/artifacts/1f-2a/tailor-taskmanager2", "/artifacts/1f-2a/tailor-taskmanager/x",
+        "/artifacts/gone/tailor-taskmanager", "/artifacts/"}) {
+    auto other = performBlocking(request("GET", base_ + path));
+    ASSERT_TRUE(other.ok()) << path;
+    EXPECT_EQ(other->status, 404) << path;
+  }
+}
+
+// The Mesos fetcher sizes a download with HEAD before it fills its cache.
+TEST_F(HttpTest, HeadGetsTheHeadOfTheGetWithItsLengthAndNoBody) {
+  test::TempDir dir;
+  const std::string file = dir.path().string() + "/tailor-taskmanager";
+  {
+    std::ofstream out(file);
+    out << std::string(70000, 'x');
+  }
+  serveFile(*server_, "/artifacts/1f-2a/tailor-taskmanager", file);
+  server_->route("GET", "/text", [](const Request& request, Responder respond) {
+    respond(Response::text(200, "method " + request.method + "\n"));
+  });
+  server_->route("POST", "/post", [](const Request&, Responder respond) {
+    respond(Response::text(200, "posted\n"));
+  });
+  start();
+  for (int round = 0; round < 2; ++round) {  // the connection is kept and reused
+    auto head = performBlocking(request("HEAD", base_ + "/artifacts/1f-2a/tailor-taskmanager"));
+    ASSERT_TRUE(head.ok()) << head.error().message;
+    EXPECT_EQ(head->status, 200);
+    EXPECT_EQ(head->headers["content-length"], "70000");
+    EXPECT_EQ(head->headers["content-type"], "application/octet-stream");
+    EXPECT_EQ(head->body, "");
+  }
+  auto text = performBlocking(request("HEAD", base_ + "/text"));
+  ASSERT_TRUE(text.ok()) << text.error().message;
+  EXPECT_EQ(text->status, 200);
+  EXPECT_EQ(text->headers["content-length"], std::to_string(std::string("method HEAD\n").size()));
+  EXPECT_EQ(text->body, "");
+  auto missing = performBlocking(request("HEAD", base_ + "/artifacts/1f-2a/other"));
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(missing->status, 404);
+  auto notGet = performBlocking(request("HEAD", base_ + "/post"));
+  ASSERT_TRUE(notGet.ok());
+  EXPECT_EQ(notGet->status, 404) << "HEAD follows GET routes only";
+  auto get = performBlocking(request("GET", base_ + "/artifacts/1f-2a/tailor-taskmanager"));
+  ASSERT_TRUE(get.ok());
+  EXPECT_EQ(get->body.size(), 70000u);
 }
 
 TEST_F(HttpTest, UnreachableServerIsAnUnavailableError) {
