@@ -84,19 +84,45 @@ void addPerJobFlags(po::options_description& options, PerJobFlags& flags) {
       "mesos-release-grace",
       po::value(&flags.mesosReleaseGrace)->default_value(flags.mesosReleaseGrace),
       "a released TaskManager that has not finished by then is killed")(
-      "taskmanager-executor",
-      po::value(&flags.executorCommand)->default_value(flags.executorCommand),
-      "the TaskManager executor's command on the agents")(
+      "taskmanager-executor", po::value(&flags.executorCommand),
+      "the TaskManager executor's command on the agents (default: ./tailor-taskmanager, "
+      "which this JobManager serves to the agents' Mesos fetcher; with "
+      "--taskmanager-executor-uri: tailor-taskmanager). Given alone, nothing is fetched")(
       "taskmanager-executor-uri", po::value(&flags.executorUris)->composing(),
       "URI for the Mesos fetcher (repeatable), e.g. the tailor-taskmanager binary; "
       "dispatcher:/PATH is PATH on whichever Dispatcher leads when a TaskManager is launched "
       "(needs --dispatcher)")(
+      "taskmanager-executor-cache",
+      po::value(&flags.executorCache)->default_value(flags.executorCache),
+      "the agents' Mesos fetcher caches the executor's URIs (a URI is never fetched again "
+      "while cached, docs/mesos.md)")(
       "taskmanager-executor-resources",
       po::value(&flags.executorResources)->default_value(flags.executorResources),
       "the executor's own resources beside the TaskManager's")(
       "taskmanager-max-size", po::value(&flags.maxTaskManager)->default_value(flags.maxTaskManager),
       "on Mesos: the largest TaskManager tailored sizing asks for");
 }
+
+namespace {
+
+// The executor's command, and whether this JobManager serves its own
+// tailor-taskmanager for it: the command given runs as it is, with the URIs
+// given (nothing fetched without); with no command, the URIs given are
+// fetched and tailor-taskmanager runs from the agents' PATH, and with
+// neither, the fetcher downloads this JobManager's tailor-taskmanager into
+// the sandbox and it runs from there.
+void chooseExecutor(const PerJobFlags& flags, PerJobOptions& options) {
+  options.serveExecutor = flags.executorCommand.empty() && flags.executorUris.empty();
+  if (!flags.executorCommand.empty()) {
+    options.mesos.executorCommand = flags.executorCommand;
+  } else if (options.serveExecutor) {
+    options.mesos.executorCommand = std::string("./") + mesos::kExecutorFileName;
+  } else {
+    options.mesos.executorCommand = mesos::kExecutorFileName;
+  }
+}
+
+}  // namespace
 
 Result<Resources> localClusterResources(const PerJobFlags& flags) {
   std::error_code ec;
@@ -208,10 +234,11 @@ Result<PerJobOptions> resolvePerJobFlags(const PerJobFlags& flags, v1::JobSpec s
     auto grace = parseDuration(flags.mesosReleaseGrace);
     if (!grace.ok()) return grace.error().withContext("--mesos-release-grace");
     m.releaseGrace = *grace;
-    m.executorCommand = flags.executorCommand;
+    chooseExecutor(flags, options);
     auto uris = mesos::parseExecutorUris(flags.executorUris);
     if (!uris.ok()) return uris.error();
     m.executorUris = std::move(*uris);
+    m.executorCache = flags.executorCache;
     auto overhead = parseResourceList(flags.executorResources, Resources());
     if (!overhead.ok()) return overhead.error().withContext("--taskmanager-executor-resources");
     m.executorOverhead = *overhead;

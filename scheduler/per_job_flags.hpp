@@ -49,8 +49,9 @@ struct PerJobFlags {
   std::string mesosRefuse = "5s";
   std::string mesosOfferBatchWindow = "20ms";
   std::string mesosReleaseGrace = "3s";
-  std::string executorCommand = "tailor-taskmanager";
+  std::string executorCommand;  // empty: chooseExecutor() picks
   std::vector<std::string> executorUris;
+  bool executorCache = false;
   std::string executorResources = "cpus=0.05,mem=32";
   std::string maxTaskManager = "cpus=8,mem=32GiB";
 };

@@ -1,8 +1,6 @@
 #include "scheduler/per_job_runner.hpp"
 
-#include "scheduler/ha/job_state_keeper.hpp"
-#include "scheduler/ha/job_state_store.hpp"
-
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -14,6 +12,7 @@
 
 #include "common/asio_event_loop.hpp"
 #include "common/http/client.hpp"
+#include "common/http/file_route.hpp"
 #include "common/http/partition_route.hpp"
 #include "common/http/server.hpp"
 #include "common/json.hpp"
@@ -23,6 +22,8 @@
 #include "common/rpc.hpp"
 #include "mesos/scheduler_connection.hpp"
 #include "scheduler/drivers/local_driver.hpp"
+#include "scheduler/ha/job_state_keeper.hpp"
+#include "scheduler/ha/job_state_store.hpp"
 #include "scheduler/jobmaster/input_splits.hpp"
 #include "scheduler/jobmaster/job_master.hpp"
 #include "scheduler/jobmaster/rpc_taskmanager_gateway.hpp"
@@ -77,6 +78,26 @@ std::string defaultTaskManagerBinary() {
   std::error_code ec;
   fs::path self = fs::read_symlink("/proc/self/exe", ec);
   return (self.parent_path() / "tailor-taskmanager").string();
+}
+
+// Serves `binary` (this JobManager's tailor-taskmanager) on `server` for the
+// agents' Mesos fetcher; returns its URI, a path on this JobManager. Errors
+// name --taskmanager-binary.
+Result<mesos::ExecutorUri> serveOwnExecutor(http::Server& server, const std::string& binary) {
+  struct stat info {};
+  if (::stat(binary.c_str(), &info) != 0 || !S_ISREG(info.st_mode) ||
+      access(binary.c_str(), X_OK) != 0) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "--taskmanager-binary: '{}' is not an executable file (on Mesos the "
+                     "JobManager serves it to the agents' fetcher; --taskmanager-executor "
+                     "names one installed on the agents instead)",
+                     binary);
+  }
+  std::string path = mesos::jobManagerExecutorPath(
+      static_cast<std::uintmax_t>(info.st_size),
+      static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec);
+  http::serveFile(server, path, binary);
+  return mesos::ExecutorUri{mesos::ExecutorUri::Kind::kJobManager, path};
 }
 
 // Forwards to the user's observer and stops the loop once the job ended and
@@ -214,6 +235,11 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
   RpcTaskManagerGateway taskManagers(rpcClient, httpClient);
 
   bool onMesos = !options.mesosMasters.empty();
+  if (onMesos && options.serveExecutor) {
+    auto uri = serveOwnExecutor(httpServer, options.taskManagerBinary);
+    if (!uri.ok()) return uri.error();
+    options.mesos.executorUris = {*uri};
+  }
   if (onMesos && !observers.leadingDispatcher) {
     for (const auto& uri : options.mesos.executorUris) {
       if (uri.kind != mesos::ExecutorUri::Kind::kLeadingDispatcher) continue;
@@ -355,6 +381,11 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
   if (observers.listening) observers.listening(address);
   log->info("job {} ({}): JobManager on {}, {}, work dir {}, output {}", options.jobId, spec.name(),
             address, driver->describe(), options.workDir, options.outputDir);
+  if (onMesos && options.serveExecutor) {
+    log->info("job {}: the agents fetch the TaskManagers' executor {} from {}", options.jobId,
+              options.taskManagerBinary,
+              mesos::resolveExecutorUri(options.mesos.executorUris.front(), "", address));
+  }
 
   boost::asio::signal_set signals(loop.context(), SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& error, int signal) {

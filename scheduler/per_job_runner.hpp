@@ -52,6 +52,10 @@ struct PerJobOptions {
   // Mesos: when masters are given (a list, or ZooKeeper to detect the
   // leader in), TaskManagers run as Mesos executors.
   tailor::mesos::MesosMasters mesosMasters;
+  // No executor given (--taskmanager-executor, --taskmanager-executor-uri):
+  // this JobManager serves taskManagerBinary on its HTTP endpoint, and the
+  // agents' fetcher downloads it into each TaskManager's sandbox.
+  bool serveExecutor = false;
   bool mesosJson = false;
   std::string mesosSecret;
   mesos::MesosDriverConfig mesos;

@@ -29,23 +29,46 @@ TEST(ExecutorUriTest, AnyOtherUriIsPassedOnAsGiven) {
         "/opt/tailor/bin/tailor-taskmanager", "bin/tailor-taskmanager",
         "dispatcher-b.example.com/tailor-taskmanager"}) {
     EXPECT_EQ(parsed(text), (ExecutorUri{Kind::kAsGiven, text}));
-    EXPECT_EQ(resolveExecutorUri(parsed(text), "10.0.0.7:8080"), text);
+    EXPECT_EQ(resolveExecutorUri(parsed(text), "10.0.0.7:8080", "10.0.0.9:6123"), text);
   }
 }
 
 TEST(ExecutorUriTest, APathOnTheLeadingDispatcherIsResolvedAgainstTheAddressGiven) {
   ExecutorUri uri = parsed("dispatcher:/v1/artifacts/tailor-taskmanager");
   EXPECT_EQ(uri, (ExecutorUri{Kind::kLeadingDispatcher, "/v1/artifacts/tailor-taskmanager"}));
-  EXPECT_EQ(resolveExecutorUri(uri, "10.0.0.7:8080"),
+  const std::string jobManager = "10.0.0.9:6123";
+  EXPECT_EQ(resolveExecutorUri(uri, "10.0.0.7:8080", jobManager),
             "http://10.0.0.7:8080/v1/artifacts/tailor-taskmanager");
-  EXPECT_EQ(resolveExecutorUri(uri, "dispatcher-b.example.com:31001"),
+  EXPECT_EQ(resolveExecutorUri(uri, "dispatcher-b.example.com:31001", jobManager),
             "http://dispatcher-b.example.com:31001/v1/artifacts/tailor-taskmanager");
   // An address given as a URL keeps its scheme; trailing slashes are not doubled.
-  EXPECT_EQ(resolveExecutorUri(uri, "https://10.0.0.7:8443/"),
+  EXPECT_EQ(resolveExecutorUri(uri, "https://10.0.0.7:8443/", jobManager),
             "https://10.0.0.7:8443/v1/artifacts/tailor-taskmanager");
-  EXPECT_EQ(resolveExecutorUri(parsed("dispatcher:/"), "10.0.0.7:8080"), "http://10.0.0.7:8080/");
+  EXPECT_EQ(resolveExecutorUri(parsed("dispatcher:/"), "10.0.0.7:8080", jobManager),
+            "http://10.0.0.7:8080/");
   // The prefix is a URI scheme: any case.
   EXPECT_EQ(parsed("Dispatcher:/v1/x"), (ExecutorUri{Kind::kLeadingDispatcher, "/v1/x"}));
+}
+
+// With no executor given, the JobManager serves its own tailor-taskmanager.
+TEST(ExecutorUriTest, APathOnThisJobManagerIsResolvedAgainstItsAddress) {
+  ExecutorUri uri{Kind::kJobManager, "/artifacts/1f-2a/tailor-taskmanager"};
+  EXPECT_EQ(resolveExecutorUri(uri, "10.0.0.7:8080", "10.0.0.9:6123"),
+            "http://10.0.0.9:6123/artifacts/1f-2a/tailor-taskmanager");
+  EXPECT_EQ(resolveExecutorUri(uri, "", "jm.example.com:31005/"),
+            "http://jm.example.com:31005/artifacts/1f-2a/tailor-taskmanager");
+  // It has no text form: "jobmanager:/..." is a URI like any other.
+  EXPECT_EQ(parsed("jobmanager:/artifacts/x").kind, Kind::kAsGiven);
+}
+
+// One URI names one binary: the fetcher's cache trusts the URIs it has seen.
+TEST(ExecutorUriTest, TheJobManagersExecutorPathChangesWithTheFile) {
+  const std::string path = jobManagerExecutorPath(52915088, 1764590000123456789);
+  EXPECT_EQ(path, "/artifacts/3276b90-187d15418390ad15/tailor-taskmanager");
+  EXPECT_NE(jobManagerExecutorPath(52915089, 1764590000123456789), path);
+  EXPECT_NE(jobManagerExecutorPath(52915088, 1764590000123456790), path);
+  // The fetcher names the file after the URI's last segment; TaskManagers run ./ that.
+  EXPECT_EQ(path.substr(path.rfind('/') + 1), kExecutorFileName);
 }
 
 TEST(ExecutorUriTest, BadValuesAreRefusedNamingTheFlagAndTheForm) {

@@ -61,6 +61,7 @@ using ::testing::Mock;
 using ::testing::NiceMock;
 using ::testing::Not;
 using ::testing::SaveArg;
+using ::testing::StartsWith;
 using ::testing::StrictMock;
 using ::testing::UnorderedElementsAre;
 
@@ -446,6 +447,53 @@ TEST_F(MesosDriverTest, ExecutorIsFetchedFromItsUrisAndBindsAnIpHostname) {
   EXPECT_FALSE(command.uris(1).executable());
   EXPECT_THAT(command.value(), HasSubstr("--bind 10.1.2.3"));
   EXPECT_THAT(command.value(), HasSubstr("--advertise-host 10.1.2.3"));
+}
+
+// No executor given: the agents fetch the JobManager's own tailor-taskmanager
+// from its endpoint (the ResourceManager's address) into the sandbox, and run it there.
+TEST_F(MesosDriverTest, TheJobManagersOwnExecutorIsFetchedFromItsEndpoint) {
+  MesosDriverConfig config = testConfig();
+  config.executorCommand = "./tailor-taskmanager";
+  config.executorUris = {{ExecutorUri::Kind::kJobManager, "/artifacts/1f-2a/tailor-taskmanager"}};
+  config.resourceManagerAddress = "";  // known once the endpoint listens
+  create(config);
+  driver_->setResourceManagerAddress(kRmAddress);
+  start();
+  subscribe("fw-1", true);
+  launch("tm-1", res(1, 1024));
+  calls_.clear();
+  offer({makeOffer("o1", "a1", 2, 2048)});
+  auto accepts = callsOf(SchedulerCall::ACCEPT);
+  ASSERT_EQ(accepts.size(), 1u);
+  auto tasks = tasksOf(accepts[0]);
+  ASSERT_EQ(tasks.size(), 1u);
+  const v1::CommandInfo& command = tasks[0].executor().command();
+  ASSERT_EQ(command.uris_size(), 1);
+  EXPECT_EQ(command.uris(0).value(),
+            "http://" + kRmAddress + "/artifacts/1f-2a/tailor-taskmanager");
+  EXPECT_TRUE(command.uris(0).executable());
+  EXPECT_FALSE(command.uris(0).has_cache()) << "not cached unless asked";
+  EXPECT_THAT(command.value(), StartsWith("exec ./tailor-taskmanager --taskmanager-id tm-1 "));
+}
+
+TEST_F(MesosDriverTest, ExecutorUrisAreCachedWhenAsked) {
+  MesosDriverConfig config = testConfig();
+  config.executorUris = {{ExecutorUri::Kind::kJobManager, "/artifacts/1f-2a/tailor-taskmanager"},
+                         {ExecutorUri::Kind::kAsGiven, "http://repo/libs.tar.gz"}};
+  config.executorCache = true;
+  startSubscribed(config);
+  launch("tm-1", res(1, 1024));
+  calls_.clear();
+  offer({makeOffer("o1", "a1", 2, 2048)});
+  auto accepts = callsOf(SchedulerCall::ACCEPT);
+  ASSERT_EQ(accepts.size(), 1u);
+  auto tasks = tasksOf(accepts[0]);
+  ASSERT_EQ(tasks.size(), 1u);
+  const v1::CommandInfo& command = tasks[0].executor().command();
+  ASSERT_EQ(command.uris_size(), 2);
+  for (const auto& uri : command.uris()) {
+    EXPECT_TRUE(uri.has_cache() && uri.cache()) << uri.value();
+  }
 }
 
 // A JobManager outlives the Dispatcher that launched it (docs/ha.md): each

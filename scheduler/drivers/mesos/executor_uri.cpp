@@ -1,5 +1,7 @@
 #include "scheduler/drivers/mesos/executor_uri.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 
@@ -57,12 +59,19 @@ bool needsDispatcher(const std::vector<ExecutorUri>& uris) {
   });
 }
 
-std::string resolveExecutorUri(const ExecutorUri& uri, const std::string& dispatcherAddress) {
+std::string resolveExecutorUri(const ExecutorUri& uri, const std::string& dispatcherAddress,
+                               const std::string& jobManagerAddress) {
   if (uri.kind == ExecutorUri::Kind::kAsGiven) return uri.value;
-  std::string base = dispatcherAddress;
+  std::string base =
+      uri.kind == ExecutorUri::Kind::kJobManager ? jobManagerAddress : dispatcherAddress;
   while (!base.empty() && base.back() == '/') base.pop_back();
   if (base.find("://") == std::string::npos) base = "http://" + base;
   return base + uri.value;
+}
+
+std::string jobManagerExecutorPath(std::uintmax_t size, std::int64_t modifiedNanoseconds) {
+  return fmt::format("/artifacts/{:x}-{:x}/{}", size,
+                     static_cast<std::uint64_t>(modifiedNanoseconds), kExecutorFileName);
 }
 
 }  // namespace tailor::scheduler::mesos

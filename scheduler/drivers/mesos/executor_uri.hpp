@@ -5,10 +5,13 @@
 // whichever Dispatcher leads when the TaskManager is launched
 // ("dispatcher:/PATH"). A JobManager outlives the Dispatcher that launched it
 // (docs/ha.md): executors it launches after a failover are fetched from the
-// Dispatcher leading then, not from the one that is gone.
+// Dispatcher leading then, not from the one that is gone. With no executor
+// given at all, the JobManager serves its own tailor-taskmanager, a path on
+// its own HTTP server (docs/mesos.md, "How the executor reaches the agents").
 //
 // Pure; any thread.
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -24,10 +27,11 @@ struct ExecutorUri {
   enum class Kind {
     kAsGiven,            // a URI the Mesos fetcher takes, passed on unchanged
     kLeadingDispatcher,  // a path on whichever Dispatcher leads at launch
+    kJobManager,         // a path on this JobManager's HTTP server (no text form)
   };
   Kind kind = Kind::kAsGiven;
-  // The URI, or for kLeadingDispatcher the path (one '/' first, e.g.
-  // "/v1/artifacts/tailor-taskmanager").
+  // The URI, or for kLeadingDispatcher and kJobManager the path (one '/'
+  // first, e.g. "/v1/artifacts/tailor-taskmanager").
   std::string value;
 
   bool operator==(const ExecutorUri& other) const {
@@ -50,9 +54,23 @@ Result<std::vector<ExecutorUri>> parseExecutorUris(const std::vector<std::string
 // True when one of `uris` is a path on the leading Dispatcher (it needs one).
 bool needsDispatcher(const std::vector<ExecutorUri>& uris);
 
-// The URI for the fetcher: a kAsGiven value unchanged; a path on the leading
-// Dispatcher appended to `dispatcherAddress` (host:port, as the JobManager
-// reports to it, with "http://" put first unless it names its scheme).
-std::string resolveExecutorUri(const ExecutorUri& uri, const std::string& dispatcherAddress);
+// The URI for the fetcher: a kAsGiven value unchanged; a path appended to
+// `dispatcherAddress` (kLeadingDispatcher: host:port, as the JobManager
+// reports to it) or to `jobManagerAddress` (kJobManager: host:port of this
+// JobManager's endpoint), with "http://" put first unless the address names
+// its scheme.
+std::string resolveExecutorUri(const ExecutorUri& uri, const std::string& dispatcherAddress,
+                               const std::string& jobManagerAddress);
+
+// The name of the executor's file, as the fetcher saves the JobManager's own
+// (the URI's last segment) and as TaskManagers then run it: "./" + this.
+inline constexpr const char* kExecutorFileName = "tailor-taskmanager";
+
+// Where a JobManager serves its own tailor-taskmanager:
+// "/artifacts/<fingerprint>/tailor-taskmanager", the fingerprint made of the
+// file's size and modification time (nanoseconds since the epoch), so that
+// one URI never names two different binaries: the fetcher's cache
+// (--taskmanager-executor-cache) trusts a URI it has seen and never asks again.
+std::string jobManagerExecutorPath(std::uintmax_t size, std::int64_t modifiedNanoseconds);
 
 }  // namespace tailor::scheduler::mesos

@@ -156,6 +156,7 @@ v1::TaskInfo MesosDriver::makeTask(const std::string& taskId, const v1::Offer& o
     entry->set_value(uri);
     entry->set_executable(uri.find(".tar") == std::string::npos &&
                           uri.find(".tgz") == std::string::npos);
+    if (config_.executorCache) entry->set_cache(true);
   }
   std::string host = offer.hostname();
   std::string bind = tailor::mesos::bindAddressFor(host);
@@ -191,7 +192,9 @@ std::vector<std::string> MesosDriver::executorUris(const std::string& taskId) {
     }
   }
   std::vector<std::string> uris;
-  for (const auto& uri : config_.executorUris) uris.push_back(resolveExecutorUri(uri, dispatcher));
+  for (const auto& uri : config_.executorUris) {
+    uris.push_back(resolveExecutorUri(uri, dispatcher, config_.resourceManagerAddress));
+  }
   return uris;
 }
 

@@ -49,14 +49,19 @@ struct MesosDriverConfig {
   // A released TaskManager learns it from its next heartbeat and exits
   // (TASK_FINISHED); it is KILLed only if still there after this. Zero: KILL at once.
   Duration releaseGrace{0};
-  // The executor: a command on the agent, or fetched by the Mesos fetcher.
+  // The executor: a command on the agent, or fetched by the Mesos fetcher
+  // into the sandbox ("./tailor-taskmanager").
   std::string executorCommand = "tailor-taskmanager";
   // More flags for every TaskManager (high availability: where to find the
   // job's next JobManager, how long to wait for it).
   std::vector<std::string> taskManagerArgs;
   // What the fetcher downloads for each executor; paths on the leading
-  // Dispatcher are resolved at each launch (setLeadingDispatcher).
+  // Dispatcher are resolved at each launch (setLeadingDispatcher), paths on
+  // this JobManager against resourceManagerAddress.
   std::vector<ExecutorUri> executorUris;
+  // Every executor URI with `cache` set: the agents' fetcher keeps one copy
+  // per URI and copies it into each sandbox instead of downloading again.
+  bool executorCache = false;
   Resources executorOverhead{50, 32, 0, 0};  // the executor's own resources
   std::string resourceManagerAddress;        // host:port TMs register with
   std::string taskManagerLogLevel = "info";
