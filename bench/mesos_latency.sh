@@ -5,6 +5,10 @@
 #    started_at (its first attempt deployed into a slot, which runs at once);
 #  - TaskManager requested to registered (offer wait + launch + start), and
 #    launched to registered (process spawned, or ACCEPT sent, to registered).
+# On Mesos twice: with the executor installed (--taskmanager-executor, the
+# build's tailor-taskmanager) and with it fetched from the JobManager (no
+# executor flag: the agents' fetcher downloads it into each sandbox), as a
+# ratio fetched / installed.
 # usage: bench/mesos_latency.sh BIN_DIR [ROUNDS=5] [ALLOCATION_INTERVAL=1s]
 set -euo pipefail
 bin="$(cd "${1:?usage: mesos_latency.sh BIN_DIR [ROUNDS] [ALLOCATION_INTERVAL]}" && pwd)"
@@ -48,7 +52,8 @@ echo "round | driver | submit->first task (ms) | TM requested->registered (ms) |
 for round in $(seq "$rounds"); do
   run "local-$round" --local-resources cpus=2,mem=4096
   run "mesos-$round" --mesos-master "$master" --taskmanager-executor "$bin/tailor-taskmanager"
-  for driver in local mesos; do
+  run "fetched-$round" --mesos-master "$master"
+  for driver in local mesos fetched; do
     jq -r --arg r "$round" --arg d "$driver" '
       [(.stages | map(.started_at) | min) - .job.submitted_at] as [$first]
       | [.taskmanagers[] | select(.registered_at > 0)] as $tms
@@ -60,13 +65,17 @@ done
 
 echo
 echo "medians over all rounds:"
-for driver in local mesos; do
+for driver in local mesos fetched; do
   first=$(jq -s '[.[] | (.stages | map(.started_at) | min) - .job.submitted_at] | sort | .[length/2|floor] * 1000 | round' "$tmp"/$driver-*.json)
   req=$(jq -s '[.[] | .taskmanagers[] | select(.registered_at > 0) | .registered_at - .requested_at] | sort | .[length/2|floor] * 1000 | round' "$tmp"/$driver-*.json)
   launch=$(jq -s '[.[] | .taskmanagers[] | select(.registered_at > 0) | .registered_at - .launched_at] | sort | .[length/2|floor] * 1000 | round' "$tmp"/$driver-*.json)
   echo "$driver: submit->first task ${first} ms, TM requested->registered ${req} ms, launched->registered ${launch} ms"
-  eval "${driver}_first=$first; ${driver}_req=$req"
+  eval "${driver}_first=$first; ${driver}_req=$req; ${driver}_launch=$launch"
 done
 awk -v a="$mesos_first" -v b="$local_first" -v c="$mesos_req" -v d="$local_req" 'BEGIN {
   printf "ratios mesos/local: submit->first task %.2f, TM requested->registered %.2f\n", a / (b > 0 ? b : 1), c / (d > 0 ? d : 1) }'
-echo "(fake master allocation interval $interval; the real master's default is 1s)"
+awk -v a="$fetched_launch" -v b="$mesos_launch" -v c="$fetched_req" -v d="$mesos_req" 'BEGIN {
+  printf "ratios fetched/installed executor: TM launched->registered %.2f, requested->registered %.2f\n",
+    a / (b > 0 ? b : 1), c / (d > 0 ? d : 1) }'
+echo "(fake master allocation interval $interval; the real master's default is 1s;" \
+  "tailor-taskmanager is $(($(stat -c %s "$bin/tailor-taskmanager") / 1024 / 1024)) MiB)"
