@@ -98,4 +98,26 @@ Status writeFileAtomically(const std::string& path, const std::string& data) {
   return syncPath(std::filesystem::path(path).parent_path().string(), O_RDONLY | O_DIRECTORY);
 }
 
+void replaceInvalidUtf8(std::string& data) {
+  size_t i = 0;
+  while (i < data.size()) {
+    auto byte = static_cast<unsigned char>(data[i]);
+    size_t length = byte < 0x80           ? 1
+                    : (byte >> 5) == 0x6  ? 2
+                    : (byte >> 4) == 0xe  ? 3
+                    : (byte >> 3) == 0x1e ? 4
+                                          : 0;
+    bool valid = length > 0 && i + length <= data.size();
+    for (size_t k = 1; valid && k < length; ++k) {
+      valid = (static_cast<unsigned char>(data[i + k]) & 0xc0) == 0x80;
+    }
+    if (!valid) {
+      data[i] = '?';
+      ++i;
+      continue;
+    }
+    i += length;
+  }
+}
+
 }  // namespace tailor

@@ -23,6 +23,11 @@ struct FileChunk {
 FileChunk readFileChunk(const std::string& path, std::int64_t offset, std::int64_t length,
                         std::int64_t tail = -1);
 
+// Makes `data` valid UTF-8 without changing its length: every byte that is
+// not part of a well-formed sequence becomes '?'. JSON strings must be UTF-8,
+// and a chunk cut at arbitrary offsets may split a character.
+void replaceInvalidUtf8(std::string& data);
+
 // The whole file; nothing when it cannot be opened or read.
 std::optional<std::string> readWholeFile(const std::string& path);
 

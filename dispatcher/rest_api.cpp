@@ -7,7 +7,6 @@
 #include "common/file_chunk.hpp"
 #include "common/json.hpp"
 
-
 namespace tailor::dispatcher {
 
 namespace {
@@ -82,28 +81,6 @@ Result<std::int64_t> intParameter(const std::map<std::string, std::string>& quer
                      "query parameter '{}': '{}' is not a non-negative integer", name, text);
   }
   return value;
-}
-
-// Makes `data` valid UTF-8 without changing its length: every byte that is
-// not part of a well-formed sequence becomes '?'. JSON strings must be UTF-8,
-// and a chunk cut at arbitrary offsets may split a character.
-void replaceInvalidUtf8(std::string& data) {
-  size_t i = 0;
-  while (i < data.size()) {
-    auto byte = static_cast<unsigned char>(data[i]);
-    size_t length = byte < 0x80 ? 1 : (byte >> 5) == 0x6 ? 2 : (byte >> 4) == 0xe ? 3
-                                    : (byte >> 3) == 0x1e ? 4 : 0;
-    bool valid = length > 0 && i + length <= data.size();
-    for (size_t k = 1; valid && k < length; ++k) {
-      valid = (static_cast<unsigned char>(data[i + k]) & 0xc0) == 0x80;
-    }
-    if (!valid) {
-      data[i] = '?';
-      ++i;
-      continue;
-    }
-    i += length;
-  }
 }
 
 // "/v1/jobs/ID/rest" -> {"ID", "rest"}; the id must be non-empty.

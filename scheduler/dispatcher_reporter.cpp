@@ -14,6 +14,10 @@
 
 namespace tailor::scheduler {
 
+std::string dispatcherJobUrl(const std::string& dispatcherAddress, const std::string& jobId) {
+  return http::normalizeBaseUrl(dispatcherAddress) + "/v1/jobs/" + http::percentEncode(jobId);
+}
+
 DispatcherReporter::DispatcherReporter(DispatcherReporterConfig config)
     : config_(std::move(config)) {
   status_.set_job_id(config_.jobId);

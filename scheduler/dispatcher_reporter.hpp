@@ -38,6 +38,12 @@ struct DispatcherReporterConfig {
   Duration finalReportTimeout{300000};
 };
 
+// The job's page on the Dispatcher at `dispatcherAddress` (host:port): its
+// REST resource http://<dispatcher>/v1/jobs/<job id>, the job's state, stages,
+// TaskManagers and attempts (docs/dispatcher.md). The JobManager's Mesos
+// framework links to it (FrameworkInfo.webui_url).
+std::string dispatcherJobUrl(const std::string& dispatcherAddress, const std::string& jobId);
+
 class DispatcherReporter : public JobObserver, public ResourceObserver {
  public:
   explicit DispatcherReporter(DispatcherReporterConfig config);

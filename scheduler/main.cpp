@@ -104,6 +104,10 @@ int main(int argc, char** argv) {
           });
     };
   }
+  // The job's framework links to the job's page on the Dispatcher.
+  if (!dispatcher.empty() && options_->mesos.webuiUrl.empty()) {
+    options_->mesos.webuiUrl = scheduler::dispatcherJobUrl(dispatcher, flags.jobId);
+  }
   options_->attempt = attempt;
   auto report = scheduler::runPerJob(*options_, observers);
   if (!report.ok()) return failBeforeStart(report.error().message, 1);

@@ -74,8 +74,11 @@ void addPerJobFlags(po::options_description& options, PerJobFlags& flags) {
       "how long Mesos keeps the framework while the JobManager is away")(
       "mesos-checkpoint", po::value(&flags.mesosCheckpoint)->default_value(flags.mesosCheckpoint),
       "ask agents to checkpoint (TaskManagers survive agent restarts)")(
-      "mesos-hostname", po::value(&flags.mesosHostname), "FrameworkInfo.hostname")(
-      "mesos-webui-url", po::value(&flags.mesosWebuiUrl), "FrameworkInfo.webui_url")(
+      "mesos-hostname", po::value(&flags.mesosHostname),
+      "FrameworkInfo.hostname (default: --advertise-host)")(
+      "mesos-webui-url", po::value(&flags.mesosWebuiUrl),
+      "FrameworkInfo.webui_url (default: under a Dispatcher, the job's page there: "
+      "http://<dispatcher>/v1/jobs/<job id>; else none)")(
       "mesos-refuse", po::value(&flags.mesosRefuse)->default_value(flags.mesosRefuse),
       "refuse filter on declined offers")(
       "mesos-offer-batch-window",
@@ -223,7 +226,7 @@ Result<PerJobOptions> resolvePerJobFlags(const PerJobFlags& flags, v1::JobSpec s
     if (!failover.ok()) return failover.error().withContext("--mesos-failover-timeout");
     m.failoverTimeoutSeconds = std::chrono::duration<double>(*failover).count();
     m.checkpoint = flags.mesosCheckpoint;
-    m.hostname = flags.mesosHostname;
+    m.hostname = flags.mesosHostname.empty() ? flags.advertiseHost : flags.mesosHostname;
     m.webuiUrl = flags.mesosWebuiUrl;
     auto refuse = parseDuration(flags.mesosRefuse);
     if (!refuse.ok()) return refuse.error().withContext("--mesos-refuse");

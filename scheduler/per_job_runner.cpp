@@ -228,6 +228,9 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
   }
 
   http::CurlHttpClient httpClient(loop, 4);
+  // Failed executors' stderr, read from their agents' sandboxes.
+  tailor::mesos::HttpAgentFiles agentFiles(loop, httpClient, options.mesos.principal,
+                                           options.mesosSecret);
   http::Server httpServer(loop, options.bindAddress, options.rpcPort);
   rpc::Server rpcServer(httpServer);
   rpc::Client rpcClient(httpClient);
@@ -268,7 +271,7 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
   LocalDriver* localDriver = nullptr;
   mesos::MesosDriver* mesosDriver = nullptr;
   if (onMesos) {
-    auto made = std::make_unique<mesos::MesosDriver>(loop, options.mesos);
+    auto made = std::make_unique<mesos::MesosDriver>(loop, options.mesos, &agentFiles);
     mesosDriver = made.get();
     mesosDriver->setLeadingDispatcher(observers.leadingDispatcher);
     driver = std::move(made);

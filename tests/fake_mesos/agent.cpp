@@ -102,13 +102,14 @@ bool partitionAware(const v1::FrameworkInfo& info) {
 }  // namespace
 
 Agent::Agent(EventLoop& loop, AgentConfig config, ExecutorRuntime& runtime, MasterLink& master,
-             IdGenerator& ids, FaultPlan& faults)
+             IdGenerator& ids, FaultPlan& faults, SandboxFiles& files)
     : loop_(loop),
       config_(std::move(config)),
       runtime_(runtime),
       master_(master),
       ids_(ids),
       faults_(faults),
+      files_(files),
       log_(logger("fake-agent")) {
   if (config_.createSandboxes && !config_.workDir.empty()) {
     checkpoint_ =
@@ -117,6 +118,13 @@ Agent::Agent(EventLoop& loop, AgentConfig config, ExecutorRuntime& runtime, Mast
 }
 
 Agent::~Agent() = default;
+
+void Agent::attachSandbox(const Executor& exec) {
+  // paths::getExecutorVirtualPath, and the real path (Framework::addExecutor).
+  files_.attach(exec.sandbox,
+                fmt::format("/frameworks/{}/executors/{}/runs/latest", exec.frameworkId, exec.id));
+  files_.attach(exec.sandbox, exec.sandbox);
+}
 
 std::string AgentLink::processId() const {
   return fmt::format("slave({})", config().processIndex);
@@ -302,6 +310,7 @@ Agent::Executor* Agent::launchExecutor(Framework& fw, const v1::ExecutorInfo& in
       fw.executors.erase(executorId);
       return nullptr;
     }
+    attachSandbox(exec);  // before the fetcher writes to it, as Mesos' addExecutor
     Status fetched = fetchUris(info.command(), exec.sandbox);
     if (!fetched.ok()) {
       // As in Mesos, the details are in the agent's log and the sandbox's
@@ -1088,6 +1097,7 @@ void Agent::recoverFramework(const std::string& frameworkId,
     exec.info = savedExecutor.info();
     exec.state = ExecutorState::kRegistering;
     exec.recovered = true;
+    attachSandbox(exec);
     for (const auto& [taskId, task] : fw.tasks) {
       if (task.executorId == executorId) exec.taskIds.push_back(taskId);
     }

@@ -36,6 +36,7 @@
 #include "mesos/codec.hpp"
 #include "tests/fake_mesos/checkpoint.hpp"
 #include "tests/fake_mesos/executor_runtime.hpp"
+#include "tests/fake_mesos/files.hpp"
 #include "tests/fake_mesos/ids.hpp"
 #include "tests/fake_mesos/resources.hpp"
 #include "tests/fake_mesos/scripting.hpp"
@@ -162,8 +163,9 @@ class AgentLink {
 
 class Agent : public AgentLink {
  public:
+  // Sandboxes are attached to `files` (the process's /files endpoint).
   Agent(EventLoop& loop, AgentConfig config, ExecutorRuntime& runtime, MasterLink& master,
-        IdGenerator& ids, FaultPlan& faults);
+        IdGenerator& ids, FaultPlan& faults, SandboxFiles& files);
   ~Agent() override;
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
@@ -291,6 +293,8 @@ class Agent : public AgentLink {
 
   Framework* framework(const std::string& frameworkId);
   Executor* executor(const std::string& frameworkId, const std::string& executorId);
+  // Serves the sandbox on /files/read (files.hpp).
+  void attachSandbox(const Executor& exec);
   Executor* launchExecutor(Framework& framework, const ::mesos::v1::ExecutorInfo& info,
                            std::string* error, std::string* containerId);
   std::map<std::string, std::string> environmentFor(const Framework& framework,
@@ -344,6 +348,7 @@ class Agent : public AgentLink {
   MasterLink& master_;
   IdGenerator& ids_;
   FaultPlan& faults_;
+  SandboxFiles& files_;
   std::shared_ptr<spdlog::logger> log_;
   bool lost_ = false;
   std::map<std::string, Framework> frameworks_;

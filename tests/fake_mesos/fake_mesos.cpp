@@ -202,7 +202,7 @@ class FakeMesos::Impl : public ControlOps, public ExecutorApi {
     AgentConfig agentConfig = (*it)->config();
     // Callbacks of the dead agent may still be queued: it stays allocated, empty.
     deadAgents_.push_back(std::move(*it));
-    *it = std::make_unique<Agent>(loop_, agentConfig, *runtime_, *master_, ids_, faults_);
+    *it = std::make_unique<Agent>(loop_, agentConfig, *runtime_, *master_, ids_, faults_, files_);
     log_->info("agent {} starts again", agentId);
     return recoverAgent(**it, *read);
   }
@@ -248,6 +248,7 @@ class FakeMesos::Impl : public ControlOps, public ExecutorApi {
   // Loop thread only from here on.
   IdGenerator ids_;
   FaultPlan faults_;
+  SandboxFiles files_;  // the agents' /files endpoint
   Allocator allocator_;
   std::unique_ptr<ChildProcessLauncher> launcher_;
   std::unique_ptr<ExecutorRuntime> runtime_;
@@ -376,7 +377,7 @@ class FakeMesos::Impl : public ControlOps, public ExecutorApi {
       agentConfig.executorHeartbeat = config_.executorHeartbeatInterval;
       agentConfig.ackExecutorAfterScheduler = config_.ackExecutorAfterScheduler;
       agents_.push_back(
-          std::make_unique<Agent>(loop_, agentConfig, *runtime_, link, ids_, faults_));
+          std::make_unique<Agent>(loop_, agentConfig, *runtime_, link, ids_, faults_, files_));
       if (clustered) masterLink_->addAgent(*agents_.back());
       agentIds_.push_back(agentConfig.id);
       Status recovered = recoverAgent(*agents_.back(), saved);
@@ -572,6 +573,13 @@ class FakeMesos::Impl : public ControlOps, public ExecutorApi {
             response.contentType = "application/json";
             respond(std::move(response));
           }));
+    }
+    // The agents' files endpoint (any method, as libprocess routes it).
+    for (const auto& method : kMethods) {
+      server_->route(
+          method, "/files/read", [this](const http::Request& request, http::Responder respond) {
+            respond(request.path == "/files/read" ? files_.read(request) : textResponse(404, ""));
+          });
     }
     server_->route(
         "POST", "/master/teardown",

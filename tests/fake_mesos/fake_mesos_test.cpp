@@ -39,6 +39,7 @@
 #include "common/http/server.hpp"
 #include "common/zookeeper/election.hpp"
 #include "common/zookeeper/session.hpp"
+#include "mesos/agent_files.hpp"
 #include "mesos/codec.hpp"
 #include "mesos/master_detector.hpp"
 #include "mesos/recordio.hpp"
@@ -1703,6 +1704,127 @@ TEST_F(FakeMesosProcessExecutors, ScriptedKillOfAnExecutorFailsItsTasks) {
   ASSERT_TRUE(failure.has_value());
   EXPECT_TRUE(WIFSIGNALED(failure->failure().status()));
   EXPECT_EQ(WTERMSIG(failure->failure().status()), SIGKILL);
+}
+
+// --- The agents' /files/read: sandboxes of ended executors ---------------------------
+
+class FakeMesosSandboxFiles : public FakeMesosProcessExecutors {
+ protected:
+  // Runs an executor whose command is `command` for task t1 (executor `executorId`)
+  // and waits for its TASK_FAILED and FAILURE; sets id_, agent_ and sandbox_.
+  int runToFailure(const std::string& executorId, const std::string& command) {
+    start(processConfig());
+    auto& stream = subscribe(frameworkInfo());
+    id_ = subscribed(stream);
+    auto made = offers(stream);
+    EXPECT_EQ(made.size(), 1u);
+    if (made.empty()) return 0;
+    agent_ = made[0].agent_id().value();
+    EXPECT_EQ(call(stream, acceptCall(id_, {made[0].id().value()},
+                                      {makeTask("t1", agent_, 0.5, 64, executorId, command)}))
+                  .status,
+              202);
+    v1::TaskStatus failed = update(stream);
+    EXPECT_EQ(failed.state(), v1::TASK_FAILED);
+    sandbox_ = workDir_.str() + "/slaves/" + agent_ + "/frameworks/" + id_ + "/executors/" +
+               executorId + "/runs/" + failed.container_status().container_id().value();
+    auto failure = stream.nextOf(SchedulerEvent::FAILURE);
+    EXPECT_TRUE(failure.has_value());
+    return failure ? failure->failure().status() : 0;
+  }
+
+  // GET /files/read?<query>.
+  Answer read(const std::string& query) {
+    return post(base_ + "/files/read?" + query, {}, "", "GET");
+  }
+
+  std::string id_;
+  std::string agent_;
+  std::string sandbox_;
+};
+
+TEST_F(FakeMesosSandboxFiles, ServesAnEndedExecutorsStderrUnderItsVirtualPath) {
+  int status = runToFailure("exec-broken", "echo 'broken: no config' >&2; exit 3");
+  EXPECT_EQ(WEXITSTATUS(status), 3);
+  std::string path = "/frameworks/" + id_ + "/executors/exec-broken/runs/latest/stderr";
+  // offset=-1: the size, no data (as the Mesos web UI asks first).
+  Answer size = read("path=" + http::percentEncode(path) + "&offset=-1");
+  EXPECT_EQ(size.status, 200);
+  EXPECT_EQ(size.headers["content-type"], "application/json");
+  EXPECT_EQ(size.body, R"({"data":"","offset":18})");
+  EXPECT_EQ(read("path=" + path).body, R"({"data":"","offset":18})");  // no offset: the same
+  EXPECT_EQ(read("path=" + path + "&offset=0").body,
+            R"({"data":"broken: no config\n","offset":0})");
+  EXPECT_EQ(read("path=" + path + "&offset=8&length=6").body, R"({"data":"no con","offset":8})");
+  EXPECT_EQ(read("path=" + path + "&offset=8&length=-1").body,
+            R"({"data":"no config\n","offset":8})");
+  EXPECT_EQ(read("path=" + path + "&offset=100").body, R"({"data":"","offset":100})");
+  // Also under the sandbox's real path, and as a file:// URI.
+  EXPECT_EQ(read("path=" + sandbox_ + "/stderr&offset=0").body,
+            R"({"data":"broken: no config\n","offset":0})");
+  EXPECT_EQ(read("path=file://" + path + "&offset=0").status, 200);
+}
+
+TEST_F(FakeMesosSandboxFiles, AnswersBadReadsAsMesos) {
+  runToFailure("exec-broken", "exit 3");
+  std::string latest = "/frameworks/" + id_ + "/executors/exec-broken/runs/latest";
+  auto expect = [&](const std::string& query, int status, const std::string& body) {
+    Answer answer = read(query);
+    EXPECT_EQ(answer.status, status) << query;
+    EXPECT_EQ(answer.body, body) << query;
+  };
+  expect("offset=0", 400, "Expecting 'path=value' in query.\n");
+  expect("path=&offset=0", 400, "Expecting 'path=value' in query.\n");
+  expect("path=" + latest + "/stderr&offset=-2", 400, "Negative offset provided: -2.\n");
+  expect("path=" + latest + "/stderr&offset=x", 400,
+         "Failed to parse offset: Failed to convert 'x' to number.\n");
+  expect("path=" + latest + "/stderr&offset=0&length=-5", 400, "Negative length provided: -5.\n");
+  expect("path=" + latest + "/stderr&offset=0&length=1.5", 400,
+         "Failed to parse length: Failed to convert '1.5' to number.\n");
+  expect("path=" + latest + "&offset=0", 400, "Cannot read a directory.\n");
+  expect("path=" + latest + "/&offset=0", 400, "Cannot read a directory.\n");
+  expect("path=" + latest + "/no-such-file", 404, "");
+  expect("path=/frameworks/" + id_ + "/executors/other/runs/latest/stderr", 404, "");
+  expect("path=/etc/passwd", 404, "");
+  Answer outside = read("path=" + latest + "/../../../../../..&offset=0");
+  EXPECT_EQ(outside.status, 400);
+  EXPECT_THAT(outside.body, HasSubstr("' is inaccessible.\n"));
+  // The sandbox stays served after the framework is gone (until GC, which the fake never does).
+  ASSERT_TRUE(mesos_->teardown(id_).ok());
+  EXPECT_EQ(read("path=" + latest + "/stderr&offset=-1").status, 200);
+}
+
+TEST_F(FakeMesosSandboxFiles, AnExecutorThatIsNotFoundExits127WithTheShellsComplaint) {
+  int status = runToFailure("exec-missing", "exec tailor-no-such-executor --flag");
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 127);
+  EXPECT_THAT(test::readFile(sandbox_ + "/stderr"), HasSubstr("tailor-no-such-executor"));
+  EXPECT_THAT(test::readFile(sandbox_ + "/stderr"), HasSubstr("not found"));
+}
+
+TEST_F(FakeMesosSandboxFiles, TailorsAgentFilesReadsTheEndOfTheStderr) {
+  runToFailure("exec-long",
+               "for i in $(seq 1 50); do echo \"line $i of the executor's stderr\" >&2; done; "
+               "exit 3");
+  AsioEventLoop loop;
+  http::CurlHttpClient client(loop, 1);
+  mesos::HttpAgentFiles files(loop, client);
+  std::optional<Result<mesos::FileTail>> tail;
+  loop.post([&] {
+    files.readTail(base_, mesos::executorSandboxPath(id_, "exec-long") + "/stderr", 64,
+                   Duration(5000), [&](Result<mesos::FileTail> read) {
+                     tail = std::move(read);
+                     loop.stop();
+                   });
+  });
+  loop.run();
+  ASSERT_TRUE(tail.has_value());
+  ASSERT_TRUE(tail->ok()) << (*tail).error().message;
+  std::string whole = test::readFile(sandbox_ + "/stderr");
+  EXPECT_EQ((*tail)->data, whole.substr(whole.size() - 64));
+  EXPECT_TRUE((*tail)->truncated);
+  EXPECT_THAT(mesos::lastLines((*tail)->data, true, 10, 300),
+              ::testing::ElementsAre("line 50 of the executor's stderr"));
 }
 
 // --- Command tasks: the command executor and the fetcher, as processes ----------------

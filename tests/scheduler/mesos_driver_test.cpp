@@ -92,8 +92,9 @@ class MesosDriverTest : public ::testing::Test {
  protected:
   MesosDriverTest() { connection_.recordCalls(&subscribed_, &calls_, &dropped_, "fw-1"); }
 
-  void create(MesosDriverConfig config = testConfig()) {
-    driver_ = std::make_unique<MesosDriver>(loop_, std::move(config));
+  void create(MesosDriverConfig config = testConfig(),
+              tailor::mesos::AgentFiles* agentFiles = nullptr) {
+    driver_ = std::make_unique<MesosDriver>(loop_, std::move(config), agentFiles);
     driver_->setConnection(&connection_);
     allowStarted();
   }
@@ -119,8 +120,9 @@ class MesosDriverTest : public ::testing::Test {
   }
 
   // Creates, starts and subscribes the driver, then forgets the calls so far.
-  void startSubscribed(MesosDriverConfig config = testConfig()) {
-    create(std::move(config));
+  void startSubscribed(MesosDriverConfig config = testConfig(),
+                       tailor::mesos::AgentFiles* agentFiles = nullptr) {
+    create(std::move(config), agentFiles);
     start();
     subscribe("fw-1", true);
     calls_.clear();
@@ -901,6 +903,8 @@ TEST_P(MesosDriverTerminalStateTest, TerminatesTheTaskManagerNamingTheState) {
   launchOn("tm-2", res(1, 1024), makeOffer("o2", "a2", 2, 2048));
   EXPECT_CALL(listener_, onTaskManagerTerminated("tm-1", HasSubstr(v1::TaskState_Name(state))));
   event(updateEvent("tm-1", "a1", state, kUuid));
+  // A failed one is told once its executor's exit status came, or at the deadline.
+  if (state == v1::TASK_FAILED) loop_.advance(testConfig().failureDetailsTimeout);
   Mock::VerifyAndClearExpectations(&listener_);
   allowStarted();
   EXPECT_EQ(callTypes(), std::vector<SchedulerCall::Type>{SchedulerCall::ACKNOWLEDGE});
@@ -938,6 +942,7 @@ TEST_F(MesosDriverTest, TerminationReasonCarriesTheReasonAndMessage) {
   event(updateEvent("tm-1", "a1", v1::TASK_FAILED, kUuid,
                     v1::TaskStatus::REASON_EXECUTOR_TERMINATED, "Executor exited with status 3",
                     v1::TaskStatus::SOURCE_AGENT));
+  loop_.advance(testConfig().failureDetailsTimeout);
 }
 
 TEST_F(MesosDriverTest, LaunchErrorBeforeStartTerminates) {
@@ -1143,7 +1148,7 @@ TEST_F(MesosDriverTest, RescindBreaksNothing) {
   event(updateEvent("tm-1", "a1", v1::TASK_RUNNING, kUuid));
 }
 
-TEST_F(MesosDriverTest, FailureAndUnknownEventsAreIgnored) {
+TEST_F(MesosDriverTest, FailureIsKeptForTheUpdateAndUnknownEventsAreIgnored) {
   startSubscribed();
   launchRunning("tm-1", res(1, 1024), makeOffer("o1", "a1", 2, 2048));
   SchedulerEvent failure;
@@ -1159,9 +1164,221 @@ TEST_F(MesosDriverTest, FailureAndUnknownEventsAreIgnored) {
   heartbeat.set_type(SchedulerEvent::HEARTBEAT);
   event(heartbeat);
   EXPECT_TRUE(calls_.empty());
-  // The terminal update that follows the FAILURE ends the TM.
-  EXPECT_CALL(listener_, onTaskManagerTerminated("tm-1", HasSubstr("TASK_FAILED")));
+  // The terminal update that follows the FAILURE ends the TM at once (no
+  // stderr to read without an AgentFiles), with the exit status.
+  EXPECT_CALL(listener_, onTaskManagerTerminated(
+                             "tm-1", AllOf(HasSubstr("TASK_FAILED"), HasSubstr("exit code 1"))));
   event(updateEvent("tm-1", "a1", v1::TASK_FAILED, kUuid));
+}
+
+// ---------------------------------------------------------------------------
+// A failed TaskManager: its executor's exit status and stderr in the reason
+
+// The agents' files as the driver reads them: each read is kept, and answered
+// when the test calls its `done` (a later turn of the loop, as the real one).
+class FakeAgentFiles : public tailor::mesos::AgentFiles {
+ public:
+  struct Read {
+    std::string agentUrl;
+    std::string path;
+    std::int64_t maxBytes = 0;
+    Duration timeout{0};
+    std::function<void(Result<tailor::mesos::FileTail>)> done;
+  };
+
+  void readTail(const std::string& agentUrl, const std::string& path, std::int64_t maxBytes,
+                Duration timeout,
+                std::function<void(Result<tailor::mesos::FileTail>)> done) override {
+    reads.push_back(Read{agentUrl, path, maxBytes, timeout, std::move(done)});
+  }
+
+  std::vector<Read> reads;
+};
+
+// An offer of agent `agent` whose url is http://10.0.0.<n>:5051.
+v1::Offer offerWithUrl(const std::string& id, const std::string& agent, int n) {
+  v1::Offer offer = makeOffer(id, agent, 2, 2048);
+  offer.mutable_url()->set_scheme("http");
+  offer.mutable_url()->mutable_address()->set_hostname("host-" + agent);
+  offer.mutable_url()->mutable_address()->set_ip("10.0.0." + std::to_string(n));
+  offer.mutable_url()->mutable_address()->set_port(5051);
+  offer.mutable_url()->set_path("/slave(1)");
+  return offer;
+}
+
+SchedulerEvent failureEvent(const std::string& agentId, const std::string& executorId, int status) {
+  SchedulerEvent failure;
+  failure.set_type(SchedulerEvent::FAILURE);
+  failure.mutable_failure()->mutable_agent_id()->set_value(agentId);
+  failure.mutable_failure()->mutable_executor_id()->set_value(executorId);
+  failure.mutable_failure()->set_status(status);
+  return failure;
+}
+
+// What the agent sends when a custom executor exits (Slave::executorTerminated).
+SchedulerEvent executorTerminated(const std::string& taskId, const std::string& agentId) {
+  return updateEvent(taskId, agentId, v1::TASK_FAILED, kUuid,
+                     v1::TaskStatus::REASON_EXECUTOR_TERMINATED, "Executor terminated",
+                     v1::TaskStatus::SOURCE_AGENT);
+}
+
+tailor::mesos::FileTail stderrOf(const std::string& data, bool truncated = false) {
+  return tailor::mesos::FileTail{data, truncated};
+}
+
+const std::string kStderrPath = "/frameworks/fw-1/executors/tm-1/runs/latest/stderr";
+constexpr int kNotFound = 127 << 8;  // the wait status of `sh` exiting 127
+
+class MesosDriverFailureTest : public MesosDriverTest {
+ protected:
+  void startWithFiles(MesosDriverConfig config = testConfig()) {
+    startSubscribed(std::move(config), &files_);
+  }
+
+  FakeAgentFiles files_;
+};
+
+TEST_F(MesosDriverFailureTest, ReportsTheAgentExitStatusHintAndStderrOnceAllIsKnown) {
+  startWithFiles();
+  launchOn("tm-1", res(1, 1024), offerWithUrl("o1", "a1", 7));
+  // StrictMock listener: nothing is told before the details are in.
+  event(executorTerminated("tm-1", "a1"));
+  ASSERT_EQ(files_.reads.size(), 1u);
+  EXPECT_EQ(files_.reads[0].agentUrl, "http://10.0.0.7:5051");
+  EXPECT_EQ(files_.reads[0].path, kStderrPath);
+  EXPECT_EQ(files_.reads[0].timeout, testConfig().failureDetailsTimeout);
+  EXPECT_EQ(callTypes(), std::vector<SchedulerCall::Type>{SchedulerCall::ACKNOWLEDGE});
+  event(failureEvent("a1", "tm-1", kNotFound));
+  EXPECT_CALL(listener_,
+              onTaskManagerTerminated(
+                  "tm-1", AllOf(HasSubstr("TASK_FAILED (REASON_EXECUTOR_TERMINATED): Executor "
+                                          "terminated; on agent a1 (host-a1)"),
+                                HasSubstr("the executor ended with exit code 127"),
+                                HasSubstr("no file '" + kExecutorCommand + "' on the agent"),
+                                HasSubstr("the last line of its stderr (" + kStderrPath +
+                                          " on the agent):\n    sh: 1: exec: " + kExecutorCommand +
+                                          ": not found"))));
+  files_.reads[0].done(stderrOf("sh: 1: exec: " + kExecutorCommand + ": not found\n"));
+  // Told once: the deadline passes quietly.
+  loop_.advance(Duration(10000));
+}
+
+TEST_F(MesosDriverFailureTest, AFailureBeforeTheUpdateIsKeptForIt) {
+  startWithFiles();
+  launchOn("tm-1", res(1, 1024), offerWithUrl("o1", "a1", 7));
+  event(failureEvent("a1", "tm-1", 3 << 8));
+  event(executorTerminated("tm-1", "a1"));
+  ASSERT_EQ(files_.reads.size(), 1u);
+  EXPECT_CALL(listener_, onTaskManagerTerminated(
+                             "tm-1", AllOf(HasSubstr("exit code 3"), HasSubstr("taskmanager.log"),
+                                           HasSubstr("the last 2 lines of its stderr"),
+                                           HasSubstr("\n    second\n    third"))));
+  files_.reads[0].done(stderrOf("ial first\nsecond\nthird\n", true));
+}
+
+TEST_F(MesosDriverFailureTest, WithoutAFailureEventItIsToldAtTheDeadline) {
+  startWithFiles();
+  launchOn("tm-1", res(1, 1024), offerWithUrl("o1", "a1", 7));
+  event(executorTerminated("tm-1", "a1"));
+  files_.reads[0].done(stderrOf("boom\n"));
+  loop_.advance(testConfig().failureDetailsTimeout - Duration(1));
+  Mock::VerifyAndClearExpectations(&listener_);
+  EXPECT_CALL(listener_,
+              onTaskManagerTerminated(
+                  "tm-1", AllOf(HasSubstr("the master sent no exit status of the executor within "
+                                          "3000 ms"),
+                                HasSubstr("\n    boom"))));
+  loop_.advance(Duration(1));
+  // A FAILURE after the report changes nothing.
+  event(failureEvent("a1", "tm-1", kNotFound));
+}
+
+TEST_F(MesosDriverFailureTest, AnAgentThatDoesNotAnswerIsNamedAtTheDeadline) {
+  startWithFiles();
+  launchOn("tm-1", res(1, 1024), offerWithUrl("o1", "a1", 7));
+  event(executorTerminated("tm-1", "a1"));
+  event(failureEvent("a1", "tm-1", kNotFound));
+  EXPECT_CALL(listener_, onTaskManagerTerminated(
+                             "tm-1", AllOf(HasSubstr("exit code 127"),
+                                           HasSubstr("its stderr was not read: the agent did not "
+                                                     "answer within 3000 ms"))));
+  loop_.advance(testConfig().failureDetailsTimeout);
+  Mock::VerifyAndClearExpectations(&listener_);
+  // The late answer is dropped.
+  files_.reads[0].done(stderrOf("late\n"));
+}
+
+TEST_F(MesosDriverFailureTest, AReadErrorIsQuoted) {
+  startWithFiles();
+  launchOn("tm-1", res(1, 1024), offerWithUrl("o1", "a1", 7));
+  event(executorTerminated("tm-1", "a1"));
+  event(failureEvent("a1", "tm-1", kNotFound));
+  EXPECT_CALL(listener_, onTaskManagerTerminated(
+                             "tm-1", HasSubstr("its stderr was not read: reading " + kStderrPath +
+                                               " on the agent at http://10.0.0.7:5051: no such "
+                                               "file (404)")));
+  files_.reads[0].done(Error{
+      ErrorCode::kNotFound,
+      "reading " + kStderrPath + " on the agent at http://10.0.0.7:5051: no such file (404)"});
+}
+
+TEST_F(MesosDriverFailureTest, AnAgentWithoutAddressIsNotAsked) {
+  startWithFiles();
+  launchOn("tm-1", res(1, 1024), makeOffer("o1", "a1", 2, 2048));  // no url
+  event(executorTerminated("tm-1", "a1"));
+  EXPECT_TRUE(files_.reads.empty());
+  EXPECT_CALL(listener_, onTaskManagerTerminated(
+                             "tm-1", AllOf(HasSubstr("on agent a1 (host-a1)"),
+                                           HasSubstr("its stderr was not read: the agent's address "
+                                                     "is unknown"))));
+  event(failureEvent("a1", "tm-1", kNotFound));
+}
+
+TEST_F(MesosDriverFailureTest, AFetchedExecutorGetsTheFetchHint) {
+  MesosDriverConfig config = testConfig();
+  config.executorCommand = "./tailor-taskmanager";
+  config.executorUris = {ExecutorUri{ExecutorUri::Kind::kAsGiven, "http://d:8080/tm"}};
+  startWithFiles(config);
+  launchOn("tm-1", res(1, 1024), offerWithUrl("o1", "a1", 7));
+  event(failureEvent("a1", "tm-1", kNotFound));
+  event(executorTerminated("tm-1", "a1"));
+  EXPECT_CALL(listener_,
+              onTaskManagerTerminated("tm-1", HasSubstr("--taskmanager-executor must name the file "
+                                                        "--taskmanager-executor-uri fetches")));
+  files_.reads[0].done(stderrOf(""));
+}
+
+TEST_F(MesosDriverFailureTest, OnlyFailedTasksWaitForDetails) {
+  startWithFiles();
+  launchOn("tm-1", res(1, 1024), offerWithUrl("o1", "a1", 7));
+  launchOn("tm-2", res(1, 1024), offerWithUrl("o2", "a2", 8));
+  EXPECT_CALL(listener_, onTaskManagerTerminated("tm-1", HasSubstr("TASK_LOST")));
+  event(updateEvent("tm-1", "a1", v1::TASK_LOST, kUuid));
+  EXPECT_CALL(listener_, onTaskManagerTerminated("tm-2", HasSubstr("TASK_KILLED")));
+  event(updateEvent("tm-2", "a2", v1::TASK_KILLED, kUuid));
+  EXPECT_TRUE(files_.reads.empty());
+}
+
+TEST_F(MesosDriverFailureTest, AZeroTimeoutTellsAtOnce) {
+  MesosDriverConfig config = testConfig();
+  config.failureDetailsTimeout = Duration(0);
+  startWithFiles(config);
+  launchOn("tm-1", res(1, 1024), offerWithUrl("o1", "a1", 7));
+  EXPECT_CALL(listener_,
+              onTaskManagerTerminated(
+                  "tm-1", "TASK_FAILED (REASON_EXECUTOR_TERMINATED): Executor terminated"));
+  event(executorTerminated("tm-1", "a1"));
+  EXPECT_TRUE(files_.reads.empty());
+}
+
+TEST_F(MesosDriverFailureTest, AnAnswerAfterTheDriverIsGoneIsDropped) {
+  startWithFiles();
+  launchOn("tm-1", res(1, 1024), offerWithUrl("o1", "a1", 7));
+  event(executorTerminated("tm-1", "a1"));
+  event(failureEvent("a1", "tm-1", kNotFound));
+  driver_.reset();
+  EXPECT_EQ(loop_.pendingTimers(), 0u);
+  files_.reads[0].done(stderrOf("late\n"));  // StrictMock: no call
 }
 
 }  // namespace

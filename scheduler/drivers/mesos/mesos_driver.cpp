@@ -24,6 +24,11 @@ v1::FrameworkInfo makeFrameworkInfo(const MesosDriverConfig& config) {
 
 namespace {
 
+// How much of a failed executor's stderr is read, and how much of it shown.
+constexpr std::int64_t kStderrTailBytes = 4096;
+constexpr std::size_t kStderrLines = 10;
+constexpr std::size_t kStderrLineLength = 300;
+
 tailor::mesos::OfferLoopConfig offerLoopConfig(const MesosDriverConfig& config) {
   tailor::mesos::OfferLoopConfig loop;
   loop.role = config.role;
@@ -34,13 +39,20 @@ tailor::mesos::OfferLoopConfig offerLoopConfig(const MesosDriverConfig& config) 
 
 }  // namespace
 
-MesosDriver::MesosDriver(EventLoop& loop, MesosDriverConfig config)
+MesosDriver::MesosDriver(EventLoop& loop, MesosDriverConfig config,
+                         tailor::mesos::AgentFiles* agentFiles)
     : loop_(loop),
       config_(std::move(config)),
+      agentFiles_(agentFiles),
       offers_(loop, offerLoopConfig(config_), *this, "mesosdriver"),
       log_(logger("mesosdriver")) {}
 
-MesosDriver::~MesosDriver() = default;
+MesosDriver::~MesosDriver() {
+  *alive_ = false;
+  for (auto& [id, failing] : failing_) {
+    if (failing.deadline) loop_.cancelTimer(*failing.deadline);
+  }
+}
 
 std::string MesosDriver::describe() const {
   return "the Mesos cluster (TaskManagers up to " + config_.maxTaskManager.toString() + ")";
@@ -71,7 +83,7 @@ void MesosDriver::start(DriverListener* listener) {
 
 void MesosDriver::adopt(const std::string& taskId, const std::string& agentId,
                         const TaskManagerSpec& spec) {
-  tms_[taskId] = Tm{spec, true};
+  tms_[taskId] = Tm{spec, true, agentId, std::nullopt};
   offers_.adopt(taskId, agentId);
 }
 
@@ -84,7 +96,7 @@ void MesosDriver::retire(const std::string& taskId, const std::string& agentId) 
 }
 
 void MesosDriver::launchTaskManager(const std::string& taskManagerId, const TaskManagerSpec& spec) {
-  tms_[taskManagerId] = Tm{spec, false};
+  tms_[taskManagerId] = Tm{spec, false, "", std::nullopt};
   offers_.request(taskManagerId, spec.total + config_.executorOverhead, 1);
 }
 
@@ -111,6 +123,7 @@ void MesosDriver::onSubscribed(const std::string& frameworkId, bool isNewFramewo
 }
 
 void MesosDriver::onEvent(const SchedulerEvent& event) {
+  noteEvent(event);
   Resources before = maxTaskManager();
   offers_.onEvent(event);
   if (maxTaskManager() != before && listener_ != nullptr) {
@@ -123,6 +136,27 @@ void MesosDriver::onEvent(const SchedulerEvent& event) {
 }
 
 void MesosDriver::onDisconnected(const std::string& reason) { offers_.onDisconnected(reason); }
+
+void MesosDriver::noteEvent(const SchedulerEvent& event) {
+  if (event.type() == SchedulerEvent::OFFERS) {
+    for (const auto& offer : event.offers().offers()) {
+      agents_[offer.agent_id().value()] =
+          Agent{offer.hostname(), tailor::mesos::agentBaseUrl(offer)};
+    }
+    return;
+  }
+  // A FAILURE with an executor id: that executor ended (reference 5.3); it
+  // may come before or after its task's terminal update. Executor id = task id.
+  if (event.type() != SchedulerEvent::FAILURE || !event.failure().has_executor_id()) return;
+  const std::string& id = event.failure().executor_id().value();
+  int status = event.failure().has_status() ? event.failure().status() : -1;
+  if (auto tm = tms_.find(id); tm != tms_.end()) {
+    tm->second.exitStatus = status;
+  } else if (auto failing = failing_.find(id); failing != failing_.end()) {
+    failing->second.failure.waitStatus = status;
+    reportFailureWhenKnown(id, false);
+  }
+}
 
 v1::TaskInfo MesosDriver::makeTask(const std::string& taskId, const v1::Offer& offer,
                                    const std::vector<std::uint64_t>& ports) {
@@ -206,6 +240,7 @@ void MesosDriver::reportStarted(const std::string& taskId) {
 }
 
 void MesosDriver::onTaskLaunched(const std::string& taskId, const v1::Offer& offer) {
+  if (auto tm = tms_.find(taskId); tm != tms_.end()) tm->second.agentId = offer.agent_id().value();
   // Launched: Mesos holds the resources for it from the ACCEPT on.
   if (hooks_.placed) hooks_.placed(taskId, offer.agent_id().value());
   reportStarted(taskId);
@@ -224,7 +259,81 @@ void MesosDriver::onTaskEnded(const std::string& taskId, const std::string& reas
     if (hooks_.retiredGone) hooks_.retiredGone(taskId);
     return;
   }
-  if (tms_.erase(taskId) == 0) return;
+  auto it = tms_.find(taskId);
+  if (it == tms_.end()) return;
+  Tm tm = std::move(it->second);
+  tms_.erase(it);
+  if (status != nullptr && status->state() == v1::TASK_FAILED &&
+      config_.failureDetailsTimeout.count() > 0) {
+    gatherFailureDetails(taskId, reason, *status, tm);
+    return;
+  }
+  if (listener_ != nullptr) listener_->onTaskManagerTerminated(taskId, reason);
+}
+
+void MesosDriver::gatherFailureDetails(const std::string& taskId, const std::string& reason,
+                                       const v1::TaskStatus& status, const Tm& tm) {
+  Failing& failing = failing_[taskId];
+  ExecutorFailure& failure = failing.failure;
+  failure.taskEnd = reason;
+  failure.agentId = status.has_agent_id() ? status.agent_id().value() : tm.agentId;
+  failure.waitStatus = tm.exitStatus;
+  auto agent = agents_.find(failure.agentId);
+  if (agent != agents_.end()) failure.agentHostname = agent->second.hostname;
+  std::string frameworkId = connection_ != nullptr ? connection_->frameworkId() : "";
+  if (agentFiles_ == nullptr || frameworkId.empty()) {
+    failing.stderrDone = true;  // nothing to read it with: nothing said of it
+  } else {
+    failure.stderrPath = tailor::mesos::executorSandboxPath(frameworkId, taskId) + "/stderr";
+    if (agent == agents_.end() || agent->second.url.empty()) {
+      failure.stderrError = "the agent's address is unknown (none of its offers named it)";
+      failing.stderrDone = true;
+    } else {
+      agentFiles_->readTail(agent->second.url, failure.stderrPath, kStderrTailBytes,
+                            config_.failureDetailsTimeout,
+                            [this, alive = alive_, taskId](Result<tailor::mesos::FileTail> tail) {
+                              if (*alive) onStderrRead(taskId, std::move(tail));
+                            });
+    }
+  }
+  failing.deadline = loop_.runAfter(config_.failureDetailsTimeout, [this, taskId] {
+    auto found = failing_.find(taskId);
+    if (found == failing_.end()) return;
+    found->second.deadline.reset();
+    reportFailureWhenKnown(taskId, true);
+  });
+  reportFailureWhenKnown(taskId, false);
+}
+
+void MesosDriver::onStderrRead(const std::string& taskId, Result<tailor::mesos::FileTail> tail) {
+  auto it = failing_.find(taskId);
+  if (it == failing_.end()) return;  // reported at the deadline already
+  ExecutorFailure& failure = it->second.failure;
+  if (tail.ok()) {
+    failure.stderrLines =
+        tailor::mesos::lastLines(tail->data, tail->truncated, kStderrLines, kStderrLineLength);
+  } else {
+    failure.stderrError = tail.error().message;
+  }
+  it->second.stderrDone = true;
+  reportFailureWhenKnown(taskId, false);
+}
+
+void MesosDriver::reportFailureWhenKnown(const std::string& taskId, bool due) {
+  auto it = failing_.find(taskId);
+  if (it == failing_.end()) return;
+  Failing& failing = it->second;
+  if (!due && !(failing.stderrDone && failing.failure.waitStatus)) return;
+  if (!failing.failure.waitStatus) failing.failure.statusWait = config_.failureDetailsTimeout;
+  if (!failing.stderrDone) {
+    failing.failure.stderrError =
+        fmt::format("the agent did not answer within {} ms", config_.failureDetailsTimeout.count());
+  }
+  if (failing.deadline) loop_.cancelTimer(*failing.deadline);
+  std::string reason = describeExecutorFailure(failing.failure, config_.executorCommand,
+                                               !config_.executorUris.empty());
+  failing_.erase(it);
+  log_->warn("job {}: {} failed: {}", config_.jobId, taskId, reason);
   if (listener_ != nullptr) listener_->onTaskManagerTerminated(taskId, reason);
 }
 

@@ -6,8 +6,12 @@
 // from its offer. The offer loop shared with the Dispatcher's framework
 // (mesos/offer_loop.hpp) places, launches, declines, suppresses, revives,
 // acknowledges, kills and reconciles; this driver decides what a TaskManager
-// task is and tells the ResourceManager when one started or ended. At the
-// end: TEARDOWN.
+// task is and tells the ResourceManager when one started or ended. A
+// TaskManager whose task FAILED is told ended only once the driver knows how
+// its executor ended (the master's FAILURE event) and has read the end of its
+// stderr from the agent's sandbox, or after failureDetailsTimeout: the reason
+// names the agent, the exit status, what to check and the stderr lines
+// (executor_failure.hpp). At the end: TEARDOWN.
 //
 // Loop thread only.
 
@@ -20,8 +24,10 @@
 #include <vector>
 
 #include "common/event_loop.hpp"
+#include "mesos/agent_files.hpp"
 #include "mesos/offer_loop.hpp"
 #include "mesos/scheduler_connection.hpp"
+#include "scheduler/drivers/mesos/executor_failure.hpp"
 #include "scheduler/drivers/mesos/executor_uri.hpp"
 #include "scheduler/resourcemanager/driver.hpp"
 
@@ -39,7 +45,7 @@ struct MesosDriverConfig {
   double failoverTimeoutSeconds = 600;
   bool checkpoint = true;
   std::string hostname;      // FrameworkInfo.hostname (empty: unset)
-  std::string webuiUrl;
+  std::string webuiUrl;      // FrameworkInfo.webui_url (empty: unset)
   bool gpus = false;         // GPU_RESOURCES capability (a stage asks for gpus)
   Duration refuse{5000};     // DECLINE filter
   // Offers are held at most this long before they are used or declined, so
@@ -67,6 +73,10 @@ struct MesosDriverConfig {
   std::string taskManagerLogLevel = "info";
   bool executorJson = false;  // executors talk JSON to their agents (else protobuf)
   Resources maxTaskManager{8000, 32768, 0, 0};
+  // A TaskManager whose task FAILED is reported ended at most this long
+  // after, with what was learnt by then of its executor's end (its exit
+  // status, its stderr). Zero: at once, with the task's status only.
+  Duration failureDetailsTimeout{3000};
 };
 
 // Builds the FrameworkInfo the driver subscribes with (pure).
@@ -76,8 +86,11 @@ class MesosDriver : public ResourceManagerDriver,
                     public tailor::mesos::SchedulerListener,
                     private tailor::mesos::OfferLoopOwner {
  public:
-  // `connection` is started by start(); the driver is its listener.
-  MesosDriver(EventLoop& loop, MesosDriverConfig config);
+  // `connection` is started by start(); the driver is its listener. Failed
+  // executors' stderr is read through `agentFiles` (none: not read); it must
+  // outlive the driver.
+  MesosDriver(EventLoop& loop, MesosDriverConfig config,
+              tailor::mesos::AgentFiles* agentFiles = nullptr);
   ~MesosDriver() override;
 
   void setConnection(tailor::mesos::SchedulerConnection* connection) {
@@ -140,6 +153,22 @@ class MesosDriver : public ResourceManagerDriver,
   struct Tm {
     TaskManagerSpec spec;
     bool started = false;  // onTaskManagerStarted reported
+    std::string agentId;
+    std::optional<int> exitStatus;  // of its executor, from a FAILURE event
+  };
+
+  // An agent as its offers describe it.
+  struct Agent {
+    std::string hostname;
+    std::string url;  // agentBaseUrl(); empty: unknown
+  };
+
+  // A TaskManager whose task FAILED, not yet reported ended: what is known of
+  // its executor's end so far.
+  struct Failing {
+    ExecutorFailure failure;
+    bool stderrDone = false;  // read, or known to be unreadable
+    std::optional<TimerId> deadline;
   };
 
   // OfferLoopOwner
@@ -150,20 +179,32 @@ class MesosDriver : public ResourceManagerDriver,
   void onTaskEnded(const std::string& taskId, const std::string& reason,
                    const ::mesos::v1::TaskStatus* status) override;
   void reportStarted(const std::string& taskId);
+  // Records what an event tells of agents (offers) and executors (FAILURE).
+  void noteEvent(const tailor::mesos::SchedulerEvent& event);
+  // Starts learning how the executor of `taskId` (whose task FAILED) ended.
+  void gatherFailureDetails(const std::string& taskId, const std::string& reason,
+                            const ::mesos::v1::TaskStatus& status, const Tm& tm);
+  void onStderrRead(const std::string& taskId, Result<tailor::mesos::FileTail> tail);
+  // Reports the failure once all is known, or (`due`) at the deadline.
+  void reportFailureWhenKnown(const std::string& taskId, bool due);
   // The executor's URIs for the TaskManager `taskId` launched now.
   std::vector<std::string> executorUris(const std::string& taskId);
 
   EventLoop& loop_;
   MesosDriverConfig config_;
+  tailor::mesos::AgentFiles* agentFiles_;
   tailor::mesos::SchedulerConnection* connection_ = nullptr;
   DriverListener* listener_ = nullptr;
   std::map<std::string, Tm> tms_;
+  std::map<std::string, Agent> agents_;     // by agent id, from offers
+  std::map<std::string, Failing> failing_;  // by TaskManager id
   std::set<std::string> retired_;
   std::string frameworkId_;
   StateHooks hooks_;
   std::function<std::string()> leadingDispatcher_;
   std::string executorDispatcher_;  // the Dispatcher the last launch fetched from
   tailor::mesos::OfferLoop offers_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // false once destroyed
   std::shared_ptr<spdlog::logger> log_;
 };
 
