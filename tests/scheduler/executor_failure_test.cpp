@@ -24,15 +24,19 @@ TEST(ExecutorExitHintTest, CommandNotFoundSaysWhereTheExecutorMustBe) {
   EXPECT_THAT(executorExitHint(exited(127), kCommand, false),
               AllOf(HasSubstr("no command 'tailor-taskmanager' on the agent's PATH"),
                     HasSubstr("give its full path with --taskmanager-executor"),
+                    HasSubstr("leave --taskmanager-executor out to have the agents fetch the "
+                              "JobManager's own"),
                     HasSubstr("--taskmanager-executor-uri")));
-  EXPECT_THAT(
-      executorExitHint(exited(127), "/opt/tailor/bin/tailor-taskmanager", false),
-      AllOf(HasSubstr("no file '/opt/tailor/bin/tailor-taskmanager' on the agent"),
-            HasSubstr("install tailor-taskmanager there on every agent"), Not(HasSubstr("PATH"))));
+  EXPECT_THAT(executorExitHint(exited(127), "/opt/tailor/bin/tailor-taskmanager", false),
+              AllOf(HasSubstr("no file '/opt/tailor/bin/tailor-taskmanager' on the agent"),
+                    HasSubstr("install tailor-taskmanager there on every agent"),
+                    HasSubstr("leave --taskmanager-executor out"), Not(HasSubstr("PATH"))));
   EXPECT_THAT(executorExitHint(exited(127), "./tailor-taskmanager", true),
               AllOf(HasSubstr("no command './tailor-taskmanager' in the sandbox"),
                     HasSubstr("--taskmanager-executor must name the file "
-                              "--taskmanager-executor-uri fetches")));
+                              "--taskmanager-executor-uri fetches"),
+                    // The executor the JobManager serves: its libraries may be missing.
+                    HasSubstr("a shared library it links is missing on the agent")));
 }
 
 TEST(ExecutorExitHintTest, NotExecutableSaysWhatToCheck) {

@@ -24,23 +24,28 @@ std::string executorExitHint(int waitStatus, const std::string& executorCommand,
     case 0:
       return "";
     case 127:
+      // A fetched binary whose shared libraries the agent lacks exits 127 too.
       if (fetched) {
         return fmt::format(
             "the shell found no command '{}' in the sandbox or on the agent's PATH: "
             "--taskmanager-executor must name the file --taskmanager-executor-uri fetches, "
-            "e.g. ./tailor-taskmanager",
+            "e.g. ./tailor-taskmanager; or, if the file was found, a shared library it links is "
+            "missing on the agent (its stderr names it): install it there, or fetch the "
+            "release tarball (docs/mesos.md, \"How the executor reaches the agents\")",
             executorCommand);
       }
       if (executorCommand.find('/') != std::string::npos) {
         return fmt::format(
             "the shell found no file '{}' on the agent: install tailor-taskmanager there on "
-            "every agent, or have Mesos fetch it with --taskmanager-executor-uri",
+            "every agent, leave --taskmanager-executor out to have the agents fetch the "
+            "JobManager's own, or have Mesos fetch one with --taskmanager-executor-uri",
             executorCommand);
       }
       return fmt::format(
           "the shell found no command '{}' on the agent's PATH: install tailor-taskmanager on "
-          "every agent's PATH, give its full path with --taskmanager-executor, or have Mesos "
-          "fetch it with --taskmanager-executor-uri",
+          "every agent's PATH, give its full path with --taskmanager-executor, leave "
+          "--taskmanager-executor out to have the agents fetch the JobManager's own, or have "
+          "Mesos fetch one with --taskmanager-executor-uri",
           executorCommand);
     case 126:
       return fmt::format(
