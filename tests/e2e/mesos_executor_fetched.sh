@@ -1,7 +1,8 @@
 # Agents with nothing of Tailor installed: the fake Mesos' agents, and the
 # executors they start, run with a PATH on which tailor-taskmanager is not
 # found. A job told to run the installed executor (--taskmanager-executor
-# tailor-taskmanager) fails there; with no executor given, the JobManager
+# tailor-taskmanager) fails there, and its error says the JobManager's own
+# can be fetched instead; with no executor given, the JobManager
 # serves its own tailor-taskmanager, the agents' fetcher downloads it into
 # every TaskManager's sandbox, and the job finishes with the right output
 # (docs/mesos.md, "How the executor reaches the agents").
@@ -43,7 +44,9 @@ grep -q "TaskManagers in a row ended before registering" "$TMP/run-installed.log
   { cat "$TMP/run-installed.log"; fail "installed: the job did not fail for its TaskManagers"; }
 grep -rqs "tailor-taskmanager: not found" "$agents" --include=stderr ||
   fail "installed: no sandbox's stderr says tailor-taskmanager was not found"
-pass "with --taskmanager-executor tailor-taskmanager the job fails on agents without it"
+grep -q "leave --taskmanager-executor out to have the agents fetch the JobManager's own" \
+  "$TMP/run-installed.log" || { cat "$TMP/run-installed.log"; fail "installed: the error does not say the executor can be fetched"; }
+pass "with --taskmanager-executor tailor-taskmanager the job fails on agents without it, and says the executor can be fetched"
 
 # 2. No executor given: fetched from the JobManager.
 run_bare fetched
