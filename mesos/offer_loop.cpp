@@ -56,11 +56,14 @@ bool isTerminal(v1::TaskState state) {
     case v1::TASK_DROPPED:
     case v1::TASK_GONE:
     case v1::TASK_GONE_BY_OPERATOR:
-    case v1::TASK_UNREACHABLE:
       return true;
     default:
-      return false;
+      return false;  // TASK_UNREACHABLE and TASK_UNKNOWN may be running again later
   }
+}
+
+bool isUnreachable(v1::TaskState state) {
+  return state == v1::TASK_UNREACHABLE || state == v1::TASK_UNKNOWN;
 }
 
 v1::FrameworkInfo makeFrameworkInfo(const FrameworkSettings& settings) {
@@ -76,6 +79,9 @@ v1::FrameworkInfo makeFrameworkInfo(const FrameworkSettings& settings) {
   info.add_capabilities()->set_type(v1::FrameworkInfo::Capability::MULTI_ROLE);
   if (settings.gpus) {
     info.add_capabilities()->set_type(v1::FrameworkInfo::Capability::GPU_RESOURCES);
+  }
+  if (settings.partitionAware) {
+    info.add_capabilities()->set_type(v1::FrameworkInfo::Capability::PARTITION_AWARE);
   }
   info.set_failover_timeout(settings.failoverTimeoutSeconds);
   info.set_checkpoint(settings.checkpoint);
@@ -244,7 +250,11 @@ void OfferLoop::reconcile(Duration backoff) {
   SchedulerCall call;
   call.set_type(SchedulerCall::RECONCILE);
   for (const auto& [id, task] : tasks_) {
-    if (task.state == State::kPending || task.lastUpdate > reconcileStartedAt_) continue;
+    // Unreachable tasks are asked about until Mesos knows them again.
+    if (task.state == State::kPending ||
+        (task.lastUpdate > reconcileStartedAt_ && !task.unreachable)) {
+      continue;
+    }
     auto* entry = call.mutable_reconcile()->add_tasks();
     entry->mutable_task_id()->set_value(id);
     if (!task.agentId.empty()) entry->mutable_agent_id()->set_value(task.agentId);
@@ -422,9 +432,12 @@ void OfferLoop::onUpdate(const v1::TaskStatus& status) {
   Task& task = it->second;
   task.lastUpdate = loop_.now();
   if (task.agentId.empty() && status.has_agent_id()) task.agentId = status.agent_id().value();
+  task.unreachable = isUnreachable(status.state());
   log_->info("{} is {}{}", id, state, status.message().empty() ? "" : ": " + status.message());
   if (task.state == State::kKilling && !isTerminal(status.state())) {
-    sendKill(id, task.agentId);  // an earlier KILL was lost
+    // An earlier KILL was lost; one for a task Mesos cannot reach waits
+    // until it is seen again.
+    if (!task.unreachable) sendKill(id, task.agentId);
     return;
   }
   if (!isTerminal(status.state())) {

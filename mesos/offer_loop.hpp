@@ -9,8 +9,10 @@
 // behind its offer is honoured), SUPPRESSes when nothing is pending and
 // REVIVEs when demand returns, ACKNOWLEDGEs every update that carries a uuid,
 // KILLs until Mesos says a task ended (again after a re-subscribe or a lost
-// KILL), KILLs tasks it does not know, and RECONCILEs launched tasks after
-// every subscription, with back-off until each answered. What a task is
+// KILL, or when a task Mesos could not reach is seen again), KILLs tasks it
+// does not know, and RECONCILEs launched tasks after every subscription, with
+// back-off until each answered (and, for a task last said TASK_UNREACHABLE or
+// TASK_UNKNOWN, until Mesos knows it again). What a task is
 // (its TaskInfo) and what its life means is the owner's business.
 //
 // Loop thread only; owner callbacks run on the loop.
@@ -123,6 +125,7 @@ class OfferLoop : public SchedulerListener {
     int portsNeeded = 0;
     std::string agentId;
     MonotonicTime lastUpdate{};
+    bool unreachable = false;  // the latest update: TASK_UNREACHABLE or TASK_UNKNOWN
   };
 
   void onOffers(const ::mesos::v1::scheduler::Event::Offers& offers);
@@ -167,6 +170,9 @@ struct FrameworkSettings {
   std::string hostname;
   std::string webuiUrl;
   bool gpus = false;  // GPU_RESOURCES capability
+  // PARTITION_AWARE capability: Mesos says TASK_UNREACHABLE, TASK_UNKNOWN,
+  // TASK_GONE, ... instead of TASK_LOST (docs/mesos.md, "Status updates").
+  bool partitionAware = false;
 };
 
 // The FrameworkInfo for `settings` (MULTI_ROLE, one role), without an id (pure).
@@ -179,8 +185,12 @@ std::string bindAddressFor(const std::string& hostname);
 // The usable part of an offer: unreserved scalars and ports for `role` (pure).
 OfferView offerView(const ::mesos::v1::Offer& offer, const std::string& role);
 
-// Whether Mesos considers a task in `state` ended.
+// Whether Mesos considers a task in `state` ended (its isTerminalState):
+// TASK_UNREACHABLE and TASK_UNKNOWN are not, the task may still run.
 bool isTerminal(::mesos::v1::TaskState state);
+
+// TASK_UNREACHABLE or TASK_UNKNOWN: Mesos cannot say whether the task runs.
+bool isUnreachable(::mesos::v1::TaskState state);
 
 // Adds cpus, mem, disk and gpus (those above zero) as scalars allocated to `role`.
 void addScalarResources(google::protobuf::RepeatedPtrField<::mesos::v1::Resource>* out,

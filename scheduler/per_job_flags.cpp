@@ -87,6 +87,11 @@ void addPerJobFlags(po::options_description& options, PerJobFlags& flags) {
       "mesos-release-grace",
       po::value(&flags.mesosReleaseGrace)->default_value(flags.mesosReleaseGrace),
       "a released TaskManager that has not finished by then is killed")(
+      "mesos-unreachable-timeout",
+      po::value(&flags.mesosUnreachableTimeout)->default_value(flags.mesosUnreachableTimeout),
+      "a TaskManager Mesos says is unreachable or unknown is kept while its heartbeat lives, "
+      "at most this long; then its work is redone (Mesos' --agent_reregister_timeout is 10m "
+      "too)")(
       "taskmanager-executor", po::value(&flags.executorCommand),
       "the TaskManager executor's command on the agents (default: ./tailor-taskmanager, "
       "which this JobManager serves to the agents' Mesos fetcher; with "
@@ -177,7 +182,9 @@ Result<PerJobOptions> resolvePerJobFlags(const PerJobFlags& flags, v1::JobSpec s
         DurationFlag{"--heartbeat-interval", flags.heartbeatInterval, &options.heartbeatInterval},
         DurationFlag{"--heartbeat-timeout", flags.heartbeatTimeout, &options.heartbeatTimeout},
         DurationFlag{"--placement-timeout", flags.placementTimeout, &options.placementTimeout},
-        DurationFlag{"--evacuate-after", flags.evacuateAfter, &options.evacuateAfter}}) {
+        DurationFlag{"--evacuate-after", flags.evacuateAfter, &options.evacuateAfter},
+        DurationFlag{"--mesos-unreachable-timeout", flags.mesosUnreachableTimeout,
+                     &options.mesosUnreachableTimeout}}) {
     auto parsed = parseDuration(flag.text);
     if (!parsed.ok()) return parsed.error().withContext(flag.name);
     *flag.out = *parsed;

@@ -49,6 +49,7 @@ struct PerJobFlags {
   std::string mesosRefuse = "5s";
   std::string mesosOfferBatchWindow = "20ms";
   std::string mesosReleaseGrace = "3s";
+  std::string mesosUnreachableTimeout = "10m";
   std::string executorCommand;  // empty: chooseExecutor() picks
   std::vector<std::string> executorUris;
   bool executorCache = false;

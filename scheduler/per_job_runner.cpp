@@ -315,6 +315,7 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
   rmConfig.heartbeatTimeout = options.heartbeatTimeout;
   rmConfig.placementTimeout = options.placementTimeout;
   rmConfig.evacuateAfter = options.evacuateAfter;
+  rmConfig.unreachableTimeout = options.mesosUnreachableTimeout;
   ResourceManager resourceManager(loop, *driver, rmConfig);
 
   EndWatcher watcher(loop, observers.job);

@@ -43,6 +43,9 @@ struct PerJobOptions {
   Duration heartbeatTimeout{10000};
   Duration placementTimeout{300000};
   Duration evacuateAfter{2000};
+  // A TaskManager Mesos cannot reach is kept this long at most while its
+  // heartbeat lives (ResourceManagerConfig::unreachableTimeout).
+  Duration mesosUnreachableTimeout{600000};
   std::string taskManagerBinary;  // empty: next to this executable
   std::string logLevel = "info";
   // Where the JobManager's RPC endpoint listens and how TMs reach it.

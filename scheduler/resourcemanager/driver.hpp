@@ -29,6 +29,17 @@ class DriverListener {
   // What the driver knows of the cluster changed (maxTaskManager()): requests
   // may need another size.
   virtual void onCapacityChanged() = 0;
+
+  // The cluster manager cannot say whether the started TM still runs (Mesos:
+  // TASK_UNREACHABLE, TASK_UNKNOWN); `reason` is for users. The TM may well
+  // be alive (its agent away after a master failover). The listener decides
+  // whether to keep it (docs/mesos.md, "Status updates"); if it releases it,
+  // the driver ends it without waiting for the cluster manager to confirm.
+  virtual void onTaskManagerUnreachable(const std::string& taskManagerId,
+                                        const std::string& reason) = 0;
+
+  // A TM reported unreachable is known to run again (Mesos: TASK_RUNNING).
+  virtual void onTaskManagerReachable(const std::string& taskManagerId) = 0;
 };
 
 class ResourceManagerDriver {

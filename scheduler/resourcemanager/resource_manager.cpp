@@ -14,9 +14,13 @@ ResourceManager::~ResourceManager() {
   if (heartbeatTimer_) loop_.cancelTimer(*heartbeatTimer_);
   if (backoffTimer_) loop_.cancelTimer(*backoffTimer_);
   if (waitTimer_) loop_.cancelTimer(*waitTimer_);
-  for (auto& [id, tm] : taskManagers_) {
-    if (tm.idleTimer) loop_.cancelTimer(*tm.idleTimer);
-    if (tm.registrationTimer) loop_.cancelTimer(*tm.registrationTimer);
+  for (auto& [id, tm] : taskManagers_) cancelTimers(tm);
+}
+
+void ResourceManager::cancelTimers(TaskManager& tm) {
+  for (auto* timer : {&tm.idleTimer, &tm.registrationTimer, &tm.unreachableTimer}) {
+    if (*timer) loop_.cancelTimer(**timer);
+    timer->reset();
   }
 }
 
@@ -308,10 +312,7 @@ std::string ResourceManager::exitText(TmEnd end, const std::string& detail) {
 
 void ResourceManager::release(TaskManager& tm, TmEnd end) {
   if (tm.state == TmState::kReleasing || tm.state == TmState::kGone) return;
-  if (tm.idleTimer) {
-    loop_.cancelTimer(*tm.idleTimer);
-    tm.idleTimer.reset();
-  }
+  cancelTimers(tm);
   // A request the driver never started is withdrawn, not released.
   if (tm.state == TmState::kRequested && end != TmEnd::kWithdrawn) {
     tm.endDetail = exitText(end, tm.endDetail);
@@ -435,19 +436,12 @@ void ResourceManager::onTaskManagerTerminated(const std::string& taskManagerId,
   bool neverRegistered = tm.report.registered_at() == 0;
   bool released = tm.state == TmState::kReleasing && tm.end != TmEnd::kLost;
   if (tm.state != TmState::kReleasing) markLost(tm, reason);
-  if (tm.registrationTimer) {
-    loop_.cancelTimer(*tm.registrationTimer);
-    tm.registrationTimer.reset();
-  }
+  cancelTimers(tm);
   tm.state = TmState::kGone;
   if (!tm.ownerNotified && tm.report.registered_at() > 0) {
     // Released TMs take their (no longer needed) partitions with them.
     tm.ownerNotified = true;
     lostToTell_.emplace_back(tm.id, tm.report.exit());
-  }
-  if (tm.idleTimer) {
-    loop_.cancelTimer(*tm.idleTimer);
-    tm.idleTimer.reset();
   }
   if (tm.report.launched_at() > 0) tm.report.set_released_at(loop_.wallSeconds());
   if (wasHeld) lastHeldAt_ = loop_.now();
@@ -457,6 +451,36 @@ void ResourceManager::onTaskManagerTerminated(const std::string& taskManagerId,
   }
   if (neverRegistered && !released && !releasingAll_) onStartFailure(tm.id, reason);
   requestPass();
+}
+
+void ResourceManager::onTaskManagerUnreachable(const std::string& taskManagerId,
+                                               const std::string& reason) {
+  auto it = taskManagers_.find(taskManagerId);
+  if (it == taskManagers_.end()) return;
+  TaskManager& tm = it->second;
+  if ((tm.state != TmState::kStarted && tm.state != TmState::kRegistered) || tm.unreachableTimer) {
+    return;
+  }
+  // Its heartbeat (or, not registered yet, its registration) says whether it
+  // lives; Mesos' word alone does not end it.
+  log_->warn("{}: the cluster cannot reach it ({}); kept while its heartbeat lives, at most {} ms",
+             tm.id, reason, config_.unreachableTimeout.count());
+  std::string id = tm.id;
+  tm.unreachableTimer = loop_.runAfter(config_.unreachableTimeout, [this, id, reason] {
+    auto found = taskManagers_.find(id);
+    if (found == taskManagers_.end()) return;
+    found->second.unreachableTimer.reset();
+    markLost(found->second, fmt::format("{}, and not seen running again within {} ms", reason,
+                                        config_.unreachableTimeout.count()));
+  });
+}
+
+void ResourceManager::onTaskManagerReachable(const std::string& taskManagerId) {
+  auto it = taskManagers_.find(taskManagerId);
+  if (it == taskManagers_.end() || !it->second.unreachableTimer) return;
+  loop_.cancelTimer(*it->second.unreachableTimer);
+  it->second.unreachableTimer.reset();
+  log_->info("{}: the cluster reaches it again", taskManagerId);
 }
 
 void ResourceManager::onStartFailure(const std::string& taskManagerId, const std::string& reason) {

@@ -115,6 +115,10 @@ struct ResourceManagerConfig {
   // Demand that cannot be placed this long while the job holds no
   // TaskManager fails the job (Flink's slot.request.timeout is 5 min too).
   Duration placementTimeout{300000};
+  // A TM the driver reports unreachable is kept (its slots and partitions in
+  // use) while its heartbeat lives, at most this long; then it is lost.
+  // Mesos' --agent_reregister_timeout is 10 min too (docs/mesos.md).
+  Duration unreachableTimeout{600000};
 };
 
 class ResourceManager : public ResourceManagerGateway, public DriverListener {
@@ -151,6 +155,11 @@ class ResourceManager : public ResourceManagerGateway, public DriverListener {
   void onTaskManagerTerminated(const std::string& taskManagerId,
                                const std::string& reason) override;
   void onCapacityChanged() override { requestPass(); }
+  // Kept until reachable again, its heartbeat stops (or, not registered yet,
+  // its registration times out) or config.unreachableTimeout passes.
+  void onTaskManagerUnreachable(const std::string& taskManagerId,
+                                const std::string& reason) override;
+  void onTaskManagerReachable(const std::string& taskManagerId) override;
 
   // RPC from TaskManagers.
   Result<v1::RegisterTaskManagerResponse> registerTaskManager(
@@ -186,6 +195,7 @@ class ResourceManager : public ResourceManagerGateway, public DriverListener {
     MonotonicTime lastHeartbeat{};
     std::optional<TimerId> idleTimer;
     std::optional<TimerId> registrationTimer;
+    std::optional<TimerId> unreachableTimer;  // set while the driver says unreachable
     bool ownerNotified = false;
     bool adopted = false;  // started by an earlier attempt (its outputs may be in use)
     v1::TaskManagerReport report;
@@ -204,6 +214,7 @@ class ResourceManager : public ResourceManagerGateway, public DriverListener {
   void updateIdle(TaskManager& tm, bool demandWaits);
   void release(TaskManager& tm, TmEnd end);
   void markLost(TaskManager& tm, const std::string& reason);
+  void cancelTimers(TaskManager& tm);
   void checkHeartbeats();
   void onStartFailure(const std::string& taskManagerId, const std::string& reason);
   bool isIdle(const TaskManager& tm) const;

@@ -552,7 +552,7 @@ INSTANTIATE_TEST_SUITE_P(MesosLauncher, MesosLauncherTerminalStateTest,
                          ::testing::Values(v1mesos::TASK_FAILED, v1mesos::TASK_FINISHED,
                                            v1mesos::TASK_KILLED, v1mesos::TASK_LOST,
                                            v1mesos::TASK_ERROR, v1mesos::TASK_DROPPED,
-                                           v1mesos::TASK_GONE, v1mesos::TASK_UNREACHABLE,
+                                           v1mesos::TASK_GONE,
                                            v1mesos::TASK_GONE_BY_OPERATOR),
                          [](const ::testing::TestParamInfo<v1mesos::TaskState>& info) {
                            return v1mesos::TaskState_Name(info.param);

@@ -185,8 +185,11 @@ TEST(MesosDriverFrameworkInfoTest, NamesTheJobAndSubscribesMultiRole) {
   EXPECT_THAT(info.roles(), ElementsAre(kRole));
   // MULTI_ROLE: `roles`, never the deprecated `role` (reference 5.2).
   EXPECT_FALSE(info.has_role());
-  ASSERT_EQ(info.capabilities_size(), 1);
-  EXPECT_EQ(info.capabilities(0).type(), v1::FrameworkInfo::Capability::MULTI_ROLE);
+  // PARTITION_AWARE: TASK_UNREACHABLE, TASK_UNKNOWN, ... rather than TASK_LOST.
+  std::vector<v1::FrameworkInfo::Capability::Type> types;
+  for (const auto& capability : info.capabilities()) types.push_back(capability.type());
+  EXPECT_THAT(types, ElementsAre(v1::FrameworkInfo::Capability::MULTI_ROLE,
+                                 v1::FrameworkInfo::Capability::PARTITION_AWARE));
   EXPECT_EQ(info.failover_timeout(), 3600.0);
   EXPECT_TRUE(info.has_checkpoint());
   EXPECT_TRUE(info.checkpoint());
@@ -205,7 +208,8 @@ TEST(MesosDriverFrameworkInfoTest, GpuCapabilityOnlyWhenGpusAreUsed) {
   std::vector<v1::FrameworkInfo::Capability::Type> types;
   for (const auto& capability : info.capabilities()) types.push_back(capability.type());
   EXPECT_THAT(types, UnorderedElementsAre(v1::FrameworkInfo::Capability::MULTI_ROLE,
-                                          v1::FrameworkInfo::Capability::GPU_RESOURCES));
+                                          v1::FrameworkInfo::Capability::GPU_RESOURCES,
+                                          v1::FrameworkInfo::Capability::PARTITION_AWARE));
 }
 
 TEST(MesosDriverFrameworkInfoTest, OptionalFieldsOnlyWhenSet) {
@@ -925,8 +929,7 @@ TEST_P(MesosDriverTerminalStateTest, TerminatesTheTaskManagerNamingTheState) {
 
 INSTANTIATE_TEST_SUITE_P(MesosDriver, MesosDriverTerminalStateTest,
                          ::testing::Values(v1::TASK_FAILED, v1::TASK_LOST, v1::TASK_KILLED,
-                                           v1::TASK_DROPPED, v1::TASK_GONE, v1::TASK_UNREACHABLE,
-                                           v1::TASK_ERROR, v1::TASK_FINISHED,
+                                           v1::TASK_DROPPED, v1::TASK_GONE, v1::TASK_ERROR, v1::TASK_FINISHED,
                                            v1::TASK_GONE_BY_OPERATOR),
                          [](const ::testing::TestParamInfo<v1::TaskState>& info) {
                            return v1::TaskState_Name(info.param);
@@ -1101,6 +1104,111 @@ TEST_F(MesosDriverTest, ANewFrameworkEndsTheLaunchedTaskManagers) {
   EXPECT_THAT(taskIdsOf(accepts[0]), ElementsAre("tm-3"));
   // Updates of the old framework's tasks no longer end anything.
   event(updateEvent("tm-1", "a1", v1::TASK_KILLED, kUuid));
+}
+
+// ---------------------------------------------------------------------------
+// Partition awareness: TASK_UNREACHABLE and TASK_UNKNOWN do not end a TaskManager
+
+class MesosDriverUnreachableTest : public MesosDriverTest,
+                                   public ::testing::WithParamInterface<v1::TaskState> {};
+
+TEST_P(MesosDriverUnreachableTest, IsReportedUnreachableOnceThenReachableWhenRunningAgain) {
+  v1::TaskState state = GetParam();
+  startSubscribed();
+  launchRunning("tm-1", res(1, 1024), makeOffer("o1", "a1", 2, 2048));
+  // StrictMock listener: not terminated.
+  EXPECT_CALL(listener_, onTaskManagerUnreachable(
+                             "tm-1", AllOf(HasSubstr(v1::TaskState_Name(state)),
+                                           HasSubstr("REASON_RECONCILIATION"),
+                                           HasSubstr("Reconciliation: Task is unknown"))));
+  event(updateEvent("tm-1", "a1", state, std::nullopt, v1::TaskStatus::REASON_RECONCILIATION,
+                    "Reconciliation: Task is unknown", v1::TaskStatus::SOURCE_MASTER));
+  event(reconciliationAnswer("tm-1", "a1", state));  // said again: told once
+  Mock::VerifyAndClearExpectations(&listener_);
+  allowStarted();
+  EXPECT_TRUE(callsOf(SchedulerCall::KILL).empty());
+
+  // The agent registered again: the master says the task runs.
+  EXPECT_CALL(listener_, onTaskManagerReachable("tm-1"));
+  event(updateEvent("tm-1", "a1", v1::TASK_RUNNING, std::nullopt,
+                    v1::TaskStatus::REASON_AGENT_REREGISTERED, "Unknown agent reregistered",
+                    v1::TaskStatus::SOURCE_MASTER));
+  Mock::VerifyAndClearExpectations(&listener_);
+  allowStarted();
+  event(updateEvent("tm-1", "a1", v1::TASK_RUNNING, kUuid));  // nothing more to tell
+  EXPECT_TRUE(callsOf(SchedulerCall::KILL).empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(MesosDriver, MesosDriverUnreachableTest,
+                         ::testing::Values(v1::TASK_UNREACHABLE, v1::TASK_UNKNOWN),
+                         [](const ::testing::TestParamInfo<v1::TaskState>& info) {
+                           return v1::TaskState_Name(info.param);
+                         });
+
+TEST_F(MesosDriverTest, UnreachableTaskManagersAreReconciledUntilMesosKnowsThemAgain) {
+  startSubscribed();
+  launchRunning("tm-1", res(1, 1024), makeOffer("o1", "a1", 2, 2048));
+  launchRunning("tm-2", res(1, 1024), makeOffer("o2", "a2", 2, 2048));
+  subscribed_ = false;
+  driver_->onDisconnected("master failed over");
+  subscribe("fw-1", false);
+  calls_.clear();
+  loop_.advance(Duration(1));  // the answers come after the question
+  EXPECT_CALL(listener_, onTaskManagerUnreachable("tm-1", HasSubstr("TASK_UNKNOWN")));
+  event(reconciliationAnswer("tm-1", "a1", v1::TASK_UNKNOWN));
+  event(reconciliationAnswer("tm-2", "a2", v1::TASK_RUNNING));
+  loop_.advance(std::chrono::seconds(30));
+  auto reconciles = callsOf(SchedulerCall::RECONCILE);
+  ASSERT_EQ(reconciles.size(), 1u);
+  using Task = std::pair<std::string, std::string>;
+  EXPECT_THAT(reconciledOf(reconciles[0]), ElementsAre(Task{"tm-1", "a1"}));
+
+  // Known again: no more reconciliation.
+  EXPECT_CALL(listener_, onTaskManagerReachable("tm-1"));
+  event(reconciliationAnswer("tm-1", "a1", v1::TASK_RUNNING));
+  calls_.clear();
+  loop_.advance(std::chrono::minutes(20));
+  EXPECT_TRUE(callsOf(SchedulerCall::RECONCILE).empty());
+}
+
+TEST_F(MesosDriverTest, ReleasedWhileUnreachableEndsAtOnceAndIsKilledWhenSeenAgain) {
+  startSubscribed();
+  launchRunning("tm-1", res(1, 1024), makeOffer("o1", "a1", 2, 2048));
+  EXPECT_CALL(listener_, onTaskManagerUnreachable("tm-1", _));
+  event(reconciliationAnswer("tm-1", "a1", v1::TASK_UNREACHABLE));
+  calls_.clear();
+  driver_->releaseTaskManager("tm-1");
+  // Mesos may never say it ended: the listener hears it now (on a later turn).
+  EXPECT_CALL(listener_, onTaskManagerTerminated("tm-1", HasSubstr("could not reach")));
+  loop_.runPending();
+  Mock::VerifyAndClearExpectations(&listener_);
+  allowStarted();
+  ASSERT_EQ(callsOf(SchedulerCall::KILL).size(), 1u);
+
+  // Still unreachable: no KILL for every answer; seen running: killed.
+  calls_.clear();
+  event(reconciliationAnswer("tm-1", "a1", v1::TASK_UNREACHABLE));
+  EXPECT_TRUE(callsOf(SchedulerCall::KILL).empty());
+  event(updateEvent("tm-1", "a1", v1::TASK_RUNNING, std::nullopt,
+                    v1::TaskStatus::REASON_AGENT_REREGISTERED, "Unreachable agent re-reregistered",
+                    v1::TaskStatus::SOURCE_MASTER));
+  auto kills = callsOf(SchedulerCall::KILL);
+  ASSERT_EQ(kills.size(), 1u);
+  EXPECT_EQ(kills[0].kill().task_id().value(), "tm-1");
+  EXPECT_EQ(kills[0].kill().agent_id().value(), "a1");
+  // Its end is not told twice (StrictMock listener).
+  event(updateEvent("tm-1", "a1", v1::TASK_KILLED, kUuid));
+}
+
+TEST_F(MesosDriverTest, UnknownTaskManagerThatRunsIsKilled) {
+  startSubscribed();
+  // After a failover an agent brings back a task this framework gave up.
+  event(updateEvent("tm-9", "a1", v1::TASK_RUNNING, std::nullopt,
+                    v1::TaskStatus::REASON_AGENT_REREGISTERED, "Unknown agent reregistered",
+                    v1::TaskStatus::SOURCE_MASTER));
+  auto kills = callsOf(SchedulerCall::KILL);
+  ASSERT_EQ(kills.size(), 1u);
+  EXPECT_EQ(kills[0].kill().task_id().value(), "tm-9");
 }
 
 // Reconciliation must be retried until answered (reference 5.6): a master

@@ -99,6 +99,9 @@ class MockDriverListener : public DriverListener {
   MOCK_METHOD(void, onTaskManagerTerminated,
               (const std::string& taskManagerId, const std::string& reason), (override));
   MOCK_METHOD(void, onCapacityChanged, (), (override));
+  MOCK_METHOD(void, onTaskManagerUnreachable,
+              (const std::string& taskManagerId, const std::string& reason), (override));
+  MOCK_METHOD(void, onTaskManagerReachable, (const std::string& taskManagerId), (override));
 };
 
 }  // namespace tailor::scheduler

@@ -632,6 +632,105 @@ TEST_F(ResourceManagerTest, ReportUnreachableStopsTheTaskManagerAsLost) {
   EXPECT_TRUE(rm_->allReleased());
 }
 
+// --- TaskManagers the cluster manager cannot reach (Mesos: TASK_UNREACHABLE, TASK_UNKNOWN) ---
+
+TEST_F(ResourceManagerTest, AnUnreachableTaskManagerWithALiveHeartbeatIsKeptUntilTheTimeout) {
+  ResourceManagerConfig config = tailoredConfig();
+  config.unreachableTimeout = Duration(60000);
+  create(config);
+  declareExpectingLaunches({{kTask, 1}}, {{"tm-1", {kTask, copies(kTask, 1)}}});
+  registerExpectingOffers("tm-1", 1, kTask);
+  rm_->onTaskManagerUnreachable("tm-1", "TASK_UNKNOWN (REASON_RECONCILIATION)");
+  rm_->onTaskManagerUnreachable("tm-1", "TASK_UNKNOWN (REASON_RECONCILIATION)");  // once
+  // Kept, with its slot (StrictMock driver and owner: nothing released, nothing lost).
+  for (int i = 0; i < 59; ++i) {
+    loop_.advance(Duration(1000));
+    ASSERT_TRUE(heartbeat("tm-1")) << "at " << loop_.elapsed().count() << " ms";
+  }
+  verifyDriver();
+  {
+    InSequence order;
+    EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
+    EXPECT_CALL(owner_, onTaskManagerLost("tm-1", AllOf(HasSubstr("TASK_UNKNOWN"),
+                                                        HasSubstr("60000 ms"))));
+  }
+  loop_.advance(Duration(1000));
+  verifyDriver();
+  Mock::VerifyAndClearExpectations(&owner_);
+  EXPECT_FALSE(heartbeat("tm-1"));  // the TaskManager stops itself
+  rm_->onTaskManagerTerminated("tm-1", "given up while Mesos could not reach it");
+  EXPECT_TRUE(rm_->allReleased());
+  const auto* tm = report("tm-1");
+  ASSERT_NE(tm, nullptr);
+  EXPECT_THAT(tm->exit(), AllOf(HasSubstr("lost: TASK_UNKNOWN"), HasSubstr("not seen running")));
+}
+
+TEST_F(ResourceManagerTest, AnUnreachableTaskManagerSeenRunningAgainIsKept) {
+  ResourceManagerConfig config = tailoredConfig();
+  config.unreachableTimeout = Duration(60000);
+  create(config);
+  declareExpectingLaunches({{kTask, 1}}, {{"tm-1", {kTask, copies(kTask, 1)}}});
+  registerExpectingOffers("tm-1", 1, kTask);
+  rm_->onTaskManagerUnreachable("tm-1", "TASK_UNREACHABLE");
+  for (int i = 0; i < 30; ++i) {
+    loop_.advance(Duration(1000));
+    ASSERT_TRUE(heartbeat("tm-1"));
+  }
+  rm_->onTaskManagerReachable("tm-1");
+  for (int i = 0; i < 600; ++i) {
+    loop_.advance(Duration(1000));
+    ASSERT_TRUE(heartbeat("tm-1")) << "at " << loop_.elapsed().count() << " ms";
+  }
+  // Unreachable again later: a new timeout of its own.
+  rm_->onTaskManagerUnreachable("tm-1", "TASK_UNREACHABLE");
+  for (int i = 0; i < 59; ++i) {
+    loop_.advance(Duration(1000));
+    ASSERT_TRUE(heartbeat("tm-1"));
+  }
+  verifyDriver();
+  EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
+  EXPECT_CALL(owner_, onTaskManagerLost("tm-1", HasSubstr("TASK_UNREACHABLE")));
+  loop_.advance(Duration(1000));
+}
+
+TEST_F(ResourceManagerTest, AnUnreachableTaskManagerWhoseHeartbeatStopsIsLostAtOnce) {
+  ResourceManagerConfig config = tailoredConfig();
+  config.heartbeatTimeout = Duration(10000);
+  config.unreachableTimeout = Duration(600000);
+  create(config);
+  declareExpectingLaunches({{kTask, 1}}, {{"tm-1", {kTask, copies(kTask, 1)}}});
+  registerExpectingOffers("tm-1", 1, kTask);
+  rm_->onTaskManagerUnreachable("tm-1", "TASK_UNREACHABLE");
+  loop_.advance(Duration(10000));
+  verifyDriver();
+  EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
+  EXPECT_CALL(owner_, onTaskManagerLost("tm-1", "no heartbeat for 10000 ms"));
+  loop_.advance(Duration(1000));
+  verifyDriver();
+  Mock::VerifyAndClearExpectations(&owner_);
+  rm_->onTaskManagerTerminated("tm-1", "given up while Mesos could not reach it");
+  // Its timeout went with it.
+  loop_.advance(Duration(600000));
+  EXPECT_TRUE(rm_->allReleased());
+}
+
+TEST_F(ResourceManagerTest, AStartedTaskManagerUnreachableBeforeRegisteringMayStillRegister) {
+  ResourceManagerConfig config = tailoredConfig();
+  config.registrationTimeout = Duration(60000);
+  config.unreachableTimeout = Duration(600000);
+  create(config);
+  declareExpectingLaunches({{kTask, 1}}, {{"tm-1", {kTask, copies(kTask, 1)}}});
+  rm_->onTaskManagerStarted("tm-1");
+  rm_->onTaskManagerUnreachable("tm-1", "TASK_UNKNOWN");
+  loop_.advance(Duration(5000));
+  registerExpectingOffers("tm-1", 1, kTask);
+  rm_->onTaskManagerReachable("tm-1");
+  for (int i = 0; i < 700; ++i) {
+    loop_.advance(Duration(1000));
+    ASSERT_TRUE(heartbeat("tm-1"));
+  }
+}
+
 TEST_F(ResourceManagerTest, TerminationOfUnknownTaskManagersIsIgnored) {
   create();
   rm_->onTaskManagerStarted("tm-7");

@@ -19,6 +19,7 @@ v1::FrameworkInfo makeFrameworkInfo(const MesosDriverConfig& config) {
   settings.hostname = config.hostname;
   settings.webuiUrl = config.webuiUrl;
   settings.gpus = config.gpus;
+  settings.partitionAware = true;
   return tailor::mesos::makeFrameworkInfo(settings);
 }
 
@@ -83,7 +84,7 @@ void MesosDriver::start(DriverListener* listener) {
 
 void MesosDriver::adopt(const std::string& taskId, const std::string& agentId,
                         const TaskManagerSpec& spec) {
-  tms_[taskId] = Tm{spec, true, agentId, std::nullopt};
+  tms_[taskId] = Tm{spec, true, agentId, std::nullopt, false};
   offers_.adopt(taskId, agentId);
 }
 
@@ -96,12 +97,29 @@ void MesosDriver::retire(const std::string& taskId, const std::string& agentId) 
 }
 
 void MesosDriver::launchTaskManager(const std::string& taskManagerId, const TaskManagerSpec& spec) {
-  tms_[taskManagerId] = Tm{spec, false, "", std::nullopt};
+  tms_[taskManagerId] = Tm{spec, false, "", std::nullopt, false};
   offers_.request(taskManagerId, spec.total + config_.executorOverhead, 1);
 }
 
 void MesosDriver::releaseTaskManager(const std::string& taskManagerId) {
-  if (tms_.count(taskManagerId) == 0) return;
+  auto tm = tms_.find(taskManagerId);
+  if (tm == tms_.end()) return;
+  if (tm->second.unreachable) {
+    // Mesos cannot reach it, so no end may ever be reported: it ends now.
+    // The KILL stays due and goes out once Mesos sees the task again (the
+    // TaskManager itself stops at its next heartbeat, if it can).
+    tms_.erase(tm);
+    offers_.kill(taskManagerId);
+    log_->warn("job {}: {} given up while Mesos cannot reach it; killed when seen again",
+               config_.jobId, taskManagerId);
+    loop_.post([this, taskManagerId] {
+      if (listener_ != nullptr) {
+        listener_->onTaskManagerTerminated(taskManagerId,
+                                           "given up while Mesos could not reach it");
+      }
+    });
+    return;
+  }
   if (offers_.withdraw(taskManagerId)) {
     tms_.erase(taskManagerId);
     // Told on a later turn: a driver never calls its listener from a call.
@@ -247,9 +265,25 @@ void MesosDriver::onTaskLaunched(const std::string& taskId, const v1::Offer& off
 }
 
 void MesosDriver::onTaskUpdate(const std::string& taskId, const v1::TaskStatus& status) {
-  if (status.state() == v1::TASK_STARTING || status.state() == v1::TASK_RUNNING) {
-    reportStarted(taskId);
+  auto tm = tms_.find(taskId);
+  if (tm == tms_.end()) return;
+  if (tailor::mesos::isUnreachable(status.state())) {
+    if (tm->second.unreachable || listener_ == nullptr) return;
+    tm->second.unreachable = true;
+    std::string reason = v1::TaskState_Name(status.state());
+    if (status.has_reason()) reason += " (" + v1::TaskStatus::Reason_Name(status.reason()) + ")";
+    if (!status.message().empty()) reason += ": " + status.message();
+    log_->warn("job {}: {} on agent {} is {}", config_.jobId, taskId, tm->second.agentId, reason);
+    listener_->onTaskManagerUnreachable(taskId, reason);
+    return;
   }
+  if (status.state() != v1::TASK_STARTING && status.state() != v1::TASK_RUNNING) return;
+  if (tm->second.unreachable) {
+    tm->second.unreachable = false;
+    log_->info("job {}: {} is {} again", config_.jobId, taskId, v1::TaskState_Name(status.state()));
+    if (listener_ != nullptr) listener_->onTaskManagerReachable(taskId);
+  }
+  reportStarted(taskId);
 }
 
 void MesosDriver::onTaskEnded(const std::string& taskId, const std::string& reason,

@@ -11,7 +11,11 @@
 // its executor ended (the master's FAILURE event) and has read the end of its
 // stderr from the agent's sandbox, or after failureDetailsTimeout: the reason
 // names the agent, the exit status, what to check and the stderr lines
-// (executor_failure.hpp). At the end: TEARDOWN.
+// (executor_failure.hpp). The framework is PARTITION_AWARE: a TaskManager
+// whose task Mesos says TASK_UNREACHABLE or TASK_UNKNOWN is reported
+// unreachable (not ended) and reachable again on TASK_RUNNING; released while
+// unreachable, it is reported ended at once and its KILL waits until Mesos
+// sees it again. At the end: TEARDOWN.
 //
 // Loop thread only.
 
@@ -155,6 +159,7 @@ class MesosDriver : public ResourceManagerDriver,
     bool started = false;  // onTaskManagerStarted reported
     std::string agentId;
     std::optional<int> exitStatus;  // of its executor, from a FAILURE event
+    bool unreachable = false;  // the latest update: TASK_UNREACHABLE or TASK_UNKNOWN
   };
 
   // An agent as its offers describe it.
