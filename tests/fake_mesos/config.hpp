@@ -75,6 +75,13 @@ struct FakeMesosConfig {
   Duration zooKeeperSessionTimeout{10000};  // Mesos' --zk_session_timeout
   bool runMaster = true;                    // false: this process runs agents only
   Duration agentReregisterTimeout{600000};  // Mesos' --agent_reregister_timeout
+  // Mesos' --registry=in_memory: the admitted agents are not recorded, so a
+  // newly elected master expects none, and answers TASK_UNKNOWN (TASK_LOST
+  // without PARTITION_AWARE) for the tasks of agents not registered yet.
+  bool inMemoryRegistry = false;
+  // After a master failover, this process's agents register with the new
+  // leader only after this (RemoteMasterLink::setFailoverRegistrationDelay).
+  Duration failoverRegistrationDelay{0};
 };
 
 }  // namespace tailor::fake_mesos

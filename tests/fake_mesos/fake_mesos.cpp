@@ -341,6 +341,7 @@ class FakeMesos::Impl : public ControlOps, public ExecutorApi {
       url = *parsed;
       internal_ = std::make_unique<http::CurlHttpClient>(loop_, 1);
       masterLink_ = std::make_unique<RemoteMasterLink>(loop_, *internal_);
+      masterLink_->setFailoverRegistrationDelay(config_.failoverRegistrationDelay);
     }
     std::vector<AgentSpec> specs = config_.agents;
     if (specs.empty() && !clustered) specs.push_back(parseAgentSpec("").value());
@@ -412,12 +413,16 @@ class FakeMesos::Impl : public ControlOps, public ExecutorApi {
       });
     }
     if (!config_.runMaster) return Status();
+    // An in-memory registry (Mesos' --registry=in_memory) records nothing: a
+    // new leader knows no agent until it registers.
     remoteAgents_ = std::make_unique<RemoteAgents>(
-        loop_, *master_, self, *internal_,
-        [this](const std::string& agentId) { return contender_->admit(agentId); });
+        loop_, *master_, self, *internal_, [this](const std::string& agentId) {
+          return config_.inMemoryRegistry ? Status() : contender_->admit(agentId);
+        });
     MasterContender::Callbacks callbacks;
     callbacks.elected = [this](const std::vector<std::string>& admitted) {
-      master_->expectAgents(admitted, config_.agentReregisterTimeout);
+      master_->expectAgents(config_.inMemoryRegistry ? std::vector<std::string>() : admitted,
+                            config_.agentReregisterTimeout);
     };
     callbacks.lost = [this](const std::string& why) {
       // As a Mesos master: "Lost leadership... committing suicide!"

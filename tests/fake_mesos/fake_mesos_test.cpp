@@ -2620,6 +2620,71 @@ TEST_F(FakeMesosFailover, AnAgentThatDoesNotComeBackBecomesUnreachable) {
   EXPECT_EQ(lost.message(), "Reconciliation: Task is unreachable");
 }
 
+// With an in-memory registry (Mesos' --registry=in_memory) a new leader knows no
+// agent: reconciling a task of one not registered yet is TASK_UNKNOWN for a
+// PARTITION_AWARE framework, TASK_LOST for another (Master::_reconcileTasks,
+// case 6). The agent registering later brings the task with an update,
+// REASON_AGENT_REREGISTERED (Master::__reregisterSlave).
+TEST_F(FakeMesosFailover, AnUnknownAgentsTasksAreUnknownUntilItRegistersWithThem) {
+  FakeMesosConfig masterConfig = clusterConfig(true);
+  masterConfig.inMemoryRegistry = true;
+  FakeMesosConfig agentsConfig = clusterConfig(false);
+  agentsConfig.failoverRegistrationDelay = Duration(1500);
+  start(masterConfig);
+  ASSERT_TRUE(leads(mesos_->endpoint(), mesos_->endpoint()));
+  agents_ = startProcess(agentsConfig);  // the first leader: at once
+  ASSERT_TRUE(mesos_->waitFor([](const StateSnapshot& s) { return s.agents.size() == 1; }, kWait));
+  standby_ = startProcess(masterConfig);
+  ASSERT_TRUE(leads(standby_->endpoint(), mesos_->endpoint()));
+  v1::FrameworkInfo info = frameworkInfo(60);
+  info.set_checkpoint(true);
+  info.add_capabilities()->set_type(v1::FrameworkInfo::Capability::PARTITION_AWARE);
+  SchedulerStream& first = runOneTask(info);
+  ASSERT_FALSE(HasFatalFailure());
+  std::string id = mesos_->state().frameworks.at(0).id;
+  std::string agent = mesos_->state().agents.at(0).id;
+
+  failOver();
+  auto failedOver = std::chrono::steady_clock::now();
+  EXPECT_TRUE(first.raw().waitEnd());
+  v1::FrameworkInfo again = info;
+  again.mutable_id()->set_value(id);
+  auto& second = subscribe(again);
+  ASSERT_EQ(subscribed(second), id);
+  auto& other = subscribe(frameworkInfo());  // not PARTITION_AWARE
+  std::string otherId = subscribed(other);
+  auto reconcileT1 = [&](const std::string& frameworkId) {
+    SchedulerCall reconcile = simpleCall(frameworkId, SchedulerCall::RECONCILE);
+    auto* entry = reconcile.mutable_reconcile()->add_tasks();
+    entry->mutable_task_id()->set_value("t1");
+    entry->mutable_agent_id()->set_value(agent);
+    return reconcile;
+  };
+  ASSERT_EQ(call(second, reconcileT1(id)).status, 202);
+  v1::TaskStatus unknown = update(second);
+  EXPECT_EQ(unknown.task_id().value(), "t1");
+  EXPECT_EQ(unknown.state(), v1::TASK_UNKNOWN);
+  EXPECT_EQ(unknown.reason(), v1::TaskStatus::REASON_RECONCILIATION);
+  EXPECT_EQ(unknown.message(), "Reconciliation: Task is unknown");
+  ASSERT_EQ(call(other, reconcileT1(otherId)).status, 202);
+  v1::TaskStatus lost = update(other);
+  EXPECT_EQ(lost.state(), v1::TASK_LOST);
+  EXPECT_EQ(lost.message(), "Reconciliation: Task is unknown");
+
+  // The agent registers with the new leader after its delay, with the task.
+  v1::TaskStatus back = update(second);
+  EXPECT_GE(std::chrono::steady_clock::now() - failedOver, Duration(1000));
+  EXPECT_EQ(back.task_id().value(), "t1");
+  EXPECT_EQ(back.state(), v1::TASK_RUNNING);
+  EXPECT_EQ(back.source(), v1::TaskStatus::SOURCE_MASTER);
+  EXPECT_EQ(back.reason(), v1::TaskStatus::REASON_AGENT_REREGISTERED);
+  EXPECT_EQ(back.message(), "Unknown agent reregistered");
+  EXPECT_EQ(back.agent_id().value(), agent);
+  EXPECT_FALSE(back.has_uuid());
+  ASSERT_EQ(call(second, reconcileT1(id)).status, 202);
+  EXPECT_EQ(update(second).state(), v1::TASK_RUNNING);
+}
+
 // The master's TASK_LOST for a task of a framework that does not checkpoint,
 // when its agent disconnected (Master::exited, removeFramework(slave, framework)).
 void expectLostWithDisconnectedAgent(const v1::TaskStatus& lost, const std::string& taskId,

@@ -87,6 +87,12 @@ int main(int argc, char** argv) {
     ("agent-reregister-timeout", po::value<std::string>(),
      "a newly elected master waits this long for the registry's agents to register again"
      " (default 10m)")
+    ("registry", po::value<std::string>(),
+     "with --zk: replicated_log (default: a new leader expects the agents its predecessors"
+     " admitted) or in_memory (it knows none until they register)")
+    ("failover-registration-delay", po::value<std::string>(),
+     "with --zk: after a master failover, the agents register with the new leader only after"
+     " this (default 0s)")
     ("log-level", po::value<std::string>()->default_value("info"),
      "trace, debug, info, warn, error or off")
     ("log-file", po::value<std::string>(), "log here instead of standard error");
@@ -134,7 +140,9 @@ int main(int argc, char** argv) {
                         &error) &&
       parseDurationFlag(vm, "offer-timeout", &offerTimeout, &error) &&
       parseDurationFlag(vm, "zk-session-timeout", &config.zooKeeperSessionTimeout, &error) &&
-      parseDurationFlag(vm, "agent-reregister-timeout", &config.agentReregisterTimeout, &error);
+      parseDurationFlag(vm, "agent-reregister-timeout", &config.agentReregisterTimeout, &error) &&
+      parseDurationFlag(vm, "failover-registration-delay", &config.failoverRegistrationDelay,
+                        &error);
   if (!durationsOk) return usageError(error);
   if (config.allocationInterval.count() <= 0 || config.heartbeatInterval.count() <= 0) {
     return usageError("--allocation-interval and --heartbeat-interval must be positive");
@@ -142,6 +150,13 @@ int main(int argc, char** argv) {
   if (vm.count("offer-timeout") != 0) config.offerTimeout = offerTimeout;
   if (vm.count("zk") != 0) config.zooKeeper = vm["zk"].as<std::string>();
   config.runMaster = vm.count("no-master") == 0;
+  if (vm.count("registry") != 0) {
+    const std::string registry = vm["registry"].as<std::string>();
+    if (registry != "in_memory" && registry != "replicated_log") {
+      return usageError("--registry: '" + registry + "' is neither in_memory nor replicated_log");
+    }
+    config.inMemoryRegistry = registry == "in_memory";
+  }
   if (!config.runMaster && (config.zooKeeper.empty() || vm.count("agent") == 0)) {
     return usageError("--no-master needs --zk and at least one --agent");
   }

@@ -207,11 +207,19 @@ void Master::reregisterAgent(AgentLink& agent, const AgentRecovery& recovery) {
     reconnectAgent(agent, recovery);
     return;
   }
+  // Mesos' master tells connected frameworks of each task an agent it was
+  // not waiting for brings (Master::__reregisterSlave); of a recovered one,
+  // nothing.
+  std::string announce;
+  if (!recovering(agentId)) {
+    announce = unreachable_.count(agentId) != 0 ? "Unreachable agent re-reregistered"
+                                                : "Unknown agent reregistered";
+  }
   addAgent(agent);
   recovering_.erase(agentId);
   unreachable_.erase(agentId);
   for (const auto& info : recovery.frameworks) recoveredFramework(info);
-  for (const auto& task : recovery.tasks) recoverTask(agentId, task);
+  for (const auto& task : recovery.tasks) recoverTask(agentId, task, announce);
   log_->info("agent {} at {}:{} registered with {} task(s) of {} framework(s)", agentId,
              agent.config().hostname, agent.config().port, recovery.tasks.size(),
              recovery.frameworks.size());
@@ -287,7 +295,8 @@ void Master::reconnectAgent(AgentLink& link, const AgentRecovery& recovery) {
     if (waiting->second != 0) loop_.cancelTimer(waiting->second);
     disconnected_.erase(waiting);
   }
-  if (unreachable_.erase(agentId) != 0) allocator_.addAgent(agentId, link.config().resources);
+  bool wasUnreachable = unreachable_.erase(agentId) != 0;
+  if (wasUnreachable) allocator_.addAgent(agentId, link.config().resources);
 
   std::set<std::pair<std::string, std::string>> reportedTasks;      // (framework, task)
   std::set<std::pair<std::string, std::string>> reportedExecutors;  // (framework, executor)
@@ -344,7 +353,9 @@ void Master::reconnectAgent(AgentLink& link, const AgentRecovery& recovery) {
     ++frameworks;
   }
   for (const auto& task : recovery.tasks) {
-    if (removedFrameworkIds_.count(task.frameworkId) == 0) recoverTask(agentId, task);
+    if (removedFrameworkIds_.count(task.frameworkId) == 0) {
+      recoverTask(agentId, task, wasUnreachable ? "Unreachable agent re-reregistered" : "");
+    }
   }
   log_->info("agent {} at {}:{} registered again with {} task(s) of {} framework(s)", agentId,
              link.config().hostname, link.config().port, recovery.tasks.size(), frameworks);
@@ -368,10 +379,18 @@ Master::Framework& Master::recoveredFramework(const v1::FrameworkInfo& info) {
   return fw;
 }
 
-void Master::recoverTask(const std::string& agentId, const AgentRecovery::Task& recovered) {
+void Master::recoverTask(const std::string& agentId, const AgentRecovery::Task& recovered,
+                         const std::string& announce) {
   Framework* fw = framework(recovered.frameworkId);
   const std::string taskId = recovered.info.task_id().value();
   if (fw == nullptr || fw->tasks.count(taskId) != 0) return;
+  if (!announce.empty()) {
+    sendMasterUpdate(*fw, taskId, agentId, recovered.state,
+                     v1::TaskStatus::REASON_AGENT_REREGISTERED, announce,
+                     recovered.info.has_executor()
+                         ? recovered.info.executor().executor_id().value()
+                         : "");
+  }
   const v1::TaskInfo& info = recovered.info;
   auto resources = ResourceSet::fromProto(info.resources());
   if (!resources.ok()) {

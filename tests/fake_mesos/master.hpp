@@ -12,7 +12,11 @@
 // again, reconciliation of its unknown tasks gets no answer, as Mesos' master
 // answers while it recovers agents. An agent registering again brings its
 // frameworks and tasks (reregisterAgent); a framework known only from its
-// agents is "recovered" until it subscribes again.
+// agents is "recovered" until it subscribes again. An agent it was not
+// waiting for (none is, with an in-memory registry: its master answers
+// TASK_UNKNOWN for their tasks meanwhile, TASK_LOST to frameworks that are not
+// PARTITION_AWARE) brings its tasks with an update each,
+// REASON_AGENT_REREGISTERED, as Mesos' master sends them.
 //
 // Agent restarts: an agent whose process goes away is disconnected
 // (agentDisconnected): its offers are rescinded and it gets no more; the
@@ -221,7 +225,11 @@ class Master : public MasterLink {
   // for its offers, FAILURE{agent_id} to every framework; no more offers.
   void markUnreachable(const std::string& agentId, const std::string& message);
   Framework& recoveredFramework(const ::mesos::v1::FrameworkInfo& info);
-  void recoverTask(const std::string& agentId, const AgentRecovery::Task& task);
+  // Adds a task an agent brought. `announce` set: the master was not waiting
+  // for the agent (unknown, or unreachable), and connected frameworks get an
+  // update in the task's state with REASON_AGENT_REREGISTERED and that message.
+  void recoverTask(const std::string& agentId, const AgentRecovery::Task& task,
+                   const std::string& announce);
   // True while the agent is expected to register again (no reconciliation answer).
   bool recovering(const std::string& agentId) const;
   Framework* framework(const std::string& frameworkId);

@@ -314,7 +314,10 @@ RemoteMasterLink::~RemoteMasterLink() {
 void RemoteMasterLink::addAgent(Agent& agent) { agents_[agent.id()] = &agent; }
 
 void RemoteMasterLink::agentRecovered(const std::string& agentId) {
-  if (leader_ && registered_.count(agentId) == 0) registerAgent(agentId);
+  // One waiting (failover delay, retry) registers when its timer says.
+  if (leader_ && registered_.count(agentId) == 0 && retries_.count(agentId) == 0) {
+    registerAgent(agentId);
+  }
 }
 
 void RemoteMasterLink::closeLinks() {
@@ -366,6 +369,17 @@ void RemoteMasterLink::leaderChanged(const std::optional<std::string>& leader) {
   retries_.clear();
   if (!leader) {
     log_->warn("no leading master known: {} agent(s) wait for one", agents_.size());
+    return;
+  }
+  bool failover = hadLeader_;
+  hadLeader_ = true;
+  if (failover && failoverDelay_.count() > 0) {
+    log_->info("the leading master is {}: registering {} agent(s) with it in {}", *leader,
+               agents_.size(), formatStoutDuration(failoverDelay_));
+    for (const auto& [agentId, agent] : agents_) {
+      retries_[agentId] =
+          loop_.runAfter(failoverDelay_, [this, id = agentId] { registerAgent(id); });
+    }
     return;
   }
   log_->info("the leading master is {}: registering {} agent(s) with it", *leader, agents_.size());

@@ -144,6 +144,11 @@ class RemoteMasterLink : public MasterLink {
   void agentRecovered(const std::string& agentId);
   // The leading master is `leader` now (nullopt: none is known).
   void leaderChanged(const std::optional<std::string>& leader);
+  // After a master failover (a leader other than the first one known), the
+  // agents register with the new one only after `delay` (zero: at once). It
+  // stands for Mesos' agent registration back-off (--registration_backoff_factor:
+  // a random wait up to it), made exact for tests, or a slow agent.
+  void setFailoverRegistrationDelay(Duration delay) { failoverDelay_ = delay; }
   // One MasterMessage: 202, 400 for a body that is not one, 404 for an
   // unknown agent, 409 when it comes from a master that is not the leader.
   http::Response handle(const http::Request& request);
@@ -170,6 +175,8 @@ class RemoteMasterLink : public MasterLink {
   EventLoop& loop_;
   http::HttpClient& client_;
   Duration retry_;
+  Duration failoverDelay_{0};
+  bool hadLeader_ = false;  // a leader was known before (the next one is a failover)
   std::optional<std::string> leader_;
   std::map<std::string, Agent*> agents_;
   std::set<std::string> registered_;  // with leader_
