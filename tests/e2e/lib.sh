@@ -136,6 +136,17 @@ stages:
 YAML
 }
 
+# write_slow_wordcount_job FILE DATA SECONDS: the full wordcount whose
+# tokenizers sleep SECONDS first and counters 1 s, so that a test can act while
+# they run.
+write_slow_wordcount_job() {
+  local file="$1" seconds="$3"
+  local slow_count='sleep 1; awk -F "\t" "{ c[\$1] += \$2 } END { for (w in c) print w \"\t\" c[w] }"'
+  write_full_wordcount_job "$file" "$2" "$slow_count"
+  sed -i "s/^      tr -cs/      sleep $seconds; tr -cs/" "$file"
+  grep -q "sleep $seconds; tr -cs" "$file" || fail "the tokenizers of $file were not slowed down"
+}
+
 # start_fake NAME [fake-mesos flags...]: starts the fake Mesos master with
 # three agents of different sizes on a free port; sets FAKE_ADDR (host:port)
 # and FAKE (its URL).
@@ -186,6 +197,20 @@ start_zk_process() {
   background_pids+=("$PID")
   wait_for "fake-mesos listening on 127.0.0.1:" "$TMP/$name.out" 20
   ADDR="127.0.0.1:$(sed -n 's/^fake-mesos listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$TMP/$name.out")"
+}
+
+# leader_seen_by ADDR: the leader that master names (its /master/redirect), or nothing.
+leader_seen_by() {
+  curl -s -o /dev/null -w '%{redirect_url}' "http://$1/master/redirect" | sed 's|^http://||; s|/$||'
+}
+
+# wait_leader MASTER LEADER SECONDS: waits until the master at MASTER names LEADER.
+wait_leader() {
+  local deadline=$((SECONDS + $3))
+  until [ "$(leader_seen_by "$1")" = "$2" ]; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "$1 does not see $2 lead (it sees '$(leader_seen_by "$1")')"
+    sleep 0.05
+  done
 }
 
 # fake_post PATH: scripts the fake (POST /fake/...).

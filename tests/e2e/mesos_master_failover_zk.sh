@@ -12,19 +12,6 @@ source "$(dirname "$0")/lib.sh" "$1"
 start_zookeeper
 ZK="zk://127.0.0.1:$ZK_PORT/mesos"
 
-# leader_seen_by ADDR: the leader that master names (its /master/redirect), or nothing.
-leader_seen_by() {
-  curl -s -o /dev/null -w '%{redirect_url}' "http://$1/master/redirect" | sed 's|^http://||; s|/$||'
-}
-
-wait_leader() {  # wait_leader MASTER LEADER SECONDS
-  local deadline=$((SECONDS + $3))
-  until [ "$(leader_seen_by "$1")" = "$2" ]; do
-    [ "$SECONDS" -lt "$deadline" ] || fail "$1 does not see $2 lead (it sees '$(leader_seen_by "$1")')"
-    sleep 0.05
-  done
-}
-
 start_zk_process master-a
 MASTER_A="$ADDR"
 PID_A="$PID"
@@ -45,10 +32,7 @@ done
 
 generate_input "$TMP/data" 4 4
 independent_counts "$TMP"/data/*.txt | sort > "$TMP/want"
-slow_count='sleep 1; awk -F "\t" "{ c[\$1] += \$2 } END { for (w in c) print w \"\t\" c[w] }"'
-write_full_wordcount_job "$TMP/job.yaml" "$TMP/data" "$slow_count"
-sed -i 's/^      tr -cs/      sleep 2; tr -cs/' "$TMP/job.yaml"  # slow tokenizers too
-grep -q "sleep 2; tr -cs" "$TMP/job.yaml" || fail "the tokenizers were not slowed down"
+write_slow_wordcount_job "$TMP/job.yaml" "$TMP/data" 2
 
 started=$SECONDS
 "$BIN/tailor" run "$TMP/job.yaml" --mesos-master "$ZK" \

@@ -18,18 +18,6 @@ source "$(dirname "$0")/lib.sh" "$1"
 
 start_zookeeper
 
-leader_seen_by() {  # leader_seen_by ADDR: the leader that master names, or nothing
-  curl -s -o /dev/null -w '%{redirect_url}' "http://$1/master/redirect" | sed 's|^http://||; s|/$||'
-}
-
-wait_leader() {  # wait_leader MASTER LEADER SECONDS
-  local deadline=$((SECONDS + $3))
-  until [ "$(leader_seen_by "$1")" = "$2" ]; do
-    [ "$SECONDS" -lt "$deadline" ] || fail "$1 does not see $2 lead (it sees '$(leader_seen_by "$1")')"
-    sleep 0.05
-  done
-}
-
 wait_agents() {  # wait_agents MASTER COUNT SECONDS
   local deadline=$((SECONDS + $3))
   until [ "$(curl -s "http://$1/fake/state" | jq '[.agents[] | select(.connected)] | length')" = "$2" ]; do
@@ -59,27 +47,11 @@ agent() {  # agent N CPUS MEM: the --agent value of the Nth agent's spec
 
 generate_input "$TMP/data" 4 4
 independent_counts "$TMP"/data/*.txt | sort > "$TMP/want"
-slow_count='sleep 1; awk -F "\t" "{ c[\$1] += \$2 } END { for (w in c) print w \"\t\" c[w] }"'
-write_full_wordcount_job "$TMP/job.yaml" "$TMP/data" "$slow_count"
-sed -i 's/^      tr -cs/      sleep 2; tr -cs/' "$TMP/job.yaml"  # slow tokenizers too
-grep -q "sleep 2; tr -cs" "$TMP/job.yaml" || fail "the tokenizers were not slowed down"
+write_slow_wordcount_job "$TMP/job.yaml" "$TMP/data" 2
 # gone: tokenizers that still run when their TaskManagers are given up.
-sed 's/^      sleep 2; tr -cs/      sleep 10; tr -cs/' "$TMP/job.yaml" > "$TMP/job-gone.yaml"
-grep -q "sleep 10; tr -cs" "$TMP/job-gone.yaml" || fail "the tokenizers were not slowed down"
+write_slow_wordcount_job "$TMP/job-gone.yaml" "$TMP/data" 10
 
-# run_job CASE JOB [flags...]: JOB on $ZK in the background; sets JOB_PID.
-run_job() {
-  local case="$1" job="$2"
-  shift 2
-  "$BIN/tailor" run "$job" --mesos-master "$ZK" \
-    --taskmanager-executor "$BIN/tailor-taskmanager" --mesos-refuse 1s \
-    --output "$TMP/out-$case" --report "$TMP/report-$case.json" --work-dir "$TMP/work-$case" \
-    "$@" > "$TMP/run-$case.log" 2>&1 &
-  JOB_PID=$!
-  background_pids+=("$JOB_PID")
-}
-
-# Waits until the tokenizers run and every TaskManager requested registered
+# wait_tokenizers_running CASE: waits until the tokenizers run and every TaskManager requested registered
 # (no launch on its way, which would be lost with the master).
 wait_tokenizers_running() {
   local log="$TMP/run-$1.log"
@@ -93,11 +65,6 @@ wait_tokenizers_running() {
   done
 }
 
-finish_job() {  # finish_job CASE
-  wait "$JOB_PID" || { cat "$TMP/run-$1.log"; tail -40 "$TMP/work-$1/jobmanager.log"; fail "$1: the job failed"; }
-  sort "$TMP"/out-"$1"/part-* | cmp -s - "$TMP/want" || fail "$1: output differs"
-}
-
 # --- back: the agents register with the new leader 4 s after it leads -----------------
 
 started=$SECONDS
@@ -107,14 +74,14 @@ start_zk_process back-agents --no-master --work-dir "$TMP/back-agents" \
   --agent "$(agent 0 1 1024)" --agent "$(agent 1 2 4096)" --agent "$(agent 2 4 8192)"
 AGENTS="$ADDR"
 wait_agents "$MASTER_A" 3 20
-run_job back "$TMP/job.yaml"
+MESOS_MASTER="$ZK" run_on_mesos back "$TMP/job.yaml"
 wait_tokenizers_running back
 kill -9 "$PID_A"
 wait_leader "$MASTER_B" "$MASTER_B" 20
 log="$TMP/work-back/jobmanager.log"
 wait_for "tm-[0-9]* is TASK_UNKNOWN: Reconciliation: Task is unknown" "$log" 20
 wait_for "tm-[0-9]* is TASK_RUNNING again" "$log" 30
-finish_job back
+FAKE="http://$MASTER_B" finish_on_mesos back
 grep -q "Unknown agent reregistered" "$log" || fail "back: the master did not say the agent came back"
 launches="$(cat "$TMP/back-master-a.log" "$TMP/back-master-b.log" | grep -o "launches task tm-[0-9]*" | awk '{ print $3 }')"
 [ -n "$launches" ] || fail "back: no TaskManager launched"
@@ -137,7 +104,7 @@ start_zk_process gone-doomed --no-master --work-dir "$TMP/gone-doomed" --agent "
 DOOMED="$ADDR"
 DOOMED_PID="$PID"
 wait_agents "$MASTER_A" 1 20
-run_job gone "$TMP/job-gone.yaml" --mesos-unreachable-timeout 5s
+MESOS_MASTER="$ZK" run_on_mesos gone "$TMP/job-gone.yaml" --mesos-unreachable-timeout 5s
 wait_tokenizers_running gone
 start_zk_process gone-agents --no-master --work-dir "$TMP/gone-agents" \
   --agent "$(agent 4 2 4096)" --agent "$(agent 5 4 8192)"
@@ -152,7 +119,7 @@ kill -9 "$PID_A" "$DOOMED_PID"
 wait_leader "$MASTER_B" "$MASTER_B" 20
 log="$TMP/work-gone/jobmanager.log"
 wait_for "tm-[0-9]* is TASK_UNKNOWN: Reconciliation: Task is unknown" "$log" 20
-finish_job gone
+FAKE="http://$MASTER_B" finish_on_mesos gone
 grep -q "given up while Mesos cannot reach it" "$log" || fail "gone: no TaskManager given up"
 report="$TMP/report-gone.json"
 expect_json "$report" \
