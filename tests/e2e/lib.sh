@@ -287,6 +287,15 @@ start_ha_dispatcher() {
   HA_ADDR="$LISTENING"
 }
 
+# expect_launched_once WHAT LIST: LIST (TaskManager ids, one a line, as
+# masters logged their launches) is not empty and names no id twice.
+expect_launched_once() {
+  [ -n "$2" ] || fail "$1: no TaskManager launched"
+  local twice
+  twice="$(echo "$2" | sort | uniq -d)"
+  [ -z "$twice" ] || fail "$1: TaskManagers launched twice: $twice"
+}
+
 # wait_listening NAME: waits until the Dispatcher writing $TMP/NAME.out
 # listens; sets LISTENING to its 127.0.0.1:port.
 wait_listening() {

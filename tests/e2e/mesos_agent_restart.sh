@@ -100,9 +100,7 @@ launches() {
 restart_mid_job checkpoint
 finish checkpoint
 launched="$(launches)"
-[ -n "$launched" ] || fail "checkpoint: no TaskManager launched"
-[ "$(echo "$launched" | sort | uniq -d)" = "" ] ||
-  fail "checkpoint: TaskManagers launched twice: $(echo "$launched" | sort | uniq -d)"
+expect_launched_once checkpoint "$launched"
 state="$TMP/state-checkpoint.json"
 # The master's TaskManager tasks are those launched, each once: no duplicate.
 expect_json "$state" "([.tasks[] | select(.framework_id == \"$FRAMEWORK\") | .id] | sort) == $(echo "$launched" | sort | jq -R . | jq -sc .)" \
@@ -134,8 +132,7 @@ master_lines_before="$(wc -l < "$TMP/master.log")"
 restart_mid_job no-checkpoint --mesos-checkpoint=false
 finish no-checkpoint
 launched="$(launches)"
-[ "$(echo "$launched" | sort | uniq -d)" = "" ] ||
-  fail "no-checkpoint: a task id launched twice: $(echo "$launched" | sort | uniq -d)"
+expect_launched_once no-checkpoint "$launched"
 tail -n +"$((master_lines_before + 1))" "$TMP/master.log" > "$TMP/master-no-checkpoint.log"
 grep -q "removing framework $FRAMEWORK from disconnected agent .*: it does not checkpoint" "$TMP/master-no-checkpoint.log" ||
   fail "no-checkpoint: the master did not remove the framework from the disconnected agents"

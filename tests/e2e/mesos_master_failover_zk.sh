@@ -73,8 +73,7 @@ grep -q "framework $ids (.*) subscribed again after the master failover" "$TMP/m
 
 # Every TaskManager launched once, none lost, no task run twice.
 launches="$(cat "$TMP/master-a.log" "$TMP/master-b.log" | grep -o "launches task tm-[0-9]*" | awk '{ print $3 }')"
-[ -n "$launches" ] || fail "no TaskManager launched"
-[ "$(echo "$launches" | sort | uniq -d)" = "" ] || fail "TaskManagers launched twice: $(echo "$launches" | sort | uniq -d)"
+expect_launched_once "master failover" "$launches"
 grep -q "launches task tm-" "$TMP/master-a.log" || fail "$MASTER_A launched no TaskManager"
 grep -q "launches task tm-" "$TMP/master-b.log" || fail "$MASTER_B launched no TaskManager"
 expect_json "$TMP/report.json" "(.taskmanagers | length) == $(echo "$launches" | wc -l)" \

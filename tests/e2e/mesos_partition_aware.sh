@@ -84,9 +84,7 @@ wait_for "tm-[0-9]* is TASK_RUNNING again" "$log" 30
 FAKE="http://$MASTER_B" finish_on_mesos back
 grep -q "Unknown agent reregistered" "$log" || fail "back: the master did not say the agent came back"
 launches="$(cat "$TMP/back-master-a.log" "$TMP/back-master-b.log" | grep -o "launches task tm-[0-9]*" | awk '{ print $3 }')"
-[ -n "$launches" ] || fail "back: no TaskManager launched"
-[ "$(echo "$launches" | sort | uniq -d)" = "" ] ||
-  fail "back: TaskManagers launched twice: $(echo "$launches" | sort | uniq -d)"
+expect_launched_once back "$launches"
 report="$TMP/report-back.json"
 expect_json "$report" "(.taskmanagers | length) == $(echo "$launches" | wc -l)" \
   "back: the report lists every TaskManager launched"

@@ -137,15 +137,21 @@ class MesosDriverTest : public ::testing::Test {
   void event(const SchedulerEvent& e) { driver_->onEvent(e); }
 
   // Launches `id` of `total` on `offer` (asserting it was accepted) and
-  // forgets the calls.
-  void launchOn(const std::string& id, const Resources& total, const v1::Offer& o) {
+  // forgets the calls; returns the task it launched (empty, after a
+  // failure, unless one ACCEPT launched just `id`).
+  v1::TaskInfo launchOn(const std::string& id, const Resources& total, const v1::Offer& o) {
     launch(id, total);
     calls_.clear();
     offer({o});
     auto accepts = callsOf(SchedulerCall::ACCEPT);
-    ASSERT_EQ(accepts.size(), 1u);
-    ASSERT_THAT(taskIdsOf(accepts[0]), ElementsAre(id));
     calls_.clear();
+    if (accepts.size() != 1u) {
+      ADD_FAILURE() << accepts.size() << " ACCEPTs launching " << id;
+      return {};
+    }
+    EXPECT_THAT(taskIdsOf(accepts[0]), ElementsAre(id));
+    auto tasks = tasksOf(accepts[0]);
+    return tasks.size() == 1u ? tasks[0] : v1::TaskInfo();
   }
 
   // Launches `id` on `o` and reports it running.
@@ -436,16 +442,10 @@ TEST_F(MesosDriverTest, ExecutorIsFetchedFromItsUrisAndBindsAnIpHostname) {
   config.executorUris = {{ExecutorUri::Kind::kAsGiven, "http://repo/tailor-taskmanager"},
                          {ExecutorUri::Kind::kAsGiven, "http://repo/libs.tar.gz"}};
   startSubscribed(config);
-  launch("tm-1", res(1, 1024));
-  calls_.clear();
   v1::Offer o = makeOffer("o1", "a1", 2, 2048);
   o.set_hostname("10.1.2.3");
-  offer({o});
-  auto accepts = callsOf(SchedulerCall::ACCEPT);
-  ASSERT_EQ(accepts.size(), 1u);
-  auto tasks = tasksOf(accepts[0]);
-  ASSERT_EQ(tasks.size(), 1u);
-  const v1::CommandInfo& command = tasks[0].executor().command();
+  v1::TaskInfo task = launchOn("tm-1", res(1, 1024), o);
+  const v1::CommandInfo& command = task.executor().command();
   ASSERT_EQ(command.uris_size(), 2);
   EXPECT_EQ(command.uris(0).value(), "http://repo/tailor-taskmanager");
   EXPECT_TRUE(command.uris(0).executable());
@@ -466,14 +466,8 @@ TEST_F(MesosDriverTest, TheJobManagersOwnExecutorIsFetchedFromItsEndpoint) {
   driver_->setResourceManagerAddress(kRmAddress);
   start();
   subscribe("fw-1", true);
-  launch("tm-1", res(1, 1024));
-  calls_.clear();
-  offer({makeOffer("o1", "a1", 2, 2048)});
-  auto accepts = callsOf(SchedulerCall::ACCEPT);
-  ASSERT_EQ(accepts.size(), 1u);
-  auto tasks = tasksOf(accepts[0]);
-  ASSERT_EQ(tasks.size(), 1u);
-  const v1::CommandInfo& command = tasks[0].executor().command();
+  v1::TaskInfo task = launchOn("tm-1", res(1, 1024), makeOffer("o1", "a1", 2, 2048));
+  const v1::CommandInfo& command = task.executor().command();
   ASSERT_EQ(command.uris_size(), 1);
   EXPECT_EQ(command.uris(0).value(),
             "http://" + kRmAddress + "/artifacts/1f-2a/tailor-taskmanager");
@@ -488,14 +482,8 @@ TEST_F(MesosDriverTest, ExecutorUrisAreCachedWhenAsked) {
                          {ExecutorUri::Kind::kAsGiven, "http://repo/libs.tar.gz"}};
   config.executorCache = true;
   startSubscribed(config);
-  launch("tm-1", res(1, 1024));
-  calls_.clear();
-  offer({makeOffer("o1", "a1", 2, 2048)});
-  auto accepts = callsOf(SchedulerCall::ACCEPT);
-  ASSERT_EQ(accepts.size(), 1u);
-  auto tasks = tasksOf(accepts[0]);
-  ASSERT_EQ(tasks.size(), 1u);
-  const v1::CommandInfo& command = tasks[0].executor().command();
+  v1::TaskInfo task = launchOn("tm-1", res(1, 1024), makeOffer("o1", "a1", 2, 2048));
+  const v1::CommandInfo& command = task.executor().command();
   ASSERT_EQ(command.uris_size(), 2);
   for (const auto& uri : command.uris()) {
     EXPECT_TRUE(uri.has_cache() && uri.cache()) << uri.value();
@@ -520,15 +508,9 @@ TEST_F(MesosDriverTest, ExecutorUrisOnTheLeadingDispatcherFollowItFromLaunchToLa
   subscribe("fw-1", true);
   EXPECT_EQ(asked, 0) << "asked at launch, not before";
   auto firstUris = [&](const std::string& id) {
-    launch(id, res(1, 1024));
-    calls_.clear();
-    offer({makeOffer("o-" + id, "a1", 2, 2048)});
-    auto accepts = callsOf(SchedulerCall::ACCEPT);
+    v1::TaskInfo task = launchOn(id, res(1, 1024), makeOffer("o-" + id, "a1", 2, 2048));
     std::vector<std::string> uris;
-    if (accepts.size() != 1u) return uris;
-    auto tasks = tasksOf(accepts[0]);
-    if (tasks.size() != 1u) return uris;
-    for (const auto& uri : tasks[0].executor().command().uris()) uris.push_back(uri.value());
+    for (const auto& uri : task.executor().command().uris()) uris.push_back(uri.value());
     return uris;
   };
   EXPECT_THAT(firstUris("tm-1"), ElementsAre("http://10.0.0.7:8080/v1/artifacts/tailor-taskmanager",
