@@ -102,7 +102,7 @@ v1::RegisterTaskManagerRequest TaskManager::registration() const {
   request.set_address(address_);
   *request.mutable_resources() = config_.resources.toProto();
   request.set_pid(getpid());
-  for (const auto& [attemptId, running] : running_) *request.add_running() = running;
+  for (const auto& [attemptId, running] : running_) *request.add_running() = running.attempt;
   for (const auto& [attemptId, update] : unheard_) *request.add_unreported() = update;
   return request;
 }
@@ -212,13 +212,11 @@ Result<v1::DeployTaskResponse> TaskManager::deploy(const v1::DeployTaskRequest& 
         loop_.post([this, attemptId = running.attempt_id(), update = std::move(update)] {
           log_->info("{} {}{}", attemptId, v1::TaskState_Name(update.state()),
                      update.message().empty() ? "" : ": " + update.message());
-          running_.erase(attemptId);
           report(attemptId, update);
           onAttemptDone(attemptId);
         });
       });
-  running_[attemptId] = running;
-  reportTo_[attemptId] = task.jobmaster_address();
+  running_[attemptId] = Running{running, task.jobmaster_address()};
   log_->info("running {} ({} inputs, {} splits)", attemptId, task.inputs_size(),
              task.splits_size());
   runner->start();
@@ -255,10 +253,10 @@ void TaskManager::onAttemptDone(const std::string& attemptId) {
 
 void TaskManager::report(const std::string& attemptId, v1::TaskStateUpdate update) {
   std::string jobMaster;
-  auto to = reportTo_.find(attemptId);
-  if (to != reportTo_.end()) {
-    jobMaster = to->second;
-    reportTo_.erase(to);
+  auto running = running_.find(attemptId);
+  if (running != running_.end()) {
+    jobMaster = running->second.reportTo;
+    running_.erase(running);
   }
   unheard_[attemptId] = std::move(update);
   sendUpdate(jobMaster, attemptId, 5);
@@ -388,7 +386,7 @@ void TaskManager::onReRegistered(const std::string& leader, const std::set<std::
              "meanwhile)",
              config_.id, leader, running_.size(), sent.size());
   // The new JobManager took over the running attempts: they report to it.
-  for (auto& [attemptId, jobMaster] : reportTo_) jobMaster = leader;
+  for (auto& [attemptId, running] : running_) running.reportTo = leader;
   // The updates that went with the registration are heard; those that came
   // while it was under way go now.
   for (const auto& attemptId : sent) unheard_.erase(attemptId);

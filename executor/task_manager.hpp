@@ -110,9 +110,13 @@ class TaskManager {
   std::optional<MonotonicTime> lostSince_;  // waiting for a new JobManager since
   std::unique_ptr<zookeeper::Session> zooKeeper_;
   std::map<std::string, std::unique_ptr<TaskRunner>> runners_;
-  // Running attempts as a registration names them, and where each reports.
-  std::map<std::string, v1::RunningAttempt> running_;
-  std::map<std::string, std::string> reportTo_;
+  // Running attempts: as a registration names them, and the JobMaster each
+  // reports to.
+  struct Running {
+    v1::RunningAttempt attempt;
+    std::string reportTo;
+  };
+  std::map<std::string, Running> running_;
   // Final updates no JobManager has acknowledged yet, by attempt: they go
   // with a registration with a new JobManager too.
   std::map<std::string, v1::TaskStateUpdate> unheard_;

@@ -13,6 +13,15 @@ namespace tailor::scheduler {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// "<stage>[<index>]#<attempt>", as TaskDeployment.attempt_id.
+std::string attemptIdOf(const std::string& stage, int index, int attempt) {
+  return fmt::format("{}[{}]#{}", stage, index, attempt);
+}
+
+}  // namespace
+
 const char* toString(JobStatus status) {
   switch (status) {
     case JobStatus::kRunning:
@@ -169,7 +178,7 @@ int JobMaster::stageNamed(const std::string& name) const {
 void JobMaster::runAdopted(Task& task, int attempt, const std::string& taskManagerId,
                            const std::string& address) {
   StageInfo& stage = stages_[task.stage];
-  task.attemptId = fmt::format("{}[{}]#{}", stage.spec.name(), task.index, attempt);
+  task.attemptId = attemptIdOf(stage.spec.name(), task.index, attempt);
   task.slotId.clear();
   task.taskManagerId = taskManagerId;
   task.address = address;
@@ -200,7 +209,7 @@ JobMaster::Task* JobMaster::attachReturned(const std::string& taskManagerId,
     // over if its task still waits to run, and this is the task's newest attempt.
     int s = stageNamed(stageName);
     if (s < 0 || index < 0 || index >= static_cast<int>(stages_[s].tasks.size()) ||
-        attempt < 1 || attemptId != fmt::format("{}[{}]#{}", stageName, index, attempt)) {
+        attempt < 1 || attemptId != attemptIdOf(stageName, index, attempt)) {
       return nullptr;
     }
     Task& candidate = stages_[s].tasks[static_cast<size_t>(index)];
@@ -286,7 +295,7 @@ void JobMaster::tellFinished(const Task& task) {
 }
 
 std::string JobMaster::attemptName(const Task& task) const {
-  return fmt::format("{}[{}]#{}", stages_[task.stage].spec.name(), task.index, task.attempts);
+  return attemptIdOf(stages_[task.stage].spec.name(), task.index, task.attempts);
 }
 
 bool JobMaster::stageComplete(int stage) const {
