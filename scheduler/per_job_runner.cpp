@@ -1,26 +1,19 @@
 #include "scheduler/per_job_runner.hpp"
 
-#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <boost/asio/signal_set.hpp>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <random>
 
 #include "common/asio_event_loop.hpp"
-#include "common/http/client.hpp"
-#include "common/http/file_route.hpp"
 #include "common/http/partition_route.hpp"
 #include "common/http/server.hpp"
-#include "common/json.hpp"
 #include "common/logging.hpp"
 #include "common/naming.hpp"
-#include "common/process_launcher.hpp"
 #include "common/rpc.hpp"
-#include "mesos/scheduler_connection.hpp"
 #include "scheduler/drivers/local_driver.hpp"
 #include "scheduler/ha/job_state_keeper.hpp"
 #include "scheduler/ha/job_state_store.hpp"
@@ -57,61 +50,15 @@ std::string defaultWorkDir(const std::string& jobId) {
   return (fs::path(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") / "tailor" / jobId).string();
 }
 
-std::string reportToJson(const v1::JobReport& report) {
-  auto json = printJson(report);
-  return json.ok() ? *json : std::string();
-}
-
-Status writeReport(const v1::JobReport& report, const std::string& path) {
-  std::ofstream out(path, std::ios::trunc);
-  out << reportToJson(report);
-  out.close();
-  if (!out) {
-    return makeError(ErrorCode::kIo, "cannot write report '{}'", path);
-  }
-  return Status();
-}
-
 namespace {
-
-std::string defaultTaskManagerBinary() {
-  std::error_code ec;
-  fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  return (self.parent_path() / "tailor-taskmanager").string();
-}
-
-// Serves `binary` (this JobManager's tailor-taskmanager) on `server` for the
-// agents' Mesos fetcher; returns its URI, a path on this JobManager. Errors
-// name --taskmanager-binary.
-Result<mesos::ExecutorUri> serveOwnExecutor(http::Server& server, const std::string& binary) {
-  struct stat info {};
-  if (::stat(binary.c_str(), &info) != 0 || !S_ISREG(info.st_mode) ||
-      access(binary.c_str(), X_OK) != 0) {
-    return makeError(ErrorCode::kInvalidArgument,
-                     "--taskmanager-binary: '{}' is not an executable file (on Mesos the "
-                     "JobManager serves it to the agents' fetcher; --taskmanager-executor "
-                     "names one installed on the agents instead)",
-                     binary);
-  }
-  std::string path = mesos::jobManagerExecutorPath(
-      static_cast<std::uintmax_t>(info.st_size),
-      static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec);
-  http::serveFile(server, path, binary);
-  return mesos::ExecutorUri{mesos::ExecutorUri::Kind::kJobManager, path};
-}
 
 // Forwards to the user's observer and stops the loop once the job ended and
 // every TaskManager is gone.
 class EndWatcher : public JobObserver {
  public:
   EndWatcher(AsioEventLoop& loop, JobObserver* next) : loop_(loop), next_(next) {}
-  void setResourceManager(ResourceManager* rm) { rm_ = rm; }
-  // At the end the driver is shut down; `drained` says when its last calls
-  // (the Mesos TEARDOWN) are out.
-  void setDriver(ResourceManagerDriver* driver, std::function<bool()> drained) {
-    driver_ = driver;
-    drained_ = std::move(drained);
-  }
+  // At the end the runtime's driver is shut down once its TaskManagers are released.
+  void setRuntime(JobManagerRuntime* runtime) { runtime_ = runtime; }
 
   void onStageStarted(const std::string& stage) override {
     if (next_) next_->onStageStarted(stage);
@@ -134,12 +81,9 @@ class EndWatcher : public JobObserver {
 
  private:
   void waitForRelease() {
-    if (rm_->allReleased() || loop_.now() > deadline_) {
-      if (!shutdown_) {
-        shutdown_ = true;
-        driver_->shutdown();
-      }
-      if (drained_() || loop_.now() > deadline_) {
+    if (runtime_->resourceManager().allReleased() || loop_.now() > deadline_) {
+      runtime_->shutdownDriver();
+      if (runtime_->drained() || loop_.now() > deadline_) {
         loop_.stop();
         return;
       }
@@ -149,24 +93,9 @@ class EndWatcher : public JobObserver {
 
   AsioEventLoop& loop_;
   JobObserver* next_;
-  ResourceManager* rm_ = nullptr;
-  ResourceManagerDriver* driver_ = nullptr;
-  std::function<bool()> drained_;
-  bool shutdown_ = false;
+  JobManagerRuntime* runtime_ = nullptr;
   MonotonicTime deadline_{};
 };
-
-v1::ResourceSeconds allocatedSeconds(const std::vector<v1::TaskManagerReport>& tms, double jobEnd) {
-  v1::ResourceSeconds total;
-  for (const auto& tm : tms) {
-    if (tm.launched_at() <= 0) continue;
-    double end = tm.released_at() > 0 ? tm.released_at() : jobEnd;
-    double seconds = std::max(0.0, end - tm.launched_at());
-    total.set_cpu_seconds(total.cpu_seconds() + tm.resources().cpus() * seconds);
-    total.set_mem_mib_seconds(total.mem_mib_seconds() + tm.resources().mem() * seconds);
-  }
-  return total;
-}
 
 }  // namespace
 
@@ -182,12 +111,6 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
   }
   options.outputDir = fs::absolute(options.outputDir).lexically_normal().string();
   if (options.workDir.empty()) options.workDir = defaultWorkDir(options.jobId);
-  if (options.taskManagerBinary.empty()) options.taskManagerBinary = defaultTaskManagerBinary();
-  if (options.mesosMasters.empty() && access(options.taskManagerBinary.c_str(), X_OK) != 0) {
-    return makeError(ErrorCode::kInvalidArgument,
-                     "--taskmanager-binary: '{}' is not an executable file",
-                     options.taskManagerBinary);
-  }
   std::error_code ec;
   fs::create_directories(options.workDir, ec);
   if (ec) {
@@ -199,134 +122,44 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
   if (!splits.ok()) return splits.error();
 
   std::vector<Resources> profiles;
-  for (const auto& stage : spec.stages())
+  for (const auto& stage : spec.stages()) {
     profiles.push_back(Resources::fromProto(stage.resources()));
-
-  SizingConfig sizing;
-  sizing.kind = options.sizing;
-  sizing.maxTaskManager =
-      options.mesosMasters.empty() ? options.localResources : options.mesos.maxTaskManager;
-  sizing.maxSlotsPerTaskManager = options.maxSlotsPerTaskManager;
-  sizing.spread = options.spread;
-  sizing.fixedSlotsPerTaskManager = options.fixedSlotsPerTaskManager;
-  sizing.fixedSlot = options.fixedSlot.value_or(largestProfile(profiles));
-  if (sizing.kind == SizingKind::kFixed) {
-    for (size_t i = 0; i < profiles.size(); ++i) {
-      if (!sizing.fixedSlot.contains(profiles[i])) {
-        return makeError(ErrorCode::kInvalidArgument,
-                         "stage \"{}\" needs {} but fixed slots hold {}",
-                         spec.stages(static_cast<int>(i)).name(), profiles[i].toString(),
-                         sizing.fixedSlot.toString());
-      }
-    }
-    Resources tmSize = sizing.fixedSlot * sizing.fixedSlotsPerTaskManager;
-    if (!sizing.maxTaskManager.contains(tmSize)) {
-      return makeError(ErrorCode::kInvalidArgument,
-                       "a fixed TaskManager of {} is larger than the largest allowed ({})",
-                       tmSize.toString(), sizing.maxTaskManager.toString());
-    }
   }
+  auto sizing = makeSizingConfig(options, largestProfile(profiles));
+  if (!sizing.ok()) return sizing.error();
+  Status fits = checkFixedSizing(*sizing, spec);
+  if (!fits.ok()) return fits.error();
 
-  http::CurlHttpClient httpClient(loop, 4);
-  // Failed executors' stderr, read from their agents' sandboxes.
-  tailor::mesos::HttpAgentFiles agentFiles(loop, httpClient, options.mesos.principal,
-                                           options.mesosSecret);
-  http::Server httpServer(loop, options.bindAddress, options.rpcPort);
-  rpc::Server rpcServer(httpServer);
-  rpc::Client rpcClient(httpClient);
-  ChildProcessLauncher launcher(loop);
-  RpcTaskManagerGateway taskManagers(rpcClient, httpClient);
-
-  bool onMesos = !options.mesosMasters.empty();
-  if (onMesos && options.serveExecutor) {
-    auto uri = serveOwnExecutor(httpServer, options.taskManagerBinary);
-    if (!uri.ok()) return uri.error();
-    options.mesos.executorUris = {*uri};
-  }
-  if (onMesos && !observers.leadingDispatcher) {
-    for (const auto& uri : options.mesos.executorUris) {
-      if (uri.kind != mesos::ExecutorUri::Kind::kLeadingDispatcher) continue;
-      return makeError(ErrorCode::kInvalidArgument,
-                       "--taskmanager-executor-uri: '{}{}' is a path on the leading Dispatcher, "
-                       "and no Dispatcher is known (tailor-jobmanager --dispatcher); give a full "
-                       "URI instead",
-                       mesos::kLeadingDispatcherPrefix, uri.value);
-    }
-  }
   options.mesos.jobId = options.jobId;
-  options.mesos.taskManagerLogLevel = options.logLevel;
-  options.mesos.executorJson = options.mesosJson;
-  for (const auto& profile : profiles) {
-    if (profile.gpus > 0) options.mesos.gpus = true;
+  for (const auto& stage : spec.stages()) {
+    if (stage.resources().gpus() > 0) options.mesos.gpus = true;
   }
   // With a state store, TaskManagers outlive a lost JobManager for a while
   // and register with the job's next one (docs/ha.md).
-  std::vector<std::string> taskManagerArgs;
   if (!options.haStore.empty()) {
-    taskManagerArgs = {"--jobmanager-source", options.haStore, "--jobmanager-loss-timeout",
-                       std::to_string(options.jobManagerLossTimeout.count()) + "ms"};
+    options.mesos.taskManagerArgs = {"--jobmanager-source", options.haStore,
+                                     "--jobmanager-loss-timeout",
+                                     std::to_string(options.jobManagerLossTimeout.count()) + "ms"};
   }
-  options.mesos.taskManagerArgs = taskManagerArgs;
-  std::unique_ptr<ResourceManagerDriver> driver;
-  LocalDriver* localDriver = nullptr;
-  mesos::MesosDriver* mesosDriver = nullptr;
-  if (onMesos) {
-    auto made = std::make_unique<mesos::MesosDriver>(loop, options.mesos, &agentFiles);
-    mesosDriver = made.get();
-    mesosDriver->setLeadingDispatcher(observers.leadingDispatcher);
-    driver = std::move(made);
-  } else {
-    LocalDriverConfig driverConfig;
-    driverConfig.capacity = options.localResources;
-    driverConfig.taskManagerBinary = options.taskManagerBinary;
-    driverConfig.workDir = options.workDir;
-    driverConfig.logDir = options.workDir + "/logs";
-    driverConfig.logLevel = options.logLevel;
-    driverConfig.taskManagerArgs = taskManagerArgs;
-    auto made = std::make_unique<LocalDriver>(loop, launcher, driverConfig);
-    localDriver = made.get();
-    driver = std::move(made);
-  }
-  http::CurlHttpClient mesosCalls(loop, 1);  // one worker: Mesos calls stay in order
-  std::unique_ptr<tailor::mesos::MasterDetector> detector;
-  if (options.mesosMasters.zooKeeper) {
-    auto connected =
-        tailor::mesos::ZooKeeperMasterDetector::connect(loop, *options.mesosMasters.zooKeeper);
-    if (!connected.ok()) return connected.error().withContext("--mesos-master");
-    detector = std::move(*connected);
-  }
-  std::unique_ptr<tailor::mesos::HttpSchedulerConnection> connection;
-  if (onMesos) {
-    tailor::mesos::SchedulerConnectionConfig connectionConfig;
-    connectionConfig.masters = options.mesosMasters.hosts;
-    connectionConfig.contentType = options.mesosJson ? tailor::mesos::ContentType::kJson
-                                                     : tailor::mesos::ContentType::kProtobuf;
-    connectionConfig.principal = options.mesos.principal;
-    connectionConfig.secret = options.mesosSecret;
-    connection = std::make_unique<tailor::mesos::HttpSchedulerConnection>(
-        loop, mesosCalls, connectionConfig, *mesosDriver, detector.get());
-    mesosDriver->setConnection(connection.get());
-  }
-
-  ResourceManagerConfig rmConfig;
-  rmConfig.sizing = sizing;
-  rmConfig.idleTimeout = options.idleTimeout;
-  rmConfig.heartbeatInterval = options.heartbeatInterval;
-  rmConfig.heartbeatTimeout = options.heartbeatTimeout;
-  rmConfig.placementTimeout = options.placementTimeout;
-  rmConfig.evacuateAfter = options.evacuateAfter;
-  rmConfig.unreachableTimeout = options.mesosUnreachableTimeout;
-  ResourceManager resourceManager(loop, *driver, rmConfig);
+  JobManagerRuntime::Settings settings;
+  settings.resourceManager = makeResourceManagerConfig(options, *sizing);
+  settings.leadingDispatcher = observers.leadingDispatcher;
+  auto made = JobManagerRuntime::create(loop, options, std::move(settings));
+  if (!made.ok()) return made.error();
+  JobManagerRuntime& runtime = **made;
+  ResourceManager& resourceManager = runtime.resourceManager();
+  LocalDriver* localDriver = runtime.localDriver();
+  mesos::MesosDriver* mesosDriver = runtime.mesosDriver();
+  rpc::Server& rpcServer = runtime.rpcServer();
 
   EndWatcher watcher(loop, observers.job);
-  watcher.setResourceManager(&resourceManager);
-  watcher.setDriver(driver.get(), [&] { return connection == nullptr || connection->idle(); });
+  watcher.setRuntime(&runtime);
   JobMasterConfig jmConfig;
   jmConfig.jobId = options.jobId;
   jmConfig.outputDir = options.outputDir;
   jmConfig.splits = std::move(*splits);
   jmConfig.partitionDir = options.workDir + "/partitions";
-  JobMaster jobMaster(loop, spec, jmConfig, resourceManager, taskManagers, &watcher);
+  JobMaster jobMaster(loop, spec, jmConfig, resourceManager, runtime.taskManagers(), &watcher);
   resourceManager.setSlotOwner(&jobMaster);
   resourceManager.setObserver(observers.resources);
 
@@ -374,22 +207,16 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
       "JobManager", "LocateTask",
       [&](const v1::LocateTaskRequest& r) { return jobMaster.locateTask(r.stage(), r.index()); });
   // Partitions moved off TaskManagers to make room (docs/sizing.md).
-  http::servePartitions(httpServer, jmConfig.partitionDir);
+  http::servePartitions(runtime.httpServer(), jmConfig.partitionDir);
   if (observers.addRoutes) observers.addRoutes(rpcServer);
-  auto port = httpServer.start();
-  if (!port.ok()) return port.error();
-  std::string address = options.advertiseHost + ":" + std::to_string(*port);
-  if (localDriver != nullptr) localDriver->setResourceManagerAddress(address);
-  if (mesosDriver != nullptr) mesosDriver->setResourceManagerAddress(address);
+  auto listening = runtime.listen();
+  if (!listening.ok()) return listening.error();
+  const std::string& address = *listening;
   jobMaster.setAddress(address);
   if (observers.listening) observers.listening(address);
   log->info("job {} ({}): JobManager on {}, {}, work dir {}, output {}", options.jobId, spec.name(),
-            address, driver->describe(), options.workDir, options.outputDir);
-  if (onMesos && options.serveExecutor) {
-    log->info("job {}: the agents fetch the TaskManagers' executor {} from {}", options.jobId,
-              options.taskManagerBinary,
-              mesos::resolveExecutorUri(options.mesos.executorUris.front(), "", address));
-  }
+            address, runtime.describe(), options.workDir, options.outputDir);
+  runtime.logServedExecutor("job " + options.jobId);
 
   boost::asio::signal_set signals(loop.context(), SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& error, int signal) {
@@ -532,28 +359,11 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
   });
   loop.run();
   signals.cancel();
-  httpServer.stop();
+  runtime.stopListening();
 
-  v1::JobReport report;
-  auto* job = report.mutable_job();
-  job->set_id(options.jobId);
-  job->set_name(spec.name());
-  job->set_status(toString(jobMaster.status()));
-  job->set_submitted_at(jobMaster.submittedAt());
-  job->set_finished_at(jobMaster.finishedAt());
-  job->set_error(jobMaster.error());
-  job->set_duration_seconds(jobMaster.finishedAt() - jobMaster.submittedAt());
-  for (auto& stage : jobMaster.stageReports()) *report.add_stages() = stage;
-  auto tms = resourceManager.taskManagerReports();
-  for (auto& tm : tms) {
-    auto it = jobMaster.attemptsPerTaskManager().find(tm.id());
-    tm.set_tasks_run(it == jobMaster.attemptsPerTaskManager().end() ? 0 : it->second);
-    *report.add_taskmanagers() = tm;
-  }
-  *report.mutable_totals()->mutable_allocated() = allocatedSeconds(tms, jobMaster.finishedAt());
-  *report.mutable_totals()->mutable_requested() = jobMaster.requestedResourceSeconds();
-  report.set_sizing(toString(options.sizing));
-  report.set_output(options.outputDir);
+  v1::JobReport report =
+      makeJobReport(jobMaster, resourceManager.taskManagerReports(), false, options.sizing,
+                    options.outputDir);
   return report;
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 
-// Per-job mode: one JobMaster, one ResourceManager and its driver in this
-// process, serving the internal RPC that TaskManagers call. Used by
+// Per-job mode: one JobMaster on a JobManagerRuntime (one ResourceManager
+// and its driver) in this process, serving the internal RPC that
+// TaskManagers call. Used by
 // `tailor run` (JobManager inside the CLI) and by `tailor-jobmanager`.
 
 #include <cstdint>
@@ -13,11 +14,10 @@
 #include "common/event_loop.hpp"
 #include "common/resources.hpp"
 #include "common/result.hpp"
-#include "mesos/master_operator.hpp"
-#include "scheduler/drivers/mesos/mesos_driver.hpp"
+#include "scheduler/job_report.hpp"
+#include "scheduler/jobmanager_runtime.hpp"
 #include "scheduler/jobmaster/job_observer.hpp"
 #include "scheduler/resourcemanager/resource_manager.hpp"
-#include "scheduler/resourcemanager/sizing_policy.hpp"
 #include "tailor/v1/job.pb.h"
 #include "tailor/v1/report.pb.h"
 
@@ -27,41 +27,10 @@ class Server;
 
 namespace tailor::scheduler {
 
-struct PerJobOptions {
+struct PerJobOptions : JobManagerOptions {
   v1::JobSpec spec;
   std::string jobId;       // empty: made from the job name and the time
   std::string outputDir;   // empty: spec.output, else ./tailor-output/<name>
-  std::string workDir;     // empty: $TMPDIR/tailor/<job id>
-  SizingKind sizing = SizingKind::kTailored;
-  Resources localResources;
-  int maxSlotsPerTaskManager = 4;
-  int spread = 8;
-  int fixedSlotsPerTaskManager = 1;
-  std::optional<Resources> fixedSlot;  // default: the job's largest profile
-  Duration idleTimeout{5000};
-  Duration heartbeatInterval{1000};
-  Duration heartbeatTimeout{10000};
-  Duration placementTimeout{300000};
-  Duration evacuateAfter{2000};
-  // A TaskManager Mesos cannot reach is kept this long at most while its
-  // heartbeat lives (ResourceManagerConfig::unreachableTimeout).
-  Duration mesosUnreachableTimeout{600000};
-  std::string taskManagerBinary;  // empty: next to this executable
-  std::string logLevel = "info";
-  // Where the JobManager's RPC endpoint listens and how TMs reach it.
-  std::string bindAddress = "127.0.0.1";
-  std::string advertiseHost = "127.0.0.1";
-  std::uint16_t rpcPort = 0;  // 0: any free port
-  // Mesos: when masters are given (a list, or ZooKeeper to detect the
-  // leader in), TaskManagers run as Mesos executors.
-  tailor::mesos::MesosMasters mesosMasters;
-  // No executor given (--taskmanager-executor, --taskmanager-executor-uri):
-  // this JobManager serves taskManagerBinary on its HTTP endpoint, and the
-  // agents' fetcher downloads it into each TaskManager's sandbox.
-  bool serveExecutor = false;
-  bool mesosJson = false;
-  std::string mesosSecret;
-  mesos::MesosDriverConfig mesos;
   // High availability (docs/ha.md): where this job's JobManager attempts keep
   // their state (local:DIR or zk://...; empty: nowhere), and which attempt
   // this is. An attempt leads before it acts and goes on from the state the
@@ -83,10 +52,6 @@ std::string makeJobId(const std::string& jobName, double wallSeconds);
 
 // $TMPDIR/tailor/<job id> (/tmp when TMPDIR is unset or empty).
 std::string defaultWorkDir(const std::string& jobId);
-
-// Writes the report as JSON (proto field names, all fields).
-Status writeReport(const v1::JobReport& report, const std::string& path);
-std::string reportToJson(const v1::JobReport& report);
 
 // Observes the run, and answers what it asks of its caller; each may be
 // null. Called on the runner's loop thread.

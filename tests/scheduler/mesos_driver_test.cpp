@@ -184,6 +184,14 @@ class MesosDriverTest : public ::testing::Test {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
+TEST(MesosDriverFrameworkInfoTest, ASessionsFrameworkIsNamedAfterTheSession) {
+  auto config = testConfig();
+  config.sessionName = "nightly";
+  EXPECT_EQ(makeFrameworkInfo(config).name(), "tailor-session-nightly");
+  EXPECT_EQ(frameworkOwner(config), "session nightly");
+  EXPECT_EQ(frameworkOwner(testConfig()), "job job-7");
+}
+
 TEST(MesosDriverFrameworkInfoTest, NamesTheJobAndSubscribesMultiRole) {
   v1::FrameworkInfo info = makeFrameworkInfo(testConfig());
   EXPECT_EQ(info.name(), "tailor-job-job-7");

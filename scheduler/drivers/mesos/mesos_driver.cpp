@@ -8,9 +8,18 @@ namespace v1 = ::mesos::v1;
 using tailor::mesos::SchedulerCall;
 using tailor::mesos::SchedulerEvent;
 
+std::string frameworkName(const MesosDriverConfig& config) {
+  return config.sessionName.empty() ? "tailor-job-" + config.jobId
+                                    : "tailor-session-" + config.sessionName;
+}
+
+std::string frameworkOwner(const MesosDriverConfig& config) {
+  return config.sessionName.empty() ? "job " + config.jobId : "session " + config.sessionName;
+}
+
 v1::FrameworkInfo makeFrameworkInfo(const MesosDriverConfig& config) {
   tailor::mesos::FrameworkSettings settings;
-  settings.name = "tailor-job-" + config.jobId;
+  settings.name = frameworkName(config);
   settings.user = config.user;
   settings.role = config.role;
   settings.principal = config.principal;
@@ -46,6 +55,7 @@ MesosDriver::MesosDriver(EventLoop& loop, MesosDriverConfig config,
       config_(std::move(config)),
       agentFiles_(agentFiles),
       offers_(loop, offerLoopConfig(config_), *this, "mesosdriver"),
+      owner_(frameworkOwner(config_)),
       log_(logger("mesosdriver")) {}
 
 MesosDriver::~MesosDriver() {
@@ -110,8 +120,8 @@ void MesosDriver::releaseTaskManager(const std::string& taskManagerId) {
     // TaskManager itself stops at its next heartbeat, if it can).
     tms_.erase(tm);
     offers_.kill(taskManagerId);
-    log_->warn("job {}: {} given up while Mesos cannot reach it; killed when seen again",
-               config_.jobId, taskManagerId);
+    log_->warn("{}: {} given up while Mesos cannot reach it; killed when seen again",
+               owner_, taskManagerId);
     loop_.post([this, taskManagerId] {
       if (listener_ != nullptr) {
         listener_->onTaskManagerTerminated(taskManagerId,
@@ -237,9 +247,9 @@ std::vector<std::string> MesosDriver::executorUris(const std::string& taskId) {
     dispatcher = leadingDispatcher_();
     if (dispatcher != executorDispatcher_) {
       log_->info(
-          "job {}: {} and the TaskManagers after it fetch their executor from the "
+          "{}: {} and the TaskManagers after it fetch their executor from the "
           "Dispatcher at {}",
-          config_.jobId, taskId, dispatcher);
+          owner_, taskId, dispatcher);
       executorDispatcher_ = dispatcher;
     }
   }
@@ -273,14 +283,14 @@ void MesosDriver::onTaskUpdate(const std::string& taskId, const v1::TaskStatus& 
     std::string reason = v1::TaskState_Name(status.state());
     if (status.has_reason()) reason += " (" + v1::TaskStatus::Reason_Name(status.reason()) + ")";
     if (!status.message().empty()) reason += ": " + status.message();
-    log_->warn("job {}: {} on agent {} is {}", config_.jobId, taskId, tm->second.agentId, reason);
+    log_->warn("{}: {} on agent {} is {}", owner_, taskId, tm->second.agentId, reason);
     listener_->onTaskManagerUnreachable(taskId, reason);
     return;
   }
   if (status.state() != v1::TASK_STARTING && status.state() != v1::TASK_RUNNING) return;
   if (tm->second.unreachable) {
     tm->second.unreachable = false;
-    log_->info("job {}: {} is {} again", config_.jobId, taskId, v1::TaskState_Name(status.state()));
+    log_->info("{}: {} is {} again", owner_, taskId, v1::TaskState_Name(status.state()));
     if (listener_ != nullptr) listener_->onTaskManagerReachable(taskId);
   }
   reportStarted(taskId);
@@ -367,7 +377,7 @@ void MesosDriver::reportFailureWhenKnown(const std::string& taskId, bool due) {
   std::string reason = describeExecutorFailure(failing.failure, config_.executorCommand,
                                                !config_.executorUris.empty());
   failing_.erase(it);
-  log_->warn("job {}: {} failed: {}", config_.jobId, taskId, reason);
+  log_->warn("{}: {} failed: {}", owner_, taskId, reason);
   if (listener_ != nullptr) listener_->onTaskManagerTerminated(taskId, reason);
 }
 

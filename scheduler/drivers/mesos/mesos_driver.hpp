@@ -1,7 +1,7 @@
 #pragma once
 
 // The Mesos driver: the JobManager is its own Mesos framework
-// ("tailor-job-<job id>"). Each TaskManager is one Mesos task carrying an
+// ("tailor-job-<job id>", or "tailor-session-<name>" for a session). Each TaskManager is one Mesos task carrying an
 // ExecutorInfo for the custom executor `tailor-taskmanager`, with one port
 // from its offer. The offer loop shared with the Dispatcher's framework
 // (mesos/offer_loop.hpp) places, launches, declines, suppresses, revives,
@@ -43,6 +43,9 @@ namespace tailor::scheduler::mesos {
 
 struct MesosDriverConfig {
   std::string jobId;
+  // Set for a session JobManager (docs/sessions.md): the framework is the
+  // session's, named after it, and jobId is unused.
+  std::string sessionName;
   std::string user;          // FrameworkInfo.user (default: the current user)
   std::string role = "*";
   std::string principal;
@@ -82,6 +85,12 @@ struct MesosDriverConfig {
   // status, its stderr). Zero: at once, with the task's status only.
   Duration failureDetailsTimeout{3000};
 };
+
+// "tailor-job-<job id>", or "tailor-session-<name>" with config.sessionName.
+std::string frameworkName(const MesosDriverConfig& config);
+
+// "job <job id>" or "session <name>": whose framework it is, for logs.
+std::string frameworkOwner(const MesosDriverConfig& config);
 
 // Builds the FrameworkInfo the driver subscribes with (pure).
 ::mesos::v1::FrameworkInfo makeFrameworkInfo(const MesosDriverConfig& config);
@@ -210,6 +219,7 @@ class MesosDriver : public ResourceManagerDriver,
   std::string executorDispatcher_;  // the Dispatcher the last launch fetched from
   tailor::mesos::OfferLoop offers_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // false once destroyed
+  std::string owner_;  // "job <id>" or "session <name>", for logs
   std::shared_ptr<spdlog::logger> log_;
 };
 
