@@ -74,13 +74,18 @@ std::optional<v1::ReportJobStatusResponse> DispatcherReporter::send(
   return parsed;
 }
 
-void DispatcherReporter::followLeader() {
-  if (config_.dispatcherLeaders.empty()) return;
-  auto leader = zookeeper::lookUpLeader(config_.dispatcherLeaders, "leader", "--dispatcher-leaders");
-  if (!leader.ok()) return;
+std::string lookUpLeadingDispatcher(const std::string& dispatcherLeaders) {
+  if (dispatcherLeaders.empty()) return "";
+  auto leader = zookeeper::lookUpLeader(dispatcherLeaders, "leader", "--dispatcher-leaders");
+  if (!leader.ok()) return "";
   std::string address = *leader;
   if (address.rfind("http://", 0) == 0) address = address.substr(7);
   while (!address.empty() && address.back() == '/') address.pop_back();
+  return address;
+}
+
+void DispatcherReporter::followLeader() {
+  std::string address = lookUpLeadingDispatcher(config_.dispatcherLeaders);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (address.empty() || address == config_.dispatcherAddress) return;
@@ -105,9 +110,14 @@ void DispatcherReporter::senderMain() {
     reachable = answer.has_value();
     if (answer && (answer->cancel() || !answer->known()) && !signalled_) {
       signalled_ = true;
-      log->info("job {}: the Dispatcher {}", config_.jobId,
-                answer->known() ? "asks to cancel the job" : "no longer knows this attempt");
-      ::kill(getpid(), SIGTERM);
+      std::string why =
+          answer->known() ? "asks to cancel the job" : "no longer knows this attempt";
+      log->info("job {}: the Dispatcher {}", config_.jobId, why);
+      if (config_.onStopAsked) {
+        config_.onStopAsked("the Dispatcher " + why);
+      } else {
+        ::kill(getpid(), SIGTERM);
+      }
     }
     lock.lock();
     // Soon after a change, else once per interval.

@@ -9,10 +9,12 @@
 // update a snapshot under `mutex_`; a sender thread of its own does the HTTP
 // calls, so a slow or absent Dispatcher never stalls the job. When the
 // Dispatcher answers `cancel` (the user cancelled) or `known: false` (a newer
-// attempt owns the job), the reporter sends SIGTERM to this process, which
-// cancels the job the same way Ctrl-C does.
+// attempt owns the job), the reporter calls config.onStopAsked once; by
+// default it sends SIGTERM to this process, which cancels the job the same
+// way Ctrl-C does (a session cancels only that job instead).
 
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -36,6 +38,10 @@ struct DispatcherReporterConfig {
   Duration interval{1000};
   // How long finish() keeps trying to deliver the final report.
   Duration finalReportTimeout{300000};
+  // Called once, on the sender thread, when the Dispatcher answers `cancel`
+  // or `known: false`; `why` says which. Must not block (post to a loop).
+  // Empty: SIGTERM to this process.
+  std::function<void(const std::string& why)> onStopAsked;
 };
 
 // The job's page on the Dispatcher at `dispatcherAddress` (host:port): its
@@ -43,6 +49,11 @@ struct DispatcherReporterConfig {
 // TaskManagers and attempts (docs/dispatcher.md). The JobManager's Mesos
 // framework links to it (FrameworkInfo.webui_url).
 std::string dispatcherJobUrl(const std::string& dispatcherAddress, const std::string& jobId);
+
+// host:port of the Dispatcher that leads among `dispatcherLeaders`
+// (zk://HOSTS/PATH); empty when none is found or none are given. Blocks on
+// ZooKeeper: reporters' threads only.
+std::string lookUpLeadingDispatcher(const std::string& dispatcherLeaders);
 
 class DispatcherReporter : public JobObserver, public ResourceObserver {
  public:
@@ -100,7 +111,7 @@ class DispatcherReporter : public JobObserver, public ResourceObserver {
   v1::ReportJobStatusRequest status_;
   bool changed_ = false;
   bool stopping_ = false;
-  bool signalled_ = false;  // SIGTERM sent once; sender thread only
+  bool signalled_ = false;  // onStopAsked (or SIGTERM) done; sender thread only
   std::thread sender_;
 };
 

@@ -119,7 +119,7 @@ namespace {
 // fetched and tailor-taskmanager runs from the agents' PATH, and with
 // neither, the fetcher downloads this JobManager's tailor-taskmanager into
 // the sandbox and it runs from there.
-void chooseExecutor(const PerJobFlags& flags, PerJobOptions& options) {
+void chooseExecutor(const PerJobFlags& flags, JobManagerOptions& options) {
   options.serveExecutor = flags.executorCommand.empty() && flags.executorUris.empty();
   if (!flags.executorCommand.empty()) {
     options.mesos.executorCommand = flags.executorCommand;
@@ -154,6 +154,8 @@ Result<Resources> taskCapacity(const PerJobFlags& flags, std::string* descriptio
 
 Result<PerJobOptions> resolvePerJobFlags(const PerJobFlags& flags, v1::JobSpec spec) {
   PerJobOptions options;
+  Status shared = resolveJobManagerFlags(flags, options);
+  if (!shared.ok()) return shared.error();
   options.spec = std::move(spec);
   options.jobId =
       !flags.jobId.empty()
@@ -164,6 +166,11 @@ Result<PerJobOptions> resolvePerJobFlags(const PerJobFlags& flags, v1::JobSpec s
   options.outputDir = flags.output;
   options.workDir = !flags.workDir.empty() ? flags.workDir : defaultWorkDir(options.jobId);
   options.haStore = flags.haStore;
+  return options;
+}
+
+Status resolveJobManagerFlags(const PerJobFlags& flags, JobManagerOptions& options) {
+  options.workDir = flags.workDir;
   options.taskManagerBinary = flags.taskManagerBinary;
   options.logLevel = flags.logLevel;
   auto sizing = parseSizingKind(flags.sizing);
@@ -261,7 +268,7 @@ Result<PerJobOptions> resolvePerJobFlags(const PerJobFlags& flags, v1::JobSpec s
     if (!slot.ok()) return slot.error().withContext("--taskmanager-slot");
     options.fixedSlot = *slot;
   }
-  return options;
+  return Status();
 }
 
 }  // namespace tailor::scheduler

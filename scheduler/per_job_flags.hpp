@@ -63,6 +63,10 @@ void addPerJobFlags(boost::program_options::options_description& options, PerJob
 // Checks the flags and builds the options for runPerJob(). Errors name the flag.
 Result<PerJobOptions> resolvePerJobFlags(const PerJobFlags& flags, v1::JobSpec spec);
 
+// Checks the flags both modes share (all but the job's: its id, output,
+// state store) into `options`; workDir as given. Errors name the flag.
+Status resolveJobManagerFlags(const PerJobFlags& flags, JobManagerOptions& options);
+
 // The local cluster the flags describe (--local-resources over the machine's).
 Result<Resources> localClusterResources(const PerJobFlags& flags);
 
