@@ -1,6 +1,8 @@
 // tailor-jobmanager: runs one job in per-job mode (JobMaster + ResourceManager
-// + driver). The Dispatcher launches it as a local child or a Mesos task, with
-// --dispatcher so that it reports its state there.
+// + driver), or with --session NAME a session that runs many jobs, one
+// JobMaster each, on one ResourceManager (docs/sessions.md). The Dispatcher
+// launches it as a local child or a Mesos task, with --dispatcher so that it
+// reports its state there.
 
 #include <boost/program_options.hpp>
 #include <iostream>
@@ -13,9 +15,37 @@
 #include "scheduler/dispatcher_reporter.hpp"
 #include "scheduler/per_job_flags.hpp"
 #include "scheduler/per_job_runner.hpp"
+#include "scheduler/session_flags.hpp"
+#include "scheduler/session_runner.hpp"
 
 namespace po = boost::program_options;
 using namespace tailor;
+
+namespace {
+
+// --session: runs until stopped; exits 0 then, 2 on bad flags, 1 when the
+// session cannot start.
+int runSession(const scheduler::PerJobFlags& flags, const scheduler::SessionFlags& session,
+               const std::string& dispatcher, const std::string& dispatcherLeaders,
+               int attempt) {
+  auto log = logger("jobmanager");
+  auto options = scheduler::resolveSessionFlags(flags, session);
+  if (!options.ok()) {
+    log->error("{}", options.error().message);
+    return 2;
+  }
+  options->dispatcherAddress = dispatcher;
+  options->dispatcherLeaders = dispatcherLeaders;
+  options->attempt = attempt;
+  Status ran = scheduler::runSession(*options);
+  if (!ran.ok()) {
+    log->error("session {}: {}", session.name, ran.error().message);
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   std::string specPath;
@@ -24,17 +54,22 @@ int main(int argc, char** argv) {
   std::string dispatcherLeaders;
   int attempt = 1;
   scheduler::PerJobFlags flags;
-  po::options_description options("tailor-jobmanager --job-spec JOB.yaml [options]");
+  scheduler::SessionFlags session;
+  po::options_description options(
+      "tailor-jobmanager --job-spec JOB.yaml [options]\n"
+      "tailor-jobmanager --session NAME [options]");
   options.add_options()("help", "show this help")("version", "print the version and exit")(
-      "job-spec", po::value(&specPath)->required(), "the job spec (YAML)")(
+      "job-spec", po::value(&specPath), "the job spec (YAML); not with --session")(
       "log-file", po::value(&logFile), "log file (default: stderr)")(
       "dispatcher", po::value(&dispatcher),
-      "HOST:PORT of the Dispatcher to report the job's state to (needs --job-id)")(
+      "HOST:PORT of the Dispatcher to report the job's state to (needs --job-id), or the "
+      "session's (Dispatcher.ReportSession)")(
       "dispatcher-leaders", po::value(&dispatcherLeaders),
       "zk://HOSTS/PATH of Dispatchers that elect a leader: reports follow the leader")(
       "dispatcher-attempt", po::value(&attempt)->default_value(1),
-      "which JobManager attempt of the job this is, for the Dispatcher");
+      "which JobManager attempt of the job (or session) this is, for the Dispatcher");
   scheduler::addPerJobFlags(options, flags);
+  scheduler::addSessionFlags(options, session);
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, options), vm);
@@ -57,6 +92,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto log = logger("jobmanager");
+  if (vm.count("session")) {
+    if (!specPath.empty()) {
+      log->error("--job-spec: not with --session (jobs come in with Session.SubmitJob)");
+      return 2;
+    }
+    return runSession(flags, session, dispatcher, dispatcherLeaders, attempt);
+  }
+  if (specPath.empty()) {
+    std::cerr << "tailor-jobmanager: --job-spec (or --session) is required\n";
+    return 2;
+  }
   if (!dispatcher.empty() && flags.jobId.empty()) {
     log->error("--dispatcher needs --job-id");
     return 2;

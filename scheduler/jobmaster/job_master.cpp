@@ -865,7 +865,7 @@ void JobMaster::evacuate(const std::string& taskManagerId) {
       Task& task = stages_[s].tasks[static_cast<size_t>(index)];
       if (task.state != TaskState::kFinished || task.taskManagerId != taskManagerId) continue;
       for (auto& partition : task.partitions) {
-        partition.set_path(taskManagerId + "/" + partition.path());
+        partition.set_path(config_.partitionPathPrefix + taskManagerId + "/" + partition.path());
       }
       task.taskManagerId = kJobManagerHolder;
       task.address = address_;

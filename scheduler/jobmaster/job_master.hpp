@@ -50,8 +50,11 @@ struct JobMasterConfig {
   // but a task is given up after this many such failures.
   int maxFetchFailures = 8;
   // Where partitions moved off TaskManagers are kept; served by the
-  // JobManager at /partitions/<path relative to it>. Empty: never moved.
+  // JobManager at /partitions/<partitionPathPrefix><path relative to it>.
+  // Empty: never moved.
   std::string partitionDir = {};
+  // A session serves every job's partitionDir under /partitions/<job id>/.
+  std::string partitionPathPrefix = {};
 };
 
 // The holder of partitions moved into the JobManager, as inputs name it.
