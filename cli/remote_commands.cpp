@@ -628,9 +628,13 @@ Submit jobs to a session with `tailor submit --session NAME JOB.yaml`.
 )";
 
 int session(int argc, char** argv) {
-  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+  if (argc < 2) {
+    std::cerr << kSessionUsage;
+    return kUsage;
+  }
+  if (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::cout << kSessionUsage;
-    return argc < 2 ? kUsage : 0;
+    return 0;
   }
   std::string command = argv[1];
   if (command == "start") return sessionStart(argc - 1, argv + 1);
