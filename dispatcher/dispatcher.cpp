@@ -852,13 +852,14 @@ void Dispatcher::readRemoteTaskLog(const std::string& id, const std::string& tas
     return done(makeError(ErrorCode::kNotFound, "job {}: no JobManager runs to ask; {}", id, kept));
   }
   gateway_->locateTask(
-      last->address(), stage, index,
+      last->address(), id, stage, index,
       [this, id, task, stage, index, attempt, offset, length, tail, kept,
        done](Result<v1::LocateTaskResponse> located) {
         if (!located.ok()) {
           return done(makeError(ErrorCode::kNotFound, "job {}: {}", id, located.error().message));
         }
         v1::ReadTaskLogRequest request;
+        request.set_job_id(id);
         request.set_stage(stage);
         request.set_index(index);
         request.set_attempt(attempt > 0 ? attempt : located->attempt());

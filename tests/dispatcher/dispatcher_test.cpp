@@ -1451,7 +1451,7 @@ TEST_F(DispatcherTest, ARemoteTaskLogIsReadWhereTheTaskRan) {
   located.set_address("10.0.0.5:31002");
   located.set_attempt(2);
   v1::ReadTaskLogRequest asked;
-  EXPECT_CALL(gateway, locateTask("10.0.0.9:4300", "count", 0, _))
+  EXPECT_CALL(gateway, locateTask("10.0.0.9:4300", _, "count", 0, _))
       .WillOnce([&located](const std::string&, const std::string&, int,
                            std::function<void(Result<v1::LocateTaskResponse>)> done) {
         done(located);
@@ -1475,7 +1475,7 @@ TEST_F(DispatcherTest, ARemoteTaskLogIsReadWhereTheTaskRan) {
   EXPECT_EQ(asked.length(), 100);
 
   // The TaskManager is gone: the error names it and where the file stays.
-  EXPECT_CALL(gateway, locateTask(_, _, _, _))
+  EXPECT_CALL(gateway, locateTask(_, _, _, _, _))
       .WillOnce([&located](const std::string&, const std::string&, int,
                            std::function<void(Result<v1::LocateTaskResponse>)> done) {
         done(located);

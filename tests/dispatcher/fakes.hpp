@@ -114,7 +114,8 @@ class MockJobManagerGateway : public JobManagerGateway {
               (const std::string& address, const std::string& jobId, StatusCallback done),
               (override));
   MOCK_METHOD(void, locateTask,
-              (const std::string& address, const std::string& stage, int index,
+              (const std::string& address, const std::string& jobId, const std::string& stage,
+               int index,
                std::function<void(Result<v1::LocateTaskResponse>)> done),
               (override));
   MOCK_METHOD(void, readTaskLog,
