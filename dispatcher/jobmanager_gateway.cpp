@@ -12,10 +12,11 @@ void RpcJobManagerGateway::getStatus(const std::string& address, const std::stri
                                            std::move(done), Duration(5000));
 }
 
-void RpcJobManagerGateway::locateTask(const std::string& address, const std::string& stage,
-                                      int index,
+void RpcJobManagerGateway::locateTask(const std::string& address, const std::string& jobId,
+                                      const std::string& stage, int index,
                                       std::function<void(Result<v1::LocateTaskResponse>)> done) {
   v1::LocateTaskRequest request;
+  request.set_job_id(jobId);
   request.set_stage(stage);
   request.set_index(index);
   client_.call<v1::LocateTaskResponse>(address, "JobManager", "LocateTask", request,

@@ -34,8 +34,10 @@ class JobManagerGateway {
   virtual void getStatus(const std::string& address, const std::string& jobId,
                          StatusCallback done) = 0;
 
-  // Asks the JobManager at `address` where task `stage`[`index`] last ran.
-  virtual void locateTask(const std::string& address, const std::string& stage, int index,
+  // Asks the JobManager at `address` where task `stage`[`index`] of job
+  // `jobId` last ran (a session's JobManager runs many jobs).
+  virtual void locateTask(const std::string& address, const std::string& jobId,
+                          const std::string& stage, int index,
                           std::function<void(Result<v1::LocateTaskResponse>)> done) = 0;
 
   // Reads a window of a task attempt's stderr from the TaskManager at `address`.
@@ -48,8 +50,8 @@ class RpcJobManagerGateway : public JobManagerGateway {
   explicit RpcJobManagerGateway(rpc::Client& client) : client_(client) {}
   void getStatus(const std::string& address, const std::string& jobId,
                  StatusCallback done) override;
-  void locateTask(const std::string& address, const std::string& stage, int index,
-                  std::function<void(Result<v1::LocateTaskResponse>)> done) override;
+  void locateTask(const std::string& address, const std::string& jobId, const std::string& stage,
+                  int index, std::function<void(Result<v1::LocateTaskResponse>)> done) override;
   void readTaskLog(const std::string& address, const v1::ReadTaskLogRequest& request,
                    std::function<void(Result<v1::ReadTaskLogResponse>)> done) override;
 

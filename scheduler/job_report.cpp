@@ -70,6 +70,7 @@ v1::JobReport makeJobReport(const JobMaster& jobMaster,
   *report.mutable_totals()->mutable_allocated() =
       allocatedSeconds(used, onlyUsed, jobMaster.submittedAt(), jobMaster.finishedAt());
   *report.mutable_totals()->mutable_requested() = jobMaster.requestedResourceSeconds();
+  for (const auto& attempt : jobMaster.attemptReports()) *report.add_attempts() = attempt;
   report.set_sizing(toString(sizing));
   report.set_output(outputDir);
   return report;

@@ -1451,8 +1451,8 @@ TEST_F(DispatcherTest, ARemoteTaskLogIsReadWhereTheTaskRan) {
   located.set_address("10.0.0.5:31002");
   located.set_attempt(2);
   v1::ReadTaskLogRequest asked;
-  EXPECT_CALL(gateway, locateTask("10.0.0.9:4300", "count", 0, _))
-      .WillOnce([&located](const std::string&, const std::string&, int,
+  EXPECT_CALL(gateway, locateTask("10.0.0.9:4300", _, "count", 0, _))
+      .WillOnce([&located](const std::string&, const std::string&, const std::string&, int,
                            std::function<void(Result<v1::LocateTaskResponse>)> done) {
         done(located);
       });
@@ -1471,12 +1471,13 @@ TEST_F(DispatcherTest, ARemoteTaskLogIsReadWhereTheTaskRan) {
   EXPECT_EQ((*got)->data, "oops\n");
   EXPECT_EQ((*got)->size, 5);
   EXPECT_EQ(asked.stage(), "count");
+  EXPECT_EQ(asked.job_id(), id) << "a session's TaskManagers keep the logs of many jobs";
   EXPECT_EQ(asked.attempt(), 2) << "the latest attempt, as the JobManager says";
   EXPECT_EQ(asked.length(), 100);
 
   // The TaskManager is gone: the error names it and where the file stays.
-  EXPECT_CALL(gateway, locateTask(_, _, _, _))
-      .WillOnce([&located](const std::string&, const std::string&, int,
+  EXPECT_CALL(gateway, locateTask(_, _, _, _, _))
+      .WillOnce([&located](const std::string&, const std::string&, const std::string&, int,
                            std::function<void(Result<v1::LocateTaskResponse>)> done) {
         done(located);
       });
