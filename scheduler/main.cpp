@@ -62,8 +62,8 @@ int main(int argc, char** argv) {
       "job-spec", po::value(&specPath), "the job spec (YAML); not with --session")(
       "log-file", po::value(&logFile), "log file (default: stderr)")(
       "dispatcher", po::value(&dispatcher),
-      "HOST:PORT of the Dispatcher to report the job's state to (needs --job-id), or the "
-      "session's (Dispatcher.ReportSession)")(
+      "HOST:PORT of the Dispatcher to report the job's state to (needs --job-id); with "
+      "--session, the session's (Dispatcher.ReportSession)")(
       "dispatcher-leaders", po::value(&dispatcherLeaders),
       "zk://HOSTS/PATH of Dispatchers that elect a leader: reports follow the leader")(
       "dispatcher-attempt", po::value(&attempt)->default_value(1),
