@@ -326,8 +326,9 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
   jmConfig.outputDir = options.outputDir;
   jmConfig.splits = std::move(*splits);
   jmConfig.partitionDir = options.workDir + "/partitions";
-  JobMaster jobMaster(loop, spec, jmConfig, resourceManager, taskManagers, &watcher);
-  resourceManager.setSlotOwner(&jobMaster);
+  JobMaster jobMaster(loop, spec, jmConfig, resourceManager.addJob(options.jobId), taskManagers,
+                      &watcher);
+  resourceManager.setSlotOwner(options.jobId, &jobMaster);
   resourceManager.setObserver(observers.resources);
 
   // With a state store the endpoint is up while this attempt waits to lead

@@ -12,6 +12,7 @@ struct Slot {
   std::string taskManagerId;
   std::string address;  // host:port of the TM
   Resources profile;    // what the slot holds (>= the task profile it serves)
+  std::string jobId = {};  // the job it is cut for (a session runs many)
 };
 
 }  // namespace tailor::scheduler

@@ -6,6 +6,43 @@
 
 namespace tailor::scheduler {
 
+class ResourceManager::JobGateway : public ResourceManagerGateway {
+ public:
+  JobGateway(ResourceManager& rm, Job& job) : rm_(rm), job_(job) {}
+  void declareRequirements(const std::map<Resources, int>& requirements) override {
+    rm_.declareRequirements(job_, requirements);
+  }
+  void releaseSlot(const std::string& slotId) override { rm_.releaseSlot(slotId); }
+  void setPartitionHolders(const std::set<std::string>& taskManagerIds) override {
+    rm_.setPartitionHolders(job_, taskManagerIds);
+  }
+  void reportUnreachable(const std::string& taskManagerId, const std::string& why) override {
+    rm_.reportUnreachable(taskManagerId, why);
+  }
+  void releaseAll() override { rm_.releaseAll(job_); }
+
+ private:
+  ResourceManager& rm_;
+  Job& job_;
+};
+
+namespace {
+
+// The largest share of `total` that `held` takes in any resource.
+double dominantShare(const Resources& held, const Resources& total) {
+  double share = 0;
+  auto consider = [&share](std::int64_t part, std::int64_t whole) {
+    if (whole > 0) share = std::max(share, static_cast<double>(part) / static_cast<double>(whole));
+  };
+  consider(held.milliCpus, total.milliCpus);
+  consider(held.memMib, total.memMib);
+  consider(held.diskMib, total.diskMib);
+  consider(held.gpus, total.gpus);
+  return share;
+}
+
+}  // namespace
+
 ResourceManager::ResourceManager(EventLoop& loop, ResourceManagerDriver& driver,
                                  ResourceManagerConfig config)
     : loop_(loop), driver_(driver), config_(std::move(config)), log_(logger("resourcemanager")) {}
@@ -27,6 +64,49 @@ void ResourceManager::cancelTimers(TaskManager& tm) {
 void ResourceManager::start() {
   driver_.start(this);
   checkHeartbeats();
+  if (config_.session && !config_.minResources.isZero()) requestPass();
+}
+
+ResourceManagerGateway& ResourceManager::addJob(const std::string& jobId, int priority) {
+  auto [it, added] = jobs_.try_emplace(jobId);
+  Job& job = it->second;
+  if (added) {
+    job.id = jobId;
+    job.order = nextJobOrder_++;
+    job.gateway = std::make_unique<JobGateway>(*this, job);
+  }
+  job.priority = std::max(1, priority);
+  return *job.gateway;
+}
+
+void ResourceManager::setSlotOwner(const std::string& jobId, SlotOwner* owner) {
+  if (Job* job = jobOf(jobId)) job->owner = owner;
+}
+
+void ResourceManager::removeJob(const std::string& jobId) {
+  Job* job = jobOf(jobId);
+  if (job == nullptr) return;
+  releaseAll(*job);
+  jobs_.erase(jobId);
+  requestPass();
+}
+
+ResourceManager::Job* ResourceManager::jobOf(const std::string& jobId) {
+  auto it = jobs_.find(jobId);
+  return it == jobs_.end() ? nullptr : &it->second;
+}
+
+void ResourceManager::releaseEverything() {
+  releasingAll_ = true;
+  for (auto& [id, job] : jobs_) {
+    job.requirements.clear();
+    job.partitionHolders.clear();
+    job.ended = true;
+  }
+  for (auto& [id, tm] : taskManagers_) {
+    tm.slots.clear();
+    release(tm, TmEnd::kJobEnd);
+  }
 }
 
 void ResourceManager::requestPass() {
@@ -35,58 +115,69 @@ void ResourceManager::requestPass() {
   loop_.post([this] { runPass(); });
 }
 
-void ResourceManager::declareRequirements(const std::map<Resources, int>& requirements) {
-  requirements_.clear();
+void ResourceManager::declareRequirements(Job& job,
+                                          const std::map<Resources, int>& requirements) {
+  if (job.ended) return;
+  job.requirements.clear();
   for (const auto& [profile, count] : requirements) {
-    if (count > 0) requirements_[profile] = count;
+    if (count > 0) job.requirements[profile] = count;
   }
   requestPass();
 }
 
 void ResourceManager::notifyOwner() {
-  if (owner_ == nullptr) {
-    lostToTell_.clear();
-    adoptedToTell_.clear();
-    unavailableToTell_.reset();
-    return;
-  }
+  // Owners may end their jobs while they hear this: what to tell is taken
+  // first, and each job looked up again before it is told.
   auto lost = std::move(lostToTell_);
   lostToTell_.clear();
-  for (const auto& [id, reason] : lost) owner_->onTaskManagerLost(id, reason);
   auto adopted = std::move(adoptedToTell_);
   adoptedToTell_.clear();
+  std::vector<std::string> jobIds;
+  for (const auto& [id, job] : jobs_) jobIds.push_back(id);
+  for (const auto& [tmId, reason] : lost) {
+    for (const auto& jobId : jobIds) {
+      Job* job = jobOf(jobId);
+      if (job != nullptr && job->owner != nullptr) job->owner->onTaskManagerLost(tmId, reason);
+    }
+  }
   for (const auto& [slot, attemptId] : adopted) {
     auto tm = taskManagers_.find(slot.taskManagerId);
     if (tm == taskManagers_.end() || tm->second.slots.count(slot.id) == 0) continue;
-    if (owner_->adoptSlot(slot, attemptId)) continue;
+    Job* job = jobOf(slot.jobId);
+    if (job != nullptr && job->owner != nullptr && !job->ended &&
+        job->owner->adoptSlot(slot, attemptId)) {
+      continue;
+    }
     log_->info("slot {} of {} ({}) refused by the job master", slot.id, attemptId, slot.taskManagerId);
     tm->second.free += slot.profile;
     tm->second.slots.erase(slot.id);
   }
-  if (unavailableToTell_ && !gaveUp_) {
-    gaveUp_ = true;
-    std::string message = std::move(*unavailableToTell_);
-    unavailableToTell_.reset();
-    owner_->onResourcesUnavailable(message);
+  for (const auto& jobId : jobIds) {
+    Job* job = jobOf(jobId);
+    if (job == nullptr || !job->unavailableToTell || job->gaveUp) continue;
+    job->gaveUp = true;
+    std::string message = std::move(*job->unavailableToTell);
+    job->unavailableToTell.reset();
+    if (job->owner != nullptr && !job->ended) job->owner->onResourcesUnavailable(message);
   }
 }
 
 void ResourceManager::runPass() {
   passPosted_ = false;
   notifyOwner();
-  if (releasingAll_ || gaveUp_) return;
+  if (releasingAll_) return;
 
-  // Registered TMs get cuts; pending ones absorb demand, those closest to
-  // running first. A request too large for what the driver can place now
-  // absorbs nothing and is withdrawn below.
+  // Registered TMs get cuts first; what is left is counted against pending
+  // TMs, those closest to running first. A request too large for what the
+  // driver can place now absorbs nothing and is withdrawn below.
+  std::map<Resources, int> unmet;
+  cutSlots(unmet);
   Resources largest = driver_.maxTaskManager();
-  std::vector<TaskManagerView> views;
+  std::vector<TaskManagerView> pendingViews;
   std::vector<const TaskManager*> pending;
   for (const auto& [id, tm] : taskManagers_) {
-    if (tm.state == TmState::kRegistered) {
-      views.push_back(TaskManagerView{id, tm.free, true});
-    } else if (tm.state == TmState::kStarted ||
-               (tm.state == TmState::kRequested && largest.contains(tm.spec.total))) {
+    if (tm.state == TmState::kStarted ||
+        (tm.state == TmState::kRequested && largest.contains(tm.spec.total))) {
       pending.push_back(&tm);
     }
   }
@@ -95,16 +186,18 @@ void ResourceManager::runPass() {
     bool bStarted = b->state == TmState::kStarted;
     return aStarted != bStarted ? aStarted : a->number < b->number;
   });
-  for (const TaskManager* tm : pending) views.push_back(TaskManagerView{tm->id, tm->spec.total, false});
-  SlotPlan plan = planSlots(requirements_, std::move(views), [this](const Resources& profile) {
+  for (const TaskManager* tm : pending) {
+    pendingViews.push_back(TaskManagerView{tm->id, tm->spec.total, false});
+  }
+  SlotPlan plan = planSlots(unmet, std::move(pendingViews), [this](const Resources& profile) {
     return slotProfileFor(config_.sizing, profile);
   });
-  applyCuts(plan.cuts);
   withdrawUnneeded(plan.pendingNeeded, largest);
   bool leftUnmet = requestTaskManagers(plan.unmet, largest);
+  if (config_.session) keepWarm(largest);
   bool demandWaits = !plan.unmet.empty();
   for (const auto& [id, tm] : taskManagers_) {
-    if (tm.state == TmState::kRequested) demandWaits = true;
+    if (tm.state == TmState::kRequested && !tm.warm) demandWaits = true;
   }
   for (auto& [id, tm] : taskManagers_) updateIdle(tm, demandWaits);
   if (holdsAny()) lastHeldAt_ = loop_.now();
@@ -112,28 +205,152 @@ void ResourceManager::runPass() {
   updateWaiting(demandWaits, leftUnmet || driver_.placementBlocked());
 }
 
-void ResourceManager::applyCuts(const std::vector<SlotCut>& cuts) {
+void ResourceManager::cutSlots(std::map<Resources, int>& unmet) {
+  std::vector<Job*> competing;
+  std::map<Job*, std::map<Resources, int>> wanted;
+  for (auto& [id, job] : jobs_) {
+    // A job without an owner yet takes nothing and asks for nothing.
+    if (job.ended || job.gaveUp || job.owner == nullptr || job.requirements.empty()) continue;
+    wanted[&job] = job.requirements;
+    competing.push_back(&job);
+  }
+  auto registeredViews = [this] {
+    std::vector<TaskManagerView> views;
+    for (const auto& [id, tm] : taskManagers_) {
+      if (tm.state == TmState::kRegistered) views.push_back(TaskManagerView{id, tm.free, true});
+    }
+    return views;
+  };
+  auto slotProfileOf = [this](const Resources& profile) {
+    return slotProfileFor(config_.sizing, profile);
+  };
+  if (competing.size() == 1) {
+    // Alone: every cut at once, as the plan has it.
+    Job& job = *competing.front();
+    SlotPlan plan = planSlots(job.requirements, registeredViews(), slotProfileOf);
+    applyCuts(job, plan.cuts, wanted[&job]);
+  } else if (competing.size() > 1) {
+    cutFairly(competing, wanted);
+  }
+  for (const auto& [job, profiles] : wanted) {
+    for (const auto& [profile, count] : profiles) {
+      if (count > 0) unmet[profile] += count;
+    }
+  }
+}
+
+void ResourceManager::cutFairly(std::vector<Job*> competing,
+                                std::map<Job*, std::map<Resources, int>>& wanted) {
+  Resources total;
+  std::map<std::string, Resources> held;  // by job
+  for (const auto& [id, tm] : taskManagers_) {
+    if (tm.state != TmState::kRegistered) continue;
+    total += tm.spec.total;
+    for (const auto& [slotId, slot] : tm.slots) held[slot.jobId] += slot.profile;
+  }
+  auto weightedShare = [&](const Job* job) {
+    return dominantShare(held[job->id], total) / static_cast<double>(job->priority);
+  };
+  while (!competing.empty()) {
+    auto next = std::min_element(competing.begin(), competing.end(),
+                                 [&](const Job* a, const Job* b) {
+                                   double shareA = weightedShare(a);
+                                   double shareB = weightedShare(b);
+                                   return shareA != shareB ? shareA < shareB : a->order < b->order;
+                                 });
+    Job& job = **next;
+    std::map<Resources, int>& want = wanted[&job];
+    std::vector<TaskManagerView> views;
+    for (const auto& [id, tm] : taskManagers_) {
+      if (tm.state == TmState::kRegistered) views.push_back(TaskManagerView{id, tm.free, true});
+    }
+    SlotPlan plan = planSlots(want, std::move(views), [this](const Resources& profile) {
+      return slotProfileFor(config_.sizing, profile);
+    });
+    if (plan.cuts.empty()) {
+      competing.erase(next);  // nothing of what it wants fits on a registered TM
+      continue;
+    }
+    SlotCut one = plan.cuts.front();
+    one.count = 1;
+    if (applyCuts(job, {one}, want)) held[job.id] += one.slotProfile;
+    if (want.empty()) competing.erase(next);
+  }
+}
+
+bool ResourceManager::applyCuts(Job& job, const std::vector<SlotCut>& cuts,
+                                std::map<Resources, int>& wanted) {
+  bool allTaken = true;
   for (const auto& cut : cuts) {
     TaskManager& tm = taskManagers_.at(cut.taskManagerId);
     for (int n = 0; n < cut.count; ++n) {
-      Slot slot{"slot-" + std::to_string(nextSlot_++), tm.id, tm.address, cut.slotProfile};
-      if (owner_ == nullptr || !owner_->offerSlot(slot)) {
-        log_->debug("slot {} on {} refused by the job master", slot.id, tm.id);
-        break;  // the owner has no task for this profile now
+      Slot slot{"slot-" + std::to_string(nextSlot_++), tm.id, tm.address, cut.slotProfile, job.id};
+      if (job.owner == nullptr || !job.owner->offerSlot(slot)) {
+        log_->debug("slot {} on {} refused by the job master of {}", slot.id, tm.id, job.id);
+        // It has no task for this profile now: nothing more is sought for it.
+        wanted.erase(cut.taskProfile);
+        allTaken = false;
+        break;
       }
       tm.free -= cut.slotProfile;
       tm.slots.emplace(slot.id, slot);
       tm.everUsed = true;
-      if (--requirements_[cut.taskProfile] <= 0) requirements_.erase(cut.taskProfile);
-      log_->debug("slot {} ({}) cut from {}", slot.id, slot.profile.toString(), tm.id);
+      if (--job.requirements[cut.taskProfile] <= 0) job.requirements.erase(cut.taskProfile);
+      auto want = wanted.find(cut.taskProfile);
+      if (want != wanted.end() && --want->second <= 0) wanted.erase(want);
+      log_->debug("slot {} ({}) cut from {} for {}", slot.id, slot.profile.toString(), tm.id,
+                  job.id);
     }
   }
+  return allTaken;
+}
+
+Resources ResourceManager::aliveTotal() const {
+  Resources total;
+  for (const auto& [id, tm] : taskManagers_) {
+    if (tm.state != TmState::kGone && tm.state != TmState::kReleasing) total += tm.spec.total;
+  }
+  return total;
+}
+
+void ResourceManager::keepWarm(const Resources& largest) {
+  const Resources& minimum = config_.minResources;
+  if (minimum.isZero() || loop_.now() < launchesBlockedUntil_) return;
+  Resources alive = aliveTotal();
+  if (alive.contains(minimum)) return;
+  auto lack = [](std::int64_t want, std::int64_t have, std::int64_t most) {
+    return std::min(std::max<std::int64_t>(0, want - have), most);
+  };
+  Resources need;
+  need.milliCpus = lack(minimum.milliCpus, alive.milliCpus, largest.milliCpus);
+  need.memMib = lack(minimum.memMib, alive.memMib, largest.memMib);
+  need.diskMib = lack(minimum.diskMib, alive.diskMib, largest.diskMib);
+  need.gpus = lack(minimum.gpus, alive.gpus, largest.gpus);
+  if (need.isZero()) return;
+  std::uint64_t number = nextTaskManager_++;
+  std::string id = "tm-" + std::to_string(number);
+  TaskManager tm;
+  tm.id = id;
+  tm.number = number;
+  tm.spec.total = need;
+  tm.warm = true;
+  tm.everUsed = true;  // idle by the session's rules, not released as unneeded
+  tm.requestedAt = loop_.now();
+  tm.report.set_id(id);
+  *tm.report.mutable_resources() = need.toReport();
+  tm.report.set_requested_at(loop_.wallSeconds());
+  log_->info("requesting {} with {} to keep the session's minimum warm ({})", id, need.toString(),
+             minimum.toString());
+  TaskManagerSpec spec = tm.spec;
+  taskManagers_.emplace(id, std::move(tm));
+  if (observer_ != nullptr) observer_->onTaskManagerRequested(id, spec);
+  driver_.launchTaskManager(id, spec);
 }
 
 void ResourceManager::withdrawUnneeded(const std::set<std::string>& pendingNeeded,
                                        const Resources& largest) {
   for (auto& [id, tm] : taskManagers_) {
-    if (tm.state != TmState::kRequested || pendingNeeded.count(id) != 0) continue;
+    if (tm.state != TmState::kRequested || tm.warm || pendingNeeded.count(id) != 0) continue;
     tm.endDetail = largest.contains(tm.spec.total)
                        ? "its demand went away"
                        : "larger than the cluster can place (" + largest.toString() + ")";
@@ -190,9 +407,23 @@ bool ResourceManager::holdsAny() const {
                      [](const auto& entry) { return holds(entry.second); });
 }
 
-std::string ResourceManager::describeDemand() const {
+std::map<Resources, int> ResourceManager::allRequirements() const {
+  std::map<Resources, int> all;
+  for (const auto& [id, job] : jobs_) {
+    for (const auto& [profile, count] : job.requirements) all[profile] += count;
+  }
+  return all;
+}
+
+bool ResourceManager::holdsPartitions(const std::string& taskManagerId) const {
+  return std::any_of(jobs_.begin(), jobs_.end(), [&](const auto& entry) {
+    return entry.second.partitionHolders.count(taskManagerId) != 0;
+  });
+}
+
+std::string ResourceManager::describeDemand(const std::map<Resources, int>& requirements) {
   std::string text;
-  for (const auto& [profile, count] : requirements_) {
+  for (const auto& [profile, count] : requirements) {
     if (!text.empty()) text += ", ";
     text += fmt::format("{} slot{} of {}", count, count == 1 ? "" : "s", profile.toString());
   }
@@ -216,7 +447,7 @@ void ResourceManager::updateWaiting(bool waiting, bool blocked) {
   // Partition holders that run nothing take room the waiting demand needs.
   std::set<std::string> holders;
   for (const auto& [id, tm] : taskManagers_) {
-    if (tm.state == TmState::kRegistered && tm.slots.empty() && partitionHolders_.count(id) != 0) {
+    if (tm.state == TmState::kRegistered && tm.slots.empty() && holdsPartitions(id)) {
       holders.insert(id);
     }
   }
@@ -227,23 +458,37 @@ void ResourceManager::updateWaiting(bool waiting, bool blocked) {
       log_->info("demand has waited {} ms for room ({}); asking to move the partitions of {} "
                  "idle holders",
                  std::chrono::duration_cast<Duration>(now - *waitingSince_).count(),
-                 describeDemand(), holders.size());
-      if (owner_ != nullptr) owner_->onPlacementStalled(holders);
+                 describeDemand(allRequirements()), holders.size());
+      std::vector<std::pair<SlotOwner*, std::set<std::string>>> toTell;
+      for (const auto& [jobId, job] : jobs_) {
+        std::set<std::string> its;
+        for (const auto& id : holders) {
+          if (job.partitionHolders.count(id) != 0) its.insert(id);
+        }
+        if (!its.empty() && job.owner != nullptr && !job.ended) toTell.emplace_back(job.owner, its);
+      }
+      for (const auto& [owner, its] : toTell) owner->onPlacementStalled(its);
       due = now + config_.evacuateAfter;
     }
     consider(due);
   }
 
-  // Nothing held and nothing placed for the placement timeout: give up.
+  // Nothing held and nothing placed for the placement timeout: the jobs
+  // that wait give up.
   if (!holdsAny()) {
     MonotonicTime since = std::max(*waitingSince_, lastHeldAt_);
     MonotonicTime due = since + config_.placementTimeout;
-    if (now >= due && !gaveUp_) {
-      std::string message = fmt::format(
-          "no TaskManager could be placed for {} ms: the job waits for {}; {}",
-          config_.placementTimeout.count(), describeDemand(), driver_.describeOffers());
-      log_->error("{}", message);
-      unavailableToTell_ = message;
+    if (now >= due) {
+      for (auto& [jobId, job] : jobs_) {
+        if (job.gaveUp || job.ended || job.requirements.empty()) continue;
+        std::string message = fmt::format(
+            "no TaskManager could be placed for {} ms: the job waits for {}; {}",
+            config_.placementTimeout.count(), describeDemand(job.requirements),
+            driver_.describeOffers());
+        log_->error("{}: {}", jobId, message);
+        job.unavailableToTell = message;
+      }
+      waitingSince_ = now;
       requestPass();
       return;
     }
@@ -258,8 +503,7 @@ void ResourceManager::updateWaiting(bool waiting, bool blocked) {
 }
 
 bool ResourceManager::isIdle(const TaskManager& tm) const {
-  return tm.state == TmState::kRegistered && tm.slots.empty() &&
-         partitionHolders_.count(tm.id) == 0;
+  return tm.state == TmState::kRegistered && tm.slots.empty() && !holdsPartitions(tm.id);
 }
 
 void ResourceManager::updateIdle(TaskManager& tm, bool demandWaits) {
@@ -286,6 +530,12 @@ void ResourceManager::updateIdle(TaskManager& tm, bool demandWaits) {
     if (it == taskManagers_.end()) return;
     it->second.idleTimer.reset();
     if (isIdle(it->second)) {
+      if (!config_.minResources.isZero() &&
+          !(aliveTotal() - it->second.spec.total).contains(config_.minResources)) {
+        log_->debug("{} idle, kept warm: the session keeps at least {}", id,
+                    config_.minResources.toString());
+        return;
+      }
       log_->info("{} idle for {} ms, releasing it", id, config_.idleTimeout.count());
       release(it->second, TmEnd::kIdle);
     }
@@ -349,8 +599,9 @@ void ResourceManager::releaseSlot(const std::string& slotId) {
   requestPass();
 }
 
-void ResourceManager::setPartitionHolders(const std::set<std::string>& taskManagerIds) {
-  partitionHolders_ = taskManagerIds;
+void ResourceManager::setPartitionHolders(Job& job, const std::set<std::string>& taskManagerIds) {
+  if (job.ended) return;
+  job.partitionHolders = taskManagerIds;
   requestPass();
 }
 
@@ -367,13 +618,29 @@ void ResourceManager::reportUnreachable(const std::string& taskManagerId, const 
   }
 }
 
-void ResourceManager::releaseAll() {
-  releasingAll_ = true;
-  requirements_.clear();
-  for (auto& [id, tm] : taskManagers_) {
-    tm.slots.clear();
-    release(tm, TmEnd::kJobEnd);
+void ResourceManager::releaseAll(Job& job) {
+  if (!config_.session) {
+    releaseEverything();
+    return;
   }
+  if (job.ended) return;
+  job.ended = true;
+  job.requirements.clear();
+  job.partitionHolders.clear();
+  int freed = 0;
+  for (auto& [id, tm] : taskManagers_) {
+    for (auto it = tm.slots.begin(); it != tm.slots.end();) {
+      if (it->second.jobId != job.id) {
+        ++it;
+        continue;
+      }
+      tm.free += it->second.profile;
+      it = tm.slots.erase(it);
+      ++freed;
+    }
+  }
+  log_->info("job {} ended: {} slot{} free again", job.id, freed, freed == 1 ? "" : "s");
+  requestPass();
 }
 
 void ResourceManager::adoptTaskManager(const std::string& id, std::uint64_t number,
@@ -490,7 +757,12 @@ void ResourceManager::onStartFailure(const std::string& taskManagerId, const std
         "{} TaskManagers in a row ended before registering; the last, {}: {}", startFailures_,
         taskManagerId, reason);
     log_->error("{}", message);
-    unavailableToTell_ = message;
+    // The jobs that wait for TaskManagers give up; later jobs of a session
+    // start counting again.
+    for (auto& [jobId, job] : jobs_) {
+      if (!job.ended && !job.gaveUp && !job.requirements.empty()) job.unavailableToTell = message;
+    }
+    startFailures_ = 0;
     return;
   }
   Duration backoff = config_.startFailureBackoff * (1 << std::min(startFailures_ - 1, 4));
@@ -535,7 +807,10 @@ Result<v1::RegisterTaskManagerResponse> ResourceManager::registerTaskManager(
                    running.attempt_id(), profile.toString());
         continue;
       }
-      Slot slot{"slot-" + std::to_string(nextSlot_++), tm.id, tm.address, profile};
+      // Its job: as the TaskManager names it, else the only one.
+      std::string jobId = running.job_id();
+      if (jobId.empty() && jobs_.size() == 1) jobId = jobs_.begin()->first;
+      Slot slot{"slot-" + std::to_string(nextSlot_++), tm.id, tm.address, profile, jobId};
       tm.free -= profile;
       tm.slots.emplace(slot.id, slot);
       tm.everUsed = true;

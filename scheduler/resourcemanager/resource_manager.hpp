@@ -1,10 +1,13 @@
 #pragma once
 
 // The ResourceManager owns TaskManagers and their slots. It cuts slots from
-// registered TMs' free resources to meet the JobMaster's declared
-// requirements, asks its driver for new TMs (sized by the sizing policy,
-// within the room the cluster has) for what is still unmet, withdraws
-// requests whose demand went away, and releases TMs nobody needs.
+// registered TMs' free resources to meet the requirements each job's
+// JobMaster declares, asks its driver for new TMs (sized by the sizing
+// policy over the union of what is still unmet, within the room the cluster
+// has), withdraws requests whose demand went away, and releases TMs nobody
+// needs. A per-job JobManager has one job; a session many (docs/sessions.md):
+// when they compete for slots, the job with the smallest dominant share
+// (weighted by its priority) gets the next one.
 //
 // Events flow one way: calls into the ResourceManager (from the JobMaster,
 // the driver, RPC) only record what happened and post one pass; the pass
@@ -35,7 +38,7 @@ class logger;
 
 namespace tailor::scheduler {
 
-// The JobMaster as the ResourceManager sees it.
+// A JobMaster as the ResourceManager sees it.
 class SlotOwner {
  public:
   virtual ~SlotOwner() = default;
@@ -51,7 +54,8 @@ class SlotOwner {
   virtual bool adoptSlot(const Slot& slot, const std::string& attemptId) = 0;
 
   // A TaskManager is gone (lost, or released); its slots and the partitions
-  // it held are gone with it.
+  // it held are gone with it. Every job hears it, whether it used the
+  // TaskManager or not.
   virtual void onTaskManagerLost(const std::string& taskManagerId, const std::string& reason) = 0;
 
   // TaskManagers cannot be had: too many in a row failed before registering,
@@ -65,25 +69,29 @@ class SlotOwner {
   virtual void onPlacementStalled(const std::set<std::string>& holders) = 0;
 };
 
-// What the JobMaster calls on the ResourceManager.
+// What a JobMaster calls on the ResourceManager: its job's side of it
+// (ResourceManager::addJob).
 class ResourceManagerGateway {
  public:
   virtual ~ResourceManagerGateway() = default;
 
-  // Replaces the requirements: slots still wanted, by task profile.
+  // Replaces the job's requirements: slots still wanted, by task profile.
+  // Other jobs' requirements stay as they are.
   virtual void declareRequirements(const std::map<Resources, int>& requirements) = 0;
 
   // Gives back a slot the owner no longer uses.
   virtual void releaseSlot(const std::string& slotId) = 0;
 
-  // Marks the TMs that hold partitions still needed; they are never idle.
+  // Marks the TMs that hold partitions the job still needs; they are never
+  // idle.
   virtual void setPartitionHolders(const std::set<std::string>& taskManagerIds) = 0;
 
   // Reports a TM as unreachable (an input fetch from it failed); the RM
   // stops it and treats it as lost.
   virtual void reportUnreachable(const std::string& taskManagerId, const std::string& why) = 0;
 
-  // Releases every TM at once (the job ended).
+  // The job ended. Per-job mode: every TM is released at once. Session:
+  // the job's slots are free again and its partitions no longer hold TMs.
   virtual void releaseAll() = 0;
 };
 
@@ -119,15 +127,27 @@ struct ResourceManagerConfig {
   // use) while its heartbeat lives, at most this long; then it is lost.
   // Mesos' --agent_reregister_timeout is 10 min too (docs/mesos.md).
   Duration unreachableTimeout{600000};
+  // A session (docs/sessions.md): a job's end releases its slots only; TMs
+  // stay for the idle timeout, and idle ones are kept while the TMs left
+  // would hold less than `minResources`, which the session also starts with.
+  bool session = false;
+  Resources minResources;
 };
 
-class ResourceManager : public ResourceManagerGateway, public DriverListener {
+class ResourceManager : public DriverListener {
  public:
   ResourceManager(EventLoop& loop, ResourceManagerDriver& driver, ResourceManagerConfig config);
   ~ResourceManager() override;
 
-  // Must be called before any requirement is declared.
-  void setSlotOwner(SlotOwner* owner) { owner_ = owner; }
+  // Adds a job; its JobMaster calls the returned gateway, valid until
+  // removeJob(). `priority` (at least 1) weights the job's fair share.
+  ResourceManagerGateway& addJob(const std::string& jobId, int priority = 1);
+  // Before the job declares anything: who is offered its slots.
+  void setSlotOwner(const std::string& jobId, SlotOwner* owner);
+  // After the job ended (its gateway's releaseAll()): forgets it.
+  void removeJob(const std::string& jobId);
+  // The session ends: every TM is released.
+  void releaseEverything();
   void setObserver(ResourceObserver* observer) { observer_ = observer; }
   // Before start(): the number of the first TaskManager (tm-N), so that ids
   // go on from an earlier attempt's (docs/ha.md).
@@ -142,13 +162,6 @@ class ResourceManager : public ResourceManagerGateway, public DriverListener {
   void adoptTaskManager(const std::string& id, std::uint64_t number, const Resources& total,
                         Duration timeout);
   void start();
-
-  // ResourceManagerGateway
-  void declareRequirements(const std::map<Resources, int>& requirements) override;
-  void releaseSlot(const std::string& slotId) override;
-  void setPartitionHolders(const std::set<std::string>& taskManagerIds) override;
-  void reportUnreachable(const std::string& taskManagerId, const std::string& why) override;
-  void releaseAll() override;
 
   // DriverListener
   void onTaskManagerStarted(const std::string& taskManagerId) override;
@@ -169,6 +182,9 @@ class ResourceManager : public ResourceManagerGateway, public DriverListener {
   // True when no TM is alive or starting (all released).
   bool allReleased() const;
 
+  // Jobs added and not removed.
+  int jobCount() const { return static_cast<int>(jobs_.size()); }
+
   // TMs requested so far (for tests and benchmarks).
   int taskManagersRequested() const { return static_cast<int>(taskManagers_.size()); }
 
@@ -176,6 +192,27 @@ class ResourceManager : public ResourceManagerGateway, public DriverListener {
   std::vector<v1::TaskManagerReport> taskManagerReports() const;
 
  private:
+  class JobGateway;
+  struct Job {
+    std::string id;
+    int priority = 1;
+    std::uint64_t order = 0;  // of addition: ties of the fair share go to the older
+    SlotOwner* owner = nullptr;
+    std::unique_ptr<JobGateway> gateway;
+    std::map<Resources, int> requirements;
+    std::set<std::string> partitionHolders;
+    std::optional<std::string> unavailableToTell;
+    bool gaveUp = false;
+    bool ended = false;  // releaseAll() was called
+  };
+
+  // ResourceManagerGateway of one job.
+  void declareRequirements(Job& job, const std::map<Resources, int>& requirements);
+  void releaseSlot(const std::string& slotId);
+  void setPartitionHolders(Job& job, const std::set<std::string>& taskManagerIds);
+  void reportUnreachable(const std::string& taskManagerId, const std::string& why);
+  void releaseAll(Job& job);
+
   enum class TmState { kRequested, kStarted, kRegistered, kReleasing, kGone };
   // Why a TM ended (or is ending); the report's `exit` is written from it.
   enum class TmEnd { kNone, kWithdrawn, kUnneeded, kIdle, kJobEnd, kLost };
@@ -198,6 +235,7 @@ class ResourceManager : public ResourceManagerGateway, public DriverListener {
     std::optional<TimerId> unreachableTimer;  // set while the driver says unreachable
     bool ownerNotified = false;
     bool adopted = false;  // started by an earlier attempt (its outputs may be in use)
+    bool warm = false;     // requested for the session's minimum, not for demand
     v1::TaskManagerReport report;
   };
 
@@ -205,7 +243,21 @@ class ResourceManager : public ResourceManagerGateway, public DriverListener {
   void requestPass();
   void runPass();
   void notifyOwner();
-  void applyCuts(const std::vector<SlotCut>& cuts);
+  // Cuts slots from registered TMs for the jobs that compete; what they
+  // still want (by task profile, less what their owners refused) is left in
+  // `unmet`.
+  void cutSlots(std::map<Resources, int>& unmet);
+  // Cuts one slot after another, each for the job with the smallest
+  // weighted dominant share.
+  void cutFairly(std::vector<Job*> competing, std::map<Job*, std::map<Resources, int>>& wanted);
+  // Applies `cuts` for `job`; false when its owner refused one (the profile
+  // goes from `wanted`).
+  bool applyCuts(Job& job, const std::vector<SlotCut>& cuts, std::map<Resources, int>& wanted);
+  // Session: asks for a TM for what the TMs alive lack of the minimum.
+  void keepWarm(const Resources& largest);
+  Resources aliveTotal() const;
+  bool holdsPartitions(const std::string& taskManagerId) const;
+  Job* jobOf(const std::string& jobId);
   // Requests TMs for `unmet` within the room; true when some is left without one.
   // `largest` is the largest TM the driver can place now.
   bool requestTaskManagers(const std::map<Resources, int>& unmet, const Resources& largest);
@@ -221,16 +273,16 @@ class ResourceManager : public ResourceManagerGateway, public DriverListener {
   static bool holds(const TaskManager& tm);
   bool holdsAny() const;
   static std::string exitText(TmEnd end, const std::string& detail);
-  std::string describeDemand() const;
+  static std::string describeDemand(const std::map<Resources, int>& requirements);
+  std::map<Resources, int> allRequirements() const;
 
   EventLoop& loop_;
   ResourceManagerDriver& driver_;
   ResourceManagerConfig config_;
-  SlotOwner* owner_ = nullptr;
   ResourceObserver* observer_ = nullptr;
-  std::map<Resources, int> requirements_;
+  std::map<std::string, Job> jobs_;
+  std::uint64_t nextJobOrder_ = 1;
   std::map<std::string, TaskManager> taskManagers_;
-  std::set<std::string> partitionHolders_;
   std::uint64_t nextTaskManager_ = 1;
   int nextSlot_ = 1;
   bool releasingAll_ = false;
@@ -238,15 +290,13 @@ class ResourceManager : public ResourceManagerGateway, public DriverListener {
   // What the owner has to hear at the next pass, in order.
   std::vector<std::pair<std::string, std::string>> lostToTell_;
   std::vector<std::pair<Slot, std::string>> adoptedToTell_;  // slot, attempt id
-  std::optional<std::string> unavailableToTell_;
-  bool gaveUp_ = false;
   int startFailures_ = 0;  // TMs in a row that ended before registering
   MonotonicTime launchesBlockedUntil_{};
   std::optional<TimerId> backoffTimer_;
   std::optional<TimerId> heartbeatTimer_;
   // Demand waiting for room (unmet, or requested and not started) since then.
   std::optional<MonotonicTime> waitingSince_;
-  MonotonicTime lastHeldAt_{};  // the last time this job held a TaskManager
+  MonotonicTime lastHeldAt_{};  // the last time a TaskManager was held
   MonotonicTime lastEvacuationAt_{};
   std::optional<TimerId> waitTimer_;
   std::shared_ptr<spdlog::logger> log_;

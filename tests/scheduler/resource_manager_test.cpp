@@ -69,7 +69,8 @@ class ResourceManagerTest : public ::testing::Test {
   void create(ResourceManagerConfig config = tailoredConfig()) {
     largest_ = config.sizing.maxTaskManager;
     rm_ = std::make_unique<ResourceManager>(loop_, driver_, std::move(config));
-    rm_->setSlotOwner(&owner_);
+    job_ = &rm_->addJob("job");
+    rm_->setSlotOwner("job", &owner_);
     EXPECT_CALL(driver_, start(rm_.get()));
     rm_->start();
     verifyDriver();
@@ -98,7 +99,7 @@ class ResourceManagerTest : public ::testing::Test {
         EXPECT_CALL(driver_, launchTaskManager(id, TaskManagerSpecIs(spec.total, spec.slots)));
       }
     }
-    rm_->declareRequirements(requirements);
+    job_->declareRequirements(requirements);
     loop_.runPending();
     verifyDriver();
   }
@@ -148,6 +149,7 @@ class ResourceManagerTest : public ::testing::Test {
   StrictMock<MockResourceManagerDriver> driver_;
   StrictMock<MockSlotOwner> owner_;
   std::unique_ptr<ResourceManager> rm_;
+  ResourceManagerGateway* job_ = nullptr;  // the job's side of rm_
   std::vector<v1::TaskManagerReport> reports_;
   Resources largest_;
   std::optional<Resources> capacity_;
@@ -202,8 +204,8 @@ TEST_F(ResourceManagerTest, PendingTaskManagersAbsorbDemand) {
   declareExpectingLaunches({{kTask, 6}}, {{"tm-1", {res(4, 4096), copies(kTask, 4)}},
                                           {"tm-2", {res(2, 2048), copies(kTask, 2)}}});
   // The same demand again: the launched TMs cover it (StrictMock: no launch).
-  rm_->declareRequirements({{kTask, 6}});
-  rm_->declareRequirements({{kTask, 5}});
+  job_->declareRequirements({{kTask, 6}});
+  job_->declareRequirements({{kTask, 5}});
   // One more slot than the pending TMs hold: one more TM of one slot.
   declareExpectingLaunches({{kTask, 7}}, {{"tm-3", {kTask, copies(kTask, 1)}}});
 }
@@ -212,12 +214,12 @@ TEST_F(ResourceManagerTest, StartedButUnregisteredTaskManagersStillAbsorbDemand)
   create();
   declareExpectingLaunches({{kTask, 2}}, {{"tm-1", {res(2, 2048), copies(kTask, 2)}}});
   rm_->onTaskManagerStarted("tm-1");
-  rm_->declareRequirements({{kTask, 2}});
+  job_->declareRequirements({{kTask, 2}});
 }
 
 TEST_F(ResourceManagerTest, ZeroCountsAreNoDemand) {
   create();
-  rm_->declareRequirements({{kTask, 0}});
+  job_->declareRequirements({{kTask, 0}});
   EXPECT_TRUE(rm_->allReleased());
 }
 
@@ -260,25 +262,25 @@ TEST_F(ResourceManagerTest, OffersSlotsOnceTheTaskManagerRegisters) {
   EXPECT_THAT(offered[1], SlotIs("slot-2", "tm-1", kTask));
   EXPECT_EQ(offered[0].address, "tm-1.host:9000");
   // Everything was taken: nothing more to offer or launch.
-  rm_->declareRequirements({});
+  job_->declareRequirements({});
 }
 
 TEST_F(ResourceManagerTest, OffersOnlyWhatIsStillRequired) {
   create();
   declareExpectingLaunches({{kTask, 4}}, {{"tm-1", {res(4, 4096), copies(kTask, 4)}}});
-  rm_->declareRequirements({{kTask, 1}});
+  job_->declareRequirements({{kTask, 1}});
   registerExpectingOffers("tm-1", 1, kTask);
 }
 
 TEST_F(ResourceManagerTest, FreeResourcesOfARegisteredTaskManagerServeNewDemand) {
   create();
   declareExpectingLaunches({{kTask, 4}}, {{"tm-1", {res(4, 4096), copies(kTask, 4)}}});
-  rm_->declareRequirements({{kTask, 1}});
+  job_->declareRequirements({{kTask, 1}});
   registerExpectingOffers("tm-1", 1, kTask);
   // A smaller profile is cut from tm-1's free resources right away.
   EXPECT_CALL(owner_, offerSlot(SlotIs("slot-2", "tm-1", res(0.5, 512)))).WillOnce(Return(true));
   EXPECT_CALL(owner_, offerSlot(SlotIs("slot-3", "tm-1", res(0.5, 512)))).WillOnce(Return(true));
-  rm_->declareRequirements({{res(0.5, 512), 2}});
+  job_->declareRequirements({{res(0.5, 512), 2}});
   loop_.runPending();
 }
 
@@ -297,23 +299,23 @@ TEST_F(ResourceManagerTest, RefusedOffersLeaveTheResourcesFree) {
     offered = slot;
     return true;
   });
-  rm_->declareRequirements({{kTask, 1}});
+  job_->declareRequirements({{kTask, 1}});
   loop_.runPending();
   EXPECT_EQ(offered.taskManagerId, "tm-1");
   EXPECT_EQ(offered.profile, kTask);
 }
 
-TEST_F(ResourceManagerTest, NoOwnerMeansNoSlotIsTaken) {
+TEST_F(ResourceManagerTest, AJobWithoutOwnerAsksForNothingUntilItHasOne) {
   rm_ = std::make_unique<ResourceManager>(loop_, driver_, tailoredConfig());
+  job_ = &rm_->addJob("job");
   largest_ = tailoredConfig().sizing.maxTaskManager;
   verifyDriver();
+  job_->declareRequirements({{kTask, 1}});
+  loop_.runPending();  // no launch
+  verifyDriver();
   EXPECT_CALL(driver_, launchTaskManager("tm-1", _));
-  rm_->declareRequirements({{kTask, 1}});
-  loop_.runPending();
-  auto response = registerTaskManager("tm-1");
-  EXPECT_TRUE(response.accepted());
-  // The slot stays free: nothing ever used the TM, so it goes at once.
-  EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
+  rm_->setSlotOwner("job", &owner_);
+  job_->declareRequirements({{kTask, 1}});
   loop_.runPending();
 }
 
@@ -335,8 +337,8 @@ TEST_F(ResourceManagerTest, ReleasesATaskManagerIdleForTheTimeout) {
   loop_.advance(Duration(20000));
   ASSERT_TRUE(heartbeat("tm-1"));
 
-  rm_->declareRequirements({});
-  rm_->releaseSlot(slot.id);
+  job_->declareRequirements({});
+  job_->releaseSlot(slot.id);
   loop_.advance(kIdleTimeout - Duration(1));
   verifyDriver();
 
@@ -362,16 +364,16 @@ TEST_F(ResourceManagerTest, ANewSlotCancelsTheIdleTimer) {
   });
   registerTaskManager("tm-1");
   loop_.runPending();
-  rm_->releaseSlot(slot.id);
+  job_->releaseSlot(slot.id);
   loop_.advance(Duration(3000));
 
   // The JobMaster wants a slot again before the timeout: tm-1 is reused.
   EXPECT_CALL(owner_, offerSlot(SlotIs("slot-2", "tm-1", kTask))).WillOnce(Return(true));
-  rm_->declareRequirements({{kTask, 1}});
+  job_->declareRequirements({{kTask, 1}});
   loop_.advance(Duration(1000));
   // Idle again at 4 s: the timeout counts from now, not from the first time.
-  rm_->declareRequirements({});
-  rm_->releaseSlot("slot-2");
+  job_->declareRequirements({});
+  job_->releaseSlot("slot-2");
   loop_.advance(kIdleTimeout - Duration(1));  // StrictMock: no release
   verifyDriver();
   EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
@@ -384,7 +386,7 @@ TEST_F(ResourceManagerTest, ARequestWhoseDemandWentAwayIsWithdrawn) {
   // Not started yet: the request is withdrawn at once, and the owner, which
   // never saw the TM, hears nothing of it.
   EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
-  rm_->declareRequirements({});
+  job_->declareRequirements({});
   loop_.runPending();
   verifyDriver();
   rm_->onTaskManagerTerminated("tm-1", "never started");
@@ -397,7 +399,7 @@ TEST_F(ResourceManagerTest, ATaskManagerThatArrivesForNothingIsReleasedAtOnce) {
   create();
   declareExpectingLaunches({{kTask, 2}}, {{"tm-1", {res(2, 2048), copies(kTask, 2)}}});
   rm_->onTaskManagerStarted("tm-1");  // launched: too late to withdraw
-  rm_->declareRequirements({});
+  job_->declareRequirements({});
   loop_.runPending();
   verifyDriver();
   EXPECT_TRUE(registerTaskManager("tm-1").accepted());
@@ -417,7 +419,7 @@ TEST_F(ResourceManagerTest, OnlyTheRequestsDemandStillNeedsStay) {
   // One slot still wanted: the started tm-2 keeps it; tm-1 and tm-3 go.
   EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
   EXPECT_CALL(driver_, releaseTaskManager("tm-3"));
-  rm_->declareRequirements({{kTask, 1}});
+  job_->declareRequirements({{kTask, 1}});
   loop_.runPending();
 }
 
@@ -432,10 +434,10 @@ TEST_F(ResourceManagerTest, PartitionHoldersAreNeverReleasedAsIdle) {
   registerTaskManager("tm-1");
   loop_.runPending();
 
-  rm_->declareRequirements({});
-  rm_->releaseSlot(slot.id);
+  job_->declareRequirements({});
+  job_->releaseSlot(slot.id);
   loop_.advance(Duration(2000));
-  rm_->setPartitionHolders({"tm-1"});
+  job_->setPartitionHolders({"tm-1"});
   for (int i = 0; i < 10; ++i) {
     loop_.advance(Duration(2000));
     ASSERT_TRUE(heartbeat("tm-1"));
@@ -443,7 +445,7 @@ TEST_F(ResourceManagerTest, PartitionHoldersAreNeverReleasedAsIdle) {
   verifyDriver();
 
   // No longer holding needed output: idle from now on.
-  rm_->setPartitionHolders({});
+  job_->setPartitionHolders({});
   loop_.advance(kIdleTimeout - Duration(1));
   verifyDriver();
   EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
@@ -573,7 +575,7 @@ TEST_F(ResourceManagerTest, ARegistrationEndsTheRunOfStartFailures) {
 
   // tm-2 worked; a later failure to start is the first of a new run.
   EXPECT_CALL(driver_, launchTaskManager("tm-3", _));
-  rm_->declareRequirements({{kTask, 1}});
+  job_->declareRequirements({{kTask, 1}});
   loop_.runPending();
   rm_->onTaskManagerTerminated("tm-3", "exited with status 1");
   EXPECT_CALL(driver_, launchTaskManager("tm-4", _));
@@ -621,13 +623,13 @@ TEST_F(ResourceManagerTest, ReportUnreachableStopsTheTaskManagerAsLost) {
     EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
     EXPECT_CALL(owner_, onTaskManagerLost("tm-1", "fetch failed: connection refused"));
   }
-  rm_->reportUnreachable("tm-1", "fetch failed: connection refused");
+  job_->reportUnreachable("tm-1", "fetch failed: connection refused");
   loop_.runPending();
   verifyDriver();
   Mock::VerifyAndClearExpectations(&owner_);
   // Reported again while it is going: nothing more happens.
-  rm_->reportUnreachable("tm-1", "again");
-  rm_->reportUnreachable("tm-unknown", "never heard of it");
+  job_->reportUnreachable("tm-1", "again");
+  job_->reportUnreachable("tm-unknown", "never heard of it");
   rm_->onTaskManagerTerminated("tm-1", "killed");
   EXPECT_TRUE(rm_->allReleased());
 }
@@ -752,12 +754,12 @@ TEST_F(ResourceManagerTest, ReleaseAllReleasesEveryTaskManager) {
   // Registered (tm-1, busy) and still starting (tm-2) alike.
   EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
   EXPECT_CALL(driver_, releaseTaskManager("tm-2"));
-  rm_->releaseAll();
+  job_->releaseAll();
   verifyDriver();
   EXPECT_FALSE(rm_->allReleased());
 
   // After the end nothing is launched or registered any more.
-  rm_->declareRequirements({{kTask, 5}});
+  job_->declareRequirements({{kTask, 5}});
   EXPECT_FALSE(registerTaskManager("tm-2").accepted());
   loop_.runPending();  // StrictMock: no launch
 
@@ -790,7 +792,7 @@ TEST_F(ResourceManagerTest, RequestsOnlyWhatTheClusterHasRoomFor) {
                                            {"tm-3", {res(0.63, 1008), copies(tiny, 63)}},
                                            {"tm-4", {res(0.11, 176), copies(tiny, 11)}}});
   // Slots freed and reused by the owner are not new demand: nothing is launched.
-  rm_->declareRequirements({{tiny, 300}});
+  job_->declareRequirements({{tiny, 300}});
   loop_.runPending();
   EXPECT_EQ(rm_->taskManagersRequested(), 4);
 }
@@ -803,10 +805,10 @@ TEST_F(ResourceManagerTest, AnIdleTaskManagerGoesAtOnceWhileDemandWaitsForRoom) 
   declareExpectingLaunches({{res(1, 1024), 2}}, {{"tm-1", {res(2, 2048), copies(res(1, 1024), 2)}}});
   registerExpectingOffers("tm-1", 2, res(1, 1024));
   // A larger stage that needs the whole cluster: tm-1, idle, only takes room.
-  rm_->releaseSlot("slot-1");
-  rm_->releaseSlot("slot-2");
+  job_->releaseSlot("slot-1");
+  job_->releaseSlot("slot-2");
   EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
-  rm_->declareRequirements({{res(2, 3000), 1}});
+  job_->declareRequirements({{res(2, 3000), 1}});
   loop_.runPending();
   verifyDriver();
   EXPECT_EQ(report("tm-1")->exit(), "released at once: idle while demand waits for room");
@@ -824,17 +826,17 @@ TEST_F(ResourceManagerTest, IdlePartitionHoldersAreAskedToMoveTheirPartitionsWhe
   create(config);
   declareExpectingLaunches({{res(1, 1024), 2}}, {{"tm-1", {res(2, 2048), copies(res(1, 1024), 2)}}});
   registerExpectingOffers("tm-1", 2, res(1, 1024));
-  rm_->releaseSlot("slot-1");
-  rm_->releaseSlot("slot-2");
-  rm_->setPartitionHolders({"tm-1"});
-  rm_->declareRequirements({{res(2, 3000), 1}});
+  job_->releaseSlot("slot-1");
+  job_->releaseSlot("slot-2");
+  job_->setPartitionHolders({"tm-1"});
+  job_->declareRequirements({{res(2, 3000), 1}});
   loop_.advance(Duration(1999));  // StrictMock owner: nothing yet
   EXPECT_CALL(owner_, onPlacementStalled(std::set<std::string>{"tm-1"}));
   loop_.advance(Duration(1));
   Mock::VerifyAndClearExpectations(&owner_);
   // The owner moved them: tm-1 holds nothing any more and goes at once.
   EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
-  rm_->setPartitionHolders({});
+  job_->setPartitionHolders({});
   loop_.runPending();
 }
 
@@ -844,8 +846,8 @@ TEST_F(ResourceManagerTest, SlowOffersMoveNoPartitionsOnlyShortRoomDoes) {
   create(config);  // no known capacity, as on Mesos
   declareExpectingLaunches({{kTask, 1}}, {{"tm-1", {kTask, copies(kTask, 1)}}});
   registerExpectingOffers("tm-1", 1, kTask);
-  rm_->releaseSlot("slot-1");
-  rm_->setPartitionHolders({"tm-1"});
+  job_->releaseSlot("slot-1");
+  job_->setPartitionHolders({"tm-1"});
   declareExpectingLaunches({{res(2, 2048), 1}},
                            {{"tm-2", {res(2, 2048), copies(res(2, 2048), 1)}}});
   loop_.advance(Duration(10000));  // StrictMock owner: offers merely slow, nothing moves
@@ -910,7 +912,7 @@ TEST_F(ResourceManagerTest, ReportsRecordTheLifeOfEachTaskManager) {
   registerExpectingOffers("tm-1", 2, res(1.5, 1000));
   loop_.advance(Duration(2000));
   EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
-  rm_->releaseAll();
+  job_->releaseAll();
   loop_.advance(Duration(500));
   EXPECT_CALL(owner_, onTaskManagerLost("tm-1", _));
   rm_->onTaskManagerTerminated("tm-1", "killed");
@@ -960,7 +962,7 @@ TEST_F(ResourceManagerTest, ReportsAreInLaunchOrder) {
   config.sizing.spread = 100;
   create(config);
   EXPECT_CALL(driver_, launchTaskManager(_, _)).Times(11);
-  rm_->declareRequirements({{kTask, 11}});
+  job_->declareRequirements({{kTask, 11}});
   loop_.runPending();
   auto reports = rm_->taskManagerReports();
   ASSERT_EQ(reports.size(), 11u);
@@ -983,12 +985,12 @@ TEST_F(ResourceManagerTest, TellsTheObserverAboutTaskManagers) {
                 onTaskManagerRequested("tm-1", TaskManagerSpecIs(kTask, copies(kTask, 1))));
     EXPECT_CALL(driver_, launchTaskManager("tm-1", _));
   }
-  rm_->declareRequirements({{kTask, 1}});
+  job_->declareRequirements({{kTask, 1}});
   loop_.runPending();
   EXPECT_CALL(observer, onTaskManagerRegistered("tm-1"));
   registerExpectingOffers("tm-1", 1, kTask);
   EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
-  rm_->releaseAll();
+  job_->releaseAll();
   EXPECT_CALL(owner_, onTaskManagerLost("tm-1", _));
   EXPECT_CALL(observer, onTaskManagerReleased("tm-1", "released at job end", false));
   rm_->onTaskManagerTerminated("tm-1", "killed");
@@ -1001,7 +1003,8 @@ TEST_F(ResourceManagerTest, TellsTheObserverAboutTaskManagers) {
 TEST_F(ResourceManagerTest, AnAdoptedTaskManagerRegistersAgainAndGetsWork) {
   largest_ = tailoredConfig().sizing.maxTaskManager;
   rm_ = std::make_unique<ResourceManager>(loop_, driver_, tailoredConfig());
-  rm_->setSlotOwner(&owner_);
+  job_ = &rm_->addJob("job");
+    rm_->setSlotOwner("job", &owner_);
   rm_->adoptTaskManager("tm-4", 4, res(2, 2048), Duration(30000));
   EXPECT_CALL(driver_, start(rm_.get()));
   rm_->start();
@@ -1014,20 +1017,21 @@ TEST_F(ResourceManagerTest, AnAdoptedTaskManagerRegistersAgainAndGetsWork) {
   EXPECT_TRUE(answer->known());
   EXPECT_TRUE(answer->register_again());
 
-  rm_->declareRequirements({{kTask, 2}});
+  job_->declareRequirements({{kTask, 2}});
   loop_.runPending();  // no launch: the adopted TaskManager is on its way
   registerExpectingOffers("tm-4", 2, kTask);
   EXPECT_TRUE(heartbeat("tm-4"));
   // New TaskManagers are numbered after it.
   EXPECT_CALL(driver_, launchTaskManager("tm-5", _));
-  rm_->declareRequirements({{kTask, 3}});
+  job_->declareRequirements({{kTask, 3}});
   loop_.runPending();
 }
 
 TEST_F(ResourceManagerTest, AnAdoptedTaskManagerKeepsTheSlotsOfTheAttemptsItStillRuns) {
   largest_ = tailoredConfig().sizing.maxTaskManager;
   rm_ = std::make_unique<ResourceManager>(loop_, driver_, tailoredConfig());
-  rm_->setSlotOwner(&owner_);
+  job_ = &rm_->addJob("job");
+    rm_->setSlotOwner("job", &owner_);
   rm_->adoptTaskManager("tm-3", 3, res(2, 2048), Duration(30000));
   EXPECT_CALL(driver_, start(rm_.get()));
   rm_->start();
@@ -1053,7 +1057,7 @@ TEST_F(ResourceManagerTest, AnAdoptedTaskManagerKeepsTheSlotsOfTheAttemptsItStil
   // second is asked of a new TaskManager).
   EXPECT_CALL(owner_, offerSlot(SlotIs("slot-3", "tm-3", kTask))).WillOnce(Return(true));
   EXPECT_CALL(driver_, launchTaskManager("tm-4", _));
-  rm_->declareRequirements({{kTask, 2}});
+  job_->declareRequirements({{kTask, 2}});
   loop_.runPending();
   Mock::VerifyAndClearExpectations(&owner_);
 }
@@ -1061,7 +1065,8 @@ TEST_F(ResourceManagerTest, AnAdoptedTaskManagerKeepsTheSlotsOfTheAttemptsItStil
 TEST_F(ResourceManagerTest, AnAdoptedTaskManagerThatDoesNotComeBackIsLost) {
   largest_ = tailoredConfig().sizing.maxTaskManager;
   rm_ = std::make_unique<ResourceManager>(loop_, driver_, tailoredConfig());
-  rm_->setSlotOwner(&owner_);
+  job_ = &rm_->addJob("job");
+    rm_->setSlotOwner("job", &owner_);
   rm_->adoptTaskManager("tm-2", 2, res(1, 1024), Duration(5000));
   EXPECT_CALL(driver_, start(rm_.get()));
   rm_->start();
@@ -1072,6 +1077,159 @@ TEST_F(ResourceManagerTest, AnAdoptedTaskManagerThatDoesNotComeBackIsLost) {
   Mock::VerifyAndClearExpectations(&owner_);
   ASSERT_NE(report("tm-2"), nullptr);
   EXPECT_THAT(report("tm-2")->exit(), HasSubstr("lost"));
+}
+
+// --- several jobs on one ResourceManager (session mode) ---
+
+ResourceManagerConfig sessionConfig() {
+  ResourceManagerConfig config = tailoredConfig();
+  config.session = true;
+  return config;
+}
+
+class SessionResourceManagerTest : public ResourceManagerTest {
+ protected:
+  // "job" (owner_) and "other" (otherOwner_).
+  void createSession(ResourceManagerConfig config = sessionConfig(), int otherPriority = 1) {
+    create(std::move(config));
+    other_ = &rm_->addJob("other", otherPriority);
+    rm_->setSlotOwner("other", &otherOwner_);
+  }
+
+  // tm-1 of `slots` task slots registered, offering `mine` to "job" and
+  // `others` to "other".
+  void registerSharing(int mine, int others) {
+    EXPECT_CALL(owner_, offerSlot(Field(&Slot::jobId, "job"))).Times(mine).WillRepeatedly(Return(true));
+    EXPECT_CALL(otherOwner_, offerSlot(Field(&Slot::jobId, "other")))
+        .Times(others)
+        .WillRepeatedly(Return(true));
+    registerTaskManager("tm-1");
+    loop_.runPending();
+    Mock::VerifyAndClearExpectations(&owner_);
+    Mock::VerifyAndClearExpectations(&otherOwner_);
+  }
+
+  StrictMock<MockSlotOwner> otherOwner_;
+  ResourceManagerGateway* other_ = nullptr;
+};
+
+TEST_F(SessionResourceManagerTest, OneJobsDeclarationsNeverReplaceAnothers) {
+  createSession();
+  // Sized over the union of demand: one TaskManager for both.
+  EXPECT_CALL(driver_, launchTaskManager("tm-1", TaskManagerSpecIs(res(2, 2048), copies(kTask, 2))));
+  job_->declareRequirements({{kTask, 1}});
+  other_->declareRequirements({{kTask, 1}});
+  loop_.runPending();
+  verifyDriver();
+  // Its slots serve both jobs.
+  registerSharing(1, 1);
+}
+
+TEST_F(SessionResourceManagerTest, CompetingJobsOfEqualPriorityGetEqualShares) {
+  capacity_ = res(4, 4096);  // room for half of the demand
+  createSession();
+  EXPECT_CALL(driver_, launchTaskManager("tm-1", TaskManagerSpecIs(res(4, 4096), copies(kTask, 4))));
+  job_->declareRequirements({{kTask, 4}});
+  other_->declareRequirements({{kTask, 4}});
+  loop_.runPending();
+  verifyDriver();
+  registerSharing(2, 2);
+}
+
+TEST_F(SessionResourceManagerTest, PriorityWeightsTheShare) {
+  capacity_ = res(4, 4096);
+  createSession(sessionConfig(), /*otherPriority=*/3);
+  EXPECT_CALL(driver_, launchTaskManager("tm-1", _));
+  job_->declareRequirements({{kTask, 4}});
+  other_->declareRequirements({{kTask, 4}});
+  loop_.runPending();
+  verifyDriver();
+  // Shares 1/4 against 3/4 weighed by 1 and 3: equal.
+  registerSharing(1, 3);
+}
+
+TEST_F(SessionResourceManagerTest, AJobsEndFreesItsSlotsAndTheTaskManagerStaysWarm) {
+  createSession();
+  EXPECT_CALL(driver_, launchTaskManager("tm-1", _));
+  job_->declareRequirements({{kTask, 1}});
+  other_->declareRequirements({{kTask, 1}});
+  loop_.runPending();
+  verifyDriver();
+  registerSharing(1, 1);
+  job_->releaseAll();  // no TaskManager released
+  loop_.runPending();
+  rm_->removeJob("job");
+  loop_.runPending();
+  EXPECT_EQ(rm_->jobCount(), 1);
+  // A later job gets the freed slot of the warm TaskManager: no launch.
+  StrictMock<MockSlotOwner> thirdOwner;
+  ResourceManagerGateway& third = rm_->addJob("third");
+  rm_->setSlotOwner("third", &thirdOwner);
+  EXPECT_CALL(thirdOwner, offerSlot(AllOf(Field(&Slot::taskManagerId, "tm-1"),
+                                          Field(&Slot::jobId, "third"))))
+      .WillOnce(Return(true));
+  third.declareRequirements({{kTask, 1}});
+  loop_.runPending();
+  Mock::VerifyAndClearExpectations(&thirdOwner);
+  // Once every job ended, the idle TaskManager goes after the idle timeout.
+  other_->releaseAll();
+  third.releaseAll();
+  loop_.runPending();
+  EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
+  loop_.advance(kIdleTimeout);
+}
+
+TEST_F(SessionResourceManagerTest, ALostTaskManagerIsToldToEveryJob) {
+  createSession();
+  EXPECT_CALL(driver_, launchTaskManager("tm-1", _));
+  job_->declareRequirements({{kTask, 1}});
+  other_->declareRequirements({{kTask, 1}});
+  loop_.runPending();
+  verifyDriver();
+  registerSharing(1, 1);
+  EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
+  EXPECT_CALL(owner_, onTaskManagerLost("tm-1", "killed"));
+  EXPECT_CALL(otherOwner_, onTaskManagerLost("tm-1", "killed"));
+  rm_->onTaskManagerTerminated("tm-1", "killed");
+  loop_.runPending();
+}
+
+TEST_F(SessionResourceManagerTest, TheMinimumIsStartedWarmAndKeptWhileIdle) {
+  ResourceManagerConfig config = sessionConfig();
+  config.minResources = res(2, 2048);
+  createSession(config);
+  EXPECT_CALL(driver_, launchTaskManager("tm-1", TaskManagerSpecIs(res(2, 2048), copies(kTask, 0))));
+  loop_.runPending();
+  verifyDriver();
+  registerTaskManager("tm-1");
+  loop_.runPending();
+  loop_.advance(kIdleTimeout * 3);  // kept: releasing it would leave less than the minimum
+  verifyDriver();
+  // It serves demand like any TaskManager.
+  EXPECT_CALL(owner_, offerSlot(Field(&Slot::taskManagerId, "tm-1"))).WillOnce(Return(true));
+  job_->declareRequirements({{kTask, 1}});
+  loop_.runPending();
+}
+
+TEST_F(SessionResourceManagerTest, StartFailuresFailOnlyTheJobsThatWait) {
+  ResourceManagerConfig config = sessionConfig();
+  config.maxStartFailures = 2;
+  createSession(config);
+  EXPECT_CALL(driver_, launchTaskManager(_, _)).Times(2);
+  EXPECT_CALL(driver_, releaseTaskManager(_)).Times(AnyNumber());
+  job_->declareRequirements({{kTask, 1}});
+  loop_.runPending();
+  EXPECT_CALL(owner_, onResourcesUnavailable(HasSubstr("2 TaskManagers in a row")));
+  rm_->onTaskManagerTerminated("tm-1", "exited with status 1");
+  loop_.advance(kStartFailureBackoff);
+  rm_->onTaskManagerTerminated("tm-2", "exited with status 1");
+  loop_.runPending();
+  Mock::VerifyAndClearExpectations(&owner_);
+  verifyDriver();
+  // "other", which waited for nothing, goes on: its demand launches again.
+  EXPECT_CALL(driver_, launchTaskManager("tm-3", _));
+  other_->declareRequirements({{kTask, 1}});
+  loop_.runPending();
 }
 
 }  // namespace
