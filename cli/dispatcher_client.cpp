@@ -153,12 +153,36 @@ ApiResult<T> DispatcherClient::call(const std::string& method, const std::string
   return result;
 }
 
-ApiResult<v1::SubmitJobResponse> DispatcherClient::submit(const v1::SubmitJobRequest& request) {
+namespace {
+
+std::string jsonBody(const google::protobuf::Message& request) {
   std::string body;
   pbutil::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
   (void)pbutil::MessageToJsonString(request, &body, options);
-  return call<v1::SubmitJobResponse>("POST", "/v1/jobs", body);
+  return body;
+}
+
+}  // namespace
+
+ApiResult<v1::SubmitJobResponse> DispatcherClient::submit(const v1::SubmitJobRequest& request) {
+  return call<v1::SubmitJobResponse>("POST", "/v1/jobs", jsonBody(request));
+}
+
+ApiResult<v1::SessionView> DispatcherClient::startSession(const v1::StartSessionRequest& request) {
+  return call<v1::SessionView>("POST", "/v1/sessions", jsonBody(request));
+}
+
+ApiResult<v1::ListSessionsResponse> DispatcherClient::sessions() {
+  return call<v1::ListSessionsResponse>("GET", "/v1/sessions", "");
+}
+
+ApiResult<v1::SessionView> DispatcherClient::session(const std::string& name) {
+  return call<v1::SessionView>("GET", "/v1/sessions/" + percentEncode(name), "");
+}
+
+ApiResult<v1::SessionView> DispatcherClient::stopSession(const std::string& name) {
+  return call<v1::SessionView>("DELETE", "/v1/sessions/" + percentEncode(name), "");
 }
 
 ApiResult<v1::ListJobsResponse> DispatcherClient::list(const std::string& state, int offset,

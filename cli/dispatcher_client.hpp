@@ -13,6 +13,7 @@
 #include "common/result.hpp"
 #include "tailor/v1/dispatcher.pb.h"
 #include "tailor/v1/report.pb.h"
+#include "tailor/v1/session.pb.h"
 
 namespace tailor::cli {
 
@@ -51,6 +52,12 @@ class DispatcherClient {
   // tail >= 0 for the last bytes.
   ApiResult<v1::LogChunk> log(const std::string& id, const std::string& task, int attempt,
                               long long offset, long long tail);
+
+  // Sessions: POST /v1/sessions, GET /v1/sessions[/NAME], DELETE /v1/sessions/NAME.
+  ApiResult<v1::SessionView> startSession(const v1::StartSessionRequest& request);
+  ApiResult<v1::ListSessionsResponse> sessions();
+  ApiResult<v1::SessionView> session(const std::string& name);
+  ApiResult<v1::SessionView> stopSession(const std::string& name);
 
   // The URL of the Dispatcher last answered (or tried).
   const std::string& base() const { return base_; }

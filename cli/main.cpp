@@ -36,6 +36,11 @@ commands:
   logs ID             the job's JobManager log
   report ID           the run report of an ended job (JSON)
 
+  session start NAME  start a session: one JobManager for many jobs (submit --session NAME)
+  session list        sessions: state, address, TaskManagers, jobs
+  session status NAME one session: options, TaskManagers, its jobs
+  session stop NAME   stop a session
+
   marathon deploy     install or update the Dispatcher as a Marathon app
   marathon status     the Dispatcher's Marathon app: tasks, health, address
   marathon remove     remove the app and tear down its Mesos framework

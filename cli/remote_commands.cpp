@@ -16,6 +16,7 @@
 #include "cli/command_line.hpp"
 #include "cli/dispatcher_client.hpp"
 #include "cli/progress.hpp"
+#include "common/config.hpp"
 #include "common/file_chunk.hpp"
 #include "common/jobspec/jobspec.hpp"
 #include "common/resources.hpp"
@@ -244,6 +245,7 @@ int submit(int argc, char** argv) {
   std::vector<std::string> files;
   int priority = 0;
   bool wait = false;
+  std::string session;
   std::string submissionId = newSubmissionId();
   po::options_description options("tailor submit JOB.yaml [options]");
   addCommonFlags(options, flags);
@@ -251,7 +253,10 @@ int submit(int argc, char** argv) {
                         "also send this file (repeatable); files the spec's relative input "
                         "globs match are sent anyway")(
       "priority", po::value(&priority)->default_value(0),
-      "higher runs first; FIFO within a priority")(
+      "higher runs first; FIFO within a priority; in a session, its weight in the "
+      "session's fair share")(
+      "session", po::value(&session),
+      "run the job in this session (`tailor session start`) instead of a JobManager of its own")(
       "wait", po::bool_switch(&wait), "follow the job to its end (exit code as `tailor run`)")(
       "submission-id", po::value(&submissionId),
       "the submission's id (default: a fresh one); sent again with the same id, the "
@@ -280,6 +285,7 @@ int submit(int argc, char** argv) {
   request.set_spec_name(fs::path(specPath).filename().string());
   request.set_priority(priority);
   request.set_submission_id(submissionId);
+  request.set_session(session);
   for (auto& file : *collected) *request.add_files() = std::move(file);
   DispatcherClient client(dispatcherUrl(flags.dispatcher));
   auto submitted = client.submit(request);
@@ -288,12 +294,12 @@ int submit(int argc, char** argv) {
   if (flags.output == "json" && !wait) {
     std::cout << submitted.json;
   } else if (flags.output == "text") {
-    std::printf("job %s submitted to %s (%s%s, %d files)\n", answer.id().c_str(),
+    std::printf("job %s submitted to %s (%s%s%s, %d files)\n", answer.id().c_str(),
                 client.base().c_str(), stateName(answer.state()).c_str(),
                 answer.queue_position() > 0
                     ? fmt::format(", position {} in the queue", answer.queue_position()).c_str()
                     : "",
-                request.files_size());
+                session.empty() ? "" : (", session " + session).c_str(), request.files_size());
     std::fflush(stdout);
   }
   if (!wait) return 0;
@@ -324,15 +330,16 @@ int list(int argc, char** argv) {
     std::cout << jobs.json;
     return 0;
   }
-  std::printf("%-44s %-10s %8s %5s  %-19s  %s\n", "ID", "STATE", "PRIORITY", "QUEUE", "SUBMITTED",
-              "ERROR");
+  std::printf("%-44s %-10s %8s %5s  %-19s  %-12s  %s\n", "ID", "STATE", "PRIORITY", "QUEUE",
+              "SUBMITTED", "SESSION", "ERROR");
   for (const auto& job : jobs.value->jobs()) {
     std::string error = job.error().substr(0, job.error().find('\n'));
     if (error.size() > 60) error = error.substr(0, 57) + "...";
-    std::printf("%-44s %-10s %8d %5s  %-19s  %s\n", job.id().c_str(),
+    std::printf("%-44s %-10s %8d %5s  %-19s  %-12s  %s\n", job.id().c_str(),
                 stateName(job.state()).c_str(), job.priority(),
                 job.queue_position() > 0 ? std::to_string(job.queue_position()).c_str() : "-",
-                formatTime(job.submitted_at()).c_str(), error.c_str());
+                formatTime(job.submitted_at()).c_str(),
+                job.session().empty() ? "-" : job.session().c_str(), error.c_str());
   }
   int shown = jobs.value->jobs_size();
   if (jobs.value->total() > offset + shown) {
@@ -345,6 +352,7 @@ void printJob(const v1::JobView& job) {
   std::printf("job %s (%s): %s\n", job.id().c_str(), job.name().c_str(),
               stateName(job.state()).c_str());
   if (job.queue_position() > 0) std::printf("  queue position %d\n", job.queue_position());
+  if (!job.session().empty()) std::printf("  session %s\n", job.session().c_str());
   std::printf("  submitted %s, started %s, ended %s, priority %d, JobManager attempts %d\n",
               formatTime(job.submitted_at()).c_str(), formatTime(job.started_at()).c_str(),
               formatTime(job.finished_at()).c_str(), job.priority(), job.attempt());
@@ -460,6 +468,183 @@ int report(int argc, char** argv) {
   return 0;
 }
 
+// "RUNNING" for SESSION_RUNNING.
+std::string sessionStateName(v1::SessionState state) {
+  std::string name = v1::SessionState_Name(state);
+  return name.rfind("SESSION_", 0) == 0 ? name.substr(8) : name;
+}
+
+void printSession(const v1::SessionView& session) {
+  std::printf("session %s: %s\n", session.name().c_str(), sessionStateName(session.state()).c_str());
+  const auto& options = session.options();
+  std::printf("  started %s, stopped %s, idle timeout %s, min resources %s, sizing %s\n",
+              formatTime(session.started_at()).c_str(), formatTime(session.stopped_at()).c_str(),
+              options.idle_timeout_seconds() > 0
+                  ? fmt::format("{:g}s", options.idle_timeout_seconds()).c_str()
+                  : "default",
+              options.min_resources().empty() ? "none" : options.min_resources().c_str(),
+              options.sizing().empty() ? "default" : options.sizing().c_str());
+  if (!session.address().empty()) std::printf("  address %s\n", session.address().c_str());
+  if (!session.error().empty()) std::printf("  error: %s\n", session.error().c_str());
+  if (session.taskmanagers_size() > 0 || session.taskmanagers_launched() > 0) {
+    std::printf("taskmanagers (%d launched since it started):\n", session.taskmanagers_launched());
+  }
+  for (const auto& tm : session.taskmanagers()) {
+    std::printf("  %-8s %-28s %d slots  %s\n", tm.id().c_str(),
+                formatResources(tm.resources()).c_str(), tm.slots(), tm.state().c_str());
+  }
+  if (session.jobs_size() > 0) std::printf("jobs:\n");
+  for (const auto& job : session.jobs()) {
+    std::printf("  %-44s %-10s %s\n", job.job_id().c_str(), stateName(job.state()).c_str(),
+                job.error().substr(0, job.error().find('\n')).c_str());
+  }
+}
+
+int sessionStart(int argc, char** argv) {
+  CommonFlags flags;
+  std::string name;
+  std::string idleTimeout;
+  v1::StartSessionRequest request;
+  po::options_description options("tailor session start NAME [options]");
+  addCommonFlags(options, flags);
+  options.add_options()(
+      "idle-timeout", po::value(&idleTimeout),
+      "release a TaskManager that runs nothing for this long (e.g. 30s, 5m; default 60s)")(
+      "min-resources", po::value(request.mutable_options()->mutable_min_resources()),
+      "warm capacity kept while idle: cpus=N,mem=SIZE[,disk=SIZE][,gpus=N] (default: none)")(
+      "sizing", po::value(request.mutable_options()->mutable_sizing()),
+      "TaskManager sizing over the jobs' demand: tailored | fixed (default: tailored)");
+  if (auto done = parseCommand("session start", argc, argv, options, {{"NAME", &name}})) {
+    return *done;
+  }
+  if (auto bad = checkOutput("session start", flags)) return *bad;
+  request.set_name(name);
+  if (!idleTimeout.empty()) {
+    auto parsed = parseDuration(idleTimeout);
+    if (!parsed.ok()) {
+      std::cerr << "tailor session start: --idle-timeout: " << parsed.error().message << "\n";
+      return kUsage;
+    }
+    request.mutable_options()->set_idle_timeout_seconds(durationToSeconds(*parsed));
+  }
+  DispatcherClient client(dispatcherUrl(flags.dispatcher));
+  auto started = client.startSession(request);
+  if (!started.ok()) return failed("session start", started, flags);
+  if (flags.output == "json") {
+    std::cout << started.json;
+  } else if (started.value->state() == v1::SESSION_FAILED) {
+    std::fprintf(stderr, "session %s FAILED: %s\n", name.c_str(), started.value->error().c_str());
+    return kRefused;
+  } else {
+    std::printf("session %s %s on %s; submit to it with `tailor submit --session %s JOB.yaml`\n",
+                name.c_str(), sessionStateName(started.value->state()).c_str(),
+                client.base().c_str(), name.c_str());
+  }
+  return started.value->state() == v1::SESSION_FAILED ? kRefused : 0;
+}
+
+int sessionList(int argc, char** argv) {
+  CommonFlags flags;
+  po::options_description options("tailor session list [options]");
+  addCommonFlags(options, flags);
+  if (auto done = parseCommand("session list", argc, argv, options, {})) return *done;
+  if (auto bad = checkOutput("session list", flags)) return *bad;
+  DispatcherClient client(dispatcherUrl(flags.dispatcher));
+  auto listed = client.sessions();
+  if (!listed.ok()) return failed("session list", listed, flags);
+  if (flags.output == "json") {
+    std::cout << listed.json;
+    return 0;
+  }
+  std::printf("%-24s %-9s %-21s %4s %4s %5s  %-19s  %s\n", "NAME", "STATE", "ADDRESS", "TMS",
+              "JOBS", "RUN", "STARTED", "ERROR");
+  for (const auto& session : listed.value->sessions()) {
+    int running = 0;
+    for (const auto& job : session.jobs()) {
+      if (!isEnd(job.state())) ++running;
+    }
+    std::string error = session.error().substr(0, session.error().find('\n'));
+    if (error.size() > 60) error = error.substr(0, 57) + "...";
+    std::printf("%-24s %-9s %-21s %4d %4d %5d  %-19s  %s\n", session.name().c_str(),
+                sessionStateName(session.state()).c_str(),
+                session.address().empty() ? "-" : session.address().c_str(),
+                session.taskmanagers_size(), session.jobs_size(), running,
+                formatTime(session.started_at()).c_str(), error.c_str());
+  }
+  return 0;
+}
+
+int sessionStatus(int argc, char** argv) {
+  CommonFlags flags;
+  std::string name;
+  po::options_description options("tailor session status NAME [options]");
+  addCommonFlags(options, flags);
+  if (auto done = parseCommand("session status", argc, argv, options, {{"NAME", &name}})) {
+    return *done;
+  }
+  if (auto bad = checkOutput("session status", flags)) return *bad;
+  DispatcherClient client(dispatcherUrl(flags.dispatcher));
+  auto session = client.session(name);
+  if (!session.ok()) return failed("session status", session, flags);
+  if (flags.output == "json") {
+    std::cout << session.json;
+  } else {
+    printSession(*session.value);
+  }
+  return 0;
+}
+
+int sessionStop(int argc, char** argv) {
+  CommonFlags flags;
+  std::string name;
+  po::options_description options("tailor session stop NAME [options]");
+  addCommonFlags(options, flags);
+  if (auto done = parseCommand("session stop", argc, argv, options, {{"NAME", &name}})) {
+    return *done;
+  }
+  if (auto bad = checkOutput("session stop", flags)) return *bad;
+  DispatcherClient client(dispatcherUrl(flags.dispatcher));
+  auto stopped = client.stopSession(name);
+  if (!stopped.ok()) return failed("session stop", stopped, flags);
+  if (flags.output == "json") {
+    std::cout << stopped.json;
+  } else {
+    std::printf("session %s: %s; it cancels its running jobs and releases its TaskManagers\n",
+                name.c_str(), sessionStateName(stopped.value->state()).c_str());
+  }
+  return 0;
+}
+
+constexpr const char* kSessionUsage = R"(usage: tailor session <command> [options]
+
+commands:
+  start NAME   start a session: a JobManager that runs many jobs on shared TaskManagers
+  list         the sessions the Dispatcher knows
+  status NAME  one session: state, options, TaskManagers, jobs
+  stop NAME    stop a session (its running jobs are canceled)
+
+Submit jobs to a session with `tailor submit --session NAME JOB.yaml`.
+`tailor session <command> --help` lists a command's options.
+)";
+
+int session(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << kSessionUsage;
+    return kUsage;
+  }
+  if (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    std::cout << kSessionUsage;
+    return 0;
+  }
+  std::string command = argv[1];
+  if (command == "start") return sessionStart(argc - 1, argv + 1);
+  if (command == "list") return sessionList(argc - 1, argv + 1);
+  if (command == "status") return sessionStatus(argc - 1, argv + 1);
+  if (command == "stop") return sessionStop(argc - 1, argv + 1);
+  std::cerr << "tailor session: unknown command '" << command << "'\n" << kSessionUsage;
+  return kUsage;
+}
+
 }  // namespace
 
 std::optional<int> runRemoteCommand(const std::string& command, int argc, char** argv) {
@@ -469,6 +654,7 @@ std::optional<int> runRemoteCommand(const std::string& command, int argc, char**
   if (command == "cancel") return cancel(argc, argv);
   if (command == "logs") return logs(argc, argv);
   if (command == "report") return report(argc, argv);
+  if (command == "session") return session(argc, argv);
   return std::nullopt;
 }
 

@@ -40,6 +40,17 @@ const char* toString(v1::JobState state) {
   }
 }
 
+const char* toString(v1::SessionState state) {
+  switch (state) {
+    case v1::SESSION_STARTING: return "STARTING";
+    case v1::SESSION_RUNNING: return "RUNNING";
+    case v1::SESSION_STOPPING: return "STOPPING";
+    case v1::SESSION_STOPPED: return "STOPPED";
+    case v1::SESSION_FAILED: return "FAILED";
+    default: return "UNSPECIFIED";
+  }
+}
+
 Dispatcher::Dispatcher(EventLoop& loop, JobStore& store, JobManagerLauncher& launcher,
                        DispatcherConfig config)
     : loop_(loop),
@@ -60,12 +71,23 @@ Dispatcher::Dispatcher(EventLoop& loop, JobStore& store, JobManagerLauncher& lau
                                      const std::string& host, const std::string& agentId) {
     onJobManagerPlaced(jobId, attempt, host, agentId);
   });
+  launcher_.setSessionExitCallback(
+      [this](const std::string& name, int attempt, const std::string& how) {
+        onSessionExited(name, attempt, how);
+      });
+  launcher_.setSessionPlacedCallback([this](const std::string& name, int attempt,
+                                            const std::string& host, const std::string& agentId) {
+    onSessionPlaced(name, attempt, host, agentId);
+  });
 }
 
 Dispatcher::~Dispatcher() {
   if (watchdogArmed_) loop_.cancelTimer(watchdog_);
   for (auto& [id, job] : jobs_) {
     if (job.relaunchPending) loop_.cancelTimer(job.relaunchTimer);
+  }
+  for (auto& [name, session] : sessions_) {
+    if (session.stopTimerArmed) loop_.cancelTimer(session.stopTimer);
   }
 }
 
@@ -88,6 +110,8 @@ std::string Dispatcher::outputDirFor(const v1::JobRecord& record) const {
 
 Status Dispatcher::recover() {
   auto log = logger("dispatcher");
+  Status sessions = recoverSessions();
+  if (!sessions.ok()) return sessions;
   std::vector<std::string> problems;
   auto records = store_.loadJobs(&problems);
   if (!records.ok()) return records.error();
@@ -105,7 +129,8 @@ Status Dispatcher::recover() {
     if (!job.record.submission_id().empty()) bySubmission_[job.record.submission_id()] = id;
     auto& stored = jobs_[id] = std::move(job);
     auto state = stored.record.state();
-    if (state == v1::QUEUED) continue;
+    // A session's job has no JobManager of its own: its session settles it below.
+    if (state == v1::QUEUED || inSession(stored)) continue;
     // LAUNCHING or RUNNING, or ended before its JobManager exited: that
     // JobManager may still be running, and holds its place until it exits.
     if (stored.record.attempts_size() > 0) {
@@ -136,6 +161,7 @@ Status Dispatcher::recover() {
             jobs_.size(), store_.describe(), adopted,
             describeRestartStrategy(config_.restartStrategy));
   recovered_ = true;
+  settleSessionsAfterRecovery();
   checkSilentJobManagers();
   schedule();
   return Status();
@@ -154,6 +180,10 @@ Result<v1::SubmitJobResponse> Dispatcher::submit(const v1::SubmitJobRequest& req
     logger("dispatcher")->info("job {}: submission {} again; answered with the job it made",
                                known->second, request.submission_id());
     return submitted(known->second);
+  }
+  if (!request.session().empty()) {
+    Status takes = checkSessionTakesJobs(request.session());
+    if (!takes.ok()) return takes.error();
   }
   std::string id;
   bool taken = false;
@@ -181,6 +211,7 @@ Result<v1::SubmitJobResponse> Dispatcher::submit(const v1::SubmitJobRequest& req
   for (size_t i = 1; i < checked->files.size(); ++i) record.add_files(checked->files[i].path());
   record.set_submitted_at(loop_.wallSeconds());
   record.set_submission_id(request.submission_id());
+  record.set_session(request.session());
   *record.mutable_restart_strategy() =
       checked->spec.restart_strategy().type() != v1::RESTART_STRATEGY_TYPE_UNSPECIFIED
           ? checked->spec.restart_strategy()
@@ -208,10 +239,16 @@ Result<v1::SubmitJobResponse> Dispatcher::submit(const v1::SubmitJobRequest& req
   bySequence_[job.record.sequence()] = id;
   if (!request.submission_id().empty()) bySubmission_[request.submission_id()] = id;
   jobs_[id] = std::move(job);
-  logger("dispatcher")->info("job {}: submitted ({} stages, {} files, priority {})", id,
+  logger("dispatcher")->info("job {}: submitted ({} stages, {} files, priority {}{})", id,
                              checked->spec.stages_size(), checked->files.size() - 1,
-                             request.priority());
-  schedule();
+                             request.priority(),
+                             request.session().empty() ? "" : ", session " + request.session());
+  if (request.session().empty()) {
+    schedule();
+  } else if (Session* session = findSession(request.session());
+             session != nullptr && session->record.view().state() == v1::SESSION_RUNNING) {
+    handOver(jobs_.at(id), *session);
+  }
   return submitted(id);
 }
 
@@ -229,6 +266,7 @@ v1::SubmitJobResponse Dispatcher::submitted(const std::string& id) const {
 int Dispatcher::running() const {
   int count = 0;
   for (const auto& [id, job] : jobs_) {
+    if (inSession(job)) continue;  // its session's JobManager runs it
     auto state = job.record.state();
     // An ended job's JobManager still counts until its process is gone.
     if (state == v1::LAUNCHING || state == v1::RUNNING || job.jobManagerAlive) ++count;
@@ -239,7 +277,7 @@ int Dispatcher::running() const {
 std::map<std::string, int> Dispatcher::queuePositions() const {
   std::vector<QueuedJob> queued;
   for (const auto& [id, job] : jobs_) {
-    if (job.record.state() == v1::QUEUED) {
+    if (job.record.state() == v1::QUEUED && !inSession(job)) {
       queued.push_back({id, job.record.priority(), job.record.sequence()});
     }
   }
@@ -270,7 +308,8 @@ void Dispatcher::scheduleOnce() {
   if (room == 0) return;
   std::vector<QueuedJob> queued;
   for (const auto& [id, job] : jobs_) {
-    if (job.record.state() == v1::QUEUED) {
+    // A session's job waits for its session, not for room.
+    if (job.record.state() == v1::QUEUED && !inSession(job)) {
       queued.push_back({id, job.record.priority(), job.record.sequence()});
     }
   }
@@ -373,6 +412,14 @@ void Dispatcher::end(Job& job, v1::JobState state, const std::string& error,
   job.record.set_error(error);
   job.record.set_restart_at(0);
   job.failedReport.reset();
+  if (inSession(job) && job.record.attempts_size() > 0) {
+    // No process of its own exits: its run in the session ends here.
+    auto* last = job.record.mutable_attempts(job.record.attempts_size() - 1);
+    if (last->ended_at() == 0) {
+      last->set_ended_at(loop_.wallSeconds());
+      last->set_exit(fmt::format("ended {} in session {}", toString(state), job.record.session()));
+    }
+  }
   if (job.relaunchPending) {
     loop_.cancelTimer(job.relaunchTimer);
     job.relaunchPending = false;
@@ -391,7 +438,7 @@ const v1::RestartStrategy& Dispatcher::strategyOf(const Job& job) const {
 
 bool Dispatcher::restartsWhenFailed(const Job& job) const {
   const auto& on = strategyOf(job).restart_on();
-  return !job.record.cancel_requested() &&
+  return !job.record.cancel_requested() && !inSession(job) &&
          std::find(on.begin(), on.end(), v1::JOB_FAILED) != on.end();
 }
 
@@ -542,6 +589,7 @@ void Dispatcher::checkSilentJobManagers() {
     persist(job);
     afterAttemptFailed(job, how);
   }
+  if (checkSilentSessions()) any = true;
   // A job that failed above may have let the next one launch, which armed it already.
   if (!any || watchdogArmed_) return;
   watchdogArmed_ = true;
@@ -611,8 +659,11 @@ v1::ReportJobStatusResponse Dispatcher::reportStatus(const v1::ReportJobStatusRe
     return response;
   }
   transition(*job, v1::RUNNING,
-             fmt::format("JobManager attempt {} running on {} (pid {})", request.attempt(),
-                         request.host(), request.pid()));
+             inSession(*job)
+                 ? fmt::format("running in session {} on {}", job->record.session(),
+                               request.address())
+                 : fmt::format("JobManager attempt {} running on {} (pid {})", request.attempt(),
+                               request.host(), request.pid()));
   return response;
 }
 
@@ -625,7 +676,9 @@ Result<v1::JobView> Dispatcher::cancel(const std::string& id) {
   }
   logger("dispatcher")->info("job {}: cancel requested", id);
   job->record.set_cancel_requested(true);
-  if (!job->jobManagerAlive) {
+  if (inSession(*job)) {
+    cancelInSession(*job);
+  } else if (!job->jobManagerAlive) {
     end(*job, v1::CANCELED, "canceled by the user", nullptr);
   } else {
     persist(*job);
@@ -653,6 +706,7 @@ v1::JobView Dispatcher::view(const Job& job, bool full) const {
   view.set_attempt(record.attempts_size());
   view.set_cancel_requested(record.cancel_requested());
   view.set_output(job.outputDir);
+  view.set_session(record.session());
   for (const auto& change : record.history()) {
     if (change.state() == v1::RUNNING && view.started_at() == 0) view.set_started_at(change.at());
     if (isEndState(change.state())) view.set_finished_at(change.at());
@@ -708,18 +762,25 @@ v1::Overview Dispatcher::overview() const {
     counts[toString(state)] = 0;
   }
   auto* held = overview.mutable_resources();
+  auto addTaskManager = [&](const v1::TaskManagerStatus& tm) {
+    if (tm.state() != "starting" && tm.state() != "running") return;
+    overview.set_taskmanagers(overview.taskmanagers() + 1);
+    held->set_cpus(held->cpus() + tm.resources().cpus());
+    held->set_mem(held->mem() + tm.resources().mem());
+    held->set_disk(held->disk() + tm.resources().disk());
+    held->set_gpus(held->gpus() + tm.resources().gpus());
+  };
   for (const auto& [id, job] : jobs_) {
     counts[toString(job.record.state())]++;
     if (job.jobManagerAlive) overview.set_jobmanagers(overview.jobmanagers() + 1);
-    if (isEndState(job.record.state())) continue;
-    for (const auto& tm : job.record.taskmanagers()) {
-      if (tm.state() != "starting" && tm.state() != "running") continue;
-      overview.set_taskmanagers(overview.taskmanagers() + 1);
-      held->set_cpus(held->cpus() + tm.resources().cpus());
-      held->set_mem(held->mem() + tm.resources().mem());
-      held->set_disk(held->disk() + tm.resources().disk());
-      held->set_gpus(held->gpus() + tm.resources().gpus());
-    }
+    // A session's TaskManagers are counted once, with the session below.
+    if (isEndState(job.record.state()) || inSession(job)) continue;
+    for (const auto& tm : job.record.taskmanagers()) addTaskManager(tm);
+  }
+  for (const auto& [name, session] : sessions_) {
+    if (session.alive) overview.set_jobmanagers(overview.jobmanagers() + 1);
+    if (isEndState(session.record.view().state())) continue;
+    for (const auto& tm : session.record.view().taskmanagers()) addTaskManager(tm);
   }
   overview.set_max_running_jobs(config_.maxRunningJobs);
   return overview;
@@ -846,6 +907,16 @@ Result<std::string> Dispatcher::jobManagerLog(const std::string& id) const {
   if (job->record.attempts_size() == 0) {
     return makeError(ErrorCode::kNotFound, "job {} has no JobManager yet ({})", id,
                      toString(job->record.state()));
+  }
+  if (inSession(*job)) {
+    // The session's JobManager logs for all of its jobs.
+    const Session* session = findSession(job->record.session());
+    if (session == nullptr) {
+      return makeError(ErrorCode::kNotFound, "job {}: its session {} is not known", id,
+                       job->record.session());
+    }
+    return jobManagerLogPath(store_.sessionDir(job->record.session()),
+                             session->record.view().jobmanager().attempt());
   }
   return jobManagerLogPath(store_.jobDir(id), job->record.attempts_size());
 }

@@ -6,6 +6,12 @@
 // JobManagers, and hears back from them twice: their status reports
 // (reportStatus, over RPC) and their exits (from the launcher).
 //
+// Sessions (docs/sessions.md) are supervised the same way: a session record
+// per name, its JobManager started and watched by the launcher, its reports
+// through reportSession(). A job submitted to a session is handed to it over
+// RPC (SessionGateway) instead of getting a JobManager of its own; it takes no
+// place among maxRunningJobs and is never restarted.
+//
 // Loop thread only. Time comes from the loop (tests drive a ManualEventLoop).
 
 #include <map>
@@ -21,8 +27,10 @@
 #include "dispatcher/jobmanager_gateway.hpp"
 #include "dispatcher/launcher.hpp"
 #include "dispatcher/restart_decision.hpp"
+#include "dispatcher/session_gateway.hpp"
 #include "dispatcher/submission.hpp"
 #include "tailor/v1/dispatcher.pb.h"
+#include "tailor/v1/session.pb.h"
 
 namespace tailor::dispatcher {
 
@@ -39,6 +47,8 @@ struct DispatcherConfig {
   // zk://HOSTS/PATH when Dispatchers elect a leader there: JobManagers report
   // to whichever leads (tailor-jobmanager --dispatcher-leaders).
   std::string dispatcherLeaders;
+  // A session asked to stop that has not exited after this long is killed.
+  Duration sessionStopGrace{30000};
 };
 
 class Dispatcher {
@@ -60,6 +70,10 @@ class Dispatcher {
   // How to ask JobManagers for their status; without one the Dispatcher only
   // listens to their reports. Call before recover().
   void setJobManagerGateway(JobManagerGateway* gateway) { gateway_ = gateway; }
+
+  // How to reach sessions (Session.SubmitJob, CancelJob, Stop); without one
+  // jobs of sessions wait and sessions stop only through their reports.
+  void setSessionGateway(SessionGateway* gateway) { sessionGateway_ = gateway; }
 
   // Records loaded and the state store writable (its last write succeeded).
   bool ready() const { return recovered_ && storeError_.empty(); }
@@ -112,6 +126,38 @@ class Dispatcher {
   // The log file of the job's latest JobManager attempt. kNotFound.
   Result<std::string> jobManagerLog(const std::string& id) const;
 
+  // --- sessions ---
+
+  // POST /v1/sessions: checks, stores the record (STARTING) and starts the
+  // session's JobManager. kInvalidArgument naming the field;
+  // kFailedPrecondition when a session of that name is not yet STOPPED or
+  // FAILED. A start that fails answers the session FAILED with why.
+  Result<v1::SessionView> startSession(const v1::StartSessionRequest& request);
+
+  // Sessions by name, each with its jobs.
+  v1::ListSessionsResponse sessions() const;
+
+  // kNotFound for an unknown name.
+  Result<v1::SessionView> session(const std::string& name) const;
+
+  // Stops a session: STOPPING, Session.Stop to it where it listens (else the
+  // answer to its next report says stop); killed after sessionStopGrace.
+  // kNotFound; kFailedPrecondition when it already ended.
+  Result<v1::SessionView> stopSession(const std::string& name);
+
+  // A session's report (Dispatcher.ReportSession): its address, TaskManagers
+  // and jobs; the first one moves it STARTING -> RUNNING and hands it the
+  // jobs that waited for it.
+  v1::ReportSessionResponse reportSession(const v1::ReportSessionRequest& request);
+
+  // The launcher's word that a session's JobManager is gone: STOPPED when
+  // asked to stop, else FAILED; either way its unfinished jobs FAILED.
+  void onSessionExited(const std::string& name, int attempt, const std::string& how);
+
+  // The launcher's word where a session's attempt was placed.
+  void onSessionPlaced(const std::string& name, int attempt, const std::string& host,
+                       const std::string& agentId);
+
   // A JobManager's status report (Dispatcher.ReportJobStatus).
   v1::ReportJobStatusResponse reportStatus(const v1::ReportJobStatusRequest& request);
 
@@ -137,8 +183,43 @@ class Dispatcher {
     std::optional<v1::JobReport> failedReport;
   };
 
+  struct Session {
+    v1::SessionRecord record;
+    bool alive = false;  // its JobManager may be running
+    MonotonicTime lastHeard{};
+    TimerId stopTimer = 0;
+    bool stopTimerArmed = false;
+    std::map<std::string, v1::SessionJob> reported;  // its jobs as it last reported them
+  };
+
   Job* find(const std::string& id);
   const Job* find(const std::string& id) const;
+  Session* findSession(const std::string& name);
+  const Session* findSession(const std::string& name) const;
+  v1::SessionView sessionView(const Session& session) const;
+  // Checks that `name` names a session that takes jobs now or soon.
+  Status checkSessionTakesJobs(const std::string& name) const;
+  void persist(Session& session);
+  // Moves the session to `state` (logged with `why`), written to the store.
+  void transition(Session& session, v1::SessionState state, const std::string& why = "");
+  // Ends the session STOPPED or FAILED (`error`), and its unfinished jobs with it.
+  void endSession(Session& session, v1::SessionState state, const std::string& error);
+  // Hands the session's jobs that wait for it over, in submission order.
+  void handOverWaiting(Session& session);
+  // Hands one job to its session (Session.SubmitJob): a new attempt with
+  // launcher "session", LAUNCHING.
+  void handOver(Job& job, const Session& session);
+  // Whether the job runs in a session (no JobManager of its own).
+  static bool inSession(const Job& job) { return !job.record.session().empty(); }
+  void cancelInSession(Job& job);
+  // Fails the jobs a RUNNING session's report leaves out although they were
+  // handed to it more than --jobmanager-timeout ago (lost on the way).
+  void failJobsTheSessionLost(Session& session);
+  // Recovery: the stored sessions, before the jobs; then what follows for both.
+  Status recoverSessions();
+  void settleSessionsAfterRecovery();
+  // The watchdog's round over sessions; true when any is watched.
+  bool checkSilentSessions();
   v1::JobView view(const Job& job, bool full) const;
   int running() const;
   // The answer to the submission that made job `id`.
@@ -182,7 +263,9 @@ class Dispatcher {
   DispatcherConfig config_;
   std::string address_;
   JobManagerGateway* gateway_ = nullptr;
+  SessionGateway* sessionGateway_ = nullptr;
   std::map<std::string, Job> jobs_;
+  std::map<std::string, Session> sessions_;  // by name
   std::map<std::int64_t, std::string> bySequence_;  // submission order
   std::map<std::string, std::string> bySubmission_;  // submission id -> job id
   std::int64_t nextSequence_ = 1;
@@ -196,5 +279,6 @@ class Dispatcher {
 };
 
 const char* toString(v1::JobState state);
+const char* toString(v1::SessionState state);
 
 }  // namespace tailor::dispatcher

@@ -1,8 +1,9 @@
 #pragma once
 
 // Where the Dispatcher keeps its job records so that they survive any
-// restart. The `local` store (a directory) is below; the ZooKeeper store of
-// the HA work implements the same interface.
+// restart, and the records of its sessions (docs/sessions.md). The `local`
+// store (a directory) is below; the ZooKeeper store of the HA work implements
+// the same interface.
 
 #include <memory>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include "common/result.hpp"
 #include "tailor/v1/dispatcher.pb.h"
+#include "tailor/v1/session.pb.h"
 
 namespace tailor::dispatcher {
 
@@ -24,6 +26,10 @@ class JobStore {
   virtual Result<std::string> putFiles(const std::string& jobId,
                                        const std::vector<v1::JobFile>& files) = 0;
 
+  // The files stored with the job (its spec among them), as putFiles got
+  // them. Fails when they cannot be read.
+  virtual Result<std::vector<v1::JobFile>> getFiles(const std::string& jobId) = 0;
+
   // Writes the record whole, replacing the previous one. Atomic and durable:
   // after a crash the store holds either the old or the new record, never a mix.
   virtual Status putJob(const v1::JobRecord& record) = 0;
@@ -31,6 +37,18 @@ class JobStore {
   // Every record in the store. Records that cannot be read are skipped and
   // named in `problems` (a damaged file never stops the Dispatcher).
   virtual Result<std::vector<v1::JobRecord>> loadJobs(std::vector<std::string>* problems) = 0;
+
+  // Writes a session's record whole (keyed by its name), replacing the
+  // previous one; atomic and durable like putJob.
+  virtual Status putSession(const v1::SessionRecord& record) = 0;
+
+  // Every session record in the store; unreadable ones are skipped and named
+  // in `problems`.
+  virtual Result<std::vector<v1::SessionRecord>> loadSessions(
+      std::vector<std::string>* problems) = 0;
+
+  // A local folder of the session's own for its JobManagers' logs and work files.
+  virtual std::string sessionDir(const std::string& name) const = 0;
 
   // A small value of the Dispatcher's own under `key` (its Mesos framework
   // id); empty when never set. Durable like records.

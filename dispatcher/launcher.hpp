@@ -3,7 +3,9 @@
 // How the Dispatcher starts JobManagers: `local` (a child process, the
 // default) or `mesos` (a Mesos task of the Dispatcher's own framework). The
 // launcher only starts, watches and stops processes; what a JobManager's end
-// means for its job is the Dispatcher's business.
+// means for its job is the Dispatcher's business. A session's JobManager
+// (`tailor-jobmanager --session NAME`, docs/sessions.md) is started and
+// watched the same way, keyed by the session's name instead of a job id.
 
 #include <functional>
 #include <string>
@@ -11,6 +13,7 @@
 
 #include "common/result.hpp"
 #include "tailor/v1/dispatcher.pb.h"
+#include "tailor/v1/session.pb.h"
 
 namespace tailor::dispatcher {
 
@@ -27,6 +30,21 @@ struct JobManagerLaunch {
   // zk://... where Dispatchers elect their leader (--dispatcher-leaders), or empty.
   std::string dispatcherLeaders;
 };
+
+// What a session's JobManager attempt needs.
+struct SessionLaunch {
+  std::string name;
+  int attempt = 1;  // 1, 2, ... over the lives of sessions of this name
+  v1::SessionOptions options;
+  std::string sessionDir;  // the session's folder for logs and work files
+  std::string dispatcherAddress;
+  std::string dispatcherLeaders;
+};
+
+// The flags of `tailor-jobmanager` that say how a session runs (--session
+// NAME, then --session-idle-timeout, --session-min-resources and --sizing
+// when set), shared by the launchers.
+std::vector<std::string> sessionFlags(const SessionLaunch& launch);
 
 // Where an attempt's files are, in the job's folder.
 std::string jobManagerLogPath(const std::string& jobDir, int attempt);
@@ -62,6 +80,19 @@ class JobManagerLauncher {
   // Asks the attempt to stop (the JobManager cancels its job and exits);
   // `force` kills it at once.
   virtual void stop(const std::string& jobId, int attempt, bool force) = 0;
+
+  // The same for the JobManagers of sessions: where their exits go, start
+  // (an error: nothing started), adopt after a restart, stop (`force`: kill).
+  using SessionExitCallback =
+      std::function<void(const std::string& name, int attempt, const std::string& how)>;
+  virtual void setSessionExitCallback(SessionExitCallback callback) = 0;
+  virtual Result<v1::JobManagerAttempt> launchSession(const SessionLaunch& launch) = 0;
+  virtual void adoptSession(const std::string& name, const v1::JobManagerAttempt& attempt) = 0;
+  virtual void stopSession(const std::string& name, int attempt, bool force) = 0;
+  // Where a session's attempt was placed (Mesos), as setPlacedCallback.
+  virtual void setSessionPlacedCallback(PlacedCallback callback) {}
+  // As waiting(), for a session's attempt.
+  virtual bool waitingSession(const std::string& name, int attempt) const { return false; }
 
   // True while the attempt waits for resources (no Mesos offer fitted yet):
   // silence then is not a lost JobManager.

@@ -5,9 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 
 #include "common/file_chunk.hpp"
 
@@ -73,6 +75,31 @@ Status writeJobFiles(const fs::path& folder, const std::vector<v1::JobFile>& fil
   return Status();
 }
 
+Result<std::vector<v1::JobFile>> readJobFiles(const fs::path& folder) {
+  std::vector<v1::JobFile> files;
+  std::error_code ec;
+  fs::recursive_directory_iterator it(folder, ec);
+  if (ec) return makeError(ErrorCode::kIo, "cannot list '{}': {}", folder.string(), ec.message());
+  for (auto entry = fs::begin(it); entry != fs::end(it); entry.increment(ec)) {
+    if (ec) return makeError(ErrorCode::kIo, "cannot list '{}': {}", folder.string(), ec.message());
+    std::error_code statError;
+    if (!entry->is_regular_file(statError)) continue;
+    auto content = readWholeFile(entry->path().string());
+    if (!content) return makeError(ErrorCode::kIo, "cannot read '{}'", entry->path().string());
+    v1::JobFile file;
+    file.set_path(entry->path().lexically_relative(folder).string());
+    file.set_content(std::move(*content));
+    files.push_back(std::move(file));
+  }
+  std::sort(files.begin(), files.end(),
+            [](const v1::JobFile& a, const v1::JobFile& b) { return a.path() < b.path(); });
+  return files;
+}
+
+Result<std::vector<v1::JobFile>> LocalJobStore::getFiles(const std::string& jobId) {
+  return readJobFiles(fs::path(jobDir(jobId)) / "files");
+}
+
 Result<std::string> LocalJobStore::getValue(const std::string& key) {
   return readWholeFile(root_ + "/values/" + key).value_or("");
 }
@@ -92,16 +119,24 @@ Status LocalJobStore::putJob(const v1::JobRecord& record) {
   return writeFileAtomically(folder + "/record.pb", record.SerializeAsString());
 }
 
-Result<std::vector<v1::JobRecord>> LocalJobStore::loadJobs(std::vector<std::string>* problems) {
-  std::vector<v1::JobRecord> records;
+namespace {
+
+// Reads DIR/<folder>/<key>/record.pb of every key; `parse` takes the bytes
+// and the folder's name and says whether they are a valid record of it.
+template <typename Record>
+Result<std::vector<Record>> loadRecords(
+    const std::string& root, const std::string& folder, const char* what,
+    const std::function<bool(const std::string&, const std::string&, Record&)>& parse,
+    std::vector<std::string>* problems) {
+  std::vector<Record> records;
   std::error_code ec;
-  fs::directory_iterator it(fs::path(root_) / "jobs", ec);
-  if (ec) {
-    return makeError(ErrorCode::kIo, "cannot list '{}/jobs': {}", root_, ec.message());
-  }
+  fs::path listed = fs::path(root) / folder;
+  if (folder == "sessions" && !fs::exists(listed, ec)) return records;  // none started yet
+  fs::directory_iterator it(listed, ec);
+  if (ec) return makeError(ErrorCode::kIo, "cannot list '{}': {}", listed.string(), ec.message());
   for (auto entry = fs::begin(it); entry != fs::end(it); entry.increment(ec)) {
     if (ec) {
-      if (problems != nullptr) problems->push_back(root_ + "/jobs: " + ec.message());
+      if (problems != nullptr) problems->push_back(listed.string() + ": " + ec.message());
       break;
     }
     std::error_code statError;
@@ -115,15 +150,47 @@ Result<std::vector<v1::JobRecord>> LocalJobStore::loadJobs(std::vector<std::stri
       continue;
     }
     auto bytes = readWholeFile(file.string());
-    v1::JobRecord record;
-    if (!bytes || !record.ParseFromString(*bytes) || record.id().empty() ||
-        record.id() != entry->path().filename().string()) {
-      if (problems != nullptr) problems->push_back(file.string() + ": not a valid job record");
+    Record record;
+    if (!bytes || !parse(*bytes, entry->path().filename().string(), record)) {
+      if (problems != nullptr) problems->push_back(file.string() + ": not a valid " + what);
       continue;
     }
     records.push_back(std::move(record));
   }
   return records;
+}
+
+}  // namespace
+
+Result<std::vector<v1::JobRecord>> LocalJobStore::loadJobs(std::vector<std::string>* problems) {
+  return loadRecords<v1::JobRecord>(
+      root_, "jobs", "job record",
+      [](const std::string& bytes, const std::string& id, v1::JobRecord& record) {
+        return record.ParseFromString(bytes) && !record.id().empty() && record.id() == id;
+      },
+      problems);
+}
+
+std::string LocalJobStore::sessionDir(const std::string& name) const {
+  return root_ + "/sessions/" + name;
+}
+
+Status LocalJobStore::putSession(const v1::SessionRecord& record) {
+  std::string folder = sessionDir(record.view().name());
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  if (ec) return makeError(ErrorCode::kIo, "cannot create '{}': {}", folder, ec.message());
+  return writeFileAtomically(folder + "/record.pb", record.SerializeAsString());
+}
+
+Result<std::vector<v1::SessionRecord>> LocalJobStore::loadSessions(
+    std::vector<std::string>* problems) {
+  return loadRecords<v1::SessionRecord>(
+      root_, "sessions", "session record",
+      [](const std::string& bytes, const std::string& name, v1::SessionRecord& record) {
+        return record.ParseFromString(bytes) && record.view().name() == name;
+      },
+      problems);
 }
 
 Result<std::unique_ptr<JobStore>> openJobStore(const std::string& spec) {

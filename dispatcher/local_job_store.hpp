@@ -4,7 +4,9 @@
 //   record.pb      the JobRecord (binary protobuf), replaced atomically
 //   files/         the submitted spec and files
 //   ...            logs, reports and work folders of its JobManagers
-// and DIR/values/<key> for the Dispatcher's own values (its framework id).
+// DIR/sessions/<name>/ with record.pb (the SessionRecord) and its
+// JobManagers' logs and work folders, and DIR/values/<key> for the
+// Dispatcher's own values (its framework id).
 // Writes go to a fresh temporary file that is fsync'ed, renamed over the old one,
 // and the folder fsync'ed, so a crash leaves either the old or the new record.
 // Loop thread only: writes block for the fsync (a few milliseconds).
@@ -22,8 +24,12 @@ class LocalJobStore : public JobStore {
 
   Result<std::string> putFiles(const std::string& jobId,
                                const std::vector<v1::JobFile>& files) override;
+  Result<std::vector<v1::JobFile>> getFiles(const std::string& jobId) override;
   Status putJob(const v1::JobRecord& record) override;
   Result<std::vector<v1::JobRecord>> loadJobs(std::vector<std::string>* problems) override;
+  Status putSession(const v1::SessionRecord& record) override;
+  Result<std::vector<v1::SessionRecord>> loadSessions(std::vector<std::string>* problems) override;
+  std::string sessionDir(const std::string& name) const override;
   Result<std::string> getValue(const std::string& key) override;
   Status putValue(const std::string& key, const std::string& value) override;
   std::string jobDir(const std::string& jobId) const override;
@@ -41,6 +47,9 @@ class LocalJobStore : public JobStore {
 // Writes a job's submitted files into `folder` (created if needed), never
 // outside it.
 Status writeJobFiles(const std::filesystem::path& folder, const std::vector<v1::JobFile>& files);
+
+// Reads back every file under `folder`, paths relative to it, in path order.
+Result<std::vector<v1::JobFile>> readJobFiles(const std::filesystem::path& folder);
 
 
 }  // namespace tailor::dispatcher

@@ -4,11 +4,12 @@
 // Dispatcher, in its own process group so it survives the Dispatcher (a
 // restarted Dispatcher adopts it). Exits are found by polling from the loop:
 // waitpid(WNOHANG) for our own children, and for adopted ones /proc/<pid>
-// (checked to still be that job's tailor-jobmanager, so a reused pid is not
-// mistaken for it).
+// (checked to still be that job's or session's tailor-jobmanager, so a
+// reused pid is not mistaken for it).
 
 #include <map>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -33,17 +34,39 @@ class LocalLauncher : public JobManagerLauncher {
   Result<v1::JobManagerAttempt> launch(const JobManagerLaunch& launch) override;
   void adopt(const std::string& jobId, const v1::JobManagerAttempt& attempt) override;
   void stop(const std::string& jobId, int attempt, bool force) override;
+  void setSessionExitCallback(SessionExitCallback callback) override {
+    onSessionExit_ = std::move(callback);
+  }
+  Result<v1::JobManagerAttempt> launchSession(const SessionLaunch& launch) override;
+  void adoptSession(const std::string& name, const v1::JobManagerAttempt& attempt) override;
+  void stopSession(const std::string& name, int attempt, bool force) override;
   std::string name() const override { return "local"; }
 
   // The command line of an attempt (exposed for tests).
   std::vector<std::string> commandLine(const JobManagerLaunch& launch) const;
+  std::vector<std::string> commandLine(const SessionLaunch& launch) const;
 
  private:
+  enum class Kind { kJob, kSession };
+  struct Key {
+    Kind kind;
+    std::string id;  // the job's id or the session's name
+    int attempt;
+    bool operator<(const Key& other) const {
+      return std::tie(kind, id, attempt) < std::tie(other.kind, other.id, other.attempt);
+    }
+  };
   struct Watched {
     pid_t pid = -1;
     bool child = false;  // ours: reaped with waitpid
   };
 
+  // Starts `argv` with its output in `console`, watched as `key`.
+  Result<v1::JobManagerAttempt> spawn(const Key& key, std::vector<std::string> argv,
+                                      const std::string& workDir, const std::string& console);
+  void stopWatched(const Key& key, bool force);
+  // True when /proc says the adopted `pid` still runs the JobManager of `key`.
+  bool stillRuns(pid_t pid, const Key& key) const;
   void poll();
   // Polls again after the interval, unless a poll is already due or nothing is watched.
   void armPoll();
@@ -52,7 +75,8 @@ class LocalLauncher : public JobManagerLauncher {
   EventLoop& loop_;
   LocalLauncherConfig config_;
   ExitCallback onExit_;
-  std::map<std::pair<std::string, int>, Watched> watched_;  // by (job id, attempt)
+  SessionExitCallback onSessionExit_;
+  std::map<Key, Watched> watched_;
   TimerId timer_ = 0;
   bool timerArmed_ = false;
 };

@@ -1,6 +1,6 @@
 // tailor-dispatcher: the long-running service that takes jobs over REST,
 // keeps their records in the state store and launches one tailor-jobmanager
-// per job. The composition root: only this file wires real objects.
+// per job, or per session (hands a session's jobs to it). The composition root: only this file wires real objects.
 
 #include <signal.h>
 #include <unistd.h>
@@ -167,6 +167,8 @@ int main(int argc, char** argv) {
   rpc::Client rpcClient(jobManagerCalls);
   dispatcher::RpcJobManagerGateway jobManagers(rpcClient);
   core.setJobManagerGateway(&jobManagers);
+  dispatcher::RpcSessionGateway sessionCalls(rpcClient);
+  core.setSessionGateway(&sessionCalls);
 
   http::Server server(loop, flags.bind, static_cast<std::uint16_t>(flags.port));
   dispatcher::RestApiConfig apiConfig;
@@ -192,6 +194,14 @@ int main(int argc, char** argv) {
           return makeError(ErrorCode::kUnavailable, "this Dispatcher is a standby");
         }
         return core.reportStatus(request);
+      });
+  rpcServer.handle<v1::ReportSessionRequest, v1::ReportSessionResponse>(
+      "Dispatcher", "ReportSession",
+      [&](const v1::ReportSessionRequest& request) -> Result<v1::ReportSessionResponse> {
+        if (!leading) {
+          return makeError(ErrorCode::kUnavailable, "this Dispatcher is a standby");
+        }
+        return core.reportSession(request);
       });
   dispatcher::addRestApi(server, core, apiConfig);
   auto port = server.start();

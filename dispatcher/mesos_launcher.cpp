@@ -63,6 +63,10 @@ std::string jobManagerTaskId(const std::string& jobId, int attempt) {
   return "jobmanager-" + jobId + "-" + std::to_string(attempt);
 }
 
+std::string sessionTaskId(const std::string& name, int attempt) {
+  return "session-" + name + "-" + std::to_string(attempt);
+}
+
 Status checkFrameworkName(const std::string& name) {
   if (name.empty()) return makeError(ErrorCode::kInvalidArgument, "--framework-name: empty");
   if (name.rfind("tailor-job-", 0) == 0) {
@@ -106,10 +110,10 @@ void MesosLauncher::start() {
   offers_.start(info);
 }
 
-std::string MesosLauncher::commandLine(const JobManagerLaunch& launch, const std::string& host,
-                                       std::uint64_t port) const {
-  const std::string base = "http://" + launch.dispatcherAddress;
-  std::string output = launch.outputDir.empty() ? "\"$MESOS_SANDBOX/output\"" : quote(launch.outputDir);
+std::string MesosLauncher::clusterFlags(const std::string& dispatcherAddress,
+                                        const std::string& dispatcherLeaders,
+                                        const std::string& host, std::uint64_t port) const {
+  const std::string base = "http://" + dispatcherAddress;
   // From the release tarball, unpacked into the sandbox (one tailor-<version>/
   // folder), or the bare binaries.
   const bool release = !config_.releaseUrl.empty();
@@ -117,25 +121,52 @@ std::string MesosLauncher::commandLine(const JobManagerLaunch& launch, const std
   // its TaskManagers' executor comes from whichever Dispatcher leads when
   // each is launched ("dispatcher:/PATH", resolved by the JobManager).
   const std::string executorUri = release ? config_.releaseUrl
-                                  : launch.dispatcherLeaders.empty()
+                                  : dispatcherLeaders.empty()
                                       ? base + "/v1/artifacts/tailor-taskmanager"
                                       : "dispatcher:/v1/artifacts/tailor-taskmanager";
-  std::string command = fmt::format(
-      "exec {} --job-spec \"$MESOS_SANDBOX/files/\"{} --job-id {} "
-      "--dispatcher {} --dispatcher-attempt {} --work-dir \"$MESOS_SANDBOX/work\" --output {} "
-      "--report \"$MESOS_SANDBOX/report.json\" --log-file \"$MESOS_SANDBOX/jobmanager.log\" "
-      "--log-level {} --bind {} --advertise-host {} --rpc-port {} --mesos-master {} "
+  std::string flags = fmt::format(
+      "--bind {} --advertise-host {} --rpc-port {} --mesos-master {} "
       "--mesos-content-type {} --mesos-role {} --taskmanager-executor {} "
       "--taskmanager-executor-uri {}",
-      release ? "tailor-*/bin/tailor-jobmanager" : "./tailor-jobmanager",
-      quote(fs::path(launch.specPath).filename().string()), quote(launch.jobId),
-      quote(launch.dispatcherAddress), launch.attempt, output, config_.logLevel,
       tailor::mesos::bindAddressFor(host), quote(host.empty() ? "127.0.0.1" : host), port,
       quote(config_.mesosMasters), config_.contentType, quote(config_.role),
       release ? quote("tailor-*/bin/tailor-taskmanager") : "./tailor-taskmanager",
       quote(executorUri));
-  if (!config_.user.empty()) command += " --mesos-user " + quote(config_.user);
+  if (!config_.user.empty()) flags += " --mesos-user " + quote(config_.user);
+  return flags;
+}
+
+std::string MesosLauncher::commandLine(const JobManagerLaunch& launch, const std::string& host,
+                                       std::uint64_t port) const {
+  std::string output = launch.outputDir.empty() ? "\"$MESOS_SANDBOX/output\"" : quote(launch.outputDir);
+  std::string command = fmt::format(
+      "exec {} --job-spec \"$MESOS_SANDBOX/files/\"{} --job-id {} "
+      "--dispatcher {} --dispatcher-attempt {} --work-dir \"$MESOS_SANDBOX/work\" --output {} "
+      "--report \"$MESOS_SANDBOX/report.json\" --log-file \"$MESOS_SANDBOX/jobmanager.log\" "
+      "--log-level {} {}",
+      config_.releaseUrl.empty() ? "./tailor-jobmanager" : "tailor-*/bin/tailor-jobmanager",
+      quote(fs::path(launch.specPath).filename().string()), quote(launch.jobId),
+      quote(launch.dispatcherAddress), launch.attempt, output, config_.logLevel,
+      clusterFlags(launch.dispatcherAddress, launch.dispatcherLeaders, host, port));
   if (!launch.haStore.empty()) command += " --ha-store " + quote(launch.haStore);
+  if (!launch.dispatcherLeaders.empty()) {
+    command += " --dispatcher-leaders " + quote(launch.dispatcherLeaders);
+  }
+  for (const auto& arg : config_.extraArgs) command += " " + quote(arg);
+  return command;
+}
+
+std::string MesosLauncher::commandLine(const SessionLaunch& launch, const std::string& host,
+                                       std::uint64_t port) const {
+  std::string command = "exec " + std::string(config_.releaseUrl.empty()
+                                                  ? "./tailor-jobmanager"
+                                                  : "tailor-*/bin/tailor-jobmanager");
+  for (const auto& flag : sessionFlags(launch)) command += " " + quote(flag);
+  command += fmt::format(
+      " --dispatcher {} --dispatcher-attempt {} --work-dir \"$MESOS_SANDBOX/work\" "
+      "--log-file \"$MESOS_SANDBOX/jobmanager.log\" --log-level {} {}",
+      quote(launch.dispatcherAddress), launch.attempt, config_.logLevel,
+      clusterFlags(launch.dispatcherAddress, launch.dispatcherLeaders, host, port));
   if (!launch.dispatcherLeaders.empty()) {
     command += " --dispatcher-leaders " + quote(launch.dispatcherLeaders);
   }
@@ -147,7 +178,7 @@ Result<v1::JobManagerAttempt> MesosLauncher::launch(const JobManagerLaunch& laun
   Status packed = packFiles(launch.jobDir);
   if (!packed.ok()) return packed.error();
   std::string taskId = jobManagerTaskId(launch.jobId, launch.attempt);
-  attempts_[taskId] = Attempt{launch.jobId, launch.attempt, launch};
+  attempts_[taskId] = Attempt{launch.jobId, launch.attempt, false, launch, {}};
   // One port for the JobManager's RPC endpoint.
   offers_.request(taskId, config_.jobManagerResources, 1);
   v1::JobManagerAttempt attempt;
@@ -155,6 +186,49 @@ Result<v1::JobManagerAttempt> MesosLauncher::launch(const JobManagerLaunch& laun
   attempt.set_launcher(name());
   attempt.set_mesos_task_id(taskId);
   return attempt;
+}
+
+Result<v1::JobManagerAttempt> MesosLauncher::launchSession(const SessionLaunch& launch) {
+  std::string taskId = sessionTaskId(launch.name, launch.attempt);
+  Attempt planned;
+  planned.jobId = launch.name;
+  planned.attempt = launch.attempt;
+  planned.session = true;
+  planned.sessionLaunch = launch;
+  attempts_[taskId] = std::move(planned);
+  offers_.request(taskId, config_.jobManagerResources, 1);
+  v1::JobManagerAttempt attempt;
+  attempt.set_attempt(launch.attempt);
+  attempt.set_launcher(name());
+  attempt.set_mesos_task_id(taskId);
+  return attempt;
+}
+
+void MesosLauncher::adoptSession(const std::string& name, const v1::JobManagerAttempt& attempt) {
+  std::string taskId = attempt.mesos_task_id().empty() ? sessionTaskId(name, attempt.attempt())
+                                                       : attempt.mesos_task_id();
+  Attempt adopted;
+  adopted.jobId = name;
+  adopted.attempt = attempt.attempt();
+  adopted.session = true;
+  attempts_[taskId] = adopted;
+  offers_.adopt(taskId, attempt.mesos_agent_id());
+}
+
+void MesosLauncher::stopSession(const std::string& name, int attempt, bool force) {
+  stopTask(sessionTaskId(name, attempt));
+}
+
+bool MesosLauncher::waitingSession(const std::string& name, int attempt) const {
+  return offers_.pending(sessionTaskId(name, attempt));
+}
+
+void MesosLauncher::reportExit(const Attempt& attempt, const std::string& how) {
+  if (attempt.session) {
+    if (onSessionExit_) onSessionExit_(attempt.jobId, attempt.attempt, how);
+  } else if (onExit_) {
+    onExit_(attempt.jobId, attempt.attempt, how);
+  }
 }
 
 void MesosLauncher::adopt(const std::string& jobId, const v1::JobManagerAttempt& attempt) {
@@ -169,15 +243,18 @@ void MesosLauncher::adopt(const std::string& jobId, const v1::JobManagerAttempt&
 }
 
 void MesosLauncher::stop(const std::string& jobId, int attempt, bool force) {
-  std::string taskId = jobManagerTaskId(jobId, attempt);
-  if (attempts_.count(taskId) == 0) return;
+  stopTask(jobManagerTaskId(jobId, attempt));
+}
+
+void MesosLauncher::stopTask(const std::string& taskId) {
+  auto it = attempts_.find(taskId);
+  if (it == attempts_.end()) return;
   if (offers_.pending(taskId)) {
     offers_.withdraw(taskId);
-    attempts_.erase(taskId);
+    Attempt withdrawn = it->second;
+    attempts_.erase(it);
     // Reported from the loop, not from inside the caller's stop().
-    loop_.post([this, jobId, attempt] {
-      if (onExit_) onExit_(jobId, attempt, "stopped before it was launched");
-    });
+    loop_.post([this, withdrawn] { reportExit(withdrawn, "stopped before it was launched"); });
     return;
   }
   // Mesos' command executor sends SIGTERM, then SIGKILL after the kill grace
@@ -211,8 +288,11 @@ v1mesos::TaskInfo MesosLauncher::makeTask(const std::string& taskId, const v1mes
                                           const std::vector<std::uint64_t>& ports) {
   const Attempt& attempt = attempts_.at(taskId);
   const JobManagerLaunch& launch = attempt.launch;
+  const std::string& dispatcherAddress =
+      attempt.session ? attempt.sessionLaunch.dispatcherAddress : launch.dispatcherAddress;
   v1mesos::TaskInfo task;
-  task.set_name("tailor-jobmanager " + launch.jobId);
+  task.set_name(attempt.session ? "tailor-session " + attempt.jobId
+                                : "tailor-jobmanager " + launch.jobId);
   task.mutable_task_id()->set_value(taskId);
   *task.mutable_agent_id() = offer.agent_id();
   tailor::mesos::addScalarResources(task.mutable_resources(), config_.jobManagerResources,
@@ -229,7 +309,7 @@ v1mesos::TaskInfo MesosLauncher::makeTask(const std::string& taskId, const v1mes
     *task.add_resources() = portResource;
   }
   auto* command = task.mutable_command();
-  const std::string base = "http://" + launch.dispatcherAddress;
+  const std::string base = "http://" + dispatcherAddress;
   auto* binary = command->add_uris();
   if (config_.releaseUrl.empty()) {
     binary->set_value(base + "/v1/artifacts/tailor-jobmanager");
@@ -239,24 +319,31 @@ v1mesos::TaskInfo MesosLauncher::makeTask(const std::string& taskId, const v1mes
     binary->set_value(config_.releaseUrl);
     binary->set_extract(true);
   }
-  auto* files = command->add_uris();
-  files->set_value(base + "/v1/jobs/" + launch.jobId + "/files.tar");
-  files->set_extract(true);
   command->set_shell(true);
-  command->set_value(commandLine(launch, offer.hostname(), port));
+  if (attempt.session) {
+    command->set_value(commandLine(attempt.sessionLaunch, offer.hostname(), port));
+  } else {
+    auto* files = command->add_uris();
+    files->set_value(base + "/v1/jobs/" + launch.jobId + "/files.tar");
+    files->set_extract(true);
+    command->set_value(commandLine(launch, offer.hostname(), port));
+  }
   logger("mesoslauncher")
-      ->info("launching JobManager {} for job {} ({}) on agent {} ({}) from offer {}", taskId,
-             launch.jobId, config_.jobManagerResources.toString(), offer.agent_id().value(),
-             offer.hostname(), offer.id().value());
+      ->info("launching JobManager {} for {} {} ({}) on agent {} ({}) from offer {}", taskId,
+             attempt.session ? "session" : "job", attempt.jobId,
+             config_.jobManagerResources.toString(), offer.agent_id().value(), offer.hostname(),
+             offer.id().value());
   return task;
 }
 
 void MesosLauncher::onTaskLaunched(const std::string& taskId, const v1mesos::Offer& offer) {
   auto it = attempts_.find(taskId);
-  if (it == attempts_.end() || !onPlaced_) return;
-  loop_.post([this, jobId = it->second.jobId, attempt = it->second.attempt,
+  if (it == attempts_.end()) return;
+  PlacedCallback& placed = it->second.session ? onSessionPlaced_ : onPlaced_;
+  if (!placed) return;
+  loop_.post([&placed, id = it->second.jobId, attempt = it->second.attempt,
               host = offer.hostname(), agent = offer.agent_id().value()] {
-    if (onPlaced_) onPlaced_(jobId, attempt, host, agent);
+    if (placed) placed(id, attempt, host, agent);
   });
 }
 
@@ -268,7 +355,7 @@ void MesosLauncher::onTaskEnded(const std::string& taskId, const std::string& re
   if (it == attempts_.end()) return;
   Attempt ended = it->second;
   attempts_.erase(it);
-  if (onExit_) onExit_(ended.jobId, ended.attempt, "Mesos task " + reason);
+  reportExit(ended, "Mesos task " + reason);
 }
 
 }  // namespace tailor::dispatcher

@@ -17,6 +17,10 @@
 // re-subscribes as the same framework and its running JobManager tasks stay
 // (they are reconciled, and adopted by the Dispatcher).
 //
+// A session's JobManager is a task `session-<name>-<attempt>` of the same
+// framework, fetching only tailor-jobmanager (a session gets its jobs' files
+// over RPC).
+//
 // Loop thread only.
 
 #include <map>
@@ -78,6 +82,16 @@ class MesosLauncher : public JobManagerLauncher,
   void adopt(const std::string& jobId, const v1::JobManagerAttempt& attempt) override;
   void stop(const std::string& jobId, int attempt, bool force) override;
   bool waiting(const std::string& jobId, int attempt) const override;
+  void setSessionExitCallback(SessionExitCallback callback) override {
+    onSessionExit_ = std::move(callback);
+  }
+  void setSessionPlacedCallback(PlacedCallback callback) override {
+    onSessionPlaced_ = std::move(callback);
+  }
+  Result<v1::JobManagerAttempt> launchSession(const SessionLaunch& launch) override;
+  void adoptSession(const std::string& name, const v1::JobManagerAttempt& attempt) override;
+  void stopSession(const std::string& name, int attempt, bool force) override;
+  bool waitingSession(const std::string& name, int attempt) const override;
   std::string name() const override { return "mesos"; }
 
   // SchedulerListener
@@ -88,13 +102,27 @@ class MesosLauncher : public JobManagerLauncher,
   // The command a JobManager task runs (exposed for tests).
   std::string commandLine(const JobManagerLaunch& launch, const std::string& host,
                           std::uint64_t port) const;
+  std::string commandLine(const SessionLaunch& launch, const std::string& host,
+                          std::uint64_t port) const;
 
  private:
   struct Attempt {
-    std::string jobId;
+    std::string jobId;  // or the session's name
     int attempt = 0;
+    bool session = false;
     JobManagerLaunch launch;
+    SessionLaunch sessionLaunch;
   };
+
+  // The flags every JobManager task gets: where it listens, its Mesos
+  // framework's settings, its TaskManagers' executor, the Dispatcher's leaders.
+  std::string clusterFlags(const std::string& dispatcherAddress,
+                           const std::string& dispatcherLeaders, const std::string& host,
+                           std::uint64_t port) const;
+  // Stops the task `taskId` (withdrawn when not launched yet).
+  void stopTask(const std::string& taskId);
+  // Reports the end of `attempt` to the callback of its kind.
+  void reportExit(const Attempt& attempt, const std::string& how);
 
   // OfferLoopOwner
   ::mesos::v1::TaskInfo makeTask(const std::string& taskId, const ::mesos::v1::Offer& offer,
@@ -108,7 +136,9 @@ class MesosLauncher : public JobManagerLauncher,
   JobStore& store_;
   MesosLauncherConfig config_;
   ExitCallback onExit_;
+  SessionExitCallback onSessionExit_;
   PlacedCallback onPlaced_;
+  PlacedCallback onSessionPlaced_;
   tailor::mesos::SchedulerConnection* connection_ = nullptr;
   tailor::mesos::OfferLoop offers_;
   std::map<std::string, Attempt> attempts_;  // by task id
@@ -116,5 +146,7 @@ class MesosLauncher : public JobManagerLauncher,
 
 // "jobmanager-<job id>-<attempt>"
 std::string jobManagerTaskId(const std::string& jobId, int attempt);
+// "session-<name>-<attempt>"
+std::string sessionTaskId(const std::string& name, int attempt);
 
 }  // namespace tailor::dispatcher

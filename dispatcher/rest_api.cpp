@@ -318,6 +318,56 @@ void addRestApi(http::Server& server, Dispatcher& dispatcher, const RestApiConfi
     }
   });
 
+  // Sessions: /v1/sessions and /v1/sessions/{name}.
+  auto sessionName = [](const std::string& path) -> std::optional<std::string> {
+    const std::string prefix = "/v1/sessions/";
+    if (path.rfind(prefix, 0) != 0) return std::nullopt;
+    std::string name = decode(path.substr(prefix.size()));
+    if (name.empty() || name.find('/') != std::string::npos) return std::nullopt;
+    return name;
+  };
+  server.route("POST", "/v1/sessions", [&dispatcher, config, standby](
+                                           const http::Request& request, http::Responder respond) {
+    if (auto answer = standby(request)) return respond(std::move(*answer));
+    if (request.path != "/v1/sessions") {
+      return respond(apiError(404, "NOT_FOUND", "no route for POST " + request.path));
+    }
+    v1::StartSessionRequest start;
+    auto parsed = pbutil::JsonStringToMessage(request.body, &start, pbutil::JsonParseOptions());
+    if (!parsed.ok()) {
+      return respond(apiError(400, "INVALID_ARGUMENT",
+                              "request body: not a session start (expected JSON with name and "
+                              "options): " +
+                                  std::string(parsed.message())));
+    }
+    auto started = dispatcher.startSession(start);
+    if (!started.ok()) return respond(errorResponse(started.error()));
+    http::Response created = json(201, *started);
+    created.headers.emplace_back("Location",
+                                 config.externalBasePath + "/v1/sessions/" + started->name());
+    respond(std::move(created));
+  });
+  server.route("GET", "/v1/sessions", [&dispatcher, standby, sessionName](
+                                          const http::Request& request, http::Responder respond) {
+    if (auto answer = standby(request)) return respond(std::move(*answer));
+    if (request.path == "/v1/sessions" || request.path == "/v1/sessions/") {
+      return respond(json(200, dispatcher.sessions()));
+    }
+    auto name = sessionName(request.path);
+    if (!name) return respond(apiError(404, "NOT_FOUND", "no route for GET " + request.path));
+    auto session = dispatcher.session(*name);
+    respond(session.ok() ? json(200, *session) : errorResponse(session.error()));
+  });
+  server.route("DELETE", "/v1/sessions/", [&dispatcher, standby, sessionName](
+                                              const http::Request& request,
+                                              http::Responder respond) {
+    if (auto answer = standby(request)) return respond(std::move(*answer));
+    auto name = sessionName(request.path);
+    if (!name) return respond(apiError(404, "NOT_FOUND", "no route for DELETE " + request.path));
+    auto stopped = dispatcher.stopSession(*name);
+    respond(stopped.ok() ? json(202, *stopped) : errorResponse(stopped.error()));
+  });
+
   server.route("GET", "/v1/overview", [&dispatcher, notFound, standby](
                                           const http::Request& request, http::Responder respond) {
     if (auto answer = standby(request)) return respond(std::move(*answer));

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "common/jobspec/jobspec.hpp"
+#include "common/resources.hpp"
 
 namespace tailor::dispatcher {
 
@@ -133,6 +134,45 @@ int launchSlots(int running, int maxRunning) { return std::max(0, maxRunning - r
 
 bool isEndState(v1::JobState state) {
   return state == v1::FINISHED || state == v1::FAILED || state == v1::CANCELED;
+}
+
+bool isEndState(v1::SessionState state) {
+  return state == v1::SESSION_STOPPED || state == v1::SESSION_FAILED;
+}
+
+Status checkStartSession(const v1::StartSessionRequest& request) {
+  const std::string& name = request.name();
+  bool valid = !name.empty() && name.size() <= 64 && name[0] >= 'a' && name[0] <= 'z' &&
+               name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") == std::string::npos;
+  if (!valid) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "name: '{}' is not a session name (expected 1 to 64 of a-z, 0-9 and '-', "
+                     "starting with a letter)",
+                     name);
+  }
+  const auto& options = request.options();
+  double idle = options.idle_timeout_seconds();
+  if (!(idle >= 0) || idle > 365.0 * 24 * 3600) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "options.idle_timeout_seconds: {} is not a timeout (expected seconds >= 0; "
+                     "0: the session's default of 60)",
+                     idle);
+  }
+  if (!options.min_resources().empty()) {
+    auto parsed = parseResourceList(options.min_resources(), Resources());
+    if (!parsed.ok()) {
+      return makeError(ErrorCode::kInvalidArgument,
+                       "options.min_resources: '{}' is not a resource list (expected "
+                       "cpus=N,mem=SIZE[,disk=SIZE][,gpus=N]): {}",
+                       options.min_resources(), parsed.error().message);
+    }
+  }
+  if (!options.sizing().empty() && options.sizing() != "tailored" && options.sizing() != "fixed") {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "options.sizing: '{}' is not a sizing policy (expected tailored or fixed)",
+                     options.sizing());
+  }
+  return Status();
 }
 
 }  // namespace tailor::dispatcher

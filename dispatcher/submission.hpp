@@ -12,6 +12,7 @@
 #include "common/result.hpp"
 #include "tailor/v1/dispatcher.pb.h"
 #include "tailor/v1/job.pb.h"
+#include "tailor/v1/session.pb.h"
 
 namespace tailor::dispatcher {
 
@@ -50,5 +51,15 @@ std::vector<std::string> queueOrder(std::vector<QueuedJob> queued);
 int launchSlots(int running, int maxRunning);
 
 bool isEndState(v1::JobState state);
+
+// Checks POST /v1/sessions: `name` 1 to 64 of [a-z0-9-] starting with a
+// letter; options.idle_timeout_seconds >= 0 (0: the session's default);
+// options.min_resources empty or "cpus=N,mem=SIZE[,disk=SIZE][,gpus=N]";
+// options.sizing empty, tailored or fixed. Errors are kInvalidArgument and
+// name the field.
+Status checkStartSession(const v1::StartSessionRequest& request);
+
+// STOPPED or FAILED: the session's JobManager is gone for good.
+bool isEndState(v1::SessionState state);
 
 }  // namespace tailor::dispatcher

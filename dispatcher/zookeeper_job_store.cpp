@@ -17,7 +17,7 @@ Result<std::unique_ptr<ZooKeeperJobStore>> ZooKeeperJobStore::open(zookeeper::Se
                                                                    std::string root,
                                                                    std::string url,
                                                                    std::string workDir) {
-  for (const char* folder : {"/jobs", "/values"}) {
+  for (const char* folder : {"/jobs", "/sessions", "/values"}) {
     Status made = session.ensurePath(root + folder);
     if (!made.ok()) return made.error().withContext("--state-store " + url);
   }
@@ -63,6 +63,17 @@ Result<std::string> ZooKeeperJobStore::putFiles(const std::string& jobId,
     return written.error();
   }
   return folder.string();
+}
+
+Result<std::vector<v1::JobFile>> ZooKeeperJobStore::getFiles(const std::string& jobId) {
+  auto blob = zookeeper::readValue(session_, jobNode(jobId) + "/files");
+  if (!blob.ok()) return blob.error();
+  v1::StoredFiles stored;
+  if (!blob->has_value() || !stored.ParseFromString(**blob)) {
+    return makeError(ErrorCode::kNotFound, "{}/files is missing or not a list of files",
+                     jobNode(jobId));
+  }
+  return std::vector<v1::JobFile>(stored.files().begin(), stored.files().end());
 }
 
 Status ZooKeeperJobStore::putJob(const v1::JobRecord& record) {
@@ -119,6 +130,39 @@ Result<std::vector<v1::JobRecord>> ZooKeeperJobStore::loadJobs(std::vector<std::
         if (files.error().code == ErrorCode::kUnavailable) return files.error();
         note(node + ": cannot write its files to " + jobDir(id) + ": " + files.error().message);
       }
+    }
+    records.push_back(std::move(record));
+  }
+  return records;
+}
+
+std::string ZooKeeperJobStore::sessionDir(const std::string& name) const {
+  return workDir_ + "/sessions/" + name;
+}
+
+Status ZooKeeperJobStore::putSession(const v1::SessionRecord& record) {
+  return zookeeper::writeValue(session_, root_ + "/sessions/" + record.view().name(),
+                               record.SerializeAsString(), fence_);
+}
+
+Result<std::vector<v1::SessionRecord>> ZooKeeperJobStore::loadSessions(
+    std::vector<std::string>* problems) {
+  auto names = session_.children(root_ + "/sessions");
+  if (!names.ok()) return names.error();
+  std::vector<v1::SessionRecord> records;
+  for (const auto& name : *names) {
+    std::string node = root_ + "/sessions/" + name;
+    auto value = zookeeper::readValue(session_, node);
+    if (!value.ok()) {
+      if (value.error().code == ErrorCode::kUnavailable) return value.error();
+      if (problems != nullptr) problems->push_back(node + ": " + value.error().message);
+      continue;
+    }
+    if (!value->has_value()) continue;  // removed since the list
+    v1::SessionRecord record;
+    if (!record.ParseFromString(**value) || record.view().name() != name) {
+      if (problems != nullptr) problems->push_back(node + ": not a valid session record");
+      continue;
     }
     records.push_back(std::move(record));
   }

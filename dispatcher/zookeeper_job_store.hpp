@@ -4,6 +4,7 @@
 // Dispatchers that take over from each other. Under the URL's path:
 //   jobs/<id>          the JobRecord (binary protobuf; values.hpp: any size)
 //   jobs/<id>/files    the submitted files (a StoredFiles message)
+//   sessions/<name>    the SessionRecord of a session (binary protobuf)
 //   values/<key>       the Dispatcher's own values (its Mesos framework id)
 //   leader/            the Dispatchers' leader election (dispatcher/main.cpp)
 // A job node without data is a submission that never got its record (the
@@ -12,7 +13,8 @@
 // What lives on one machine only stays in the local work folder: each job's
 // files as a folder for the spec's relative paths (written again from
 // ZooKeeper by the Dispatcher that loads the job), JobManager logs and
-// reports of the local launcher, the archive for the Mesos fetcher.
+// reports of the local launcher, the archive for the Mesos fetcher, and the
+// logs of sessions' JobManagers (<work dir>/sessions/<name>).
 //
 // Writes carry the leader's fence (setFence): a Dispatcher that lost its
 // leadership cannot overwrite what the new leader wrote.
@@ -38,8 +40,12 @@ class ZooKeeperJobStore : public JobStore {
 
   Result<std::string> putFiles(const std::string& jobId,
                                const std::vector<v1::JobFile>& files) override;
+  Result<std::vector<v1::JobFile>> getFiles(const std::string& jobId) override;
   Status putJob(const v1::JobRecord& record) override;
   Result<std::vector<v1::JobRecord>> loadJobs(std::vector<std::string>* problems) override;
+  Status putSession(const v1::SessionRecord& record) override;
+  Result<std::vector<v1::SessionRecord>> loadSessions(std::vector<std::string>* problems) override;
+  std::string sessionDir(const std::string& name) const override;
   Result<std::string> getValue(const std::string& key) override;
   Status putValue(const std::string& key, const std::string& value) override;
   std::string jobDir(const std::string& jobId) const override;

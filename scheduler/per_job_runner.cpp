@@ -553,6 +553,7 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
   }
   *report.mutable_totals()->mutable_allocated() = allocatedSeconds(tms, jobMaster.finishedAt());
   *report.mutable_totals()->mutable_requested() = jobMaster.requestedResourceSeconds();
+  for (const auto& attempt : jobMaster.attemptReports()) *report.add_attempts() = attempt;
   report.set_sizing(toString(options.sizing));
   report.set_output(options.outputDir);
   return report;

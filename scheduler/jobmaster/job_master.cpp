@@ -615,6 +615,14 @@ void JobMaster::finishAttempt(Task& task, double finishedAt) {
   double seconds = std::max(0.0, finishedAt - task.attemptStartedAt);
   requestedCpuSeconds_ += profile.cpus() * seconds;
   requestedMemMibSeconds_ += static_cast<double>(profile.memMib) * seconds;
+  v1::AttemptReport& ran = attemptReports_.emplace_back();
+  ran.set_stage(stages_[task.stage].spec.name());
+  ran.set_index(task.index);
+  ran.set_attempt(task.attempts);
+  ran.set_taskmanager(task.taskManagerId.empty() ? task.ranOn : task.taskManagerId);
+  *ran.mutable_resources() = profile.toReport();
+  ran.set_started_at(task.attemptStartedAt);
+  ran.set_finished_at(finishedAt);
 }
 
 void JobMaster::resetToWaiting(Task& task) {

@@ -170,6 +170,8 @@ class JobMaster : public SlotOwner {
   v1::ResourceSeconds requestedResourceSeconds() const;
   // Attempts deployed to each TaskManager.
   const std::map<std::string, int>& attemptsPerTaskManager() const { return attemptsPerTm_; }
+  // The attempts that ran, in the order they ended.
+  const std::vector<v1::AttemptReport>& attemptReports() const { return attemptReports_; }
 
  private:
   enum class TaskState { kWaiting, kPending, kDeploying, kRunning, kFinished };
@@ -301,6 +303,7 @@ class JobMaster : public SlotOwner {
   double finishedAt_ = 0;
   double requestedCpuSeconds_ = 0;
   double requestedMemMibSeconds_ = 0;
+  std::vector<v1::AttemptReport> attemptReports_;
   std::shared_ptr<spdlog::logger> log_;
 };
 

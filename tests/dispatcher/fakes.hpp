@@ -1,7 +1,8 @@
 #pragma once
 
 // Test doubles for the Dispatcher's boundaries: an in-memory JobStore (with
-// failures that tests can switch on) and a gmock JobManagerLauncher.
+// failures that tests can switch on), a gmock JobManagerLauncher and gmock
+// gateways to JobManagers and sessions.
 
 #include <gmock/gmock.h>
 
@@ -15,6 +16,7 @@
 #include "dispatcher/job_store.hpp"
 #include "dispatcher/jobmanager_gateway.hpp"
 #include "dispatcher/launcher.hpp"
+#include "dispatcher/session_gateway.hpp"
 
 namespace tailor::dispatcher {
 
@@ -33,6 +35,12 @@ class FakeJobStore : public JobStore {
     return jobDir(jobId) + "/files";
   }
 
+  Result<std::vector<v1::JobFile>> getFiles(const std::string& jobId) override {
+    auto it = files.find(jobId);
+    if (it == files.end()) return makeError(ErrorCode::kNotFound, "no files of {}", jobId);
+    return it->second;
+  }
+
   Status putJob(const v1::JobRecord& record) override {
     if (putJobError) return *putJobError;
     records[record.id()] = record;
@@ -48,6 +56,21 @@ class FakeJobStore : public JobStore {
     std::vector<v1::JobRecord> loaded;
     for (const auto& [id, record] : records) loaded.push_back(record);
     return loaded;
+  }
+
+  Status putSession(const v1::SessionRecord& record) override {
+    if (putJobError) return *putJobError;
+    sessions[record.view().name()] = record;
+    return Status();
+  }
+  Result<std::vector<v1::SessionRecord>> loadSessions(std::vector<std::string>* problems) override {
+    if (loadError) return *loadError;
+    std::vector<v1::SessionRecord> loaded;
+    for (const auto& [name, record] : sessions) loaded.push_back(record);
+    return loaded;
+  }
+  std::string sessionDir(const std::string& name) const override {
+    return root_ + "/sessions/" + name;
   }
 
   Result<std::string> getValue(const std::string& key) override {
@@ -72,6 +95,7 @@ class FakeJobStore : public JobStore {
   }
 
   std::map<std::string, v1::JobRecord> records;
+  std::map<std::string, v1::SessionRecord> sessions;  // by name
   std::map<std::string, std::vector<v1::JobFile>> files;
   std::map<std::string, std::string> values;
   int writes = 0;  // successful putJob calls
@@ -112,6 +136,33 @@ class MockLauncher : public JobManagerLauncher {
     return waitingJobs.count(jobId) != 0;
   }
   std::set<std::string> waitingJobs;
+
+  // Sessions. The exit callback is kept (not a mock): tests call it.
+  void setSessionExitCallback(SessionExitCallback callback) override {
+    sessionExited = std::move(callback);
+  }
+  MOCK_METHOD(Result<v1::JobManagerAttempt>, launchSession, (const SessionLaunch& launch),
+              (override));
+  MOCK_METHOD(void, adoptSession, (const std::string& name, const v1::JobManagerAttempt& attempt),
+              (override));
+  MOCK_METHOD(void, stopSession, (const std::string& name, int attempt, bool force), (override));
+  SessionExitCallback sessionExited;
+};
+
+class MockSessionGateway : public SessionGateway {
+ public:
+  MOCK_METHOD(void, submitJob,
+              (const std::string& address, const v1::SessionSubmitJobRequest& request,
+               std::function<void(Result<v1::SessionSubmitJobResponse>)> done),
+              (override));
+  MOCK_METHOD(void, cancelJob,
+              (const std::string& address, const v1::SessionCancelJobRequest& request,
+               std::function<void(Result<v1::SessionCancelJobResponse>)> done),
+              (override));
+  MOCK_METHOD(void, stop,
+              (const std::string& address, const v1::SessionStopRequest& request,
+               std::function<void(Result<v1::SessionStopResponse>)> done),
+              (override));
 };
 
 }  // namespace tailor::dispatcher

@@ -101,6 +101,43 @@ TEST_F(LocalJobStoreTest, FilesAndRecordRoundTrip) {
   EXPECT_TRUE(MessageDifferencer::Equals(loaded[0], written)) << loaded[0].DebugString();
 }
 
+TEST_F(LocalJobStoreTest, GetFilesReadsBackWhatPutFilesStored) {
+  ASSERT_TRUE(store_->putFiles("wc-1", {jobFile("job.yaml", "name: wordcount\n"),
+                                        jobFile("data/a.txt", "hello\n")})
+                  .ok());
+  auto files = store_->getFiles("wc-1");
+  ASSERT_TRUE(files.ok()) << files.error().message;
+  ASSERT_THAT(*files, SizeIs(2));
+  EXPECT_EQ((*files)[0].path(), "data/a.txt");
+  EXPECT_EQ((*files)[0].content(), "hello\n");
+  EXPECT_EQ((*files)[1].path(), "job.yaml");
+  EXPECT_FALSE(store_->getFiles("nope").ok());
+}
+
+TEST_F(LocalJobStoreTest, SessionRecordsRoundTripInTheirOwnFolders) {
+  std::vector<std::string> problems;
+  auto none = store_->loadSessions(&problems);
+  ASSERT_TRUE(none.ok()) << none.error().message;
+  EXPECT_THAT(*none, IsEmpty());
+  v1::SessionRecord written;
+  written.mutable_view()->set_name("etl");
+  written.mutable_view()->set_state(v1::SESSION_RUNNING);
+  written.mutable_view()->set_address("node-2:9300");
+  written.set_stop_requested(true);
+  ASSERT_TRUE(store_->putSession(written).ok());
+  EXPECT_EQ(store_->sessionDir("etl"), dir_.str() + "/sessions/etl");
+  EXPECT_TRUE(fs::is_regular_file(dir_.path() / "sessions/etl/record.pb"));
+  // A session's folder is not a job's.
+  EXPECT_THAT(load(), IsEmpty());
+  dir_.write("sessions/bad/record.pb", "not a record");
+  auto loaded = store_->loadSessions(&problems);
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_THAT(*loaded, SizeIs(1));
+  EXPECT_TRUE(MessageDifferencer::Equals((*loaded)[0], written));
+  ASSERT_THAT(problems, SizeIs(1));
+  EXPECT_THAT(problems[0], HasSubstr("sessions/bad/record.pb: not a valid session record"));
+}
+
 TEST_F(LocalJobStoreTest, LoadsEveryJob) {
   ASSERT_TRUE(store_->putJob(record("wc-1", v1::FINISHED, 1)).ok());
   ASSERT_TRUE(store_->putJob(record("wc-2", v1::QUEUED, 2)).ok());

@@ -695,3 +695,60 @@ TEST_F(MesosLauncherTest, AnAcceptedOfferTellsWhereTheAttemptWent) {
 
 }  // namespace
 }  // namespace tailor::dispatcher
+
+// ---------------------------------------------------------------------------
+// Sessions
+
+namespace tailor::dispatcher {
+namespace {
+
+TEST_F(MesosLauncherTest, ASessionIsATaskNamedForItThatFetchesOnlyTheJobManager) {
+  startSubscribed();
+  StrictMock<MockFunction<void(const std::string&, int, const std::string&)>> sessionExited;
+  launcher_->setSessionExitCallback(sessionExited.AsStdFunction());
+  SessionLaunch session;
+  session.name = "etl";
+  session.attempt = 2;
+  session.options.set_idle_timeout_seconds(90);
+  session.options.set_min_resources("cpus=2,mem=2048");
+  session.options.set_sizing("fixed");
+  session.dispatcherAddress = kDispatcher;
+  auto launched = launcher_->launchSession(session);
+  ASSERT_TRUE(launched.ok()) << launched.error().message;
+  EXPECT_EQ(launched->mesos_task_id(), "session-etl-2");
+  EXPECT_TRUE(launcher_->waitingSession("etl", 2));
+  EXPECT_FALSE(launcher_->waiting("etl", 2));
+  calls_.clear();
+  offer({makeOffer("o1", "a1", 2, 2048, {31500, 31600})});
+  auto accepts = callsOf(SchedulerCall::ACCEPT);
+  ASSERT_EQ(accepts.size(), 1u);
+  auto tasks = tasksOf(accepts[0]);
+  ASSERT_EQ(tasks.size(), 1u);
+  const auto& task = tasks[0];
+  EXPECT_EQ(task.task_id().value(), "session-etl-2");
+  EXPECT_EQ(task.name(), "tailor-session etl");
+  ASSERT_EQ(task.command().uris_size(), 1);
+  EXPECT_EQ(task.command().uris(0).value(),
+            "http://" + kDispatcher + "/v1/artifacts/tailor-jobmanager");
+  const std::string& line = task.command().value();
+  EXPECT_THAT(line, StartsWith("exec ./tailor-jobmanager '--session' 'etl' "
+                               "'--session-idle-timeout' '90000ms' '--session-min-resources' "
+                               "'cpus=2,mem=2048' '--taskmanager-sizing' 'fixed' "));
+  EXPECT_THAT(line, HasSubstr("--dispatcher '" + kDispatcher + "' --dispatcher-attempt 2 "));
+  EXPECT_THAT(line, HasSubstr("--rpc-port 31500 "));
+  EXPECT_THAT(line, HasSubstr("--mesos-master '" + kMasters + "'"));
+  EXPECT_THAT(line, Not(HasSubstr("--job-spec")));
+  EXPECT_THAT(line, Not(HasSubstr("--job-id")));
+  EXPECT_FALSE(launcher_->waitingSession("etl", 2));
+
+  // Stopped by name; its end goes to the sessions' callback.
+  calls_.clear();
+  launcher_->stopSession("etl", 2, true);
+  ASSERT_EQ(callTypes(), Types{SchedulerCall::KILL});
+  EXPECT_EQ(calls_[0].kill().task_id().value(), "session-etl-2");
+  EXPECT_CALL(sessionExited, Call("etl", 2, HasSubstr("TASK_KILLED")));
+  event(updateEvent("session-etl-2", "a1", v1mesos::TASK_KILLED, kTestUuid));
+}
+
+}  // namespace
+}  // namespace tailor::dispatcher

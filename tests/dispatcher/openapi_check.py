@@ -7,7 +7,8 @@
 Exercises every path and response code of the REST API (a small job run to
 FINISHED, listing with filters and paging, its report and log, cancels of
 queued, running and finished jobs, unknown ids, bad bodies, bad specs, path
-traversal in file names, an upload over the server's --max-upload-size) and
+traversal in file names, an upload over the server's --max-upload-size, a
+session started, listed and stopped) and
 validates every response against the schema the document gives for its
 path, method and status, with `$ref`s resolved into components. A request
 the document does not describe (operation, status, query parameter or
@@ -958,6 +959,9 @@ class Run:
             return answer["id"]
         self.check("POST /v1/jobs at half the upload limit -> 201, FINISHED", under_limit)
 
+        # --- sessions -----------------------------------------------------------------
+        self.check_sessions()
+
         # --- after the bad input ------------------------------------------------------
         def still_up():
             body = self.call("GET", "/health", expect=200).body
@@ -977,6 +981,63 @@ class Run:
                    still_up)
 
         self.coverage()
+
+    def check_sessions(self):
+        name = "openapi-check"
+        ended = ("SESSION_STOPPED", "SESSION_FAILED")
+
+        def bad_sessions():
+            for body, field in (({"name": "Bad_Name"}, "name:"),
+                                ({"name": "ok", "options": {"sizing": "huge"}}, "options.sizing"),
+                                ({"name": "ok", "options": {"min_resources": "lots"}},
+                                 "options.min_resources")):
+                response = self.call("POST", "/v1/sessions", body=body, expect=400)
+                ensure(field in response.body["message"], short(response.body))
+            response = self.call("POST", "/v1/sessions", raw_body=b"{not json", expect=400)
+            ensure(response.body["code"] == "INVALID_ARGUMENT", short(response.body))
+        self.check("POST /v1/sessions with a bad name, options or body -> 400 naming the field",
+                   bad_sessions)
+
+        def start_session():
+            body = self.call("POST", "/v1/sessions",
+                             body={"name": name, "options": {"idle_timeout_seconds": 5}},
+                             expect=201).body
+            ensure(body["name"] == name and body["jobmanager"]["attempt"] >= 1, short(body))
+            ensure(body["state"] in ("SESSION_STARTING", "SESSION_FAILED"), short(body))
+            # A live name is a conflict; one that failed already starts again.
+            again = self.call("POST", "/v1/sessions", body={"name": name})
+            ensure(again.status in (201, 409), f"status {again.status}")
+            listed = self.call("GET", "/v1/sessions", expect=200).body
+            ensure(name in [item["name"] for item in listed["sessions"]], short(listed))
+            one = self.call("GET", f"/v1/sessions/{name}", expect=200).body
+            return one["state"]
+        self.check("POST /v1/sessions -> 201 (again: 201 or 409), GET /v1/sessions[/{name}] -> 200",
+                   start_session)
+
+        def unknown_session():
+            for method, path in (("GET", "/v1/sessions/nope"), ("DELETE", "/v1/sessions/nope")):
+                response = self.call(method, path, expect=404)
+                ensure(response.body["code"] == "NOT_FOUND", short(response.body))
+            body = self.submission(SMALL_JOB, [("numbers.txt", self.numbers)])
+            body["session"] = "nope"
+            response = self.call("POST", "/v1/jobs", body=body, expect=404)
+            ensure("session" in response.body["message"], short(response.body))
+        self.check("GET|DELETE /v1/sessions/{unknown}, POST /v1/jobs to it -> 404", unknown_session)
+
+        def stop_session():
+            response = self.call("DELETE", f"/v1/sessions/{name}")
+            ensure(response.status in (202, 409), f"status {response.status}")
+            deadline = time.time() + 60
+            while True:
+                view = self.call("GET", f"/v1/sessions/{name}", expect=200).body
+                if view["state"] in ended:
+                    break
+                ensure(time.time() < deadline, f"session still {view['state']} after 60 s")
+                time.sleep(0.2)
+            response = self.call("DELETE", f"/v1/sessions/{name}", expect=409)
+            ensure(response.body["code"] == "CONFLICT", short(response.body))
+            return view["state"]
+        self.check("DELETE /v1/sessions/{name} -> 202 (or 409 once ended), it ends", stop_session)
 
     def check_queue(self, state):
         def queued_listed():

@@ -89,6 +89,32 @@ TEST_F(ZooKeeperJobStoreTest, AnotherDispatcherLoadsRecordsAndGetsTheFilesOnItsO
   EXPECT_EQ(other->describe(), server_.url("/tailor"));
 }
 
+TEST_F(ZooKeeperJobStoreTest, AnotherDispatcherLoadsSessionsAndTheFilesOfJobs) {
+  ASSERT_TRUE(store_->putFiles("wc-1", {jobFile("job.yaml", "name: wordcount\n"),
+                                        jobFile("data/a.txt", "hello\n")})
+                  .ok());
+  v1::SessionRecord written;
+  written.mutable_view()->set_name("etl");
+  written.mutable_view()->set_state(v1::SESSION_STARTING);
+  ASSERT_TRUE(store_->putSession(written).ok());
+
+  test::TempDir otherWork;
+  auto other = open(otherWork.str());
+  ASSERT_TRUE(other);
+  std::vector<std::string> problems;
+  auto sessions = other->loadSessions(&problems);
+  ASSERT_TRUE(sessions.ok()) << sessions.error().message;
+  EXPECT_THAT(problems, IsEmpty());
+  ASSERT_THAT(*sessions, SizeIs(1));
+  EXPECT_TRUE(MessageDifferencer::Equals((*sessions)[0], written));
+  EXPECT_EQ(other->sessionDir("etl"), otherWork.str() + "/sessions/etl");
+  // Read from ZooKeeper, not from a disk that never had them.
+  auto files = other->getFiles("wc-1");
+  ASSERT_TRUE(files.ok()) << files.error().message;
+  ASSERT_THAT(*files, SizeIs(2));
+  EXPECT_EQ((*files)[1].content(), "hello\n");
+}
+
 TEST_F(ZooKeeperJobStoreTest, ARecordShrinkingBelowAChunkLeavesNoChunksBehind) {
   ASSERT_TRUE(store_->putFiles("wc-1", {jobFile("job.yaml", "x")}).ok());
   v1::JobRecord big = record("wc-1", v1::RUNNING);

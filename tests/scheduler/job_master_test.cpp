@@ -1027,6 +1027,16 @@ TEST_F(JobMasterTest, RequestedResourceSecondsFollowTheClock) {
   EXPECT_DOUBLE_EQ(seconds.cpu_seconds(), 20.0);
   EXPECT_DOUBLE_EQ(seconds.mem_mib_seconds(), 5120.0);
 
+  ASSERT_EQ(jm_->attemptReports().size(), 1u);
+  const v1::AttemptReport& ran = jm_->attemptReports().front();
+  EXPECT_EQ(ran.stage(), "work");
+  EXPECT_EQ(ran.index(), 0);
+  EXPECT_EQ(ran.attempt(), 1);
+  EXPECT_EQ(ran.taskmanager(), "tm-1");
+  EXPECT_DOUBLE_EQ(ran.resources().cpus(), 2.0);
+  EXPECT_DOUBLE_EQ(ran.started_at(), ManualEventLoop::kWallStart);
+  EXPECT_DOUBLE_EQ(ran.finished_at(), ManualEventLoop::kWallStart + 10.0);
+
   auto reports = jm_->stageReports();
   ASSERT_EQ(reports.size(), 1u);
   EXPECT_EQ(reports[0].name(), "work");
