@@ -415,13 +415,17 @@ void JobMaster::schedule() {
     }
   }
 
-  // Reuse free slots, smallest first, for pending tasks that fit them.
-  std::vector<std::pair<Resources, std::string>> free;
-  for (const auto& id : freeSlots_) free.emplace_back(slots_.at(id).slot.profile, id);
-  std::sort(free.begin(), free.end());
-  for (const auto& [profile, id] : free) {
-    Task* task = nextPending(profile);
-    if (task != nullptr) deploy(*task, id);
+  // Reuse free slots, smallest first, for pending tasks that fit them. In a
+  // session every free slot goes back instead, so that the ResourceManager's
+  // fair share decides which job gets it next (docs/sizing.md).
+  if (!config_.sharedTaskManagers) {
+    std::vector<std::pair<Resources, std::string>> free;
+    for (const auto& id : freeSlots_) free.emplace_back(slots_.at(id).slot.profile, id);
+    std::sort(free.begin(), free.end());
+    for (const auto& [profile, id] : free) {
+      Task* task = nextPending(profile);
+      if (task != nullptr) deploy(*task, id);
+    }
   }
 
   // Give back slots nobody here can use.

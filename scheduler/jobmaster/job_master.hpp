@@ -55,7 +55,9 @@ struct JobMasterConfig {
   // The TaskManagers run other jobs too (a session): at the job's end each
   // TaskManager it deployed to or kept partitions on is told to drop the
   // job (TaskManagerGateway::dropJob), since the TaskManagers outlive it;
-  // and its log lines name the job. Per-job mode: the job's end ends them.
+  // a slot free after a task goes back to the ResourceManager (whose fair
+  // share decides who gets it) instead of serving the job's next task; and
+  // its log lines name the job. Per-job mode: the job's end ends them.
   bool sharedTaskManagers = false;
 };
 

@@ -542,6 +542,15 @@ TEST_F(JobMasterTest, AFreeSlotIsReusedByTheNextStageWhenItFits) {
   EXPECT_THAT(declared_.back(), IsEmpty());
 }
 
+TEST_F(JobMasterTest, InASessionAFreeSlotGoesBackForTheFairShareToDecide) {
+  start(twoStages(1, kLarge, 1, kSmall), {}, /*sharedTaskManagers=*/true);
+  offer("slot-1", "tm-1", kLarge);
+  EXPECT_CALL(rm_, releaseSlot("slot-1"));
+  finish("map[0]#1", "tm-1", partitionsFor("map[0]#1", "reduce", {0}));
+  EXPECT_EQ(deployed_.size(), 1u);
+  EXPECT_THAT(declared_.back(), ElementsAre(Pair(kSmall, 1)));
+}
+
 TEST_F(JobMasterTest, AFreeSlotTooSmallForTheNextStageIsReleased) {
   start(twoStages(1, kSmall, 1, kLarge));
   offer("slot-1", "tm-1", kSmall);
@@ -1431,11 +1440,13 @@ TEST_F(JobMasterTest, WithSharedTaskManagersTheEndDropsTheJobOnEachOneUsedAfterC
   offer("slot-2", "tm-2", kSmall);
   finish("map[0]#1", "tm-1", partitionsFor("map[0]#1", "reduce", {0}));
   finish("map[1]#1", "tm-2", partitionsFor("map[1]#1", "reduce", {0}));
-  std::string sinkTaskManager = deployed_.back().task.slot_id() == "slot-1" ? "tm-1" : "tm-2";
+  // The freed slots went back; the reduce runs in the next one offered.
+  offer("slot-3", "tm-1", kSmall);
+  std::string sinkTaskManager = "tm-1";
   ASSERT_EQ(deployed_.back().task.attempt_id(), "reduce[0]#1");
   // A TaskManager it never used, and a slot it did not take: not told.
   lose("tm-9", "idle");
-  EXPECT_FALSE(jm_->offerSlot(slotOn("slot-3", "tm-3", kSmall)));
+  EXPECT_FALSE(jm_->offerSlot(slotOn("slot-4", "tm-3", kSmall)));
   finish("reduce[0]#1", sinkTaskManager, sinkOutput("reduce[0]#1", 0));
   ASSERT_EQ(fetches_.size(), 1u);
   verifyAndClear();  // nothing dropped while its output is being collected
