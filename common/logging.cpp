@@ -51,17 +51,32 @@ bool configureLogging(const LogConfig& config, std::string* error) {
   return true;
 }
 
+namespace {
+
+// A logger on the configured sink and level; configMutex() held.
+std::shared_ptr<spdlog::logger> makeLogger(const std::string& name) {
+  auto created = std::make_shared<spdlog::logger>(name, currentSink());
+  created->set_level(currentLevel());
+  created->set_pattern("%Y-%m-%dT%H:%M:%S.%e %L [%n] %v");
+  created->flush_on(spdlog::level::info);
+  return created;
+}
+
+}  // namespace
+
 std::shared_ptr<spdlog::logger> logger(const std::string& name) {
   std::lock_guard<std::mutex> lock(configMutex());
   if (auto existing = spdlog::get(name)) {
     return existing;
   }
-  auto created = std::make_shared<spdlog::logger>(name, currentSink());
-  created->set_level(currentLevel());
-  created->set_pattern("%Y-%m-%dT%H:%M:%S.%e %L [%n] %v");
-  created->flush_on(spdlog::level::info);
+  auto created = makeLogger(name);
   spdlog::register_logger(created);
   return created;
+}
+
+std::shared_ptr<spdlog::logger> logger(const std::string& name, const std::string& id) {
+  std::lock_guard<std::mutex> lock(configMutex());
+  return makeLogger(name + " " + id);
 }
 
 }  // namespace tailor

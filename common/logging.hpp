@@ -24,4 +24,10 @@ bool configureLogging(const LogConfig& config, std::string* error);
 // up by configureLogging(). Thread-safe.
 std::shared_ptr<spdlog::logger> logger(const std::string& name);
 
+// A logger of one instance of component `name` among many in a process (a
+// session's JobMaster of job `id`): its lines show "[<name> <id>]". Not
+// registered, so that it goes with its last user; call after
+// configureLogging(). Thread-safe.
+std::shared_ptr<spdlog::logger> logger(const std::string& name, const std::string& id);
+
 }  // namespace tailor

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -15,6 +16,17 @@ std::string makeJobId(const std::string& jobName, double wallSeconds, std::uint3
   char stamp[32];
   std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &utc);
   return fmt::format("{}-{}-{:04x}", jobName, stamp, random & 0xffff);
+}
+
+std::string fileNameOf(const std::string& text) {
+  std::string name;
+  name.reserve(text.size());
+  for (char c : text) {
+    bool plain = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+                 (c == '.' && !name.empty());
+    name += plain ? c : '-';
+  }
+  return name;
 }
 
 std::string hostName() {

@@ -843,8 +843,8 @@ void Dispatcher::readRemoteTaskLog(const std::string& id, const std::string& tas
   auto [stage, index] = *parsed;
   std::string kept = fmt::format(
       "on Mesos a task's stderr stays in its TaskManager's sandbox on the agent, as "
-      "task-logs/{}-{}-<attempt>.stderr",
-      stage, index);
+      "task-logs/{}/{}-{}-<attempt>.stderr",
+      fileNameOf(id), stage, index);
   const v1::JobManagerAttempt* last =
       job->record.attempts_size() > 0 ? &job->record.attempts(job->record.attempts_size() - 1)
                                       : nullptr;
@@ -895,8 +895,12 @@ Result<std::string> Dispatcher::taskLog(const std::string& id, const std::string
     return makeError(ErrorCode::kFailedPrecondition,
                      "job {}: task logs are not on this machine (use readRemoteTaskLog)", id);
   }
-  // The local driver keeps them under the JobManager's log folder.
-  auto found = findTaskLog(store_.jobDir(id) + "/work/logs/tasks", stage, index, attempt);
+  // The local driver keeps them under the JobManager's log folder: the
+  // job's, or its session's (a folder per job there).
+  std::string folder = inSession(*job)
+                           ? store_.sessionDir(job->record.session()) + "/work/logs/tasks"
+                           : store_.jobDir(id) + "/work/logs/tasks";
+  auto found = findTaskLog(folder, id, stage, index, attempt);
   if (!found.ok()) return makeError(ErrorCode::kNotFound, "job {}: task {} {}", id, task,
                                     found.error().message);
   return found->path;  // missing when the attempt wrote nothing: an empty log

@@ -18,6 +18,10 @@ namespace tailor::executor {
 
 namespace fs = std::filesystem;
 
+std::string AttemptKey::toString() const {
+  return jobId.empty() ? attemptId : jobId + "/" + attemptId;
+}
+
 TaskManager::TaskManager(EventLoop& loop, http::Server& server, rpc::Client& rpc,
                          TaskManagerConfig config, std::function<void(int)> stop)
     : loop_(loop),
@@ -35,20 +39,80 @@ void TaskManager::addRoutes(rpc::Server& rpcServer) {
   rpcServer.handle<v1::DeployTaskRequest, v1::DeployTaskResponse>(
       "TaskManager", "DeployTask", [this](const v1::DeployTaskRequest& r) { return deploy(r); });
   rpcServer.handle<v1::CancelTaskRequest, v1::CancelTaskResponse>(
-      "TaskManager", "CancelTask",
-      [this](const v1::CancelTaskRequest& r) -> Result<v1::CancelTaskResponse> {
-        auto it = runners_.find(r.attempt_id());
-        if (it != runners_.end()) {
-          log_->info("cancelling {}", r.attempt_id());
-          it->second->cancel();
-        }
-        return v1::CancelTaskResponse();
+      "TaskManager", "CancelTask", [this](const v1::CancelTaskRequest& r) {
+        return cancelTask(r);
+      });
+  rpcServer.handle<v1::DropPartitionsRequest, v1::DropPartitionsResponse>(
+      "TaskManager", "DropPartitions", [this](const v1::DropPartitionsRequest& r) {
+        return dropPartitions(r);
       });
   rpcServer.handle<v1::ReadTaskLogRequest, v1::ReadTaskLogResponse>(
       "TaskManager", "ReadTaskLog", [this](const v1::ReadTaskLogRequest& r) {
         return readTaskLog(r);
       });
   http::servePartitions(server_, config_.workDir + "/partitions");
+}
+
+Result<v1::CancelTaskResponse> TaskManager::cancelTask(const v1::CancelTaskRequest& request) {
+  std::vector<TaskRunner*> matching;
+  std::string jobs;
+  for (const auto& [key, runner] : runners_) {
+    if (key.attemptId != request.attempt_id()) continue;
+    if (!request.job_id().empty() && key.jobId != request.job_id()) continue;
+    matching.push_back(runner.get());
+    jobs += (jobs.empty() ? "" : ", ") + key.jobId;
+  }
+  if (matching.size() > 1) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "CancelTaskRequest.job_id: empty, but attempt {} runs here for jobs {}",
+                     request.attempt_id(), jobs);
+  }
+  if (!matching.empty()) {
+    log_->info("cancelling {}", AttemptKey{matching.front()->task().job_id(),
+                                           request.attempt_id()}.toString());
+    matching.front()->cancel();
+  }
+  return v1::CancelTaskResponse();
+}
+
+Result<v1::DropPartitionsResponse> TaskManager::dropPartitions(
+    const v1::DropPartitionsRequest& request) {
+  const std::string& jobId = request.job_id();
+  if (jobId.empty()) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "DropPartitionsRequest.job_id: expected the id of the job that ended");
+  }
+  auto first = runners_.lower_bound(AttemptKey{jobId, ""});
+  auto ofJob = [&](auto it) { return it != runners_.end() && it->first.jobId == jobId; };
+  // All killed first, then each joined.
+  for (auto it = first; ofJob(it); ++it) it->second->cancel();
+  int killed = 0;
+  for (auto it = first; ofJob(it);) {
+    auto scratch = scratchOf_.find(it->first);
+    if (scratch != scratchOf_.end()) {
+      busyScratch_.erase(scratch->second);
+      scratchOf_.erase(scratch);
+    }
+    running_.erase(it->first);
+    it = runners_.erase(it);  // joins the runner thread: its process group is killed
+    ++killed;
+  }
+  std::erase_if(unheard_, [&](const auto& entry) { return entry.first.jobId == jobId; });
+  if (startedAttempts_) startedAttempts_->closeJob(jobId);
+  std::error_code ec;
+  std::uintmax_t removed = 0;
+  for (const auto& dir : {jobPartitionDirectory(config_.workDir, jobId),
+                          jobScratchDirectory(config_.workDir, jobId)}) {
+    std::uintmax_t count = fs::remove_all(dir, ec);
+    if (ec) {
+      log_->warn("{}: cannot remove {} of job {}: {}", config_.id, dir, jobId, ec.message());
+    } else {
+      removed += count;
+    }
+  }
+  log_->info("job {} ended: killed its {} running attempts, removed {} files and folders",
+             jobId, killed, removed);
+  return v1::DropPartitionsResponse();
 }
 
 Result<v1::ReadTaskLogResponse> TaskManager::readTaskLog(const v1::ReadTaskLogRequest& request) {
@@ -65,10 +129,13 @@ Result<v1::ReadTaskLogResponse> TaskManager::readTaskLog(const v1::ReadTaskLogRe
   }
   // A log that was never created is the empty log of an attempt that wrote
   // nothing to stderr (findTaskLog knows it started).
-  auto found = findTaskLog(config_.taskLogDir, stage, request.index(), request.attempt());
+  auto found = findTaskLog(config_.taskLogDir, request.job_id(), stage, request.index(),
+                           request.attempt());
   if (!found.ok()) {
-    return makeError(ErrorCode::kNotFound, "{} has no log of {}[{}]#{}", config_.id, stage,
-                     request.index(), request.attempt());
+    return makeError(ErrorCode::kNotFound, "{} has no log of {}[{}]#{}{}: {}", config_.id, stage,
+                     request.index(), request.attempt(),
+                     request.job_id().empty() ? "" : " of job " + request.job_id(),
+                     found.error().message);
   }
   FileChunk chunk = readFileChunk(found->path, request.offset(), std::min<std::int64_t>(request.length(), 1 << 20),
                                   request.tail() >= 0 ? std::min<std::int64_t>(request.tail(), 1 << 20) : -1);
@@ -102,8 +169,8 @@ v1::RegisterTaskManagerRequest TaskManager::registration() const {
   request.set_address(address_);
   *request.mutable_resources() = config_.resources.toProto();
   request.set_pid(getpid());
-  for (const auto& [attemptId, running] : running_) *request.add_running() = running.attempt;
-  for (const auto& [attemptId, update] : unheard_) *request.add_unreported() = update;
+  for (const auto& [key, running] : running_) *request.add_running() = running.attempt;
+  for (const auto& [key, update] : unheard_) *request.add_unreported() = update;
   return request;
 }
 
@@ -145,7 +212,7 @@ void TaskManager::heartbeat() {
   if (stopping_) return;
   v1::HeartbeatRequest request;
   request.set_taskmanager_id(config_.id);
-  for (const auto& [attemptId, runner] : runners_) request.add_running_attempts(attemptId);
+  for (const auto& [key, runner] : runners_) request.add_running_attempts(key.toString());
   rpc_.call<v1::HeartbeatResponse>(
       config_.resourceManagerAddress, "ResourceManager", "Heartbeat", request,
       [this](Result<v1::HeartbeatResponse> response) {
@@ -188,41 +255,50 @@ Result<v1::DeployTaskResponse> TaskManager::deploy(const v1::DeployTaskRequest& 
     response.set_reason("TaskManager is stopping");
     return response;
   }
-  if (runners_.count(task.attempt_id()) != 0) {
+  AttemptKey key{task.job_id(), task.attempt_id()};
+  if (runners_.count(key) != 0) {
     response.set_accepted(false);
-    response.set_reason("attempt " + task.attempt_id() + " already runs here");
+    response.set_reason("attempt " + key.toString() + " already runs here");
     return response;
   }
-  std::string attemptId = task.attempt_id();
   v1::RunningAttempt running;
-  running.set_attempt_id(attemptId);
+  running.set_job_id(task.job_id());
+  running.set_attempt_id(task.attempt_id());
   running.set_stage(task.stage());
   running.set_index(task.index());
   running.set_attempt(task.attempt());
   *running.mutable_slot_resources() = task.slot_resources();
+  std::uint64_t serial = nextSerial_++;
   auto runner = std::make_unique<TaskRunner>(
       scratchFor(task), task,
       // Running is not reported: the JobMaster takes the DeployTask answer
       // as running, and one update per attempt halves the RPCs of short tasks.
       [](v1::TaskStateUpdate) {},
-      [this, running](v1::TaskStateUpdate update) {
+      [this, key, serial, running](v1::TaskStateUpdate update) {
         update.set_stage(running.stage());
         update.set_index(running.index());
         update.set_attempt(running.attempt());
-        loop_.post([this, attemptId = running.attempt_id(), update = std::move(update)] {
-          log_->info("{} {}{}", attemptId, v1::TaskState_Name(update.state()),
-                     update.message().empty() ? "" : ": " + update.message());
-          report(attemptId, update);
-          onAttemptDone(attemptId);
+        loop_.post([this, key, serial, update = std::move(update)]() mutable {
+          onRunnerDone(key, serial, std::move(update));
         });
       });
-  running_[attemptId] = Running{running, task.jobmaster_address()};
-  log_->info("running {} ({} inputs, {} splits)", attemptId, task.inputs_size(),
+  running_[key] = Running{running, task.jobmaster_address(), serial};
+  log_->info("running {} ({} inputs, {} splits)", key.toString(), task.inputs_size(),
              task.splits_size());
   runner->start();
-  runners_.emplace(attemptId, std::move(runner));
+  runners_.emplace(key, std::move(runner));
   response.set_accepted(true);
   return response;
+}
+
+void TaskManager::onRunnerDone(const AttemptKey& key, std::uint64_t serial,
+                               v1::TaskStateUpdate update) {
+  auto running = running_.find(key);
+  if (running == running_.end() || running->second.serial != serial) return;  // dropped
+  log_->info("{} {}{}", key.toString(), v1::TaskState_Name(update.state()),
+             update.message().empty() ? "" : ": " + update.message());
+  report(key, std::move(update));
+  onAttemptDone(key);
 }
 
 TaskRunnerContext TaskManager::scratchFor(const v1::TaskDeployment& task) {
@@ -234,37 +310,37 @@ TaskRunnerContext TaskManager::scratchFor(const v1::TaskDeployment& task) {
   if (!config_.taskLogDir.empty() && !slotDir.empty() && busyScratch_.insert(slotDir).second) {
     context.scratchDir = slotDir;
     context.reuseScratch = true;
-    scratchOf_[task.attempt_id()] = slotDir;
+    scratchOf_[AttemptKey{task.job_id(), task.attempt_id()}] = slotDir;
   }
   return context;
 }
 
-void TaskManager::onAttemptDone(const std::string& attemptId) {
-  auto scratch = scratchOf_.find(attemptId);
+void TaskManager::onAttemptDone(const AttemptKey& key) {
+  auto scratch = scratchOf_.find(key);
   if (scratch != scratchOf_.end()) {
     busyScratch_.erase(scratch->second);
     scratchOf_.erase(scratch);
   }
-  auto it = runners_.find(attemptId);
+  auto it = runners_.find(key);
   if (it == runners_.end()) return;
   // The runner thread has returned from its last callback; joining is quick.
   runners_.erase(it);
 }
 
-void TaskManager::report(const std::string& attemptId, v1::TaskStateUpdate update) {
+void TaskManager::report(const AttemptKey& key, v1::TaskStateUpdate update) {
   std::string jobMaster;
-  auto running = running_.find(attemptId);
+  auto running = running_.find(key);
   if (running != running_.end()) {
     jobMaster = running->second.reportTo;
     running_.erase(running);
   }
-  unheard_[attemptId] = std::move(update);
-  sendUpdate(jobMaster, attemptId, 5);
+  unheard_[key] = std::move(update);
+  sendUpdate(jobMaster, key, 5);
 }
 
-void TaskManager::sendUpdate(const std::string& jobMaster, const std::string& attemptId,
+void TaskManager::sendUpdate(const std::string& jobMaster, const AttemptKey& key,
                              int triesLeft) {
-  auto unheard = unheard_.find(attemptId);
+  auto unheard = unheard_.find(key);
   // Heard already (it went with a registration), or no JobManager listens:
   // then the next one hears it when this TM registers with it.
   if (stopping_ || unheard == unheard_.end() || lostSince_) return;
@@ -274,25 +350,25 @@ void TaskManager::sendUpdate(const std::string& jobMaster, const std::string& at
   }
   rpc_.call<v1::TaskStateUpdateResponse>(
       jobMaster, "JobMaster", "UpdateTaskState", unheard->second,
-      [this, jobMaster, attemptId, triesLeft](Result<v1::TaskStateUpdateResponse> response) {
+      [this, jobMaster, key, triesLeft](Result<v1::TaskStateUpdateResponse> response) {
         if (stopping_) return;
         if (response.ok()) {
-          unheard_.erase(attemptId);
+          unheard_.erase(key);
           return;
         }
-        if (lostSince_ || unheard_.count(attemptId) == 0) return;
-        log_->warn("reporting the end of {} to {} failed: {}", attemptId, jobMaster,
+        if (lostSince_ || unheard_.count(key) == 0) return;
+        log_->warn("reporting the end of {} to {} failed: {}", key.toString(), jobMaster,
                    response.error().message);
         // With a job leader to look for (HA), an update is tried until it is
         // heard or the JobManager is lost (then the next one hears it).
         bool waitsForLeader =
             !config_.jobManagerSource.empty() && config_.jobManagerLossTimeout.count() > 0;
         if (triesLeft <= 1 && !waitsForLeader) {
-          unheard_.erase(attemptId);
+          unheard_.erase(key);
           return;
         }
-        loop_.runAfter(Duration(500), [this, jobMaster, attemptId, triesLeft] {
-          sendUpdate(jobMaster, attemptId, std::max(1, triesLeft - 1));
+        loop_.runAfter(Duration(500), [this, jobMaster, key, triesLeft] {
+          sendUpdate(jobMaster, key, std::max(1, triesLeft - 1));
         });
       });
 }
@@ -359,8 +435,8 @@ void TaskManager::lookForLeader() {
     timer_ = loop_.runAfter(Duration(500), [this] { lookForLeader(); });
     return;
   }
-  std::set<std::string> sent;
-  for (const auto& [attemptId, update] : unheard_) sent.insert(attemptId);
+  std::set<AttemptKey> sent;
+  for (const auto& [key, update] : unheard_) sent.insert(key);
   rpc_.call<v1::RegisterTaskManagerResponse>(
       leader, "ResourceManager", "RegisterTaskManager", registration(),
       [this, leader, sent](Result<v1::RegisterTaskManagerResponse> response) {
@@ -378,7 +454,7 @@ void TaskManager::lookForLeader() {
       Duration(3000));
 }
 
-void TaskManager::onReRegistered(const std::string& leader, const std::set<std::string>& sent,
+void TaskManager::onReRegistered(const std::string& leader, const std::set<AttemptKey>& sent,
                                  const v1::RegisterTaskManagerResponse& response) {
   config_.resourceManagerAddress = leader;
   lostSince_.reset();
@@ -386,13 +462,13 @@ void TaskManager::onReRegistered(const std::string& leader, const std::set<std::
              "meanwhile)",
              config_.id, leader, running_.size(), sent.size());
   // The new JobManager took over the running attempts: they report to it.
-  for (auto& [attemptId, running] : running_) running.reportTo = leader;
+  for (auto& [key, running] : running_) running.reportTo = leader;
   // The updates that went with the registration are heard; those that came
   // while it was under way go now.
-  for (const auto& attemptId : sent) unheard_.erase(attemptId);
-  std::vector<std::string> rest;
-  for (const auto& [attemptId, update] : unheard_) rest.push_back(attemptId);
-  for (const auto& attemptId : rest) sendUpdate(leader, attemptId, 5);
+  for (const auto& key : sent) unheard_.erase(key);
+  std::vector<AttemptKey> rest;
+  for (const auto& [key, update] : unheard_) rest.push_back(key);
+  for (const auto& key : rest) sendUpdate(leader, key, 5);
   startHeartbeats(response);
 }
 
@@ -404,7 +480,7 @@ void TaskManager::shutdown(const std::string& reason, int exitCode) {
     loop_.cancelTimer(*timer_);
     timer_.reset();
   }
-  for (auto& [attemptId, runner] : runners_) runner->cancel();
+  for (auto& [key, runner] : runners_) runner->cancel();
   runners_.clear();  // joins the runner threads
   server_.stop();
   std::error_code ec;

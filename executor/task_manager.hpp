@@ -3,11 +3,16 @@
 // The TaskManager: registers with the ResourceManager, heartbeats, runs the
 // attempts the JobMaster deploys (one TaskRunner each), reports their state,
 // serves its result partitions over HTTP and cleans its work directory when
-// it stops. Loop thread only, except where noted.
+// it stops. A session's TaskManager runs attempts of many jobs at once, and
+// attempt ids are unique within a job only: attempts are keyed by job and
+// attempt id, and a job's partitions and scratch space go when its JobMaster
+// says it ended (DropPartitions). Loop thread only, except where noted.
 
+#include <compare>
+#include <cstdint>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +32,18 @@ class Session;
 }
 
 namespace tailor::executor {
+
+// An attempt on this TaskManager: its job and its attempt id
+// ("<stage>[<index>]#<attempt>", unique within the job).
+struct AttemptKey {
+  std::string jobId;
+  std::string attemptId;
+
+  auto operator<=>(const AttemptKey&) const = default;
+  // "<job id>/<attempt id>" (the attempt id alone for an empty job id): for
+  // logs and heartbeats.
+  std::string toString() const;
+};
 
 struct TaskManagerConfig {
   std::string id;
@@ -58,7 +75,24 @@ class TaskManager {
   // Adds the RPC and partition routes to `server` (before it starts).
   void addRoutes(rpc::Server& rpcServer);
 
-  // A window of an attempt's stderr from the task log folder (TaskManager.ReadTaskLog).
+  // The RPCs of the TaskManager service (docs/rpc.md), as addRoutes serves
+  // them. Loop thread only.
+  //
+  // Runs an attempt; refused while stopping or when the job's attempt of
+  // that id already runs here.
+  Result<v1::DeployTaskResponse> deploy(const v1::DeployTaskRequest& request);
+  // Kills the attempt `attempt_id` of job `job_id` if it runs here (its
+  // CANCELED update follows). An empty job id names the only job running
+  // that attempt id: kInvalidArgument when several do.
+  Result<v1::CancelTaskResponse> cancelTask(const v1::CancelTaskRequest& request);
+  // The job ended: kills its attempts still running (their ends are not
+  // reported), forgets its unreported updates and removes its partitions and
+  // scratch space at once; other jobs' attempts and partitions are left
+  // alone. A job unknown here removes nothing. kInvalidArgument for an empty
+  // job id.
+  Result<v1::DropPartitionsResponse> dropPartitions(const v1::DropPartitionsRequest& request);
+  // A window of an attempt's stderr from the task log folder. An empty job id
+  // names the folder's only job.
   Result<v1::ReadTaskLogResponse> readTaskLog(const v1::ReadTaskLogRequest& request);
 
   // Called once the ResourceManager accepted the registration.
@@ -81,16 +115,18 @@ class TaskManager {
   void lookForLeader();
   // The address the job's leader published; empty when none (yet).
   std::string readLeader();
-  Result<v1::DeployTaskResponse> deploy(const v1::DeployTaskRequest& request);
+  // The runner of `key` ended with `update`, unless its job was dropped
+  // meanwhile (then `serial` no longer names a running attempt).
+  void onRunnerDone(const AttemptKey& key, std::uint64_t serial, v1::TaskStateUpdate update);
   // An attempt's last update: to the JobManager running it, or kept for the
   // next one while none listens.
-  void report(const std::string& attemptId, v1::TaskStateUpdate update);
-  void sendUpdate(const std::string& jobMaster, const std::string& attemptId, int triesLeft);
+  void report(const AttemptKey& key, v1::TaskStateUpdate update);
+  void sendUpdate(const std::string& jobMaster, const AttemptKey& key, int triesLeft);
   // Registered with the job's new leader at `leader`; the updates of the
   // attempts `sent` went with the registration.
-  void onReRegistered(const std::string& leader, const std::set<std::string>& sent,
+  void onReRegistered(const std::string& leader, const std::set<AttemptKey>& sent,
                       const v1::RegisterTaskManagerResponse& response);
-  void onAttemptDone(const std::string& attemptId);
+  void onAttemptDone(const AttemptKey& key);
   TaskRunnerContext scratchFor(const v1::TaskDeployment& task);
 
   EventLoop& loop_;
@@ -109,22 +145,25 @@ class TaskManager {
   std::optional<TimerId> timer_;
   std::optional<MonotonicTime> lostSince_;  // waiting for a new JobManager since
   std::unique_ptr<zookeeper::Session> zooKeeper_;
-  std::map<std::string, std::unique_ptr<TaskRunner>> runners_;
-  // Running attempts: as a registration names them, and the JobMaster each
-  // reports to.
+  std::map<AttemptKey, std::unique_ptr<TaskRunner>> runners_;
+  // Running attempts: as a registration names them, the JobMaster each
+  // reports to, and the number of its deployment here (a runner's end is
+  // only taken for the deployment it ran).
   struct Running {
     v1::RunningAttempt attempt;
     std::string reportTo;
+    std::uint64_t serial = 0;
   };
-  std::map<std::string, Running> running_;
+  std::map<AttemptKey, Running> running_;
+  std::uint64_t nextSerial_ = 1;
   // Final updates no JobManager has acknowledged yet, by attempt: they go
   // with a registration with a new JobManager too.
-  std::map<std::string, v1::TaskStateUpdate> unheard_;
+  std::map<AttemptKey, v1::TaskStateUpdate> unheard_;
   // The attempts started here, in the task log folder (with one).
   std::unique_ptr<StartedAttempts> startedAttempts_;
   // Slot scratch directories in use, and which attempt uses which.
   std::set<std::string> busyScratch_;
-  std::map<std::string, std::string> scratchOf_;
+  std::map<AttemptKey, std::string> scratchOf_;
   std::shared_ptr<spdlog::logger> log_;
 };
 

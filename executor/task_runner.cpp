@@ -13,6 +13,7 @@
 #include <fstream>
 
 #include "common/http/client.hpp"
+#include "common/naming.hpp"
 #include "common/subprocess.hpp"
 #include "executor/partitioner.hpp"
 
@@ -25,16 +26,6 @@ namespace {
 double wallNow() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string sanitize(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')
-               ? c
-               : '-';
-  }
-  return out;
 }
 
 // Writes all of `data` to `fd`; false once the reader is gone.
@@ -162,14 +153,22 @@ struct StderrLog {
 
 }  // namespace
 
+std::string jobPartitionDirectory(const std::string& workDir, const std::string& jobId) {
+  return workDir + "/partitions/" + fileNameOf(jobId);
+}
+
+std::string jobScratchDirectory(const std::string& workDir, const std::string& jobId) {
+  return workDir + "/tasks/" + fileNameOf(jobId);
+}
+
 std::string slotScratchDirectory(const std::string& workDir, const v1::TaskDeployment& task) {
   if (task.slot_id().empty()) return "";
-  return workDir + "/tasks/" + sanitize(task.job_id()) + "/" + sanitize("slot-" + task.slot_id());
+  return jobScratchDirectory(workDir, task.job_id()) + "/" + fileNameOf("slot-" + task.slot_id());
 }
 
 std::string attemptDirectory(const v1::TaskDeployment& task) {
-  return sanitize(task.job_id()) + "/" +
-         sanitize(fmt::format("{}-{}-a{}", task.stage(), task.index(), task.attempt()));
+  return fileNameOf(task.job_id()) + "/" +
+         fileNameOf(fmt::format("{}-{}-a{}", task.stage(), task.index(), task.attempt()));
 }
 
 TaskRunner::TaskRunner(TaskRunnerContext context, v1::TaskDeployment task,
@@ -216,6 +215,7 @@ void TaskRunner::cancel() {
 v1::TaskStateUpdate TaskRunner::makeUpdate(v1::TaskState state) const {
   v1::TaskStateUpdate update;
   update.set_taskmanager_id(context_.taskManagerId);
+  update.set_job_id(task_.job_id());
   update.set_attempt_id(task_.attempt_id());
   update.set_state(state);
   update.set_started_at(startedAt_);
@@ -235,8 +235,8 @@ v1::TaskStateUpdate TaskRunner::run() {
                                                      : context_.workDir + "/tasks/" + relative;
   // Partition files of all attempts of a job share one directory: one inode
   // fewer per attempt, which is what short tasks pay most for on ext4.
-  std::string jobDir = sanitize(task_.job_id());
-  std::string partitionDir = context_.workDir + "/partitions/" + jobDir;
+  std::string jobDir = fileNameOf(task_.job_id());
+  std::string partitionDir = jobPartitionDirectory(context_.workDir, task_.job_id());
   std::error_code ec;
   fs::create_directories(taskDir, ec);
   if (ec) return failed(v1::INTERNAL, "cannot create " + taskDir + ": " + ec.message());
@@ -306,13 +306,16 @@ v1::TaskStateUpdate TaskRunner::run() {
   // attempt's own folder.
   StderrLog stderrLog;
   if (!context_.taskLogDir.empty()) {
-    stderrLog.path = context_.taskLogDir + "/" +
-                     taskLogName(task_.stage(), task_.index(), task_.attempt());
+    std::string logFolder = taskLogFolder(context_.taskLogDir, task_.job_id());
+    stderrLog.path = logFolder + "/" + taskLogName(task_.stage(), task_.index(), task_.attempt());
     options.pipeStderr = true;
     if (context_.startedAttempts != nullptr) {
-      Status recorded =
-          context_.startedAttempts->add(task_.stage(), task_.index(), task_.attempt());
+      // Creates the job's log folder too.
+      Status recorded = context_.startedAttempts->add(task_.job_id(), task_.stage(),
+                                                      task_.index(), task_.attempt());
       if (!recorded.ok()) return failed(v1::INTERNAL, recorded.error().message);
+    } else {
+      fs::create_directories(logFolder, ec);  // else the log is lost, not the attempt
     }
   } else {
     options.stderrFile = taskDir + "/stderr";

@@ -41,6 +41,13 @@ struct TaskRunnerContext {
 // "<job>/<stage>-<index>-a<attempt>": names an attempt's files.
 std::string attemptDirectory(const v1::TaskDeployment& task);
 
+// "<workDir>/partitions/<job>": the partition files of all of a job's
+// attempts (the job's part of the TM's partition server).
+std::string jobPartitionDirectory(const std::string& workDir, const std::string& jobId);
+
+// "<workDir>/tasks/<job>": the scratch directories of a job's attempts.
+std::string jobScratchDirectory(const std::string& workDir, const std::string& jobId);
+
 // "<workDir>/tasks/<job>/slot-<slot id>": the scratch directory a slot's
 // attempts share one after another; empty when the deployment names no slot.
 std::string slotScratchDirectory(const std::string& workDir, const v1::TaskDeployment& task);

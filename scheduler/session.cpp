@@ -181,6 +181,7 @@ SessionJob::Params Session::jobParams(const v1::SessionSubmitJobRequest& request
   params.jobMaster.splits = std::move(splits);
   params.jobMaster.partitionDir = config_.workDir + "/partitions/" + request.job_id();
   params.jobMaster.partitionPathPrefix = request.job_id() + "/";
+  params.jobMaster.sharedTaskManagers = true;
   params.spec = std::move(spec);
   params.priority = std::max(1, request.priority());
   params.folder = folder;

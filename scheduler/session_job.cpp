@@ -16,9 +16,13 @@ void GuardedTaskManagerGateway::deployTask(const std::string& address,
   inner_.deployTask(address, task, guard(std::move(done)));
 }
 
-void GuardedTaskManagerGateway::cancelTask(const std::string& address,
+void GuardedTaskManagerGateway::cancelTask(const std::string& address, const std::string& jobId,
                                            const std::string& attemptId) {
-  inner_.cancelTask(address, attemptId);
+  inner_.cancelTask(address, jobId, attemptId);
+}
+
+void GuardedTaskManagerGateway::dropJob(const std::string& address, const std::string& jobId) {
+  inner_.dropJob(address, jobId);
 }
 
 void GuardedTaskManagerGateway::fetchPartition(const std::string& address,

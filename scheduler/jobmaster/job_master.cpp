@@ -45,7 +45,8 @@ JobMaster::JobMaster(EventLoop& loop, v1::JobSpec spec, JobMasterConfig config,
       resourceManager_(resourceManager),
       taskManagers_(taskManagers),
       observer_(observer),
-      log_(logger("jobmaster")) {
+      log_(config_.sharedTaskManagers ? logger("jobmaster", config_.jobId)
+                                      : logger("jobmaster")) {
   std::map<std::string, int> byName;
   for (int i = 0; i < spec_.stages_size(); ++i) {
     byName[spec_.stages(i).name()] = i;
@@ -129,6 +130,7 @@ bool JobMaster::restoreFinished(int stage, int index, int attempts, const std::s
     }
   }
   task.attempts = std::max(task.attempts, attempts);
+  if (holder != kJobManagerHolder) useTaskManager(holder, address);
   task.taskManagerId = holder;
   task.address = holder == kJobManagerHolder ? address_ : address;
   task.ranOn = holder;
@@ -186,6 +188,7 @@ void JobMaster::runAdopted(Task& task, int attempt, const std::string& taskManag
   task.ranOnAddress = address;
   task.attemptStartedAt = loop_.wallSeconds();
   attempts_[task.attemptId] = {task.stage, task.index};
+  useTaskManager(taskManagerId, address);
   setState(task, TaskState::kRunning);
   if (!stage.startedReported) {
     stage.startedReported = true;
@@ -226,6 +229,7 @@ JobMaster::Task* JobMaster::attachReturned(const std::string& taskManagerId,
     task = &candidate;
   }
   if (task->address.empty()) attemptsPerTm_[taskManagerId] += 1;
+  useTaskManager(taskManagerId, address);
   task->address = address;
   task->ranOnAddress = address;
   return task;
@@ -236,18 +240,22 @@ void JobMaster::taskManagerReturned(const std::string& taskManagerId, const std:
                                     const std::vector<v1::TaskStateUpdate>& unreported) {
   if (status_ != JobStatus::kRunning) return;
   std::set<std::string> heard;
+  // A session's TaskManager names the attempts of every job it runs: only
+  // this job's are looked at (the others' JobMasters hear of them).
   for (const auto& attempt : running) {
+    if (!ownJob(attempt.job_id())) continue;
     heard.insert(attempt.attempt_id());
     if (attachReturned(taskManagerId, address, attempt.attempt_id(), attempt.stage(),
                        attempt.index(), attempt.attempt()) == nullptr) {
       log_->info("cancelling {} on {}: its task is no longer that TaskManager's to run",
                  attempt.attempt_id(), taskManagerId);
-      taskManagers_.cancelTask(address, attempt.attempt_id());
+      taskManagers_.cancelTask(address, config_.jobId, attempt.attempt_id());
       continue;
     }
     log_->info("taking over {}, running on {}", attempt.attempt_id(), taskManagerId);
   }
   for (const auto& update : unreported) {
+    if (!ownJob(update.job_id())) continue;
     heard.insert(update.attempt_id());
     if (attachReturned(taskManagerId, address, update.attempt_id(), update.stage(),
                        update.index(), update.attempt()) == nullptr) {
@@ -407,13 +415,17 @@ void JobMaster::schedule() {
     }
   }
 
-  // Reuse free slots, smallest first, for pending tasks that fit them.
-  std::vector<std::pair<Resources, std::string>> free;
-  for (const auto& id : freeSlots_) free.emplace_back(slots_.at(id).slot.profile, id);
-  std::sort(free.begin(), free.end());
-  for (const auto& [profile, id] : free) {
-    Task* task = nextPending(profile);
-    if (task != nullptr) deploy(*task, id);
+  // Reuse free slots, smallest first, for pending tasks that fit them. In a
+  // session every free slot goes back instead, so that the ResourceManager's
+  // fair share decides which job gets it next (docs/sizing.md).
+  if (!config_.sharedTaskManagers) {
+    std::vector<std::pair<Resources, std::string>> free;
+    for (const auto& id : freeSlots_) free.emplace_back(slots_.at(id).slot.profile, id);
+    std::sort(free.begin(), free.end());
+    for (const auto& [profile, id] : free) {
+      Task* task = nextPending(profile);
+      if (task != nullptr) deploy(*task, id);
+    }
   }
 
   // Give back slots nobody here can use.
@@ -468,7 +480,9 @@ void JobMaster::invalidateConsumers() {
         setState(task, TaskState::kWaiting);
       } else if (task.state == TaskState::kDeploying || task.state == TaskState::kRunning) {
         log_->info("cancelling {}: its inputs are being recomputed", task.attemptId);
-        if (!task.address.empty()) taskManagers_.cancelTask(task.address, task.attemptId);
+        if (!task.address.empty()) {
+          taskManagers_.cancelTask(task.address, config_.jobId, task.attemptId);
+        }
         finishAttempt(task, loop_.wallSeconds());
         auto slot = slots_.find(task.slotId);
         if (slot != slots_.end()) {
@@ -510,6 +524,7 @@ void JobMaster::deploy(Task& task, const std::string& slotId) {
   held.attemptId = task.attemptId;
   attempts_[task.attemptId] = {task.stage, task.index};
   attemptsPerTm_[task.taskManagerId] += 1;
+  useTaskManager(task.taskManagerId, task.address);
   if (!stage.startedReported) {
     stage.startedReported = true;
     stage.startedAt = task.attemptStartedAt;
@@ -634,6 +649,12 @@ void JobMaster::resetToWaiting(Task& task) {
 
 Result<v1::TaskStateUpdateResponse> JobMaster::updateTaskState(const v1::TaskStateUpdate& update) {
   v1::TaskStateUpdateResponse response;
+  if (!ownJob(update.job_id())) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "TaskStateUpdate.job_id: {} of attempt {} is job {}'s, not job {}'s",
+                     v1::TaskState_Name(update.state()), update.attempt_id(), update.job_id(),
+                     config_.jobId);
+  }
   Task* task = findAttempt(update.attempt_id());
   if (task == nullptr || status_ != JobStatus::kRunning) {
     log_->debug("ignoring {} for stale attempt {}", v1::TaskState_Name(update.state()),
@@ -762,6 +783,10 @@ void JobMaster::onAttemptFailed(Task& task, const v1::TaskStateUpdate& update) {
 
 void JobMaster::onTaskManagerLost(const std::string& taskManagerId, const std::string& reason) {
   if (status_ != JobStatus::kRunning) return;
+  if (usedTaskManagers_.erase(taskManagerId) == 0) {
+    log_->debug("{} lost ({}); job {} never used it", taskManagerId, reason, config_.jobId);
+    return;
+  }
   for (auto it = slots_.begin(); it != slots_.end();) {
     if (it->second.slot.taskManagerId == taskManagerId) {
       freeSlots_.erase(it->first);
@@ -1004,7 +1029,9 @@ void JobMaster::endJob(JobStatus status, const std::string& error) {
   for (auto& stage : stages_) {
     for (auto& task : stage.tasks) {
       if (task.state == TaskState::kDeploying || task.state == TaskState::kRunning) {
-        if (!task.address.empty()) taskManagers_.cancelTask(task.address, task.attemptId);
+        if (!task.address.empty()) {
+          taskManagers_.cancelTask(task.address, config_.jobId, task.attemptId);
+        }
         finishAttempt(task, finishedAt_);
         resetToWaiting(task);
       }
@@ -1018,8 +1045,26 @@ void JobMaster::endJob(JobStatus status, const std::string& error) {
   } else {
     log_->warn("job {} {}: {}", config_.jobId, toString(status), error);
   }
+  if (config_.sharedTaskManagers) dropJobOnTaskManagers();
   resourceManager_.releaseAll();
   if (observer_ != nullptr) observer_->onJobEnded(status, error);
+}
+
+void JobMaster::dropJobOnTaskManagers() {
+  for (const auto& [id, address] : usedTaskManagers_) {
+    if (address.empty()) continue;  // restored, never came back
+    log_->debug("telling {} at {} that job {} ended", id, address, config_.jobId);
+    taskManagers_.dropJob(address, config_.jobId);
+  }
+}
+
+void JobMaster::useTaskManager(const std::string& id, const std::string& address) {
+  std::string& known = usedTaskManagers_[id];
+  if (!address.empty()) known = address;
+}
+
+bool JobMaster::ownJob(const std::string& jobId) const {
+  return jobId.empty() || jobId == config_.jobId;
 }
 
 void JobMaster::cancel(const std::string& reason, bool failed) {

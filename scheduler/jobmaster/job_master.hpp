@@ -55,6 +55,13 @@ struct JobMasterConfig {
   std::string partitionDir = {};
   // A session serves every job's partitionDir under /partitions/<job id>/.
   std::string partitionPathPrefix = {};
+  // The TaskManagers run other jobs too (a session): at the job's end each
+  // TaskManager it deployed to or kept partitions on is told to drop the
+  // job (TaskManagerGateway::dropJob), since the TaskManagers outlive it;
+  // a slot free after a task goes back to the ResourceManager (whose fair
+  // share decides who gets it) instead of serving the job's next task; and
+  // its log lines name the job. Per-job mode: the job's end ends them.
+  bool sharedTaskManagers = false;
 };
 
 // The holder of partitions moved into the JobManager, as inputs name it.
@@ -139,12 +146,15 @@ class JobMaster : public SlotOwner {
   // Ends the job as CANCELED (or FAILED when `failed`), killing running attempts.
   void cancel(const std::string& reason, bool failed = false);
 
-  // RPC from TaskManagers.
+  // RPC from TaskManagers. kInvalidArgument for an update of another job
+  // (job_id set and not this job's); an update without job_id is this job's.
   Result<v1::TaskStateUpdateResponse> updateTaskState(const v1::TaskStateUpdate& update);
 
   // SlotOwner
   bool offerSlot(const Slot& slot) override;
   bool adoptSlot(const Slot& slot, const std::string& attemptId) override;
+  // A TaskManager this job never used (a session's, running other jobs)
+  // changes nothing.
   void onTaskManagerLost(const std::string& taskManagerId, const std::string& reason) override;
   void onResourcesUnavailable(const std::string& reason) override;
   void onPlacementStalled(const std::set<std::string>& holders) override;
@@ -257,6 +267,14 @@ class JobMaster : public SlotOwner {
   void holdOutput(const Task& task);
   void releaseOutput(const Task& task);
   void endJob(JobStatus status, const std::string& error);
+  // Shared TaskManagers: tells each one the job used that it ended.
+  void dropJobOnTaskManagers();
+  // The job deployed to or keeps output on TaskManager `id` at `address`
+  // (empty while unknown).
+  void useTaskManager(const std::string& id, const std::string& address);
+  // Whether an update or registration entry of job `jobId` is this job's
+  // (an empty id is, from TaskManagers that predate sessions).
+  bool ownJob(const std::string& jobId) const;
   std::string attemptName(const Task& task) const;
 
   EventLoop& loop_;
@@ -275,6 +293,9 @@ class JobMaster : public SlotOwner {
   std::set<std::string> partitionHolders_;  // as last told to the RM
   std::set<std::string> evacuating_;  // TMs whose partitions are being moved here
   std::map<std::string, int> attemptsPerTm_;
+  // TaskManagers deployed to or holding this job's output (HA: restored
+  // ones too), by id: their address, empty while unknown. A lost one leaves.
+  std::map<std::string, std::string> usedTaskManagers_;
   JobStatus status_ = JobStatus::kRunning;
   std::string error_;
   std::string address_;

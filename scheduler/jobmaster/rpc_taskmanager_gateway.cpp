@@ -19,11 +19,20 @@ void RpcTaskManagerGateway::deployTask(const std::string& address,
       });
 }
 
-void RpcTaskManagerGateway::cancelTask(const std::string& address, const std::string& attemptId) {
+void RpcTaskManagerGateway::cancelTask(const std::string& address, const std::string& jobId,
+                                       const std::string& attemptId) {
   v1::CancelTaskRequest request;
+  request.set_job_id(jobId);
   request.set_attempt_id(attemptId);
   rpc_.call<v1::CancelTaskResponse>(address, "TaskManager", "CancelTask", request,
                                     [](Result<v1::CancelTaskResponse>) {});
+}
+
+void RpcTaskManagerGateway::dropJob(const std::string& address, const std::string& jobId) {
+  v1::DropPartitionsRequest request;
+  request.set_job_id(jobId);
+  rpc_.call<v1::DropPartitionsResponse>(address, "TaskManager", "DropPartitions", request,
+                                        [](Result<v1::DropPartitionsResponse>) {});
 }
 
 void RpcTaskManagerGateway::fetchPartition(const std::string& address, const std::string& path,

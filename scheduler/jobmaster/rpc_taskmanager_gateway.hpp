@@ -13,7 +13,9 @@ class RpcTaskManagerGateway : public TaskManagerGateway {
 
   void deployTask(const std::string& address, const v1::TaskDeployment& task,
                   Done done) override;
-  void cancelTask(const std::string& address, const std::string& attemptId) override;
+  void cancelTask(const std::string& address, const std::string& jobId,
+                  const std::string& attemptId) override;
+  void dropJob(const std::string& address, const std::string& jobId) override;
   void fetchPartition(const std::string& address, const std::string& path,
                       const std::string& destination, Done done) override;
 

@@ -21,8 +21,15 @@ class TaskManagerGateway {
   virtual void deployTask(const std::string& address, const v1::TaskDeployment& task,
                           Done done) = 0;
 
-  // Asks the TM to kill an attempt; best effort, no answer.
-  virtual void cancelTask(const std::string& address, const std::string& attemptId) = 0;
+  // Asks the TM to kill attempt `attemptId` of job `jobId`; best effort, no
+  // answer.
+  virtual void cancelTask(const std::string& address, const std::string& jobId,
+                          const std::string& attemptId) = 0;
+
+  // Tells the TM that job `jobId` ended (TaskManager.DropPartitions): it
+  // kills the job's attempts and removes its partitions and scratch space.
+  // Fire and forget: best effort, no answer.
+  virtual void dropJob(const std::string& address, const std::string& jobId) = 0;
 
   // Copies partition `path` of the TM at `address` into the local file
   // `destination`.

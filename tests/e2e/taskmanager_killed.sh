@@ -18,12 +18,13 @@ run_and_kill() {
   wait_for "stage count started" "$TMP/run-$case.log" 60
   sleep 0.5
   local victim=""
+  # TaskManagers name attempts "<job id>/<attempt id>".
   for log in "$work"/logs/tm-*.log; do
-    if [ "$case" = counter ] && grep -q "running count\[" "$log"; then
+    if [ "$case" = counter ] && grep -qE "running ([^ ]*/)?count\\[" "$log"; then
       victim=$(basename "$log" .log)
       break
     fi
-    if [ "$case" = producer ] && grep -q "running tokenize\[" "$log" && ! grep -q "running count\[" "$log"; then
+    if [ "$case" = producer ] && grep -qE "running ([^ ]*/)?tokenize\\[" "$log" && ! grep -qE "running ([^ ]*/)?count\\[" "$log"; then
       victim=$(basename "$log" .log)
       break
     fi

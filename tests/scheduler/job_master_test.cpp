@@ -151,9 +151,10 @@ class JobMasterTest : public ::testing::Test {
         });
   }
 
-  void create(const v1::JobSpec& spec, Splits splits = {}) {
+  void create(const v1::JobSpec& spec, Splits splits = {}, bool sharedTaskManagers = false) {
     JobMasterConfig config;
     config.jobId = "job-1";
+    config.sharedTaskManagers = sharedTaskManagers;
     config.outputDir = outputDir();
     config.splits = std::move(splits);
     config.maxFetchFailures = 3;
@@ -163,8 +164,8 @@ class JobMasterTest : public ::testing::Test {
   }
 
   // Schedules run as posted passes: each helper runs what its call posted.
-  void start(const v1::JobSpec& spec, Splits splits = {}) {
-    create(spec, std::move(splits));
+  void start(const v1::JobSpec& spec, Splits splits = {}, bool sharedTaskManagers = false) {
+    create(spec, std::move(splits), sharedTaskManagers);
     jm_->start();
     loop_.runPending();
   }
@@ -541,6 +542,15 @@ TEST_F(JobMasterTest, AFreeSlotIsReusedByTheNextStageWhenItFits) {
   EXPECT_THAT(declared_.back(), IsEmpty());
 }
 
+TEST_F(JobMasterTest, InASessionAFreeSlotGoesBackForTheFairShareToDecide) {
+  start(twoStages(1, kLarge, 1, kSmall), {}, /*sharedTaskManagers=*/true);
+  offer("slot-1", "tm-1", kLarge);
+  EXPECT_CALL(rm_, releaseSlot("slot-1"));
+  finish("map[0]#1", "tm-1", partitionsFor("map[0]#1", "reduce", {0}));
+  EXPECT_EQ(deployed_.size(), 1u);
+  EXPECT_THAT(declared_.back(), ElementsAre(Pair(kSmall, 1)));
+}
+
 TEST_F(JobMasterTest, AFreeSlotTooSmallForTheNextStageIsReleased) {
   start(twoStages(1, kSmall, 1, kLarge));
   offer("slot-1", "tm-1", kSmall);
@@ -597,7 +607,7 @@ TEST_F(JobMasterTest, AFailingJobCancelsItsOtherRunningAttempts) {
   start(oneStage(2, /*maxAttempts=*/1));
   offer("slot-1", "tm-1", kSmall);
   offer("slot-2", "tm-2", kSmall);
-  EXPECT_CALL(tms_, cancelTask("tm-2:9000", "work[1]#1"));
+  EXPECT_CALL(tms_, cancelTask("tm-2:9000", "job-1", "work[1]#1"));
   EXPECT_CALL(rm_, releaseAll());
   fail("work[0]#1", "tm-1", v1::EXIT_NONZERO, "exited with status 3");
   EXPECT_EQ(jm_->status(), JobStatus::kFailed);
@@ -717,8 +727,8 @@ TEST_F(JobMasterTest, LostOutputStillNeededIsRecomputed) {
 
   // tm-1 held map[0]'s output: map[0] runs again (only it), and the consumers,
   // whose input is gone, are stopped until it is back.
-  EXPECT_CALL(tms_, cancelTask("tm-3:9000", "reduce[0]#1"));
-  EXPECT_CALL(tms_, cancelTask("tm-4:9000", "reduce[1]#1"));
+  EXPECT_CALL(tms_, cancelTask("tm-3:9000", "job-1", "reduce[0]#1"));
+  EXPECT_CALL(tms_, cancelTask("tm-4:9000", "job-1", "reduce[1]#1"));
   EXPECT_CALL(rm_, releaseSlot("slot-4"));
   lose("tm-1", "exited");
   verifyAndClear();
@@ -985,8 +995,8 @@ TEST_F(JobMasterTest, CancelStopsRunningAttemptsAndEndsTheJob) {
   loop_.runPending();
   {
     ::testing::Sequence s1, s2;
-    EXPECT_CALL(tms_, cancelTask("tm-1:9000", "work[0]#1")).InSequence(s1);
-    EXPECT_CALL(tms_, cancelTask("tm-2:9000", "work[1]#1")).InSequence(s2);
+    EXPECT_CALL(tms_, cancelTask("tm-1:9000", "job-1", "work[0]#1")).InSequence(s1);
+    EXPECT_CALL(tms_, cancelTask("tm-2:9000", "job-1", "work[1]#1")).InSequence(s2);
     EXPECT_CALL(rm_, releaseAll()).InSequence(s1, s2);
     EXPECT_CALL(observer_, onJobEnded(JobStatus::kCanceled, "canceled by the user"))
         .InSequence(s1, s2);
@@ -1312,7 +1322,7 @@ TEST_F(JobMasterTest, AReturningTaskManagerThatNoLongerRunsARestoredAttemptRunsI
   EXPECT_THAT(declared_.back(), ElementsAre(Pair(kSmall, 1)));
   // tm-1 runs an older attempt of work[1] (cancelled) and not work[0]#1
   // (whose end went to the lost JobManager): work[0] runs again.
-  EXPECT_CALL(tms_, cancelTask("tm-1:9000", "work[1]#1"));
+  EXPECT_CALL(tms_, cancelTask("tm-1:9000", "job-1", "work[1]#1"));
   jm_->taskManagerReturned("tm-1", "tm-1:9000", {runningAttempt("work", 1, 1, kSmall)}, {});
   loop_.runPending();
   EXPECT_THAT(declared_.back(), ElementsAre(Pair(kSmall, 2)));
@@ -1320,7 +1330,7 @@ TEST_F(JobMasterTest, AReturningTaskManagerThatNoLongerRunsARestoredAttemptRunsI
   EXPECT_EQ(offer("slot-2", "tm-1", kSmall), "work[0]#2");
   // work[1]'s earlier failure counts: this failure is its last.
   EXPECT_CALL(rm_, releaseAll());
-  EXPECT_CALL(tms_, cancelTask("tm-1:9000", "work[0]#2"));
+  EXPECT_CALL(tms_, cancelTask("tm-1:9000", "job-1", "work[0]#2"));
   fail("work[1]#3", "tm-1", v1::EXIT_NONZERO, "exited with status 1");
   EXPECT_EQ(jm_->status(), JobStatus::kFailed);
   EXPECT_THAT(jm_->error(), HasSubstr("failed 2 of 2 attempts"));
@@ -1340,8 +1350,8 @@ TEST_F(JobMasterTest, AnAttemptUnknownHereIsTakenOverWhileItsTaskWaitsToRun) {
   EXPECT_EQ(offer("slot-8", "tm-5", kSmall), "work[0]#1");
   EXPECT_THAT(progress.events, ElementsAre("deployed 0.1 #1 on tm-4", "deployed 0.0 #1 on tm-5"));
   // Unknown attempts of a task that runs already, or of no task, are cancelled.
-  EXPECT_CALL(tms_, cancelTask("tm-6:9000", "work[0]#1"));
-  EXPECT_CALL(tms_, cancelTask("tm-6:9000", "nothing[0]#1"));
+  EXPECT_CALL(tms_, cancelTask("tm-6:9000", "job-1", "work[0]#1"));
+  EXPECT_CALL(tms_, cancelTask("tm-6:9000", "job-1", "nothing[0]#1"));
   jm_->taskManagerReturned("tm-6", "tm-6:9000",
                            {runningAttempt("work", 0, 1, kSmall),
                             runningAttempt("nothing", 0, 1, kSmall)},
@@ -1353,6 +1363,129 @@ TEST_F(JobMasterTest, AnUncollectedSmallSinkOutputCannotBeRestored) {
   create(oneStage(1));
   v1::PartitionInfo inline_ = partition("", 0, "");
   EXPECT_FALSE(jm_->restoreFinished(0, 0, 1, "tm-1", "tm-1:9000", {inline_}, false));
+}
+
+// --- TaskManagers shared with other jobs (a session) ---
+
+TEST_F(JobMasterTest, AnUpdateOfAnotherJobIsRefusedNamingBothJobs) {
+  start(oneStage(1));
+  EXPECT_EQ(offer("slot-1", "tm-1", kSmall), "work[0]#1");
+  v1::TaskStateUpdate foreign;
+  foreign.set_job_id("job-2");
+  foreign.set_taskmanager_id("tm-1");
+  foreign.set_attempt_id("work[0]#1");  // the same attempt id, another job's
+  foreign.set_state(v1::TASK_FAILED);
+  foreign.set_failure(v1::EXIT_NONZERO);
+  auto refused = jm_->updateTaskState(foreign);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_THAT(refused.error().message, HasSubstr("job_id"));
+  EXPECT_THAT(refused.error().message, HasSubstr("job-2"));
+  EXPECT_THAT(refused.error().message, HasSubstr("job-1"));
+  loop_.runPending();
+  EXPECT_EQ(progressOf("work").running, 1) << "this job's attempt runs on";
+  EXPECT_EQ(progressOf("work").failedAttempts, 0);
+
+  // Its own job's update is taken.
+  EXPECT_CALL(rm_, releaseAll());
+  v1::TaskStateUpdate own = foreign;
+  own.set_job_id("job-1");
+  own.set_state(v1::TASK_FINISHED);
+  own.clear_failure();
+  *own.add_partitions() = partition("", 0, "");
+  own.mutable_partitions(0)->set_data("x\n");
+  update(own);
+  EXPECT_EQ(jm_->status(), JobStatus::kFinished);
+}
+
+TEST_F(JobMasterTest, AReturningTaskManagerNamesOtherJobsAttemptsWhichAreLeftAlone) {
+  start(oneStage(1));
+  v1::RunningAttempt other = runningAttempt("work", 0, 1, kSmall);
+  other.set_job_id("job-2");
+  v1::TaskStateUpdate otherEnded;
+  otherEnded.set_job_id("job-2");
+  otherEnded.set_attempt_id("work[0]#1");
+  otherEnded.set_stage("work");
+  otherEnded.set_index(0);
+  otherEnded.set_attempt(1);
+  otherEnded.set_state(v1::TASK_FAILED);
+  // StrictMock: another job's attempt is neither cancelled nor taken over.
+  jm_->taskManagerReturned("tm-4", "tm-4:9000", {other}, {otherEnded});
+  loop_.runPending();
+  EXPECT_EQ(progressOf("work").running, 0);
+  EXPECT_EQ(progressOf("work").failedAttempts, 0);
+  EXPECT_THAT(declared_.back(), ElementsAre(Pair(kSmall, 1)));
+  EXPECT_FALSE(jm_->adoptSlot(slotOn("slot-7", "tm-4", kSmall), "work[0]#1"));
+}
+
+TEST_F(JobMasterTest, LosingATaskManagerTheJobNeverUsedChangesNothing) {
+  start(oneStage(2));
+  EXPECT_EQ(offer("slot-1", "tm-1", kSmall), "work[0]#1");
+  loop_.runPending();
+  size_t declarations = declared_.size();
+  EXPECT_CALL(observer_, onProgress(_)).Times(0);
+  EXPECT_CALL(observer_, onAttemptFailed(_, _, _)).Times(0);
+  jm_->onTaskManagerLost("tm-other", "another job's TaskManager, idle too long");
+  EXPECT_EQ(loop_.pendingPosts(), 0u) << "no scheduling pass";
+  loop_.runPending();
+  EXPECT_EQ(declared_.size(), declarations);
+  EXPECT_EQ(progressOf("work").running, 1);
+  EXPECT_EQ(jm_->status(), JobStatus::kRunning);
+}
+
+TEST_F(JobMasterTest, WithSharedTaskManagersTheEndDropsTheJobOnEachOneUsedAfterCollecting) {
+  start(twoStages(2, kSmall, 1, kSmall), {}, /*sharedTaskManagers=*/true);
+  EXPECT_CALL(rm_, releaseSlot(_)).Times(AnyNumber());
+  offer("slot-1", "tm-1", kSmall);
+  offer("slot-2", "tm-2", kSmall);
+  finish("map[0]#1", "tm-1", partitionsFor("map[0]#1", "reduce", {0}));
+  finish("map[1]#1", "tm-2", partitionsFor("map[1]#1", "reduce", {0}));
+  // The freed slots went back; the reduce runs in the next one offered.
+  offer("slot-3", "tm-1", kSmall);
+  std::string sinkTaskManager = "tm-1";
+  ASSERT_EQ(deployed_.back().task.attempt_id(), "reduce[0]#1");
+  // A TaskManager it never used, and a slot it did not take: not told.
+  lose("tm-9", "idle");
+  EXPECT_FALSE(jm_->offerSlot(slotOn("slot-4", "tm-3", kSmall)));
+  finish("reduce[0]#1", sinkTaskManager, sinkOutput("reduce[0]#1", 0));
+  ASSERT_EQ(fetches_.size(), 1u);
+  verifyAndClear();  // nothing dropped while its output is being collected
+
+  {
+    ::testing::Sequence s1, s2;
+    EXPECT_CALL(tms_, dropJob("tm-1:9000", "job-1")).InSequence(s1);
+    EXPECT_CALL(tms_, dropJob("tm-2:9000", "job-1")).InSequence(s2);
+    EXPECT_CALL(rm_, releaseAll()).InSequence(s1, s2);
+  }
+  EXPECT_CALL(rm_, releaseSlot(_)).Times(AnyNumber());
+  fetches_[0].done(Status());
+  loop_.runPending();
+  EXPECT_EQ(jm_->status(), JobStatus::kFinished);
+}
+
+TEST_F(JobMasterTest, WithSharedTaskManagersAFailedJobDropsItselfToo) {
+  start(oneStage(2), {}, /*sharedTaskManagers=*/true);
+  offer("slot-1", "tm-1", kSmall);
+  offer("slot-2", "tm-2", kSmall);
+  lose("tm-2", "gone");
+  EXPECT_CALL(tms_, cancelTask("tm-1:9000", "job-1", "work[0]#1"));
+  EXPECT_CALL(tms_, dropJob("tm-1:9000", "job-1"));
+  EXPECT_CALL(rm_, releaseAll());
+  jm_->cancel("canceled by the user");
+  EXPECT_EQ(jm_->status(), JobStatus::kCanceled);
+}
+
+TEST_F(JobMasterTest, WithoutSharedTaskManagersTheEndDropsNothing) {
+  start(oneStage(1));
+  offer("slot-1", "tm-1", kSmall);
+  EXPECT_CALL(tms_, dropJob(_, _)).Times(0);
+  EXPECT_CALL(rm_, releaseSlot("slot-1"));
+  EXPECT_CALL(rm_, releaseAll());
+  finish("work[0]#1", "tm-1", sinkOutput("work[0]#1", 0));
+  ASSERT_EQ(fetches_.size(), 1u);
+  fetches_[0].done(Status());
+  loop_.runPending();
+  EXPECT_EQ(jm_->status(), JobStatus::kFinished);
 }
 
 }  // namespace

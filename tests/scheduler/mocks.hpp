@@ -67,8 +67,10 @@ class MockTaskManagerGateway : public TaskManagerGateway {
  public:
   MOCK_METHOD(void, deployTask,
               (const std::string& address, const v1::TaskDeployment& task, Done done), (override));
-  MOCK_METHOD(void, cancelTask, (const std::string& address, const std::string& attemptId),
+  MOCK_METHOD(void, cancelTask,
+              (const std::string& address, const std::string& jobId, const std::string& attemptId),
               (override));
+  MOCK_METHOD(void, dropJob, (const std::string& address, const std::string& jobId), (override));
   MOCK_METHOD(void, fetchPartition,
               (const std::string& address, const std::string& path, const std::string& destination,
                Done done),
