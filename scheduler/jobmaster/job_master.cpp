@@ -796,15 +796,25 @@ void JobMaster::onTaskManagerLost(const std::string& taskManagerId, const std::s
     }
   }
   evacuating_.erase(taskManagerId);
+  std::string giveUp;
   for (auto& stage : stages_) {
     for (auto& task : stage.tasks) {
       if (task.taskManagerId != taskManagerId || task.collected) continue;
       if (task.state == TaskState::kDeploying || task.state == TaskState::kRunning) {
-        log_->warn("{} lost with {} ({}); it will run again", task.attemptId, taskManagerId,
-                   reason);
+        task.taskManagerLosses += 1;
+        bool retry = task.taskManagerLosses < config_.maxTaskManagerLosses;
+        log_->warn("{} lost with {} ({}){}", task.attemptId, taskManagerId, reason,
+                   retry ? "; it will run again" : "");
         finishAttempt(task, loop_.wallSeconds());
         if (observer_ != nullptr) {
-          observer_->onAttemptFailed(task.attemptId, taskManagerId + " lost: " + reason, true);
+          observer_->onAttemptFailed(task.attemptId, taskManagerId + " lost: " + reason, retry);
+        }
+        if (!retry && giveUp.empty()) {
+          giveUp = fmt::format(
+              "stage \"{}\" failed: task {}[{}] lost its TaskManager {} times (is it what "
+              "kills it?); last: {} lost: {}",
+              stage.spec.name(), stage.spec.name(), task.index, task.taskManagerLosses,
+              taskManagerId, reason);
         }
         resetToWaiting(task);
       } else if (task.state == TaskState::kFinished) {
@@ -812,6 +822,10 @@ void JobMaster::onTaskManagerLost(const std::string& taskManagerId, const std::s
         clearOutput(task);
       }
     }
+  }
+  if (!giveUp.empty()) {
+    endJob(JobStatus::kFailed, giveUp);
+    return;
   }
   holdersDirty_ = true;
   requestSchedule();

@@ -49,6 +49,12 @@ struct JobMasterConfig {
   // An attempt failing to fetch inputs is not counted against max_attempts,
   // but a task is given up after this many such failures.
   int maxFetchFailures = 8;
+  // An attempt lost with its TaskManager is not counted against
+  // max_attempts either (the TaskManager may have gone for reasons of its
+  // own), but a task whose attempts lose their TaskManager this many times
+  // fails the job: it may well be what kills them (and, in a session, other
+  // jobs' work with them).
+  int maxTaskManagerLosses = 4;
   // Where partitions moved off TaskManagers are kept; served by the
   // JobManager at /partitions/<partitionPathPrefix><path relative to it>.
   // Empty: never moved.
@@ -188,6 +194,7 @@ class JobMaster : public SlotOwner {
     int attempts = 0;       // attempts started
     int failures = 0;       // failures counted against max_attempts
     int fetchFailures = 0;
+    int taskManagerLosses = 0;  // attempts lost with their TaskManager
     std::string attemptId;  // current attempt
     std::string slotId;
     std::string taskManagerId;  // where it runs, or where its output lives

@@ -13,6 +13,9 @@ cleanup() {
   for pid in "${background_pids[@]}"; do
     kill "$pid" 2>/dev/null || true
   done
+  # What the Dispatcher started outlives it (session JobManagers, their
+  # TaskManagers): everything whose command line names this test's folder.
+  pkill -f -- "$TMP/" 2>/dev/null || true
   if [ -n "${ZK_DIR:-}" ]; then bash "$ZK_SCRIPT" kill "$ZK_DIR" > /dev/null 2>&1 || true; fi
   if [ "${KEEP_TMP:-0}" = 1 ]; then
     echo "kept $TMP"

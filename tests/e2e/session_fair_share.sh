@@ -45,3 +45,5 @@ jq -s '
 cat "$TMP/shares.json"
 expect_json "$TMP/shares.json" '.to > .from and .ratio >= 0.8' "slot-seconds within 20 % of each other"
 pass "fair share: $(jq -r '"cpu-seconds \(.left * 100 | round / 100) vs \(.right * 100 | round / 100) over \((.to - .from) * 100 | round / 100) s"' "$TMP/shares.json")"
+"$BIN/tailor" session stop fair > /dev/null || fail "session stop"
+wait_json "$TAILOR_DISPATCHER/v1/sessions/fair" '.state == "SESSION_STOPPED"' 60 "the session stopped"

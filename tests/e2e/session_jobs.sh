@@ -5,6 +5,7 @@
 #      TaskManagers it used; fewer TaskManagers launched than jobs;
 #   2. three jobs at once: one failing, one cancelled mid-run; the third
 #      finishes with the right output;
+#      a job whose task kills its TaskManager fails; the job beside it finishes;
 #   3. the session stopped: no JobManager or TaskManager left.
 # usage: session_jobs.sh BIN_DIR [local|mesos]
 source "$(dirname "$0")/lib.sh" "$1"
@@ -134,6 +135,27 @@ wait_job_state "$survivor" FINISHED 60
 sort -n "$(job_field "$survivor" .output)"/part-* | cmp -s - "$TMP/numbers.txt" || fail "the survivor's output differs"
 expect_json <("$BIN/tailor" report "$survivor") '.stages[0].failed_attempts == 0' "the survivor lost no attempt"
 pass "three at once: one FAILED, one CANCELED mid-run, the third FINISHED with correct output"
+
+# 2b. A task that kills its own TaskManager, beside a job that runs on: the
+# killer fails once its task lost its TaskManager 4 times; the other job's
+# work lost with those TaskManagers is redone, and it finishes.
+cat > "$TMP/killer.yaml" <<YAML
+name: killer
+stages:
+  - name: kill
+    parallelism: 1
+    resources: {cpus: 0.1, mem: 32}
+    input: {files: ["numbers.txt"]}
+    command: 'sleep 0.3; kill -9 \$PPID; sleep 5'
+YAML
+survivor="$(submit_id "$TMP/survivor.yaml")"
+killer="$(submit_id "$TMP/killer.yaml")"
+wait_job_state "$killer" FAILED 90
+"$BIN/tailor" status "$killer" | grep -q "lost its TaskManager 4 times" || {
+  "$BIN/tailor" status "$killer"; fail "the killer's error does not say its task lost its TaskManagers"; }
+wait_job_state "$survivor" FINISHED 90
+sort -n "$(job_field "$survivor" .output)"/part-* | cmp -s - "$TMP/numbers.txt" || fail "the survivor's output differs"
+pass "a task killing its TaskManager: its job FAILED after 4 losses, the job beside it FINISHED with correct output"
 
 # 3. Stopped: nothing left.
 address="$(curl -sf "$TAILOR_DISPATCHER/v1/sessions/s1" | jq -r .address)"

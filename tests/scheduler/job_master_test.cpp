@@ -713,6 +713,27 @@ TEST_F(JobMasterTest, RunningTasksOfALostTaskManagerRunAgain) {
   EXPECT_EQ(deployed_.size(), 3u);
 }
 
+TEST_F(JobMasterTest, ATaskThatLosesItsTaskManagerTooOftenFailsTheJob) {
+  start(oneStage(2, /*maxAttempts=*/1));
+  offer("slot-1", "tm-1", kSmall);
+  offer("slot-2", "tm-2", kSmall);
+  EXPECT_CALL(observer_, onAttemptFailed(_, _, true)).Times(3);
+  // work[0] takes its TaskManager down with it, attempt after attempt.
+  for (int n = 1; n <= 3; ++n) {
+    lose("tm-1" + std::string(n == 1 ? "" : "-" + std::to_string(n)), "exited on signal 9");
+    EXPECT_EQ(offer("slot-1" + std::to_string(n), "tm-1-" + std::to_string(n + 1), kSmall),
+              "work[0]#" + std::to_string(n + 1));
+  }
+  EXPECT_EQ(jm_->status(), JobStatus::kRunning);
+  EXPECT_CALL(observer_, onAttemptFailed("work[0]#4", HasSubstr("tm-1-4 lost"), false));
+  EXPECT_CALL(tms_, cancelTask("tm-2:9000", _, "work[1]#1"));
+  EXPECT_CALL(rm_, releaseAll());
+  lose("tm-1-4", "exited on signal 9");
+  EXPECT_EQ(jm_->status(), JobStatus::kFailed);
+  EXPECT_THAT(jm_->error(), HasSubstr("task work[0] lost its TaskManager 4 times"));
+  EXPECT_THAT(jm_->error(), HasSubstr("last: tm-1-4 lost: exited on signal 9"));
+}
+
 TEST_F(JobMasterTest, LostOutputStillNeededIsRecomputed) {
   start(twoStages(2, kSmall, 2, kLarge));
   offer("slot-1", "tm-1", kSmall);
