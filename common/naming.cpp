@@ -35,4 +35,44 @@ std::string hostName() {
   return name;
 }
 
+Status checkRelativePath(const std::string& path, const std::string& field, int maxLength,
+                         int maxPartLength) {
+  if (path.empty()) return makeError(ErrorCode::kInvalidArgument, "{}: empty path", field);
+  if (static_cast<int>(path.size()) > maxLength) {
+    return makeError(ErrorCode::kInvalidArgument, "{}: path longer than {} characters", field,
+                     maxLength);
+  }
+  if (path.front() == '/') {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "{}: '{}' is absolute (expected a path relative to the spec's folder)", field,
+                     path);
+  }
+  for (unsigned char c : path) {
+    if (c < 0x20 || c == 0x7f || c == '\\') {
+      return makeError(ErrorCode::kInvalidArgument,
+                       "{}: control character or backslash in '{}' (expected a plain path)", field,
+                       path);
+    }
+  }
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    std::string part = path.substr(start, end - start);
+    if (static_cast<int>(part.size()) > maxPartLength) {
+      return makeError(ErrorCode::kInvalidArgument,
+                       "{}: '{}...' is a name longer than {} characters", field,
+                       part.substr(0, 40), maxPartLength);
+    }
+    if (part.empty() || part == "." || part == "..") {
+      return makeError(ErrorCode::kInvalidArgument,
+                       "{}: '{}' has an empty, '.' or '..' part (expected a path inside the "
+                       "spec's folder, such as data/part-1.txt)",
+                       field, path);
+    }
+    start = end + 1;
+  }
+  return Status();
+}
+
 }  // namespace tailor

@@ -1,10 +1,12 @@
 #pragma once
 
-// Names shared by the binaries: job ids, file names made of them and this
-// machine's host name.
+// Names shared by the binaries: job ids, file names made of them, submitted
+// paths and this machine's host name.
 
 #include <cstdint>
 #include <string>
+
+#include "common/result.hpp"
 
 namespace tailor {
 
@@ -17,6 +19,13 @@ std::string makeJobId(const std::string& jobName, double wallSeconds, std::uint3
 // '_' and '-' become '-', and so does a leading '.' (no "..", no hidden
 // file). A job's folders are named so (partitions, scratch, task logs).
 std::string fileNameOf(const std::string& text);
+
+// A path relative to a job spec's folder, as submitted files name it: no
+// empty, "." or ".." part, not absolute, no control character or backslash,
+// at most `maxLength` characters and `maxPartLength` per part. Errors start
+// with `field`.
+Status checkRelativePath(const std::string& path, const std::string& field, int maxLength = 1024,
+                         int maxPartLength = 255);
 
 // This machine's host name, or "localhost" when it cannot be read.
 std::string hostName();

@@ -33,28 +33,6 @@ Status checkJobId(const std::string& id) {
                    id);
 }
 
-// A submitted file's path: relative to the spec's folder, no empty, "." or
-// ".." parts.
-Status checkFilePath(const std::string& path, const std::string& field) {
-  if (path.empty() || path.front() == '/') {
-    return makeError(ErrorCode::kInvalidArgument,
-                     "{}: '{}' is not a relative path (expected a path inside the spec's "
-                     "folder, such as data/part-1.txt)",
-                     field, path);
-  }
-  for (const auto& part : fs::path(path)) {
-    if (part.empty() || part == "." || part == "..") {
-      return makeError(ErrorCode::kInvalidArgument,
-                       "{}: '{}' has an empty, '.' or '..' part (expected a path inside the "
-                       "spec's folder, such as data/part-1.txt)",
-                       field, path);
-    }
-  }
-  if (path.back() == '/' || path.find("//") != std::string::npos) {
-    return makeError(ErrorCode::kInvalidArgument, "{}: '{}' has an empty part", field, path);
-  }
-  return Status();
-}
 
 v1::TaskManagerStatus toStatus(const v1::TaskManagerReport& report) {
   v1::TaskManagerStatus tm;
@@ -124,10 +102,10 @@ void Session::addRoutes() {
 Result<v1::JobSpec> Session::prepareJob(const v1::SessionSubmitJobRequest& request,
                                         const std::string& folder) {
   std::string specName = request.spec_name().empty() ? "job.yaml" : request.spec_name();
-  Status named = checkFilePath(specName, "spec_name");
+  Status named = checkRelativePath(specName, "spec_name");
   if (!named.ok()) return named.error();
   for (const auto& file : request.files()) {
-    Status checked = checkFilePath(file.path(), "files");
+    Status checked = checkRelativePath(file.path(), "files");
     if (!checked.ok()) return checked.error();
   }
   std::error_code ec;
