@@ -74,6 +74,22 @@ launched="$(jq '.taskmanagers_launched' "$TMP/session.json")"
 [ "$launched" -ge 1 ] && [ "$launched" -lt 20 ] || fail "$launched TaskManagers launched for 20 jobs"
 used="$(jq -s '[.[].taskmanagers[].id] | unique | length' "$TMP"/report*.json)"
 pass "20 jobs in a session, $((SECONDS - started)) s: outputs correct, $launched TaskManagers launched ($used used), fewer than jobs"
+# Each ended job's partitions and scratch space are gone from the warm
+# TaskManagers (locally their folders are in the session's).
+if [ "$mode" = local ]; then
+  tms="$TMP/d-state/sessions/s1/work/taskmanagers"
+  compgen -G "$tms/*/partitions" > /dev/null || fail "no partition folder under $tms: nothing to check"
+  deadline=$((SECONDS + 10))
+  while [ -n "$(find "$tms" -mindepth 3 -maxdepth 3 \( -path '*/partitions/*' -o -path '*/tasks/*' \) -print -quit)" ]; do
+    [ "$SECONDS" -lt "$deadline" ] || { find "$tms" -maxdepth 3 >&2; fail "ended jobs' partitions or scratch left on the TaskManagers"; }
+    sleep 0.1
+  done
+  pass "the ended jobs' partitions and scratch space are removed from the warm TaskManagers"
+else
+  curl -s "$FAKE/fake/state" > "$TMP/state.json"
+  expect_json "$TMP/state.json" '[.frameworks[] | select(.name == "tailor-session-s1")] | length == 1' \
+    "the session's own framework, tailor-session-s1"
+fi
 
 # 2. Three at once: one fails, one is cancelled mid-run, the third finishes.
 cat > "$TMP/fails.yaml" <<YAML
@@ -168,4 +184,9 @@ while pgrep -f "tailor-taskmanager.*$address" > /dev/null || pgrep -f "tailor-jo
   [ "$SECONDS" -lt "$deadline" ] || fail "processes of the session left behind"
   sleep 0.2
 done
+if [ "$mode" = mesos ]; then
+  curl -s "$FAKE/fake/state" > "$TMP/state.json"
+  expect_json "$TMP/state.json" '[.frameworks[] | select(.name == "tailor-session-s1")][0].torn_down' \
+    "the session's framework torn down"
+fi
 pass "session stopped: no JobManager or TaskManager left"
