@@ -17,13 +17,15 @@ ZK="zk://127.0.0.1:$ZK_PORT/mesos"
 MESOS_MASTER="$ZK"
 
 # The agents' process, on AGENTS_PORT once it is known (a restart keeps it:
-# the executors were told where their agent is).
+# the executors were told where their agent is). Their port ranges are below
+# the kernel's ephemeral ports (32768 and up), which any client connection on
+# the machine may hold, and below the ranges other tests pick (20000 and up).
 AGENTS_PORT=0
 start_agents() {
   start_zk_process agents --port "$AGENTS_PORT" --no-master --work-dir "$TMP/agents" \
-    --agent cpus=1,mem=1024,disk=20000,ports=35000-35099 \
-    --agent cpus=2,mem=4096,disk=20000,ports=35100-35199 \
-    --agent cpus=4,mem=8192,disk=20000,ports=35200-35299
+    --agent cpus=1,mem=1024,disk=20000,ports=17000-17099 \
+    --agent cpus=2,mem=4096,disk=20000,ports=17100-17199 \
+    --agent cpus=4,mem=8192,disk=20000,ports=17200-17299
   AGENTS="$ADDR"
   AGENTS_PID="$PID"
   AGENTS_PORT="${ADDR##*:}"

@@ -40,7 +40,9 @@ start_masters() {
 }
 
 # Agents' port ranges chosen per run, as start_fake does.
-port_base=$((20000 + (RANDOM % 28) * 500))  # below the fixed 35000-35299 of others
+# Below the kernel's ephemeral ports (32768 and up), which client connections
+# on the machine may hold.
+port_base=$((20000 + (RANDOM % 25) * 500))
 agent() {  # agent N CPUS MEM: the --agent value of the Nth agent's spec
   echo "cpus=$2,mem=$3,disk=20000,ports=$((port_base + $1 * 100))-$((port_base + $1 * 100 + 99))"
 }
