@@ -2,7 +2,6 @@
 
 #include <cstdlib>
 
-#include "common/http/client.hpp"
 #include "common/rpc.hpp"
 #include "common/usage_history.hpp"
 #include "tailor/v1/dispatcher.pb.h"
@@ -28,24 +27,8 @@ Result<v1::UsageHistory> fetchUsageHistory(const std::string& address,
                                            const std::string& jobName) {
   v1::GetUsageHistoryRequest request;
   request.set_job_name(jobName);
-  http::ClientRequest call;
-  call.method = "POST";
-  call.url = "http://" + address + rpc::methodPath("Dispatcher", "GetUsageHistory");
-  call.headers = {{"Content-Type", rpc::kContentType}, {"Accept", rpc::kContentType}};
-  call.body = request.SerializeAsString();
-  call.timeout = Duration(10000);
-  auto response = http::performBlocking(call);
-  if (!response.ok()) return response.error();
-  if (response->status / 100 != 2) {
-    return Error{rpc::errorForStatus(response->status),
-                 "Dispatcher.GetUsageHistory: " + response->body};
-  }
-  v1::UsageHistory history;
-  if (!history.ParseFromString(response->body)) {
-    return makeError(ErrorCode::kInternal,
-                     "Dispatcher.GetUsageHistory: answer is not a valid UsageHistory");
-  }
-  return history;
+  return rpc::callBlocking<v1::UsageHistory>(address, "Dispatcher", "GetUsageHistory", request,
+                                             Duration(10000));
 }
 
 v1::UsageHistory loadUsageHistory(const v1::JobSpec& spec, const std::string& dispatcher,
