@@ -29,6 +29,14 @@ std::string fileNameOf(const std::string& text) {
   return name;
 }
 
+bool isPlainName(const std::string& text, std::size_t maxLength) {
+  if (text.empty() || text.size() > maxLength || text == "." || text == "..") return false;
+  for (unsigned char c : text) {
+    if (!(std::isalnum(c) || c == '.' || c == '_' || c == '-')) return false;
+  }
+  return true;
+}
+
 std::string hostName() {
   char name[256] = {};
   if (gethostname(name, sizeof(name) - 1) != 0) return "localhost";

@@ -27,6 +27,11 @@ std::string fileNameOf(const std::string& text);
 Status checkRelativePath(const std::string& path, const std::string& field, int maxLength = 1024,
                          int maxPartLength = 255);
 
+// A name safe as one path component as it is: 1 to `maxLength` letters,
+// digits, '.', '_' and '-', and neither "." nor "..". Job names, job ids and
+// submitted spec names are such names.
+bool isPlainName(const std::string& text, std::size_t maxLength);
+
 // This machine's host name, or "localhost" when it cannot be read.
 std::string hostName();
 

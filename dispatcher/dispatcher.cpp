@@ -438,17 +438,10 @@ namespace {
 // The state store's key of a job name's usage history.
 std::string usageKey(const std::string& jobName) { return "usage-" + jobName; }
 
-bool isJobName(const std::string& name) {
-  if (name.empty() || name.size() > 100 || name == "." || name == "..") return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
-  });
-}
-
 }  // namespace
 
 Result<v1::UsageHistory> Dispatcher::usageHistory(const std::string& jobName) {
-  if (!isJobName(jobName)) {
+  if (!isPlainName(jobName, 100)) {
     return makeError(ErrorCode::kInvalidArgument,
                      "job_name: '{}' is not a job name (expected at most 100 letters, digits, "
                      "'_', '.' and '-')",

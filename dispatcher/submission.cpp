@@ -9,24 +9,12 @@
 
 namespace tailor::dispatcher {
 
-namespace {
-
-bool plainFileName(const std::string& name) {
-  if (name.empty() || name == "." || name == "..") return false;
-  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
-    return std::isalnum(c) || c == '.' || c == '_' || c == '-';
-  });
-}
-
-
-}  // namespace
-
 Result<CheckedSubmission> checkSubmission(const v1::SubmitJobRequest& request,
                                           const std::string& baseDir,
                                           const SubmissionLimits& limits) {
   CheckedSubmission checked;
   checked.specName = request.spec_name().empty() ? "job.yaml" : request.spec_name();
-  if (!plainFileName(checked.specName) || checked.specName.size() > 255) {
+  if (!isPlainName(checked.specName, 255)) {
     return makeError(ErrorCode::kInvalidArgument,
                      "spec_name: '{}' is not a plain file name (expected letters, digits, '.', "
                      "'_' or '-', such as job.yaml)",

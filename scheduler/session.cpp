@@ -22,11 +22,7 @@ namespace {
 
 // A job id names a folder: 1 to 128 of [A-Za-z0-9._-], not "." or "..".
 Status checkJobId(const std::string& id) {
-  bool valid = !id.empty() && id.size() <= 128 && id != "." && id != "..";
-  for (unsigned char c : id) {
-    if (!(std::isalnum(c) || c == '.' || c == '_' || c == '-')) valid = false;
-  }
-  if (valid) return Status();
+  if (isPlainName(id, 128)) return Status();
   return makeError(ErrorCode::kInvalidArgument,
                    "job_id: '{}' is not a job id (expected 1 to 128 of letters, digits, '.', "
                    "'_' or '-')",

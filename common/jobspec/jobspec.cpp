@@ -1,5 +1,6 @@
 #include "common/jobspec/jobspec.hpp"
 
+#include "common/naming.hpp"
 #include "common/restart_strategy.hpp"
 
 #include <yaml-cpp/depthguard.h>
@@ -51,7 +52,7 @@ constexpr std::string_view kUpstreamFields[] = {"stage", "partitioning"};
 constexpr std::string_view kExpectJob =
     "a map with name, stages and optionally output and restart_strategy";
 constexpr std::string_view kExpectJobName =
-    "a name of at most 100 letters, digits, '_', '.' and '-'";
+    "a name of at most 100 letters, digits, '_', '.' and '-', not . or ..";
 constexpr std::string_view kExpectOutput = "a directory path as a string";
 constexpr std::string_view kExpectStages = "a non-empty list of stages";
 constexpr std::string_view kExpectStage =
@@ -629,7 +630,7 @@ Result<v1::JobSpec> SpecParser::parseDocument(const YAML::Node& root, const std:
   if (!name) {
     return name.error();
   }
-  if (!matchesNameChars(*name, /*allowDot=*/true)) {
+  if (!isPlainName(*name, 100)) {
     return fail(nameValue, fmt::format("{} is not a valid job name (expected {})", quote(*name),
                                        kExpectJobName));
   }

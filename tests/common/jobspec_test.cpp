@@ -229,6 +229,13 @@ TEST(JobSpecTest, MemoryUnits) {
   EXPECT_EQ(result->stages(0).resources().disk(), 2048);
 }
 
+TEST(JobSpecTest, JobNamesDotAndDotDotAreRefused) {
+  for (const char* name : {"'.'", "'..'"}) {
+    expectError(replaced(kTwoStages, "name: wordcount", std::string("name: ") + name),
+                {"job.yaml:1:", "not a valid job name", "not . or .."});
+  }
+}
+
 TEST(JobSpecTest, ResourcesAutoTakesAFallbackOfOneCpuAndOneGiBOrTheOneGiven) {
   auto bare = parse(replaced(kTwoStages, "resources: {cpus: 0.5, mem: 128}", "resources: auto"));
   ASSERT_TRUE(bare.ok()) << bare.error().message;
