@@ -171,14 +171,15 @@ TaskMonitor::~TaskMonitor() { stop(); }
 
 void TaskMonitor::start() {
   known_ = {options_.processGroup};
+  // The first sample after one interval: a task shorter than that costs no
+  // scan of /proc (wait4's rusage measures it).
   thread_ = std::thread([this] {
-    sampleOnce();
     std::unique_lock<std::mutex> lock(mutex_);
     while (!stopping_) {
       wake_.wait_for(lock, options_.interval);
       if (stopping_) break;
       lock.unlock();
-      sampleOnce();
+      sampleOnce(/*last=*/false);
       lock.lock();
     }
   });
@@ -192,12 +193,12 @@ void TaskMonitor::stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
-  sampleOnce();
+  sampleOnce(/*last=*/true);
 }
 
-void TaskMonitor::sampleOnce() {
+void TaskMonitor::sampleOnce(bool last) {
   // Read outside the lock: reading /proc is the slow part.
-  bool full = options_.fullScanEvery <= 1 || samples_ % options_.fullScanEvery == 0;
+  bool full = !last && (options_.fullScanEvery <= 1 || samples_ % options_.fullScanEvery == 0);
   samples_ += 1;
   auto group = full ? sampleProcessGroup(options_.procRoot, options_.processGroup)
                     : sampleKnownProcesses(options_.procRoot, options_.processGroup, known_);

@@ -81,8 +81,8 @@ v1::TaskUsage combineUsage(const UsageAccumulator& sampled, const struct rusage&
 // Samples a running task's process group every `interval` on its own thread
 // and kills the group (SIGKILL) when its summed resident memory goes over
 // `memLimitMib` (0: no limit). Each sample reads the processes it knows and
-// their descendants; every `fullScanEvery`-th (and the first) scans all of
-// /proc for processes of the group it does not know.
+// their descendants; the first and every `fullScanEvery`-th after it scan all
+// of /proc for processes of the group it does not know.
 //
 // Threads: the sampler thread and the caller share `accumulator_`,
 // `exceededMib_` and `stopping_`, all guarded by `mutex_`.
@@ -101,7 +101,8 @@ class TaskMonitor {
   TaskMonitor(const TaskMonitor&) = delete;
   TaskMonitor& operator=(const TaskMonitor&) = delete;
 
-  // Starts sampling (a first sample at once). Once only.
+  // Starts sampling (the first sample, a full scan, after one interval).
+  // Once only.
   void start();
   // Takes a last sample and stops the thread. Idempotent.
   void stop();
@@ -112,7 +113,8 @@ class TaskMonitor {
   UsageAccumulator usage() const;
 
  private:
-  void sampleOnce();
+  // One sample; the `last` (at stop()) reads only the processes known.
+  void sampleOnce(bool last);
 
   Options options_;
   mutable std::mutex mutex_;
