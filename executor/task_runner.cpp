@@ -340,7 +340,7 @@ v1::TaskStateUpdate TaskRunner::run() {
   onRunning_(makeUpdate(v1::TASK_RUNNING));
 
   std::string feedError;
-  std::int64_t readBytes = 0;  // what the task read on stdin
+  std::int64_t readBytes = 0;     // what the task read on stdin
   std::int64_t writtenBytes = 0;  // and wrote on stdout
   int stdinFd = child->stdinFd;
   std::thread feeder([&] {
@@ -439,8 +439,8 @@ v1::TaskStateUpdate TaskRunner::run() {
       stderrLog.path.empty() ? tail(options.stderrFile, 2048) : stderrLog.tail();
   bool notFound = shell && WIFEXITED(status) && WEXITSTATUS(status) == 127;
   auto update = measured(failed(notFound ? v1::COMMAND_NOT_FOUND : v1::EXIT_NONZERO,
-                               notFound ? "command not found (the shell exited with code 127)"
-                                        : "command failed: " + describeWaitStatus(status)));
+                                notFound ? "command not found (the shell exited with code 127)"
+                                         : "command failed: " + describeWaitStatus(status)));
   update.set_exit_code(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
   update.set_stderr_tail(stderrTail);
   if (notFound && !stderrTail.empty()) {

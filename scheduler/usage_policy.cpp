@@ -1,9 +1,9 @@
 #include "scheduler/usage_policy.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-
-#include <fmt/format.h>
 
 namespace tailor::scheduler {
 

@@ -1204,7 +1204,8 @@ std::vector<v1::StageReport> JobMaster::stageReports() const {
     report.set_finished_at(stage.finishedAt);
     report.set_remote_inputs(static_cast<std::int32_t>(stage.remoteInputs));
     report.set_remote_input_bytes(static_cast<double>(stage.remoteInputBytes));
-    *report.mutable_usage() = summarizeStageUsage(stage.spec.name(), stage.profile, attemptReports_);
+    *report.mutable_usage() =
+        summarizeStageUsage(stage.spec.name(), stage.profile, attemptReports_);
     reports.push_back(report);
   }
   return reports;

@@ -1,5 +1,6 @@
 #include "executor/task_usage.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -7,14 +8,12 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <set>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <string>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "tests/common/temp_dir.hpp"
 
@@ -25,8 +24,8 @@ using test::TempDir;
 
 // A /proc/<pid>/stat line: pid, comm, then fields 3..24 with pgrp, utime,
 // stime, starttime and rss (in pages) where given.
-std::string statLine(int pid, const std::string& comm, int pgrp, int utime, int stime,
-                     int start, int rssPages) {
+std::string statLine(int pid, const std::string& comm, int pgrp, int utime, int stime, int start,
+                     int rssPages) {
   return fmt::format(
       "{} ({}) S 1 {} {} 0 -1 4194304 100 0 0 0 {} {} 7 8 20 0 1 0 {} 123456 {} 1844 0 0\n", pid,
       comm, pgrp, pgrp, utime, stime, start, rssPages);
@@ -91,7 +90,7 @@ TEST(SampleProcessGroupTest, KnownProcessesAndTheirDescendantsInTheGroup) {
   proc.write("13/stat", statLine(13, "awk", 10, 1, 0, 4, 40));
   proc.write("14/stat", statLine(14, "cat", 10, 1, 0, 5, 50));
   proc.write("16/stat", statLine(16, "daemon", 10, 1, 0, 6, 60));  // under 12: not walked
-  proc.write("17/stat", statLine(17, "orphan", 10, 1, 0, 7, 70));   // known from before
+  proc.write("17/stat", statLine(17, "orphan", 10, 1, 0, 7, 70));  // known from before
   std::set<pid_t> pids;
   for (const auto& p : sampleKnownProcesses(proc.str(), 10, {10, 17, 99})) pids.insert(p.pid);
   EXPECT_EQ(pids, (std::set<pid_t>{10, 11, 13, 14, 17}));
@@ -153,7 +152,8 @@ pid_t spawnHolder(size_t mib) {
   if (pid == 0) {
     ::setpgid(0, 0);
     size_t bytes = mib << 20;
-    void* memory = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* memory =
+        ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (memory == MAP_FAILED) ::_exit(1);
     std::memset(memory, 1, bytes);
     ::kill(::getpid(), SIGSTOP);  // tells the parent it holds the memory
@@ -178,7 +178,8 @@ TEST(TaskMonitorTest, MeasuresTheGroupWithoutLimit) {
   std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
   auto self = parseProcStat(text, ::sysconf(_SC_CLK_TCK), ::sysconf(_SC_PAGESIZE));
   ASSERT_TRUE(self);
-  EXPECT_LT(monitor.usage().peakMemMib(), 48 + 16 + static_cast<double>(self->rssBytes) / (1 << 20));
+  EXPECT_LT(monitor.usage().peakMemMib(),
+            48 + 16 + static_cast<double>(self->rssBytes) / (1 << 20));
   ::kill(pid, SIGKILL);
   int status = 0;
   ::waitpid(pid, &status, 0);
