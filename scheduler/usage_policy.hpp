@@ -13,8 +13,9 @@
 
 namespace tailor::scheduler {
 
-// The profile a task of `profile` killed for its memory at `peakMemMib` runs
-// its one retry with: mem = max(2 x mem, 1.5 x peak), rounded up to a MiB and
+// The profile a task killed for going over the memory of `profile` (its own,
+// with its slot's mem), at `peakMemMib`, runs its one retry with: mem =
+// max(2 x mem, 1.5 x peak), rounded up to a MiB and
 // capped at `largestMemMib` (the largest slot the cluster can ever hold);
 // nullopt when that is no more than `profile` has (a retry could not help).
 std::optional<Resources> memoryRetryProfile(const Resources& profile, double peakMemMib,

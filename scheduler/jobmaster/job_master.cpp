@@ -841,8 +841,14 @@ void JobMaster::onAttemptFailed(Task& task, const v1::TaskStateUpdate& update) {
 
 bool JobMaster::retryWithMoreMemory(Task& task, const v1::TaskStateUpdate& update) {
   if (task.profileOverride) return false;  // retried with more once already
-  const Resources& profile = profileOf(task);
-  auto larger = memoryRetryProfile(profile, update.usage().peak_mem_mib(),
+  // The limit it went over is its slot's memory, more than its profile's
+  // when a larger free slot took it.
+  Resources killedAt = profileOf(task);
+  auto slot = slots_.find(task.slotId);
+  if (slot != slots_.end()) {
+    killedAt.memMib = std::max(killedAt.memMib, slot->second.slot.profile.memMib);
+  }
+  auto larger = memoryRetryProfile(killedAt, update.usage().peak_mem_mib(),
                                    resourceManager_.largestSlot().memMib);
   if (!larger) return false;
   task.profileOverride = *larger;

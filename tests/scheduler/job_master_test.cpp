@@ -706,6 +706,15 @@ TEST_F(JobMasterTest, AMemoryKillRunsOnceAgainWithMoreMemoryInALargerSlot) {
   EXPECT_THAT(jm_->attemptReports()[1].note(), HasSubstr("the job fails"));
 }
 
+TEST_F(JobMasterTest, AMemoryKillInALargerSlotRunsAgainWithTwiceTheSlotsMemory) {
+  start(oneStage(1));
+  offer("slot-1", "tm-1", kLarge);  // 512 MiB for a task of 256
+  EXPECT_CALL(rm_, largestSlot()).WillRepeatedly(::testing::Return(res(8, 4096)));
+  EXPECT_CALL(rm_, releaseSlot("slot-1"));
+  fail("work[0]#1", "tm-1", v1::MEMORY_EXCEEDED, "killed: used 520 MiB");
+  EXPECT_THAT(declared_.back(), ElementsAre(Pair(res(1, 1024), 1)));
+}
+
 TEST_F(JobMasterTest, AMemoryKillFailsTheJobWhenNoSlotCanHaveMore) {
   start(oneStage(1, /*maxAttempts=*/3));
   offer("slot-1", "tm-1", kSmall);
