@@ -149,6 +149,11 @@ int run(int argc, char** argv) {
     if (!written.ok()) std::cerr << "tailor run: " << written.error().message << "\n";
   }
   const auto& job = report->job();
+  // What each stage's tasks asked for against what they used at most.
+  for (const auto& stage : report->stages()) {
+    std::string usage = cli::formatStageUsage(stage);
+    if (!usage.empty()) std::printf("usage: %s\n", usage.c_str());
+  }
   if (job.status() == "FINISHED") {
     std::printf("job %s FINISHED in %.2fs\noutput: %s\n", job.id().c_str(), job.duration_seconds(),
                 report->output().c_str());

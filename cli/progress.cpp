@@ -4,6 +4,16 @@
 
 namespace tailor::cli {
 
+std::string formatStageUsage(const v1::StageReport& stage) {
+  const v1::StageUsage& usage = stage.usage();
+  if (!usage.has_recommended()) return "";
+  return fmt::format(
+      "{}: asked {:g} cpu {:g} MiB, used {:.2f} cpu {:.0f} MiB peak; "
+      "recommended {:g} cpu {:g} MiB",
+      stage.name(), usage.requested().cpus(), usage.requested().mem(), usage.max_cpus_used(),
+      usage.max_peak_mem_mib(), usage.recommended().cpus(), usage.recommended().mem());
+}
+
 namespace {
 
 std::string sizeOf(const scheduler::TaskManagerSpec& spec) {

@@ -12,8 +12,14 @@
 
 #include "scheduler/jobmaster/job_observer.hpp"
 #include "scheduler/resourcemanager/resource_manager.hpp"
+#include "tailor/v1/report.pb.h"
 
 namespace tailor::cli {
+
+// A stage's usage in one line for the end of `tailor run`: "tokenize: asked
+// 1 cpu 512 MiB, used 0.31 cpu 41 MiB peak; recommended 0.4 cpu 64 MiB".
+// Empty when none of its attempts was measured.
+std::string formatStageUsage(const v1::StageReport& stage);
 
 class Progress : public scheduler::JobObserver, public scheduler::ResourceObserver {
  public:

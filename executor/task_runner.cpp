@@ -16,6 +16,7 @@
 #include "common/naming.hpp"
 #include "common/subprocess.hpp"
 #include "executor/partitioner.hpp"
+#include "executor/task_usage.hpp"
 
 namespace tailor::executor {
 
@@ -28,8 +29,9 @@ double wallNow() {
       .count();
 }
 
-// Writes all of `data` to `fd`; false once the reader is gone.
-bool writeAll(int fd, const char* data, size_t size) {
+// Writes all of `data` to `fd`; false once the reader is gone. Adds what
+// was written to `*written` (the task's input bytes).
+bool writeAll(int fd, const char* data, size_t size, std::int64_t* written) {
   while (size > 0) {
     ssize_t n = ::write(fd, data, size);
     if (n < 0) {
@@ -38,13 +40,14 @@ bool writeAll(int fd, const char* data, size_t size) {
     }
     data += n;
     size -= static_cast<size_t>(n);
+    *written += n;
   }
   return true;
 }
 
 // Streams a whole file to `fd`. False when the reader is gone or the file
 // cannot be read (`error` set).
-bool feedFile(int fd, const std::string& path, std::string* error) {
+bool feedFile(int fd, const std::string& path, std::string* error, std::int64_t* written) {
   int in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) {
     *error = fmt::format("cannot read '{}': {}", path, std::strerror(errno));
@@ -56,7 +59,7 @@ bool feedFile(int fd, const std::string& path, std::string* error) {
     ssize_t n = ::read(in, buffer.data(), buffer.size());
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
-    if (!writeAll(fd, buffer.data(), static_cast<size_t>(n))) {
+    if (!writeAll(fd, buffer.data(), static_cast<size_t>(n), written)) {
       ok = false;
       break;
     }
@@ -67,7 +70,7 @@ bool feedFile(int fd, const std::string& path, std::string* error) {
 
 // Streams the lines of `split` that start inside [start, end) to `fd`.
 // False when the reader is gone or the file cannot be read (`error` set).
-bool feedSplit(int fd, const v1::FileSplit& split, std::string* error) {
+bool feedSplit(int fd, const v1::FileSplit& split, std::string* error, std::int64_t* written) {
   std::ifstream in(split.path(), std::ios::binary);
   if (!in) {
     *error = fmt::format("cannot read input '{}'", split.path());
@@ -92,11 +95,11 @@ bool feedSplit(int fd, const v1::FileSplit& split, std::string* error) {
     chunk += line;
     chunk += '\n';
     if (chunk.size() >= (1 << 16)) {
-      if (!writeAll(fd, chunk.data(), chunk.size())) return false;
+      if (!writeAll(fd, chunk.data(), chunk.size(), written)) return false;
       chunk.clear();
     }
   }
-  return writeAll(fd, chunk.data(), chunk.size());
+  return writeAll(fd, chunk.data(), chunk.size(), written);
 }
 
 std::string tail(const std::string& path, size_t maxBytes) {
@@ -330,19 +333,25 @@ v1::TaskStateUpdate TaskRunner::run() {
   }
   pid_ = child->pid;
   if (cancelled_) ::kill(-child->pid, SIGKILL);
+  // The slot's memory is the task's limit (its profile's, or more when a
+  // larger free slot took it): docs/observability.md.
+  TaskMonitor monitor(TaskMonitor::Options{child->pid, task_.slot_resources().mem()});
+  monitor.start();
   onRunning_(makeUpdate(v1::TASK_RUNNING));
 
   std::string feedError;
+  std::int64_t readBytes = 0;     // what the task read on stdin
+  std::int64_t writtenBytes = 0;  // and wrote on stdout
   int stdinFd = child->stdinFd;
   std::thread feeder([&] {
     // Each feed stops early (returning false) when the command closed its
     // stdin or an input could not be read (feedError set).
     bool more = true;
     for (const auto& file : inputFiles) {
-      if (!(more = feedFile(stdinFd, file, &feedError))) break;
+      if (!(more = feedFile(stdinFd, file, &feedError, &readBytes))) break;
     }
     for (int i = 0; more && i < task_.splits_size(); ++i) {
-      more = feedSplit(stdinFd, task_.splits(i), &feedError);
+      more = feedSplit(stdinFd, task_.splits(i), &feedError, &readBytes);
     }
     ::close(stdinFd);
   });
@@ -383,6 +392,7 @@ v1::TaskStateUpdate TaskRunner::run() {
       }
       std::string_view data(buffer.data(), static_cast<size_t>(n));
       if (i == 0) {
+        writtenBytes += n;
         routeStdout(data);
       } else {
         stderrLog.append(data);
@@ -391,17 +401,34 @@ v1::TaskStateUpdate TaskRunner::run() {
   }
   if (!carry.empty()) (*writer)->write(carry);
   int status = 0;
-  while (waitpid(child->pid, &status, 0) < 0 && errno == EINTR) {
+  struct rusage waited {};
+  while (wait4(child->pid, &status, 0, &waited) < 0 && errno == EINTR) {
   }
   pid_ = -1;
+  monitor.stop();
   feeder.join();
+  v1::TaskUsage usage = combineUsage(monitor.usage(), waited, readBytes, writtenBytes);
+  auto measured = [&usage](v1::TaskStateUpdate update) {
+    *update.mutable_usage() = usage;
+    return update;
+  };
 
   auto partitions = (*writer)->finish();
-  if (cancelled_) return failed(v1::INTERNAL, "cancelled");
-  if (!feedError.empty()) return failed(v1::INTERNAL, feedError);
+  if (cancelled_) return measured(failed(v1::INTERNAL, "cancelled"));
+  if (auto usedMib = monitor.memoryExceeded()) {
+    auto update = failed(v1::MEMORY_EXCEEDED,
+                         fmt::format("killed: its processes used {:.0f} MiB, over the {} MiB "
+                                     "its slot allows (mem)",
+                                     *usedMib, task_.slot_resources().mem()));
+    update.set_exit_code(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    update.set_stderr_tail(stderrLog.path.empty() ? tail(options.stderrFile, 2048)
+                                                  : stderrLog.tail());
+    return measured(std::move(update));
+  }
+  if (!feedError.empty()) return measured(failed(v1::INTERNAL, feedError));
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-    if (!partitions.ok()) return failed(v1::INTERNAL, partitions.error().message);
-    auto update = makeUpdate(v1::TASK_FINISHED);
+    if (!partitions.ok()) return measured(failed(v1::INTERNAL, partitions.error().message));
+    auto update = measured(makeUpdate(v1::TASK_FINISHED));
     for (auto& partition : *partitions) *update.add_partitions() = partition;
     update.set_local_inputs(localInputs);
     update.set_remote_inputs(remoteInputs);
@@ -411,9 +438,9 @@ v1::TaskStateUpdate TaskRunner::run() {
   std::string stderrTail =
       stderrLog.path.empty() ? tail(options.stderrFile, 2048) : stderrLog.tail();
   bool notFound = shell && WIFEXITED(status) && WEXITSTATUS(status) == 127;
-  auto update = failed(notFound ? v1::COMMAND_NOT_FOUND : v1::EXIT_NONZERO,
-                       notFound ? "command not found (the shell exited with code 127)"
-                                : "command failed: " + describeWaitStatus(status));
+  auto update = measured(failed(notFound ? v1::COMMAND_NOT_FOUND : v1::EXIT_NONZERO,
+                                notFound ? "command not found (the shell exited with code 127)"
+                                         : "command failed: " + describeWaitStatus(status)));
   update.set_exit_code(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
   update.set_stderr_tail(stderrTail);
   if (notFound && !stderrTail.empty()) {

@@ -3,11 +3,13 @@
 // Runs one task attempt on its own thread: fetches the attempt's inputs
 // (remote partitions over HTTP, local ones from disk, source file splits),
 // runs the command as a child process with those records on stdin, routes
-// its stdout into partition files and reports the outcome.
+// its stdout into partition files and reports the outcome with what the
+// command used (TaskStateUpdate.usage).
 //
 // Threads: the runner thread owns everything but `cancelled_` and `pid_`,
 // which cancel() reads and writes from the TM's loop (both atomic). A second
-// short-lived thread feeds stdin.
+// short-lived thread feeds stdin; a TaskMonitor's thread samples what the
+// command uses and kills it over its slot's memory (executor/task_usage.hpp).
 
 #include <sys/types.h>
 

@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "common/logging.hpp"
+#include "scheduler/usage_policy.hpp"
 
 namespace tailor::scheduler {
 
@@ -350,12 +351,22 @@ void JobMaster::setState(Task& task, TaskState state) {
     }
   };
   bool hadOutput = task.state == TaskState::kFinished && !task.partitions.empty();
+  if (task.state == TaskState::kPending && task.profileOverride) {
+    auto& own = stage.pendingOwnProfile;
+    own.erase(std::remove(own.begin(), own.end(), task.index), own.end());
+  }
   count(task.state, -1);
   task.state = state;
   count(state, +1);
   bool hasOutput = task.state == TaskState::kFinished && !task.partitions.empty();
   stage.available += static_cast<int>(hasOutput) - static_cast<int>(hadOutput);
-  if (state == TaskState::kPending) stage.pending.push_back(task.index);
+  if (state == TaskState::kPending) {
+    if (task.profileOverride) {
+      stage.pendingOwnProfile.push_back(task.index);
+    } else {
+      stage.pending.push_back(task.index);
+    }
+  }
 }
 
 void JobMaster::clearOutput(Task& task) {
@@ -368,16 +379,37 @@ void JobMaster::clearOutput(Task& task) {
   holdersDirty_ = true;
 }
 
+const Resources& JobMaster::profileOf(const Task& task) const {
+  return task.profileOverride ? *task.profileOverride : stages_[task.stage].profile;
+}
+
+JobMaster::Task* JobMaster::nextPendingOwnProfile(const Resources& slotProfile, bool exact) {
+  for (auto& stage : stages_) {
+    for (int index : stage.pendingOwnProfile) {
+      Task& task = stage.tasks[static_cast<size_t>(index)];
+      if (exact ? *task.profileOverride == slotProfile
+                : slotProfile.contains(*task.profileOverride)) {
+        return &task;
+      }
+    }
+  }
+  return nullptr;
+}
+
 JobMaster::Task* JobMaster::nextPending(const Resources& slotProfile) {
-  // A stage whose profile is the slot's own first, then stage order.
+  // A task with a profile of its own (a memory retry) in a slot of exactly
+  // that profile first (asked for it), then a stage whose profile is the
+  // slot's own, then stage order, then a retry the slot holds.
+  if (Task* own = nextPendingOwnProfile(slotProfile, true)) return own;
   StageInfo* chosen = nullptr;
   for (auto& stage : stages_) {
-    if (stage.pendingCount == 0 || !slotProfile.contains(stage.profile)) continue;
+    int shared = stage.pendingCount - static_cast<int>(stage.pendingOwnProfile.size());
+    if (shared == 0 || !slotProfile.contains(stage.profile)) continue;
     if (chosen == nullptr || (stage.profile == slotProfile && chosen->profile != slotProfile)) {
       chosen = &stage;
     }
   }
-  if (chosen == nullptr) return nullptr;
+  if (chosen == nullptr) return nextPendingOwnProfile(slotProfile, false);
   while (!chosen->pending.empty()) {
     Task& task = chosen->tasks[static_cast<size_t>(chosen->pending.front())];
     chosen->pending.pop_front();
@@ -439,7 +471,11 @@ void JobMaster::schedule() {
   // Declare what is still wanted; the RM answers in its own pass.
   std::map<Resources, int> wanted;
   for (const auto& stage : stages_) {
-    if (stage.pendingCount > 0) wanted[stage.profile] += stage.pendingCount;
+    int shared = stage.pendingCount - static_cast<int>(stage.pendingOwnProfile.size());
+    if (shared > 0) wanted[stage.profile] += shared;
+    for (int index : stage.pendingOwnProfile) {
+      wanted[*stage.tasks[static_cast<size_t>(index)].profileOverride] += 1;
+    }
   }
   resourceManager_.declareRequirements(wanted);
   updatePartitionHolders();
@@ -614,8 +650,8 @@ JobMaster::Task* JobMaster::findAttempt(const std::string& attemptId) {
   return &stages_[it->second.first].tasks[static_cast<size_t>(it->second.second)];
 }
 
-void JobMaster::finishAttempt(Task& task, double finishedAt) {
-  const Resources& profile = stages_[task.stage].profile;
+void JobMaster::finishAttempt(Task& task, double finishedAt, const v1::TaskStateUpdate* update) {
+  const Resources& profile = profileOf(task);
   double seconds = std::max(0.0, finishedAt - task.attemptStartedAt);
   requestedCpuSeconds_ += profile.cpus() * seconds;
   requestedMemMibSeconds_ += static_cast<double>(profile.memMib) * seconds;
@@ -627,6 +663,10 @@ void JobMaster::finishAttempt(Task& task, double finishedAt) {
   *ran.mutable_resources() = profile.toReport();
   ran.set_started_at(task.attemptStartedAt);
   ran.set_finished_at(finishedAt);
+  if (update != nullptr && update->has_usage()) *ran.mutable_usage() = update->usage();
+  if (update != nullptr && update->state() == v1::TASK_FAILED) {
+    ran.set_failure(v1::FailureKind_Name(update->failure()));
+  }
 }
 
 void JobMaster::resetToWaiting(Task& task) {
@@ -682,7 +722,7 @@ Result<v1::TaskStateUpdateResponse> JobMaster::updateTaskState(const v1::TaskSta
       if (task->state == TaskState::kDeploying) setState(*task, TaskState::kRunning);
       break;
     case v1::TASK_FINISHED: {
-      finishAttempt(*task, now);
+      finishAttempt(*task, now, &update);
       freeSlot(*task);
       attempts_.erase(task->attemptId);
       task->slotId.clear();
@@ -712,7 +752,7 @@ Result<v1::TaskStateUpdateResponse> JobMaster::updateTaskState(const v1::TaskSta
       break;
     }
     case v1::TASK_FAILED: {
-      finishAttempt(*task, now);
+      finishAttempt(*task, now, &update);
       freeSlot(*task);
       onAttemptFailed(*task, update);
       requestSchedule();
@@ -740,6 +780,24 @@ void JobMaster::onAttemptFailed(Task& task, const v1::TaskStateUpdate& update) {
       endJob(JobStatus::kFailed,
              fmt::format("stage \"{}\" failed: {} (attempt {})", stage.spec.name(),
                          update.message(), attemptId));
+      return;
+    }
+    case v1::MEMORY_EXCEEDED: {
+      // Not counted against max_attempts: it is the profile that is short.
+      bool retry = retryWithMoreMemory(task, update);
+      if (observer_ != nullptr) observer_->onAttemptFailed(attemptId, update.message(), retry);
+      resetToWaiting(task);
+      if (!retry) {
+        attemptReports_.back().set_note("went over its memory (" + update.message() +
+                                        "); the job fails");
+        endJob(JobStatus::kFailed,
+               fmt::format("stage \"{}\" failed: task {}[{}] went over its memory {}: {} "
+                           "(attempt {})",
+                           stage.spec.name(), stage.spec.name(), task.index,
+                           task.profileOverride ? "again after its retry with more"
+                                                : "and no slot can have more",
+                           update.message(), attemptId));
+      }
       return;
     }
     case v1::INPUT_FETCH: {
@@ -779,6 +837,26 @@ void JobMaster::onAttemptFailed(Task& task, const v1::TaskStateUpdate& update) {
       return;
     }
   }
+}
+
+bool JobMaster::retryWithMoreMemory(Task& task, const v1::TaskStateUpdate& update) {
+  if (task.profileOverride) return false;  // retried with more once already
+  // The limit it went over is its slot's memory, more than its profile's
+  // when a larger free slot took it.
+  Resources killedAt = profileOf(task);
+  auto slot = slots_.find(task.slotId);
+  if (slot != slots_.end()) {
+    killedAt.memMib = std::max(killedAt.memMib, slot->second.slot.profile.memMib);
+  }
+  auto larger = memoryRetryProfile(killedAt, update.usage().peak_mem_mib(),
+                                   resourceManager_.largestSlot().memMib);
+  if (!larger) return false;
+  task.profileOverride = *larger;
+  std::string note = fmt::format("went over its memory ({}); runs again once with mem {} MiB",
+                                 update.message(), larger->memMib);
+  attemptReports_.back().set_note(note);
+  log_->warn("{} {}", update.attempt_id(), note);
+  return true;
 }
 
 void JobMaster::onTaskManagerLost(const std::string& taskManagerId, const std::string& reason) {
@@ -1132,6 +1210,8 @@ std::vector<v1::StageReport> JobMaster::stageReports() const {
     report.set_finished_at(stage.finishedAt);
     report.set_remote_inputs(static_cast<std::int32_t>(stage.remoteInputs));
     report.set_remote_input_bytes(static_cast<double>(stage.remoteInputBytes));
+    *report.mutable_usage() =
+        summarizeStageUsage(stage.spec.name(), stage.profile, attemptReports_);
     reports.push_back(report);
   }
   return reports;

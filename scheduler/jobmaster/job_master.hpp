@@ -203,6 +203,9 @@ class JobMaster : public SlotOwner {
     std::string ranOnAddress;
     std::vector<v1::PartitionInfo> partitions;
     double attemptStartedAt = 0;
+    // A retry after the task went over its memory runs with a profile of its
+    // own (more mem); once only (docs/observability.md).
+    std::optional<Resources> profileOverride;
     // Sink tasks: output copied into the output directory (done), a copy in
     // flight (its number, to drop answers of an older copy).
     bool collected = false;
@@ -223,6 +226,9 @@ class JobMaster : public SlotOwner {
     int pendingCount = 0;
     int waiting = 0;
     std::deque<int> pending;  // task indexes; entries no longer pending are skipped
+    // Pending tasks with a profile of their own (Task::profileOverride), not
+    // in `pending` but counted in pendingCount.
+    std::vector<int> pendingOwnProfile;
     bool startedReported = false;
     bool finishedReported = false;
     double startedAt = 0;
@@ -246,6 +252,11 @@ class JobMaster : public SlotOwner {
   void setState(Task& task, TaskState state);
   void clearOutput(Task& task);
   Task* nextPending(const Resources& slotProfile);
+  // A pending task with a profile of its own that fits a slot of
+  // `slotProfile` (only one of exactly that profile with `exact`).
+  Task* nextPendingOwnProfile(const Resources& slotProfile, bool exact);
+  // The profile the task's next or current attempt runs with.
+  const Resources& profileOf(const Task& task) const;
   void deploy(Task& task, const std::string& slotId);
   v1::TaskDeployment makeDeployment(const Task& task) const;
   Task* findAttempt(const std::string& attemptId);
@@ -259,7 +270,12 @@ class JobMaster : public SlotOwner {
   Task* attachReturned(const std::string& taskManagerId, const std::string& address,
                        const std::string& attemptId, const std::string& stage, int index,
                        int attempt);
-  void finishAttempt(Task& task, double finishedAt);
+  // Records the attempt in the report; `update` is its final update, when
+  // it sent one (its usage).
+  void finishAttempt(Task& task, double finishedAt, const v1::TaskStateUpdate* update = nullptr);
+  // A task went over its memory: true when it runs again with more (its
+  // first time), else false and the job fails.
+  bool retryWithMoreMemory(Task& task, const v1::TaskStateUpdate& update);
   void resetToWaiting(Task& task);
   void tellFinished(const Task& task);
   void rerunLostOutputs();

@@ -20,6 +20,10 @@ class ResourceManager::JobGateway : public ResourceManagerGateway {
     rm_.reportUnreachable(taskManagerId, why);
   }
   void releaseAll() override { rm_.releaseAll(job_); }
+  Resources largestSlot() const override {
+    return rm_.config_.sizing.kind == SizingKind::kFixed ? rm_.config_.sizing.fixedSlot
+                                                         : rm_.driver_.maxTaskManager();
+  }
 
  private:
   ResourceManager& rm_;

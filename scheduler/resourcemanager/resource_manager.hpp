@@ -93,6 +93,10 @@ class ResourceManagerGateway {
   // The job ended. Per-job mode: every TM is released at once. Session:
   // the job's slots are free again and its partitions no longer hold TMs.
   virtual void releaseAll() = 0;
+
+  // The largest slot a task could ever get: what the driver can place
+  // (ResourceManagerDriver::maxTaskManager), or the fixed sizing's slot.
+  virtual Resources largestSlot() const = 0;
 };
 
 // Events worth showing to users (progress display, report).

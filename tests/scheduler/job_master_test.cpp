@@ -9,6 +9,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "tests/common/builders.hpp"
@@ -625,6 +626,103 @@ TEST_F(JobMasterTest, CommandNotFoundFailsTheJobAtOnce) {
   EXPECT_THAT(jm_->error(), HasSubstr("stage \"work\""));
   EXPECT_THAT(jm_->error(), HasSubstr("cannot run 'wordcount': No such file"));
   EXPECT_EQ(deployed_.size(), 1u);
+}
+
+// --- measured usage and the memory limit ---
+
+v1::TaskUsage usageOf(double cpuSeconds, double peakMemMib) {
+  v1::TaskUsage usage;
+  usage.set_cpu_seconds(cpuSeconds);
+  usage.set_peak_mem_mib(peakMemMib);
+  usage.set_source("proc");
+  return usage;
+}
+
+TEST_F(JobMasterTest, AttemptsAndStagesReportWhatTheyUsed) {
+  start(oneStage(2));
+  offer("slot-1", "tm-1", kSmall);
+  offer("slot-2", "tm-2", kSmall);
+  for (const auto& [attempt, tm, cpu, mem] :
+       {std::tuple{"work[0]#1", "tm-1", 0.5, 40.0}, std::tuple{"work[1]#1", "tm-2", 0.25, 90.0}}) {
+    v1::TaskStateUpdate u;
+    u.set_taskmanager_id(tm);
+    u.set_attempt_id(attempt);
+    u.set_state(v1::TASK_FINISHED);
+    *u.add_partitions() = partition("", 0, std::string(attempt) + "-out");
+    *u.mutable_usage() = usageOf(cpu, mem);
+    EXPECT_CALL(rm_, releaseSlot(_)).Times(AnyNumber());
+    update(u);
+  }
+  ASSERT_EQ(jm_->attemptReports().size(), 2u);
+  EXPECT_DOUBLE_EQ(jm_->attemptReports()[0].usage().cpu_seconds(), 0.5);
+  EXPECT_DOUBLE_EQ(jm_->attemptReports()[1].usage().peak_mem_mib(), 90);
+  EXPECT_EQ(jm_->attemptReports()[0].failure(), "");
+  const v1::StageUsage& usage = jm_->stageReports()[0].usage();
+  EXPECT_DOUBLE_EQ(usage.cpu_seconds(), 0.75);
+  EXPECT_DOUBLE_EQ(usage.max_peak_mem_mib(), 90);
+  EXPECT_DOUBLE_EQ(usage.requested().mem(), 256);
+  EXPECT_DOUBLE_EQ(usage.recommended().mem(), 128);  // 90 x 1.25 = 112.5, up to 16 MiB
+}
+
+TEST_F(JobMasterTest, AMemoryKillRunsOnceAgainWithMoreMemoryInALargerSlot) {
+  start(oneStage(1, /*maxAttempts=*/1));
+  offer("slot-1", "tm-1", kSmall);
+  EXPECT_CALL(rm_, largestSlot()).WillRepeatedly(::testing::Return(res(8, 4096)));
+  EXPECT_CALL(observer_, onAttemptFailed("work[0]#1", HasSubstr("300 MiB"), true));
+  // The small slot fits no pending task any more.
+  EXPECT_CALL(rm_, releaseSlot("slot-1"));
+  v1::TaskStateUpdate u;
+  u.set_taskmanager_id("tm-1");
+  u.set_attempt_id("work[0]#1");
+  u.set_state(v1::TASK_FAILED);
+  u.set_failure(v1::MEMORY_EXCEEDED);
+  u.set_message("killed: its processes used 300 MiB, over the 256 MiB its slot allows (mem)");
+  *u.mutable_usage() = usageOf(0.1, 300);
+  update(u);
+  EXPECT_EQ(jm_->status(), JobStatus::kRunning);  // not counted against max_attempts
+  // max(2 x 256, 1.5 x 300) = 512 MiB.
+  EXPECT_THAT(declared_.back(), ElementsAre(Pair(res(1, 512), 1)));
+  ASSERT_EQ(jm_->attemptReports().size(), 1u);
+  EXPECT_EQ(jm_->attemptReports()[0].failure(), "MEMORY_EXCEEDED");
+  EXPECT_THAT(jm_->attemptReports()[0].note(), HasSubstr("runs again once with mem 512 MiB"));
+
+  // A slot of the stage's own profile does not take it; one of the larger does.
+  EXPECT_FALSE(jm_->offerSlot(slotOn("slot-2", "tm-2", kSmall)));
+  offer("slot-3", "tm-3", res(1, 512));
+  EXPECT_EQ(deployment("work[0]#2").slot_resources().mem(), 512);
+
+  // A second memory kill fails the job, however many attempts are left.
+  EXPECT_CALL(observer_, onAttemptFailed("work[0]#2", _, false));
+  EXPECT_CALL(rm_, releaseAll());
+  u.set_attempt_id("work[0]#2");
+  u.set_taskmanager_id("tm-3");
+  u.set_message("killed: its processes used 600 MiB, over the 512 MiB its slot allows (mem)");
+  update(u);
+  EXPECT_EQ(jm_->status(), JobStatus::kFailed);
+  EXPECT_THAT(jm_->error(), HasSubstr("went over its memory again"));
+  EXPECT_THAT(jm_->error(), HasSubstr("600 MiB"));
+  ASSERT_EQ(jm_->attemptReports().size(), 2u);
+  EXPECT_DOUBLE_EQ(jm_->attemptReports()[1].resources().mem(), 512);
+  EXPECT_THAT(jm_->attemptReports()[1].note(), HasSubstr("the job fails"));
+}
+
+TEST_F(JobMasterTest, AMemoryKillInALargerSlotRunsAgainWithTwiceTheSlotsMemory) {
+  start(oneStage(1));
+  offer("slot-1", "tm-1", kLarge);  // 512 MiB for a task of 256
+  EXPECT_CALL(rm_, largestSlot()).WillRepeatedly(::testing::Return(res(8, 4096)));
+  EXPECT_CALL(rm_, releaseSlot("slot-1"));
+  fail("work[0]#1", "tm-1", v1::MEMORY_EXCEEDED, "killed: used 520 MiB");
+  EXPECT_THAT(declared_.back(), ElementsAre(Pair(res(1, 1024), 1)));
+}
+
+TEST_F(JobMasterTest, AMemoryKillFailsTheJobWhenNoSlotCanHaveMore) {
+  start(oneStage(1, /*maxAttempts=*/3));
+  offer("slot-1", "tm-1", kSmall);
+  EXPECT_CALL(rm_, largestSlot()).WillRepeatedly(::testing::Return(res(8, 256)));
+  EXPECT_CALL(rm_, releaseAll());
+  fail("work[0]#1", "tm-1", v1::MEMORY_EXCEEDED, "killed: used 300 MiB");
+  EXPECT_EQ(jm_->status(), JobStatus::kFailed);
+  EXPECT_THAT(jm_->error(), HasSubstr("no slot can have more"));
 }
 
 TEST_F(JobMasterTest, InputFetchFailuresDoNotCountAgainstMaxAttempts) {

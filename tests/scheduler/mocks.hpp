@@ -61,6 +61,7 @@ class MockResourceManagerGateway : public ResourceManagerGateway {
   MOCK_METHOD(void, reportUnreachable, (const std::string& taskManagerId, const std::string& why),
               (override));
   MOCK_METHOD(void, releaseAll, (), (override));
+  MOCK_METHOD(Resources, largestSlot, (), (const, override));
 };
 
 class MockTaskManagerGateway : public TaskManagerGateway {
