@@ -249,7 +249,8 @@ finish_on_mesos() {
 
 # start_dispatcher NAME [tailor-dispatcher flags...]: starts a Dispatcher with
 # its state in $TMP/NAME-state on a free port (or the --port given); sets
-# DISPATCHER (host:port), DISPATCHER_PID and exports TAILOR_DISPATCHER.
+# DISPATCHER (host:port), DISPATCHER_PID and exports TAILOR_DISPATCHER. Its
+# JobManagers' local cluster is $LOCAL_RESOURCES (default cpus=2,mem=4096).
 start_dispatcher() {
   local name="$1"
   shift
@@ -259,7 +260,7 @@ start_dispatcher() {
   done
   : > "$TMP/$name.out"
   "$BIN/tailor-dispatcher" "${port_flag[@]}" --bind 127.0.0.1 --state-store "local:$TMP/$name-state" \
-    --jobmanager-arg "--local-resources cpus=2,mem=4096 --taskmanager-idle-timeout 1s" "$@" \
+    --jobmanager-arg "--local-resources ${LOCAL_RESOURCES:-cpus=2,mem=4096} --taskmanager-idle-timeout 1s" "$@" \
     >> "$TMP/$name.out" 2>> "$TMP/$name.log" &
   DISPATCHER_PID=$!
   background_pids+=("$DISPATCHER_PID")

@@ -29,7 +29,9 @@ ui() { node "$DRIVER/ui_test.mjs" "$@"; }
 
 mkdir -p "$TMP/data"
 generate_input "$TMP/data" 2 4
-write_slow_wordcount_job "$TMP/job.yaml" "$TMP/data" 3
+# The tokenizers sleep long enough for the running job's checks to see the
+# counters wait for their inputs.
+write_slow_wordcount_job "$TMP/job.yaml" "$TMP/data" 8
 
 start_dispatcher dispatcher --external-base-path /service/tailor
 BASE="http://$DISPATCHER"

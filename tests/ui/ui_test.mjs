@@ -115,6 +115,15 @@ try {
     // TaskManagers: one lane each, as tall as its memory says.
     const lanes = page.locator('#taskmanagers g.lane');
     if (phase === 'running') {
+      // Why stages wait, as the API says now (the test keeps it steady: the
+      // first stage runs for several seconds, the next waits for its inputs).
+      for (const stage of job.stages) {
+        const reason = (stage.waiting && stage.waiting.reason) || '';
+        const shown = await page.locator(`#stage-table tr[data-stage="${stage.name}"] td[data-reason]`).getAttribute('data-reason');
+        expect(shown === reason, `stage ${stage.name}: waiting "${shown}" shown, the API says "${reason}"`);
+      }
+      expect(job.stages.some((stage) => stage.waiting && stage.waiting.reason === 'inputs'),
+        'no stage of the running job waits for its inputs');
       expect(job.taskmanagers.length > 0, 'the running job has no TaskManager yet');
       for (const tm of job.taskmanagers) {
         const lane = page.locator(`#taskmanagers g.lane[data-tm="${tm.id}"]`);
