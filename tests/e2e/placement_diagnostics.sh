@@ -5,7 +5,8 @@
 # agent lacks (the task and the executor's 32 MiB, less the 8192 MiB of the
 # 4-CPU agent: 8224 MiB); the stage behind it waits for its input `big`; the
 # JSON matches docs/openapi.yaml; `tailor status` prints a line per waiting
-# stage; a cancel ends the job and nothing waits any more.
+# stage; a cancel ends the job and nothing waits any more. The same job in a
+# session (its JobManager on the fake Mesos too) reports the same diagnostic.
 source "$(dirname "$0")/lib.sh" "$1"
 PYTHON="$(bash "$ROOT/tests/find-python3" yaml jsonschema)" ||
   fail "python3 with PyYAML and jsonschema is needed (Debian: python3-yaml python3-jsonschema)"
@@ -87,3 +88,19 @@ expect_json <(curl -s "$url") '[.stages[] | select(.waiting)] | length == 0' "no
 "$BIN/tailor" status "$id" > "$TMP/status-end.txt"
 if grep -q '^waiting:' "$TMP/status-end.txt"; then cat "$TMP/status-end.txt"; fail "an ended job still shows waiting stages"; fi
 pass "cancelled: nothing waits any more"
+
+# A session's job reports why it waits the same way.
+"$BIN/tailor" session start diag --idle-timeout 60s > "$TMP/session.out" ||
+  fail "session start: $(cat "$TMP/session.out")"
+wait_json "$TAILOR_DISPATCHER/v1/sessions/diag" '.state == "SESSION_RUNNING"' 60 "the session runs"
+"$BIN/tailor" submit --session diag "$TMP/toobig.yaml" > "$TMP/submit-session.log" || fail "submit to the session"
+sid="$(sed -n 's/^job \([^ ]*\) submitted.*/\1/p' "$TMP/submit-session.log")"
+[ -n "$sid" ] || fail "no job id in: $(cat "$TMP/submit-session.log")"
+wait_json "$TAILOR_DISPATCHER/v1/jobs/$sid" \
+  '.stages[0].waiting | .reason == "no_fit" and .short_resource == "mem" and .short_amount == 8224' 60 \
+  "the session's job: big waits, mem short by 8224 MiB"
+expect_json <(curl -s "$TAILOR_DISPATCHER/v1/jobs/$sid") '.stages[1].waiting.reason == "inputs"' \
+  "the session's job: after waits for its input"
+"$BIN/tailor" session stop diag > /dev/null || fail "session stop"
+wait_json "$TAILOR_DISPATCHER/v1/sessions/diag" '.state == "SESSION_STOPPED"' 60 "the session stopped"
+pass "session: its job's stages say why they wait"
