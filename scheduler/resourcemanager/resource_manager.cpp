@@ -245,18 +245,11 @@ void ResourceManager::cutSlots(std::map<Resources, int>& unmet) {
 
 void ResourceManager::cutFairly(std::vector<Job*> competing,
                                 std::map<Job*, std::map<Resources, int>>& wanted) {
-  Resources total;
-  std::map<std::string, Resources> held = heldByJob(total);
-  auto weightedShare = [&](const Job* job) {
-    return dominantShare(held[job->id], total) / static_cast<double>(job->priority);
-  };
+  Shares held = shares();
   while (!competing.empty()) {
-    auto next = std::min_element(competing.begin(), competing.end(),
-                                 [&](const Job* a, const Job* b) {
-                                   double shareA = weightedShare(a);
-                                   double shareB = weightedShare(b);
-                                   return shareA != shareB ? shareA < shareB : a->order < b->order;
-                                 });
+    auto next =
+        std::min_element(competing.begin(), competing.end(),
+                         [&](const Job* a, const Job* b) { return held.before(a, b); });
     Job& job = **next;
     std::map<Resources, int>& want = wanted[&job];
     std::vector<TaskManagerView> views;
@@ -272,20 +265,30 @@ void ResourceManager::cutFairly(std::vector<Job*> competing,
     }
     SlotCut one = plan.cuts.front();
     one.count = 1;
-    if (applyCuts(job, {one}, want)) held[job.id] += one.slotProfile;
+    if (applyCuts(job, {one}, want)) held.held[job.id] += one.slotProfile;
     if (want.empty()) competing.erase(next);
   }
 }
 
-std::map<std::string, Resources> ResourceManager::heldByJob(Resources& total) const {
-  std::map<std::string, Resources> held;
-  total = Resources();
+ResourceManager::Shares ResourceManager::shares() const {
+  Shares shares;
   for (const auto& [id, tm] : taskManagers_) {
     if (tm.state != TmState::kRegistered) continue;
-    total += tm.spec.total;
-    for (const auto& [slotId, slot] : tm.slots) held[slot.jobId] += slot.profile;
+    shares.total += tm.spec.total;
+    for (const auto& [slotId, slot] : tm.slots) shares.held[slot.jobId] += slot.profile;
   }
-  return held;
+  return shares;
+}
+
+bool ResourceManager::Shares::before(const Job* a, const Job* b) const {
+  auto weighted = [this](const Job* job) {
+    auto it = held.find(job->id);
+    return it == held.end() ? 0.0
+                            : dominantShare(it->second, total) / static_cast<double>(job->priority);
+  };
+  double shareA = weighted(a);
+  double shareB = weighted(b);
+  return shareA != shareB ? shareA < shareB : a->order < b->order;
 }
 
 bool ResourceManager::applyCuts(Job& job, const std::vector<SlotCut>& cuts,
@@ -884,21 +887,13 @@ Resources ResourceManager::taskManagerFor(const Resources& slot) const {
 }
 
 std::pair<int, int> ResourceManager::queuePosition(const Job& job) const {
-  Resources total;
-  std::map<std::string, Resources> held = heldByJob(total);
   std::vector<const Job*> queued;
   for (const auto& [id, other] : jobs_) {
     if (!other.ended && !other.gaveUp && !other.requirements.empty()) queued.push_back(&other);
   }
-  // As cutFairly serves them: the smallest weighted dominant share first.
-  auto share = [&](const Job* j) {
-    return dominantShare(held[j->id], total) / static_cast<double>(j->priority);
-  };
-  std::sort(queued.begin(), queued.end(), [&](const Job* a, const Job* b) {
-    double shareA = share(a);
-    double shareB = share(b);
-    return shareA != shareB ? shareA < shareB : a->order < b->order;
-  });
+  Shares held = shares();
+  std::sort(queued.begin(), queued.end(),
+            [&](const Job* a, const Job* b) { return held.before(a, b); });
   auto it = std::find(queued.begin(), queued.end(), &job);
   return {static_cast<int>(it - queued.begin()) + 1, static_cast<int>(queued.size())};
 }
@@ -938,9 +933,8 @@ PlacementWait ResourceManager::placementOf(const std::string& jobId,
     wait.reason = PlacementWait::Reason::kLaunching;
     return wait;
   }
-  Resources total;
-  std::map<std::string, Resources> held = heldByJob(total);
-  bool othersHold = std::any_of(held.begin(), held.end(), [&](const auto& entry) {
+  Shares held = shares();
+  bool othersHold = std::any_of(held.held.begin(), held.held.end(), [&](const auto& entry) {
     return entry.first != jobId && !entry.second.isZero();
   });
   if (config_.session && othersHold) {

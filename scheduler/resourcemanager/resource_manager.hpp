@@ -270,8 +270,16 @@ class ResourceManager : public DriverListener {
   // Session: asks for a TM for what the TMs alive lack of the minimum.
   void keepWarm(const Resources& largest);
   Resources aliveTotal() const;
-  // What registered TMs hold for each job (by id), and (`total`) their size.
-  std::map<std::string, Resources> heldByJob(Resources& total) const;
+  // What the fair share orders jobs by: what registered TMs hold, by job
+  // and in all.
+  struct Shares {
+    std::map<std::string, Resources> held;  // by job id
+    Resources total;
+    // True when the fair share serves `a` before `b`: the smaller dominant
+    // share weighted by priority, ties to the job added first.
+    bool before(const Job* a, const Job* b) const;
+  };
+  Shares shares() const;
   // The smallest TaskManager the sizing policy would launch for one slot of `slot`.
   Resources taskManagerFor(const Resources& slot) const;
   // Where `job` is in the order its session's fair share serves the jobs
