@@ -716,6 +716,15 @@ v1::JobView Dispatcher::view(const Job& job, bool full) const {
     auto positions = queuePositions();
     view.set_queue_position(positions[record.id()]);
   }
+  for (const auto& stage : record.stages()) {
+    view.set_tasks(view.tasks() + stage.parallelism());
+    view.set_tasks_finished(view.tasks_finished() + stage.finished());
+  }
+  for (const auto& taskManager : record.taskmanagers()) {
+    if (taskManager.state() == "starting" || taskManager.state() == "running") {
+      view.set_taskmanagers_running(view.taskmanagers_running() + 1);
+    }
+  }
   if (full) {
     *view.mutable_stages() = record.stages();
     // Nothing waits once the job ended.

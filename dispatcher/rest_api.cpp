@@ -6,6 +6,7 @@
 
 #include "common/file_chunk.hpp"
 #include "common/json.hpp"
+#include "webui/web_ui.hpp"
 
 namespace tailor::dispatcher {
 
@@ -389,9 +390,14 @@ void addRestApi(http::Server& server, Dispatcher& dispatcher, const RestApiConfi
     respond(std::move(response));
   });
 
-  // Anything else: a JSON 404 rather than the server's plain one.
+  webui::WebUiConfig ui{.externalBasePath = config.externalBasePath,
+                        .title = "Tailor Dispatcher"};
+  webui::addWebUi(server, ui);
+
+  // Anything else: a JSON 404 rather than the server's plain one; / is the UI.
   for (const char* method : {"GET", "POST", "PUT", "DELETE", "PATCH"}) {
-    server.route(method, "/", [](const http::Request& request, http::Responder respond) {
+    server.route(method, "/", [ui](const http::Request& request, http::Responder respond) {
+      if (request.method == "GET" && request.path == "/") return respond(webui::redirectToUi(ui));
       respond(apiError(404, "NOT_FOUND", "no route for " + request.method + " " + request.path));
     });
   }

@@ -1,7 +1,7 @@
 #pragma once
 
 // The Dispatcher's HTTP surface: the public REST API (JSON, /v1, described
-// in docs/openapi.yaml), /health and /ready, and the internal RPC that
+// in docs/openapi.yaml), the web UI at /ui/ (webui/), /health and /ready, and the internal RPC that
 // JobManagers call (Dispatcher.ReportJobStatus). Handlers translate HTTP to
 // calls on the Dispatcher and back; they hold no state of their own.
 
