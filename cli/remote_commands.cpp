@@ -352,9 +352,10 @@ int list(int argc, char** argv) {
 // tasks wait (StageStatus.waiting); `now` in seconds since the Unix epoch.
 std::string describeWaiting(const v1::StageStatus& stage, double now) {
   const v1::PlacementDiagnostic& waiting = stage.waiting();
-  std::string text = fmt::format("{}: {} wait{}: {}", stage.name(),
-                                 waiting.tasks() == 1 ? "1 task" : fmt::format("{} tasks", waiting.tasks()),
-                                 waiting.tasks() == 1 ? "s" : "", waiting.message());
+  std::string text =
+      fmt::format("{}: {} wait{}: {}", stage.name(),
+                  waiting.tasks() == 1 ? "1 task" : fmt::format("{} tasks", waiting.tasks()),
+                  waiting.tasks() == 1 ? "s" : "", waiting.message());
   if (waiting.reason() == "launching" && waiting.since() > 0 && now > waiting.since()) {
     text += fmt::format(" (requested {:.0f} s ago)", now - waiting.since());
   }
@@ -384,9 +385,8 @@ void printJob(const v1::JobView& job) {
                     : "",
                 stage.complete() ? " (complete)" : "");
   }
-  double now = std::chrono::duration<double>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
+  double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   bool waitingShown = false;
   for (const auto& stage : job.stages()) {
     if (!stage.has_waiting() || isEnd(job.state())) continue;

@@ -77,8 +77,7 @@ namespace {
 // Each resource `have` lacks of `need`, in the order cpus, mem, disk, gpus.
 std::vector<Shortage> shortages(const Resources& need, const Resources& have) {
   std::vector<Shortage> result;
-  auto consider = [&result](const char* name, std::int64_t wanted, std::int64_t held,
-                            double unit) {
+  auto consider = [&result](const char* name, std::int64_t wanted, std::int64_t held, double unit) {
     if (wanted <= held) return;
     double missing = static_cast<double>(wanted - held);
     result.push_back(Shortage{name, missing / unit, missing / static_cast<double>(wanted)});

@@ -247,9 +247,8 @@ void ResourceManager::cutFairly(std::vector<Job*> competing,
                                 std::map<Job*, std::map<Resources, int>>& wanted) {
   Shares held = shares();
   while (!competing.empty()) {
-    auto next =
-        std::min_element(competing.begin(), competing.end(),
-                         [&](const Job* a, const Job* b) { return held.before(a, b); });
+    auto next = std::min_element(competing.begin(), competing.end(),
+                                 [&](const Job* a, const Job* b) { return held.before(a, b); });
     Job& job = **next;
     std::map<Resources, int>& want = wanted[&job];
     std::vector<TaskManagerView> views;
@@ -500,10 +499,10 @@ void ResourceManager::updateWaiting(bool waiting, bool blocked) {
           PlacementWait wait = placementOf(jobId, profile);
           if (wait.closest) shortages += "; " + describeShortage(*wait.closest);
         }
-        std::string message = fmt::format(
-            "no TaskManager could be placed for {} ms: the job waits for {}{}; {}",
-            config_.placementTimeout.count(), describeDemand(job.requirements), shortages,
-            driver_.describeOffers());
+        std::string message =
+            fmt::format("no TaskManager could be placed for {} ms: the job waits for {}{}; {}",
+                        config_.placementTimeout.count(), describeDemand(job.requirements),
+                        shortages, driver_.describeOffers());
         log_->error("{}: {}", jobId, message);
         job.unavailableToTell = message;
       }
@@ -899,7 +898,7 @@ std::pair<int, int> ResourceManager::queuePosition(const Job& job) const {
 }
 
 PlacementWait ResourceManager::placementOf(const std::string& jobId,
-                                          const Resources& profile) const {
+                                           const Resources& profile) const {
   PlacementWait wait;
   auto job = jobs_.find(jobId);
   if (job == jobs_.end() || job->second.ended) return wait;
@@ -920,10 +919,9 @@ PlacementWait ResourceManager::placementOf(const std::string& jobId,
   // TaskManagers requested or starting with room for such a slot.
   for (const auto& [id, tm] : taskManagers_) {
     if (tm.state != TmState::kRequested && tm.state != TmState::kStarted) continue;
-    bool forIt = tm.spec.slots.empty()
-                     ? tm.spec.total.contains(slot)
-                     : std::find(tm.spec.slots.begin(), tm.spec.slots.end(), slot) !=
-                           tm.spec.slots.end();
+    bool forIt = tm.spec.slots.empty() ? tm.spec.total.contains(slot)
+                                       : std::find(tm.spec.slots.begin(), tm.spec.slots.end(),
+                                                   slot) != tm.spec.slots.end();
     if (!forIt) continue;
     wait.taskManagers += 1;
     double requestedAt = tm.report.requested_at();

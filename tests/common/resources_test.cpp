@@ -264,7 +264,7 @@ TEST(ShortageTest, TheMostShortResourceIsTheLargestPartMissing) {
 
 TEST(ShortageTest, TheCloserFitLacksTheSmallerPart) {
   Resources need = res(2, 4096);
-  EXPECT_TRUE(closerFit(need, res(2, 4096), res(1, 4096)));   // holds it
+  EXPECT_TRUE(closerFit(need, res(2, 4096), res(1, 4096)));  // holds it
   EXPECT_FALSE(closerFit(need, res(1, 4096), res(2, 4096)));
   EXPECT_TRUE(closerFit(need, res(1.5, 1024), res(4, 512)));  // 3/4 short against 7/8
   // Same largest part missing: the smaller sum wins.

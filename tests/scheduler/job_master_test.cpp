@@ -341,9 +341,10 @@ TEST_F(JobMasterTest, WhyTasksWaitIsToldAgainWhenItChanges) {
   PlacementWait answer = launching;
   EXPECT_CALL(rm_, placement(kSmall)).WillRepeatedly([&](const Resources&) { return answer; });
   std::vector<std::string> told;
-  EXPECT_CALL(observer_, onProgress(_)).WillRepeatedly([&](const std::vector<StageProgress>& stages) {
-    told.push_back(stages[0].waiting ? stages[0].waiting->reason() : "-");
-  });
+  EXPECT_CALL(observer_, onProgress(_))
+      .WillRepeatedly([&](const std::vector<StageProgress>& stages) {
+        told.push_back(stages[0].waiting ? stages[0].waiting->reason() : "-");
+      });
   start(oneStage(2));
   ASSERT_EQ(told.size(), 1u);
   EXPECT_EQ(told.back(), "launching");

@@ -881,11 +881,11 @@ TEST_F(ResourceManagerTest, DemandThatCanNeverBePlacedFailsAfterThePlacementTime
             "(cpus=0.95,mem=2016,disk=0,gpus=0))");
   rm_->onTaskManagerTerminated("tm-1", "never started");
   loop_.advance(Duration(1999));  // StrictMock owner: not yet
-  EXPECT_CALL(owner_, onResourcesUnavailable(AllOf(
-                          HasSubstr("no TaskManager could be placed for 3000 ms"),
-                          HasSubstr("1 slot of cpus=2,mem=64"),
-                          HasSubstr("cpus short by 1.05 on the best offer (agent a1 (h1))"),
-                          HasSubstr("agent a1 offered cpus=1"))));
+  EXPECT_CALL(owner_, onResourcesUnavailable(
+                          AllOf(HasSubstr("no TaskManager could be placed for 3000 ms"),
+                                HasSubstr("1 slot of cpus=2,mem=64"),
+                                HasSubstr("cpus short by 1.05 on the best offer (agent a1 (h1))"),
+                                HasSubstr("agent a1 offered cpus=1"))));
   loop_.advance(Duration(1));
   Mock::VerifyAndClearExpectations(&owner_);
   loop_.advance(Duration(60000));  // told once
@@ -936,7 +936,8 @@ TEST_F(ResourceManagerTest, DemandWithRequestedTaskManagersIsLaunching) {
 
 TEST_F(ResourceManagerTest, ATaskLargerThanAnyTaskManagerTheClusterPlacesFitsNowhere) {
   create();
-  declareExpectingLaunches({{res(2, 8192), 1}}, {{"tm-1", {res(2, 8192), copies(res(2, 8192), 1)}}});
+  declareExpectingLaunches({{res(2, 8192), 1}},
+                           {{"tm-1", {res(2, 8192), copies(res(2, 8192), 1)}}});
   // Offers came: the largest agent holds 4096 MiB; the request is withdrawn.
   largest_ = res(4, 4064);
   closest_ = ClosestFit{Shortage{"mem", 4160, 0.5}, "the best offer (agent a1 (h1))"};
