@@ -17,6 +17,7 @@
 #include "common/version.hpp"
 #include "scheduler/per_job_flags.hpp"
 #include "scheduler/per_job_runner.hpp"
+#include "scheduler/usage_source.hpp"
 
 namespace po = boost::program_options;
 using namespace tailor;
@@ -129,6 +130,11 @@ int run(int argc, char** argv) {
                                         : ("Mesos at " + flags.mesosMaster).c_str(),
               logFile.c_str());
   std::fflush(stdout);
+  std::string usageDir =
+      flags.usageHistory.empty() ? scheduler::defaultUsageHistoryDir() : flags.usageHistory;
+  std::string usageProblem;
+  perJob.usageHistory = scheduler::loadUsageHistory(*spec, "", usageDir, &usageProblem);
+  if (!usageProblem.empty()) std::cerr << "tailor run: " << usageProblem << "\n";
   cli::Progress progress(stdout, terminal, spec->name());
   auto report = scheduler::runPerJob(perJob, {&progress, &progress, {}, {}, {}});
   progress.finish();
@@ -136,6 +142,8 @@ int run(int argc, char** argv) {
     std::cerr << "tailor run: " << report.error().message << "\n";
     return 1;
   }
+  Status saved = scheduler::saveUsageHistory(*spec, usageDir, *report);
+  if (!saved.ok()) std::cerr << "tailor run: " << saved.error().message << "\n";
   if (!flags.report.empty()) {
     auto written = scheduler::writeReport(*report, flags.report);
     if (!written.ok()) std::cerr << "tailor run: " << written.error().message << "\n";

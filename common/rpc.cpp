@@ -6,6 +6,32 @@ std::string methodPath(const std::string& service, const std::string& method) {
   return "/rpc/" + service + "/" + method;
 }
 
+http::ClientRequest callRequest(const std::string& address, const std::string& service,
+                                const std::string& method,
+                                const google::protobuf::Message& request, Duration timeout) {
+  http::ClientRequest call;
+  call.method = "POST";
+  call.url = "http://" + address + methodPath(service, method);
+  call.headers = {{"Content-Type", kContentType}, {"Accept", kContentType}};
+  call.body = request.SerializeAsString();
+  call.timeout = timeout;
+  return call;
+}
+
+Result<std::string> callBlockingRaw(const std::string& address, const std::string& service,
+                                    const std::string& method,
+                                    const google::protobuf::Message& request, Duration timeout,
+                                    Duration connectTimeout) {
+  http::ClientRequest call = callRequest(address, service, method, request, timeout);
+  call.connectTimeout = connectTimeout;
+  auto answer = http::performBlocking(call);
+  if (!answer.ok()) return answer.error();
+  if (answer->status / 100 != 2) {
+    return Error{errorForStatus(answer->status), service + "." + method + ": " + answer->body};
+  }
+  return std::move(answer->body);
+}
+
 int statusForError(const Error& error) {
   switch (error.code) {
     case ErrorCode::kInvalidArgument:

@@ -24,6 +24,33 @@ std::string methodPath(const std::string& service, const std::string& method);
 int statusForError(const Error& error);
 ErrorCode errorForStatus(int status);
 
+// The HTTP request of a call of `service`.`method` at `address` (host:port).
+http::ClientRequest callRequest(const std::string& address, const std::string& service,
+                                const std::string& method,
+                                const google::protobuf::Message& request, Duration timeout);
+
+// Calls `service`.`method` at `address` (host:port) on the calling thread and
+// waits for the answer: for threads of their own (reporters, start-up).
+Result<std::string> callBlockingRaw(const std::string& address, const std::string& service,
+                                    const std::string& method,
+                                    const google::protobuf::Message& request, Duration timeout,
+                                    Duration connectTimeout);
+
+template <typename Resp>
+Result<Resp> callBlocking(const std::string& address, const std::string& service,
+                          const std::string& method, const google::protobuf::Message& request,
+                          Duration timeout = Duration(5000),
+                          Duration connectTimeout = Duration(2000)) {
+  auto body = callBlockingRaw(address, service, method, request, timeout, connectTimeout);
+  if (!body.ok()) return body.error();
+  Resp parsed;
+  if (!parsed.ParseFromString(*body)) {
+    return makeError(ErrorCode::kInternal, "{}.{}: answer is not a valid {}", service, method,
+                     Resp::descriptor()->full_name());
+  }
+  return parsed;
+}
+
 class Server {
  public:
   explicit Server(http::Server& http) : http_(http) {}
@@ -69,13 +96,7 @@ class Client {
   void call(const std::string& address, const std::string& service, const std::string& method,
             const google::protobuf::Message& request, std::function<void(Result<Resp>)> done,
             Duration timeout = Duration(10000)) {
-    http::ClientRequest http;
-    http.method = "POST";
-    http.url = "http://" + address + methodPath(service, method);
-    http.headers = {{"Content-Type", kContentType}, {"Accept", kContentType}};
-    http.body = request.SerializeAsString();
-    http.timeout = timeout;
-    http_.send(std::move(http), [done = std::move(done), service, method](
+    http_.send(callRequest(address, service, method, request, timeout), [done = std::move(done), service, method](
                                     Result<http::ClientResponse> response) {
       if (!response.ok()) {
         done(response.error());

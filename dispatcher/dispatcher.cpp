@@ -5,6 +5,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <optional>
 #include <random>
@@ -12,6 +13,7 @@
 #include "common/logging.hpp"
 #include "common/naming.hpp"
 #include "common/task_log.hpp"
+#include "common/usage_history.hpp"
 
 namespace tailor::dispatcher {
 
@@ -409,6 +411,7 @@ void Dispatcher::end(Job& job, v1::JobState state, const std::string& error,
   if (report != nullptr) {
     *job.record.mutable_report() = *report;
     job.outputDir = outputDirFor(job.record);
+    rememberUsage(*report);
   }
   job.record.set_error(error);
   job.record.set_restart_at(0);
@@ -429,6 +432,61 @@ void Dispatcher::end(Job& job, v1::JobState state, const std::string& error,
                              error.empty() ? "" : ": ", error);
   transition(job, state, error.empty() ? "job ended" : error);
   schedule();
+}
+
+namespace {
+
+// The state store's key of a job name's usage history.
+std::string usageKey(const std::string& jobName) { return "usage-" + jobName; }
+
+bool isJobName(const std::string& name) {
+  if (name.empty() || name.size() > 100 || name == "." || name == "..") return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+  });
+}
+
+}  // namespace
+
+Result<v1::UsageHistory> Dispatcher::usageHistory(const std::string& jobName) {
+  if (!isJobName(jobName)) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "job_name: '{}' is not a job name (expected at most 100 letters, digits, "
+                     "'_', '.' and '-')",
+                     jobName);
+  }
+  v1::UsageHistory history;
+  history.set_job_name(jobName);
+  auto stored = store_.getValue(usageKey(jobName));
+  if (!stored.ok()) return stored.error();
+  if (!stored->empty() && !history.ParseFromString(*stored)) {
+    // A damaged history costs the next runs their right-sizing, nothing else.
+    logger("dispatcher")->warn("usage history of job name {}: unreadable, starting afresh",
+                               jobName);
+    history.Clear();
+    history.set_job_name(jobName);
+  }
+  return history;
+}
+
+void Dispatcher::rememberUsage(const v1::JobReport& report) {
+  bool measured = false;
+  for (const auto& stage : report.stages()) {
+    if (stage.usage().recommended().mem() > 0) measured = true;
+  }
+  if (!measured) return;
+  auto history = usageHistory(report.job().name());
+  if (!history.ok()) {
+    logger("dispatcher")->warn("usage history of job name {}: {}", report.job().name(),
+                               history.error().message);
+    return;
+  }
+  recordUsage(*history, report);
+  Status stored = store_.putValue(usageKey(report.job().name()), history->SerializeAsString());
+  if (!stored.ok()) {
+    logger("dispatcher")->warn("usage history of job name {}: not stored: {}",
+                               report.job().name(), stored.error().message);
+  }
 }
 
 const v1::RestartStrategy& Dispatcher::strategyOf(const Job& job) const {

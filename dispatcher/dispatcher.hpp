@@ -99,6 +99,11 @@ class Dispatcher {
   // that ended without one; kFailedPrecondition while it runs.
   Result<v1::JobReport> report(const std::string& id) const;
 
+  // What earlier runs of jobs named `jobName` used (Dispatcher.GetUsageHistory,
+  // for `resources: auto`): kept in the state store from their end reports.
+  // kInvalidArgument for a name no job can have; empty when none ran.
+  Result<v1::UsageHistory> usageHistory(const std::string& jobName);
+
   // The tar of the job's files the mesos launcher packs for the fetcher
   // (it may not exist yet). kNotFound for an unknown id.
   Result<std::string> filesArchive(const std::string& id) const;
@@ -231,6 +236,8 @@ class Dispatcher {
   void persist(Job& job);
   // Ends the job: state, error, report; frees its place.
   void end(Job& job, v1::JobState state, const std::string& error, const v1::JobReport* report);
+  // Adds what an ended job's report says its stages used to its name's history.
+  void rememberUsage(const v1::JobReport& report);
 
   // Launches queued jobs while there is room.
   void schedule();

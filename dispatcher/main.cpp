@@ -195,6 +195,14 @@ int main(int argc, char** argv) {
         }
         return core.reportStatus(request);
       });
+  rpcServer.handle<v1::GetUsageHistoryRequest, v1::UsageHistory>(
+      "Dispatcher", "GetUsageHistory",
+      [&](const v1::GetUsageHistoryRequest& request) -> Result<v1::UsageHistory> {
+        if (!leading) {
+          return makeError(ErrorCode::kUnavailable, "this Dispatcher is a standby");
+        }
+        return core.usageHistory(request.job_name());
+      });
   rpcServer.handle<v1::ReportSessionRequest, v1::ReportSessionResponse>(
       "Dispatcher", "ReportSession",
       [&](const v1::ReportSessionRequest& request) -> Result<v1::ReportSessionResponse> {

@@ -57,21 +57,13 @@ void DispatcherReporter::setAddress(const std::string& address) {
 
 std::optional<v1::ReportJobStatusResponse> DispatcherReporter::send(
     const v1::ReportJobStatusRequest& request) {
-  http::ClientRequest call;
-  call.method = "POST";
-  call.url = "http://" + dispatcherAddress() + rpc::methodPath("Dispatcher", "ReportJobStatus");
-  call.headers = {{"Content-Type", rpc::kContentType}, {"Accept", rpc::kContentType}};
-  call.body = request.SerializeAsString();
-  call.timeout = Duration(5000);
-  call.connectTimeout = Duration(2000);
-  auto answer = http::performBlocking(call);
-  if (!answer.ok() || answer->status / 100 != 2) {
+  auto answer = rpc::callBlocking<v1::ReportJobStatusResponse>(dispatcherAddress(), "Dispatcher",
+                                                                "ReportJobStatus", request);
+  if (!answer.ok()) {
     followLeader();
     return std::nullopt;
   }
-  v1::ReportJobStatusResponse parsed;
-  if (!parsed.ParseFromString(answer->body)) return std::nullopt;
-  return parsed;
+  return *answer;
 }
 
 std::string lookUpLeadingDispatcher(const std::string& dispatcherLeaders) {

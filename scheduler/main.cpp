@@ -15,6 +15,7 @@
 #include "scheduler/dispatcher_reporter.hpp"
 #include "scheduler/per_job_flags.hpp"
 #include "scheduler/per_job_runner.hpp"
+#include "scheduler/usage_source.hpp"
 #include "scheduler/session_flags.hpp"
 #include "scheduler/session_runner.hpp"
 
@@ -155,8 +156,17 @@ int main(int argc, char** argv) {
     options_->mesos.webuiUrl = scheduler::dispatcherJobUrl(dispatcher, flags.jobId);
   }
   options_->attempt = attempt;
+  std::string usageProblem;
+  options_->usageHistory =
+      scheduler::loadUsageHistory(*spec, dispatcher, flags.usageHistory, &usageProblem);
+  if (!usageProblem.empty()) log->warn("{}", usageProblem);
   auto report = scheduler::runPerJob(*options_, observers);
   if (!report.ok()) return failBeforeStart(report.error().message, 1);
+  // With a Dispatcher, it records what the run used from the final report.
+  if (dispatcher.empty()) {
+    Status saved = scheduler::saveUsageHistory(*spec, flags.usageHistory, *report);
+    if (!saved.ok()) log->warn("{}", saved.error().message);
+  }
   if (!flags.report.empty()) {
     auto written = scheduler::writeReport(*report, flags.report);
     if (!written.ok()) log->error("{}", written.error().message);

@@ -45,6 +45,10 @@ void addPerJobFlags(po::options_description& options, PerJobFlags& flags) {
       po::value(&flags.heartbeatTimeout)->default_value(flags.heartbeatTimeout),
       "a TaskManager silent this long is lost")(
       "work-dir", po::value(&flags.workDir), "work directory (default: $TMPDIR/tailor/<job id>)")(
+      "usage-history", po::value(&flags.usageHistory),
+      "folder where what runs used is kept per job name (<name>.json), read for `resources: "
+      "auto` stages before a run and updated after it; none: neither (default: tailor run "
+      "$XDG_STATE_HOME/tailor/usage, tailor-jobmanager none, or its Dispatcher's)")(
       "ha-store", po::value(&flags.haStore),
       "where the job's JobManager attempts keep their state and elect one leader: local:DIR or "
       "zk://HOST:PORT[,HOST:PORT...]/PATH (default: none; the Dispatcher gives one)")(

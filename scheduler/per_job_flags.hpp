@@ -28,6 +28,8 @@ struct PerJobFlags {
   int fixedSlots = 1;
   std::string fixedSlot;
   std::string workDir;
+  // Folder of usage histories for `resources: auto` (<job name>.json); "none": none.
+  std::string usageHistory;
   std::string haStore;
   std::string taskManagerBinary;
   std::string logLevel = "info";

@@ -14,6 +14,7 @@
 #include "common/logging.hpp"
 #include "common/naming.hpp"
 #include "common/rpc.hpp"
+#include "common/usage_history.hpp"
 #include "scheduler/drivers/local_driver.hpp"
 #include "scheduler/ha/job_state_keeper.hpp"
 #include "scheduler/ha/job_state_store.hpp"
@@ -102,6 +103,11 @@ class EndWatcher : public JobObserver {
 Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
   auto log = logger("jobmanager");
   AsioEventLoop loop;
+  std::map<std::string, std::string> resourceReasons =
+      chooseAutoResources(options.spec, options.usageHistory);
+  for (const auto& stage : options.spec.stages()) {
+    if (stage.auto_resources()) log->info("stage {}: {}", stage.name(), resourceReasons[stage.name()]);
+  }
   const v1::JobSpec& spec = options.spec;
   if (options.jobId.empty()) options.jobId = makeJobId(spec.name(), loop.wallSeconds());
   if (options.outputDir.empty()) {
@@ -365,6 +371,9 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
   v1::JobReport report =
       makeJobReport(jobMaster, resourceManager.taskManagerReports(), false, options.sizing,
                     options.outputDir);
+  for (auto& stage : *report.mutable_stages()) {
+    stage.set_resources_reason(resourceReasons[stage.name()]);
+  }
   return report;
 }
 

@@ -41,6 +41,9 @@ struct PerJobOptions : JobManagerOptions {
   // this is lost; a TaskManager waits this long for the job's next JobManager.
   Duration adoptionTimeout{30000};
   Duration jobManagerLossTimeout{60000};
+  // What earlier runs of the job used: the profiles of its `resources: auto`
+  // stages are chosen from it (common/usage_history.hpp).
+  v1::UsageHistory usageHistory;
 };
 
 // Resources of this machine: all its CPUs and memory, the free disk of

@@ -32,23 +32,15 @@ std::optional<v1::ReportSessionResponse> SessionReporter::send(
     std::lock_guard<std::mutex> lock(mutex_);
     dispatcher = config_.dispatcherAddress;
   }
-  http::ClientRequest call;
-  call.method = "POST";
-  call.url = "http://" + dispatcher + rpc::methodPath("Dispatcher", "ReportSession");
-  call.headers = {{"Content-Type", rpc::kContentType}, {"Accept", rpc::kContentType}};
-  call.body = request.SerializeAsString();
-  call.timeout = Duration(5000);
-  call.connectTimeout = Duration(2000);
-  auto answer = http::performBlocking(call);
-  if (!answer.ok() || answer->status / 100 != 2) {
+  auto answer =
+      rpc::callBlocking<v1::ReportSessionResponse>(dispatcher, "Dispatcher", "ReportSession", request);
+  if (!answer.ok()) {
     std::string leader = lookUpLeadingDispatcher(config_.dispatcherLeaders);
     std::lock_guard<std::mutex> lock(mutex_);
     if (!leader.empty()) config_.dispatcherAddress = leader;
     return std::nullopt;
   }
-  v1::ReportSessionResponse parsed;
-  if (!parsed.ParseFromString(answer->body)) return std::nullopt;
-  return parsed;
+  return *answer;
 }
 
 void SessionReporter::senderMain() {

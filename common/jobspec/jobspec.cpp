@@ -44,7 +44,7 @@ constexpr std::string_view kSyntaxPath = "invalid YAML";
 constexpr std::string_view kJobFields[] = {"name", "output", "stages", "restart_strategy"};
 constexpr std::string_view kStageFields[] = {"name", "parallelism",  "resources", "command",
                                              "env",  "max_attempts", "input",     "inputs"};
-constexpr std::string_view kResourceFields[] = {"cpus", "mem", "disk", "gpus"};
+constexpr std::string_view kResourceFields[] = {"cpus", "mem", "disk", "gpus", "auto"};
 constexpr std::string_view kInputFields[] = {"files"};
 constexpr std::string_view kUpstreamFields[] = {"stage", "partitioning"};
 
@@ -60,7 +60,9 @@ constexpr std::string_view kExpectStageName =
     "a name of at most 100 letters, digits, '_' and '-'";
 constexpr std::string_view kExpectParallelism = "an integer >= 1";
 constexpr std::string_view kExpectResources =
-    "a map with cpus, mem and optionally disk and gpus, such as {cpus: 1, mem: 512MiB}";
+    "a map with cpus, mem and optionally disk, gpus and auto, such as {cpus: 1, mem: 512MiB}, "
+    "or auto";
+constexpr std::string_view kExpectAuto = "true or false";
 constexpr std::string_view kExpectCpus = "a number > 0, such as 0.5 or 2";
 constexpr std::string_view kExpectMem =
     "a size > 0: MiB as a number, or a number with a unit such as 512MiB or 2GiB";
@@ -387,7 +389,7 @@ class SpecParser {
 
   Result<v1::JobSpec> parseDocument(const YAML::Node& root, const std::string& baseDir);
   Status parseStage(const Value& value, v1::Stage* stage, StageSource* source) const;
-  Status parseResources(const Value& value, v1::ResourceProfile* profile) const;
+  Status parseResources(const Value& value, v1::Stage* stage) const;
   Status parseCommand(const Value& value, v1::Command* command) const;
   Status parseEnv(const Value& value, v1::Stage* stage) const;
   Status parseInput(const Value& value, v1::Stage* stage) const;
@@ -706,8 +708,7 @@ Status SpecParser::parseStage(const Value& value, v1::Stage* stage, StageSource*
   if (!resourcesField) {
     return resourcesField.error();
   }
-  if (Status status = parseResources((*resourcesField)->value, stage->mutable_resources());
-      !status) {
+  if (Status status = parseResources((*resourcesField)->value, stage); !status) {
     return status;
   }
 
@@ -754,7 +755,14 @@ Status SpecParser::parseStage(const Value& value, v1::Stage* stage, StageSource*
   return parseUpstreams(inputsField->value, stage, source);
 }
 
-Status SpecParser::parseResources(const Value& value, v1::ResourceProfile* profile) const {
+Status SpecParser::parseResources(const Value& value, v1::Stage* stage) const {
+  // `resources: auto`: chosen from earlier runs, 1 CPU and 1 GiB before any.
+  if (value.node.IsScalar() && value.node.Scalar() == "auto") {
+    stage->set_auto_resources(true);
+    *stage->mutable_resources() = Resources{.milliCpus = 1000, .memMib = 1024}.toProto();
+    return Status();
+  }
+  v1::ResourceProfile* profile = stage->mutable_resources();
   auto fields = readMap(value, kResourceFields, kExpectResources);
   if (!fields) {
     return fields.error();
@@ -801,6 +809,14 @@ Status SpecParser::parseResources(const Value& value, v1::ResourceProfile* profi
     }
     asked.gpus = *gpus;
     where[3] = &gpusField->value;
+  }
+
+  if (const Field* autoField = fields->find("auto")) {
+    const Value& flag = autoField->value;
+    if (!flag.node.IsScalar() || (flag.node.Scalar() != "true" && flag.node.Scalar() != "false")) {
+      return wrongType(flag, kExpectAuto);
+    }
+    stage->set_auto_resources(flag.node.Scalar() == "true");
   }
 
   *profile = asked.toProto();

@@ -229,6 +229,29 @@ TEST(JobSpecTest, MemoryUnits) {
   EXPECT_EQ(result->stages(0).resources().disk(), 2048);
 }
 
+TEST(JobSpecTest, ResourcesAutoTakesAFallbackOfOneCpuAndOneGiBOrTheOneGiven) {
+  auto bare = parse(replaced(kTwoStages, "resources: {cpus: 0.5, mem: 128}", "resources: auto"));
+  ASSERT_TRUE(bare.ok()) << bare.error().message;
+  EXPECT_TRUE(bare->stages(0).auto_resources());
+  EXPECT_EQ(bare->stages(0).resources().cpus(), 1);
+  EXPECT_EQ(bare->stages(0).resources().mem(), 1024);
+  EXPECT_FALSE(bare->stages(1).auto_resources());
+
+  auto given = parse(replaced(kTwoStages, "mem: 128}", "mem: 128, auto: true}"));
+  ASSERT_TRUE(given.ok()) << given.error().message;
+  EXPECT_TRUE(given->stages(0).auto_resources());
+  EXPECT_EQ(given->stages(0).resources().mem(), 128);
+
+  auto off = parse(replaced(kTwoStages, "mem: 128}", "mem: 128, auto: false}"));
+  ASSERT_TRUE(off.ok()) << off.error().message;
+  EXPECT_FALSE(off->stages(0).auto_resources());
+
+  expectError(replaced(kTwoStages, "mem: 128}", "mem: 128, auto: yes please}"),
+              {"job.yaml:5:", "stages[0].resources.auto", "true or false"});
+  expectError(replaced(kTwoStages, "resources: {cpus: 0.5, mem: 128}", "resources: automatic"),
+              {"job.yaml:5:", "stages[0].resources", "or auto"});
+}
+
 TEST(JobSpecTest, CpusAreKeptInThousandths) {
   auto result = parse(replaced(kTwoStages, "cpus: 0.5", "cpus: 0.0004"));
   ASSERT_FALSE(result.ok());
