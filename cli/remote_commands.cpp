@@ -348,6 +348,20 @@ int list(int argc, char** argv) {
   return 0;
 }
 
+// "count: 4 tasks wait: no offer fits: mem short by ..." for a stage whose
+// tasks wait (StageStatus.waiting); `now` in seconds since the Unix epoch.
+std::string describeWaiting(const v1::StageStatus& stage, double now) {
+  const v1::PlacementDiagnostic& waiting = stage.waiting();
+  std::string text =
+      fmt::format("{}: {} wait{}: {}", stage.name(),
+                  waiting.tasks() == 1 ? "1 task" : fmt::format("{} tasks", waiting.tasks()),
+                  waiting.tasks() == 1 ? "s" : "", waiting.message());
+  if (waiting.reason() == "launching" && waiting.since() > 0 && now > waiting.since()) {
+    text += fmt::format(" (requested {:.0f} s ago)", now - waiting.since());
+  }
+  return text;
+}
+
 void printJob(const v1::JobView& job) {
   std::printf("job %s (%s): %s\n", job.id().c_str(), job.name().c_str(),
               stateName(job.state()).c_str());
@@ -370,6 +384,15 @@ void printJob(const v1::JobView& job) {
                     ? fmt::format(", {} failed attempts", stage.failed_attempts()).c_str()
                     : "",
                 stage.complete() ? " (complete)" : "");
+  }
+  double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  bool waitingShown = false;
+  for (const auto& stage : job.stages()) {
+    if (!stage.has_waiting() || isEnd(job.state())) continue;
+    if (!waitingShown) std::printf("waiting:\n");
+    waitingShown = true;
+    std::printf("  %s\n", describeWaiting(stage, now).c_str());
   }
   if (job.taskmanagers_size() > 0) std::printf("taskmanagers:\n");
   for (const auto& tm : job.taskmanagers()) {

@@ -1,5 +1,6 @@
 #include "common/resources.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -62,6 +63,53 @@ Resources operator*(Resources a, std::int64_t n) {
 
 std::string Resources::toString() const {
   return fmt::format("cpus={},mem={},disk={},gpus={}", cpus(), memMib, diskMib, gpus);
+}
+
+std::string Resources::toWords() const {
+  std::string text = fmt::format("cpus {}, mem {} MiB", cpus(), memMib);
+  if (diskMib > 0) text += fmt::format(", disk {} MiB", diskMib);
+  if (gpus > 0) text += fmt::format(", gpus {}", gpus);
+  return text;
+}
+
+namespace {
+
+// Each resource `have` lacks of `need`, in the order cpus, mem, disk, gpus.
+std::vector<Shortage> shortages(const Resources& need, const Resources& have) {
+  std::vector<Shortage> result;
+  auto consider = [&result](const char* name, std::int64_t wanted, std::int64_t held, double unit) {
+    if (wanted <= held) return;
+    double missing = static_cast<double>(wanted - held);
+    result.push_back(Shortage{name, missing / unit, missing / static_cast<double>(wanted)});
+  };
+  consider("cpus", need.milliCpus, have.milliCpus, 1000.0);
+  consider("mem", need.memMib, have.memMib, 1.0);
+  consider("disk", need.diskMib, have.diskMib, 1.0);
+  consider("gpus", need.gpus, have.gpus, 1.0);
+  return result;
+}
+
+}  // namespace
+
+std::optional<Shortage> mostShort(const Resources& need, const Resources& have) {
+  std::optional<Shortage> most;
+  for (const auto& shortage : shortages(need, have)) {
+    if (!most || shortage.fraction > most->fraction) most = shortage;
+  }
+  return most;
+}
+
+bool closerFit(const Resources& need, const Resources& a, const Resources& b) {
+  auto measure = [&need](const Resources& have) {
+    double largest = 0;
+    double sum = 0;
+    for (const auto& shortage : shortages(need, have)) {
+      largest = std::max(largest, shortage.fraction);
+      sum += shortage.fraction;
+    }
+    return std::make_pair(largest, sum);
+  };
+  return measure(a) < measure(b);
 }
 
 namespace {

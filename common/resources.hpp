@@ -5,6 +5,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -40,7 +41,26 @@ struct Resources {
 
   // "cpus=0.5,mem=1024,disk=0,gpus=0" (mem and disk in MiB).
   std::string toString() const;
+  // For people: "cpus 0.5, mem 1024 MiB", with disk and gpus when above zero.
+  std::string toWords() const;
 };
+
+// What one set of resources lacks to hold another.
+struct Shortage {
+  std::string resource;  // cpus | mem | disk | gpus
+  double amount = 0;     // in CPUs, MiB or GPUs
+  double fraction = 0;   // amount / what is needed, in (0, 1]
+};
+
+// The resource `have` is most short of to hold `need` (the largest part of
+// what is needed that is missing; ties go to cpus, mem, disk, gpus in that
+// order), or nullopt when `have` contains `need`. Pure.
+std::optional<Shortage> mostShort(const Resources& need, const Resources& have);
+
+// True when `a` comes closer to holding `need` than `b`: its most short
+// resource lacks a smaller part of what is needed (nothing short is closest);
+// ties go to the smaller shortage summed over every resource. Pure.
+bool closerFit(const Resources& need, const Resources& a, const Resources& b);
 
 // Parses "cpus=N,mem=SIZE[,disk=SIZE][,gpus=N]" as used by --local-resources.
 // Missing keys keep their value in `defaults`.

@@ -222,6 +222,7 @@ Result<v1::SubmitJobResponse> Dispatcher::submit(const v1::SubmitJobRequest& req
     auto* status = record.add_stages();
     status->set_name(stage.name());
     status->set_parallelism(stage.parallelism());
+    for (const auto& input : stage.inputs()) status->add_inputs(input.stage());
   }
   Job job;
   job.record = std::move(record);
@@ -777,6 +778,10 @@ v1::JobView Dispatcher::view(const Job& job, bool full) const {
   }
   if (full) {
     *view.mutable_stages() = record.stages();
+    // Nothing waits once the job ended.
+    if (isEndState(record.state())) {
+      for (auto& stage : *view.mutable_stages()) stage.clear_waiting();
+    }
     *view.mutable_taskmanagers() = record.taskmanagers();
     *view.mutable_history() = record.history();
     *view.mutable_attempts() = record.attempts();

@@ -354,6 +354,19 @@ std::string OfferLoop::describeOffersSeen() const {
   return text;
 }
 
+std::optional<std::pair<std::string, Resources>> OfferLoop::closestAgentOffer(
+    const Resources& need) const {
+  const std::pair<const std::string, AgentSeen>* closest = nullptr;
+  for (const auto& entry : agents_) {
+    if (closest == nullptr || closerFit(need, entry.second.largest, closest->second.largest)) {
+      closest = &entry;
+    }
+  }
+  if (closest == nullptr) return std::nullopt;
+  return std::make_pair(fmt::format("agent {} ({})", closest->first, closest->second.hostname),
+                        closest->second.largest);
+}
+
 void OfferLoop::onOffers(const v1::scheduler::Event::Offers& event) {
   std::vector<OfferView> views;
   std::map<std::string, const v1::Offer*> byId;

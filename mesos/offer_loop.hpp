@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/event_loop.hpp"
@@ -109,6 +110,10 @@ class OfferLoop : public SchedulerListener {
   std::optional<Resources> largestAgentOffer() const;
   // "agent A (host) offered cpus=1,...; ..." for the agents seen, largest first.
   std::string describeOffersSeen() const;
+  // Of the largest offer seen from each agent, the one that comes closest to
+  // holding `need` (closerFit; ties by agent id), as "agent A (host)" and
+  // what it offered; nullopt before the first offer.
+  std::optional<std::pair<std::string, Resources>> closestAgentOffer(const Resources& need) const;
   bool pending(const std::string& taskId) const;
 
   // SchedulerListener

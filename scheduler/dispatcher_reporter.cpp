@@ -161,6 +161,8 @@ void DispatcherReporter::onProgress(const std::vector<StageProgress>& stages) {
     out->set_failed_attempts(stage.failedAttempts);
     out->set_started(stage.started);
     out->set_complete(stage.complete);
+    for (const auto& input : stage.inputs) out->add_inputs(input);
+    if (stage.waiting) *out->mutable_waiting() = *stage.waiting;
   }
   changed_ = true;
   wake_.notify_all();

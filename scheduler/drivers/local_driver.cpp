@@ -31,6 +31,17 @@ std::string LocalDriver::describeOffers() const {
          " of it held by this job's TaskManagers";
 }
 
+std::optional<ClosestFit> LocalDriver::closestFit(const Resources& total) const {
+  if (auto never = mostShort(total, config_.capacity)) {
+    return ClosestFit{*never, "the local cluster (" + config_.capacity.toWords() + ")"};
+  }
+  Resources free = config_.capacity - used_;
+  if (auto shortage = mostShort(total, free)) {
+    return ClosestFit{*shortage, "the local cluster's free room (" + free.toWords() + " free)"};
+  }
+  return std::nullopt;
+}
+
 void LocalDriver::tellStarted(const std::string& id) {
   loop_.post([this, id] {
     if (listener_ != nullptr) listener_->onTaskManagerStarted(id);

@@ -44,6 +44,9 @@ class LocalDriver : public ResourceManagerDriver {
   std::optional<Resources> capacity() const override { return config_.capacity; }
   bool placementBlocked() const override { return !queue_.empty(); }
   std::string describeOffers() const override;
+  // Against the cluster less what running TaskManagers hold ("the local
+  // cluster's free room"), or the whole cluster when even that is too small.
+  std::optional<ClosestFit> closestFit(const Resources& total) const override;
   std::string describe() const override;
   void shutdown() override {}
 

@@ -75,7 +75,9 @@ JobMaster::JobMaster(EventLoop& loop, v1::JobSpec spec, JobMasterConfig config,
   }
 }
 
-JobMaster::~JobMaster() = default;
+JobMaster::~JobMaster() {
+  if (waitingTimer_) loop_.cancelTimer(*waitingTimer_);
+}
 
 void JobMaster::start() {
   submittedAt_ = loop_.wallSeconds();
@@ -102,6 +104,9 @@ void JobMaster::start() {
     }
   }
   requestSchedule();
+  if (config_.waitingRefresh.count() > 0) {
+    waitingTimer_ = loop_.runAfter(config_.waitingRefresh, [this] { refreshWaiting(); });
+  }
 }
 
 bool JobMaster::restoreFinished(int stage, int index, int attempts, const std::string& holder,
@@ -488,7 +493,7 @@ void JobMaster::schedule() {
       if (observer_ != nullptr) observer_->onStageFinished(stage.spec.name());
     }
   }
-  if (observer_ != nullptr) observer_->onProgress(progress());
+  reportProgress();
 }
 
 void JobMaster::rerunLostOutputs() {
@@ -573,7 +578,7 @@ void JobMaster::deploy(Task& task, const std::string& slotId) {
     if (current == nullptr || current->state != TaskState::kDeploying) return;
     if (status.ok()) {
       setState(*current, TaskState::kRunning);
-      if (observer_ != nullptr) observer_->onProgress(progress());
+      reportProgress();
       return;
     }
     log_->warn("deploying {} to {} failed: {}", attemptId, current->taskManagerId,
@@ -761,7 +766,7 @@ Result<v1::TaskStateUpdateResponse> JobMaster::updateTaskState(const v1::TaskSta
     default:
       break;
   }
-  if (observer_ != nullptr) observer_->onProgress(progress());
+  reportProgress();
   return response;
 }
 
@@ -1115,6 +1120,8 @@ void JobMaster::collected(int index, int copy, const std::string& tm, Status sta
 
 void JobMaster::endJob(JobStatus status, const std::string& error) {
   if (status_ != JobStatus::kRunning) return;
+  if (waitingTimer_) loop_.cancelTimer(*waitingTimer_);
+  waitingTimer_.reset();
   status_ = status;
   error_ = error;
   finishedAt_ = loop_.wallSeconds();
@@ -1180,6 +1187,62 @@ Result<v1::LocateTaskResponse> JobMaster::locateTask(const std::string& stage, i
   return makeError(ErrorCode::kNotFound, "the job has no task {}[{}]", stage, index);
 }
 
+namespace {
+
+std::string waitingSignature(const std::vector<StageProgress>& stages) {
+  std::string signature;
+  for (const auto& stage : stages) {
+    signature += stage.waiting ? stage.waiting->SerializeAsString() : "-";
+    signature += '\n';
+  }
+  return signature;
+}
+
+}  // namespace
+
+void JobMaster::reportProgress() {
+  if (observer_ == nullptr) return;
+  std::vector<StageProgress> stages = progress();
+  lastWaiting_ = waitingSignature(stages);
+  observer_->onProgress(stages);
+}
+
+void JobMaster::refreshWaiting() {
+  waitingTimer_.reset();
+  if (status_ != JobStatus::kRunning) return;
+  if (observer_ != nullptr) {
+    std::vector<StageProgress> stages = progress();
+    std::string signature = waitingSignature(stages);
+    if (signature != lastWaiting_) {
+      lastWaiting_ = std::move(signature);
+      observer_->onProgress(stages);
+    }
+  }
+  waitingTimer_ = loop_.runAfter(config_.waitingRefresh, [this] { refreshWaiting(); });
+}
+
+std::optional<v1::PlacementDiagnostic> JobMaster::waitingOf(int s) const {
+  const StageInfo& stage = stages_[s];
+  if (status_ != JobStatus::kRunning) return std::nullopt;
+  if (stage.pendingCount > 0) {
+    return placementDiagnostic(resourceManager_.placement(stage.profile), stage.pendingCount,
+                               stage.profile);
+  }
+  if (stage.waiting == 0 || inputsComplete(s)) return std::nullopt;
+  std::string names;
+  int incomplete = 0;
+  for (int up : stage.upstream) {
+    if (stageComplete(up)) continue;
+    names += fmt::format("{}\"{}\"", incomplete++ == 0 ? "" : ", ", stages_[up].spec.name());
+  }
+  v1::PlacementDiagnostic diagnostic;
+  diagnostic.set_reason("inputs");
+  diagnostic.set_tasks(stage.waiting);
+  *diagnostic.mutable_profile() = stage.profile.toReport();
+  diagnostic.set_message(fmt::format("waits for stage{} {}", incomplete == 1 ? "" : "s", names));
+  return diagnostic;
+}
+
 std::vector<StageProgress> JobMaster::progress() const {
   std::vector<StageProgress> result;
   for (int s = 0; s < static_cast<int>(stages_.size()); ++s) {
@@ -1192,6 +1255,8 @@ std::vector<StageProgress> JobMaster::progress() const {
     p.failedAttempts = stage.failedAttempts;
     p.started = stage.startedReported;
     p.complete = stageComplete(s);
+    for (int up : stage.upstream) p.inputs.push_back(stages_[up].spec.name());
+    p.waiting = waitingOf(s);
     result.push_back(p);
   }
   return result;

@@ -68,6 +68,9 @@ struct JobMasterConfig {
   // share decides who gets it) instead of serving the job's next task; and
   // its log lines name the job. Per-job mode: the job's end ends them.
   bool sharedTaskManagers = false;
+  // While tasks wait, why they wait (StageProgress::waiting) is looked at
+  // again this often, and the observer told when it changed. Zero: never.
+  Duration waitingRefresh{1000};
 };
 
 // The holder of partitions moved into the JobManager, as inputs name it.
@@ -171,6 +174,8 @@ class JobMaster : public SlotOwner {
   const v1::JobSpec& spec() const { return spec_; }
   double submittedAt() const { return submittedAt_; }
   double finishedAt() const { return finishedAt_; }
+  // Every stage's progress now; a stage with tasks that wait says why,
+  // asking the ResourceManager (ResourceManagerGateway::placement).
   std::vector<StageProgress> progress() const;
 
   // Where the latest attempt of `stage`[`index`] ran or runs (JobManager.LocateTask).
@@ -246,6 +251,13 @@ class JobMaster : public SlotOwner {
 
   void requestSchedule();
   void schedule();
+  // Tells the observer progress(), and remembers what it said of waiting.
+  void reportProgress();
+  // Tells the observer progress() when why tasks wait changed; again after
+  // config.waitingRefresh while the job runs.
+  void refreshWaiting();
+  // Why tasks of stage `s` wait, if some do.
+  std::optional<v1::PlacementDiagnostic> waitingOf(int s) const;
   bool stageComplete(int stage) const;
   bool inputsComplete(int stage) const;
   bool outputNeeded(int stage) const;
@@ -325,6 +337,8 @@ class JobMaster : public SlotOwner {
   bool outputPrepared_ = false;
   int collected_ = 0;  // sink tasks whose output is in the output directory
   bool schedulePosted_ = false;
+  std::string lastWaiting_;  // the waiting diagnostics last told, serialized
+  std::optional<TimerId> waitingTimer_;
   bool outputsLost_ = false;    // some finished task lost its output: scan all
   bool holdersDirty_ = true;    // recompute the partition holders from scratch
   double submittedAt_ = 0;

@@ -2,8 +2,11 @@
 
 // Progress of a job as users see it: the CLI's progress display implements it.
 
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "tailor/v1/dispatcher.pb.h"
 
 namespace tailor::scheduler {
 
@@ -15,6 +18,10 @@ struct StageProgress {
   int failedAttempts = 0;
   bool started = false;
   bool complete = false;
+  std::vector<std::string> inputs;  // the stages it reads from
+  // Why some of its tasks wait, while some do (docs/observability.md,
+  // "Placement diagnostics").
+  std::optional<v1::PlacementDiagnostic> waiting;
 };
 
 enum class JobStatus { kRunning, kFinished, kFailed, kCanceled };

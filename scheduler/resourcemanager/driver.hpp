@@ -11,6 +11,12 @@
 
 namespace tailor::scheduler {
 
+// Where the cluster comes closest to holding a TaskManager that fits nowhere.
+struct ClosestFit {
+  Shortage shortage;  // the resource most short there, and by how much
+  std::string where;  // that place in words: "agent a1 (host): cpus 4, mem 4096 MiB"
+};
+
 // Called by a driver on the owning component's event loop, never from inside
 // one of the driver's own methods: a driver posts what it has to report, so
 // events flow one way (ResourceManager -> driver -> loop -> ResourceManager).
@@ -75,6 +81,14 @@ class ResourceManagerDriver {
   // What the cluster offers, for the message of a job that cannot be placed:
   // "the local cluster has cpus=2,...", "agent a1 (host) offered cpus=1,...".
   virtual std::string describeOffers() const = 0;
+
+  // When nothing the cluster has free now holds a TaskManager of `total`
+  // (local: the cluster less what running TaskManagers hold; Mesos: the
+  // largest offer seen from each agent, which must hold the executor too):
+  // the place that comes closest and what it lacks. nullopt when some place
+  // holds it, or when the driver knows no place yet (no offer came). Pure
+  // query; loop thread only.
+  virtual std::optional<ClosestFit> closestFit(const Resources& total) const = 0;
 
   // Short description for messages: "the local cluster (cpus=2,...)".
   virtual std::string describe() const = 0;

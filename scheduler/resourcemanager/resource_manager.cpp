@@ -1,6 +1,7 @@
 #include "scheduler/resourcemanager/resource_manager.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 #include "common/logging.hpp"
 
@@ -23,6 +24,10 @@ class ResourceManager::JobGateway : public ResourceManagerGateway {
   Resources largestSlot() const override {
     return rm_.config_.sizing.kind == SizingKind::kFixed ? rm_.config_.sizing.fixedSlot
                                                          : rm_.driver_.maxTaskManager();
+  }
+
+  PlacementWait placement(const Resources& profile) const override {
+    return rm_.placementOf(job_.id, profile);
   }
 
  private:
@@ -245,23 +250,10 @@ void ResourceManager::cutSlots(std::map<Resources, int>& unmet) {
 
 void ResourceManager::cutFairly(std::vector<Job*> competing,
                                 std::map<Job*, std::map<Resources, int>>& wanted) {
-  Resources total;
-  std::map<std::string, Resources> held;  // by job
-  for (const auto& [id, tm] : taskManagers_) {
-    if (tm.state != TmState::kRegistered) continue;
-    total += tm.spec.total;
-    for (const auto& [slotId, slot] : tm.slots) held[slot.jobId] += slot.profile;
-  }
-  auto weightedShare = [&](const Job* job) {
-    return dominantShare(held[job->id], total) / static_cast<double>(job->priority);
-  };
+  Shares held = shares();
   while (!competing.empty()) {
     auto next = std::min_element(competing.begin(), competing.end(),
-                                 [&](const Job* a, const Job* b) {
-                                   double shareA = weightedShare(a);
-                                   double shareB = weightedShare(b);
-                                   return shareA != shareB ? shareA < shareB : a->order < b->order;
-                                 });
+                                 [&](const Job* a, const Job* b) { return held.before(a, b); });
     Job& job = **next;
     std::map<Resources, int>& want = wanted[&job];
     std::vector<TaskManagerView> views;
@@ -277,9 +269,30 @@ void ResourceManager::cutFairly(std::vector<Job*> competing,
     }
     SlotCut one = plan.cuts.front();
     one.count = 1;
-    if (applyCuts(job, {one}, want)) held[job.id] += one.slotProfile;
+    if (applyCuts(job, {one}, want)) held.held[job.id] += one.slotProfile;
     if (want.empty()) competing.erase(next);
   }
+}
+
+ResourceManager::Shares ResourceManager::shares() const {
+  Shares shares;
+  for (const auto& [id, tm] : taskManagers_) {
+    if (tm.state != TmState::kRegistered) continue;
+    shares.total += tm.spec.total;
+    for (const auto& [slotId, slot] : tm.slots) shares.held[slot.jobId] += slot.profile;
+  }
+  return shares;
+}
+
+bool ResourceManager::Shares::before(const Job* a, const Job* b) const {
+  auto weighted = [this](const Job* job) {
+    auto it = held.find(job->id);
+    return it == held.end() ? 0.0
+                            : dominantShare(it->second, total) / static_cast<double>(job->priority);
+  };
+  double shareA = weighted(a);
+  double shareB = weighted(b);
+  return shareA != shareB ? shareA < shareB : a->order < b->order;
 }
 
 bool ResourceManager::applyCuts(Job& job, const std::vector<SlotCut>& cuts,
@@ -485,10 +498,16 @@ void ResourceManager::updateWaiting(bool waiting, bool blocked) {
     if (now >= due) {
       for (auto& [jobId, job] : jobs_) {
         if (job.gaveUp || job.ended || job.requirements.empty()) continue;
-        std::string message = fmt::format(
-            "no TaskManager could be placed for {} ms: the job waits for {}; {}",
-            config_.placementTimeout.count(), describeDemand(job.requirements),
-            driver_.describeOffers());
+        // What its status said the stage waits for (placementOf) says why.
+        std::string shortages;
+        for (const auto& [profile, count] : job.requirements) {
+          PlacementWait wait = placementOf(jobId, profile);
+          if (wait.closest) shortages += "; " + describeShortage(*wait.closest);
+        }
+        std::string message =
+            fmt::format("no TaskManager could be placed for {} ms: the job waits for {}{}; {}",
+                        config_.placementTimeout.count(), describeDemand(job.requirements),
+                        shortages, driver_.describeOffers());
         log_->error("{}: {}", jobId, message);
         job.unavailableToTell = message;
       }
@@ -862,6 +881,73 @@ bool ResourceManager::allReleased() const {
     if (tm.state != TmState::kGone) return false;
   }
   return true;
+}
+
+Resources ResourceManager::taskManagerFor(const Resources& slot) const {
+  if (config_.sizing.kind == SizingKind::kFixed) {
+    return config_.sizing.fixedSlot * std::max(1, config_.sizing.fixedSlotsPerTaskManager);
+  }
+  return slot;
+}
+
+std::pair<int, int> ResourceManager::queuePosition(const Job& job) const {
+  std::vector<const Job*> queued;
+  for (const auto& [id, other] : jobs_) {
+    if (!other.ended && !other.gaveUp && !other.requirements.empty()) queued.push_back(&other);
+  }
+  Shares held = shares();
+  std::sort(queued.begin(), queued.end(),
+            [&](const Job* a, const Job* b) { return held.before(a, b); });
+  auto it = std::find(queued.begin(), queued.end(), &job);
+  return {static_cast<int>(it - queued.begin()) + 1, static_cast<int>(queued.size())};
+}
+
+PlacementWait ResourceManager::placementOf(const std::string& jobId,
+                                           const Resources& profile) const {
+  PlacementWait wait;
+  auto job = jobs_.find(jobId);
+  if (job == jobs_.end() || job->second.ended) return wait;
+  auto wanted = job->second.requirements.find(profile);
+  if (wanted == job->second.requirements.end()) return wait;
+  wait.slots = wanted->second;
+  Resources slot = slotProfileFor(config_.sizing, profile);
+  Resources one = taskManagerFor(slot);
+  if (!driver_.maxTaskManager().contains(one)) {
+    wait.reason = PlacementWait::Reason::kNoFit;
+    wait.closest = driver_.closestFit(one);
+    if (!wait.closest) {
+      auto shortage = mostShort(one, driver_.maxTaskManager());
+      if (shortage) wait.closest = ClosestFit{*shortage, driver_.describe()};
+    }
+    return wait;
+  }
+  // TaskManagers requested or starting with room for such a slot.
+  for (const auto& [id, tm] : taskManagers_) {
+    if (tm.state != TmState::kRequested && tm.state != TmState::kStarted) continue;
+    bool forIt = tm.spec.slots.empty() ? tm.spec.total.contains(slot)
+                                       : std::find(tm.spec.slots.begin(), tm.spec.slots.end(),
+                                                   slot) != tm.spec.slots.end();
+    if (!forIt) continue;
+    wait.taskManagers += 1;
+    double requestedAt = tm.report.requested_at();
+    if (wait.since == 0 || requestedAt < wait.since) wait.since = requestedAt;
+  }
+  if (wait.taskManagers > 0) {
+    wait.reason = PlacementWait::Reason::kLaunching;
+    return wait;
+  }
+  Shares held = shares();
+  bool othersHold = std::any_of(held.held.begin(), held.held.end(), [&](const auto& entry) {
+    return entry.first != jobId && !entry.second.isZero();
+  });
+  if (config_.session && othersHold) {
+    wait.reason = PlacementWait::Reason::kQueue;
+    std::tie(wait.queuePosition, wait.queued) = queuePosition(job->second);
+    return wait;
+  }
+  wait.closest = driver_.closestFit(one);
+  wait.reason = wait.closest ? PlacementWait::Reason::kNoFit : PlacementWait::Reason::kLaunching;
+  return wait;
 }
 
 std::vector<v1::TaskManagerReport> ResourceManager::taskManagerReports() const {

@@ -26,6 +26,7 @@
 #include "common/resources.hpp"
 #include "common/result.hpp"
 #include "scheduler/resourcemanager/driver.hpp"
+#include "scheduler/resourcemanager/placement_wait.hpp"
 #include "scheduler/resourcemanager/sizing_policy.hpp"
 #include "scheduler/resourcemanager/slot_planner.hpp"
 #include "scheduler/slot.hpp"
@@ -97,6 +98,11 @@ class ResourceManagerGateway {
   // The largest slot a task could ever get: what the driver can place
   // (ResourceManagerDriver::maxTaskManager), or the fixed sizing's slot.
   virtual Resources largestSlot() const = 0;
+
+  // Why the job's declared demand for `profile` (a task profile) waits, as
+  // far as the ResourceManager knows now. A query: changes nothing, calls
+  // nobody back (docs/observability.md, "Placement diagnostics").
+  virtual PlacementWait placement(const Resources& profile) const = 0;
 };
 
 // Events worth showing to users (progress display, report).
@@ -195,6 +201,14 @@ class ResourceManager : public DriverListener {
   // One entry per TM ever requested, for the job report.
   std::vector<v1::TaskManagerReport> taskManagerReports() const;
 
+  // Why job `jobId`'s demand for task profile `profile` waits
+  // (ResourceManagerGateway::placement): no_fit when a TaskManager for one
+  // task fits nowhere the driver can place one, else launching while
+  // TaskManagers that would hold it are requested or starting, else (a
+  // session) queue while other jobs hold slots, else no_fit when the
+  // cluster's free room lacks it. kNone when the job wants no such slot.
+  PlacementWait placementOf(const std::string& jobId, const Resources& profile) const;
+
  private:
   class JobGateway;
   struct Job {
@@ -260,6 +274,21 @@ class ResourceManager : public DriverListener {
   // Session: asks for a TM for what the TMs alive lack of the minimum.
   void keepWarm(const Resources& largest);
   Resources aliveTotal() const;
+  // What the fair share orders jobs by: what registered TMs hold, by job
+  // and in all.
+  struct Shares {
+    std::map<std::string, Resources> held;  // by job id
+    Resources total;
+    // True when the fair share serves `a` before `b`: the smaller dominant
+    // share weighted by priority, ties to the job added first.
+    bool before(const Job* a, const Job* b) const;
+  };
+  Shares shares() const;
+  // The smallest TaskManager the sizing policy would launch for one slot of `slot`.
+  Resources taskManagerFor(const Resources& slot) const;
+  // Where `job` is in the order its session's fair share serves the jobs
+  // that want slots (1: next), and how many there are.
+  std::pair<int, int> queuePosition(const Job& job) const;
   bool holdsPartitions(const std::string& taskManagerId) const;
   Job* jobOf(const std::string& jobId);
   // Requests TMs for `unmet` within the room; true when some is left without one.

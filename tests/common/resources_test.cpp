@@ -237,5 +237,45 @@ TEST(ParseDurationErrorsTest, RejectsWhatIsNotADuration) {
   }
 }
 
+TEST(ShortageTest, TheMostShortResourceIsTheLargestPartMissing) {
+  EXPECT_FALSE(mostShort(res(1, 1024), res(2, 2048)));
+  EXPECT_FALSE(mostShort(res(1, 1024), res(1, 1024)));
+  auto mem = mostShort(res(1, 8192), res(4, 4096));
+  ASSERT_TRUE(mem);
+  EXPECT_EQ(mem->resource, "mem");
+  EXPECT_DOUBLE_EQ(mem->amount, 4096);
+  EXPECT_DOUBLE_EQ(mem->fraction, 0.5);
+  // 0.5 of 2 CPUs (a quarter) against 768 of 1024 MiB (three quarters).
+  auto both = mostShort(res(2, 1024), res(1.5, 256));
+  ASSERT_TRUE(both);
+  EXPECT_EQ(both->resource, "mem");
+  auto cpus = mostShort(res(2, 1024), res(0.5, 512));
+  ASSERT_TRUE(cpus);
+  EXPECT_EQ(cpus->resource, "cpus");
+  EXPECT_DOUBLE_EQ(cpus->amount, 1.5);
+  // Ties go to cpus, then mem, disk, gpus.
+  EXPECT_EQ(mostShort(res(2, 2048), res(1, 1024))->resource, "cpus");
+  EXPECT_EQ(mostShort(res(0, 0, 100, 2), res(0, 0, 0, 0))->resource, "disk");
+  auto gpus = mostShort(res(0, 0, 0, 2), res(0, 0, 0, 1));
+  ASSERT_TRUE(gpus);
+  EXPECT_EQ(gpus->resource, "gpus");
+  EXPECT_DOUBLE_EQ(gpus->amount, 1);
+}
+
+TEST(ShortageTest, TheCloserFitLacksTheSmallerPart) {
+  Resources need = res(2, 4096);
+  EXPECT_TRUE(closerFit(need, res(2, 4096), res(1, 4096)));  // holds it
+  EXPECT_FALSE(closerFit(need, res(1, 4096), res(2, 4096)));
+  EXPECT_TRUE(closerFit(need, res(1.5, 1024), res(4, 512)));  // 3/4 short against 7/8
+  // Same largest part missing: the smaller sum wins.
+  EXPECT_TRUE(closerFit(need, res(1, 4096), res(1, 2048)));
+  EXPECT_FALSE(closerFit(need, res(1, 2048), res(1, 2048)));  // strict
+}
+
+TEST(ShortageTest, ResourcesInWords) {
+  EXPECT_EQ(res(4, 4096).toWords(), "cpus 4, mem 4096 MiB");
+  EXPECT_EQ(res(0.5, 512, 100, 1).toWords(), "cpus 0.5, mem 512 MiB, disk 100 MiB, gpus 1");
+}
+
 }  // namespace
 }  // namespace tailor

@@ -8,8 +8,8 @@
 #      went, so that the sum's TaskManager fitted;
 #  (c) a stage that needs cpus=2 on that one-agent fake (cpus=1) never fits:
 #      with --placement-timeout 3s the job fails within 30 s, and the report's
-#      error and the console name the stage, what a task needs and what the
-#      cluster offers.
+#      error and the console name the stage, what a task needs, what the
+#      closest offer lacks (docs/observability.md) and what the cluster offers.
 source "$(dirname "$0")/lib.sh" "$1"
 
 # start_one_agent_fake NAME: start_fake with a single agent of cpus=1,mem=2048;
@@ -130,7 +130,7 @@ awk -v t="$took" 'BEGIN { exit !(t <= 30) }' || fail "never: exited $rc only aft
 r="$TMP/report-never.json"
 expect_json "$r" '.job.status == "FAILED"' "never: job FAILED"
 error="$(jq -r '.job.error' "$r")"
-for word in too-big cpus=2 cpus=1; do
+for word in too-big cpus=2 cpus=1 "cpus short by 1.05 on the best offer"; do
   grep -qF -- "$word" <<< "$error" || fail "never: the report's error does not mention '$word': $error"
   grep -qF -- "$word" "$TMP/run-never.log" ||
     { tail -20 "$TMP/run-never.log"; fail "never: the console does not mention '$word'"; }

@@ -37,6 +37,7 @@ using ::testing::IsEmpty;
 using ::testing::Mock;
 using ::testing::NiceMock;
 using ::testing::Pair;
+using ::testing::Return;
 using ::testing::StrictMock;
 using ::testing::UnorderedElementsAre;
 
@@ -135,6 +136,7 @@ class JobMasterTest : public ::testing::Test {
         .Times(AnyNumber())
         .WillRepeatedly(
             [this](const std::map<Resources, int>& wanted) { declared_.push_back(wanted); });
+    EXPECT_CALL(rm_, placement(_)).Times(AnyNumber()).WillRepeatedly(Return(PlacementWait{}));
     EXPECT_CALL(rm_, setPartitionHolders(_))
         .Times(AnyNumber())
         .WillRepeatedly([this](const std::set<std::string>& ids) { holders_.push_back(ids); });
@@ -287,6 +289,80 @@ v1::JobSpec oneStage(int parallelism, int maxAttempts = 1) {
       .stage(
           StageBuilder("work").parallelism(parallelism).resources(kSmall).maxAttempts(maxAttempts))
       .build();
+}
+
+// --- why tasks wait (StageProgress::waiting) ---
+
+TEST_F(JobMasterTest, ProgressNamesEachStagesInputs) {
+  start(twoStages(2, kSmall, 1, kLarge));
+  EXPECT_THAT(progressOf("map").inputs, IsEmpty());
+  EXPECT_THAT(progressOf("reduce").inputs, ElementsAre("map"));
+}
+
+TEST_F(JobMasterTest, AStageBehindIncompleteInputsWaitsForThem) {
+  start(twoStages(2, kSmall, 3, kLarge));
+  const StageProgress& reduce = progressOf("reduce");
+  ASSERT_TRUE(reduce.waiting);
+  EXPECT_EQ(reduce.waiting->reason(), "inputs");
+  EXPECT_EQ(reduce.waiting->tasks(), 3);
+  EXPECT_EQ(reduce.waiting->message(), "waits for stage \"map\"");
+  EXPECT_DOUBLE_EQ(reduce.waiting->profile().mem(), 512);
+}
+
+TEST_F(JobMasterTest, PendingTasksWaitForWhatTheResourceManagerSays) {
+  PlacementWait noFit;
+  noFit.reason = PlacementWait::Reason::kNoFit;
+  noFit.slots = 2;
+  noFit.closest = ClosestFit{Shortage{"mem", 3584, 0.875}, "the best offer (agent a1 (h1))"};
+  EXPECT_CALL(rm_, placement(kSmall)).WillRepeatedly(Return(noFit));
+  start(twoStages(2, kSmall, 1, kLarge));
+  const StageProgress& map = progressOf("map");
+  ASSERT_TRUE(map.waiting);
+  EXPECT_EQ(map.waiting->reason(), "no_fit");
+  EXPECT_EQ(map.waiting->tasks(), 2);
+  EXPECT_EQ(map.waiting->short_resource(), "mem");
+  EXPECT_DOUBLE_EQ(map.waiting->short_amount(), 3584);
+  EXPECT_EQ(map.waiting->best_offer(), "the best offer (agent a1 (h1))");
+  EXPECT_EQ(map.waiting->message(),
+            "no offer fits: mem short by 3584 MiB on the best offer (agent a1 (h1))");
+  // Once running, nothing of it waits.
+  offer("slot-1", "tm-1", kSmall);
+  offer("slot-2", "tm-1", kSmall);
+  EXPECT_FALSE(progressOf("map").waiting);
+}
+
+TEST_F(JobMasterTest, WhyTasksWaitIsToldAgainWhenItChanges) {
+  PlacementWait launching;
+  launching.reason = PlacementWait::Reason::kLaunching;
+  launching.taskManagers = 1;
+  launching.since = 1000;
+  PlacementWait noFit;
+  noFit.reason = PlacementWait::Reason::kNoFit;
+  noFit.closest = ClosestFit{Shortage{"cpus", 1, 0.5}, "the local cluster's free room"};
+  PlacementWait answer = launching;
+  EXPECT_CALL(rm_, placement(kSmall)).WillRepeatedly([&](const Resources&) { return answer; });
+  std::vector<std::string> told;
+  EXPECT_CALL(observer_, onProgress(_))
+      .WillRepeatedly([&](const std::vector<StageProgress>& stages) {
+        told.push_back(stages[0].waiting ? stages[0].waiting->reason() : "-");
+      });
+  start(oneStage(2));
+  ASSERT_EQ(told.size(), 1u);
+  EXPECT_EQ(told.back(), "launching");
+  loop_.advance(Duration(3000));  // unchanged: not told again
+  EXPECT_EQ(told.size(), 1u);
+  answer = noFit;
+  loop_.advance(Duration(1000));
+  ASSERT_EQ(told.size(), 2u);
+  EXPECT_EQ(told.back(), "no_fit");
+  // The job's end stops the refresh.
+  EXPECT_CALL(rm_, releaseAll());
+  jm_->cancel("test");
+  loop_.runPending();
+  size_t atEnd = told.size();
+  answer = launching;
+  loop_.advance(Duration(5000));
+  EXPECT_EQ(told.size(), atEnd);
 }
 
 // --- start and deployment ---

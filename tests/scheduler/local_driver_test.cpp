@@ -71,6 +71,23 @@ TEST_F(LocalDriverTest, ALaunchWaitsForRoomAndAQueuedOneIsWithdrawnWithoutStarti
   EXPECT_EQ(launcher_.spawned.at(1).argv[2], "tm-3");
 }
 
+TEST_F(LocalDriverTest, ClosestFitIsTheFreeRoomOrTheWholeCluster) {
+  EXPECT_FALSE(driver_->closestFit(res(2, 4096))) << "the empty cluster holds it";
+  EXPECT_CALL(listener_, onTaskManagerStarted("tm-1"));
+  driver_->launchTaskManager("tm-1", spec(res(1.5, 1024)));
+  loop_.runPending();
+  auto fit = driver_->closestFit(res(1, 1024));
+  ASSERT_TRUE(fit);
+  EXPECT_EQ(fit->shortage.resource, "cpus");
+  EXPECT_DOUBLE_EQ(fit->shortage.amount, 0.5);
+  EXPECT_EQ(fit->where, "the local cluster's free room (cpus 0.5, mem 3072 MiB free)");
+  fit = driver_->closestFit(res(1, 8192));
+  ASSERT_TRUE(fit);
+  EXPECT_EQ(fit->shortage.resource, "mem");
+  EXPECT_DOUBLE_EQ(fit->shortage.amount, 4096);
+  EXPECT_EQ(fit->where, "the local cluster (cpus 2, mem 4096 MiB)");
+}
+
 TEST_F(LocalDriverTest, ReleasingARunningTaskManagerStopsItAndTellsWhenItExited) {
   EXPECT_CALL(listener_, onTaskManagerStarted("tm-1"));
   driver_->launchTaskManager("tm-1", spec(res(1, 1024)));

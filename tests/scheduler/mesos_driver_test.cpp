@@ -766,6 +766,29 @@ TEST_F(MesosDriverTest, TheLargestAgentOfferedBoundsTheLargestTaskManager) {
   EXPECT_THAT(driver_->describeOffers(), HasSubstr("2 agents offered at most: agent a1"));
 }
 
+TEST_F(MesosDriverTest, ClosestFitNamesTheOfferThatComesClosestAndWhatItLacks) {
+  startSubscribed();
+  EXPECT_FALSE(driver_->closestFit(res(2, 4096))) << "no offer yet: nothing known";
+  EXPECT_CALL(listener_, onCapacityChanged()).Times(::testing::AnyNumber());
+  offer({makeOffer("o1", "a1", 4, 1024), makeOffer("o2", "a2", 1, 4096)});
+  loop_.runPending();
+  // 2 cpus and 4096 MiB with the executor's 0.1 cpus and 64 MiB: a2 lacks
+  // 1.1 of 2.1 cpus, a1 3136 of 4160 MiB: a2 comes closer.
+  auto fit = driver_->closestFit(res(2, 4096));
+  ASSERT_TRUE(fit);
+  EXPECT_EQ(fit->shortage.resource, "cpus");
+  EXPECT_NEAR(fit->shortage.amount, 1.1, 1e-9);
+  EXPECT_THAT(fit->where, HasSubstr("the best offer (agent a2"));
+  EXPECT_THAT(fit->where, HasSubstr("cpus 1, mem 4096 MiB)"));
+  EXPECT_FALSE(driver_->closestFit(res(0.5, 512))) << "an offer holds it";
+  // Larger than --taskmanager-max-size: named as such.
+  fit = driver_->closestFit(res(32, 1024));
+  ASSERT_TRUE(fit);
+  EXPECT_EQ(fit->shortage.resource, "cpus");
+  EXPECT_DOUBLE_EQ(fit->shortage.amount, 16);
+  EXPECT_THAT(fit->where, HasSubstr("--taskmanager-max-size"));
+}
+
 TEST_F(MesosDriverTest, PlacementIsBlockedOnlyOnceOffersLeftARequestUnplaced) {
   startSubscribed();
   launch("tm-1", res(4, 1024));

@@ -28,6 +28,7 @@ class MockResourceManagerDriver : public ResourceManagerDriver {
   MOCK_METHOD(Resources, maxTaskManager, (), (const, override));
   MOCK_METHOD(std::optional<Resources>, capacity, (), (const, override));
   MOCK_METHOD(std::string, describeOffers, (), (const, override));
+  MOCK_METHOD(std::optional<ClosestFit>, closestFit, (const Resources& total), (const, override));
   MOCK_METHOD(bool, placementBlocked, (), (const, override));
   MOCK_METHOD(std::string, describe, (), (const, override));
   MOCK_METHOD(void, shutdown, (), (override));
@@ -62,6 +63,7 @@ class MockResourceManagerGateway : public ResourceManagerGateway {
               (override));
   MOCK_METHOD(void, releaseAll, (), (override));
   MOCK_METHOD(Resources, largestSlot, (), (const, override));
+  MOCK_METHOD(PlacementWait, placement, (const Resources& profile), (const, override));
 };
 
 class MockTaskManagerGateway : public TaskManagerGateway {

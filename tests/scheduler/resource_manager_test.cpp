@@ -86,6 +86,8 @@ class ResourceManagerTest : public ::testing::Test {
     EXPECT_CALL(driver_, describeOffers())
         .Times(AnyNumber())
         .WillRepeatedly(Return("agent a1 offered cpus=1"));
+    EXPECT_CALL(driver_, closestFit(_)).Times(AnyNumber()).WillRepeatedly(Return(closest_));
+    EXPECT_CALL(driver_, describe()).Times(AnyNumber()).WillRepeatedly(Return("the cluster"));
   }
 
   // Declares `requirements` expecting the RM to launch exactly `launches`
@@ -154,6 +156,7 @@ class ResourceManagerTest : public ::testing::Test {
   Resources largest_;
   std::optional<Resources> capacity_;
   bool blocked_ = false;
+  std::optional<ClosestFit> closest_;  // what the driver says comes closest
 };
 
 const Resources kTask = res(1, 1024);
@@ -867,6 +870,7 @@ TEST_F(ResourceManagerTest, DemandThatCanNeverBePlacedFailsAfterThePlacementTime
   // nothing smaller can hold the task.
   loop_.advance(Duration(1000));
   largest_ = res(0.95, 2016);
+  closest_ = ClosestFit{Shortage{"cpus", 1.05, 0.525}, "the best offer (agent a1 (h1))"};
   verifyDriver();
   EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
   rm_->onCapacityChanged();
@@ -877,9 +881,11 @@ TEST_F(ResourceManagerTest, DemandThatCanNeverBePlacedFailsAfterThePlacementTime
             "(cpus=0.95,mem=2016,disk=0,gpus=0))");
   rm_->onTaskManagerTerminated("tm-1", "never started");
   loop_.advance(Duration(1999));  // StrictMock owner: not yet
-  EXPECT_CALL(owner_, onResourcesUnavailable(AllOf(
-                          HasSubstr("no TaskManager could be placed for 3000 ms"),
-                          HasSubstr("1 slot of cpus=2,mem=64"), HasSubstr("agent a1 offered cpus=1"))));
+  EXPECT_CALL(owner_, onResourcesUnavailable(
+                          AllOf(HasSubstr("no TaskManager could be placed for 3000 ms"),
+                                HasSubstr("1 slot of cpus=2,mem=64"),
+                                HasSubstr("cpus short by 1.05 on the best offer (agent a1 (h1))"),
+                                HasSubstr("agent a1 offered cpus=1"))));
   loop_.advance(Duration(1));
   Mock::VerifyAndClearExpectations(&owner_);
   loop_.advance(Duration(60000));  // told once
@@ -898,6 +904,102 @@ TEST_F(ResourceManagerTest, WaitingWhileHoldingTaskManagersIsNotATimeout) {
     loop_.advance(Duration(2000));
     ASSERT_TRUE(heartbeat("tm-1"));
   }
+}
+
+// --- placement diagnostics (placement()) ---
+
+TEST_F(ResourceManagerTest, DemandNotDeclaredDoesNotWait) {
+  create();
+  EXPECT_EQ(job_->placement(kTask).reason, PlacementWait::Reason::kNone);
+}
+
+TEST_F(ResourceManagerTest, DemandWithRequestedTaskManagersIsLaunching) {
+  create();
+  loop_.advance(Duration(2000));
+  declareExpectingLaunches({{kTask, 6}}, {{"tm-1", {res(4, 4096), copies(kTask, 4)}},
+                                          {"tm-2", {res(2, 2048), copies(kTask, 2)}}});
+  loop_.advance(Duration(3000));
+  PlacementWait wait = job_->placement(kTask);
+  EXPECT_EQ(wait.reason, PlacementWait::Reason::kLaunching);
+  EXPECT_EQ(wait.slots, 6);
+  EXPECT_EQ(wait.taskManagers, 2);
+  EXPECT_DOUBLE_EQ(wait.since, ManualEventLoop::kWallStart + 2);
+  // tm-1's four slots are cut: two slots wait for tm-2 alone.
+  registerExpectingOffers("tm-1", 4, kTask);
+  wait = job_->placement(kTask);
+  EXPECT_EQ(wait.reason, PlacementWait::Reason::kLaunching);
+  EXPECT_EQ(wait.slots, 2);
+  EXPECT_EQ(wait.taskManagers, 1);
+  registerExpectingOffers("tm-2", 2, kTask);
+  EXPECT_EQ(job_->placement(kTask).reason, PlacementWait::Reason::kNone);
+}
+
+TEST_F(ResourceManagerTest, ATaskLargerThanAnyTaskManagerTheClusterPlacesFitsNowhere) {
+  create();
+  declareExpectingLaunches({{res(2, 8192), 1}},
+                           {{"tm-1", {res(2, 8192), copies(res(2, 8192), 1)}}});
+  // Offers came: the largest agent holds 4096 MiB; the request is withdrawn.
+  largest_ = res(4, 4064);
+  closest_ = ClosestFit{Shortage{"mem", 4160, 0.5}, "the best offer (agent a1 (h1))"};
+  verifyDriver();
+  EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
+  rm_->onCapacityChanged();
+  loop_.runPending();
+  verifyDriver();
+  rm_->onTaskManagerTerminated("tm-1", "never started");
+  loop_.runPending();
+  PlacementWait wait = job_->placement(res(2, 8192));
+  EXPECT_EQ(wait.reason, PlacementWait::Reason::kNoFit);
+  EXPECT_EQ(wait.slots, 1);
+  ASSERT_TRUE(wait.closest);
+  EXPECT_EQ(wait.closest->shortage.resource, "mem");
+  EXPECT_DOUBLE_EQ(wait.closest->shortage.amount, 4160);
+  EXPECT_EQ(wait.closest->where, "the best offer (agent a1 (h1))");
+}
+
+TEST_F(ResourceManagerTest, WithoutAnOfferANoFitNamesTheLargestTaskManagerAllowed) {
+  create();
+  largest_ = res(1, 1024);  // the driver knows no offer: closestFit says nothing
+  verifyDriver();
+  job_->declareRequirements({{res(2, 512), 1}});
+  loop_.runPending();
+  PlacementWait wait = job_->placement(res(2, 512));
+  EXPECT_EQ(wait.reason, PlacementWait::Reason::kNoFit);
+  ASSERT_TRUE(wait.closest);
+  EXPECT_EQ(wait.closest->shortage.resource, "cpus");
+  EXPECT_DOUBLE_EQ(wait.closest->shortage.amount, 1);
+  EXPECT_EQ(wait.closest->where, "the cluster");
+}
+
+TEST_F(ResourceManagerTest, DemandWaitingForRoomNamesWhatTheFreeRoomLacks) {
+  capacity_ = res(1, 1024);
+  ResourceManagerConfig config = tailoredConfig();
+  config.sizing.maxTaskManager = res(1, 1024);
+  create(config);
+  declareExpectingLaunches({{kTask, 2}}, {{"tm-1", {kTask, copies(kTask, 1)}}});
+  registerExpectingOffers("tm-1", 1, kTask);
+  closest_ = ClosestFit{Shortage{"cpus", 1, 1}, "the local cluster's free room"};
+  verifyDriver();
+  PlacementWait wait = job_->placement(kTask);
+  EXPECT_EQ(wait.reason, PlacementWait::Reason::kNoFit);
+  EXPECT_EQ(wait.slots, 1);
+  ASSERT_TRUE(wait.closest);
+  EXPECT_EQ(wait.closest->where, "the local cluster's free room");
+}
+
+TEST_F(ResourceManagerTest, FixedSizingAsksWhereAFixedTaskManagerFits) {
+  capacity_ = res(2, 2048);  // smaller than a fixed TaskManager of two slots
+  create(fixedConfig(res(2, 2048), 2));
+  largest_ = res(2, 2048);
+  verifyDriver();
+  job_->declareRequirements({{kTask, 1}});
+  loop_.runPending();
+  EXPECT_CALL(driver_, closestFit(res(4, 4096))).WillOnce(Return(std::nullopt));
+  PlacementWait wait = job_->placement(kTask);
+  EXPECT_EQ(wait.reason, PlacementWait::Reason::kNoFit);
+  ASSERT_TRUE(wait.closest);
+  EXPECT_EQ(wait.closest->shortage.resource, "cpus");
+  EXPECT_DOUBLE_EQ(wait.closest->shortage.amount, 2);
 }
 
 // --- reports ---
@@ -1192,6 +1294,31 @@ TEST_F(SessionResourceManagerTest, ALostTaskManagerIsToldToEveryJob) {
   EXPECT_CALL(otherOwner_, onTaskManagerLost("tm-1", "killed"));
   rm_->onTaskManagerTerminated("tm-1", "killed");
   loop_.runPending();
+}
+
+TEST_F(SessionResourceManagerTest, AJobBehindOthersInTheSessionIsQueued) {
+  capacity_ = res(1, 1024);  // room for one TaskManager of one slot
+  ResourceManagerConfig config = sessionConfig();
+  config.sizing.maxTaskManager = res(1, 1024);
+  createSession(config);
+  EXPECT_CALL(driver_, launchTaskManager("tm-1", TaskManagerSpecIs(kTask, copies(kTask, 1))));
+  job_->declareRequirements({{kTask, 1}});
+  other_->declareRequirements({{kTask, 1}});
+  loop_.runPending();
+  verifyDriver();
+  EXPECT_EQ(other_->placement(kTask).reason, PlacementWait::Reason::kLaunching);
+  // The older job gets the one slot (StrictMock: the other is offered none).
+  EXPECT_CALL(owner_, offerSlot(Field(&Slot::jobId, "job"))).WillOnce(Return(true));
+  registerTaskManager("tm-1");
+  loop_.runPending();
+  Mock::VerifyAndClearExpectations(&owner_);
+  closest_ = ClosestFit{Shortage{"cpus", 1, 1}, "the local cluster's free room"};
+  verifyDriver();
+  PlacementWait wait = other_->placement(kTask);
+  EXPECT_EQ(wait.reason, PlacementWait::Reason::kQueue);
+  EXPECT_EQ(wait.queuePosition, 1);
+  EXPECT_EQ(wait.queued, 1);
+  EXPECT_EQ(job_->placement(kTask).reason, PlacementWait::Reason::kNone);
 }
 
 TEST_F(SessionResourceManagerTest, TheMinimumIsStartedWarmAndKeptWhileIdle) {

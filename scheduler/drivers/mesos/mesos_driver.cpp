@@ -82,6 +82,20 @@ Resources MesosDriver::maxTaskManager() const {
   return largest;
 }
 
+std::optional<ClosestFit> MesosDriver::closestFit(const Resources& total) const {
+  if (auto tooLarge = mostShort(total, config_.maxTaskManager)) {
+    return ClosestFit{*tooLarge, "the largest TaskManager allowed (--taskmanager-max-size " +
+                                     config_.maxTaskManager.toString() + ")"};
+  }
+  Resources need = total + config_.executorOverhead;
+  auto closest = offers_.closestAgentOffer(need);
+  if (!closest) return std::nullopt;
+  auto shortage = mostShort(need, closest->second);
+  if (!shortage) return std::nullopt;
+  return ClosestFit{*shortage,
+                    "the best offer (" + closest->first + ": " + closest->second.toWords() + ")"};
+}
+
 void MesosDriver::start(DriverListener* listener) {
   listener_ = listener;
   auto info = makeFrameworkInfo(config_);

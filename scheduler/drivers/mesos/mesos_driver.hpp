@@ -134,6 +134,9 @@ class MesosDriver : public ResourceManagerDriver,
   std::optional<Resources> capacity() const override { return std::nullopt; }
   bool placementBlocked() const override { return offers_.pendingUnplaced(); }
   std::string describeOffers() const override { return offers_.describeOffersSeen(); }
+  // Against the largest TaskManager allowed (--taskmanager-max-size), then
+  // the offers seen: `total` and the executor's own resources.
+  std::optional<ClosestFit> closestFit(const Resources& total) const override;
   std::string describe() const override;
   void shutdown() override;
 
