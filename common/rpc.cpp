@@ -1,9 +1,32 @@
 #include "common/rpc.hpp"
 
+#include "common/metrics.hpp"
+
 namespace tailor::rpc {
 
 std::string methodPath(const std::string& service, const std::string& method) {
   return "/rpc/" + service + "/" + method;
+}
+
+void observeServed(const std::string& service, const std::string& method, bool failed,
+                   std::chrono::steady_clock::time_point start) {
+  metrics::defaultRegistry()
+      .histogram("tailor_rpc_server_duration_seconds",
+                 "Time to handle an RPC this process serves, by service, method and outcome",
+                 metrics::latencyBuckets(),
+                 {{"service", service}, {"method", method}, {"outcome", failed ? "error" : "ok"}})
+      .observe(metrics::secondsSince(start));
+}
+
+void observeCalled(const std::string& service, const std::string& method, bool failed,
+                   std::chrono::steady_clock::time_point start) {
+  metrics::defaultRegistry()
+      .histogram("tailor_rpc_client_duration_seconds",
+                 "Time from sending an RPC to its answer (or failure), by service, method and "
+                 "outcome",
+                 metrics::latencyBuckets(),
+                 {{"service", service}, {"method", method}, {"outcome", failed ? "error" : "ok"}})
+      .observe(metrics::secondsSince(start));
 }
 
 int statusForError(const Error& error) {

@@ -244,6 +244,8 @@ class JobMaster : public SlotOwner {
   bool inputsComplete(int stage) const;
   bool outputNeeded(int stage) const;
   void setState(Task& task, TaskState state);
+  // Metrics: tasks by state, pending tasks and slots, read at each scrape.
+  void addGauges();
   void clearOutput(Task& task);
   Task* nextPending(const Resources& slotProfile);
   void deploy(Task& task, const std::string& slotId);
@@ -317,6 +319,8 @@ class JobMaster : public SlotOwner {
   double requestedMemMibSeconds_ = 0;
   std::vector<v1::AttemptReport> attemptReports_;
   std::shared_ptr<spdlog::logger> log_;
+  // Last: unregistered before the state they read goes.
+  std::vector<metrics::CollectorHandle> gauges_;
 };
 
 }  // namespace tailor::scheduler
