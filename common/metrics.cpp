@@ -21,8 +21,8 @@ Histogram::Histogram(std::vector<double> bounds)
     : bounds_(std::move(bounds)), counts_(bounds_.size() + 1, 0) {}
 
 void Histogram::observe(double value) {
-  size_t bucket = static_cast<size_t>(
-      std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin());
+  size_t bucket = static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), value) -
+                                      bounds_.begin());
   std::lock_guard<std::mutex> lock(mutex_);
   counts_[bucket] += 1;
   sum_ += value;
@@ -43,8 +43,8 @@ Histogram::Snapshot Histogram::snapshot() const {
 }
 
 const std::vector<double>& latencyBuckets() {
-  static const std::vector<double> buckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                              0.25,  0.5,    1,     2.5,  5,     10,   30, 60};
+  static const std::vector<double> buckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                              0.5,   1,      2.5,   5,    10,    30,   60};
   return buckets;
 }
 
@@ -75,8 +75,7 @@ Registry::Family& Registry::family(const std::string& name, Type type, const std
   return it->second;
 }
 
-Counter& Registry::counter(const std::string& name, const std::string& help,
-                           const Labels& labels) {
+Counter& Registry::counter(const std::string& name, const std::string& help, const Labels& labels) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto& series = family(name, Type::kCounter, help).counters[labels];
   if (!series) series = std::make_unique<Counter>();
@@ -164,7 +163,8 @@ std::string escapeHelp(const std::string& help) {
 }
 
 // {a="x",b="y"} with `extra` (name, value) last; "" without any label.
-std::string labelText(const Labels& labels, const std::pair<std::string, std::string>* extra = nullptr) {
+std::string labelText(const Labels& labels,
+                      const std::pair<std::string, std::string>* extra = nullptr) {
   if (labels.empty() && extra == nullptr) return "";
   std::string out = "{";
   bool first = true;
@@ -261,17 +261,17 @@ Registry& defaultRegistry() {
 }
 
 void serveMetrics(http::Server& server, const Registry& registry) {
-  server.route("GET", "/metrics", [&registry](const http::Request& request,
-                                              http::Responder respond) {
-    if (request.path != "/metrics") {
-      respond(http::Response::text(404, "no route for GET " + request.path + "\n"));
-      return;
-    }
-    http::Response response;
-    response.contentType = "text/plain; version=0.0.4; charset=utf-8";
-    response.body = registry.exposition();
-    respond(std::move(response));
-  });
+  server.route("GET", "/metrics",
+               [&registry](const http::Request& request, http::Responder respond) {
+                 if (request.path != "/metrics") {
+                   respond(http::Response::text(404, "no route for GET " + request.path + "\n"));
+                   return;
+                 }
+                 http::Response response;
+                 response.contentType = "text/plain; version=0.0.4; charset=utf-8";
+                 response.body = registry.exposition();
+                 respond(std::move(response));
+               });
 }
 
 }  // namespace tailor::metrics

@@ -75,7 +75,7 @@ class Histogram {
 
  private:
   const std::vector<double> bounds_;
-  mutable std::mutex mutex_;  // guards counts_ and sum_
+  mutable std::mutex mutex_;           // guards counts_ and sum_
   std::vector<std::uint64_t> counts_;  // per bucket (not cumulative), then +Inf
   double sum_ = 0;
 };

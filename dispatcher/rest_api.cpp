@@ -408,16 +408,16 @@ void addRestApi(http::Server& server, Dispatcher& dispatcher, const RestApiConfi
   // Prometheus: this process' metrics, and where to find every process'
   // (http_sd_configs' format: [{"targets": ["host:port"], "labels": {...}}]).
   metrics::serveMetrics(server);
-  server.route("GET", "/v1/metrics/targets", [&dispatcher, notFound, standby](
-                                                 const http::Request& request,
-                                                 http::Responder respond) {
-    if (auto answer = standby(request)) return respond(std::move(*answer));
-    if (request.path != "/v1/metrics/targets") return respond(notFound(request));
-    http::Response response;
-    response.contentType = "application/json";
-    response.body = scrapeTargetsJson(dispatcher.scrapeTargets());
-    respond(std::move(response));
-  });
+  server.route(
+      "GET", "/v1/metrics/targets",
+      [&dispatcher, notFound, standby](const http::Request& request, http::Responder respond) {
+        if (auto answer = standby(request)) return respond(std::move(*answer));
+        if (request.path != "/v1/metrics/targets") return respond(notFound(request));
+        http::Response response;
+        response.contentType = "application/json";
+        response.body = scrapeTargetsJson(dispatcher.scrapeTargets());
+        respond(std::move(response));
+      });
 
   // The binaries the Mesos fetcher downloads onto agents.
   server.route("GET", "/v1/artifacts/", [config, notFound](const http::Request& request,

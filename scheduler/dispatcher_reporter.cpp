@@ -201,8 +201,8 @@ void DispatcherReporter::onTaskManagerRequested(const std::string& id,
   wake_.notify_all();
 }
 
-void DispatcherReporter::onTaskManagerRegistered(const std::string& id,
-                                                 const std::string& address, double launchedAt) {
+void DispatcherReporter::onTaskManagerRegistered(const std::string& id, const std::string& address,
+                                                 double launchedAt) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (auto* tm = findTaskManager(id)) {
     tm->set_state("running");

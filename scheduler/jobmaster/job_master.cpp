@@ -347,23 +347,25 @@ void JobMaster::addGauges() {
         const char* names[4] = {"waiting", "pending", "running", "finished"};
         for (int i = 0; i < 4; ++i) samples.add({{"state", names[i]}}, counts[i]);
       }));
-  gauges_.push_back(registry.addCollector(
-      "tailor_jobmaster_pending_tasks", "Tasks whose inputs are complete, queued for a slot",
-      [this](metrics::GaugeSamples& samples) {
-        int pending = 0;
-        for (const auto& stage : stages_) pending += stage.pendingCount;
-        samples.add({}, pending);
-      }));
-  gauges_.push_back(registry.addCollector(
-      "tailor_slots_held", "Slots the JobMaster holds", [this](metrics::GaugeSamples& samples) {
-        samples.add({}, static_cast<double>(slots_.size()));
-      }));
-  gauges_.push_back(registry.addCollector(
-      "tailor_slots_in_use", "Slots a task attempt runs in", [this](metrics::GaugeSamples& samples) {
-        int inUse = 0;
-        for (const auto& [id, held] : slots_) inUse += held.attemptId.empty() ? 0 : 1;
-        samples.add({}, inUse);
-      }));
+  gauges_.push_back(registry.addCollector("tailor_jobmaster_pending_tasks",
+                                          "Tasks whose inputs are complete, queued for a slot",
+                                          [this](metrics::GaugeSamples& samples) {
+                                            int pending = 0;
+                                            for (const auto& stage : stages_)
+                                              pending += stage.pendingCount;
+                                            samples.add({}, pending);
+                                          }));
+  gauges_.push_back(registry.addCollector("tailor_slots_held", "Slots the JobMaster holds",
+                                          [this](metrics::GaugeSamples& samples) {
+                                            samples.add({}, static_cast<double>(slots_.size()));
+                                          }));
+  gauges_.push_back(registry.addCollector("tailor_slots_in_use", "Slots a task attempt runs in",
+                                          [this](metrics::GaugeSamples& samples) {
+                                            int inUse = 0;
+                                            for (const auto& [id, held] : slots_)
+                                              inUse += held.attemptId.empty() ? 0 : 1;
+                                            samples.add({}, inUse);
+                                          }));
 }
 
 void JobMaster::setState(Task& task, TaskState state) {

@@ -743,10 +743,10 @@ void ResourceManager::onTaskManagerTerminated(const std::string& taskManagerId,
   if (observer_ != nullptr) {
     observer_->onTaskManagerReleased(tm.id, tm.report.exit(), tm.end == TmEnd::kLost);
   }
-  countOutcome(tm.end == TmEnd::kWithdrawn         ? "withdrawn"
-               : neverRegistered && !released     ? "failed_to_start"
-               : tm.end == TmEnd::kLost            ? "lost"
-                                                   : "released");
+  countOutcome(tm.end == TmEnd::kWithdrawn    ? "withdrawn"
+               : neverRegistered && !released ? "failed_to_start"
+               : tm.end == TmEnd::kLost       ? "lost"
+                                              : "released");
   if (neverRegistered && !released && !releasingAll_) onStartFailure(tm.id, reason);
   requestPass();
 }

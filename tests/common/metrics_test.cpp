@@ -20,15 +20,18 @@ namespace {
 TEST(MetricsTest, GoldenText) {
   Registry registry;
   registry.counter("tailor_offers_received_total", "Offers received.").inc(3);
-  registry.counter("tailor_rpc_calls_total", "Calls.", {{"service", "TaskManager"}, {"method", "Deploy"}})
+  registry
+      .counter("tailor_rpc_calls_total", "Calls.",
+               {{"service", "TaskManager"}, {"method", "Deploy"}})
       .inc();
-  registry.counter("tailor_rpc_calls_total", "ignored: the first help stays",
-                   {{"service", "JobMaster"}, {"method", "Update"}})
+  registry
+      .counter("tailor_rpc_calls_total", "ignored: the first help stays",
+               {{"service", "JobMaster"}, {"method", "Update"}})
       .inc(2.5);
   registry.gauge("tailor_slots", "Slots.\nSecond line with \\.", {{"state", "held"}}).set(4);
   registry.gauge("tailor_slots", "", {{"state", "in_use"}}).set(-1.5);
-  Histogram& latency =
-      registry.histogram("tailor_start_seconds", "Start latency.", {0.1, 1}, {{"size", "a\"b\\c\nd"}});
+  Histogram& latency = registry.histogram("tailor_start_seconds", "Start latency.", {0.1, 1},
+                                          {{"size", "a\"b\\c\nd"}});
   latency.observe(0.05);
   latency.observe(0.1);  // on a bound: counted in that bucket (le)
   latency.observe(0.5);
@@ -82,7 +85,7 @@ TEST(MetricsTest, SeriesAreCreatedOnceAndCountersOnlyGoUp) {
   Counter& b = registry.counter("c_total", "c", {{"k", "v"}});
   EXPECT_EQ(&a, &b);
   a.inc();
-  b.inc(-5);  // ignored
+  b.inc(-5);            // ignored
   b.inc(std::nan(""));  // ignored
   EXPECT_EQ(a.value(), 1);
   Gauge& g = registry.gauge("g", "g");
@@ -146,7 +149,8 @@ TEST(MetricsTest, ServedOnGetMetricsWithTheFormatsContentType) {
   thread.join();
   ASSERT_TRUE(answer.ok());
   EXPECT_EQ(answer->status, 200);
-  EXPECT_EQ(answer->body, "# HELP tailor_x_total x\n# TYPE tailor_x_total counter\ntailor_x_total 1\n");
+  EXPECT_EQ(answer->body,
+            "# HELP tailor_x_total x\n# TYPE tailor_x_total counter\ntailor_x_total 1\n");
   EXPECT_EQ(answer->headers.count("content-type") ? answer->headers.at("content-type") : "",
             "text/plain; version=0.0.4; charset=utf-8");
   ASSERT_TRUE(missing.ok());

@@ -615,10 +615,12 @@ TEST_F(DispatcherTest, ScrapeTargetsAreItselfAndTheRunningJobsJobManagersAndTask
   EXPECT_EQ(targets[1].labels,
             (std::map<std::string, std::string>{{"role", "jobmanager"}, {"job_id", alpha}}));
   EXPECT_EQ(targets[2].address, "node-2:31000");
-  EXPECT_EQ(targets[2].labels, (std::map<std::string, std::string>{
-                                   {"role", "taskmanager"}, {"job_id", alpha}, {"taskmanager_id", "tm-1"}}));
-  EXPECT_NE(metrics::defaultRegistry().exposition().find("tailor_dispatcher_jobs{state=\"RUNNING\"} 1\n"),
-            std::string::npos);
+  EXPECT_EQ(targets[2].labels,
+            (std::map<std::string, std::string>{
+                {"role", "taskmanager"}, {"job_id", alpha}, {"taskmanager_id", "tm-1"}}));
+  EXPECT_NE(
+      metrics::defaultRegistry().exposition().find("tailor_dispatcher_jobs{state=\"RUNNING\"} 1\n"),
+      std::string::npos);
 
   // Its end: counted once from the report, and gone from the targets.
   double tasks = dispatcherCounter("tailor_dispatcher_tasks_finished_total");

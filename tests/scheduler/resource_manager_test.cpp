@@ -1008,10 +1008,11 @@ double outcomes(const std::string& outcome) {
 
 TEST_F(ResourceManagerTest, CountsTaskManagersBySizeAndOutcomeAndShowsThemByState) {
   create();
-  double launched = metrics::defaultRegistry()
-                        .counter("tailor_taskmanagers_launched_total", "",
-                                 metrics::sizeLabels(kTask.cpus(), static_cast<double>(kTask.memMib)))
-                        .value();
+  double launched =
+      metrics::defaultRegistry()
+          .counter("tailor_taskmanagers_launched_total", "",
+                   metrics::sizeLabels(kTask.cpus(), static_cast<double>(kTask.memMib)))
+          .value();
   double registered = outcomes("registered");
   double released = outcomes("released");
   double starts = metrics::defaultRegistry()
@@ -1021,13 +1022,15 @@ TEST_F(ResourceManagerTest, CountsTaskManagersBySizeAndOutcomeAndShowsThemByStat
   EXPECT_CALL(driver_, launchTaskManager("tm-1", _));
   job_->declareRequirements({{kTask, 1}});
   loop_.runPending();
-  EXPECT_NE(metrics::defaultRegistry().exposition().find("tailor_taskmanagers{state=\"requested\"} 1\n"),
-            std::string::npos);
+  EXPECT_NE(
+      metrics::defaultRegistry().exposition().find("tailor_taskmanagers{state=\"requested\"} 1\n"),
+      std::string::npos);
   rm_->onTaskManagerStarted("tm-1");
   loop_.runPending();
   registerExpectingOffers("tm-1", 1, kTask);
-  EXPECT_NE(metrics::defaultRegistry().exposition().find("tailor_taskmanagers{state=\"registered\"} 1\n"),
-            std::string::npos);
+  EXPECT_NE(
+      metrics::defaultRegistry().exposition().find("tailor_taskmanagers{state=\"registered\"} 1\n"),
+      std::string::npos);
   EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
   job_->releaseAll();
   EXPECT_CALL(owner_, onTaskManagerLost("tm-1", _));
@@ -1045,8 +1048,9 @@ TEST_F(ResourceManagerTest, CountsTaskManagersBySizeAndOutcomeAndShowsThemByStat
                 .snapshot()
                 .count,
             starts + 1);
-  EXPECT_NE(metrics::defaultRegistry().exposition().find("tailor_taskmanagers{state=\"registered\"} 0\n"),
-            std::string::npos);
+  EXPECT_NE(
+      metrics::defaultRegistry().exposition().find("tailor_taskmanagers{state=\"registered\"} 0\n"),
+      std::string::npos);
 }
 
 // --- high availability: TaskManagers of an earlier JobManager attempt ---
