@@ -5,7 +5,9 @@
 # (Dispatcher, JobManager, TaskManagers) passes `promtool check metrics`.
 # After it, Prometheus' tasks finished and TaskManagers launched by size
 # equal the job's report, and series of the JobManager and of TaskManagers
-# were scraped. Skips (77) only when prometheus is not installed.
+# were scraped. Then a session: its JobManager and TaskManagers are targets
+# (label session) until it stops. Skips (77) only when prometheus is not
+# installed.
 source "$(dirname "$0")/lib.sh" "$1"
 
 PROMETHEUS=/usr/bin/prometheus
@@ -139,3 +141,29 @@ pass "Prometheus scraped the JobManager ($jm_tasks tasks finished seen there) an
 wait_json "$targets_url" 'length == 1 and .[0].labels.role == "dispatcher"' 30 \
   "only the Dispatcher in the targets after the job"
 pass "ended jobs leave the targets"
+
+# A session: its JobManager and its TaskManagers are targets labelled with
+# it, scraped, and gone once it stops.
+"$BIN/tailor" session start s1 --idle-timeout 60s > "$TMP/session.out" ||
+  fail "session start: $(cat "$TMP/session.out")"
+"$BIN/tailor" submit --session s1 "$TMP/metered.yaml" > "$TMP/session-job.log" || fail "submit --session failed"
+session_job="$(sed -n 's/^job \([^ ]*\) submitted.*/\1/p' "$TMP/session-job.log")"
+wait_json "$targets_url" \
+  'any(.[]; .labels.role == "jobmanager" and .labels.session == "s1") and any(.[]; .labels.role == "taskmanager" and .labels.session == "s1")' \
+  60 "the session's JobManager and a TaskManager in the targets"
+curl -sf "$targets_url" > "$TMP/session-targets.json"
+for target in $(jq -r '.[] | select(.labels.session == "s1") | .targets[0]' "$TMP/session-targets.json"); do
+  curl -sf "http://$target/metrics" > "$TMP/endpoint.prom" || fail "GET http://$target/metrics (session)"
+  "$PROMTOOL" check metrics < "$TMP/endpoint.prom" || fail "promtool rejects http://$target/metrics (session)"
+done
+wait_job_state "$session_job" FINISHED 90
+deadline=$((SECONDS + 20))
+until [ "$(query 'max_over_time(up{role="taskmanager",session="s1"}[10m])' | jq 'length')" -ge 1 ]; do
+  [ "$SECONDS" -lt "$deadline" ] || fail "no TaskManager of the session was scraped"
+  sleep 0.5
+done
+"$BIN/tailor" session stop s1 > /dev/null || fail "session stop failed"
+wait_json "$TAILOR_DISPATCHER/v1/sessions/s1" '.state == "SESSION_STOPPED"' 60 "the session stopped"
+wait_json "$targets_url" 'length == 1 and .[0].labels.role == "dispatcher"' 30 \
+  "only the Dispatcher in the targets after the session"
+pass "a session's JobManager and TaskManagers are targets (label session), pass promtool, are scraped, and leave with it"
