@@ -53,12 +53,27 @@ ResourceManager::ResourceManager(EventLoop& loop, ResourceManagerDriver& driver,
 }
 
 void ResourceManager::addTaskManagerSamples(metrics::GaugeSamples& samples) const {
-  static const char* const kNames[] = {"requested", "started", "registered", "releasing"};
-  int counts[4] = {0, 0, 0, 0};
+  std::map<std::string, int> counts = {
+      {"requested", 0}, {"started", 0}, {"registered", 0}, {"releasing", 0}};
   for (const auto& [id, tm] : taskManagers_) {
-    if (tm.state != TmState::kGone) counts[static_cast<int>(tm.state)] += 1;
+    switch (tm.state) {
+      case TmState::kRequested:
+        counts["requested"] += 1;
+        break;
+      case TmState::kStarted:
+        counts["started"] += 1;
+        break;
+      case TmState::kRegistered:
+        counts["registered"] += 1;
+        break;
+      case TmState::kReleasing:
+        counts["releasing"] += 1;
+        break;
+      case TmState::kGone:
+        break;
+    }
   }
-  for (int i = 0; i < 4; ++i) samples.add({{"state", kNames[i]}}, counts[i]);
+  for (const auto& [state, count] : counts) samples.add({{"state", state}}, count);
 }
 
 void ResourceManager::countOutcome(const char* outcome) {
