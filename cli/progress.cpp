@@ -67,7 +67,8 @@ void Progress::onTaskManagerRequested(const std::string& id,
   redraw(false);
 }
 
-void Progress::onTaskManagerRegistered(const std::string& id) {
+void Progress::onTaskManagerRegistered(const std::string& id, const std::string& address,
+                                       double launchedAt) {
   taskManager(id).state = "running";
   if (!terminal_) line("taskmanager " + id + " registered");
   redraw(false);

@@ -39,7 +39,8 @@ class Progress : public scheduler::JobObserver, public scheduler::ResourceObserv
   // ResourceObserver
   void onTaskManagerRequested(const std::string& id,
                               const scheduler::TaskManagerSpec& spec) override;
-  void onTaskManagerRegistered(const std::string& id) override;
+  void onTaskManagerRegistered(const std::string& id, const std::string& address,
+                               double launchedAt) override;
   void onTaskManagerReleased(const std::string& id, const std::string& how, bool lost) override;
 
  private:

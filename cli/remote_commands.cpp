@@ -169,7 +169,8 @@ class RemoteProgress {
         spec.slots.resize(static_cast<size_t>(std::max(0, tm.slots())));
         progress_.onTaskManagerRequested(tm.id(), spec);
       }
-      if (tm.state() == "running") progress_.onTaskManagerRegistered(tm.id());
+      if (tm.state() == "running")
+        progress_.onTaskManagerRegistered(tm.id(), tm.address(), tm.launched_at());
       if (tm.state() == "released" || tm.state() == "lost") {
         progress_.onTaskManagerReleased(tm.id(), tm.state(), tm.state() == "lost");
       }

@@ -1,9 +1,32 @@
 #include "common/rpc.hpp"
 
+#include "common/metrics.hpp"
+
 namespace tailor::rpc {
 
 std::string methodPath(const std::string& service, const std::string& method) {
   return "/rpc/" + service + "/" + method;
+}
+
+void observeServed(const std::string& service, const std::string& method, bool failed,
+                   std::chrono::steady_clock::time_point start) {
+  metrics::defaultRegistry()
+      .histogram("tailor_rpc_server_duration_seconds",
+                 "Time to handle an RPC this process serves, by service, method and outcome",
+                 metrics::latencyBuckets(),
+                 {{"service", service}, {"method", method}, {"outcome", failed ? "error" : "ok"}})
+      .observe(metrics::secondsSince(start));
+}
+
+void observeCalled(const std::string& service, const std::string& method, bool failed,
+                   std::chrono::steady_clock::time_point start) {
+  metrics::defaultRegistry()
+      .histogram("tailor_rpc_client_duration_seconds",
+                 "Time from sending an RPC to its answer (or failure), by service, method and "
+                 "outcome",
+                 metrics::latencyBuckets(),
+                 {{"service", service}, {"method", method}, {"outcome", failed ? "error" : "ok"}})
+      .observe(metrics::secondsSince(start));
 }
 
 http::ClientRequest callRequest(const std::string& address, const std::string& service,
@@ -24,7 +47,9 @@ Result<std::string> callBlockingRaw(const std::string& address, const std::strin
                                     Duration connectTimeout) {
   http::ClientRequest call = callRequest(address, service, method, request, timeout);
   call.connectTimeout = connectTimeout;
+  auto start = std::chrono::steady_clock::now();
   auto answer = http::performBlocking(call);
+  observeCalled(service, method, !answer.ok() || answer->status / 100 != 2, start);
   if (!answer.ok()) return answer.error();
   if (answer->status / 100 != 2) {
     return Error{errorForStatus(answer->status), service + "." + method + ": " + answer->body};

@@ -4,6 +4,7 @@
 // /rpc/<Service>/<Method>. A handler's Error becomes a non-2xx answer whose
 // body is the message; the caller gets it back as an Error. See docs/rpc.md.
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -19,6 +20,13 @@ namespace tailor::rpc {
 inline constexpr const char* kContentType = "application/x-protobuf";
 
 std::string methodPath(const std::string& service, const std::string& method);
+
+// Latencies of served and made calls, by service and method, with whether
+// they failed (tailor_rpc_server_duration_seconds, ..._client_...).
+void observeServed(const std::string& service, const std::string& method, bool failed,
+                   std::chrono::steady_clock::time_point start);
+void observeCalled(const std::string& service, const std::string& method, bool failed,
+                   std::chrono::steady_clock::time_point start);
 
 // Maps an Error code to the HTTP status that carries it, and back.
 int statusForError(const Error& error);
@@ -61,8 +69,9 @@ class Server {
   void handle(const std::string& service, const std::string& method,
               std::function<Result<Resp>(const Req&)> handler) {
     http_.route("POST", methodPath(service, method),
-                [handler = std::move(handler), name = service + "." + method](
+                [handler = std::move(handler), service, method, name = service + "." + method](
                     const http::Request& request, http::Responder respond) {
+                  auto start = std::chrono::steady_clock::now();
                   Req parsed;
                   if (!parsed.ParseFromString(request.body)) {
                     respond(http::Response::text(400, name + ": body is not a valid " +
@@ -70,6 +79,7 @@ class Server {
                     return;
                   }
                   Result<Resp> result = handler(parsed);
+                  observeServed(service, method, !result.ok(), start);
                   if (!result.ok()) {
                     respond(http::Response::text(statusForError(result.error()),
                                                  result.error().message));
@@ -96,8 +106,10 @@ class Client {
   void call(const std::string& address, const std::string& service, const std::string& method,
             const google::protobuf::Message& request, std::function<void(Result<Resp>)> done,
             Duration timeout = Duration(10000)) {
-    http_.send(callRequest(address, service, method, request, timeout), [done = std::move(done), service, method](
+    http_.send(callRequest(address, service, method, request, timeout),
+               [done = std::move(done), service, method, start = std::chrono::steady_clock::now()](
                                     Result<http::ClientResponse> response) {
+      observeCalled(service, method, !response.ok() || response->status / 100 != 2, start);
       if (!response.ok()) {
         done(response.error());
         return;

@@ -81,6 +81,7 @@ Dispatcher::Dispatcher(EventLoop& loop, JobStore& store, JobManagerLauncher& lau
                                             const std::string& host, const std::string& agentId) {
     onSessionPlaced(name, attempt, host, agentId);
   });
+  addGauges();
 }
 
 Dispatcher::~Dispatcher() {
@@ -431,6 +432,7 @@ void Dispatcher::end(Job& job, v1::JobState state, const std::string& error,
   logger("dispatcher")->info("job {}: {}{}{}", job.record.id(), toString(state),
                              error.empty() ? "" : ": ", error);
   transition(job, state, error.empty() ? "job ended" : error);
+  countEndedJob(job.record);
   schedule();
 }
 

@@ -21,6 +21,7 @@
 
 #include "common/event_loop.hpp"
 #include "common/file_chunk.hpp"
+#include "common/metrics.hpp"
 #include "common/restart_strategy.hpp"
 #include "common/result.hpp"
 #include "dispatcher/job_store.hpp"
@@ -94,6 +95,16 @@ class Dispatcher {
   Result<v1::JobView> cancel(const std::string& id);
 
   v1::Overview overview() const;
+
+  // What Prometheus scrapes (GET /v1/metrics/targets): this Dispatcher, the
+  // JobManagers of its running jobs and sessions, and their registered
+  // TaskManagers, each with its labels (role, job_id or session,
+  // taskmanager_id). Ordered: the Dispatcher first, then by job and session.
+  struct ScrapeTarget {
+    std::string address;  // host:port
+    std::map<std::string, std::string> labels;
+  };
+  std::vector<ScrapeTarget> scrapeTargets() const;
 
   // The run report of an ended job. kNotFound for an unknown id or a job
   // that ended without one; kFailedPrecondition while it runs.
@@ -262,6 +273,10 @@ class Dispatcher {
   // known; the answer counts as a report.
   void askStatus(Job& job);
   std::string outputDirFor(const v1::JobRecord& record) const;
+  // Metrics (dispatcher_metrics.cpp): the gauges read at each scrape, and
+  // what an ended job's report adds to the counters over all jobs.
+  void addGauges();
+  static void countEndedJob(const v1::JobRecord& record);
 
   EventLoop& loop_;
   JobStore& store_;
@@ -283,6 +298,8 @@ class Dispatcher {
   TimerId watchdog_ = 0;
   bool watchdogArmed_ = false;
   JitterSample jitter_;
+  // Last: unregistered before the state they read goes.
+  std::vector<metrics::CollectorHandle> gauges_;
 };
 
 const char* toString(v1::JobState state);

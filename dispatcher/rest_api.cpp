@@ -6,6 +6,7 @@
 
 #include "common/file_chunk.hpp"
 #include "common/json.hpp"
+#include "common/metrics.hpp"
 #include "webui/web_ui.hpp"
 
 namespace tailor::dispatcher {
@@ -135,6 +136,35 @@ http::Response logChunk(const std::string& path, const std::string& label,
 }
 
 }  // namespace
+
+std::string scrapeTargetsJson(const std::vector<Dispatcher::ScrapeTarget>& targets) {
+  auto quote = [](const std::string& text) {
+    std::string out = "\"";
+    for (unsigned char c : text) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += static_cast<char>(c);
+      } else if (c < 0x20) {
+        out += fmt::format("\\u{:04x}", c);
+      } else {
+        out += static_cast<char>(c);
+      }
+    }
+    return out + "\"";
+  };
+  std::string out = "[";
+  for (size_t i = 0; i < targets.size(); ++i) {
+    out += i == 0 ? "\n" : ",\n";
+    out += "  {\"targets\": [" + quote(targets[i].address) + "], \"labels\": {";
+    bool first = true;
+    for (const auto& [name, value] : targets[i].labels) {
+      out += (first ? "" : ", ") + quote(name) + ": " + quote(value);
+      first = false;
+    }
+    out += "}}";
+  }
+  return out + (targets.empty() ? "]\n" : "\n]\n");
+}
 
 std::map<std::string, std::string> parseQuery(const std::string& query) {
   std::map<std::string, std::string> parameters;
@@ -375,6 +405,20 @@ void addRestApi(http::Server& server, Dispatcher& dispatcher, const RestApiConfi
     if (request.path != "/v1/overview") return respond(notFound(request));
     respond(json(200, dispatcher.overview()));
   });
+
+  // Prometheus: this process' metrics, and where to find every process'
+  // (http_sd_configs' format: [{"targets": ["host:port"], "labels": {...}}]).
+  metrics::serveMetrics(server);
+  server.route(
+      "GET", "/v1/metrics/targets",
+      [&dispatcher, notFound, standby](const http::Request& request, http::Responder respond) {
+        if (auto answer = standby(request)) return respond(std::move(*answer));
+        if (request.path != "/v1/metrics/targets") return respond(notFound(request));
+        http::Response response;
+        response.contentType = "application/json";
+        response.body = scrapeTargetsJson(dispatcher.scrapeTargets());
+        respond(std::move(response));
+      });
 
   // The binaries the Mesos fetcher downloads onto agents.
   server.route("GET", "/v1/artifacts/", [config, notFound](const http::Request& request,

@@ -35,6 +35,9 @@ struct RestApiConfig {
 // Adds the routes to `server` (before it starts).
 void addRestApi(http::Server& server, Dispatcher& dispatcher, const RestApiConfig& config);
 
+// Exposed for tests: the targets in Prometheus' HTTP service discovery format.
+std::string scrapeTargetsJson(const std::vector<Dispatcher::ScrapeTarget>& targets);
+
 // Exposed for tests: a query string's decoded parameters.
 std::map<std::string, std::string> parseQuery(const std::string& query);
 

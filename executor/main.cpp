@@ -13,6 +13,7 @@
 #include "common/http/client.hpp"
 #include "common/http/server.hpp"
 #include "common/logging.hpp"
+#include "common/metrics.hpp"
 #include "common/rpc.hpp"
 #include "common/version.hpp"
 #include "executor/mesos_executor.hpp"
@@ -115,6 +116,7 @@ int main(int argc, char** argv) {
   http::CurlHttpClient agentClient(loop, 1);  // one worker: updates go in order
   http::Server httpServer(loop, bind, static_cast<std::uint16_t>(port));
   rpc::Server rpcServer(httpServer);
+  metrics::serveMetrics(httpServer);
   rpc::Client rpcClient(httpClient);
   auto exitProcess = [&](int code) {
     exitCode = code;

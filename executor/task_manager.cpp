@@ -29,7 +29,13 @@ TaskManager::TaskManager(EventLoop& loop, http::Server& server, rpc::Client& rpc
       rpc_(rpc),
       config_(std::move(config)),
       stop_(std::move(stop)),
-      log_(logger("taskmanager")) {}
+      log_(logger("taskmanager")) {
+  runningGauge_ = metrics::defaultRegistry().addCollector(
+      "tailor_taskmanager_attempts_running", "Task attempts this TaskManager runs now",
+      [this](metrics::GaugeSamples& samples) {
+        samples.add({}, static_cast<double>(running_.size()));
+      });
+}
 
 TaskManager::~TaskManager() {
   if (timer_) loop_.cancelTimer(*timer_);
@@ -297,6 +303,11 @@ void TaskManager::onRunnerDone(const AttemptKey& key, std::uint64_t serial,
   if (running == running_.end() || running->second.serial != serial) return;  // dropped
   log_->info("{} {}{}", key.toString(), v1::TaskState_Name(update.state()),
              update.message().empty() ? "" : ": " + update.message());
+  metrics::defaultRegistry()
+      .counter("tailor_taskmanager_attempts_ended_total",
+               "Task attempts this TaskManager ran to their end, by final state",
+               {{"state", v1::TaskState_Name(update.state())}})
+      .inc();
   report(key, std::move(update));
   onAttemptDone(key);
 }

@@ -19,6 +19,7 @@
 
 #include "common/event_loop.hpp"
 #include "common/http/server.hpp"
+#include "common/metrics.hpp"
 #include "common/resources.hpp"
 #include "common/rpc.hpp"
 #include "executor/task_runner.hpp"
@@ -165,6 +166,8 @@ class TaskManager {
   std::set<std::string> busyScratch_;
   std::map<AttemptKey, std::string> scratchOf_;
   std::shared_ptr<spdlog::logger> log_;
+  // Last: unregistered before the state it reads goes.
+  metrics::CollectorHandle runningGauge_;
 };
 
 }  // namespace tailor::executor

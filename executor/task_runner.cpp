@@ -13,6 +13,7 @@
 #include <fstream>
 
 #include "common/http/client.hpp"
+#include "common/http/partition_route.hpp"
 #include "common/naming.hpp"
 #include "common/subprocess.hpp"
 #include "executor/partitioner.hpp"
@@ -274,6 +275,7 @@ v1::TaskStateUpdate TaskRunner::run() {
     inputFiles.push_back(request.outputFile);
     ++remoteInputs;
     remoteBytes += response->bytesReceived;
+    http::countPartitionBytesFetched(response->bytesReceived);
   }
 
   std::vector<v1::OutputSpec> outputs(task_.outputs().begin(), task_.outputs().end());

@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "common/logging.hpp"
+#include "common/metrics.hpp"
 
 namespace tailor::mesos {
 
@@ -132,6 +133,14 @@ OfferLoop::~OfferLoop() {
   if (batchTimer_) loop_.cancelTimer(*batchTimer_);
 }
 
+namespace {
+
+void countMesosEvent(const char* name, const char* help, double amount = 1) {
+  metrics::defaultRegistry().counter(name, help).inc(amount);
+}
+
+}  // namespace
+
 void OfferLoop::start(const v1::FrameworkInfo& info) { connection_->start(info); }
 
 void OfferLoop::send(SchedulerCall call) {
@@ -223,6 +232,8 @@ void OfferLoop::updateSuppression() {
 }
 
 void OfferLoop::onSubscribed(const std::string& frameworkId, bool isNewFramework) {
+  countMesosEvent("tailor_mesos_subscriptions_total",
+                  "SUBSCRIBED events from the Mesos master (the first and every re-subscription)");
   // A new subscription starts with offers flowing; decide again.
   suppressed_ = false;
   if (isNewFramework) {
@@ -285,6 +296,8 @@ void OfferLoop::onDisconnected(const std::string& reason) {
 void OfferLoop::onEvent(const SchedulerEvent& event) {
   switch (event.type()) {
     case SchedulerEvent::OFFERS:
+      countMesosEvent("tailor_mesos_offers_received_total", "Offers received from Mesos",
+                      event.offers().offers_size());
       if (config_.offerBatchWindow.count() == 0) {
         onOffers(event.offers());
         break;
@@ -403,6 +416,7 @@ void OfferLoop::onOffers(const v1::scheduler::Event::Offers& event) {
     }
     call.mutable_accept()->mutable_filters()->set_refuse_seconds(refuseSeconds);
     send(std::move(call));
+    countMesosEvent("tailor_mesos_offers_accepted_total", "Offers accepted (with LAUNCH)");
     // Launched: Mesos holds the resources for it from the ACCEPT on.
     for (const Placement* placement : placements) {
       owner_.onTaskLaunched(placement->taskManagerId, offer);
@@ -418,6 +432,8 @@ void OfferLoop::onOffers(const v1::scheduler::Event::Offers& event) {
     call.mutable_decline()->mutable_filters()->set_refuse_seconds(refuseSeconds);
     log_->debug("declining {} offers for {} s", match.unusedOfferIds.size(), refuseSeconds);
     send(std::move(call));
+    countMesosEvent("tailor_mesos_offers_declined_total", "Offers declined (unused)",
+                    static_cast<double>(match.unusedOfferIds.size()));
   }
   updateSuppression();
 }

@@ -195,9 +195,14 @@ void DispatcherReporter::onTaskManagerRequested(const std::string& id,
   wake_.notify_all();
 }
 
-void DispatcherReporter::onTaskManagerRegistered(const std::string& id) {
+void DispatcherReporter::onTaskManagerRegistered(const std::string& id, const std::string& address,
+                                                 double launchedAt) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (auto* tm = findTaskManager(id)) tm->set_state("running");
+  if (auto* tm = findTaskManager(id)) {
+    tm->set_state("running");
+    tm->set_address(address);
+    tm->set_launched_at(launchedAt);
+  }
   changed_ = true;
   wake_.notify_all();
 }
@@ -205,7 +210,11 @@ void DispatcherReporter::onTaskManagerRegistered(const std::string& id) {
 void DispatcherReporter::onTaskManagerReleased(const std::string& id, const std::string& how,
                                                bool lost) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (auto* tm = findTaskManager(id)) tm->set_state(lost ? "lost" : "released");
+  if (auto* tm = findTaskManager(id)) {
+    tm->set_state(lost ? "lost" : "released");
+    tm->set_released_at(
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+  }
   changed_ = true;
   wake_.notify_all();
 }

@@ -91,7 +91,8 @@ class DispatcherReporter : public JobObserver, public ResourceObserver {
 
   // ResourceObserver (loop thread)
   void onTaskManagerRequested(const std::string& id, const TaskManagerSpec& spec) override;
-  void onTaskManagerRegistered(const std::string& id) override;
+  void onTaskManagerRegistered(const std::string& id, const std::string& address,
+                               double launchedAt) override;
   void onTaskManagerReleased(const std::string& id, const std::string& how, bool lost) override;
 
  private:

@@ -9,6 +9,7 @@
 #include "common/http/file_route.hpp"
 #include "common/http/server.hpp"
 #include "common/logging.hpp"
+#include "common/metrics.hpp"
 #include "common/process_launcher.hpp"
 #include "common/rpc.hpp"
 #include "mesos/agent_files.hpp"
@@ -124,6 +125,7 @@ Status JobManagerRuntime::build(Settings settings) {
       loop_, *httpClient_, options.mesos.principal, options.mesosSecret);
   httpServer_ = std::make_unique<http::Server>(loop_, options.bindAddress, options.rpcPort);
   rpcServer_ = std::make_unique<rpc::Server>(*httpServer_);
+  metrics::serveMetrics(*httpServer_);
   rpcClient_ = std::make_unique<rpc::Client>(*httpClient_);
   launcher_ = std::make_unique<ChildProcessLauncher>(loop_);
   taskManagers_ = std::make_unique<RpcTaskManagerGateway>(*rpcClient_, *httpClient_);

@@ -35,6 +35,9 @@ v1::TaskManagerStatus toStatus(const v1::TaskManagerReport& report) {
   tm.set_id(report.id());
   *tm.mutable_resources() = report.resources();
   tm.set_slots(report.slots());
+  tm.set_address(report.address());
+  tm.set_launched_at(report.launched_at());
+  tm.set_released_at(report.released_at());
   if (report.released_at() > 0) {
     tm.set_state(report.exit().rfind("lost", 0) == 0 ? "lost" : "released");
   } else {

@@ -175,8 +175,9 @@ void JobStateKeeper::onTaskManagerRequested(const std::string& id, const TaskMan
   if (next_ != nullptr) next_->onTaskManagerRequested(id, spec);
 }
 
-void JobStateKeeper::onTaskManagerRegistered(const std::string& id) {
-  if (next_ != nullptr) next_->onTaskManagerRegistered(id);
+void JobStateKeeper::onTaskManagerRegistered(const std::string& id, const std::string& address,
+                                             double launchedAt) {
+  if (next_ != nullptr) next_->onTaskManagerRegistered(id, address, launchedAt);
 }
 
 void JobStateKeeper::onTaskManagerReleased(const std::string& id, const std::string& how,

@@ -44,7 +44,8 @@ class JobStateKeeper : public ResourceObserver, public ProgressListener {
 
   // ResourceObserver
   void onTaskManagerRequested(const std::string& id, const TaskManagerSpec& spec) override;
-  void onTaskManagerRegistered(const std::string& id) override;
+  void onTaskManagerRegistered(const std::string& id, const std::string& address,
+                               double launchedAt) override;
   void onTaskManagerReleased(const std::string& id, const std::string& how, bool lost) override;
 
   // ProgressListener: written on the loop's next turn, before the pass that

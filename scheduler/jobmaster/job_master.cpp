@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "common/logging.hpp"
+#include "common/metrics.hpp"
 #include "scheduler/usage_policy.hpp"
 
 namespace tailor::scheduler {
@@ -73,6 +74,7 @@ JobMaster::JobMaster(EventLoop& loop, v1::JobSpec spec, JobMasterConfig config,
   for (int i = 0; i < static_cast<int>(stages_.size()); ++i) {
     if (stages_[i].consumers.empty()) sink_ = i;
   }
+  addGauges();
 }
 
 JobMaster::~JobMaster() {
@@ -336,6 +338,42 @@ bool JobMaster::outputNeeded(int stage) const {
   return false;
 }
 
+void JobMaster::addGauges() {
+  auto& registry = metrics::defaultRegistry();
+  gauges_.push_back(registry.addCollector(
+      "tailor_tasks", "Tasks by state: waiting for inputs, pending a slot, running, finished",
+      [this](metrics::GaugeSamples& samples) {
+        int counts[4] = {0, 0, 0, 0};
+        for (const auto& stage : stages_) {
+          counts[0] += stage.waiting;
+          counts[1] += stage.pendingCount;
+          counts[2] += stage.active;
+          counts[3] += stage.finished;
+        }
+        const char* names[4] = {"waiting", "pending", "running", "finished"};
+        for (int i = 0; i < 4; ++i) samples.add({{"state", names[i]}}, counts[i]);
+      }));
+  gauges_.push_back(registry.addCollector("tailor_jobmaster_pending_tasks",
+                                          "Tasks whose inputs are complete, queued for a slot",
+                                          [this](metrics::GaugeSamples& samples) {
+                                            int pending = 0;
+                                            for (const auto& stage : stages_)
+                                              pending += stage.pendingCount;
+                                            samples.add({}, pending);
+                                          }));
+  gauges_.push_back(registry.addCollector("tailor_slots_held", "Slots the JobMaster holds",
+                                          [this](metrics::GaugeSamples& samples) {
+                                            samples.add({}, static_cast<double>(slots_.size()));
+                                          }));
+  gauges_.push_back(registry.addCollector("tailor_slots_in_use", "Slots a task attempt runs in",
+                                          [this](metrics::GaugeSamples& samples) {
+                                            int inUse = 0;
+                                            for (const auto& [id, held] : slots_)
+                                              inUse += held.attemptId.empty() ? 0 : 1;
+                                            samples.add({}, inUse);
+                                          }));
+}
+
 void JobMaster::setState(Task& task, TaskState state) {
   StageInfo& stage = stages_[task.stage];
   auto count = [&stage](TaskState which, int delta) {
@@ -356,6 +394,12 @@ void JobMaster::setState(Task& task, TaskState state) {
     }
   };
   bool hadOutput = task.state == TaskState::kFinished && !task.partitions.empty();
+  if (task.state == TaskState::kDeploying && state == TaskState::kRunning) {
+    metrics::defaultRegistry()
+        .histogram("tailor_task_start_seconds", "Time from deploying a task attempt to RUNNING",
+                   metrics::latencyBuckets())
+        .observe(loop_.wallSeconds() - task.attemptStartedAt);
+  }
   if (task.state == TaskState::kPending && task.profileOverride) {
     auto& own = stage.pendingOwnProfile;
     own.erase(std::remove(own.begin(), own.end(), task.index), own.end());
@@ -727,6 +771,9 @@ Result<v1::TaskStateUpdateResponse> JobMaster::updateTaskState(const v1::TaskSta
       if (task->state == TaskState::kDeploying) setState(*task, TaskState::kRunning);
       break;
     case v1::TASK_FINISHED: {
+      metrics::defaultRegistry()
+          .counter("tailor_tasks_finished_total", "Tasks finished (their attempt that succeeded)")
+          .inc();
       finishAttempt(*task, now, &update);
       freeSlot(*task);
       attempts_.erase(task->attemptId);
@@ -773,6 +820,10 @@ Result<v1::TaskStateUpdateResponse> JobMaster::updateTaskState(const v1::TaskSta
 void JobMaster::onAttemptFailed(Task& task, const v1::TaskStateUpdate& update) {
   StageInfo& stage = stages_[task.stage];
   stage.failedAttempts += 1;
+  metrics::defaultRegistry()
+      .counter("tailor_task_attempts_failed_total", "Task attempts that failed, by failure kind",
+               {{"kind", v1::FailureKind_Name(update.failure())}})
+      .inc();
   std::string attemptId = update.attempt_id();
   std::string detail = update.message();
   if (!update.stderr_tail().empty()) {

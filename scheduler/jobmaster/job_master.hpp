@@ -262,6 +262,8 @@ class JobMaster : public SlotOwner {
   bool inputsComplete(int stage) const;
   bool outputNeeded(int stage) const;
   void setState(Task& task, TaskState state);
+  // Metrics: tasks by state, pending tasks and slots, read at each scrape.
+  void addGauges();
   void clearOutput(Task& task);
   Task* nextPending(const Resources& slotProfile);
   // A pending task with a profile of its own that fits a slot of
@@ -347,6 +349,8 @@ class JobMaster : public SlotOwner {
   double requestedMemMibSeconds_ = 0;
   std::vector<v1::AttemptReport> attemptReports_;
   std::shared_ptr<spdlog::logger> log_;
+  // Last: unregistered before the state they read goes.
+  std::vector<metrics::CollectorHandle> gauges_;
 };
 
 }  // namespace tailor::scheduler

@@ -1,5 +1,7 @@
 #include "scheduler/jobmaster/rpc_taskmanager_gateway.hpp"
 
+#include "common/http/partition_route.hpp"
+
 namespace tailor::scheduler {
 
 void RpcTaskManagerGateway::deployTask(const std::string& address,
@@ -50,6 +52,7 @@ void RpcTaskManagerGateway::fetchPartition(const std::string& address, const std
                  done(makeError(ErrorCode::kUnavailable, "GET {}: HTTP {}", url,
                                 response->status));
                } else {
+                 http::countPartitionBytesFetched(response->bytesReceived);
                  done(Status());
                }
              });

@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "common/logging.hpp"
+#include "common/metrics.hpp"
 
 namespace tailor::scheduler {
 
@@ -54,7 +55,44 @@ double dominantShare(const Resources& held, const Resources& total) {
 
 ResourceManager::ResourceManager(EventLoop& loop, ResourceManagerDriver& driver,
                                  ResourceManagerConfig config)
-    : loop_(loop), driver_(driver), config_(std::move(config)), log_(logger("resourcemanager")) {}
+    : loop_(loop), driver_(driver), config_(std::move(config)), log_(logger("resourcemanager")) {
+  taskManagerGauge_ = metrics::defaultRegistry().addCollector(
+      "tailor_taskmanagers", "TaskManagers of this JobManager by state",
+      [this](metrics::GaugeSamples& samples) { addTaskManagerSamples(samples); });
+}
+
+void ResourceManager::addTaskManagerSamples(metrics::GaugeSamples& samples) const {
+  std::map<std::string, int> counts = {
+      {"requested", 0}, {"started", 0}, {"registered", 0}, {"releasing", 0}};
+  for (const auto& [id, tm] : taskManagers_) {
+    switch (tm.state) {
+      case TmState::kRequested:
+        counts["requested"] += 1;
+        break;
+      case TmState::kStarted:
+        counts["started"] += 1;
+        break;
+      case TmState::kRegistered:
+        counts["registered"] += 1;
+        break;
+      case TmState::kReleasing:
+        counts["releasing"] += 1;
+        break;
+      case TmState::kGone:
+        break;
+    }
+  }
+  for (const auto& [state, count] : counts) samples.add({{"state", state}}, count);
+}
+
+void ResourceManager::countOutcome(const char* outcome) {
+  metrics::defaultRegistry()
+      .counter("tailor_taskmanager_outcomes_total",
+               "TaskManagers registered, and how TaskManagers ended (released, withdrawn, lost, "
+               "failed_to_start)",
+               {{"outcome", outcome}})
+      .inc();
+}
 
 ResourceManager::~ResourceManager() {
   if (heartbeatTimer_) loop_.cancelTimer(*heartbeatTimer_);
@@ -703,6 +741,10 @@ void ResourceManager::onTaskManagerStarted(const std::string& taskManagerId) {
   if (tm.state != TmState::kRequested) return;
   tm.state = TmState::kStarted;
   tm.report.set_launched_at(loop_.wallSeconds());
+  metrics::defaultRegistry()
+      .counter("tailor_taskmanagers_launched_total", "TaskManagers launched, by size",
+               metrics::sizeLabels(tm.spec.total.cpus(), static_cast<double>(tm.spec.total.memMib)))
+      .inc();
   std::string id = tm.id;
   tm.registrationTimer = loop_.runAfter(config_.registrationTimeout, [this, id] {
     auto found = taskManagers_.find(id);
@@ -739,6 +781,10 @@ void ResourceManager::onTaskManagerTerminated(const std::string& taskManagerId,
   if (observer_ != nullptr) {
     observer_->onTaskManagerReleased(tm.id, tm.report.exit(), tm.end == TmEnd::kLost);
   }
+  countOutcome(tm.end == TmEnd::kWithdrawn    ? "withdrawn"
+               : neverRegistered && !released ? "failed_to_start"
+               : tm.end == TmEnd::kLost       ? "lost"
+                                              : "released");
   if (neverRegistered && !released && !releasingAll_) onStartFailure(tm.id, reason);
   requestPass();
 }
@@ -842,7 +888,18 @@ Result<v1::RegisterTaskManagerResponse> ResourceManager::registerTaskManager(
     tm.report.set_registered_at(loop_.wallSeconds());
     if (tm.report.launched_at() == 0) tm.report.set_launched_at(tm.report.registered_at());
     log_->info("{} registered from {} with {}", tm.id, tm.address, tm.spec.total.toString());
-    if (observer_ != nullptr) observer_->onTaskManagerRegistered(tm.id);
+    tm.report.set_address(tm.address);
+    countOutcome("registered");
+    if (tm.report.requested_at() > 0) {
+      metrics::defaultRegistry()
+          .histogram("tailor_taskmanager_start_seconds",
+                     "Time from requesting a TaskManager to its registration",
+                     metrics::latencyBuckets())
+          .observe(tm.report.registered_at() - tm.report.requested_at());
+    }
+    if (observer_ != nullptr) {
+      observer_->onTaskManagerRegistered(tm.id, tm.address, tm.report.launched_at());
+    }
   }
   tm.lastHeartbeat = loop_.now();
   response.set_accepted(true);

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/event_loop.hpp"
+#include "common/metrics.hpp"
 #include "common/resources.hpp"
 #include "common/result.hpp"
 #include "scheduler/resourcemanager/driver.hpp"
@@ -110,7 +111,10 @@ class ResourceObserver {
  public:
   virtual ~ResourceObserver() = default;
   virtual void onTaskManagerRequested(const std::string& id, const TaskManagerSpec& spec) = 0;
-  virtual void onTaskManagerRegistered(const std::string& id) = 0;
+  // `address`: host:port of its RPC (and /metrics) endpoint; `launchedAt`:
+  // when the driver launched it (seconds since the epoch).
+  virtual void onTaskManagerRegistered(const std::string& id, const std::string& address,
+                                       double launchedAt) = 0;
   // `how` is the report's exit text; `lost` says whether the TM was lost.
   virtual void onTaskManagerReleased(const std::string& id, const std::string& how,
                                      bool lost) = 0;
@@ -306,6 +310,9 @@ class ResourceManager : public DriverListener {
   static bool holds(const TaskManager& tm);
   bool holdsAny() const;
   static std::string exitText(TmEnd end, const std::string& detail);
+  // Metrics: TaskManagers by state (at each scrape), outcomes counted.
+  void addTaskManagerSamples(metrics::GaugeSamples& samples) const;
+  static void countOutcome(const char* outcome);
   static std::string describeDemand(const std::map<Resources, int>& requirements);
   std::map<Resources, int> allRequirements() const;
 
@@ -333,6 +340,8 @@ class ResourceManager : public DriverListener {
   MonotonicTime lastEvacuationAt_{};
   std::optional<TimerId> waitTimer_;
   std::shared_ptr<spdlog::logger> log_;
+  // Last: unregistered before the state it reads goes.
+  metrics::CollectorHandle taskManagerGauge_;
 };
 
 }  // namespace tailor::scheduler

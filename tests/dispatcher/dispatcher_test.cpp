@@ -579,6 +579,73 @@ TEST_F(DispatcherTest, AnEndStateWithAReportFreesThePlaceAndLaunchesTheNext) {
   EXPECT_EQ(dispatcher_->overview().jobmanagers(), 0);
 }
 
+// The process' registry is shared by the tests: they compare before and after.
+double dispatcherCounter(const std::string& name, const metrics::Labels& labels = {}) {
+  return metrics::defaultRegistry().counter(name, "", labels).value();
+}
+
+TEST_F(DispatcherTest, ScrapeTargetsAreItselfAndTheRunningJobsJobManagersAndTaskManagers) {
+  start(withRunning(1));
+  auto targets = dispatcher_->scrapeTargets();
+  ASSERT_EQ(targets.size(), 1u);
+  EXPECT_EQ(targets[0].address, kAddress);
+  EXPECT_EQ(targets[0].labels, (std::map<std::string, std::string>{{"role", "dispatcher"}}));
+
+  std::string alpha = launched("alpha");
+  EXPECT_EQ(dispatcher_->scrapeTargets().size(), 1u) << "no address reported yet";
+  v1::ReportJobStatusRequest request;
+  request.set_job_id(alpha);
+  request.set_attempt(1);
+  request.set_state(v1::RUNNING);
+  request.set_address("node-1:9100");
+  auto* stage = request.add_stages();
+  stage->set_name("count");
+  stage->set_finished(3);
+  auto* tm = request.add_taskmanagers();
+  tm->set_id("tm-1");
+  tm->set_state("running");
+  tm->set_address("node-2:31000");
+  auto* starting = request.add_taskmanagers();  // not registered: no address yet
+  starting->set_id("tm-2");
+  starting->set_state("starting");
+  EXPECT_TRUE(dispatcher_->reportStatus(request).known());
+  targets = dispatcher_->scrapeTargets();
+  ASSERT_EQ(targets.size(), 3u);
+  EXPECT_EQ(targets[1].address, "node-1:9100");
+  EXPECT_EQ(targets[1].labels,
+            (std::map<std::string, std::string>{{"role", "jobmanager"}, {"job_id", alpha}}));
+  EXPECT_EQ(targets[2].address, "node-2:31000");
+  EXPECT_EQ(targets[2].labels,
+            (std::map<std::string, std::string>{
+                {"role", "taskmanager"}, {"job_id", alpha}, {"taskmanager_id", "tm-1"}}));
+  EXPECT_NE(
+      metrics::defaultRegistry().exposition().find("tailor_dispatcher_jobs{state=\"RUNNING\"} 1\n"),
+      std::string::npos);
+
+  // Its end: counted once from the report, and gone from the targets.
+  double tasks = dispatcherCounter("tailor_dispatcher_tasks_finished_total");
+  double small = dispatcherCounter("tailor_dispatcher_taskmanagers_launched_total",
+                                   metrics::sizeLabels(0.5, 512));
+  v1::JobReport finished = runReport("FINISHED");
+  auto* launchedTm = finished.add_taskmanagers();
+  launchedTm->mutable_resources()->set_cpus(0.5);
+  launchedTm->mutable_resources()->set_mem(512);
+  launchedTm->set_launched_at(kWallStart);
+  auto* withdrawn = finished.add_taskmanagers();  // never launched: not counted
+  withdrawn->mutable_resources()->set_cpus(0.5);
+  withdrawn->mutable_resources()->set_mem(512);
+  request.set_state(v1::FINISHED);
+  *request.mutable_report() = finished;
+  EXPECT_TRUE(dispatcher_->reportStatus(request).known());
+  EXPECT_TRUE(dispatcher_->reportStatus(request).known());  // again: counted once
+  EXPECT_EQ(dispatcherCounter("tailor_dispatcher_tasks_finished_total"), tasks + 3);
+  EXPECT_EQ(dispatcherCounter("tailor_dispatcher_taskmanagers_launched_total",
+                              metrics::sizeLabels(0.5, 512)),
+            small + 1);
+  EXPECT_EQ(dispatcher_->scrapeTargets().size(), 1u);
+  exited(alpha, 1, "exit code 0");
+}
+
 TEST_F(DispatcherTest, AStaleAttemptIsUnknown) {
   start();
   std::string id = launched("alpha");

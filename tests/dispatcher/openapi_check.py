@@ -617,6 +617,13 @@ class Run:
             return f"max_running_jobs {body['max_running_jobs']}"
         self.check("GET /v1/overview -> 200", overview)
 
+        def metrics_targets():
+            body = self.call("GET", "/v1/metrics/targets", expect=200).body
+            ensure(body and body[0]["labels"]["role"] == "dispatcher",
+                   f"the Dispatcher is not the first target: {short(body)}")
+            return f"{len(body)} targets"
+        self.check("GET /v1/metrics/targets -> 200", metrics_targets)
+
         # --- a small job, run to the end -------------------------------------
         def submit_small():
             answer = self.submit(self.submission(SMALL_JOB, [("numbers.txt", self.numbers)],

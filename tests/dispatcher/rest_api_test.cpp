@@ -57,5 +57,16 @@ TEST(RestApiTest, ParseQueryKeepsMalformedEscapesAsWritten) {
                           Pair("e", "100%")));
 }
 
+TEST(RestApiTest, ScrapeTargetsAreInPrometheusHttpServiceDiscoveryFormat) {
+  EXPECT_EQ(scrapeTargetsJson({}), "[]\n");
+  EXPECT_EQ(scrapeTargetsJson({{"h:1", {{"role", "dispatcher"}}},
+                               {"h:2", {{"role", "taskmanager"}, {"job_id", "a\"b\\c\n"}}}}),
+            "[\n"
+            "  {\"targets\": [\"h:1\"], \"labels\": {\"role\": \"dispatcher\"}},\n"
+            "  {\"targets\": [\"h:2\"], \"labels\": {\"job_id\": \"a\\\"b\\\\c\\u000a\", "
+            "\"role\": \"taskmanager\"}}\n"
+            "]\n");
+}
+
 }  // namespace
 }  // namespace tailor::dispatcher

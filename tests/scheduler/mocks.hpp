@@ -48,7 +48,8 @@ class MockResourceObserver : public ResourceObserver {
  public:
   MOCK_METHOD(void, onTaskManagerRequested, (const std::string& id, const TaskManagerSpec& spec),
               (override));
-  MOCK_METHOD(void, onTaskManagerRegistered, (const std::string& id), (override));
+  MOCK_METHOD(void, onTaskManagerRegistered,
+              (const std::string& id, const std::string& address, double launchedAt), (override));
   MOCK_METHOD(void, onTaskManagerReleased, (const std::string& id, const std::string& how, bool lost),
               (override));
 };

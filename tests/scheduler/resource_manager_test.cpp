@@ -1089,7 +1089,7 @@ TEST_F(ResourceManagerTest, TellsTheObserverAboutTaskManagers) {
   }
   job_->declareRequirements({{kTask, 1}});
   loop_.runPending();
-  EXPECT_CALL(observer, onTaskManagerRegistered("tm-1"));
+  EXPECT_CALL(observer, onTaskManagerRegistered("tm-1", "tm-1.host:9000", _));
   registerExpectingOffers("tm-1", 1, kTask);
   EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
   job_->releaseAll();
@@ -1098,6 +1098,61 @@ TEST_F(ResourceManagerTest, TellsTheObserverAboutTaskManagers) {
   rm_->onTaskManagerTerminated("tm-1", "killed");
   loop_.runPending();
   rm_->setObserver(nullptr);
+  EXPECT_EQ(rm_->taskManagerReports().at(0).address(), "tm-1.host:9000");
+}
+
+// The process' registry is shared by the tests: they compare before and after.
+double outcomes(const std::string& outcome) {
+  return metrics::defaultRegistry()
+      .counter("tailor_taskmanager_outcomes_total", "", {{"outcome", outcome}})
+      .value();
+}
+
+TEST_F(ResourceManagerTest, CountsTaskManagersBySizeAndOutcomeAndShowsThemByState) {
+  create();
+  double launched =
+      metrics::defaultRegistry()
+          .counter("tailor_taskmanagers_launched_total", "",
+                   metrics::sizeLabels(kTask.cpus(), static_cast<double>(kTask.memMib)))
+          .value();
+  double registered = outcomes("registered");
+  double released = outcomes("released");
+  double starts = metrics::defaultRegistry()
+                      .histogram("tailor_taskmanager_start_seconds", "", metrics::latencyBuckets())
+                      .snapshot()
+                      .count;
+  EXPECT_CALL(driver_, launchTaskManager("tm-1", _));
+  job_->declareRequirements({{kTask, 1}});
+  loop_.runPending();
+  EXPECT_NE(
+      metrics::defaultRegistry().exposition().find("tailor_taskmanagers{state=\"requested\"} 1\n"),
+      std::string::npos);
+  rm_->onTaskManagerStarted("tm-1");
+  loop_.runPending();
+  registerExpectingOffers("tm-1", 1, kTask);
+  EXPECT_NE(
+      metrics::defaultRegistry().exposition().find("tailor_taskmanagers{state=\"registered\"} 1\n"),
+      std::string::npos);
+  EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
+  job_->releaseAll();
+  EXPECT_CALL(owner_, onTaskManagerLost("tm-1", _));
+  rm_->onTaskManagerTerminated("tm-1", "killed");
+  loop_.runPending();
+  EXPECT_EQ(metrics::defaultRegistry()
+                .counter("tailor_taskmanagers_launched_total", "",
+                         metrics::sizeLabels(kTask.cpus(), static_cast<double>(kTask.memMib)))
+                .value(),
+            launched + 1);
+  EXPECT_EQ(outcomes("registered"), registered + 1);
+  EXPECT_EQ(outcomes("released"), released + 1);
+  EXPECT_EQ(metrics::defaultRegistry()
+                .histogram("tailor_taskmanager_start_seconds", "", metrics::latencyBuckets())
+                .snapshot()
+                .count,
+            starts + 1);
+  EXPECT_NE(
+      metrics::defaultRegistry().exposition().find("tailor_taskmanagers{state=\"registered\"} 0\n"),
+      std::string::npos);
 }
 
 // --- high availability: TaskManagers of an earlier JobManager attempt ---
