@@ -47,8 +47,9 @@ pass "dispatcher still answers /health and /v1/overview"
 
 # Nothing beside the state directory, nothing in the Dispatcher's working directory.
 [ "$(ls -A "$TMP/parent")" = "state" ] || fail "written beside the state directory: $(ls -A "$TMP/parent")"
-# jobs/, and sessions/ for the session the checks started.
-[ "$(ls -A "$state" | tr '\n' ' ')" = "jobs sessions " ] ||
+# jobs/, sessions/ for the session the checks started and values/ for the
+# usage histories of the jobs that ran (docs/observability.md, "Right-sizing").
+[ "$(ls -A "$state" | tr '\n' ' ')" = "jobs sessions values " ] ||
   fail "unexpected entries in the state directory: $(ls -A "$state")"
 [ -z "$(ls -A "$TMP/cwd")" ] || fail "written into the Dispatcher's working directory: $(ls -A "$TMP/cwd")"
 pass "nothing written beside the state directory"
