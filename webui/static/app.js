@@ -386,16 +386,20 @@
         svg('title', { text: tm.id + ': ' + profile(tm.resources) + (tm.state ? ' · ' + tm.state : '') }),
         svg('text', { class: 'lane-label', x: 0, y: y + 11, text: tm.id + ' · ' + profile(tm.resources) }),
         svg('rect', { class: 'held', x: x(start(tm)), y: y, width: Math.max(1, x(stop(tm)) - x(start(tm))), height: h }));
-      for (const attempt of attempts.filter((a) => a.taskmanager === tm.id)) {
-        const asked = Math.min(h, num(attempt.resources && attempt.resources.mem) * scale);
-        const used = Math.min(asked || h, num(attempt.usage && attempt.usage.peak_mem_mib) * scale);
+      for (const { attempt, below } of stackAttempts(attempts.filter((a) => a.taskmanager === tm.id), ended)) {
+        // Attempts that ran at the same time sit on top of each other, each
+        // as tall as the memory its slot asked for.
+        const base = Math.min(h, below * scale);
+        const asked = Math.min(h - base, num(attempt.resources && attempt.resources.mem) * scale);
+        const used = Math.min(asked, num(attempt.usage && attempt.usage.peak_mem_mib) * scale);
         const ax = x(num(attempt.started_at)), aw = Math.max(1, x(num(attempt.finished_at) || ended) - ax);
         const usage = attempt.usage || {};
+        const bottom = y + h - base;
         lane.append(svg('g', { class: 'attempt', data: { task: attempt.stage + '[' + attempt.index + ']', attempt: attempt.attempt } },
           svg('title', { text: `${attempt.stage}[${attempt.index}] attempt ${attempt.attempt}: asked ${profile(attempt.resources)}, ` +
             `used ${fixed(usage.cpu_seconds, 2)} cpu-seconds, ${mib(Math.round(num(usage.peak_mem_mib)))} at peak` }),
-          svg('rect', { class: 'asked', x: ax, y: y + h - asked, width: aw, height: asked }),
-          used > 0 ? svg('rect', { class: 'used', x: ax, y: y + h - used, width: aw, height: used }) : null));
+          svg('rect', { class: 'asked', x: ax, y: bottom - asked, width: aw, height: asked }),
+          used > 0 ? svg('rect', { class: 'used', x: ax, y: bottom - used, width: aw, height: used }) : null));
       }
       lanes.push(lane);
       y += Math.max(h, ROW) + GAP;
@@ -423,6 +427,26 @@
         el('span', {}, el('i', { style: 'background:var(--asked)' }), 'memory a task asked for'),
         el('span', {}, el('i', { style: 'background:var(--used)' }), 'memory it used at its peak')),
       picture, table];
+  }
+
+  // Places the attempts of one TaskManager: each at the lowest height (in
+  // MiB) free of the attempts that overlap it in time, in start order, so
+  // that slots used at once are drawn one above the other.
+  function stackAttempts(list, ended) {
+    const placed = [];
+    const end = (a) => num(a.finished_at) || ended;
+    for (const attempt of list.slice().sort((a, b) => num(a.started_at) - num(b.started_at))) {
+      const size = num(attempt.resources && attempt.resources.mem);
+      const busy = placed.filter((p) => num(p.attempt.started_at) < end(attempt) && end(p.attempt) > num(attempt.started_at))
+        .sort((a, b) => a.below - b.below);
+      let below = 0;
+      for (const other of busy) {
+        if (below + size <= other.below) break;
+        below = Math.max(below, other.below + num(other.attempt.resources && other.attempt.resources.mem));
+      }
+      placed.push({ attempt: attempt, below: below });
+    }
+    return placed;
   }
 
   function reportSections(report) {
