@@ -699,6 +699,37 @@ JobMaster::Task* JobMaster::findAttempt(const std::string& attemptId) {
   return &stages_[it->second.first].tasks[static_cast<size_t>(it->second.second)];
 }
 
+namespace {
+
+// What measured attempts used, for dashboards of how well profiles fit
+// (docs/observability.md, "Metrics"): totals, and used over asked.
+void observeUsage(const v1::TaskUsage& usage, const Resources& profile, double seconds) {
+  static const std::vector<double> kRatioBuckets = {0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 1, 1.25, 2};
+  auto& registry = metrics::defaultRegistry();
+  registry.counter("tailor_task_cpu_seconds_total", "CPU time used by measured task attempts")
+      .inc(usage.cpu_seconds());
+  registry.counter("tailor_task_read_bytes_total", "Bytes measured task attempts read")
+      .inc(static_cast<double>(usage.read_bytes()));
+  registry.counter("tailor_task_written_bytes_total", "Bytes measured task attempts wrote")
+      .inc(static_cast<double>(usage.written_bytes()));
+  if (profile.memMib > 0) {
+    registry
+        .histogram("tailor_task_memory_used_ratio",
+                   "Peak memory of a task attempt over the memory its profile asked for",
+                   kRatioBuckets)
+        .observe(usage.peak_mem_mib() / static_cast<double>(profile.memMib));
+  }
+  if (profile.milliCpus > 0 && seconds > 0) {
+    registry
+        .histogram("tailor_task_cpu_used_ratio",
+                   "CPU time of a task attempt over its profile's CPUs times its run time",
+                   kRatioBuckets)
+        .observe(usage.cpu_seconds() / (profile.cpus() * seconds));
+  }
+}
+
+}  // namespace
+
 void JobMaster::finishAttempt(Task& task, double finishedAt, const v1::TaskStateUpdate* update) {
   const Resources& profile = profileOf(task);
   double seconds = std::max(0.0, finishedAt - task.attemptStartedAt);
@@ -712,7 +743,10 @@ void JobMaster::finishAttempt(Task& task, double finishedAt, const v1::TaskState
   *ran.mutable_resources() = profile.toReport();
   ran.set_started_at(task.attemptStartedAt);
   ran.set_finished_at(finishedAt);
-  if (update != nullptr && update->has_usage()) *ran.mutable_usage() = update->usage();
+  if (update != nullptr && update->has_usage()) {
+    *ran.mutable_usage() = update->usage();
+    observeUsage(update->usage(), profile, seconds);
+  }
   if (update != nullptr && update->state() == v1::TASK_FAILED) {
     ran.set_failure(v1::FailureKind_Name(update->failure()));
   }
