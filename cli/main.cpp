@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -11,6 +12,7 @@
 #include "cli/command_line.hpp"
 #include "cli/marathon_commands.hpp"
 #include "cli/progress.hpp"
+#include "cli/run_ui.hpp"
 #include "cli/remote_commands.hpp"
 #include "common/jobspec/jobspec.hpp"
 #include "common/logging.hpp"
@@ -87,8 +89,14 @@ int validate(int argc, char** argv) {
 int run(int argc, char** argv) {
   std::string specPath;
   scheduler::PerJobFlags flags;
+  bool withUi = false;
+  int uiPort = 0;
   po::options_description options("tailor run JOB.yaml [options]");
-  options.add_options()("help", "show this help");
+  options.add_options()("help", "show this help")(
+      "ui", po::bool_switch(&withUi),
+      "serve the web UI for this job (on --bind, at the URL printed) while it runs and, once it "
+      "ended, until Ctrl-C")("ui-port", po::value(&uiPort)->default_value(0),
+                             "the web UI's port (0: a free one)");
   scheduler::addPerJobFlags(options, flags);
   if (auto done = cli::parseCommand("run", argc, argv, options, {{"JOB.yaml", &specPath}}))
     return *done;
@@ -136,8 +144,39 @@ int run(int argc, char** argv) {
   perJob.usageHistory = scheduler::loadUsageHistory(*spec, "", usageDir, &usageProblem);
   if (!usageProblem.empty()) std::cerr << "tailor run: " << usageProblem << "\n";
   cli::Progress progress(stdout, terminal, spec->name());
-  auto report = scheduler::runPerJob(perJob, {&progress, &progress, {}, {}, {}});
+  std::unique_ptr<cli::RunUi> ui;
+  std::unique_ptr<cli::ObserverPair> observers;
+  std::string uiUrl;
+  if (withUi) {
+    if (uiPort < 0 || uiPort > 65535) {
+      std::cerr << "tailor run: --ui-port: " << uiPort << " is not a port (expected 0 to 65535)\n";
+      return 2;
+    }
+    ui = std::make_unique<cli::RunUi>(cli::RunUiConfig{
+        .bind = flags.bind,
+        .port = static_cast<std::uint16_t>(uiPort),
+        .jobId = perJob.jobId,
+        .jobName = spec->name(),
+        .workDir = workDir,
+        .outputDir = perJob.outputDir,
+        .submittedAt = std::chrono::duration<double>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count()});
+    auto url = ui->start();
+    if (!url.ok()) {
+      std::cerr << "tailor run: --ui: " << url.error().message << "\n";
+      return 2;
+    }
+    uiUrl = *url;
+    std::printf("web UI: %s\n", uiUrl.c_str());
+    std::fflush(stdout);
+    observers = std::make_unique<cli::ObserverPair>(progress, progress, ui->status(), ui->status());
+  }
+  scheduler::RunObservers runObservers{&progress, &progress, {}, {}, {}};
+  if (observers) runObservers = {observers.get(), observers.get(), {}, {}, {}};
+  auto report = scheduler::runPerJob(perJob, runObservers);
   progress.finish();
+  if (ui && report.ok()) ui->setReport(*report);
   if (!report.ok()) {
     std::cerr << "tailor run: " << report.error().message << "\n";
     return 1;
@@ -154,15 +193,22 @@ int run(int argc, char** argv) {
     std::string usage = cli::formatStageUsage(stage);
     if (!usage.empty()) std::printf("usage: %s\n", usage.c_str());
   }
+  int code = 1;
   if (job.status() == "FINISHED") {
     std::printf("job %s FINISHED in %.2fs\noutput: %s\n", job.id().c_str(), job.duration_seconds(),
                 report->output().c_str());
     if (!flags.report.empty()) std::printf("report: %s\n", flags.report.c_str());
-    return 0;
+    code = 0;
+  } else {
+    std::fprintf(stderr, "job %s %s: %s\n", job.id().c_str(), job.status().c_str(),
+                 job.error().c_str());
   }
-  std::fprintf(stderr, "job %s %s: %s\n", job.id().c_str(), job.status().c_str(),
-               job.error().c_str());
-  return 1;
+  if (ui) {
+    std::printf("web UI still at %s; Ctrl-C to exit\n", uiUrl.c_str());
+    std::fflush(stdout);
+    ui->waitForStop();
+  }
+  return code;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "common/file_chunk.hpp"
+#include "common/http/json_api.hpp"
 #include "common/json.hpp"
 #include "common/metrics.hpp"
 #include "webui/web_ui.hpp"
@@ -14,76 +15,15 @@ namespace tailor::dispatcher {
 namespace {
 
 namespace pbutil = google::protobuf::util;
-
-std::string toJson(const google::protobuf::Message& message) {
-  auto json = printJson(message);
-  // Our own messages always print; a failure here is a bug, not bad input.
-  if (!json.ok()) std::abort();
-  return *json;
-}
-
-http::Response json(int status, const google::protobuf::Message& message) {
-  http::Response response;
-  response.status = status;
-  response.contentType = "application/json";
-  response.body = toJson(message);
-  return response;
-}
-
-http::Response apiError(int status, const std::string& code, const std::string& message) {
-  v1::ApiError error;
-  error.set_code(code);
-  error.set_message(message);
-  return json(status, error);
-}
-
-http::Response errorResponse(const Error& error) {
-  switch (error.code) {
-    case ErrorCode::kInvalidArgument: return apiError(400, "INVALID_ARGUMENT", error.message);
-    case ErrorCode::kNotFound: return apiError(404, "NOT_FOUND", error.message);
-    case ErrorCode::kFailedPrecondition: return apiError(409, "CONFLICT", error.message);
-    case ErrorCode::kUnavailable: return apiError(503, "UNAVAILABLE", error.message);
-    default: return apiError(500, "INTERNAL", error.message);
-  }
-}
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string decode(const std::string& text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '+') {
-      out += ' ';
-    } else if (text[i] == '%' && i + 2 < text.size() + 0 && hexValue(text[i + 1]) >= 0 &&
-               hexValue(text[i + 2]) >= 0) {
-      out += static_cast<char>(hexValue(text[i + 1]) * 16 + hexValue(text[i + 2]));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
-// A non-negative integer query parameter, or an error naming it.
-Result<std::int64_t> intParameter(const std::map<std::string, std::string>& query,
-                                  const std::string& name, std::int64_t fallback) {
-  auto it = query.find(name);
-  if (it == query.end()) return fallback;
-  std::int64_t value = 0;
-  const std::string& text = it->second;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value < 0) {
-    return makeError(ErrorCode::kInvalidArgument,
-                     "query parameter '{}': '{}' is not a non-negative integer", name, text);
-  }
-  return value;
-}
+using http::apiError;
+using http::decode;
+using http::errorResponse;
+using http::intParameter;
+using http::json;
+using http::logChunk;
+using http::parseLogWindow;
+using http::parseQuery;
+using http::toLogChunk;
 
 // "/v1/jobs/ID/rest" -> {"ID", "rest"}; the id must be non-empty.
 bool splitJobPath(const std::string& path, std::string& id, std::string& rest) {
@@ -94,45 +34,6 @@ bool splitJobPath(const std::string& path, std::string& id, std::string& rest) {
   id = decode(tail.substr(0, slash));
   rest = slash == std::string::npos ? "" : tail.substr(slash + 1);
   return !id.empty();
-}
-
-v1::LogChunk toLogChunk(FileChunk read, const std::string& label) {
-  replaceInvalidUtf8(read.data);
-  v1::LogChunk chunk;
-  chunk.set_data(std::move(read.data));
-  chunk.set_offset(static_cast<double>(read.offset));
-  chunk.set_size(static_cast<double>(read.size));
-  chunk.set_path(label);
-  return chunk;
-}
-
-// Which part of a log a request asks for: ?offset=N&length=M or ?tail=M,
-// lengths capped at `maxChunk`.
-struct LogWindow {
-  std::int64_t offset = 0;
-  std::int64_t length = 0;
-  std::int64_t tail = -1;  // >= 0: the last `tail` bytes instead
-};
-
-Result<LogWindow> parseLogWindow(const std::map<std::string, std::string>& query,
-                                 std::int64_t maxChunk) {
-  auto offset = intParameter(query, "offset", 0);
-  if (!offset.ok()) return offset.error();
-  auto length = intParameter(query, "length", maxChunk);
-  if (!length.ok()) return length.error();
-  auto tail = intParameter(query, "tail", -1);
-  if (query.count("tail") != 0 && !tail.ok()) return tail.error();
-  return LogWindow{*offset, std::min(*length, maxChunk),
-                   query.count("tail") != 0 ? std::min(*tail, maxChunk) : -1};
-}
-
-// The window of the log at `path` the query asks for (400 for a bad query).
-http::Response logChunk(const std::string& path, const std::string& label,
-                        const std::map<std::string, std::string>& query, std::int64_t maxChunk) {
-  auto window = parseLogWindow(query, maxChunk);
-  if (!window.ok()) return errorResponse(window.error());
-  FileChunk read = readFileChunk(path, window->offset, window->length, window->tail);
-  return json(200, toLogChunk(std::move(read), label));
 }
 
 }  // namespace
@@ -166,22 +67,6 @@ std::string scrapeTargetsJson(const std::vector<Dispatcher::ScrapeTarget>& targe
   return out + (targets.empty() ? "]\n" : "\n]\n");
 }
 
-std::map<std::string, std::string> parseQuery(const std::string& query) {
-  std::map<std::string, std::string> parameters;
-  size_t start = 0;
-  while (start < query.size()) {
-    size_t end = query.find('&', start);
-    if (end == std::string::npos) end = query.size();
-    std::string pair = query.substr(start, end - start);
-    if (!pair.empty()) {
-      auto equals = pair.find('=');
-      parameters[decode(pair.substr(0, equals))] =
-          equals == std::string::npos ? "" : decode(pair.substr(equals + 1));
-    }
-    start = end + 1;
-  }
-  return parameters;
-}
 
 void addRestApi(http::Server& server, Dispatcher& dispatcher, const RestApiConfig& config) {
   server.setBodyLimit(config.maxUploadBytes, [](std::uint64_t limit) {

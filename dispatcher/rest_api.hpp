@@ -38,7 +38,5 @@ void addRestApi(http::Server& server, Dispatcher& dispatcher, const RestApiConfi
 // Exposed for tests: the targets in Prometheus' HTTP service discovery format.
 std::string scrapeTargetsJson(const std::vector<Dispatcher::ScrapeTarget>& targets);
 
-// Exposed for tests: a query string's decoded parameters.
-std::map<std::string, std::string> parseQuery(const std::string& query);
 
 }  // namespace tailor::dispatcher

@@ -1,5 +1,7 @@
 #include "dispatcher/rest_api.hpp"
 
+#include "common/http/json_api.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -9,6 +11,7 @@
 namespace tailor::dispatcher {
 namespace {
 
+using http::parseQuery;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::Pair;

@@ -1,7 +1,8 @@
 # The web UI in a real headless Chromium (Debian's), driven by
 # tests/ui/ui_test.mjs: the jobs list, a running job's DAG and TaskManagers,
 # an ended job's report, each checked against the REST API; then the same
-# behind nginx under a path prefix (APPLICATION_WEB_PROXY_BASE). The
+# behind nginx under a path prefix (APPLICATION_WEB_PROXY_BASE), and as
+# `tailor run --ui` serves it. The
 # screenshots stay in BIN/../test-artifacts/web_ui.
 source "$(dirname "$0")/lib.sh"
 
@@ -91,6 +92,36 @@ done
 ENTER_AT_ROOT=1 ui list "$PROXY" "$SHOTS" prefix-jobs-list || fail "jobs list behind the prefix"
 ENTER_AT_ROOT=1 ui job "$PROXY" "$SHOTS" prefix-ended-job "$FIRST" ended || fail "ended job behind the prefix"
 pass "the UI works behind a path prefix"
+
+# `tailor run --ui`: the same page for the one job of this process, while it
+# runs and once it ended (until SIGINT).
+(cd "$TMP" && exec "$BIN/tailor" run job.yaml --ui --usage-history none --output "$TMP/run-out" \
+  --local-resources cpus=2,mem=4096 > "$TMP/run-ui.log" 2>&1) &
+RUN_PID=$!
+background_pids+=("$RUN_PID")
+deadline=$((SECONDS + 20))
+until grep -q '^web UI: ' "$TMP/run-ui.log"; do
+  [ "$SECONDS" -lt "$deadline" ] || { cat "$TMP/run-ui.log"; fail "tailor run --ui printed no URL"; }
+  sleep 0.1
+done
+RUN_BASE="$(sed -n 's|^web UI: \(.*\)/ui/$|\1|p' "$TMP/run-ui.log")"
+RUN_ID="$(curl -sf "$RUN_BASE/v1/jobs" | jq -r '.jobs[0].id')"
+deadline=$((SECONDS + 30))
+until [ "$(curl -sf "$RUN_BASE/v1/jobs/$RUN_ID" | jq '[.stages[].running] | add // 0')" -gt 0 ]; do
+  [ "$SECONDS" -lt "$deadline" ] || fail "tailor run --ui: the job's tasks never ran"
+  sleep 0.1
+done
+ui job "$RUN_BASE" "$SHOTS" run-running-job "$RUN_ID" running || fail "tailor run --ui: running job page"
+deadline=$((SECONDS + 60))
+until grep -q '^web UI still at' "$TMP/run-ui.log"; do
+  [ "$SECONDS" -lt "$deadline" ] || { cat "$TMP/run-ui.log"; fail "tailor run --ui: the job did not end"; }
+  sleep 0.2
+done
+ui list "$RUN_BASE" "$SHOTS" run-jobs-list || fail "tailor run --ui: jobs list"
+ui job "$RUN_BASE" "$SHOTS" run-ended-job "$RUN_ID" ended || fail "tailor run --ui: ended job page"
+kill -INT "$RUN_PID"
+wait "$RUN_PID" || fail "tailor run --ui exited $? after SIGINT (expected 0: the job finished)"
+pass "tailor run --ui: the running and the ended job, and the list, render with the API's numbers"
 
 wait_job_state "$SECOND" FINISHED 60
 ui job "$BASE" "$SHOTS" second-ended-job "$SECOND" ended || fail "the second job once ended"
