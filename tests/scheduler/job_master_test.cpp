@@ -733,7 +733,8 @@ TEST_F(JobMasterTest, AttemptsAndStagesReportWhatTheyUsed) {
   EXPECT_DOUBLE_EQ(jm_->attemptReports()[0].usage().cpu_seconds(), 0.5);
   EXPECT_DOUBLE_EQ(jm_->attemptReports()[1].usage().peak_mem_mib(), 90);
   EXPECT_EQ(jm_->attemptReports()[0].failure(), "");
-  const v1::StageUsage& usage = jm_->stageReports()[0].usage();
+  const std::vector<v1::StageReport> stages = jm_->stageReports();  // a copy: keep it alive
+  const v1::StageUsage& usage = stages[0].usage();
   EXPECT_DOUBLE_EQ(usage.cpu_seconds(), 0.75);
   EXPECT_DOUBLE_EQ(usage.max_peak_mem_mib(), 90);
   EXPECT_DOUBLE_EQ(usage.requested().mem(), 256);
