@@ -13,6 +13,9 @@ struct Slot {
   std::string address;  // host:port of the TM
   Resources profile;    // what the slot holds (>= the task profile it serves)
   std::string jobId = {};  // the job it is cut for (a session runs many)
+  // The whole of a TaskManager kept for one task alone
+  // (ResourceManagerGateway::declareSoloRequirements).
+  bool solo = false;
 };
 
 }  // namespace tailor::scheduler

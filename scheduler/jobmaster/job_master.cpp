@@ -400,7 +400,7 @@ void JobMaster::setState(Task& task, TaskState state) {
                    metrics::latencyBuckets())
         .observe(loop_.wallSeconds() - task.attemptStartedAt);
   }
-  if (task.state == TaskState::kPending && task.profileOverride) {
+  if (task.state == TaskState::kPending && (task.profileOverride || task.solo)) {
     auto& own = stage.pendingOwnProfile;
     own.erase(std::remove(own.begin(), own.end(), task.index), own.end());
   }
@@ -410,7 +410,7 @@ void JobMaster::setState(Task& task, TaskState state) {
   bool hasOutput = task.state == TaskState::kFinished && !task.partitions.empty();
   stage.available += static_cast<int>(hasOutput) - static_cast<int>(hadOutput);
   if (state == TaskState::kPending) {
-    if (task.profileOverride) {
+    if (task.profileOverride || task.solo) {
       stage.pendingOwnProfile.push_back(task.index);
     } else {
       stage.pending.push_back(task.index);
@@ -432,20 +432,22 @@ const Resources& JobMaster::profileOf(const Task& task) const {
   return task.profileOverride ? *task.profileOverride : stages_[task.stage].profile;
 }
 
-JobMaster::Task* JobMaster::nextPendingOwnProfile(const Resources& slotProfile, bool exact) {
+JobMaster::Task* JobMaster::nextPendingOwnProfile(const Resources& slotProfile, bool exact,
+                                                  bool solo) {
   for (auto& stage : stages_) {
     for (int index : stage.pendingOwnProfile) {
       Task& task = stage.tasks[static_cast<size_t>(index)];
-      if (exact ? *task.profileOverride == slotProfile
-                : slotProfile.contains(*task.profileOverride)) {
-        return &task;
-      }
+      if (task.solo != solo) continue;
+      const Resources& profile = profileOf(task);
+      if (exact ? profile == slotProfile : slotProfile.contains(profile)) return &task;
     }
   }
   return nullptr;
 }
 
-JobMaster::Task* JobMaster::nextPending(const Resources& slotProfile) {
+JobMaster::Task* JobMaster::nextPending(const Resources& slotProfile, bool solo) {
+  // A TaskManager kept for one task alone serves only such a task.
+  if (solo) return nextPendingOwnProfile(slotProfile, false, true);
   // A task with a profile of its own (a memory retry) in a slot of exactly
   // that profile first (asked for it), then a stage whose profile is the
   // slot's own, then stage order, then a retry the slot holds.
@@ -504,7 +506,7 @@ void JobMaster::schedule() {
     for (const auto& id : freeSlots_) free.emplace_back(slots_.at(id).slot.profile, id);
     std::sort(free.begin(), free.end());
     for (const auto& [profile, id] : free) {
-      Task* task = nextPending(profile);
+      Task* task = nextPending(profile, slots_.at(id).slot.solo);
       if (task != nullptr) deploy(*task, id);
     }
   }
@@ -519,14 +521,20 @@ void JobMaster::schedule() {
 
   // Declare what is still wanted; the RM answers in its own pass.
   std::map<Resources, int> wanted;
+  std::map<Resources, int> solo;
   for (const auto& stage : stages_) {
     int shared = stage.pendingCount - static_cast<int>(stage.pendingOwnProfile.size());
     if (shared > 0) wanted[stage.profile] += shared;
     for (int index : stage.pendingOwnProfile) {
-      wanted[*stage.tasks[static_cast<size_t>(index)].profileOverride] += 1;
+      const Task& task = stage.tasks[static_cast<size_t>(index)];
+      (task.solo ? solo : wanted)[profileOf(task)] += 1;
     }
   }
   resourceManager_.declareRequirements(wanted);
+  if (!solo.empty() || declaredSolo_) {
+    resourceManager_.declareSoloRequirements(solo);
+    declaredSolo_ = !solo.empty();
+  }
   updatePartitionHolders();
 
   for (auto& stage : stages_) {
@@ -582,7 +590,7 @@ void JobMaster::invalidateConsumers() {
 
 bool JobMaster::offerSlot(const Slot& slot) {
   if (status_ != JobStatus::kRunning) return false;
-  Task* chosen = nextPending(slot.profile);
+  Task* chosen = nextPending(slot.profile, slot.solo);
   if (chosen == nullptr) return false;
   slots_[slot.id] = HeldSlot{slot, ""};
   deploy(*chosen, slot.id);
@@ -972,8 +980,15 @@ void JobMaster::onTaskManagerLost(const std::string& taskManagerId, const std::s
         task.taskManagerLosses += 1;
         bool retry = task.taskManagerLosses < config_.maxTaskManagerLosses;
         log_->warn("{} lost with {} ({}){}", task.attemptId, taskManagerId, reason,
-                   retry ? "; it will run again" : "");
+                   retry ? "; it runs again, in a TaskManager of its own" : "");
         finishAttempt(task, loop_.wallSeconds());
+        if (retry && !task.solo) {
+          // A task that kills its TaskManager then takes down only its own,
+          // and the tasks lost beside it are not lost with it again.
+          task.solo = true;
+          attemptReports_.back().set_note(
+              "lost with its TaskManager; runs again in a TaskManager of its own");
+        }
         if (observer_ != nullptr) {
           observer_->onAttemptFailed(task.attemptId, taskManagerId + " lost: " + reason, retry);
         }

@@ -211,6 +211,9 @@ class JobMaster : public SlotOwner {
     // A retry after the task went over its memory runs with a profile of its
     // own (more mem); once only (docs/observability.md).
     std::optional<Resources> profileOverride;
+    // Once an attempt was lost with its TaskManager, later attempts run in a
+    // TaskManager of their own (docs/sizing.md, "Solo retries").
+    bool solo = false;
     // Sink tasks: output copied into the output directory (done), a copy in
     // flight (its number, to drop answers of an older copy).
     bool collected = false;
@@ -231,8 +234,9 @@ class JobMaster : public SlotOwner {
     int pendingCount = 0;
     int waiting = 0;
     std::deque<int> pending;  // task indexes; entries no longer pending are skipped
-    // Pending tasks with a profile of their own (Task::profileOverride), not
-    // in `pending` but counted in pendingCount.
+    // Pending tasks with a profile of their own (Task::profileOverride) or
+    // that run alone (Task::solo), not in `pending` but counted in
+    // pendingCount.
     std::vector<int> pendingOwnProfile;
     bool startedReported = false;
     bool finishedReported = false;
@@ -265,10 +269,13 @@ class JobMaster : public SlotOwner {
   // Metrics: tasks by state, pending tasks and slots, read at each scrape.
   void addGauges();
   void clearOutput(Task& task);
-  Task* nextPending(const Resources& slotProfile);
-  // A pending task with a profile of its own that fits a slot of
-  // `slotProfile` (only one of exactly that profile with `exact`).
-  Task* nextPendingOwnProfile(const Resources& slotProfile, bool exact);
+  // The pending task a slot of `slotProfile` serves next; `solo`: the slot
+  // is a TaskManager kept for one task alone (Slot::solo).
+  Task* nextPending(const Resources& slotProfile, bool solo = false);
+  // A pending task with a profile of its own (not solo) that fits a slot of
+  // `slotProfile` (only one of exactly that profile with `exact`); or, with
+  // `solo`, a solo task that fits.
+  Task* nextPendingOwnProfile(const Resources& slotProfile, bool exact, bool solo = false);
   // The profile the task's next or current attempt runs with.
   const Resources& profileOf(const Task& task) const;
   void deploy(Task& task, const std::string& slotId);
@@ -339,6 +346,7 @@ class JobMaster : public SlotOwner {
   bool outputPrepared_ = false;
   int collected_ = 0;  // sink tasks whose output is in the output directory
   bool schedulePosted_ = false;
+  bool declaredSolo_ = false;  // solo requirements declared and not yet withdrawn
   std::string lastWaiting_;  // the waiting diagnostics last told, serialized
   std::optional<TimerId> waitingTimer_;
   bool outputsLost_ = false;    // some finished task lost its output: scan all

@@ -14,6 +14,9 @@ class ResourceManager::JobGateway : public ResourceManagerGateway {
   void declareRequirements(const std::map<Resources, int>& requirements) override {
     rm_.declareRequirements(job_, requirements);
   }
+  void declareSoloRequirements(const std::map<Resources, int>& requirements) override {
+    rm_.declareSoloRequirements(job_, requirements);
+  }
   void releaseSlot(const std::string& slotId) override { rm_.releaseSlot(slotId); }
   void setPartitionHolders(const std::set<std::string>& taskManagerIds) override {
     rm_.setPartitionHolders(job_, taskManagerIds);
@@ -147,6 +150,7 @@ void ResourceManager::releaseEverything() {
   releasingAll_ = true;
   for (auto& [id, job] : jobs_) {
     job.requirements.clear();
+    job.solo.clear();
     job.partitionHolders.clear();
     job.ended = true;
   }
@@ -168,6 +172,16 @@ void ResourceManager::declareRequirements(Job& job,
   job.requirements.clear();
   for (const auto& [profile, count] : requirements) {
     if (count > 0) job.requirements[profile] = count;
+  }
+  requestPass();
+}
+
+void ResourceManager::declareSoloRequirements(Job& job,
+                                              const std::map<Resources, int>& requirements) {
+  if (job.ended) return;
+  job.solo.clear();
+  for (const auto& [profile, count] : requirements) {
+    if (count > 0) job.solo[profile] = count;
   }
   requestPass();
 }
@@ -217,12 +231,15 @@ void ResourceManager::runPass() {
   // Registered TMs get cuts first; what is left is counted against pending
   // TMs, those closest to running first. A request too large for what the
   // driver can place now absorbs nothing and is withdrawn below.
+  // Solo demand first: each such task gets a TaskManager of its own.
+  Resources largest = driver_.maxTaskManager();
+  std::set<std::string> soloNeeded = placeSolo(largest);
   std::map<Resources, int> unmet;
   cutSlots(unmet);
-  Resources largest = driver_.maxTaskManager();
   std::vector<TaskManagerView> pendingViews;
   std::vector<const TaskManager*> pending;
   for (const auto& [id, tm] : taskManagers_) {
+    if (!tm.soloJob.empty()) continue;
     if (tm.state == TmState::kStarted ||
         (tm.state == TmState::kRequested && largest.contains(tm.spec.total))) {
       pending.push_back(&tm);
@@ -239,6 +256,7 @@ void ResourceManager::runPass() {
   SlotPlan plan = planSlots(unmet, std::move(pendingViews), [this](const Resources& profile) {
     return slotProfileFor(config_.sizing, profile);
   });
+  plan.pendingNeeded.insert(soloNeeded.begin(), soloNeeded.end());
   withdrawUnneeded(plan.pendingNeeded, largest);
   bool leftUnmet = requestTaskManagers(plan.unmet, largest);
   if (config_.session) keepWarm(largest);
@@ -261,13 +279,6 @@ void ResourceManager::cutSlots(std::map<Resources, int>& unmet) {
     wanted[&job] = job.requirements;
     competing.push_back(&job);
   }
-  auto registeredViews = [this] {
-    std::vector<TaskManagerView> views;
-    for (const auto& [id, tm] : taskManagers_) {
-      if (tm.state == TmState::kRegistered) views.push_back(TaskManagerView{id, tm.free, true});
-    }
-    return views;
-  };
   auto slotProfileOf = [this](const Resources& profile) {
     return slotProfileFor(config_.sizing, profile);
   };
@@ -294,11 +305,7 @@ void ResourceManager::cutFairly(std::vector<Job*> competing,
                                  [&](const Job* a, const Job* b) { return held.before(a, b); });
     Job& job = **next;
     std::map<Resources, int>& want = wanted[&job];
-    std::vector<TaskManagerView> views;
-    for (const auto& [id, tm] : taskManagers_) {
-      if (tm.state == TmState::kRegistered) views.push_back(TaskManagerView{id, tm.free, true});
-    }
-    SlotPlan plan = planSlots(want, std::move(views), [this](const Resources& profile) {
+    SlotPlan plan = planSlots(want, registeredViews(), [this](const Resources& profile) {
       return slotProfileFor(config_.sizing, profile);
     });
     if (plan.cuts.empty()) {
@@ -310,6 +317,110 @@ void ResourceManager::cutFairly(std::vector<Job*> competing,
     if (applyCuts(job, {one}, want)) held.held[job.id] += one.slotProfile;
     if (want.empty()) competing.erase(next);
   }
+}
+
+std::vector<TaskManagerView> ResourceManager::registeredViews() const {
+  std::vector<TaskManagerView> views;
+  for (const auto& [id, tm] : taskManagers_) {
+    if (tm.state == TmState::kRegistered && tm.soloJob.empty()) {
+      views.push_back(TaskManagerView{id, tm.free, true});
+    }
+  }
+  return views;
+}
+
+std::set<std::string> ResourceManager::placeSolo(const Resources& largest) {
+  std::set<std::string> needed;
+  // What each job wants alone, less what TaskManagers kept for it hold or
+  // will hold.
+  std::map<std::pair<std::string, Resources>, int> want;
+  for (const auto& [id, job] : jobs_) {
+    if (job.ended || job.gaveUp || job.owner == nullptr) continue;
+    for (const auto& [profile, count] : job.solo) want[{id, profile}] = count;
+  }
+  for (auto& [id, tm] : taskManagers_) {
+    if (tm.soloJob.empty() || tm.holdsSolo || tm.state == TmState::kGone ||
+        tm.state == TmState::kReleasing) {
+      continue;
+    }
+    auto it = want.find({tm.soloJob, tm.soloProfile});
+    if (it == want.end() || it->second == 0) {
+      // Its task no longer wants it: a registered one is an ordinary
+      // TaskManager now, a requested one is withdrawn by the caller.
+      if (tm.state == TmState::kRegistered) tm.soloJob.clear();
+      continue;
+    }
+    if (tm.state != TmState::kRegistered) {
+      it->second -= 1;
+      needed.insert(id);
+      continue;
+    }
+    Job& job = jobs_.at(tm.soloJob);
+    Slot slot{"slot-" + std::to_string(nextSlot_++), tm.id, tm.address, tm.free, job.id, true};
+    if (!job.owner->offerSlot(slot)) {
+      log_->debug("solo slot {} on {} refused by the job master of {}", slot.id, tm.id, job.id);
+      job.solo.erase(tm.soloProfile);
+      it->second = 0;
+      tm.soloJob.clear();
+      continue;
+    }
+    it->second -= 1;
+    if (--job.solo[tm.soloProfile] <= 0) job.solo.erase(tm.soloProfile);
+    tm.free = Resources{};
+    tm.holdsSolo = true;
+    tm.everUsed = true;
+    tm.slots.emplace(slot.id, slot);
+    log_->info("slot {} is the whole of {}, for one task of {} alone", slot.id, tm.id, job.id);
+  }
+  if (loop_.now() < launchesBlockedUntil_) return needed;
+  SizingConfig sizing = config_.sizing;
+  sizing.maxTaskManager = largest;
+  std::optional<Resources> room = roomLeft();
+  for (const auto& [key, count] : want) {
+    for (int n = 0; n < count; ++n) {
+      std::vector<TaskManagerSpec> specs = planTaskManagers(sizing, {{key.second, 1}}, room);
+      if (specs.empty()) break;  // no room now: it waits
+      TaskManager& tm = newTaskManager(specs.front());
+      tm.soloJob = key.first;
+      tm.soloProfile = key.second;
+      if (room) *room -= tm.spec.total;
+      needed.insert(tm.id);
+      log_->info("requesting {} with {} for one task of {} alone", tm.id,
+                 tm.spec.total.toString(), key.first);
+      launch(tm);
+    }
+  }
+  return needed;
+}
+
+std::optional<Resources> ResourceManager::roomLeft() const {
+  std::optional<Resources> room = driver_.capacity();
+  if (room) {
+    for (const auto& [id, tm] : taskManagers_) {
+      if (tm.state != TmState::kGone) *room -= tm.spec.total;
+    }
+  }
+  return room;
+}
+
+ResourceManager::TaskManager& ResourceManager::newTaskManager(const TaskManagerSpec& spec) {
+  std::uint64_t number = nextTaskManager_++;
+  std::string id = "tm-" + std::to_string(number);
+  TaskManager tm;
+  tm.id = id;
+  tm.number = number;
+  tm.spec = spec;
+  tm.requestedAt = loop_.now();
+  tm.report.set_id(id);
+  *tm.report.mutable_resources() = spec.total.toReport();
+  tm.report.set_slots(static_cast<int>(spec.slots.size()));
+  tm.report.set_requested_at(loop_.wallSeconds());
+  return taskManagers_.emplace(id, std::move(tm)).first->second;
+}
+
+void ResourceManager::launch(const TaskManager& tm) {
+  if (observer_ != nullptr) observer_->onTaskManagerRequested(tm.id, tm.spec);
+  driver_.launchTaskManager(tm.id, tm.spec);
 }
 
 ResourceManager::Shares ResourceManager::shares() const {
@@ -382,24 +493,12 @@ void ResourceManager::keepWarm(const Resources& largest) {
   need.diskMib = lack(minimum.diskMib, alive.diskMib, largest.diskMib);
   need.gpus = lack(minimum.gpus, alive.gpus, largest.gpus);
   if (need.isZero()) return;
-  std::uint64_t number = nextTaskManager_++;
-  std::string id = "tm-" + std::to_string(number);
-  TaskManager tm;
-  tm.id = id;
-  tm.number = number;
-  tm.spec.total = need;
+  TaskManager& tm = newTaskManager(TaskManagerSpec{need, {}});
   tm.warm = true;
   tm.everUsed = true;  // idle by the session's rules, not released as unneeded
-  tm.requestedAt = loop_.now();
-  tm.report.set_id(id);
-  *tm.report.mutable_resources() = need.toReport();
-  tm.report.set_requested_at(loop_.wallSeconds());
-  log_->info("requesting {} with {} to keep the session's minimum warm ({})", id, need.toString(),
-             minimum.toString());
-  TaskManagerSpec spec = tm.spec;
-  taskManagers_.emplace(id, std::move(tm));
-  if (observer_ != nullptr) observer_->onTaskManagerRequested(id, spec);
-  driver_.launchTaskManager(id, spec);
+  log_->info("requesting {} with {} to keep the session's minimum warm ({})", tm.id,
+             need.toString(), minimum.toString());
+  launch(tm);
 }
 
 void ResourceManager::withdrawUnneeded(const std::set<std::string>& pendingNeeded,
@@ -419,34 +518,16 @@ bool ResourceManager::requestTaskManagers(const std::map<Resources, int>& unmet,
   if (unmet.empty() || loop_.now() < launchesBlockedUntil_) return false;
   SizingConfig sizing = config_.sizing;
   sizing.maxTaskManager = largest;
-  std::optional<Resources> room = driver_.capacity();
-  if (room) {
-    for (const auto& [id, tm] : taskManagers_) {
-      if (tm.state != TmState::kGone) *room -= tm.spec.total;
-    }
-  }
-  std::vector<TaskManagerSpec> specs = planTaskManagers(sizing, unmet, room);
+  std::vector<TaskManagerSpec> specs = planTaskManagers(sizing, unmet, roomLeft());
   std::int64_t unmetSlots = 0;
   std::int64_t plannedSlots = 0;
   for (const auto& [profile, count] : unmet) unmetSlots += count;
   for (const auto& spec : specs) plannedSlots += static_cast<std::int64_t>(spec.slots.size());
-  for (auto& spec : specs) {
-    std::uint64_t number = nextTaskManager_++;
-    std::string id = "tm-" + std::to_string(number);
-    TaskManager tm;
-    tm.id = id;
-    tm.number = number;
-    tm.spec = spec;
-    tm.requestedAt = loop_.now();
-    tm.report.set_id(id);
-    *tm.report.mutable_resources() = spec.total.toReport();
-    tm.report.set_slots(static_cast<int>(spec.slots.size()));
-    tm.report.set_requested_at(loop_.wallSeconds());
-    taskManagers_.emplace(id, std::move(tm));
-    log_->info("requesting {} with {} ({} slots of {})", id, spec.total.toString(),
+  for (const auto& spec : specs) {
+    TaskManager& tm = newTaskManager(spec);
+    log_->info("requesting {} with {} ({} slots of {})", tm.id, spec.total.toString(),
                spec.slots.size(), spec.slots.empty() ? "-" : spec.slots.front().toString());
-    if (observer_ != nullptr) observer_->onTaskManagerRequested(id, spec);
-    driver_.launchTaskManager(id, spec);
+    launch(tm);
   }
   return plannedSlots < unmetSlots;
 }
@@ -535,8 +616,10 @@ void ResourceManager::updateWaiting(bool waiting, bool blocked) {
     MonotonicTime due = since + config_.placementTimeout;
     if (now >= due) {
       for (auto& [jobId, job] : jobs_) {
-        if (job.gaveUp || job.ended || job.requirements.empty()) continue;
+        if (job.gaveUp || job.ended || !job.wants()) continue;
         // What its status said the stage waits for (placementOf) says why.
+        std::map<Resources, int> demand = job.requirements;
+        for (const auto& [profile, count] : job.solo) demand[profile] += count;
         std::string shortages;
         for (const auto& [profile, count] : job.requirements) {
           PlacementWait wait = placementOf(jobId, profile);
@@ -544,7 +627,7 @@ void ResourceManager::updateWaiting(bool waiting, bool blocked) {
         }
         std::string message =
             fmt::format("no TaskManager could be placed for {} ms: the job waits for {}{}; {}",
-                        config_.placementTimeout.count(), describeDemand(job.requirements),
+                        config_.placementTimeout.count(), describeDemand(demand),
                         shortages, driver_.describeOffers());
         log_->error("{}: {}", jobId, message);
         job.unavailableToTell = message;
@@ -653,6 +736,10 @@ void ResourceManager::releaseSlot(const std::string& slotId) {
   for (auto& [id, tm] : taskManagers_) {
     auto it = tm.slots.find(slotId);
     if (it == tm.slots.end()) continue;
+    if (it->second.solo) {
+      tm.holdsSolo = false;  // an ordinary TaskManager again
+      tm.soloJob.clear();
+    }
     tm.free += it->second.profile;
     tm.slots.erase(it);
     break;
@@ -687,6 +774,7 @@ void ResourceManager::releaseAll(Job& job) {
   if (job.ended) return;
   job.ended = true;
   job.requirements.clear();
+  job.solo.clear();
   job.partitionHolders.clear();
   int freed = 0;
   for (auto& [id, tm] : taskManagers_) {
@@ -694,6 +782,10 @@ void ResourceManager::releaseAll(Job& job) {
       if (it->second.jobId != job.id) {
         ++it;
         continue;
+      }
+      if (it->second.solo) {
+        tm.holdsSolo = false;
+        tm.soloJob.clear();
       }
       tm.free += it->second.profile;
       it = tm.slots.erase(it);
@@ -829,7 +921,7 @@ void ResourceManager::onStartFailure(const std::string& taskManagerId, const std
     // The jobs that wait for TaskManagers give up; later jobs of a session
     // start counting again.
     for (auto& [jobId, job] : jobs_) {
-      if (!job.ended && !job.gaveUp && !job.requirements.empty()) job.unavailableToTell = message;
+      if (!job.ended && !job.gaveUp && job.wants()) job.unavailableToTell = message;
     }
     startFailures_ = 0;
     return;

@@ -81,6 +81,12 @@ class ResourceManagerGateway {
   // Other jobs' requirements stay as they are.
   virtual void declareRequirements(const std::map<Resources, int>& requirements) = 0;
 
+  // Replaces the job's solo requirements: tasks (by task profile) that each
+  // want a TaskManager of their own, with no other slot on it while they run
+  // (a task whose TaskManager was lost runs again so: docs/sizing.md,
+  // "Solo retries"). Such a slot holds the whole TaskManager (Slot::solo).
+  virtual void declareSoloRequirements(const std::map<Resources, int>& requirements) = 0;
+
   // Gives back a slot the owner no longer uses.
   virtual void releaseSlot(const std::string& slotId) = 0;
 
@@ -222,14 +228,17 @@ class ResourceManager : public DriverListener {
     SlotOwner* owner = nullptr;
     std::unique_ptr<JobGateway> gateway;
     std::map<Resources, int> requirements;
+    std::map<Resources, int> solo;  // tasks that want a TaskManager of their own
     std::set<std::string> partitionHolders;
     std::optional<std::string> unavailableToTell;
     bool gaveUp = false;
     bool ended = false;  // releaseAll() was called
+    bool wants() const { return !requirements.empty() || !solo.empty(); }
   };
 
   // ResourceManagerGateway of one job.
   void declareRequirements(Job& job, const std::map<Resources, int>& requirements);
+  void declareSoloRequirements(Job& job, const std::map<Resources, int>& requirements);
   void releaseSlot(const std::string& slotId);
   void setPartitionHolders(Job& job, const std::set<std::string>& taskManagerIds);
   void reportUnreachable(const std::string& taskManagerId, const std::string& why);
@@ -258,6 +267,11 @@ class ResourceManager : public DriverListener {
     bool ownerNotified = false;
     bool adopted = false;  // started by an earlier attempt (its outputs may be in use)
     bool warm = false;     // requested for the session's minimum, not for demand
+    // Requested for one task of job `soloJob` (of `soloProfile`) alone; while
+    // set, no other slot is cut from it. `holdsSolo`: that slot is cut.
+    std::string soloJob;
+    Resources soloProfile;
+    bool holdsSolo = false;
     v1::TaskManagerReport report;
   };
 
@@ -272,12 +286,25 @@ class ResourceManager : public DriverListener {
   // Cuts one slot after another, each for the job with the smallest
   // weighted dominant share.
   void cutFairly(std::vector<Job*> competing, std::map<Job*, std::map<Resources, int>>& wanted);
+  // Registered TaskManagers slots may be cut from (none kept for a solo task).
+  std::vector<TaskManagerView> registeredViews() const;
+  // Solo requirements: cuts the whole of each registered TaskManager kept for
+  // one, requests one TaskManager for each still without, and returns the
+  // requested ones still needed (not to be withdrawn).
+  std::set<std::string> placeSolo(const Resources& largest);
   // Applies `cuts` for `job`; false when its owner refused one (the profile
   // goes from `wanted`).
   bool applyCuts(Job& job, const std::vector<SlotCut>& cuts, std::map<Resources, int>& wanted);
   // Session: asks for a TM for what the TMs alive lack of the minimum.
   void keepWarm(const Resources& largest);
   Resources aliveTotal() const;
+  // What new TaskManagers may still take (the driver's capacity less every
+  // TaskManager not gone); none when the driver sets no bound.
+  std::optional<Resources> roomLeft() const;
+  // Adds a requested TaskManager of `spec` with the next id; launch() asks
+  // the driver for it.
+  TaskManager& newTaskManager(const TaskManagerSpec& spec);
+  void launch(const TaskManager& tm);
   // What the fair share orders jobs by: what registered TMs hold, by job
   // and in all.
   struct Shares {

@@ -171,6 +171,11 @@ wait_job_state "$killer" FAILED 90
   "$BIN/tailor" status "$killer"; fail "the killer's error does not say its task lost its TaskManagers"; }
 wait_job_state "$survivor" FINISHED 90
 sort -n "$(job_field "$survivor" .output)"/part-* | cmp -s - "$TMP/numbers.txt" || fail "the survivor's output differs"
+# After a loss a task runs alone, so the killer cannot take a task of the
+# survivor down with it twice.
+expect_json <("$BIN/tailor" report "$survivor") \
+  '[.attempts[] | select(.stage == "read")] | group_by(.index) | all(length <= 2)' \
+  "no task of the survivor lost more than one attempt"
 pass "a task killing its TaskManager: its job FAILED after 4 losses, the job beside it FINISHED with correct output"
 
 # 3. Stopped: nothing left.

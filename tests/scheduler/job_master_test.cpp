@@ -136,6 +136,10 @@ class JobMasterTest : public ::testing::Test {
         .Times(AnyNumber())
         .WillRepeatedly(
             [this](const std::map<Resources, int>& wanted) { declared_.push_back(wanted); });
+    EXPECT_CALL(rm_, declareSoloRequirements(_))
+        .Times(AnyNumber())
+        .WillRepeatedly(
+            [this](const std::map<Resources, int>& wanted) { soloDeclared_.push_back(wanted); });
     EXPECT_CALL(rm_, placement(_)).Times(AnyNumber()).WillRepeatedly(Return(PlacementWait{}));
     EXPECT_CALL(rm_, setPartitionHolders(_))
         .Times(AnyNumber())
@@ -176,15 +180,16 @@ class JobMasterTest : public ::testing::Test {
   std::string outputDir() const { return (temp_.path() / "output").string(); }
 
   static Slot slotOn(const std::string& slotId, const std::string& taskManagerId,
-                     const Resources& profile) {
-    return Slot{slotId, taskManagerId, taskManagerId + ":9000", profile};
+                     const Resources& profile, bool solo = false) {
+    return Slot{slotId, taskManagerId, taskManagerId + ":9000", profile, "", solo};
   }
 
-  // Offers a slot the JobMaster must take; returns the attempt it deployed.
+  // Offers a slot the JobMaster must take (`solo`: a whole TaskManager kept
+  // for one task); returns the attempt it deployed.
   std::string offer(const std::string& slotId, const std::string& taskManagerId,
-                    const Resources& profile) {
+                    const Resources& profile, bool solo = false) {
     size_t before = deployed_.size();
-    EXPECT_TRUE(jm_->offerSlot(slotOn(slotId, taskManagerId, profile)))
+    EXPECT_TRUE(jm_->offerSlot(slotOn(slotId, taskManagerId, profile, solo)))
         << slotId << " on " << taskManagerId << " refused";
     if (deployed_.size() != before + 1) {
       ADD_FAILURE() << "offering " << slotId << " deployed " << deployed_.size() - before
@@ -266,6 +271,7 @@ class JobMasterTest : public ::testing::Test {
   std::unique_ptr<JobMaster> jm_;
 
   std::vector<std::map<Resources, int>> declared_;
+  std::vector<std::map<Resources, int>> soloDeclared_;
   std::vector<std::set<std::string>> holders_;
   std::vector<Deployed> deployed_;
   std::vector<Fetch> fetches_;
@@ -878,9 +884,15 @@ TEST_F(JobMasterTest, RunningTasksOfALostTaskManagerRunAgain) {
   EXPECT_CALL(observer_, onAttemptFailed("work[0]#1", HasSubstr("tm-1 lost"), true));
   lose("tm-1", "no heartbeat for 10000 ms");
   // Not counted as a failure; its slot is gone with the TM (not released).
+  // It runs again in a TaskManager of its own: an ordinary slot does not
+  // take it, a solo one does.
   EXPECT_EQ(jm_->status(), JobStatus::kRunning);
-  EXPECT_THAT(declared_.back(), ElementsAre(Pair(kSmall, 1)));
-  EXPECT_EQ(offer("slot-3", "tm-3", kSmall), "work[0]#2");
+  EXPECT_THAT(declared_.back(), IsEmpty());
+  EXPECT_THAT(soloDeclared_.back(), ElementsAre(Pair(kSmall, 1)));
+  EXPECT_FALSE(jm_->offerSlot(slotOn("slot-3", "tm-3", kSmall)));
+  EXPECT_EQ(offer("slot-4", "tm-4", kLarge, /*solo=*/true), "work[0]#2");
+  ASSERT_EQ(jm_->attemptReports().size(), 1u);
+  EXPECT_THAT(jm_->attemptReports()[0].note(), HasSubstr("TaskManager of its own"));
 
   // Late news of the lost attempt changes nothing.
   fail("work[0]#1", "tm-1", v1::EXIT_NONZERO, "killed");
@@ -896,7 +908,8 @@ TEST_F(JobMasterTest, ATaskThatLosesItsTaskManagerTooOftenFailsTheJob) {
   // work[0] takes its TaskManager down with it, attempt after attempt.
   for (int n = 1; n <= 3; ++n) {
     lose("tm-1" + std::string(n == 1 ? "" : "-" + std::to_string(n)), "exited on signal 9");
-    EXPECT_EQ(offer("slot-1" + std::to_string(n), "tm-1-" + std::to_string(n + 1), kSmall),
+    EXPECT_EQ(offer("slot-1" + std::to_string(n), "tm-1-" + std::to_string(n + 1), kSmall,
+                    /*solo=*/true),
               "work[0]#" + std::to_string(n + 1));
   }
   EXPECT_EQ(jm_->status(), JobStatus::kRunning);
@@ -1664,6 +1677,7 @@ TEST_F(JobMasterTest, WithSharedTaskManagersAFailedJobDropsItselfToo) {
   offer("slot-1", "tm-1", kSmall);
   offer("slot-2", "tm-2", kSmall);
   lose("tm-2", "gone");
+  EXPECT_THAT(soloDeclared_.back(), ElementsAre(Pair(kSmall, 1)));
   EXPECT_CALL(tms_, cancelTask("tm-1:9000", "job-1", "work[0]#1"));
   EXPECT_CALL(tms_, dropJob("tm-1:9000", "job-1"));
   EXPECT_CALL(rm_, releaseAll());

@@ -58,6 +58,8 @@ class MockResourceManagerGateway : public ResourceManagerGateway {
  public:
   MOCK_METHOD(void, declareRequirements, ((const std::map<Resources, int>& requirements)),
               (override));
+  MOCK_METHOD(void, declareSoloRequirements, ((const std::map<Resources, int>& requirements)),
+              (override));
   MOCK_METHOD(void, releaseSlot, (const std::string& slotId), (override));
   MOCK_METHOD(void, setPartitionHolders, (const std::set<std::string>& taskManagerIds), (override));
   MOCK_METHOD(void, reportUnreachable, (const std::string& taskManagerId, const std::string& why),

@@ -1414,5 +1414,66 @@ TEST_F(SessionResourceManagerTest, StartFailuresFailOnlyTheJobsThatWait) {
   loop_.runPending();
 }
 
+TEST_F(SessionResourceManagerTest, ASoloTaskGetsATaskManagerOfItsOwnAndNothingElseIsCutFromIt) {
+  createSession();
+  // "other" holds one slot of a TaskManager with room for two.
+  EXPECT_CALL(driver_, launchTaskManager("tm-1", TaskManagerSpecIs(res(2, 2048), copies(kTask, 2))));
+  other_->declareRequirements({{kTask, 2}});
+  loop_.runPending();
+  verifyDriver();
+  EXPECT_CALL(otherOwner_, offerSlot(Field(&Slot::taskManagerId, "tm-1")))
+      .WillOnce(Return(true))
+      .WillOnce(Return(false));
+  registerTaskManager("tm-1");
+  loop_.runPending();
+  Mock::VerifyAndClearExpectations(&otherOwner_);
+  other_->declareRequirements({});
+  // A solo task is not put in that room: a TaskManager is launched for it,
+  // and its slot is the whole of it, offered to the job that asked.
+  EXPECT_CALL(driver_, launchTaskManager("tm-2", TaskManagerSpecIs(kTask, copies(kTask, 1))));
+  job_->declareSoloRequirements({{kTask, 1}});
+  loop_.runPending();
+  verifyDriver();
+  EXPECT_CALL(owner_, offerSlot(AllOf(Field(&Slot::taskManagerId, "tm-2"),
+                                      Field(&Slot::profile, kTask), Field(&Slot::solo, true))))
+      .WillOnce(Return(true));
+  registerTaskManager("tm-2");
+  loop_.runPending();
+  Mock::VerifyAndClearExpectations(&owner_);
+  // Other demand goes to tm-1's room.
+  EXPECT_CALL(otherOwner_, offerSlot(Field(&Slot::taskManagerId, "tm-1"))).WillOnce(Return(true));
+  other_->declareRequirements({{kTask, 1}});
+  loop_.runPending();
+  Mock::VerifyAndClearExpectations(&otherOwner_);
+  // The solo slot free again: tm-2 is an ordinary TaskManager, no launch.
+  job_->releaseAll();
+  loop_.runPending();
+  rm_->removeJob("job");
+  StrictMock<MockSlotOwner> thirdOwner;
+  ResourceManagerGateway& third = rm_->addJob("third");
+  rm_->setSlotOwner("third", &thirdOwner);
+  EXPECT_CALL(thirdOwner, offerSlot(AllOf(Field(&Slot::taskManagerId, "tm-2"),
+                                          Field(&Slot::solo, false))))
+      .WillOnce(Return(true));
+  third.declareRequirements({{kTask, 1}});
+  loop_.runPending();
+  Mock::VerifyAndClearExpectations(&thirdOwner);
+}
+
+TEST_F(ResourceManagerTest, ASoloRequestIsWithdrawnWhenItsTaskNoLongerWantsIt) {
+  create();
+  EXPECT_CALL(driver_, launchTaskManager("tm-1", TaskManagerSpecIs(kTask, copies(kTask, 1))));
+  job_->declareSoloRequirements({{kTask, 1}});
+  loop_.runPending();
+  verifyDriver();
+  // Declared again: still one TaskManager for it.
+  job_->declareSoloRequirements({{kTask, 1}});
+  loop_.runPending();
+  verifyDriver();
+  EXPECT_CALL(driver_, releaseTaskManager("tm-1"));
+  job_->declareSoloRequirements({});
+  loop_.runPending();
+}
+
 }  // namespace
 }  // namespace tailor::scheduler
