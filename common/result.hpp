@@ -20,6 +20,7 @@ enum class ErrorCode {
   kFailedPrecondition,
   kInternal,
   kIo,
+  kUnauthenticated,  // the peer refused the caller's credentials (a job secret)
 };
 
 struct Error {

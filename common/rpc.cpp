@@ -1,5 +1,7 @@
 #include "common/rpc.hpp"
 
+#include <cctype>
+
 #include "common/metrics.hpp"
 
 namespace tailor::rpc {
@@ -29,13 +31,46 @@ void observeCalled(const std::string& service, const std::string& method, bool f
       .observe(metrics::secondsSince(start));
 }
 
+namespace {
+
+std::string& processSecret() {
+  static std::string secret;
+  return secret;
+}
+
+}  // namespace
+
+void setCallSecret(std::string secret) { processSecret() = std::move(secret); }
+
+const std::string& callSecret() { return processSecret(); }
+
+void addCallSecret(http::ClientRequest& request) {
+  if (!callSecret().empty()) request.headers.emplace_back(secret::kHeader, callSecret());
+}
+
+bool carriesSecret(const http::Request& request, const std::string& secret) {
+  if (secret.empty()) return true;
+  std::string lower = secret::kHeader;
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return secret::equal(request.header(lower), secret);
+}
+
+http::Response wrongSecretResponse(const std::string& what) {
+  return http::Response::text(
+      401, what + ": refused: the request does not carry this job's secret (" +
+               std::string(secret::kHeader) + "); only the job's own processes may call\n");
+}
+
 http::ClientRequest callRequest(const std::string& address, const std::string& service,
                                 const std::string& method,
-                                const google::protobuf::Message& request, Duration timeout) {
+                                const google::protobuf::Message& request, Duration timeout,
+                                const std::string& secret) {
   http::ClientRequest call;
   call.method = "POST";
   call.url = "http://" + address + methodPath(service, method);
   call.headers = {{"Content-Type", kContentType}, {"Accept", kContentType}};
+  const std::string& carried = secret.empty() ? callSecret() : secret;
+  if (!carried.empty()) call.headers.emplace_back(secret::kHeader, carried);
   call.body = request.SerializeAsString();
   call.timeout = timeout;
   return call;
@@ -67,6 +102,8 @@ int statusForError(const Error& error) {
       return 409;
     case ErrorCode::kUnavailable:
       return 503;
+    case ErrorCode::kUnauthenticated:
+      return 401;
     case ErrorCode::kIo:
     case ErrorCode::kInternal:
       return 500;
@@ -84,6 +121,8 @@ ErrorCode errorForStatus(int status) {
       return ErrorCode::kFailedPrecondition;
     case 503:
       return ErrorCode::kUnavailable;
+    case 401:
+      return ErrorCode::kUnauthenticated;
     default:
       return ErrorCode::kInternal;
   }

@@ -12,6 +12,7 @@
 
 #include "common/logging.hpp"
 #include "common/naming.hpp"
+#include "common/secret.hpp"
 #include "common/task_log.hpp"
 #include "common/usage_history.hpp"
 
@@ -20,6 +21,9 @@ namespace tailor::dispatcher {
 namespace fs = std::filesystem;
 
 namespace {
+
+// The state store value holding the key job secrets derive from.
+constexpr const char* kSecretKeyValue = "secret-key";
 
 // The last lines of a log, for a failure message (only its end is read).
 std::string logTail(const std::string& path, std::int64_t bytes) {
@@ -104,6 +108,18 @@ const Dispatcher::Job* Dispatcher::find(const std::string& id) const {
   return it == jobs_.end() ? nullptr : &it->second;
 }
 
+std::string Dispatcher::jobSecret(const std::string& jobId) const {
+  auto job = jobs_.find(jobId);
+  if (job != jobs_.end() && !job->second.record.session().empty()) {
+    return sessionSecret(job->second.record.session());
+  }
+  return config_.secretKey.empty() ? "" : secret::derive(config_.secretKey, "job/" + jobId);
+}
+
+std::string Dispatcher::sessionSecret(const std::string& name) const {
+  return config_.secretKey.empty() ? "" : secret::derive(config_.secretKey, "session/" + name);
+}
+
 std::string Dispatcher::outputDirFor(const v1::JobRecord& record) const {
   if (!record.output_dir().empty()) return record.output_dir();
   if (!record.report().output().empty()) return record.report().output();
@@ -113,6 +129,18 @@ std::string Dispatcher::outputDirFor(const v1::JobRecord& record) const {
 
 Status Dispatcher::recover() {
   auto log = logger("dispatcher");
+  if (config_.secretKey.empty()) {
+    // Kept in the state store, so that this Dispatcher after a restart, and
+    // whichever leads next, reaches the processes of the jobs started before.
+    auto key = store_.getValue(kSecretKeyValue);
+    if (!key.ok()) return key.error().withContext("the key job secrets derive from");
+    if (key->empty()) {
+      *key = secret::random();
+      Status saved = store_.putValue(kSecretKeyValue, *key);
+      if (!saved.ok()) return saved.error().withContext("the key job secrets derive from");
+    }
+    config_.secretKey = *key;
+  }
   Status sessions = recoverSessions();
   if (!sessions.ok()) return sessions;
   std::vector<std::string> problems;
@@ -357,6 +385,7 @@ void Dispatcher::launch(Job& job) {
   request.dispatcherAddress = address_;
   request.haStore = store_.jobManagerStore(job.record.id());
   request.dispatcherLeaders = config_.dispatcherLeaders;
+  request.secret = jobSecret(job.record.id());
   auto started = launcher_.launch(request);
   v1::JobManagerAttempt& record = *job.record.mutable_attempts(attempt - 1);
   double launchedAt = record.launched_at();

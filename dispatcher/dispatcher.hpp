@@ -50,6 +50,10 @@ struct DispatcherConfig {
   std::string dispatcherLeaders;
   // A session asked to stop that has not exited after this long is killed.
   Duration sessionStopGrace{30000};
+  // The key each job's and session's secret derives from (docs/security.md,
+  // "Job secrets"); empty: recover() takes the state store's, made there
+  // the first time.
+  std::string secretKey;
 };
 
 class Dispatcher {
@@ -64,6 +68,11 @@ class Dispatcher {
   // that were running are adopted (not started twice). Then starts launching.
   // Call once, after setAddress().
   Status recover();
+
+  // The secret the processes of job `jobId` hold: its session's for a job of
+  // a session. Empty without DispatcherConfig::secretKey.
+  std::string jobSecret(const std::string& jobId) const;
+  std::string sessionSecret(const std::string& name) const;
 
   // host:port where JobManagers reach this Dispatcher's RPC.
   void setAddress(std::string address) { address_ = std::move(address); }

@@ -99,6 +99,7 @@ Result<v1::SessionView> Dispatcher::startSession(const v1::StartSessionRequest& 
   launch.sessionDir = store_.sessionDir(name);
   launch.dispatcherAddress = address_;
   launch.dispatcherLeaders = config_.dispatcherLeaders;
+  launch.secret = sessionSecret(name);
   auto launched = launcher_.launchSession(launch);
   jobManager = started.record.mutable_view()->mutable_jobmanager();
   if (!launched.ok()) {
@@ -181,6 +182,7 @@ Result<v1::SessionView> Dispatcher::stopSession(const std::string& name) {
   } else if (!view->address().empty() && sessionGateway_ != nullptr) {
     v1::SessionStopRequest request;
     request.set_reason("stopped by the user");
+    request.set_session(name);
     sessionGateway_->stop(view->address(), request,
                           [name](Result<v1::SessionStopResponse> answer) {
                             if (!answer.ok()) {

@@ -9,7 +9,7 @@ void RpcJobManagerGateway::getStatus(const std::string& address, const std::stri
   v1::GetJobStatusRequest request;
   request.set_job_id(jobId);
   client_.call<v1::ReportJobStatusRequest>(address, "JobManager", "GetJobStatus", request,
-                                           std::move(done), Duration(5000));
+                                           std::move(done), Duration(5000), secretOf_(jobId));
 }
 
 void RpcJobManagerGateway::locateTask(const std::string& address, const std::string& jobId,
@@ -20,14 +20,15 @@ void RpcJobManagerGateway::locateTask(const std::string& address, const std::str
   request.set_stage(stage);
   request.set_index(index);
   client_.call<v1::LocateTaskResponse>(address, "JobManager", "LocateTask", request,
-                                       std::move(done), Duration(5000));
+                                       std::move(done), Duration(5000), secretOf_(jobId));
 }
 
 void RpcJobManagerGateway::readTaskLog(
     const std::string& address, const v1::ReadTaskLogRequest& request,
     std::function<void(Result<v1::ReadTaskLogResponse>)> done) {
   client_.call<v1::ReadTaskLogResponse>(address, "TaskManager", "ReadTaskLog", request,
-                                        std::move(done), Duration(10000));
+                                        std::move(done), Duration(10000),
+                                        secretOf_(request.job_id()));
 }
 
 }  // namespace tailor::dispatcher

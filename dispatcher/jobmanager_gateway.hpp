@@ -47,7 +47,11 @@ class JobManagerGateway {
 
 class RpcJobManagerGateway : public JobManagerGateway {
  public:
-  explicit RpcJobManagerGateway(rpc::Client& client) : client_(client) {}
+  // `secretOf(jobId)`: what a call about that job carries (the secret its
+  // processes hold; docs/security.md).
+  using SecretOf = std::function<std::string(const std::string& jobId)>;
+  RpcJobManagerGateway(rpc::Client& client, SecretOf secretOf)
+      : client_(client), secretOf_(std::move(secretOf)) {}
   void getStatus(const std::string& address, const std::string& jobId,
                  StatusCallback done) override;
   void locateTask(const std::string& address, const std::string& jobId, const std::string& stage,
@@ -57,6 +61,7 @@ class RpcJobManagerGateway : public JobManagerGateway {
 
  private:
   rpc::Client& client_;
+  SecretOf secretOf_;
 };
 
 }  // namespace tailor::dispatcher

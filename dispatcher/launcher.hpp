@@ -29,6 +29,9 @@ struct JobManagerLaunch {
   std::string haStore;
   // zk://... where Dispatchers elect their leader (--dispatcher-leaders), or empty.
   std::string dispatcherLeaders;
+  // The job's secret, put in the JobManager's environment
+  // (secret::kEnvironmentVariable), never on its command line; empty: none.
+  std::string secret;
 };
 
 // What a session's JobManager attempt needs.
@@ -39,6 +42,7 @@ struct SessionLaunch {
   std::string sessionDir;  // the session's folder for logs and work files
   std::string dispatcherAddress;
   std::string dispatcherLeaders;
+  std::string secret;  // as JobManagerLaunch::secret, the session's
 };
 
 // The flags of `tailor-jobmanager` that say how a session runs (--session

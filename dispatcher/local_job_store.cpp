@@ -108,6 +108,9 @@ Status LocalJobStore::putValue(const std::string& key, const std::string& value)
   std::error_code ec;
   fs::create_directories(root_ + "/values", ec);
   if (ec) return makeError(ErrorCode::kIo, "cannot create '{}/values': {}", root_, ec.message());
+  // Values include the key job secrets derive from: the owner's only.
+  fs::permissions(root_ + "/values", fs::perms::owner_all, fs::perm_options::replace, ec);
+  if (ec) return makeError(ErrorCode::kIo, "cannot restrict '{}/values': {}", root_, ec.message());
   return writeFileAtomically(root_ + "/values/" + key, value);
 }
 

@@ -10,6 +10,7 @@
 #include "common/file_chunk.hpp"
 #include "common/logging.hpp"
 #include "common/naming.hpp"
+#include "common/secret.hpp"
 #include "common/subprocess.hpp"
 
 namespace tailor::dispatcher {
@@ -113,9 +114,14 @@ std::vector<std::string> LocalLauncher::commandLine(const SessionLaunch& launch)
 
 Result<v1::JobManagerAttempt> LocalLauncher::spawn(const Key& key, std::vector<std::string> argv,
                                                    const std::string& workDir,
-                                                   const std::string& console) {
+                                                   const std::string& console,
+                                                   const std::string& secret) {
   SpawnOptions options;
   options.argv = std::move(argv);
+  if (!secret.empty()) {
+    options.env = currentEnvironment();
+    options.env[secret::kEnvironmentVariable] = secret;
+  }
   options.workDir = workDir;
   options.stdoutFile = console;
   options.stderrFile = console;
@@ -133,7 +139,8 @@ Result<v1::JobManagerAttempt> LocalLauncher::spawn(const Key& key, std::vector<s
 
 Result<v1::JobManagerAttempt> LocalLauncher::launch(const JobManagerLaunch& launch) {
   return spawn({Kind::kJob, launch.jobId, launch.attempt}, commandLine(launch), launch.jobDir,
-               launch.jobDir + "/jobmanager-" + std::to_string(launch.attempt) + ".out");
+               launch.jobDir + "/jobmanager-" + std::to_string(launch.attempt) + ".out",
+               launch.secret);
 }
 
 Result<v1::JobManagerAttempt> LocalLauncher::launchSession(const SessionLaunch& launch) {
@@ -144,7 +151,8 @@ Result<v1::JobManagerAttempt> LocalLauncher::launchSession(const SessionLaunch& 
   }
   return spawn({Kind::kSession, launch.name, launch.attempt}, commandLine(launch),
                launch.sessionDir,
-               launch.sessionDir + "/jobmanager-" + std::to_string(launch.attempt) + ".out");
+               launch.sessionDir + "/jobmanager-" + std::to_string(launch.attempt) + ".out",
+               launch.secret);
 }
 
 void LocalLauncher::adopt(const std::string& jobId, const v1::JobManagerAttempt& attempt) {

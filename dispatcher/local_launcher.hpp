@@ -61,9 +61,11 @@ class LocalLauncher : public JobManagerLauncher {
     bool child = false;  // ours: reaped with waitpid
   };
 
-  // Starts `argv` with its output in `console`, watched as `key`.
+  // Starts `argv` with its output in `console`, watched as `key`, with
+  // `secret` in its environment (none when empty).
   Result<v1::JobManagerAttempt> spawn(const Key& key, std::vector<std::string> argv,
-                                      const std::string& workDir, const std::string& console);
+                                      const std::string& workDir, const std::string& console,
+                                      const std::string& secret);
   void stopWatched(const Key& key, bool force);
   // True when /proc says the adopted `pid` still runs the JobManager of `key`.
   bool stillRuns(pid_t pid, const Key& key) const;

@@ -165,9 +165,11 @@ int main(int argc, char** argv) {
   dispatcher::Dispatcher core(loop, **store, launcher, config);
   http::CurlHttpClient jobManagerCalls(loop, 2);
   rpc::Client rpcClient(jobManagerCalls);
-  dispatcher::RpcJobManagerGateway jobManagers(rpcClient);
+  auto jobSecretOf = [&core](const std::string& jobId) { return core.jobSecret(jobId); };
+  dispatcher::RpcJobManagerGateway jobManagers(rpcClient, jobSecretOf);
   core.setJobManagerGateway(&jobManagers);
-  dispatcher::RpcSessionGateway sessionCalls(rpcClient);
+  dispatcher::RpcSessionGateway sessionCalls(
+      rpcClient, jobSecretOf, [&core](const std::string& name) { return core.sessionSecret(name); });
   core.setSessionGateway(&sessionCalls);
 
   http::Server server(loop, flags.bind, static_cast<std::uint16_t>(flags.port));

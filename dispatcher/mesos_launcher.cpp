@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "common/logging.hpp"
+#include "common/secret.hpp"
 #include "common/subprocess.hpp"
 
 namespace tailor::dispatcher {
@@ -320,6 +321,12 @@ v1mesos::TaskInfo MesosLauncher::makeTask(const std::string& taskId, const v1mes
     binary->set_extract(true);
   }
   command->set_shell(true);
+  const std::string& secret = attempt.session ? attempt.sessionLaunch.secret : launch.secret;
+  if (!secret.empty()) {
+    auto* variable = command->mutable_environment()->add_variables();
+    variable->set_name(secret::kEnvironmentVariable);
+    variable->set_value(secret);
+  }
   if (attempt.session) {
     command->set_value(commandLine(attempt.sessionLaunch, offer.hostname(), port));
   } else {

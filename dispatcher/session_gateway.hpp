@@ -41,7 +41,13 @@ class SessionGateway {
 
 class RpcSessionGateway : public SessionGateway {
  public:
-  explicit RpcSessionGateway(rpc::Client& client) : client_(client) {}
+  // What calls carry (docs/security.md): `jobSecretOf(jobId)` for calls
+  // about a job (its session's secret), `sessionSecretOf(name)` for Stop.
+  using SecretOf = std::function<std::string(const std::string&)>;
+  RpcSessionGateway(rpc::Client& client, SecretOf jobSecretOf, SecretOf sessionSecretOf)
+      : client_(client),
+        jobSecretOf_(std::move(jobSecretOf)),
+        sessionSecretOf_(std::move(sessionSecretOf)) {}
   void submitJob(const std::string& address, const v1::SessionSubmitJobRequest& request,
                  std::function<void(Result<v1::SessionSubmitJobResponse>)> done) override;
   void cancelJob(const std::string& address, const v1::SessionCancelJobRequest& request,
@@ -51,6 +57,8 @@ class RpcSessionGateway : public SessionGateway {
 
  private:
   rpc::Client& client_;
+  SecretOf jobSecretOf_;
+  SecretOf sessionSecretOf_;
 };
 
 }  // namespace tailor::dispatcher

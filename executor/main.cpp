@@ -15,6 +15,7 @@
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
 #include "common/rpc.hpp"
+#include "common/secret.hpp"
 #include "common/version.hpp"
 #include "executor/mesos_executor.hpp"
 #include "executor/task_manager.hpp"
@@ -97,6 +98,14 @@ int main(int argc, char** argv) {
     std::cerr << "tailor-taskmanager: --mesos-content-type: expected protobuf or json\n";
     return 2;
   }
+  // The job's secret, from the JobManager that started this process; out of
+  // the environment at once, so that tasks do not inherit it.
+  std::string jobSecret = secret::takeFromEnvironment();
+  if (jobSecret.empty()) {
+    std::cerr << "tailor-taskmanager: no job secret in " << secret::kEnvironmentVariable
+              << "; a TaskManager is started by its JobManager, which sets it\n";
+    return 2;
+  }
   // Under Mesos the agent starts this process as a custom executor.
   bool underMesos = std::getenv("MESOS_AGENT_ENDPOINT") != nullptr;
   std::optional<tailor::mesos::ExecutorEnvironment> mesosEnv;
@@ -116,6 +125,8 @@ int main(int argc, char** argv) {
   http::CurlHttpClient agentClient(loop, 1);  // one worker: updates go in order
   http::Server httpServer(loop, bind, static_cast<std::uint16_t>(port));
   rpc::Server rpcServer(httpServer);
+  rpc::setCallSecret(jobSecret);
+  rpcServer.requireSecret(jobSecret);
   metrics::serveMetrics(httpServer);
   rpc::Client rpcClient(httpClient);
   auto exitProcess = [&](int code) {

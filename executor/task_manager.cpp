@@ -56,7 +56,7 @@ void TaskManager::addRoutes(rpc::Server& rpcServer) {
       "TaskManager", "ReadTaskLog", [this](const v1::ReadTaskLogRequest& r) {
         return readTaskLog(r);
       });
-  http::servePartitions(server_, config_.workDir + "/partitions");
+  http::servePartitions(server_, config_.workDir + "/partitions", rpc::callSecret());
 }
 
 Result<v1::CancelTaskResponse> TaskManager::cancelTask(const v1::CancelTaskRequest& request) {
@@ -202,6 +202,11 @@ void TaskManager::tryRegister() {
         }
         if (response.ok()) {
           shutdown("registration refused: " + response->reason(), 1);
+          return;
+        }
+        if (response.error().code == ErrorCode::kUnauthenticated) {
+          // Another job's JobManager, or a wrong secret: trying again cannot help.
+          shutdown("registration refused: " + response.error().message, 1);
           return;
         }
         if (loop_.now() - startedAt_ > config_.registrationTimeout) {

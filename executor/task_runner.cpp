@@ -13,6 +13,7 @@
 #include <fstream>
 
 #include "common/http/client.hpp"
+#include "common/rpc.hpp"
 #include "common/http/partition_route.hpp"
 #include "common/naming.hpp"
 #include "common/subprocess.hpp"
@@ -260,6 +261,7 @@ v1::TaskStateUpdate TaskRunner::run() {
     }
     http::ClientRequest request;
     request.url = "http://" + input.address() + "/partitions/" + input.partition_path();
+    rpc::addCallSecret(request);
     request.outputFile = taskDir + "/input-" + std::to_string(i);
     request.timeout = Duration(600000);
     request.abort = &cancelled_;

@@ -12,6 +12,8 @@
 #include "common/metrics.hpp"
 #include "common/process_launcher.hpp"
 #include "common/rpc.hpp"
+#include "common/secret.hpp"
+#include "common/rpc.hpp"
 #include "mesos/agent_files.hpp"
 #include "mesos/master_detector.hpp"
 #include "mesos/scheduler_connection.hpp"
@@ -125,6 +127,13 @@ Status JobManagerRuntime::build(Settings settings) {
       loop_, *httpClient_, options.mesos.principal, options.mesosSecret);
   httpServer_ = std::make_unique<http::Server>(loop_, options.bindAddress, options.rpcPort);
   rpcServer_ = std::make_unique<rpc::Server>(*httpServer_);
+  // The job's secret (docs/security.md): from the Dispatcher that started
+  // this process, else a fresh one; every call in or out carries it.
+  jobSecret_ = secret::takeFromEnvironment();
+  if (jobSecret_.empty()) jobSecret_ = secret::random();
+  rpc::setCallSecret(jobSecret_);
+  rpcServer_->requireSecret(jobSecret_);
+  options.mesos.jobSecret = jobSecret_;
   metrics::serveMetrics(*httpServer_);
   rpcClient_ = std::make_unique<rpc::Client>(*httpClient_);
   launcher_ = std::make_unique<ChildProcessLauncher>(loop_);
@@ -161,6 +170,7 @@ Status JobManagerRuntime::build(Settings settings) {
     driverConfig.logDir = settings.logDir.empty() ? options.workDir + "/logs" : settings.logDir;
     driverConfig.logLevel = options.logLevel;
     driverConfig.taskManagerArgs = options.mesos.taskManagerArgs;
+    driverConfig.jobSecret = jobSecret_;
     auto made = std::make_unique<LocalDriver>(loop_, *launcher_, driverConfig);
     localDriver_ = made.get();
     driver_ = std::move(made);

@@ -124,6 +124,8 @@ class JobManagerRuntime {
 
   http::Server& httpServer() { return *httpServer_; }
   rpc::Server& rpcServer() { return *rpcServer_; }
+  // The secret the job's processes present to each other (docs/security.md).
+  const std::string& jobSecret() const { return jobSecret_; }
   RpcTaskManagerGateway& taskManagers() { return *taskManagers_; }
   ResourceManager& resourceManager() { return *resourceManager_; }
   ResourceManagerDriver& driver() { return *driver_; }
@@ -155,6 +157,7 @@ class JobManagerRuntime {
   AsioEventLoop& loop_;
   JobManagerOptions options_;
   std::string address_;
+  std::string jobSecret_;
   bool driverShutDown_ = false;
   // Destroyed in reverse order: the ResourceManager before its driver, the
   // driver before the clients and servers it uses.

@@ -214,7 +214,7 @@ Result<v1::JobReport> runPerJob(PerJobOptions options, RunObservers observers) {
       "JobManager", "LocateTask",
       [&](const v1::LocateTaskRequest& r) { return jobMaster.locateTask(r.stage(), r.index()); });
   // Partitions moved off TaskManagers to make room (docs/sizing.md).
-  http::servePartitions(runtime.httpServer(), jmConfig.partitionDir);
+  http::servePartitions(runtime.httpServer(), jmConfig.partitionDir, runtime.jobSecret());
   if (observers.addRoutes) observers.addRoutes(rpcServer);
   auto listening = runtime.listen();
   if (!listening.ok()) return listening.error();

@@ -95,7 +95,8 @@ void Session::addRoutes() {
   server.handle<v1::LocateTaskRequest, v1::LocateTaskResponse>(
       "JobManager", "LocateTask", [this](const v1::LocateTaskRequest& r) { return locateTask(r); });
   // Partitions moved off TaskManagers to make room, each job's under its id.
-  http::servePartitions(runtime_.httpServer(), config_.workDir + "/partitions");
+  http::servePartitions(runtime_.httpServer(), config_.workDir + "/partitions",
+                        runtime_.jobSecret());
 }
 
 Result<v1::JobSpec> Session::prepareJob(const v1::SessionSubmitJobRequest& request,

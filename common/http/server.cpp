@@ -4,6 +4,8 @@
 #include "common/asio_event_loop.hpp"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -48,6 +50,21 @@ struct Route {
   std::string prefix;
   Handler handler;
 };
+
+// Opens the file a response sends: `filePath` as it is, or beneath
+// `fileRoot` with nothing that leaves it. -1 when it cannot be opened.
+int openResponseFile(const Response& response) {
+  if (response.fileRoot.empty()) return ::open(response.filePath.c_str(), O_RDONLY | O_CLOEXEC);
+  int root = ::open(response.fileRoot.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return -1;
+  struct open_how how {};
+  how.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  int fd = static_cast<int>(::syscall(SYS_openat2, root, response.filePath.c_str(), &how,
+                                      sizeof how));
+  ::close(root);
+  return fd;
+}
 
 }  // namespace
 
@@ -257,12 +274,14 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   void writeHead(Response response) {
     std::optional<std::uint64_t> length;
     if (!response.stream && !response.filePath.empty()) {
+      int fd = openResponseFile(response);
       struct stat info {};
-      if (::stat(response.filePath.c_str(), &info) == 0 && S_ISREG(info.st_mode)) {
+      if (fd >= 0 && ::fstat(fd, &info) == 0 && S_ISREG(info.st_mode)) {
         length = static_cast<std::uint64_t>(info.st_size);
       } else {
         response = Response::text(404, "no such file\n");
       }
+      if (fd >= 0) ::close(fd);
     }
     if (!response.stream && !length) length = response.body.size();
     auto message = std::make_shared<bhttp::response<bhttp::empty_body>>(
@@ -283,7 +302,7 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   // Files (partitions, artifacts) go out with sendfile(2): the kernel copies
   // from the page cache to the socket, with no reads into user space.
   void writeFile(Response response) {
-    int fd = ::open(response.filePath.c_str(), O_RDONLY | O_CLOEXEC);
+    int fd = openResponseFile(response);
     struct stat info {};
     if (fd < 0 || ::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
       if (fd >= 0) ::close(fd);

@@ -59,6 +59,11 @@ struct Response {
   std::string body;
   // When set, the file's bytes are sent instead of `body` (404 if missing).
   std::string filePath;
+  // When set, `filePath` is relative to this folder and opened beneath it
+  // only: a path that climbs out (`..`, absolute) or passes a symbolic link
+  // anywhere on the way is answered 404 (openat2's RESOLVE_BENEATH and
+  // RESOLVE_NO_SYMLINKS).
+  std::string fileRoot;
   std::vector<std::pair<std::string, std::string>> headers;
   // When set, the head is sent with chunked encoding and this is called with
   // the writer for the body; `body` and `filePath` are ignored.

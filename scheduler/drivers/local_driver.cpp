@@ -7,6 +7,8 @@
 
 #include "common/file_chunk.hpp"
 #include "common/logging.hpp"
+#include "common/secret.hpp"
+#include "common/subprocess.hpp"
 
 namespace tailor::scheduler {
 
@@ -85,6 +87,10 @@ void LocalDriver::launchQueued() {
     options.argv.insert(options.argv.end(), config_.taskManagerArgs.begin(),
                         config_.taskManagerArgs.end());
     options.stderrFile = config_.logDir + "/" + id + ".stderr";
+    if (!config_.jobSecret.empty()) {
+      options.env = currentEnvironment();
+      options.env[secret::kEnvironmentVariable] = config_.jobSecret;
+    }
     auto pid = launcher_.launch(options, [this, id = id](int status) {
       auto it = running_.find(id);
       if (it == running_.end()) return;

@@ -30,6 +30,9 @@ struct LocalDriverConfig {
   Duration killGrace{5000};        // SIGTERM, then SIGKILL after this
   // More flags for every TaskManager (high availability, docs/ha.md).
   std::vector<std::string> taskManagerArgs = {};
+  // The job's secret, given to each TaskManager in its environment
+  // (secret::kEnvironmentVariable), never on its command line.
+  std::string jobSecret = {};
 };
 
 class LocalDriver : public ResourceManagerDriver {

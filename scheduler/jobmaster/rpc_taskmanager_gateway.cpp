@@ -41,6 +41,7 @@ void RpcTaskManagerGateway::fetchPartition(const std::string& address, const std
                                            const std::string& destination, Done done) {
   http::ClientRequest request;
   request.url = "http://" + address + "/partitions/" + path;
+  rpc::addCallSecret(request);
   request.outputFile = destination;
   request.timeout = Duration(600000);
   std::string url = request.url;

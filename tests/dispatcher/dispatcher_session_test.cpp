@@ -13,6 +13,7 @@
 #include "common/http/client.hpp"
 #include "common/http/server.hpp"
 #include "common/rpc.hpp"
+#include "common/secret.hpp"
 #include "dispatcher/dispatcher.hpp"
 #include "dispatcher/rest_api.hpp"
 #include "tests/common/manual_event_loop.hpp"
@@ -659,7 +660,10 @@ TEST_F(DispatcherSessionTest, ASessionGoneWhileTheDispatcherWasDownFailsWithItsJ
 
 class FakeSession {
  public:
-  explicit FakeSession(AsioEventLoop& loop) : http_(loop, "127.0.0.1", 0), rpc_(http_) {
+  // Answers only calls that carry `secret`, as a session's JobManager does.
+  FakeSession(AsioEventLoop& loop, const std::string& secret)
+      : http_(loop, "127.0.0.1", 0), rpc_(http_) {
+    rpc_.requireSecret(secret);
     rpc_.handle<v1::SessionSubmitJobRequest, v1::SessionSubmitJobResponse>(
         "Session", "SubmitJob",
         [this](const v1::SessionSubmitJobRequest& request)
@@ -693,14 +697,23 @@ TEST(DispatcherSessionRpcTest, AJobHandedToASessionOverRpcFinishesOnItsReports) 
   StrictMock<MockLauncher> launcher;
   EXPECT_CALL(launcher, setExitCallback(_));
   EXPECT_CALL(launcher, name()).WillRepeatedly(Return("local"));
-  EXPECT_CALL(launcher, launchSession(_)).WillOnce(Return(sessionProcess(5000)));
-  FakeSession session(loop);
+  // It is started with its secret (in its environment, by the launcher).
+  EXPECT_CALL(launcher, launchSession(Field(&SessionLaunch::secret,
+                                            secret::derive("the dispatcher's key", "session/etl"))))
+      .WillOnce(Return(sessionProcess(5000)));
+  // The session's JobManager holds the secret derived from the Dispatcher's
+  // key: the Dispatcher's calls must carry it.
+  DispatcherConfig config = sessionConfig();
+  config.secretKey = "the dispatcher's key";
+  FakeSession session(loop, secret::derive(config.secretKey, "session/etl"));
   const std::string address = session.start();
   ASSERT_FALSE(address.empty());
   http::CurlHttpClient client(loop, 1);
   rpc::Client rpcClient(client);
-  RpcSessionGateway gateway(rpcClient);
-  Dispatcher dispatcher(loop, store, launcher, sessionConfig());
+  Dispatcher dispatcher(loop, store, launcher, config);
+  RpcSessionGateway gateway(
+      rpcClient, [&](const std::string& id) { return dispatcher.jobSecret(id); },
+      [&](const std::string& name) { return dispatcher.sessionSecret(name); });
   dispatcher.setAddress(kAddress);
   dispatcher.setSessionGateway(&gateway);
   ASSERT_TRUE(dispatcher.recover().ok());

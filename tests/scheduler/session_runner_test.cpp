@@ -15,6 +15,7 @@
 
 #include "common/http/client.hpp"
 #include "common/rpc.hpp"
+#include "common/secret.hpp"
 #include "scheduler/session_flags.hpp"
 #include "tailor/v1/rpc.pb.h"
 #include "tailor/v1/session.pb.h"
@@ -81,6 +82,9 @@ class SessionRunnerTest : public ::testing::Test {
     std::promise<std::string> listening;
     auto address = listening.get_future();
     options.listening = [&listening](const std::string& at) { listening.set_value(at); };
+    // The session's secret, as a Dispatcher gives it; the runtime makes it
+    // this process's call secret, which the calls below carry.
+    ::setenv(secret::kEnvironmentVariable, "the session's secret", 1);
     session_ = std::thread([this, options] { result_ = runSession(options); });
     ASSERT_EQ(address.wait_for(std::chrono::seconds(10)), std::future_status::ready);
     address_ = address.get();
@@ -92,6 +96,7 @@ class SessionRunnerTest : public ::testing::Test {
       (void)call<v1::SessionStopResponse>("Stop", stop);
       session_.join();
     }
+    rpc::setCallSecret("");
   }
 
   // One RPC to the session; an error for a failed call or an error answer.
@@ -104,6 +109,7 @@ class SessionRunnerTest : public ::testing::Test {
     call.headers = {{"Content-Type", rpc::kContentType}, {"Accept", rpc::kContentType}};
     call.body = request.SerializeAsString();
     call.timeout = Duration(10000);
+    rpc::addCallSecret(call);
     auto answer = http::performBlocking(call);
     if (!answer.ok()) return answer.error();
     if (answer->status / 100 != 2) {
@@ -216,6 +222,20 @@ TEST_F(SessionRunnerTest, JobsShareTaskManagersAreCancelledAloneAndStopEndsTheSe
   ASSERT_TRUE(stopped.ok());
   session_.join();
   EXPECT_TRUE(result_.ok());
+}
+
+TEST_F(SessionRunnerTest, CallsWithoutTheSessionsSecretAreRefused) {
+  for (const std::string& secret : {std::string(), std::string("another session's secret")}) {
+    http::ClientRequest call;
+    call.method = "POST";
+    call.url = "http://" + address_ + rpc::methodPath("Session", "GetStatus");
+    if (!secret.empty()) call.headers.emplace_back(secret::kHeader, secret);
+    call.body = v1::SessionStatusRequest().SerializeAsString();
+    auto answer = http::performBlocking(call);
+    ASSERT_TRUE(answer.ok()) << answer.error().message;
+    EXPECT_EQ(answer->status, 401) << secret;
+  }
+  EXPECT_TRUE(call<v1::SessionStatus>("GetStatus", v1::SessionStatusRequest()).ok());
 }
 
 TEST_F(SessionRunnerTest, RefusesBadSpecsUnsafePathsDuplicatesAndJobsWhileStopping) {

@@ -1,6 +1,7 @@
 #include "scheduler/drivers/mesos/mesos_driver.hpp"
 
 #include "common/logging.hpp"
+#include "common/secret.hpp"
 
 namespace tailor::scheduler::mesos {
 
@@ -233,6 +234,11 @@ v1::TaskInfo MesosDriver::makeTask(const std::string& taskId, const v1::Offer& o
     entry->set_executable(uri.find(".tar") == std::string::npos &&
                           uri.find(".tgz") == std::string::npos);
     if (config_.executorCache) entry->set_cache(true);
+  }
+  if (!config_.jobSecret.empty()) {
+    auto* variable = command->mutable_environment()->add_variables();
+    variable->set_name(secret::kEnvironmentVariable);
+    variable->set_value(config_.jobSecret);
   }
   std::string host = offer.hostname();
   std::string bind = tailor::mesos::bindAddressFor(host);

@@ -68,6 +68,9 @@ struct MesosDriverConfig {
   // More flags for every TaskManager (high availability: where to find the
   // job's next JobManager, how long to wait for it).
   std::vector<std::string> taskManagerArgs;
+  // The job's secret, given to each TaskManager in its environment
+  // (secret::kEnvironmentVariable), never on its command line.
+  std::string jobSecret;
   // What the fetcher downloads for each executor; paths on the leading
   // Dispatcher are resolved at each launch (setLeadingDispatcher), paths on
   // this JobManager against resourceManagerAddress.
