@@ -68,9 +68,12 @@ std::optional<Identity> Authenticator::authenticate(const std::string& authoriza
   auto presented = parseAuthorization(authorizationHeader);
   if (!presented.ok()) return std::nullopt;
   switch (presented->kind) {
-    case Presented::Kind::kNone: return std::nullopt;
-    case Presented::Kind::kBasic: return verifyBasic(presented->user, presented->secret);
-    case Presented::Kind::kToken: return verifyToken(presented->secret);
+    case Presented::Kind::kNone:
+      return std::nullopt;
+    case Presented::Kind::kBasic:
+      return verifyBasic(presented->user, presented->secret);
+    case Presented::Kind::kToken:
+      return verifyToken(presented->secret);
   }
   return std::nullopt;
 }

@@ -20,7 +20,7 @@ namespace tailor::auth {
 struct Presented {
   enum class Kind { kNone, kBasic, kToken };
   Kind kind = Kind::kNone;
-  std::string user;  // kBasic
+  std::string user;    // kBasic
   std::string secret;  // kBasic: the password; kToken: the token
 };
 

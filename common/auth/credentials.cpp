@@ -30,9 +30,12 @@ std::vector<std::string> words(const std::string& line) {
 
 const char* toString(Role role) {
   switch (role) {
-    case Role::kRead: return "read";
-    case Role::kSubmit: return "submit";
-    case Role::kAdmin: return "admin";
+    case Role::kRead:
+      return "read";
+    case Role::kSubmit:
+      return "submit";
+    case Role::kAdmin:
+      return "admin";
   }
   return "read";
 }
@@ -96,8 +99,8 @@ Result<std::vector<Credential>> parseCredentials(const std::string& text,
 Result<std::vector<Credential>> loadCredentials(const std::string& path) {
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) {
-    return makeError(ErrorCode::kInvalidArgument, "credentials file '{}': cannot read it: {}",
-                     path, std::strerror(errno));
+    return makeError(ErrorCode::kInvalidArgument, "credentials file '{}': cannot read it: {}", path,
+                     std::strerror(errno));
   }
   if (!S_ISREG(info.st_mode)) {
     return makeError(ErrorCode::kInvalidArgument,

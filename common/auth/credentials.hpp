@@ -29,7 +29,7 @@ struct Credential {
   std::string name;  // unique over users and tokens
   Role role = Role::kRead;
   PasswordVerifier password;  // kUser
-  std::string tokenDigest;  // kToken: SHA-256 of the token, raw bytes
+  std::string tokenDigest;    // kToken: SHA-256 of the token, raw bytes
 };
 
 // The text of a credentials file. Errors read "FILE:LINE: problem (expected

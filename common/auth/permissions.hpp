@@ -11,10 +11,10 @@ namespace tailor::auth {
 
 // What a request does.
 enum class Action {
-  kView,  // GET jobs, sessions, their logs and reports, the overview
+  kView,         // GET jobs, sessions, their logs and reports, the overview
   kViewCluster,  // GET /metrics and /v1/metrics/targets
-  kSubmit,  // POST /v1/jobs, POST /v1/sessions
-  kChange,  // cancel a job, stop a session
+  kSubmit,       // POST /v1/jobs, POST /v1/sessions
+  kChange,       // cancel a job, stop a session
 };
 
 struct Access {

@@ -14,8 +14,7 @@ namespace tailor::auth {
 
 namespace {
 
-constexpr std::string_view kPasswordForm =
-    "pbkdf2-sha256$<iterations>$<salt base64>$<hash base64>";
+constexpr std::string_view kPasswordForm = "pbkdf2-sha256$<iterations>$<salt base64>$<hash base64>";
 constexpr std::string_view kTokenForm = "sha256$<64 hex digits: the SHA-256 of the token>";
 
 int hexDigit(char c) {
@@ -78,8 +77,8 @@ Result<PasswordVerifier> parsePasswordVerifier(std::string_view text) {
   size_t start = 0;
   while (true) {
     size_t dollar = text.find('$', start);
-    parts.push_back(text.substr(start, dollar == std::string_view::npos ? std::string_view::npos
-                                                                         : dollar - start));
+    parts.push_back(text.substr(
+        start, dollar == std::string_view::npos ? std::string_view::npos : dollar - start));
     if (dollar == std::string_view::npos) break;
     start = dollar + 1;
   }
