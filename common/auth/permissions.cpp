@@ -11,7 +11,8 @@ Access decide(Role role, Action action) {
       if (role == Role::kRead) return Access{true, false, ""};
       return Access{false, false, "role read or admin"};
     case Action::kSubmit:
-      if (role == Role::kSubmit) return Access{true, false, ""};
+      // Into its own sessions only.
+      if (role == Role::kSubmit) return Access{true, true, ""};
       return Access{false, false, "role submit or admin"};
     case Action::kChange:
       if (role == Role::kSubmit) return Access{true, true, ""};

@@ -26,8 +26,8 @@ struct Access {
   std::string needed;
 };
 
-// read: every kView and kViewCluster; submit: kSubmit, and kView and kChange
-// of its own; admin: everything.
+// read: every kView and kViewCluster; submit: kSubmit (into its own
+// sessions), and kView and kChange of its own; admin: everything.
 Access decide(Role role, Action action);
 
 }  // namespace tailor::auth

@@ -277,7 +277,8 @@ TEST(AuthPermissionsTest, ReadSeesEverythingAndChangesNothing) {
 }
 
 TEST(AuthPermissionsTest, SubmitActsOnlyOnItsOwnAndSeesNoMetrics) {
-  EXPECT_TRUE(decide(Role::kSubmit, Action::kSubmit).allowed);
+  auto submit = decide(Role::kSubmit, Action::kSubmit);
+  EXPECT_TRUE(submit.allowed && submit.ownOnly);  // into its own sessions
   auto view = decide(Role::kSubmit, Action::kView);
   EXPECT_TRUE(view.allowed && view.ownOnly);
   auto change = decide(Role::kSubmit, Action::kChange);
