@@ -120,7 +120,14 @@ Result<std::vector<Credential>> loadCredentials(const std::string& path) {
   }
   std::stringstream text;
   text << in.rdbuf();
-  return parseCredentials(text.str(), path);
+  auto parsed = parseCredentials(text.str(), path);
+  if (parsed.ok() && parsed->empty()) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "credentials file '{}' has no user or token (expected {}; "
+                     "tailor auth hash-password and tailor auth new-token make the last field)",
+                     path, kForms);
+  }
+  return parsed;
 }
 
 }  // namespace tailor::auth

@@ -39,7 +39,9 @@ Result<std::vector<Credential>> parseCredentials(const std::string& text,
 
 // Reads and parses the file at `path`. Refused unless it is a regular file
 // that neither its group nor others may read or write (mode & 0077 == 0);
-// the message names the file, its mode and `chmod 600`.
+// the message names the file, its mode and `chmod 600`. A file without any
+// user or token is refused too (authentication on, nobody let in is a
+// mistake, not a configuration).
 Result<std::vector<Credential>> loadCredentials(const std::string& path);
 
 }  // namespace tailor::auth

@@ -167,6 +167,16 @@ TEST(AuthCredentialsTest, RefusesAFileOthersMayReadOrWrite) {
   EXPECT_TRUE(loadCredentials(path).ok());
 }
 
+TEST(AuthCredentialsTest, RefusesAFileWithoutEntries) {
+  test::TempDir dir;
+  std::string path = dir.path() / "creds";
+  std::ofstream(path) << "# nobody yet\n\n";
+  ASSERT_EQ(::chmod(path.c_str(), 0600), 0);
+  auto loaded = loadCredentials(path);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_THAT(loaded.error().message, HasSubstr("credentials file '" + path + "' has no user or token"));
+}
+
 TEST(AuthCredentialsTest, RefusesAFolderAndAMissingFile) {
   test::TempDir dir;
   ::chmod(dir.path().c_str(), 0700);
