@@ -153,6 +153,9 @@ std::vector<std::string> environmentArguments(const po::options_description& opt
       continue;
     }
     std::string flag = flagOfVariable(name);
+    // An empty TAILOR_AUTH_FILE turns authentication off (a packaged app's
+    // variable cannot be removed with `tailor marathon deploy --env`).
+    if (flag == "auth-file" && value.empty()) continue;
     if (flag == "help" || flag == "version" || options.find_nothrow(flag, false) == nullptr) {
       unknown->push_back(name);
       continue;
