@@ -1,5 +1,7 @@
 #include "common/auth/authenticator.hpp"
 
+#include <cctype>
+
 #include "common/base64.hpp"
 
 namespace tailor::auth {

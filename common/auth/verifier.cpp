@@ -6,6 +6,7 @@
 #include <openssl/sha.h>
 
 #include <charconv>
+#include <cstdlib>
 #include <vector>
 
 #include "common/base64.hpp"

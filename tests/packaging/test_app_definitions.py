@@ -217,6 +217,8 @@ class OptionMappingTest(unittest.TestCase):
             "mesos.master": lambda app, v: self.assertEqual(env(app)["TAILOR_MESOS_MASTER"], v),
             "mesos.failover_timeout": lambda app, v: self.assertEqual(env(app)["TAILOR_MESOS_FAILOVER_TIMEOUT"], v),
             "jobs.max_running": lambda app, v: self.assertEqual(env(app)["TAILOR_MAX_RUNNING_JOBS"], str(v)),
+            "jobs.max_queued_per_user": lambda app, v: self.assertEqual(
+                env(app)["TAILOR_MAX_QUEUED_JOBS_PER_USER"], str(v)),
             "jobs.max_upload_size": lambda app, v: self.assertEqual(env(app)["TAILOR_MAX_UPLOAD_SIZE"], v),
             "jobmanager.cpus": lambda app, v: self.assertIn(f"cpus={v},", env(app)["TAILOR_JOBMANAGER_RESOURCES"]),
             "jobmanager.mem": lambda app, v: self.assertTrue(env(app)["TAILOR_JOBMANAGER_RESOURCES"].endswith(f",mem={v}")),
@@ -253,7 +255,7 @@ class OptionMappingTest(unittest.TestCase):
                         "secret_name": "tailor/secret", "vip": False, "request_buffering": False,
                         "log_level": "debug"},
             "mesos": {"master": "m1.invalid:5050,m2.invalid:5050", "failover_timeout": "12hrs"},
-            "jobs": {"max_running": 9, "max_upload_size": "1GiB"},
+            "jobs": {"max_running": 9, "max_queued_per_user": 12, "max_upload_size": "1GiB"},
             "jobmanager": {"cpus": 1.5, "mem": 1024, "max_attempts": 5, "timeout": "1m"},
             "taskmanager": {"sizing": "fixed", "idle_timeout": "500ms", "max_slots": 2, "spread": 16,
                             "max_size": "cpus=16,mem=64GiB"},
