@@ -4,10 +4,12 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <random>
 #include <thread>
 
 #include "common/asio_event_loop.hpp"
+#include "common/base64.hpp"
 #include "common/http/client.hpp"
 #include "common/zookeeper/election.hpp"
 #include "common/zookeeper/session.hpp"
@@ -37,12 +39,71 @@ std::string originOf(const std::string& url) {
 
 }  // namespace
 
+namespace {
+
+// The first line of the file `variable` names, without its line end.
+Result<std::string> firstLineOf(const char* variable, const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line)) {
+    return makeError(ErrorCode::kInvalidArgument, "{}: cannot read a line from '{}'", variable,
+                     path);
+  }
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.empty()) {
+    return makeError(ErrorCode::kInvalidArgument, "{}: the first line of '{}' is empty",
+                     variable, path);
+  }
+  return line;
+}
+
+}  // namespace
+
+Result<std::string> authorizationFromEnvironment(
+    const std::function<const char*(const char*)>& lookUp) {
+  auto get = [&](const char* name) -> std::string {
+    const char* value = lookUp(name);
+    return value == nullptr ? "" : value;
+  };
+  std::string token = get("TAILOR_TOKEN");
+  if (token.empty() && !get("TAILOR_TOKEN_FILE").empty()) {
+    auto read = firstLineOf("TAILOR_TOKEN_FILE", get("TAILOR_TOKEN_FILE"));
+    if (!read.ok()) return read.error();
+    token = std::move(*read);
+  }
+  if (!token.empty()) return "Bearer " + token;
+  std::string user = get("TAILOR_USER");
+  std::string password = get("TAILOR_PASSWORD");
+  if (password.empty() && !get("TAILOR_PASSWORD_FILE").empty()) {
+    auto read = firstLineOf("TAILOR_PASSWORD_FILE", get("TAILOR_PASSWORD_FILE"));
+    if (!read.ok()) return read.error();
+    password = std::move(*read);
+  }
+  if (user.empty() && password.empty()) return std::string();
+  if (user.empty() || user.find(':') != std::string::npos) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "TAILOR_USER: expected a user name without ':' with TAILOR_PASSWORD or "
+                     "TAILOR_PASSWORD_FILE");
+  }
+  if (password.empty()) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "TAILOR_USER is set but neither TAILOR_PASSWORD nor TAILOR_PASSWORD_FILE");
+  }
+  return "Basic " + base64Encode(user + ":" + password);
+}
+
 std::string newSubmissionId() {
   std::random_device random;
   return fmt::format("cli-{:08x}{:08x}{:08x}", random(), random(), random());
 }
 
 DispatcherClient::DispatcherClient(std::string where, Duration retryFor) : retryFor_(retryFor) {
+  auto authorization = authorizationFromEnvironment([](const char* name) { return std::getenv(name); });
+  if (authorization.ok()) {
+    authorization_ = std::move(*authorization);
+  } else {
+    credentialsProblem_ = authorization.error().message;
+  }
   if (zookeeper::isZooKeeperUrl(where)) {
     zooKeeper_ = std::move(where);
     return;
@@ -79,11 +140,17 @@ template <typename T>
 ApiResult<T> DispatcherClient::call(const std::string& method, const std::string& path,
                                     const std::string& body) {
   ApiResult<T> result;
+  if (!credentialsProblem_.empty()) {
+    result.failure.httpStatus = 400;  // refused here, not unreachable
+    result.failure.message = "credentials: " + credentialsProblem_;
+    return result;
+  }
   http::ClientRequest request;
   request.method = method;
   request.body = body;
   request.headers = {{"Accept", "application/json"}};
   if (!body.empty()) request.headers.emplace_back("Content-Type", "application/json");
+  if (!authorization_.empty()) request.headers.emplace_back("Authorization", authorization_);
   request.timeout = Duration(60000);
   // With several Dispatchers, one that does not answer or stands by is not
   // the end: try again until one leads or retryFor has passed.
@@ -136,6 +203,15 @@ ApiResult<T> DispatcherClient::call(const std::string& method, const std::string
       result.failure.message = error.message();
     } else {
       result.failure.message = fmt::format("HTTP {}: {}", response->status, response->body);
+    }
+    if (response->status == 401) {
+      result.failure.message += authorization_.empty()
+                                    ? std::string(" (no credentials sent: ") + kCredentialsHint + ")"
+                                    : std::string(" (the credentials sent were refused; ") +
+                                          kCredentialsHint + ")";
+    } else if (response->status == 403) {
+      result.failure.message +=
+          std::string(" (for another identity, ") + kCredentialsHint + ")";
     }
     return result;
   }

@@ -4,6 +4,7 @@
 // method, JSON in and out through the protobuf messages of
 // proto/tailor/v1/dispatcher.proto.
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +17,19 @@
 #include "tailor/v1/session.pb.h"
 
 namespace tailor::cli {
+
+// The Authorization header's value the CLI sends, from the environment
+// (`lookUp` reads a variable, nullptr when unset): TAILOR_TOKEN or the first
+// line of TAILOR_TOKEN_FILE as a Bearer token, else TAILOR_USER with
+// TAILOR_PASSWORD or the first line of TAILOR_PASSWORD_FILE as Basic; "" when
+// none is set. An error names the variable (never the secret).
+Result<std::string> authorizationFromEnvironment(
+    const std::function<const char*(const char*)>& lookUp);
+
+// What to set, for the message of a 401 or 403.
+inline constexpr const char* kCredentialsHint =
+    "set TAILOR_TOKEN or TAILOR_TOKEN_FILE, or TAILOR_USER with TAILOR_PASSWORD or "
+    "TAILOR_PASSWORD_FILE";
 
 // An answer the Dispatcher gave, or why there was none.
 struct ApiFailure {
@@ -39,7 +53,9 @@ struct ApiResult {
 // has passed; a standby's 307 is followed to the leader.
 class DispatcherClient {
  public:
-  // A URL is http://HOST:PORT (a bare HOST:PORT gets http://).
+  // A URL is http://HOST:PORT (a bare HOST:PORT gets http://). Credentials
+  // come from the environment (authorizationFromEnvironment); a problem with
+  // them fails every call with its message.
   explicit DispatcherClient(std::string where, Duration retryFor = Duration(30000));
 
   ApiResult<v1::SubmitJobResponse> submit(const v1::SubmitJobRequest& request);
@@ -73,6 +89,8 @@ class DispatcherClient {
   std::size_t next_ = 0;
   Duration retryFor_;
   std::string base_;
+  std::string authorization_;  // the header's value; "" sends none
+  std::string credentialsProblem_;
 };
 
 // A fresh submission id for SubmitJobRequest.submission_id.

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "cli/command_line.hpp"
+#include "cli/auth_commands.hpp"
 #include "cli/marathon_commands.hpp"
 #include "cli/progress.hpp"
 #include "cli/run_ui.hpp"
@@ -48,8 +49,12 @@ commands:
   marathon status     the Dispatcher's Marathon app: tasks, health, address
   marathon remove     remove the app and tear down its Mesos framework
 
+  auth hash-password  read a password on stdin, print its verifier for --auth-file
+  auth new-token      print a fresh token and its verifier for --auth-file
+
 The Dispatcher commands talk to --dispatcher URL, else $TAILOR_DISPATCHER,
-else http://127.0.0.1:8080.
+else http://127.0.0.1:8080, with credentials from TAILOR_TOKEN or
+TAILOR_TOKEN_FILE, else TAILOR_USER with TAILOR_PASSWORD or TAILOR_PASSWORD_FILE.
 
 `tailor <command> --help` lists a command's options; `tailor --version`
 prints the version.
@@ -226,6 +231,7 @@ int main(int argc, char** argv) {
   if (command == "run") return run(argc - 1, argv + 1);
   if (command == "validate") return validate(argc - 1, argv + 1);
   if (command == "marathon") return cli::runMarathonCommand(argc - 1, argv + 1);
+  if (command == "auth") return cli::runAuthCommand(argc - 1, argv + 1);
   if (auto code = cli::runRemoteCommand(command, argc - 1, argv + 1)) return *code;
   std::cerr << "tailor: unknown command '" << command << "'\n" << kUsage;
   return 2;

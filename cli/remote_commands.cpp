@@ -331,16 +331,17 @@ int list(int argc, char** argv) {
     std::cout << jobs.json;
     return 0;
   }
-  std::printf("%-44s %-10s %8s %5s  %-19s  %-12s  %s\n", "ID", "STATE", "PRIORITY", "QUEUE",
-              "SUBMITTED", "SESSION", "ERROR");
+  std::printf("%-44s %-10s %8s %5s  %-19s  %-12s  %-12s  %s\n", "ID", "STATE", "PRIORITY",
+              "QUEUE", "SUBMITTED", "SESSION", "OWNER", "ERROR");
   for (const auto& job : jobs.value->jobs()) {
     std::string error = job.error().substr(0, job.error().find('\n'));
     if (error.size() > 60) error = error.substr(0, 57) + "...";
-    std::printf("%-44s %-10s %8d %5s  %-19s  %-12s  %s\n", job.id().c_str(),
+    std::printf("%-44s %-10s %8d %5s  %-19s  %-12s  %-12s  %s\n", job.id().c_str(),
                 stateName(job.state()).c_str(), job.priority(),
                 job.queue_position() > 0 ? std::to_string(job.queue_position()).c_str() : "-",
                 formatTime(job.submitted_at()).c_str(),
-                job.session().empty() ? "-" : job.session().c_str(), error.c_str());
+                job.session().empty() ? "-" : job.session().c_str(),
+                job.owner().empty() ? "-" : job.owner().c_str(), error.c_str());
   }
   int shown = jobs.value->jobs_size();
   if (jobs.value->total() > offset + shown) {
@@ -368,6 +369,7 @@ void printJob(const v1::JobView& job) {
               stateName(job.state()).c_str());
   if (job.queue_position() > 0) std::printf("  queue position %d\n", job.queue_position());
   if (!job.session().empty()) std::printf("  session %s\n", job.session().c_str());
+  if (!job.owner().empty()) std::printf("  owner %s\n", job.owner().c_str());
   std::printf("  submitted %s, started %s, ended %s, priority %d, JobManager attempts %d\n",
               formatTime(job.submitted_at()).c_str(), formatTime(job.started_at()).c_str(),
               formatTime(job.finished_at()).c_str(), job.priority(), job.attempt());
@@ -500,6 +502,7 @@ std::string sessionStateName(v1::SessionState state) {
 
 void printSession(const v1::SessionView& session) {
   std::printf("session %s: %s\n", session.name().c_str(), sessionStateName(session.state()).c_str());
+  if (!session.owner().empty()) std::printf("  owner %s\n", session.owner().c_str());
   const auto& options = session.options();
   std::printf("  started %s, stopped %s, idle timeout %s, min resources %s, sizing %s\n",
               formatTime(session.started_at()).c_str(), formatTime(session.stopped_at()).c_str(),

@@ -198,7 +198,34 @@ Status Dispatcher::recover() {
   return Status();
 }
 
-Result<v1::SubmitJobResponse> Dispatcher::submit(const v1::SubmitJobRequest& request) {
+Status Dispatcher::checkQueueLimit(const v1::SubmitJobRequest& request,
+                                   const std::string& owner) const {
+  if (!request.submission_id().empty() && bySubmission_.count(request.submission_id()) != 0) {
+    return Status();  // answered with the job it made
+  }
+  int queued = 0;
+  for (const auto& [id, job] : jobs_) {
+    if (job.record.state() == v1::QUEUED && job.record.owner() == owner) ++queued;
+  }
+  if (queued < config_.maxQueuedJobsPerUser) return Status();
+  return makeError(ErrorCode::kFailedPrecondition,
+                   "{} already has {} jobs queued, the limit (--max-queued-jobs-per-user {}); "
+                   "submit again once some have started",
+                   owner.empty() ? std::string("this Dispatcher") : "user " + owner, queued,
+                   config_.maxQueuedJobsPerUser);
+}
+
+Status Dispatcher::checkJobOwner(const std::string& id,
+                                 const std::optional<std::string>& owner) const {
+  const Job* job = find(id);
+  if (job == nullptr || (owner && job->record.owner() != *owner)) {
+    return makeError(ErrorCode::kNotFound, "no job with id '{}'", id);
+  }
+  return Status();
+}
+
+Result<v1::SubmitJobResponse> Dispatcher::submit(const v1::SubmitJobRequest& request,
+                                                 const Submitter& by) {
   static thread_local std::mt19937 random{std::random_device{}()};
   // The id first, so that the spec's base folder is known for validation.
   v1::JobRecord record;
@@ -213,7 +240,7 @@ Result<v1::SubmitJobResponse> Dispatcher::submit(const v1::SubmitJobRequest& req
     return submitted(known->second);
   }
   if (!request.session().empty()) {
-    Status takes = checkSessionTakesJobs(request.session());
+    Status takes = checkSessionTakesJobs(request.session(), by);
     if (!takes.ok()) return takes.error();
   }
   std::string id;
@@ -243,6 +270,7 @@ Result<v1::SubmitJobResponse> Dispatcher::submit(const v1::SubmitJobRequest& req
   record.set_submitted_at(loop_.wallSeconds());
   record.set_submission_id(request.submission_id());
   record.set_session(request.session());
+  record.set_owner(by.owner);
   *record.mutable_restart_strategy() =
       checked->spec.restart_strategy().type() != v1::RESTART_STRATEGY_TYPE_UNSPECIFIED
           ? checked->spec.restart_strategy()
@@ -790,6 +818,7 @@ v1::JobView Dispatcher::view(const Job& job, bool full) const {
   view.set_cancel_requested(record.cancel_requested());
   view.set_output(job.outputDir);
   view.set_session(record.session());
+  view.set_owner(record.owner());
   for (const auto& change : record.history()) {
     if (change.state() == v1::RUNNING && view.started_at() == 0) view.set_started_at(change.at());
     if (isEndState(change.state())) view.set_finished_at(change.at());
@@ -829,8 +858,8 @@ Result<v1::JobView> Dispatcher::job(const std::string& id) const {
   return view(*job, true);
 }
 
-v1::ListJobsResponse Dispatcher::list(std::optional<v1::JobState> state, int offset,
-                                      int limit) const {
+v1::ListJobsResponse Dispatcher::list(std::optional<v1::JobState> state, int offset, int limit,
+                                      const std::optional<std::string>& owner) const {
   v1::ListJobsResponse response;
   response.set_offset(offset);
   response.set_limit(limit);
@@ -839,6 +868,7 @@ v1::ListJobsResponse Dispatcher::list(std::optional<v1::JobState> state, int off
   for (const auto& [sequence, id] : bySequence_) {
     const Job& job = jobs_.at(id);
     if (state && job.record.state() != *state) continue;
+    if (owner && job.record.owner() != *owner) continue;
     if (matched >= offset && response.jobs_size() < limit) {
       auto item = view(job, false);
       if (job.record.state() == v1::QUEUED) item.set_queue_position(positions[id]);
@@ -850,7 +880,7 @@ v1::ListJobsResponse Dispatcher::list(std::optional<v1::JobState> state, int off
   return response;
 }
 
-v1::Overview Dispatcher::overview() const {
+v1::Overview Dispatcher::overview(const std::optional<std::string>& owner) const {
   v1::Overview overview;
   auto& counts = *overview.mutable_jobs();
   for (auto state : {v1::QUEUED, v1::LAUNCHING, v1::RUNNING, v1::FINISHED, v1::FAILED,
@@ -867,6 +897,7 @@ v1::Overview Dispatcher::overview() const {
     held->set_gpus(held->gpus() + tm.resources().gpus());
   };
   for (const auto& [id, job] : jobs_) {
+    if (owner && job.record.owner() != *owner) continue;
     counts[toString(job.record.state())]++;
     if (job.jobManagerAlive) overview.set_jobmanagers(overview.jobmanagers() + 1);
     // A session's TaskManagers are counted once, with the session below.
@@ -874,6 +905,7 @@ v1::Overview Dispatcher::overview() const {
     for (const auto& tm : job.record.taskmanagers()) addTaskManager(tm);
   }
   for (const auto& [name, session] : sessions_) {
+    if (owner && session.record.view().owner() != *owner) continue;
     if (session.alive) overview.set_jobmanagers(overview.jobmanagers() + 1);
     if (isEndState(session.record.view().state())) continue;
     for (const auto& tm : session.record.view().taskmanagers()) addTaskManager(tm);

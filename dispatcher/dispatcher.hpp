@@ -54,6 +54,17 @@ struct DispatcherConfig {
   // "Job secrets"); empty: recover() takes the state store's, made there
   // the first time.
   std::string secretKey;
+  // Jobs one owner may have QUEUED at once (--max-queued-jobs-per-user);
+  // without authentication every job has the owner "".
+  int maxQueuedJobsPerUser = 100;
+};
+
+// Who submits a job or starts a session (docs/security.md).
+struct Submitter {
+  std::string owner;  // the authenticated name; "" without authentication
+  // Only the owner's own sessions take its jobs; anyone else's answers as a
+  // session that does not exist.
+  bool ownSessionsOnly = false;
 };
 
 class Dispatcher {
@@ -91,19 +102,38 @@ class Dispatcher {
 
   // Checks, stores and queues a job. kInvalidArgument for a bad submission.
   // A submission id seen before answers with the job it made.
-  Result<v1::SubmitJobResponse> submit(const v1::SubmitJobRequest& request);
+  // The job's owner is `by.owner`, never anything in the request.
+  Result<v1::SubmitJobResponse> submit(const v1::SubmitJobRequest& request,
+                                       const Submitter& by = {});
+
+  // kFailedPrecondition naming the limit when `owner` already has
+  // maxQueuedJobsPerUser jobs QUEUED and `request` is not a submission sent
+  // again (its submission id known).
+  Status checkQueueLimit(const v1::SubmitJobRequest& request, const std::string& owner) const;
+
+  // kNotFound, with the message job() gives for an unknown id, when there is
+  // no such job or (`owner` given) its owner is someone else: a job of
+  // another user is answered as one that does not exist.
+  Status checkJobOwner(const std::string& id, const std::optional<std::string>& owner) const;
+
+  // The same for a session, with session()'s message.
+  Status checkSessionOwner(const std::string& name,
+                           const std::optional<std::string>& owner) const;
 
   // kNotFound for an unknown id.
   Result<v1::JobView> job(const std::string& id) const;
 
   // Jobs in submission order, optionally only those in `state`.
-  v1::ListJobsResponse list(std::optional<v1::JobState> state, int offset, int limit) const;
+  // With `owner`, only the jobs it owns.
+  v1::ListJobsResponse list(std::optional<v1::JobState> state, int offset, int limit,
+                            const std::optional<std::string>& owner = std::nullopt) const;
 
   // Cancels a job: at once when no JobManager runs for it, else by asking its
   // JobManager. kNotFound; kFailedPrecondition when it already ended.
   Result<v1::JobView> cancel(const std::string& id);
 
-  v1::Overview overview() const;
+  // With `owner`, only its jobs and sessions are counted.
+  v1::Overview overview(const std::optional<std::string>& owner = std::nullopt) const;
 
   // What Prometheus scrapes (GET /v1/metrics/targets): this Dispatcher, the
   // JobManagers of its running jobs and sessions, and their registered
@@ -157,10 +187,13 @@ class Dispatcher {
   // session's JobManager. kInvalidArgument naming the field;
   // kFailedPrecondition when a session of that name is not yet STOPPED or
   // FAILED. A start that fails answers the session FAILED with why.
-  Result<v1::SessionView> startSession(const v1::StartSessionRequest& request);
+  // Its owner is `owner` (the authenticated name, "" without authentication).
+  Result<v1::SessionView> startSession(const v1::StartSessionRequest& request,
+                                       const std::string& owner = "");
 
   // Sessions by name, each with its jobs.
-  v1::ListSessionsResponse sessions() const;
+  // With `owner`, only the sessions it started.
+  v1::ListSessionsResponse sessions(const std::optional<std::string>& owner = std::nullopt) const;
 
   // kNotFound for an unknown name.
   Result<v1::SessionView> session(const std::string& name) const;
@@ -223,7 +256,8 @@ class Dispatcher {
   const Session* findSession(const std::string& name) const;
   v1::SessionView sessionView(const Session& session) const;
   // Checks that `name` names a session that takes jobs now or soon.
-  Status checkSessionTakesJobs(const std::string& name) const;
+  // With `by.ownSessionsOnly`, someone else's session is answered as unknown.
+  Status checkSessionTakesJobs(const std::string& name, const Submitter& by) const;
   void persist(Session& session);
   // Moves the session to `state` (logged with `why`), written to the store.
   void transition(Session& session, v1::SessionState state, const std::string& why = "");

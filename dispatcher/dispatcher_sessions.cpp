@@ -47,9 +47,9 @@ void Dispatcher::transition(Session& session, v1::SessionState state, const std:
   persist(session);
 }
 
-Status Dispatcher::checkSessionTakesJobs(const std::string& name) const {
+Status Dispatcher::checkSessionTakesJobs(const std::string& name, const Submitter& by) const {
   const Session* session = findSession(name);
-  if (session == nullptr) {
+  if (session == nullptr || (by.ownSessionsOnly && session->record.view().owner() != by.owner)) {
     return makeError(ErrorCode::kNotFound,
                      "session: no session named '{}' (start it with POST /v1/sessions, "
                      "`tailor session start {}`)",
@@ -63,7 +63,8 @@ Status Dispatcher::checkSessionTakesJobs(const std::string& name) const {
   return Status();
 }
 
-Result<v1::SessionView> Dispatcher::startSession(const v1::StartSessionRequest& request) {
+Result<v1::SessionView> Dispatcher::startSession(const v1::StartSessionRequest& request,
+                                                 const std::string& owner) {
   Status checked = checkStartSession(request);
   if (!checked.ok()) return checked.error();
   const std::string& name = request.name();
@@ -84,6 +85,7 @@ Result<v1::SessionView> Dispatcher::startSession(const v1::StartSessionRequest& 
   view->set_state(v1::SESSION_STARTING);
   *view->mutable_options() = request.options();
   view->set_started_at(loop_.wallSeconds());
+  view->set_owner(owner);
   auto* jobManager = view->mutable_jobmanager();
   jobManager->set_attempt(attempt);
   jobManager->set_launcher(launcherName_);
@@ -151,10 +153,22 @@ v1::SessionView Dispatcher::sessionView(const Session& session) const {
   return view;
 }
 
-v1::ListSessionsResponse Dispatcher::sessions() const {
+v1::ListSessionsResponse Dispatcher::sessions(const std::optional<std::string>& owner) const {
   v1::ListSessionsResponse response;
-  for (const auto& [name, session] : sessions_) *response.add_sessions() = sessionView(session);
+  for (const auto& [name, session] : sessions_) {
+    if (owner && session.record.view().owner() != *owner) continue;
+    *response.add_sessions() = sessionView(session);
+  }
   return response;
+}
+
+Status Dispatcher::checkSessionOwner(const std::string& name,
+                                     const std::optional<std::string>& owner) const {
+  const Session* session = findSession(name);
+  if (session == nullptr || (owner && session->record.view().owner() != *owner)) {
+    return makeError(ErrorCode::kNotFound, "no session named '{}'", name);
+  }
+  return Status();
 }
 
 Result<v1::SessionView> Dispatcher::session(const std::string& name) const {

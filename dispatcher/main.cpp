@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "common/asio_event_loop.hpp"
+#include "common/auth/authenticator.hpp"
 #include "common/subprocess.hpp"
 #include "common/version.hpp"
 #include "common/http/server.hpp"
@@ -70,6 +71,13 @@ int main(int argc, char** argv) {
     std::ifstream in(flags.mesosSecretFile);
     if (!in) return fail("--mesos-secret-file: cannot read '" + flags.mesosSecretFile + "'");
     std::getline(in, secret);
+  }
+  // The REST API's credentials: a file that is not private is refused.
+  std::unique_ptr<auth::Authenticator> authenticator;
+  if (!flags.authFile.empty()) {
+    auto credentials = auth::loadCredentials(flags.authFile);
+    if (!credentials.ok()) return fail("--auth-file: " + credentials.error().message);
+    authenticator = std::make_unique<auth::Authenticator>(std::move(*credentials));
   }
   if (flags.jobManagerBinary.empty()) flags.jobManagerBinary = defaultJobManagerBinary();
   if (flags.artifactDir.empty()) {
@@ -157,6 +165,7 @@ int main(int argc, char** argv) {
 
   dispatcher::DispatcherConfig config;
   config.maxRunningJobs = flags.maxRunningJobs;
+  config.maxQueuedJobsPerUser = flags.maxQueuedJobsPerUser;
   config.restartStrategy = flags.restartStrategy;
   config.jobManagerTimeout = flags.jobManagerTimeout;
   if (flags.zooKeeper) {
@@ -177,6 +186,7 @@ int main(int argc, char** argv) {
   apiConfig.maxUploadBytes = flags.maxUploadBytes;
   apiConfig.artifactDir = flags.artifactDir;
   apiConfig.externalBasePath = flags.externalBasePath;
+  apiConfig.authenticator = authenticator.get();
   rpc::Server rpcServer(server);
   // Leadership among Dispatchers that share a ZooKeeper store. Without one,
   // this Dispatcher always leads.
@@ -277,6 +287,14 @@ int main(int argc, char** argv) {
     log->info("run by Marathon as {}: framework name '{}', advertised as {}:{}, links under '{}'",
               flags.marathonAppId, flags.frameworkName, flags.advertiseHost, *port,
               flags.externalBasePath);
+  }
+  if (authenticator) {
+    log->info("REST authentication on: {} users and tokens from {}", authenticator->size(),
+              flags.authFile);
+  } else {
+    log->warn("REST authentication is off (no --auth-file): anyone who reaches port {} may "
+              "submit and cancel jobs",
+              *port);
   }
   for (const auto& name : flags.unknownVariables) {
     log->warn("environment variable {} names no flag of tailor-dispatcher; ignored", name);

@@ -9,7 +9,10 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <variant>
 
+#include "common/auth/authenticator.hpp"
+#include "common/auth/permissions.hpp"
 #include "common/http/server.hpp"
 #include "dispatcher/dispatcher.hpp"
 
@@ -30,7 +33,29 @@ struct RestApiConfig {
   // A standby answers /v1 with 307 to the leader (503 without one), /ready
   // with 503, and /health as usual. Unset: this Dispatcher always leads.
   std::function<std::optional<std::string>()> standbyLeader;
+  // Checks every request's credentials (docs/security.md, "REST
+  // authentication"); null: authentication is off and every caller may do
+  // everything. Outlives the server.
+  auth::Authenticator* authenticator = nullptr;
 };
+
+// Who a request comes from, once its credentials are checked.
+struct Caller {
+  std::string name;  // "" without authentication
+  // Sees and changes only its own jobs and sessions (role submit).
+  bool ownOnly = false;
+  // The owner to filter by: the caller's name when ownOnly.
+  std::optional<std::string> onlyOwner() const {
+    return ownOnly ? std::optional<std::string>(name) : std::nullopt;
+  }
+};
+
+// Checks `request`'s credentials for `action`: the caller, or the answer
+// (401 UNAUTHENTICATED with WWW-Authenticate, 403 FORBIDDEN naming the
+// permission needed). Without an authenticator every request is a Caller
+// named "" that may do everything.
+std::variant<Caller, http::Response> authorize(auth::Authenticator* authenticator,
+                                               const http::Request& request, auth::Action action);
 
 // Adds the routes to `server` (before it starts).
 void addRestApi(http::Server& server, Dispatcher& dispatcher, const RestApiConfig& config);

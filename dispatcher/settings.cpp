@@ -27,6 +27,8 @@ struct RawFlags {
   std::string zkSessionTimeout = "10s";
   std::string launcher = "local";
   int maxRunningJobs = 4;
+  int maxQueuedJobsPerUser = 100;
+  std::string authFile;
   RestartFlags restart;
   std::string jobManagerTimeout = "30s";
   std::string maxUploadSize = "64MiB";
@@ -76,6 +78,13 @@ po::options_description describeFlags(RawFlags& flags) {
       "how JobManagers start: local (child processes) or mesos (Mesos tasks)")(
       "max-running-jobs", po::value(&flags.maxRunningJobs)->default_value(flags.maxRunningJobs),
       "jobs whose JobManager runs at once; the rest wait in the queue")(
+      "max-queued-jobs-per-user",
+      po::value(&flags.maxQueuedJobsPerUser)->default_value(flags.maxQueuedJobsPerUser),
+      "jobs one user may have QUEUED at once; more submissions are answered 429 (without "
+      "--auth-file all jobs count as one user's)")(
+      "auth-file", po::value(&flags.authFile),
+      "credentials file of the REST API's users and tokens (docs/security.md); readable by its "
+      "owner only. Without it the REST API takes requests from anyone")(
       "jobmanager-timeout",
       po::value(&flags.jobManagerTimeout)->default_value(flags.jobManagerTimeout),
       "a JobManager silent this long is taken as lost")(
@@ -144,6 +153,9 @@ std::vector<std::string> environmentArguments(const po::options_description& opt
       continue;
     }
     std::string flag = flagOfVariable(name);
+    // An empty TAILOR_AUTH_FILE turns authentication off (a packaged app's
+    // variable cannot be removed with `tailor marathon deploy --env`).
+    if (flag == "auth-file" && value.empty()) continue;
     if (flag == "help" || flag == "version" || options.find_nothrow(flag, false) == nullptr) {
       unknown->push_back(name);
       continue;
@@ -266,6 +278,9 @@ Result<DispatcherSettings> convert(const RawFlags& flags) {
     masters = std::move(*parsed);
   }
   if (flags.maxRunningJobs < 1) return invalid("--max-running-jobs: expected a number >= 1");
+  if (flags.maxQueuedJobsPerUser < 1) {
+    return invalid("--max-queued-jobs-per-user: expected a number >= 1");
+  }
   auto restart = resolveRestartFlags(flags.restart);
   if (!restart.ok()) return restart.error();
   auto silence = parseDuration(flags.jobManagerTimeout);
@@ -299,6 +314,8 @@ Result<DispatcherSettings> convert(const RawFlags& flags) {
   s.stateStore = flags.stateStore;
   s.launcher = flags.launcher;
   s.maxRunningJobs = flags.maxRunningJobs;
+  s.maxQueuedJobsPerUser = flags.maxQueuedJobsPerUser;
+  s.authFile = flags.authFile;
   s.restartStrategy = *restart;
   s.jobManagerTimeout = *silence;
   s.maxUploadBytes = static_cast<std::uint64_t>(*upload) << 20;

@@ -34,6 +34,8 @@ struct DispatcherSettings {
   std::string workDir = "tailor-work";  // with a zk:// store: jobs' local files and logs
   std::string launcher = "local";
   int maxRunningJobs = 4;
+  int maxQueuedJobsPerUser = 100;  // QUEUED jobs per owner (429 beyond)
+  std::string authFile = {};  // the REST API's credentials; empty: no authentication
   // For jobs whose spec has none (dispatcher/restart_flags.hpp).
   v1::RestartStrategy restartStrategy = legacyRestartStrategy(3, Duration(1000));
   Duration jobManagerTimeout = Duration(30000);

@@ -381,6 +381,61 @@ TEST_F(DispatcherTest, ASubmissionSentAgainIsAnsweredWithTheJobItMade) {
   EXPECT_THAT(bad.error().message, HasSubstr("submission_id: 'has space' is not a submission id"));
 }
 
+TEST_F(DispatcherTest, TheOwnerIsTheSubmitterAndOthersSeeNothingOfItsJobs) {
+  start(withRunning(1));
+  std::string alpha = launched("alpha");  // without authentication: owner ""
+  auto bobs = dispatcher_->submit(submission("beta"), Submitter{"bob", true});
+  ASSERT_TRUE(bobs.ok()) << bobs.error().message;
+  EXPECT_EQ(store_.record(bobs->id()).owner(), "bob");
+  EXPECT_EQ(view(bobs->id()).owner(), "bob");
+  EXPECT_EQ(view(alpha).owner(), "");
+
+  EXPECT_TRUE(dispatcher_->checkJobOwner(bobs->id(), std::string("bob")).ok());
+  EXPECT_TRUE(dispatcher_->checkJobOwner(bobs->id(), std::nullopt).ok());
+  Status hidden = dispatcher_->checkJobOwner(bobs->id(), std::string("alice"));
+  ASSERT_FALSE(hidden.ok());
+  Status unknown = dispatcher_->checkJobOwner("nothing-here", std::string("alice"));
+  ASSERT_FALSE(unknown.ok());
+  // Someone else's job reads exactly as one that does not exist.
+  EXPECT_EQ(hidden.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(hidden.error().message, "no job with id '" + bobs->id() + "'");
+  EXPECT_EQ(unknown.error().message, "no job with id 'nothing-here'");
+
+  auto bobsList = dispatcher_->list(std::nullopt, 0, 10, std::string("bob"));
+  ASSERT_EQ(bobsList.jobs_size(), 1);
+  EXPECT_EQ(bobsList.jobs(0).id(), bobs->id());
+  EXPECT_EQ(bobsList.total(), 1);
+  EXPECT_EQ(dispatcher_->list(std::nullopt, 0, 10, std::string("carol")).total(), 0);
+  EXPECT_EQ(dispatcher_->list(std::nullopt, 0, 10).total(), 2);
+  auto overview = dispatcher_->overview(std::string("bob"));
+  EXPECT_EQ(overview.jobs().at("QUEUED"), 1);
+  EXPECT_EQ(overview.jobs().at("LAUNCHING"), 0);
+  EXPECT_EQ(overview.jobmanagers(), 0);
+  EXPECT_EQ(dispatcher_->overview().jobs().at("LAUNCHING"), 1);
+}
+
+TEST_F(DispatcherTest, TheQueueLimitCountsEachOwnersQueuedJobs) {
+  DispatcherConfig config = withRunning(1);
+  config.maxQueuedJobsPerUser = 2;
+  start(config);
+  launched("alpha");  // running: does not count
+  auto request = submission("beta");
+  EXPECT_TRUE(dispatcher_->checkQueueLimit(request, "bob").ok());
+  request.set_submission_id("cli-b1");
+  ASSERT_TRUE(dispatcher_->submit(request, Submitter{"bob", true}).ok());
+  ASSERT_TRUE(dispatcher_->submit(submission("gamma"), Submitter{"bob", true}).ok());
+  Status full = dispatcher_->checkQueueLimit(submission("delta"), "bob");
+  ASSERT_FALSE(full.ok());
+  EXPECT_THAT(full.error().message,
+              HasSubstr("user bob already has 2 jobs queued, the limit "
+                        "(--max-queued-jobs-per-user 2)"));
+  // A submission sent again is answered with its job, not refused.
+  EXPECT_TRUE(dispatcher_->checkQueueLimit(request, "bob").ok());
+  // Another user has room of its own; without authentication all are "".
+  EXPECT_TRUE(dispatcher_->checkQueueLimit(submission("delta"), "alice").ok());
+  EXPECT_TRUE(dispatcher_->checkQueueLimit(submission("delta"), "").ok());
+}
+
 TEST_F(DispatcherTest, SubmitHonoursAnAbsoluteOutputFolderOnly) {
   start(withRunning(2));
   auto request = submission("alpha");

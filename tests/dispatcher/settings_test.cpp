@@ -104,6 +104,30 @@ TEST(DispatcherSettingsTest, TheCommandLineWinsOverTheEnvironmentWhichWinsOverMa
   EXPECT_EQ(fromEnv->frameworkName, "tailor-dev");
 }
 
+TEST(DispatcherSettingsTest, AuthenticationFromTheFlagOrTheEnvironmentAndOffWhenEmpty) {
+  Environment env = marathonTaskEnvironment();
+  auto off = loadDispatcherSettings({}, env);
+  ASSERT_TRUE(off.ok()) << off.error().message;
+  EXPECT_EQ(off->authFile, "");
+  EXPECT_EQ(off->maxQueuedJobsPerUser, 100);
+  env["TAILOR_AUTH_FILE"] = "credentials";
+  env["TAILOR_MAX_QUEUED_JOBS_PER_USER"] = "7";
+  auto on = loadDispatcherSettings({}, env);
+  ASSERT_TRUE(on.ok()) << on.error().message;
+  EXPECT_EQ(on->authFile, "credentials");
+  EXPECT_EQ(on->maxQueuedJobsPerUser, 7);
+  env["TAILOR_AUTH_FILE"] = "";
+  auto empty = loadDispatcherSettings({}, env);
+  ASSERT_TRUE(empty.ok()) << empty.error().message;
+  EXPECT_EQ(empty->authFile, "");
+  auto flag = loadDispatcherSettings({"--auth-file", "/etc/tailor/credentials"}, env);
+  ASSERT_TRUE(flag.ok()) << flag.error().message;
+  EXPECT_EQ(flag->authFile, "/etc/tailor/credentials");
+  auto zero = loadDispatcherSettings({"--max-queued-jobs-per-user", "0"}, env);
+  ASSERT_FALSE(zero.ok());
+  EXPECT_THAT(zero.error().message, HasSubstr("--max-queued-jobs-per-user: expected a number >= 1"));
+}
+
 TEST(DispatcherSettingsTest, UnderMarathonAStateStoreMustBeGiven) {
   Environment env = marathonTaskEnvironment();
   env.erase("TAILOR_STATE_STORE");

@@ -347,3 +347,19 @@ wait_job_state() {
 project_version() {
   sed -n 's/^project(tailor VERSION \([0-9][0-9.]*\) .*/\1/p' "$ROOT/CMakeLists.txt"
 }
+
+# packaged_app_credentials: the packaged apps authenticate by default
+# (docs/security.md): an admin user "e2e" with a fresh password. Sets
+# AUTH_CREDENTIALS_ENV (pass it to `tailor marathon deploy --env`), CURL_AUTH
+# (curl's -u argument) and exports TAILOR_USER and TAILOR_PASSWORD_FILE for
+# the CLI.
+packaged_app_credentials() {
+  local password="e2e-$RANDOM-$RANDOM-$RANDOM"
+  printf '%s\n' "$password" > "$TMP/e2e-password"
+  chmod 600 "$TMP/e2e-password"
+  local verifier
+  verifier="$("$BIN/tailor" auth hash-password --iterations 1000 < "$TMP/e2e-password")"
+  AUTH_CREDENTIALS_ENV="AUTH_CREDENTIALS=user e2e admin $verifier"
+  CURL_AUTH="e2e:$password"
+  export TAILOR_USER=e2e TAILOR_PASSWORD_FILE="$TMP/e2e-password"
+}

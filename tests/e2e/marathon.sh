@@ -22,12 +22,13 @@ tarball="$(ls "$TMP"/artifacts/tailor-*-linux-*.tar.gz)"
 start_fake fake
 start_fake_marathon
 unset TAILOR_DISPATCHER
+packaged_app_credentials
 
 # --- deploy -------------------------------------------------------------
 "$BIN/tailor" marathon deploy --tarball-url "file://$tarball" --mesos-master "$FAKE_ADDR" \
   --name tailor-e2e --app-id /e2e/tailor --timeout 120s \
   --env TAILOR_MESOS_REFUSE=1s --env TAILOR_JOBMANAGER_RESOURCES=cpus=0.2,mem=256 \
-  --env "TAILOR_JOBMANAGER_ARG=--taskmanager-idle-timeout 2s" \
+  --env "TAILOR_JOBMANAGER_ARG=--taskmanager-idle-timeout 2s" --env "$AUTH_CREDENTIALS_ENV" \
   --env APPLICATION_WEB_PROXY_BASE=/service/tailor-e2e > "$TMP/deploy.log" 2>&1 ||
   { cat "$TMP/deploy.log"; tail -30 "$TMP/marathon/fake-marathon.log"; fail "tailor marathon deploy failed"; }
 address="$(grep -o 'http://[0-9.]*:[0-9]*' "$TMP/deploy.log" | tail -1)"
@@ -50,10 +51,13 @@ expect_json "$TMP/state.json" '[.frameworks[] | select(.name == "tailor-e2e")] |
 # Links behind a proxy start with APPLICATION_WEB_PROXY_BASE.
 echo '{"spec": "name: tiny\nstages:\n  - name: s\n    parallelism: 1\n    resources: {cpus: 0.1, mem: 64MiB}\n    command: \"true\"\n    input: {files: [\"x\"]}\n", "spec_name": "tiny.yaml", "files": [{"path": "x", "content": "YQo="}]}' \
   > "$TMP/tiny.json"
-curl -s -D "$TMP/headers" -o /dev/null -H 'Content-Type: application/json' --data @"$TMP/tiny.json" "$address/v1/jobs"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$address/v1/jobs")" = 401 ] ||
+  fail "the packaged app answers /v1/jobs without credentials"
+curl -s -u "$CURL_AUTH" -D "$TMP/headers" -o /dev/null -H 'Content-Type: application/json' \
+  --data @"$TMP/tiny.json" "$address/v1/jobs"
 grep -qi '^Location: /service/tailor-e2e/v1/jobs/' "$TMP/headers" ||
   { cat "$TMP/headers"; fail "a submission's Location does not start with the proxy base path"; }
-pass "framework name from the app's label; links under APPLICATION_WEB_PROXY_BASE"
+pass "framework name from the app's label; links under APPLICATION_WEB_PROXY_BASE; 401 without credentials"
 
 # --- the wordcount through it -------------------------------------------
 submit_example_wordcount "through the Marathon-run Dispatcher"

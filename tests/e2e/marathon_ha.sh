@@ -40,12 +40,14 @@ start_fake_marathon
 unset TAILOR_DISPATCHER
 
 # --- deploy: two Dispatchers, one leads ------------------------------------
+packaged_app_credentials
 "$BIN/tailor" marathon deploy --app-file "$ROOT/packaging/marathon/tailor-dispatcher-ha.json" \
   --tarball-url "file://$tarball" --mesos-master "zk://$ZK/mesos" \
   --name tailor-e2e --app-id /e2e/tailor --timeout 120s \
   --env "TAILOR_STATE_STORE=zk://$ZK/tailor/tailor-e2e" --env TAILOR_ZK_SESSION_TIMEOUT=2s \
   --env TAILOR_MESOS_REFUSE=1s --env TAILOR_JOBMANAGER_RESOURCES=cpus=0.2,mem=256 \
-  --env "TAILOR_JOBMANAGER_ARG=--taskmanager-idle-timeout 2s" > "$TMP/deploy.log" 2>&1 ||
+  --env "TAILOR_JOBMANAGER_ARG=--taskmanager-idle-timeout 2s" --env "$AUTH_CREDENTIALS_ENV" \
+  > "$TMP/deploy.log" 2>&1 ||
   { cat "$TMP/deploy.log"; tail -30 "$TMP/marathon/fake-marathon.log"; fail "tailor marathon deploy failed"; }
 curl -s "$MARATHON/v2/apps/e2e/tailor" > "$TMP/app.json"
 expect_json "$TMP/app.json" '.app.instances == 2 and .app.tasksRunning == 2 and .app.tasksHealthy == 2' \
@@ -99,8 +101,11 @@ the_framework() {
 find_roles
 [ "$(status "$STANDBY" /health)" = 200 ] || fail "the standby is not healthy"
 [ "$(status "$LEADER" /health)" = 200 ] || fail "the leader is not healthy"
-location="$(curl -s -o /dev/null -w '%{redirect_url}' "$STANDBY/v1/jobs")"
-[ "$(status "$STANDBY" /v1/jobs)" = 307 ] && [ "$location" = "$LEADER/v1/jobs" ] ||
+# The standby checks credentials before it redirects.
+[ "$(status "$STANDBY" /v1/jobs)" = 401 ] || fail "the standby redirects a request without credentials"
+location="$(curl -s -u "$CURL_AUTH" -o /dev/null -w '%{redirect_url}' "$STANDBY/v1/jobs")"
+[ "$(curl -s -u "$CURL_AUTH" -o /dev/null -w '%{http_code}' "$STANDBY/v1/jobs")" = 307 ] &&
+  [ "$location" = "$LEADER/v1/jobs" ] ||
   fail "the standby does not send /v1/jobs to the leader (Location '$location')"
 grep -q "leading: this Dispatcher ($LEADER)" "$(sandbox "$LEADER_TASK")/stderr" ||
   fail "the leader's log does not say it leads"

@@ -3,6 +3,7 @@ checklist: the shared contract's fields, every package option reaching the
 app, the version in every file that names one, and (with the built binaries)
 that every TAILOR_* variable and JobManager flag is one the binaries take."""
 
+import hashlib
 import os
 import pathlib
 import re
@@ -72,7 +73,10 @@ class ContractTest(unittest.TestCase):
 
     def test_fetched_tarball(self):
         app = self.apps()["tailor-dispatcher.json"]
-        self.assertEqual(app["cmd"], "exec tailor-*/bin/tailor-dispatcher")
+        # The credentials file written from AUTH_CREDENTIALS, readable by the Dispatcher only.
+        self.assertEqual(app["cmd"], "(umask 077 && printf '%s\\n' \"$AUTH_CREDENTIALS\" > credentials) && exec env -u AUTH_CREDENTIALS tailor-*/bin/tailor-dispatcher")
+        self.assertEqual(app["env"]["TAILOR_AUTH_FILE"], "credentials")
+        self.assertEqual(app["env"]["AUTH_CREDENTIALS"], "")
         [fetch] = app["fetch"]
         self.assertEqual(fetch["uri"], f"{support.ARTIFACT_PLACEHOLDER}tailor/{VERSION}/{TARBALL}")
         self.assertIs(fetch["extract"], True)
@@ -85,7 +89,8 @@ class ContractTest(unittest.TestCase):
         self.assertEqual(docker["container"]["docker"]["image"], f"registry.example.invalid/tailor:{VERSION}")
         self.assertEqual(docker["container"]["volumes"], plain["container"]["volumes"])
         self.assertNotIn("fetch", docker)
-        self.assertEqual(docker["cmd"], 'cd "$MESOS_SANDBOX" && exec /opt/tailor/bin/tailor-dispatcher')
+        self.assertEqual(docker["cmd"], 'cd "$MESOS_SANDBOX" && (umask 077 && printf \'%s\\n\' "$AUTH_CREDENTIALS" > '
+                                        'credentials) && exec env -u AUTH_CREDENTIALS /opt/tailor/bin/tailor-dispatcher')
         rest = lambda app: {k: v for k, v in app.items() if k not in ("cmd", "fetch", "container", "networks")}
         self.assertEqual(rest(docker), rest(plain))
 
@@ -205,9 +210,15 @@ class OptionMappingTest(unittest.TestCase):
                 app.get("secrets", {}).get("frameworkSecret", {}).get("source", ""), v),
             "service.vip": lambda app, v: self.assertEqual("VIP_0" in app["portDefinitions"][0].get("labels", {}), v),
             "service.log_level": lambda app, v: self.assertEqual(env(app)["TAILOR_LOG_LEVEL"], v),
+            "security.authentication": lambda app, v: (
+                self.assertEqual(env(app).get("TAILOR_AUTH_FILE") == "credentials", v),
+                self.assertEqual("> credentials" in app["cmd"], v)),
+            "security.credentials": lambda app, v: self.assertEqual(env(app).get("AUTH_CREDENTIALS", v), v),
             "mesos.master": lambda app, v: self.assertEqual(env(app)["TAILOR_MESOS_MASTER"], v),
             "mesos.failover_timeout": lambda app, v: self.assertEqual(env(app)["TAILOR_MESOS_FAILOVER_TIMEOUT"], v),
             "jobs.max_running": lambda app, v: self.assertEqual(env(app)["TAILOR_MAX_RUNNING_JOBS"], str(v)),
+            "jobs.max_queued_per_user": lambda app, v: self.assertEqual(
+                env(app)["TAILOR_MAX_QUEUED_JOBS_PER_USER"], str(v)),
             "jobs.max_upload_size": lambda app, v: self.assertEqual(env(app)["TAILOR_MAX_UPLOAD_SIZE"], v),
             "jobmanager.cpus": lambda app, v: self.assertIn(f"cpus={v},", env(app)["TAILOR_JOBMANAGER_RESOURCES"]),
             "jobmanager.mem": lambda app, v: self.assertTrue(env(app)["TAILOR_JOBMANAGER_RESOURCES"].endswith(f",mem={v}")),
@@ -244,10 +255,11 @@ class OptionMappingTest(unittest.TestCase):
                         "secret_name": "tailor/secret", "vip": False, "request_buffering": False,
                         "log_level": "debug"},
             "mesos": {"master": "m1.invalid:5050,m2.invalid:5050", "failover_timeout": "12hrs"},
-            "jobs": {"max_running": 9, "max_upload_size": "1GiB"},
+            "jobs": {"max_running": 9, "max_queued_per_user": 12, "max_upload_size": "1GiB"},
             "jobmanager": {"cpus": 1.5, "mem": 1024, "max_attempts": 5, "timeout": "1m"},
             "taskmanager": {"sizing": "fixed", "idle_timeout": "500ms", "max_slots": 2, "spread": 16,
                             "max_size": "cpus=16,mem=64GiB"},
+            "security": {"authentication": False, "credentials": "token ci admin sha256$" + "ab" * 32},
             "storage": {"volume_size": 8192, "volume_type": "mount", "state_store": "local:state/records",
                         "zookeeper_servers": "zk-1.invalid:2181,zk-2.invalid:2181", "zookeeper_path": "/batch/tailor",
                         "zookeeper_session_timeout": "30s"},
@@ -314,6 +326,9 @@ class BinariesTest(unittest.TestCase):
                                              secret_values=test_checklist.secret_values(app))
         env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
         env["TAILOR_MESOS_MASTER"] = f"127.0.0.1:{free_port()}"  # no master: it keeps retrying
+        authenticating = "TAILOR_AUTH_FILE" in app["env"]
+        if authenticating:  # as an operator sets it: a token's verifier
+            env["AUTH_CREDENTIALS"] = "# probe\ntoken probe admin " + PROBE_VERIFIER
         with open(sandbox / "stdout", "wb") as out, open(sandbox / "stderr", "wb") as err:
             process = subprocess.Popen(["/bin/sh", "-c", app["cmd"]], cwd=sandbox, env=env, stdout=out, stderr=err)
         try:
@@ -326,12 +341,26 @@ class BinariesTest(unittest.TestCase):
             self.assertIn(f"framework name '{framework}', advertised as 127.0.0.1:{port}", log)
             self.assertIn(f"links under '{app['env'].get('APPLICATION_WEB_PROXY_BASE', '')}'", log)
             self.assertNotIn("names no flag", log)
+            self.assertEqual(wait_for_status(port, "/v1/jobs", process), 401 if authenticating else 200)
+            if authenticating:
+                self.assertEqual((sandbox / "credentials").stat().st_mode & 0o777, 0o600)
+                self.assertIn("REST authentication on: 1 users and tokens from credentials", log)
+                request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/jobs",
+                                                 headers={"Authorization": "Bearer probe-token"})
+                with urllib.request.urlopen(request, timeout=5) as answer:
+                    self.assertEqual(answer.status, 200)
+            else:
+                self.assertIn("REST authentication is off", log)
             process.terminate()  # Marathon's kill: SIGTERM, SIGKILL after the grace period
             process.wait(timeout=app["taskKillGracePeriodSeconds"])
         finally:
             if process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+# The verifier of the token "probe-token" (sha256$ and the hex of its SHA-256).
+PROBE_VERIFIER = "sha256$" + hashlib.sha256(b"probe-token").hexdigest()
 
 
 def free_port() -> int:

@@ -34,6 +34,7 @@ HOSTILE = 'q"uote \\back/slash & <amp> \u00fc\u2603\u2028\ttab\nline'
 FLIPPED = {
     "service": {"user": "nobody", "principal": "tailor", "secret_name": "tailor/mesos-secret",
                 "vip": False, "request_buffering": False, "constraints": [["hostname", "UNIQUE"]]},
+    "security": {"authentication": False},
 }
 # The highly available variant: job records in ZooKeeper, several Dispatchers.
 ZOOKEEPER = {"service": {"instances": 2}, "storage": {"zookeeper": True}}
@@ -44,6 +45,7 @@ HOSTILE_OPTIONS = {
     "mesos": {"master": 'h"o\\st&\u00fc:5050,second.invalid:5050'},
     "jobmanager": {"cpus": 0.125, "mem": 768},
     "storage": {"state_store": 'local:st"a\\te/&\u00fc'},
+    "security": {"credentials": HOSTILE},
 }
 HOSTILE_ZOOKEEPER = cosmos.deep_merge(HOSTILE_OPTIONS, {
     "service": {"instances": 3},
@@ -271,9 +273,17 @@ class ChecklistTest(unittest.TestCase):
         self.assertEqual((out / "pwd").read_text().strip(), os.path.realpath(sandbox))
         seen = dict(item.split("=", 1) for item in (out / "env").read_text().split("\0") if "=" in item)
         for variable, value in env.items():
-            if variable != "FRAMEWORK_SECRET":
+            if variable not in ("FRAMEWORK_SECRET", "AUTH_CREDENTIALS"):
                 self.assertEqual(seen.get(variable), value, variable)
         self.assertNotIn("FRAMEWORK_SECRET", seen, "the secret's value is not left in the environment")
+        self.assertNotIn("AUTH_CREDENTIALS", seen, "the credentials are in their file, not the environment")
+        credentials = pathlib.Path(sandbox, "credentials")
+        if "TAILOR_AUTH_FILE" in app["env"]:
+            self.assertEqual(seen["TAILOR_AUTH_FILE"], "credentials")
+            self.assertEqual(credentials.read_text(), env["AUTH_CREDENTIALS"] + "\n")
+            self.assertEqual(credentials.stat().st_mode & 0o777, 0o600, "readable by the Dispatcher only")
+        else:
+            self.assertFalse(credentials.exists())
         if "secrets" in app:
             self.assertEqual((out / "secret").read_text(), SECRET_VALUE + "\n")
         else:
