@@ -54,6 +54,12 @@ std::vector<std::string> sessionFlags(const SessionLaunch& launch);
 std::string jobManagerLogPath(const std::string& jobDir, int attempt);
 std::string jobManagerReportPath(const std::string& jobDir, int attempt);
 
+// Where the Mesos fetcher gets a job's files from the Dispatcher:
+// /v1/jobs/<id>/files/<token>/files.tar, the token derived from the job's
+// secret, so that only who was given the path can fetch them (the fetcher
+// sends no credentials; docs/security.md).
+std::string jobFilesPath(const std::string& jobId, const std::string& jobSecret);
+
 class JobManagerLauncher {
  public:
   // Called on the loop when a launched or adopted JobManager is gone;

@@ -23,6 +23,10 @@ std::string jobManagerReportPath(const std::string& jobDir, int attempt) {
   return jobDir + "/report-" + std::to_string(attempt) + ".json";
 }
 
+std::string jobFilesPath(const std::string& jobId, const std::string& jobSecret) {
+  return "/v1/jobs/" + jobId + "/files/" + secret::derive(jobSecret, "files.tar") + "/files.tar";
+}
+
 std::vector<std::string> sessionFlags(const SessionLaunch& launch) {
   std::vector<std::string> flags = {"--session", launch.name};
   const auto& options = launch.options;

@@ -331,7 +331,7 @@ v1mesos::TaskInfo MesosLauncher::makeTask(const std::string& taskId, const v1mes
     command->set_value(commandLine(attempt.sessionLaunch, offer.hostname(), port));
   } else {
     auto* files = command->add_uris();
-    files->set_value(base + "/v1/jobs/" + launch.jobId + "/files.tar");
+    files->set_value(base + jobFilesPath(launch.jobId, launch.secret));
     files->set_extract(true);
     command->set_value(commandLine(launch, offer.hostname(), port));
   }

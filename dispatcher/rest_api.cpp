@@ -8,6 +8,7 @@
 #include "common/http/json_api.hpp"
 #include "common/json.hpp"
 #include "common/metrics.hpp"
+#include "common/secret.hpp"
 #include "webui/web_ui.hpp"
 
 namespace tailor::dispatcher {
@@ -284,9 +285,13 @@ void addRestApi(http::Server& server, Dispatcher& dispatcher, const RestApiConfi
       "GET", "/v1/jobs",
       [&dispatcher, standby, getJobs](const http::Request& request, http::Responder respond) {
         std::string id, rest;
-        if (splitJobPath(request.path, id, rest) && rest == "files.tar") {
-          // For the Mesos fetcher, which sends no credentials (docs/security.md).
+        if (splitJobPath(request.path, id, rest) && rest.rfind("files/", 0) == 0) {
+          // For the Mesos fetcher, which sends no credentials: the path's
+          // token is the credential (docs/security.md).
           if (auto answer = standby(request)) return respond(std::move(*answer));
+          if (!secret::equal(request.path, jobFilesPath(id, dispatcher.jobSecret(id)))) {
+            return respond(apiError(404, "NOT_FOUND", "no job files at " + request.path));
+          }
           auto archive = dispatcher.filesArchive(id);
           if (!archive.ok()) return respond(errorResponse(archive.error()));
           http::Response response;

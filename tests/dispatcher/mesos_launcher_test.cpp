@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/secret.hpp"
 #include "tests/common/builders.hpp"
 #include "tests/common/manual_event_loop.hpp"
 #include "tests/common/temp_dir.hpp"
@@ -153,6 +154,7 @@ class MesosLauncherTest : public ::testing::Test {
     launch.specPath = store_.jobDir(jobId) + "/files/job.yaml";
     launch.jobDir = store_.jobDir(jobId);
     launch.dispatcherAddress = kDispatcher;
+    launch.secret = "the job's secret";
     return launch;
   }
 
@@ -363,11 +365,19 @@ TEST_F(MesosLauncherTest, AnOfferLaunchesTheJobManagerAsACommandTask) {
   EXPECT_EQ(command.uris(0).value(), "http://" + kDispatcher + "/v1/artifacts/tailor-jobmanager");
   EXPECT_TRUE(command.uris(0).executable());
   EXPECT_FALSE(command.uris(0).extract());
-  EXPECT_EQ(command.uris(1).value(), "http://" + kDispatcher + "/v1/jobs/" + kJob + "/files.tar");
+  // Behind a token derived from the job's secret: the fetcher sends no credentials.
+  EXPECT_EQ(command.uris(1).value(),
+            "http://" + kDispatcher + "/v1/jobs/" + kJob + "/files/" +
+                secret::derive("the job's secret", "files.tar") + "/files.tar");
   EXPECT_TRUE(command.uris(1).extract());
   EXPECT_FALSE(command.uris(1).executable());
   EXPECT_TRUE(command.shell());
   const std::string& line = command.value();
+  // The job's secret in the environment, never on the command line.
+  ASSERT_EQ(command.environment().variables_size(), 1);
+  EXPECT_EQ(command.environment().variables(0).name(), "TAILOR_JOB_SECRET");
+  EXPECT_EQ(command.environment().variables(0).value(), "the job's secret");
+  EXPECT_EQ(line.find("the job's secret"), std::string::npos);
   EXPECT_THAT(line, StartsWith("exec ./tailor-jobmanager "));
   EXPECT_THAT(line, HasSubstr("--job-spec \"$MESOS_SANDBOX/files/\"'job.yaml'"));
   EXPECT_THAT(line, HasSubstr("--job-id '" + kJob + "'"));
