@@ -56,7 +56,7 @@ struct DispatcherConfig {
   std::string secretKey;
   // Jobs one owner may have QUEUED at once (--max-queued-jobs-per-user);
   // without authentication every job has the owner "".
-  int maxQueuedJobsPerUser = 100;
+  int maxQueuedJobsPerUser = 1000;
 };
 
 // Who submits a job or starts a session (docs/security.md).

@@ -27,7 +27,7 @@ struct RawFlags {
   std::string zkSessionTimeout = "10s";
   std::string launcher = "local";
   int maxRunningJobs = 4;
-  int maxQueuedJobsPerUser = 100;
+  int maxQueuedJobsPerUser = 1000;
   std::string authFile;
   RestartFlags restart;
   std::string jobManagerTimeout = "30s";

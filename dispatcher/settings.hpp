@@ -34,7 +34,7 @@ struct DispatcherSettings {
   std::string workDir = "tailor-work";  // with a zk:// store: jobs' local files and logs
   std::string launcher = "local";
   int maxRunningJobs = 4;
-  int maxQueuedJobsPerUser = 100;  // QUEUED jobs per owner (429 beyond)
+  int maxQueuedJobsPerUser = 1000;  // QUEUED jobs per owner (429 beyond)
   std::string authFile = {};  // the REST API's credentials; empty: no authentication
   // For jobs whose spec has none (dispatcher/restart_flags.hpp).
   v1::RestartStrategy restartStrategy = legacyRestartStrategy(3, Duration(1000));

@@ -109,7 +109,7 @@ TEST(DispatcherSettingsTest, AuthenticationFromTheFlagOrTheEnvironmentAndOffWhen
   auto off = loadDispatcherSettings({}, env);
   ASSERT_TRUE(off.ok()) << off.error().message;
   EXPECT_EQ(off->authFile, "");
-  EXPECT_EQ(off->maxQueuedJobsPerUser, 100);
+  EXPECT_EQ(off->maxQueuedJobsPerUser, 1000);
   env["TAILOR_AUTH_FILE"] = "credentials";
   env["TAILOR_MAX_QUEUED_JOBS_PER_USER"] = "7";
   auto on = loadDispatcherSettings({}, env);
