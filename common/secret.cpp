@@ -1,9 +1,7 @@
 #include "common/secret.hpp"
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -12,30 +10,15 @@
 
 #include <fmt/format.h>
 
+#include "common/auth/verifier.hpp"
+
 namespace tailor::secret {
 
-namespace {
-
-std::string hex(const unsigned char* data, size_t size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (size_t i = 0; i < size; ++i) {
-    out += kDigits[data[i] >> 4];
-    out += kDigits[data[i] & 0xf];
-  }
-  return out;
-}
-
-}  // namespace
-
 std::string random() {
-  unsigned char bytes[32];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) {
-    // No entropy is not something to run on without: nothing could be kept apart.
-    throw std::runtime_error("OpenSSL's RAND_bytes failed: no random bytes for a secret");
-  }
-  return hex(bytes, sizeof bytes);
+  auto bytes = auth::randomBytes(32);
+  // No entropy is not something to run on without: nothing could be kept apart.
+  if (!bytes.ok()) throw std::runtime_error(bytes.error().message + " for a secret");
+  return auth::toHex(*bytes);
 }
 
 std::string derive(const std::string& key, const std::string& name) {
@@ -43,12 +26,10 @@ std::string derive(const std::string& key, const std::string& name) {
   unsigned int length = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(name.data()), name.size(), digest, &length);
-  return hex(digest, length);
+  return auth::toHex(std::string_view(reinterpret_cast<const char*>(digest), length));
 }
 
-bool equal(const std::string& a, const std::string& b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
+bool equal(const std::string& a, const std::string& b) { return auth::sameBytes(a, b); }
 
 std::string takeFromEnvironment(const char* name) {
   const char* value = std::getenv(name);
