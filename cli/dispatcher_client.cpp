@@ -11,6 +11,7 @@
 #include "common/asio_event_loop.hpp"
 #include "common/base64.hpp"
 #include "common/http/client.hpp"
+#include "common/http/tls.hpp"
 #include "common/zookeeper/election.hpp"
 #include "common/zookeeper/session.hpp"
 #include "common/zookeeper/url.hpp"
@@ -103,6 +104,17 @@ DispatcherClient::DispatcherClient(std::string where, Duration retryFor) : retry
     authorization_ = std::move(*authorization);
   } else {
     credentialsProblem_ = authorization.error().message;
+  }
+  // An https:// Dispatcher (docs/security.md "TLS"): its certificate is
+  // checked against TAILOR_TLS_CA (else the system's authorities) and its
+  // host name; TAILOR_TLS_CERT and TAILOR_TLS_KEY are presented when set.
+  // The CLI has one client, so this is the process's configuration.
+  auto tls = http::tlsFromEnvironment();
+  if (tls.ok()) {
+    tls->verifyHostname = true;
+    http::setProcessTls(*tls);
+  } else if (credentialsProblem_.empty()) {
+    credentialsProblem_ = "TLS: " + tls.error().message;
   }
   if (zookeeper::isZooKeeperUrl(where)) {
     zooKeeper_ = std::move(where);

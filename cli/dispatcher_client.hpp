@@ -53,9 +53,10 @@ struct ApiResult {
 // has passed; a standby's 307 is followed to the leader.
 class DispatcherClient {
  public:
-  // A URL is http://HOST:PORT (a bare HOST:PORT gets http://). Credentials
-  // come from the environment (authorizationFromEnvironment); a problem with
-  // them fails every call with its message.
+  // A URL is http://HOST:PORT or https://HOST:PORT (a bare HOST:PORT gets
+  // http://). Credentials come from the environment
+  // (authorizationFromEnvironment), and so does the TLS trust (TAILOR_TLS_CA);
+  // a problem with them fails every call with its message.
   explicit DispatcherClient(std::string where, Duration retryFor = Duration(30000));
 
   ApiResult<v1::SubmitJobResponse> submit(const v1::SubmitJobRequest& request);

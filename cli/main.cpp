@@ -146,7 +146,7 @@ int run(int argc, char** argv) {
   std::string usageDir =
       flags.usageHistory.empty() ? scheduler::defaultUsageHistoryDir() : flags.usageHistory;
   std::string usageProblem;
-  perJob.usageHistory = scheduler::loadUsageHistory(*spec, "", usageDir, &usageProblem);
+  perJob.usageHistory = scheduler::loadUsageHistory(*spec, "", "", usageDir, &usageProblem);
   if (!usageProblem.empty()) std::cerr << "tailor run: " << usageProblem << "\n";
   cli::Progress progress(stdout, terminal, spec->name());
   std::unique_ptr<cli::RunUi> ui;

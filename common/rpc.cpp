@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "common/http/tls.hpp"
 #include "common/metrics.hpp"
 
 namespace tailor::rpc {
@@ -67,7 +68,7 @@ http::ClientRequest callRequest(const std::string& address, const std::string& s
                                 const std::string& secret) {
   http::ClientRequest call;
   call.method = "POST";
-  call.url = "http://" + address + methodPath(service, method);
+  call.url = http::internalScheme() + address + methodPath(service, method);
   call.headers = {{"Content-Type", kContentType}, {"Accept", kContentType}};
   const std::string& carried = secret.empty() ? callSecret() : secret;
   if (!carried.empty()) call.headers.emplace_back(secret::kHeader, carried);

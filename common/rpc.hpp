@@ -88,12 +88,16 @@ class Server {
   void requireSecret(std::string secret) { *secret_ = std::move(secret); }
 
   // Serves `service`.`method`: parses the body as Req, calls `handler` on the
-  // loop thread and sends its Resp (or Error) back.
+  // loop thread and sends its Resp (or Error) back. With `secretOf`, a server
+  // whose callers hold different secrets (a Dispatcher: each job its own)
+  // also answers 401 to a call that does not carry `secretOf(request)`.
   template <typename Req, typename Resp>
   void handle(const std::string& service, const std::string& method,
-              std::function<Result<Resp>(const Req&)> handler) {
+              std::function<Result<Resp>(const Req&)> handler,
+              std::function<std::string(const Req&)> secretOf = {}) {
     http_.route("POST", methodPath(service, method),
-                [handler = std::move(handler), service, method, name = service + "." + method,
+                [handler = std::move(handler), secretOf = std::move(secretOf), service, method,
+                 name = service + "." + method,
                  secret = secret_](const http::Request& request, http::Responder respond) {
                   auto start = std::chrono::steady_clock::now();
                   if (!carriesSecret(request, *secret)) {
@@ -105,6 +109,11 @@ class Server {
                   if (!parsed.ParseFromString(request.body)) {
                     respond(http::Response::text(400, name + ": body is not a valid " +
                                                           Req::descriptor()->full_name() + "\n"));
+                    return;
+                  }
+                  if (secretOf && !carriesSecret(request, secretOf(parsed))) {
+                    observeServed(service, method, true, start);
+                    respond(wrongSecretResponse(name));
                     return;
                   }
                   Result<Resp> result = handler(parsed);

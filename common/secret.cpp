@@ -4,7 +4,9 @@
 #include <openssl/hmac.h>
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <stdexcept>
 
@@ -38,21 +40,33 @@ std::string takeFromEnvironment(const char* name) {
   return secret;
 }
 
-Result<std::string> readFile(const std::string& path) {
+Status checkPrivateFile(const std::string& path, const std::string& what) {
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) {
-    return makeError(ErrorCode::kInvalidArgument, "{}: cannot read the secret file", path);
+    return makeError(ErrorCode::kInvalidArgument, "{} '{}': cannot read it: {}", what, path,
+                     std::strerror(errno));
   }
+  // A pipe (a secret handed over on standard input, /dev/stdin) is read by
+  // this process alone.
+  if (S_ISFIFO(info.st_mode)) return Status();
   if (!S_ISREG(info.st_mode)) {
-    return makeError(ErrorCode::kInvalidArgument, "{}: the secret file is not a regular file",
-                     path);
-  }
-  if ((info.st_mode & 077) != 0) {
     return makeError(ErrorCode::kInvalidArgument,
-                     "{}: the secret file has mode {:03o}, so others may read it; "
-                     "make it readable by its owner only (chmod 600 {})",
-                     path, info.st_mode & 0777, path);
+                     "{} '{}' is not a regular file (expected a file only its owner may read, "
+                     "mode 0600)",
+                     what, path);
   }
+  if ((info.st_mode & 0077) != 0) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "{} '{}' has mode {:04o}: its group or others may read or write it "
+                     "(expected mode 0600: chmod 600 '{}')",
+                     what, path, info.st_mode & 07777, path);
+  }
+  return Status();
+}
+
+Result<std::string> readFile(const std::string& path) {
+  Status private_ = checkPrivateFile(path, "secret file");
+  if (!private_.ok()) return private_.error();
   std::ifstream in(path);
   std::string line;
   std::getline(in, line);

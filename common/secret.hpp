@@ -33,6 +33,12 @@ bool equal(const std::string& a, const std::string& b);
 // environment so that children (tasks) do not inherit it. Empty when unset.
 std::string takeFromEnvironment(const char* name = kEnvironmentVariable);
 
+// Refuses a file that is not a regular file, or that its group or others may
+// read or write (it must be chmod 600 or stricter): errors name `what` ("the
+// credentials file", "TLS key file"), the path and what to do. A pipe
+// (/dev/stdin fed by the starter) passes.
+Status checkPrivateFile(const std::string& path, const std::string& what);
+
 // Reads a secret from `path` (its first line, surrounding blanks dropped).
 // Refused when the file is not a regular file, when group or others may
 // read or write it (it must be chmod 600 or stricter), or when it is empty:

@@ -20,9 +20,11 @@
 #include "common/subprocess.hpp"
 #include "common/version.hpp"
 #include "common/http/server.hpp"
+#include "common/http/tls.hpp"
 #include "common/logging.hpp"
 #include "common/resources.hpp"
 #include "common/rpc.hpp"
+#include "common/secret.hpp"
 #include "dispatcher/dispatcher.hpp"
 #include "dispatcher/local_launcher.hpp"
 #include "dispatcher/mesos_launcher.hpp"
@@ -66,11 +68,17 @@ int main(int argc, char** argv) {
   }
   std::string error;
   if (!configureLogging(LogConfig{flags.logLevel, flags.logFile}, &error)) return fail(error);
-  std::string secret;
+  // TLS (docs/security.md "TLS"): this process's, and through the
+  // environment that of the JobManagers it starts locally (Mesos tasks get it
+  // in theirs from the launcher).
+  http::setProcessTls(flags.tls);
+  http::exportProcessTls();
+  std::string mesosSecret;
   if (!flags.mesosSecretFile.empty()) {
-    std::ifstream in(flags.mesosSecretFile);
-    if (!in) return fail("--mesos-secret-file: cannot read '" + flags.mesosSecretFile + "'");
-    std::getline(in, secret);
+    // Owner-only, like every secret file (docs/security.md).
+    auto read = secret::readFile(flags.mesosSecretFile);
+    if (!read.ok()) return fail("--mesos-secret-file: " + read.error().message);
+    mesosSecret = *read;
   }
   // The REST API's credentials: a file that is not private is refused.
   std::unique_ptr<auth::Authenticator> authenticator;
@@ -129,7 +137,8 @@ int main(int argc, char** argv) {
   mesosConfig.webuiUrl = flags.webuiUrl;
   mesosConfig.releaseUrl = flags.releaseUrl;
   if (mesosConfig.webuiUrl.empty() && flags.port != 0) {
-    mesosConfig.webuiUrl = fmt::format("http://{}:{}/", flags.advertiseHost, flags.port);
+    mesosConfig.webuiUrl =
+        fmt::format("{}{}:{}/", http::internalScheme(), flags.advertiseHost, flags.port);
   }
   mesosConfig.jobManagerResources = flags.jobManagerResources;
   mesosConfig.refuse = flags.mesosRefuse;
@@ -155,7 +164,7 @@ int main(int argc, char** argv) {
                                        ? tailor::mesos::ContentType::kJson
                                        : tailor::mesos::ContentType::kProtobuf;
     connectionConfig.principal = flags.mesosPrincipal;
-    connectionConfig.secret = secret;
+    connectionConfig.secret = mesosSecret;
     connection = std::make_unique<tailor::mesos::HttpSchedulerConnection>(
         loop, mesosCalls, connectionConfig, mesosLauncher, detector.get());
     mesosLauncher.setConnection(connection.get());
@@ -182,6 +191,14 @@ int main(int argc, char** argv) {
   core.setSessionGateway(&sessionCalls);
 
   http::Server server(loop, flags.bind, static_cast<std::uint16_t>(flags.port));
+  if (flags.tls.serving()) {
+    // REST clients authenticate with passwords and tokens: the Dispatcher
+    // does not require a certificate, even with --tls-mutual.
+    http::TlsConfig own = flags.tls;
+    own.mutual = false;
+    server.useTls(own);
+  }
+  server.setConnectionLimit(2048);  // REST clients and JobManagers; more is abuse
   dispatcher::RestApiConfig apiConfig;
   apiConfig.maxUploadBytes = flags.maxUploadBytes;
   apiConfig.artifactDir = flags.artifactDir;
@@ -206,7 +223,9 @@ int main(int argc, char** argv) {
           return makeError(ErrorCode::kUnavailable, "this Dispatcher is a standby");
         }
         return core.reportStatus(request);
-      });
+      },
+      // Only the job's own JobManager (or its session's) holds its secret.
+      [&core](const v1::ReportJobStatusRequest& request) { return core.jobSecret(request.job_id()); });
   rpcServer.handle<v1::GetUsageHistoryRequest, v1::UsageHistory>(
       "Dispatcher", "GetUsageHistory",
       [&](const v1::GetUsageHistoryRequest& request) -> Result<v1::UsageHistory> {
@@ -214,7 +233,8 @@ int main(int argc, char** argv) {
           return makeError(ErrorCode::kUnavailable, "this Dispatcher is a standby");
         }
         return core.usageHistory(request.job_name());
-      });
+      },
+      [&core](const v1::GetUsageHistoryRequest& request) { return core.jobSecret(request.job_id()); });
   rpcServer.handle<v1::ReportSessionRequest, v1::ReportSessionResponse>(
       "Dispatcher", "ReportSession",
       [&](const v1::ReportSessionRequest& request) -> Result<v1::ReportSessionResponse> {
@@ -222,6 +242,9 @@ int main(int argc, char** argv) {
           return makeError(ErrorCode::kUnavailable, "this Dispatcher is a standby");
         }
         return core.reportSession(request);
+      },
+      [&core](const v1::ReportSessionRequest& request) {
+        return core.sessionSecret(request.status().name());
       });
   dispatcher::addRestApi(server, core, apiConfig);
   auto port = server.start();
@@ -250,7 +273,7 @@ int main(int argc, char** argv) {
   };
   if (flags.zooKeeper) {
     std::string leaderFolder = flags.zooKeeper->child("leader");
-    std::string self = fmt::format("http://{}:{}", flags.advertiseHost, *port);
+    std::string self = fmt::format("{}{}:{}", http::internalScheme(), flags.advertiseHost, *port);
     leaderRetrieval = std::make_unique<zookeeper::LeaderRetrieval>(loop, *zooKeeper, leaderFolder);
     leaderRetrieval->start([&, self](const std::optional<std::string>& leader) {
       if (!leading && leader != self) {
@@ -287,6 +310,14 @@ int main(int argc, char** argv) {
     log->info("run by Marathon as {}: framework name '{}', advertised as {}:{}, links under '{}'",
               flags.marathonAppId, flags.frameworkName, flags.advertiseHost, *port,
               flags.externalBasePath);
+  }
+  if (flags.tls.serving()) {
+    log->info("TLS on every hop: serving HTTPS with {}; JobManagers and TaskManagers {}",
+              flags.tls.certFile,
+              flags.tls.mutual ? "require client certificates signed by " + flags.tls.caFile
+                               : std::string("serve HTTPS too"));
+  } else {
+    log->warn("TLS is off (no --tls-cert): requests, job secrets and data travel in the clear");
   }
   if (authenticator) {
     log->info("REST authentication on: {} users and tokens from {}", authenticator->size(),

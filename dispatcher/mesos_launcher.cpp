@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <filesystem>
 
+#include "common/http/tls.hpp"
 #include "common/logging.hpp"
 #include "common/secret.hpp"
 #include "common/subprocess.hpp"
@@ -114,7 +115,7 @@ void MesosLauncher::start() {
 std::string MesosLauncher::clusterFlags(const std::string& dispatcherAddress,
                                         const std::string& dispatcherLeaders,
                                         const std::string& host, std::uint64_t port) const {
-  const std::string base = "http://" + dispatcherAddress;
+  const std::string base = http::internalScheme() + dispatcherAddress;
   // From the release tarball, unpacked into the sandbox (one tailor-<version>/
   // folder), or the bare binaries.
   const bool release = !config_.releaseUrl.empty();
@@ -310,7 +311,7 @@ v1mesos::TaskInfo MesosLauncher::makeTask(const std::string& taskId, const v1mes
     *task.add_resources() = portResource;
   }
   auto* command = task.mutable_command();
-  const std::string base = "http://" + dispatcherAddress;
+  const std::string base = http::internalScheme() + dispatcherAddress;
   auto* binary = command->add_uris();
   if (config_.releaseUrl.empty()) {
     binary->set_value(base + "/v1/artifacts/tailor-jobmanager");
@@ -326,6 +327,13 @@ v1mesos::TaskInfo MesosLauncher::makeTask(const std::string& taskId, const v1mes
     auto* variable = command->mutable_environment()->add_variables();
     variable->set_name(secret::kEnvironmentVariable);
     variable->set_value(secret);
+  }
+  // TLS: the paths of the certificate, key and authority, which must exist on
+  // every agent (docs/security.md "TLS").
+  for (const auto& [name, value] : http::tlsEnvironment()) {
+    auto* variable = command->mutable_environment()->add_variables();
+    variable->set_name(name);
+    variable->set_value(value);
   }
   if (attempt.session) {
     command->set_value(commandLine(attempt.sessionLaunch, offer.hostname(), port));

@@ -29,6 +29,10 @@ struct RawFlags {
   int maxRunningJobs = 4;
   int maxQueuedJobsPerUser = 1000;
   std::string authFile;
+  std::string tlsCert;
+  std::string tlsKey;
+  std::string tlsCa;
+  bool tlsMutual = false;
   RestartFlags restart;
   std::string jobManagerTimeout = "30s";
   std::string maxUploadSize = "64MiB";
@@ -85,6 +89,18 @@ po::options_description describeFlags(RawFlags& flags) {
       "auth-file", po::value(&flags.authFile),
       "credentials file of the REST API's users and tokens (docs/security.md); readable by its "
       "owner only. Without it the REST API takes requests from anyone")(
+      "tls-cert", po::value(&flags.tlsCert),
+      "PEM certificate (chain) to serve HTTPS with; with it every hop is TLS: the REST API, "
+      "and the RPC and partitions of the JobManagers and TaskManagers, which get the same "
+      "files (the paths must exist on every Mesos agent; docs/security.md)")(
+      "tls-key", po::value(&flags.tlsKey),
+      "PEM private key of --tls-cert, readable by its owner only")(
+      "tls-ca", po::value(&flags.tlsCa),
+      "PEM authorities trusted for the certificates of Tailor's processes (default: the "
+      "system's)")(
+      "tls-mutual", po::value(&flags.tlsMutual)->implicit_value(true),
+      "JobManagers and TaskManagers accept only clients presenting a certificate signed by "
+      "--tls-ca (mutual TLS); needs --tls-cert, --tls-key and --tls-ca")(
       "jobmanager-timeout",
       po::value(&flags.jobManagerTimeout)->default_value(flags.jobManagerTimeout),
       "a JobManager silent this long is taken as lost")(
@@ -316,6 +332,12 @@ Result<DispatcherSettings> convert(const RawFlags& flags) {
   s.maxRunningJobs = flags.maxRunningJobs;
   s.maxQueuedJobsPerUser = flags.maxQueuedJobsPerUser;
   s.authFile = flags.authFile;
+  s.tls.certFile = flags.tlsCert;
+  s.tls.keyFile = flags.tlsKey;
+  s.tls.caFile = flags.tlsCa;
+  s.tls.mutual = flags.tlsMutual;
+  Status tls = http::checkTls(s.tls, "--tls-");
+  if (!tls.ok()) return invalid(tls.error().message);
   s.restartStrategy = *restart;
   s.jobManagerTimeout = *silence;
   s.maxUploadBytes = static_cast<std::uint64_t>(*upload) << 20;

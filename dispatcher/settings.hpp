@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/event_loop.hpp"
+#include "common/http/tls.hpp"
 #include "common/resources.hpp"
 #include "common/restart_strategy.hpp"
 #include "common/result.hpp"
@@ -36,6 +37,7 @@ struct DispatcherSettings {
   int maxRunningJobs = 4;
   int maxQueuedJobsPerUser = 1000;  // QUEUED jobs per owner (429 beyond)
   std::string authFile = {};  // the REST API's credentials; empty: no authentication
+  http::TlsConfig tls = {};    // --tls-*: empty certFile: plain HTTP
   // For jobs whose spec has none (dispatcher/restart_flags.hpp).
   v1::RestartStrategy restartStrategy = legacyRestartStrategy(3, Duration(1000));
   Duration jobManagerTimeout = Duration(30000);

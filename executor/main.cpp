@@ -12,6 +12,7 @@
 #include "common/config.hpp"
 #include "common/http/client.hpp"
 #include "common/http/server.hpp"
+#include "common/http/tls.hpp"
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
 #include "common/rpc.hpp"
@@ -106,6 +107,13 @@ int main(int argc, char** argv) {
               << "; a TaskManager is started by its JobManager, which sets it\n";
     return 2;
   }
+  // TLS (docs/security.md "TLS"): as the JobManager that started it.
+  auto tls = http::tlsFromEnvironment();
+  if (!tls.ok()) {
+    std::cerr << "tailor-taskmanager: " << tls.error().message << "\n";
+    return 2;
+  }
+  http::setProcessTls(*tls);
   // Under Mesos the agent starts this process as a custom executor.
   bool underMesos = std::getenv("MESOS_AGENT_ENDPOINT") != nullptr;
   std::optional<tailor::mesos::ExecutorEnvironment> mesosEnv;
@@ -124,6 +132,10 @@ int main(int argc, char** argv) {
   http::CurlHttpClient httpClient(loop, 4);
   http::CurlHttpClient agentClient(loop, 1);  // one worker: updates go in order
   http::Server httpServer(loop, bind, static_cast<std::uint16_t>(port));
+  if (tls->serving()) httpServer.useTls(*tls);
+  // Its JobManager and the TaskManagers that fetch its partitions keep a few
+  // connections each; far more is someone holding them open.
+  httpServer.setConnectionLimit(512);
   rpc::Server rpcServer(httpServer);
   rpc::setCallSecret(jobSecret);
   rpcServer.requireSecret(jobSecret);

@@ -15,6 +15,7 @@
 #include "common/http/client.hpp"
 #include "common/rpc.hpp"
 #include "common/http/partition_route.hpp"
+#include "common/http/tls.hpp"
 #include "common/naming.hpp"
 #include "common/subprocess.hpp"
 #include "executor/partitioner.hpp"
@@ -260,7 +261,7 @@ v1::TaskStateUpdate TaskRunner::run() {
       continue;
     }
     http::ClientRequest request;
-    request.url = "http://" + input.address() + "/partitions/" + input.partition_path();
+    request.url = http::internalScheme() + input.address() + "/partitions/" + input.partition_path();
     rpc::addCallSecret(request);
     request.outputFile = taskDir + "/input-" + std::to_string(i);
     request.timeout = Duration(600000);

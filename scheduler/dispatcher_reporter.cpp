@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "common/http/client.hpp"
+#include "common/http/tls.hpp"
 #include "common/logging.hpp"
 #include "common/naming.hpp"
 #include "common/rpc.hpp"
@@ -15,7 +16,10 @@
 namespace tailor::scheduler {
 
 std::string dispatcherJobUrl(const std::string& dispatcherAddress, const std::string& jobId) {
-  return http::normalizeBaseUrl(dispatcherAddress) + "/v1/jobs/" + http::percentEncode(jobId);
+  std::string base = dispatcherAddress.find("://") == std::string::npos
+                         ? http::internalScheme() + dispatcherAddress
+                         : dispatcherAddress;
+  return http::normalizeBaseUrl(base) + "/v1/jobs/" + http::percentEncode(jobId);
 }
 
 DispatcherReporter::DispatcherReporter(DispatcherReporterConfig config)
@@ -71,7 +75,9 @@ std::string lookUpLeadingDispatcher(const std::string& dispatcherLeaders) {
   auto leader = zookeeper::lookUpLeader(dispatcherLeaders, "leader", "--dispatcher-leaders");
   if (!leader.ok()) return "";
   std::string address = *leader;
-  if (address.rfind("http://", 0) == 0) address = address.substr(7);
+  for (const char* scheme : {"http://", "https://"}) {
+    if (address.rfind(scheme, 0) == 0) address = address.substr(std::string(scheme).size());
+  }
   while (!address.empty() && address.back() == '/') address.pop_back();
   return address;
 }

@@ -8,6 +8,7 @@
 #include "common/http/client.hpp"
 #include "common/http/file_route.hpp"
 #include "common/http/server.hpp"
+#include "common/http/tls.hpp"
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
 #include "common/process_launcher.hpp"
@@ -100,6 +101,24 @@ Result<mesos::ExecutorUri> serveOwnExecutor(http::Server& server, const std::str
 
 }  // namespace
 
+Status takeJobManagerSecurity() {
+  // TLS: its TaskManagers get the same settings (the local driver's children
+  // inherit the environment; the Mesos driver puts them in the executor's).
+  auto tls = http::tlsFromEnvironment();
+  if (!tls.ok()) return tls.error();
+  http::setProcessTls(*tls);
+  http::exportProcessTls();
+  // A second call finds the variable gone (and TAILOR_TLS_* as the first
+  // left them): the secret stays the one taken first.
+  std::string jobSecret = secret::takeFromEnvironment();
+  if (!jobSecret.empty()) {
+    rpc::setCallSecret(jobSecret);
+  } else if (rpc::callSecret().empty()) {
+    rpc::setCallSecret(secret::random());
+  }
+  return Status();
+}
+
 JobManagerRuntime::JobManagerRuntime(AsioEventLoop& loop, JobManagerOptions options)
     : loop_(loop), options_(std::move(options)) {}
 
@@ -125,13 +144,25 @@ Status JobManagerRuntime::build(Settings settings) {
   httpClient_ = std::make_unique<http::CurlHttpClient>(loop_, 4);
   agentFiles_ = std::make_unique<tailor::mesos::HttpAgentFiles>(
       loop_, *httpClient_, options.mesos.principal, options.mesosSecret);
+  // The job's secret and TLS (docs/security.md): as the Dispatcher that
+  // started this process gave them; every call in or out carries the secret.
+  Status secured = takeJobManagerSecurity();
+  if (!secured.ok()) return secured;
+  jobSecret_ = rpc::callSecret();
+  const http::TlsConfig& tls = http::processTls();
   httpServer_ = std::make_unique<http::Server>(loop_, options.bindAddress, options.rpcPort);
+  if (tls.serving()) {
+    httpServer_->useTls(tls);
+    logger("jobmanager")
+        ->info("TLS on: serving with {}{}", tls.certFile,
+               tls.mutual ? "; clients must present a certificate signed by " + tls.caFile
+                          : std::string());
+  }
+  // Each TaskManager keeps a few connections (its calls, the partitions the
+  // JobManager fetches back); a session's hundreds of TaskManagers stay well
+  // below this, someone holding connections open does not.
+  httpServer_->setConnectionLimit(2048);
   rpcServer_ = std::make_unique<rpc::Server>(*httpServer_);
-  // The job's secret (docs/security.md): from the Dispatcher that started
-  // this process, else a fresh one; every call in or out carries it.
-  jobSecret_ = secret::takeFromEnvironment();
-  if (jobSecret_.empty()) jobSecret_ = secret::random();
-  rpc::setCallSecret(jobSecret_);
   rpcServer_->requireSecret(jobSecret_);
   options.mesos.jobSecret = jobSecret_;
   metrics::serveMetrics(*httpServer_);

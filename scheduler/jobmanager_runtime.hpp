@@ -98,6 +98,14 @@ ResourceManagerConfig makeResourceManagerConfig(const JobManagerOptions& options
 // Where tailor-taskmanager is by default: next to this executable.
 std::string defaultTaskManagerBinary();
 
+// Makes the job's secret (TAILOR_JOB_SECRET, taken out of the environment;
+// else a fresh one) and the TLS settings (TAILOR_TLS_*) this process's, so
+// that every call it makes from then on carries the secret and uses TLS
+// where set (docs/security.md). A JobManager's main calls it first, before
+// its first report to a Dispatcher; JobManagerRuntime::build calls it again
+// (a secret already taken stays).
+Status takeJobManagerSecurity();
+
 class JobManagerRuntime {
  public:
   // What the mode adds to the options.

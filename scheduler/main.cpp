@@ -13,6 +13,7 @@
 #include "common/rpc.hpp"
 #include "common/version.hpp"
 #include "scheduler/dispatcher_reporter.hpp"
+#include "scheduler/jobmanager_runtime.hpp"
 #include "scheduler/per_job_flags.hpp"
 #include "scheduler/per_job_runner.hpp"
 #include "scheduler/usage_source.hpp"
@@ -93,6 +94,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto log = logger("jobmanager");
+  // Before anything calls a Dispatcher (a report of a bad spec, the usage
+  // history): the job's secret and TLS (docs/security.md).
+  Status secured = scheduler::takeJobManagerSecurity();
+  if (!secured.ok()) {
+    log->error("{}", secured.error().message);
+    return 2;
+  }
   if (vm.count("session")) {
     if (!specPath.empty()) {
       log->error("--job-spec: not with --session (jobs come in with Session.SubmitJob)");
@@ -158,7 +166,8 @@ int main(int argc, char** argv) {
   options_->attempt = attempt;
   std::string usageProblem;
   options_->usageHistory =
-      scheduler::loadUsageHistory(*spec, dispatcher, flags.usageHistory, &usageProblem);
+      scheduler::loadUsageHistory(*spec, dispatcher, flags.jobId, flags.usageHistory,
+                                  &usageProblem);
   if (!usageProblem.empty()) log->warn("{}", usageProblem);
   auto report = scheduler::runPerJob(*options_, observers);
   if (!report.ok()) return failBeforeStart(report.error().message, 1);

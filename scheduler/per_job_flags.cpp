@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "common/config.hpp"
+#include "common/secret.hpp"
 #include "mesos/master_operator.hpp"
 
 namespace tailor::scheduler {
@@ -232,11 +233,10 @@ Status resolveJobManagerFlags(const PerJobFlags& flags, JobManagerOptions& optio
     auto& m = options.mesos;
     m.principal = flags.mesosPrincipal;
     if (!flags.mesosSecretFile.empty()) {
-      std::ifstream in(flags.mesosSecretFile);
-      if (!in || !std::getline(in, options.mesosSecret)) {
-        return makeError(ErrorCode::kInvalidArgument, "--mesos-secret-file: cannot read '{}'",
-                         flags.mesosSecretFile);
-      }
+      // Owner-only, like every secret file (docs/security.md).
+      auto secret = secret::readFile(flags.mesosSecretFile);
+      if (!secret.ok()) return secret.error().withContext("--mesos-secret-file");
+      options.mesosSecret = *secret;
     }
     m.role = flags.mesosRole;
     m.user = flags.mesosUser;

@@ -24,20 +24,22 @@ std::string defaultUsageHistoryDir() {
 }
 
 Result<v1::UsageHistory> fetchUsageHistory(const std::string& address,
-                                           const std::string& jobName) {
+                                           const std::string& jobName, const std::string& jobId) {
   v1::GetUsageHistoryRequest request;
   request.set_job_name(jobName);
+  request.set_job_id(jobId);
   return rpc::callBlocking<v1::UsageHistory>(address, "Dispatcher", "GetUsageHistory", request,
                                              Duration(10000));
 }
 
 v1::UsageHistory loadUsageHistory(const v1::JobSpec& spec, const std::string& dispatcher,
-                                  const std::string& dir, std::string* problem) {
+                                  const std::string& jobId, const std::string& dir,
+                                  std::string* problem) {
   v1::UsageHistory empty;
   empty.set_job_name(spec.name());
   if (!hasAutoStages(spec)) return empty;
   if (!dispatcher.empty()) {
-    auto fetched = fetchUsageHistory(dispatcher, spec.name());
+    auto fetched = fetchUsageHistory(dispatcher, spec.name(), jobId);
     if (fetched.ok()) return *fetched;
     *problem = "the usage history could not be had from the Dispatcher (" +
                fetched.error().message + "); auto stages get their fallback";

@@ -21,14 +21,17 @@ bool hasAutoStages(const v1::JobSpec& spec);
 // when neither variable is set.
 std::string defaultUsageHistoryDir();
 
-// Asks the Dispatcher at `address` (host:port) with Dispatcher.GetUsageHistory.
-Result<v1::UsageHistory> fetchUsageHistory(const std::string& address, const std::string& jobName);
+// Asks the Dispatcher at `address` (host:port) with Dispatcher.GetUsageHistory,
+// as the JobManager of job `jobId` (whose secret the call carries).
+Result<v1::UsageHistory> fetchUsageHistory(const std::string& address, const std::string& jobName,
+                                           const std::string& jobId);
 
 // The history for `spec` before a run: from the Dispatcher when `dispatcher`
 // is set, else from `dir` ("" or "none": none). Only looked up when the spec
 // has `resources: auto` stages. When it cannot be had, the run goes on with
 // the fallback profiles and `*problem` says why.
 v1::UsageHistory loadUsageHistory(const v1::JobSpec& spec, const std::string& dispatcher,
+                                  const std::string& jobId,
                                   const std::string& dir, std::string* problem);
 
 // After a run without a Dispatcher: adds what `report` used to the history in

@@ -1,14 +1,11 @@
 #include "common/auth/credentials.hpp"
 
-#include <sys/stat.h>
-
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
 
 #include "common/naming.hpp"
+#include "common/secret.hpp"
 
 namespace tailor::auth {
 
@@ -97,23 +94,8 @@ Result<std::vector<Credential>> parseCredentials(const std::string& text,
 }
 
 Result<std::vector<Credential>> loadCredentials(const std::string& path) {
-  struct stat info {};
-  if (::stat(path.c_str(), &info) != 0) {
-    return makeError(ErrorCode::kInvalidArgument, "credentials file '{}': cannot read it: {}", path,
-                     std::strerror(errno));
-  }
-  if (!S_ISREG(info.st_mode)) {
-    return makeError(ErrorCode::kInvalidArgument,
-                     "credentials file '{}' is not a regular file (expected a file only its "
-                     "owner may read, mode 0600)",
-                     path);
-  }
-  if ((info.st_mode & 0077) != 0) {
-    return makeError(ErrorCode::kInvalidArgument,
-                     "credentials file '{}' has mode {:04o}: its group or others may read or "
-                     "write it (expected mode 0600: chmod 600 '{}')",
-                     path, info.st_mode & 07777, path);
-  }
+  Status private_ = secret::checkPrivateFile(path, "credentials file");
+  if (!private_.ok()) return private_.error();
   std::ifstream in(path, std::ios::binary);
   if (!in.is_open()) {
     return makeError(ErrorCode::kInvalidArgument, "credentials file '{}': cannot read it", path);

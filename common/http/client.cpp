@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <memory>
 
+#include "common/http/tls.hpp"
+
 namespace tailor::http {
 namespace {
 
@@ -66,6 +68,21 @@ size_t onBody(char* data, size_t size, size_t count, void* user) {
 // fetch went from about 660 to 2250 MiB/s here (bench/README.md).
 constexpr long kReceiveBuffer = 512 * 1024;
 
+// An https:// request trusts the process's authorities, presents its
+// certificate (for servers that ask, docs/security.md "TLS") and checks the
+// server's name only where the process asks for it.
+void applyTls(CURL* curl) {
+  const TlsConfig& tls = processTls();
+  curl_easy_setopt(curl, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, tls.verifyHostname ? 2L : 0L);
+  if (!tls.caFile.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, tls.caFile.c_str());
+  if (tls.serving()) {
+    curl_easy_setopt(curl, CURLOPT_SSLCERT, tls.certFile.c_str());
+    curl_easy_setopt(curl, CURLOPT_SSLKEY, tls.keyFile.c_str());
+  }
+}
+
 // Runs `request` on the calling thread, handing the body to `handler`.
 // Returns the HTTP status or a transport error.
 Result<int> perform(const ClientRequest& request, BodyHandler& handler) {
@@ -73,6 +90,7 @@ Result<int> perform(const ClientRequest& request, BodyHandler& handler) {
   CURL* curl = threadHandle();
   curl_easy_reset(curl);
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+  if (request.url.rfind("https://", 0) == 0) applyTls(curl);
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));

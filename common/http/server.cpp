@@ -14,12 +14,18 @@
 #include <cerrno>
 #include <optional>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/core/detect_ssl.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <array>
+#include <chrono>
 #include <deque>
 #include <set>
+#include <string_view>
 
+#include "common/http/tls.hpp"
 #include "common/logging.hpp"
 
 namespace tailor::http {
@@ -66,6 +72,106 @@ int openResponseFile(const Response& response) {
   return fd;
 }
 
+// How long a client has to begin and finish its TLS handshake.
+constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
+
+// How long a request (head and body) may take to arrive, counted from when
+// the server starts waiting for it: an idle keep-alive connection is closed
+// after this long, and a client trickling bytes cannot hold one for ever.
+constexpr auto kRequestTimeout = std::chrono::seconds(300);
+
+// The answer to a connection over the limit (setConnectionLimit).
+constexpr std::string_view kBusyAnswer =
+    "HTTP/1.1 503 Service Unavailable\r\nServer: tailor\r\nContent-Type: text/plain\r\n"
+    "Connection: close\r\nContent-Length: 47\r\n\r\n"
+    "too many connections to this server; try again\n";
+
+// Files go through TLS in pieces of this size (sendfile cannot encrypt).
+constexpr std::size_t kTlsFilePiece = 256 * 1024;
+
+// One accepted connection, plain TCP or TLS over it: Beast's and Asio's
+// algorithms see one stream type either way.
+class Connection {
+ public:
+  using executor_type = beast::tcp_stream::executor_type;
+
+  explicit Connection(tcp::socket socket) : plain_(std::move(socket)) {}
+
+  executor_type get_executor() { return lowest().get_executor(); }
+
+  // The TCP connection underneath.
+  beast::tcp_stream& lowest() { return tls_ ? beast::get_lowest_layer(*tls_) : plain_; }
+
+  bool secure() const { return tls_.has_value(); }
+  beast::ssl_stream<beast::tcp_stream>& tls() { return *tls_; }
+
+  // From now on bytes go through TLS (the handshake comes next).
+  void startTls(asio::ssl::context& context) { tls_.emplace(std::move(plain_), context); }
+
+  template <class Buffers, class Handler>
+  void async_read_some(const Buffers& buffers, Handler&& handler) {
+    if (tls_) {
+      tls_->async_read_some(buffers, std::forward<Handler>(handler));
+    } else {
+      plain_.async_read_some(buffers, std::forward<Handler>(handler));
+    }
+  }
+
+  template <class Buffers, class Handler>
+  void async_write_some(const Buffers& buffers, Handler&& handler) {
+    if (tls_) {
+      tls_->async_write_some(buffers, std::forward<Handler>(handler));
+    } else {
+      plain_.async_write_some(buffers, std::forward<Handler>(handler));
+    }
+  }
+
+ private:
+  beast::tcp_stream plain_;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;
+};
+
+// The server side of `config`: its certificate and key, TLS 1.2 or later,
+// and with `mutual` a client certificate signed by its authority required.
+Result<std::unique_ptr<asio::ssl::context>> makeTlsContext(const TlsConfig& config) {
+  auto context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  beast::error_code ec;
+  context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                           asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                           asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
+                       ec);
+  context->use_certificate_chain_file(config.certFile, ec);
+  if (ec) {
+    return makeError(ErrorCode::kInvalidArgument, "TLS certificate '{}': {}", config.certFile,
+                     ec.message());
+  }
+  context->use_private_key_file(config.keyFile, asio::ssl::context::pem, ec);
+  if (ec) {
+    return makeError(ErrorCode::kInvalidArgument, "TLS key '{}' (of certificate '{}'): {}",
+                     config.keyFile, config.certFile, ec.message());
+  }
+  if (!config.caFile.empty()) {
+    context->load_verify_file(config.caFile, ec);
+    if (ec) {
+      return makeError(ErrorCode::kInvalidArgument, "TLS authority '{}': {}", config.caFile,
+                       ec.message());
+    }
+  }
+  // Without `mutual` a client may still present a certificate; one that does
+  // not verify is refused.
+  context->set_verify_mode(config.mutual ? asio::ssl::verify_peer |
+                                               asio::ssl::verify_fail_if_no_peer_cert
+                                         : asio::ssl::verify_peer,
+                           ec);
+  return context;
+}
+
+std::string peerOf(beast::tcp_stream& stream) {
+  beast::error_code ec;
+  auto endpoint = stream.socket().remote_endpoint(ec);
+  return ec ? std::string("a client") : endpoint.address().to_string();
+}
+
 }  // namespace
 
 class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
@@ -86,6 +192,11 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
       return makeError(ErrorCode::kInvalidArgument, "bad bind address '{}': {}", bindAddress_,
                        ec.message());
     }
+    if (tls_) {
+      auto context = makeTlsContext(*tls_);
+      if (!context.ok()) return context.error();
+      tlsContext_ = std::move(*context);
+    }
     tcp::endpoint endpoint(address, port_);
     acceptor_.open(endpoint.protocol(), ec);
     if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
@@ -104,9 +215,9 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
     stopped_ = true;
     beast::error_code ec;
     acceptor_.close(ec);
-    for (auto* stream : sessions_) {
-      stream->socket().shutdown(tcp::socket::shutdown_both, ec);
-      stream->close();
+    for (auto* connection : sessions_) {
+      connection->lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+      connection->lowest().close();
     }
   }
 
@@ -120,7 +231,12 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
         // would wait for the client's delayed ACK of the head (40 ms).
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        self->startSession(std::move(socket));
+        if (self->connectionLimit_ != 0 && self->sessions_.size() >= self->connectionLimit_) {
+          self->refuse(std::move(socket));
+        } else {
+          self->refusing_ = false;
+          self->startSession(std::move(socket));
+        }
       } else if (ec != asio::error::operation_aborted) {
         self->log_->warn("accept failed: {}", ec.message());
       }
@@ -129,6 +245,29 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
   }
 
   void startSession(tcp::socket socket);
+
+  // Over the connection limit: a plain server says so (503) and closes; a TLS
+  // server closes at once (an answer would need a handshake first).
+  void refuse(tcp::socket socket) {
+    if (!refusing_) {
+      log_->warn("{} connections open, the most this server takes: refusing new ones until "
+                 "some close",
+                 sessions_.size());
+      refusing_ = true;
+    }
+    auto owned = std::make_shared<tcp::socket>(std::move(socket));
+    auto close = [owned] {
+      beast::error_code ignored;
+      owned->shutdown(tcp::socket::shutdown_both, ignored);
+      owned->close(ignored);
+    };
+    if (tlsContext_) {
+      close();
+      return;
+    }
+    asio::async_write(*owned, asio::buffer(kBusyAnswer.data(), kBusyAnswer.size()),
+                      [close](beast::error_code, std::size_t) { close(); });
+  }
 
   const Route* findRoute(const std::string& method, const std::string& path) const {
     const Route* best = nullptr;
@@ -148,7 +287,11 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
   std::vector<Route> routes_;
   std::uint64_t bodyLimit_ = kDefaultBodyLimit;
   std::function<Response(std::uint64_t)> tooLarge_;
-  std::set<beast::tcp_stream*> sessions_;
+  std::optional<TlsConfig> tls_;
+  std::unique_ptr<asio::ssl::context> tlsContext_;
+  std::set<Connection*> sessions_;
+  std::size_t connectionLimit_ = 0;  // 0: none
+  bool refusing_ = false;            // over the limit since the last warning
   bool stopped_ = false;
   std::shared_ptr<spdlog::logger> log_;
 };
@@ -158,25 +301,76 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
 
  public:
   Session(std::shared_ptr<Impl> server, tcp::socket socket)
-      : server_(std::move(server)), stream_(std::move(socket)) {}
-  ~Session() { server_->sessions_.erase(&stream_); }
+      : server_(std::move(server)), connection_(std::move(socket)) {}
+  ~Session() { server_->sessions_.erase(&connection_); }
 
   void start() {
-    server_->sessions_.insert(&stream_);
-    read();
+    server_->sessions_.insert(&connection_);
+    if (server_->tlsContext_) {
+      detectTls();
+    } else {
+      read();
+    }
   }
 
  private:
+  // A TLS server looks at the first bytes: a TLS hello goes on to the
+  // handshake, anything else (plain HTTP) gets a 400 that says to use
+  // https, and the connection is closed.
+  void detectTls() {
+    connection_.lowest().expires_after(kHandshakeTimeout);
+    beast::async_detect_ssl(connection_.lowest(), buffer_,
+                            [self = shared_from_this()](beast::error_code ec, bool hello) {
+                              self->onDetected(ec, hello);
+                            });
+  }
+
+  void onDetected(beast::error_code ec, bool hello) {
+    if (ec) {
+      finish();
+      return;
+    }
+    if (!hello) {
+      connection_.lowest().expires_never();
+      server_->log_->debug("refused a plaintext request from {}: this server speaks TLS only",
+                           peerOf(connection_.lowest()));
+      keepAlive_ = false;
+      write(Response::text(400, "this server speaks HTTPS only (TLS): use an https:// URL\n"));
+      return;
+    }
+    connection_.startTls(*server_->tlsContext_);
+    connection_.tls().async_handshake(
+        asio::ssl::stream_base::server, buffer_.data(),
+        [self = shared_from_this()](beast::error_code handshakeError, std::size_t used) {
+          self->onHandshake(handshakeError, used);
+        });
+  }
+
+  void onHandshake(beast::error_code ec, std::size_t used) {
+    if (ec) {
+      server_->log_->info("TLS handshake with {} failed: {}", peerOf(connection_.lowest()),
+                          ec.message());
+      finish();
+      return;
+    }
+    connection_.lowest().expires_never();
+    buffer_.consume(used);
+    read();
+  }
+
   void read() {
+    connection_.lowest().expires_after(kRequestTimeout);
     parser_.emplace();
     parser_->body_limit(server_->bodyLimit_);
-    bhttp::async_read(stream_, buffer_, *parser_,
+    bhttp::async_read(connection_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         self->onRead(ec);
                       });
   }
 
   void onRead(beast::error_code ec) {
+    // Answers and streams take as long as they take.
+    connection_.lowest().expires_never();
     if (ec) {
       if (ec != bhttp::error::end_of_stream && ec != asio::error::operation_aborted &&
           ec != asio::error::connection_reset && ec != asio::error::eof) {
@@ -261,7 +455,7 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     message->keep_alive(keepAlive_);
     message->body() = std::move(response.body);
     message->prepare_payload();
-    bhttp::async_write(stream_, *message,
+    bhttp::async_write(connection_, *message,
                        [self = shared_from_this(), message](beast::error_code ec, std::size_t) {
                          self->afterWrite(ec);
                        });
@@ -294,7 +488,7 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     if (length) message->content_length(*length);
     message->keep_alive(keepAlive_);
     auto serializer = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*message);
-    bhttp::async_write_header(stream_, *serializer,
+    bhttp::async_write_header(connection_, *serializer,
                               [self = shared_from_this(), serializer, message](
                                   beast::error_code ec, std::size_t) { self->afterWrite(ec); });
   }
@@ -320,13 +514,17 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     auto serializer =
         std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*message);
     bhttp::async_write_header(
-        stream_, *serializer,
+        connection_, *serializer,
         [self = shared_from_this(), serializer, message, file](beast::error_code ec, std::size_t) {
           if (ec) {
             self->afterWrite(ec);
             return;
           }
-          self->sendFileBody(file);
+          if (self->connection_.secure()) {
+            self->sendFilePieces(file);
+          } else {
+            self->sendFileBody(file);
+          }
         });
   }
 
@@ -338,8 +536,38 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     off_t offset = 0;
   };
 
+  // Through TLS a file is read and written in pieces.
+  void sendFilePieces(const std::shared_ptr<OpenFile>& file) {
+    if (file->offset >= file->size) {
+      afterWrite({});
+      return;
+    }
+    auto piece = std::make_shared<std::string>(
+        std::min<std::size_t>(kTlsFilePiece, static_cast<std::size_t>(file->size - file->offset)),
+        '\0');
+    ssize_t got = ::pread(file->fd, piece->data(), piece->size(), file->offset);
+    if (got <= 0) {
+      // The file shrank or failed under us: the promised length cannot be kept.
+      keepAlive_ = false;
+      afterWrite(got == 0 ? beast::error_code(asio::error::eof)
+                          : beast::error_code(errno, beast::system_category()));
+      return;
+    }
+    piece->resize(static_cast<std::size_t>(got));
+    file->offset += got;
+    asio::async_write(connection_, asio::buffer(*piece),
+                      [self = shared_from_this(), file, piece](beast::error_code ec, std::size_t) {
+                        if (ec) {
+                          self->keepAlive_ = false;
+                          self->afterWrite(ec);
+                          return;
+                        }
+                        self->sendFilePieces(file);
+                      });
+  }
+
   void sendFileBody(const std::shared_ptr<OpenFile>& file) {
-    auto& socket = stream_.socket();
+    auto& socket = connection_.lowest().socket();
     beast::error_code ec;
     socket.native_non_blocking(true, ec);
     while (!ec && file->offset < file->size) {
@@ -378,12 +606,12 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
 
   void finish() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    server_->sessions_.erase(&stream_);
+    connection_.lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    server_->sessions_.erase(&connection_);
   }
 
   std::shared_ptr<Impl> server_;
-  beast::tcp_stream stream_;
+  Connection connection_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bool keepAlive_ = true;
@@ -426,7 +654,7 @@ class Server::Impl::Session::Writer : public StreamWriter,
 
   void watchPeer() {
     auto buffer = std::make_shared<std::array<char, 512>>();
-    session_->stream_.socket().async_read_some(
+    session_->connection_.async_read_some(
         asio::buffer(*buffer), [self = shared_from_this(), buffer](beast::error_code ec, size_t) {
           if (ec) {
             self->finish();
@@ -442,7 +670,7 @@ class Server::Impl::Session::Writer : public StreamWriter,
     if (queue_.empty()) {
       if (closing_) {
         writing_ = true;
-        asio::async_write(session_->stream_.socket(), bhttp::make_chunk_last(),
+        asio::async_write(session_->connection_, bhttp::make_chunk_last(),
                           [self = shared_from_this()](beast::error_code, size_t) {
                             self->writing_ = false;
                             self->finish();
@@ -453,7 +681,7 @@ class Server::Impl::Session::Writer : public StreamWriter,
     auto data = std::make_shared<std::string>(std::move(queue_.front()));
     queue_.pop_front();
     writing_ = true;
-    asio::async_write(session_->stream_.socket(), bhttp::make_chunk(asio::buffer(*data)),
+    asio::async_write(session_->connection_, bhttp::make_chunk(asio::buffer(*data)),
                       [self = shared_from_this(), data](beast::error_code ec, size_t) {
                         self->writing_ = false;
                         if (ec) {
@@ -469,8 +697,8 @@ class Server::Impl::Session::Writer : public StreamWriter,
     closed_ = true;
     queue_.clear();
     beast::error_code ignored;
-    session_->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    session_->stream_.socket().close(ignored);
+    session_->connection_.lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    session_->connection_.lowest().socket().close(ignored);
     auto callbacks = std::move(callbacks_);
     for (auto& callback : callbacks) callback();
   }
@@ -495,7 +723,7 @@ void Server::Impl::Session::writeStream(Response response) {
   auto serializer = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*head);
   auto writer = std::make_shared<Writer>(shared_from_this());
   bhttp::async_write_header(
-      stream_, *serializer,
+      connection_, *serializer,
       [self = shared_from_this(), head, serializer, writer,
        start = std::move(response.stream)](beast::error_code ec, size_t) {
         if (ec) {
@@ -524,6 +752,10 @@ void Server::setBodyLimit(std::uint64_t bytes, std::function<Response(std::uint6
   impl_->bodyLimit_ = bytes;
   impl_->tooLarge_ = std::move(tooLarge);
 }
+
+void Server::useTls(TlsConfig config) { impl_->tls_ = std::move(config); }
+
+void Server::setConnectionLimit(std::size_t connections) { impl_->connectionLimit_ = connections; }
 
 Result<std::uint16_t> Server::start() { return impl_->start(); }
 

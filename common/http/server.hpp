@@ -4,6 +4,7 @@
 // It runs on a component's event loop: handlers are called on the loop
 // thread and may answer at once or later through their Responder.
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -12,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/http/tls.hpp"
 #include "common/result.hpp"
 
 namespace tailor {
@@ -94,6 +96,17 @@ class Server {
   // `tooLarge(bytes)` (a plain 413 when unset) and their connection closed.
   // Call before start().
   void setBodyLimit(std::uint64_t bytes, std::function<Response(std::uint64_t)> tooLarge = {});
+
+  // Serves HTTPS only with `config` (docs/security.md "TLS"): a client that
+  // speaks plain HTTP gets a 400 saying so; with `config.mutual` a client
+  // without a certificate its authority signed is refused in the handshake.
+  // The files are loaded by start(), whose error names them. Call before start().
+  void useTls(TlsConfig config);
+
+  // At most `connections` open at once (0, the default: no limit); one more
+  // is answered 503 and closed at once (closed without an answer under TLS).
+  // Call before start().
+  void setConnectionLimit(std::size_t connections);
 
   // Binds and starts accepting. Returns the bound port.
   Result<std::uint16_t> start();

@@ -1,6 +1,7 @@
 #include "scheduler/jobmaster/rpc_taskmanager_gateway.hpp"
 
 #include "common/http/partition_route.hpp"
+#include "common/http/tls.hpp"
 
 namespace tailor::scheduler {
 
@@ -40,7 +41,7 @@ void RpcTaskManagerGateway::dropJob(const std::string& address, const std::strin
 void RpcTaskManagerGateway::fetchPartition(const std::string& address, const std::string& path,
                                            const std::string& destination, Done done) {
   http::ClientRequest request;
-  request.url = "http://" + address + "/partitions/" + path;
+  request.url = http::internalScheme() + address + "/partitions/" + path;
   rpc::addCallSecret(request);
   request.outputFile = destination;
   request.timeout = Duration(600000);

@@ -2,6 +2,10 @@
 // and streamed (chunked) answers read by StreamingCall.
 
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <fstream>
@@ -318,6 +322,63 @@ TEST_F(HttpTest, AbortedStreamEndsWithAnErrorAndCancelStopsTheClient) {
   std::unique_lock<std::mutex> lock(mutex);
   EXPECT_TRUE(closedChanged.wait_for(lock, std::chrono::seconds(10),
                                      [&] { return serverCloses == 2; }));
+}
+
+// A loopback connection to `port`, or -1.
+int connectTo(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Everything the peer sends until it closes (or 10 s pass).
+std::string readAll(int fd) {
+  timeval wait{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  std::string all;
+  char buffer[1024];
+  for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) > 0;) all.append(buffer, n);
+  return all;
+}
+
+TEST_F(HttpTest, ConnectionsOverTheLimitAreAnswered503AndClosed) {
+  server_->route("GET", "/a", [](const Request&, Responder respond) {
+    respond(Response::text(200, "a"));
+  });
+  server_->setConnectionLimit(2);
+  start();
+  auto port = static_cast<std::uint16_t>(std::stoi(base_.substr(base_.rfind(':') + 1)));
+  int first = connectTo(port);
+  int second = connectTo(port);
+  ASSERT_GE(first, 0);
+  ASSERT_GE(second, 0);
+  // Both are open sessions once the server answered a request on each.
+  for (int fd : {first, second}) {
+    std::string get = "GET /a HTTP/1.1\r\nHost: t\r\n\r\n";
+    ASSERT_EQ(::write(fd, get.data(), get.size()), static_cast<ssize_t>(get.size()));
+    char buffer[512];
+    ASSERT_GT(::read(fd, buffer, sizeof buffer), 0);
+  }
+  int third = connectTo(port);
+  ASSERT_GE(third, 0);
+  std::string refused = readAll(third);
+  ::close(third);
+  EXPECT_EQ(refused.rfind("HTTP/1.1 503", 0), 0u) << refused;
+  EXPECT_NE(refused.find("too many connections"), std::string::npos);
+  // One closed, and there is room again.
+  ::close(first);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto again = performBlocking(request("GET", base_ + "/a"));
+  ::close(second);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->status, 200);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "common/http/server.hpp"
 #include "common/rpc.hpp"
 #include "common/secret.hpp"
+#include "tailor/v1/dispatcher.pb.h"
 #include "tailor/v1/rpc.pb.h"
 #include "tests/common/temp_dir.hpp"
 
@@ -51,8 +52,8 @@ TEST(SecretTest, SecretFilesMustBeTheOwnersOnly) {
   ::chmod(path.c_str(), 0644);
   auto open = secret::readFile(path);
   ASSERT_FALSE(open.ok());
-  EXPECT_NE(open.error().message.find("mode 644"), std::string::npos) << open.error().message;
-  EXPECT_NE(open.error().message.find("chmod 600 " + path), std::string::npos);
+  EXPECT_NE(open.error().message.find("mode 0644"), std::string::npos) << open.error().message;
+  EXPECT_NE(open.error().message.find("chmod 600 '" + path + "'"), std::string::npos);
   ::chmod(path.c_str(), 0600);
   auto read = secret::readFile(path);
   ASSERT_TRUE(read.ok()) << read.error().message;
@@ -176,6 +177,45 @@ TEST_F(SecretServerTest, RpcCallsWithoutTheSecretAreRefusedBeforeTheirBody) {
                                                         heartbeat);
   rpc::setCallSecret("");
   EXPECT_TRUE(right.ok()) << right.error().message;
+}
+
+// A server whose callers hold secrets of their own (the Dispatcher: each job
+// its own): the secret a call must carry depends on what it asks.
+TEST(PerCallSecretTest, EachCallMustCarryTheSecretOfWhatItNames) {
+  AsioEventLoop loop;
+  http::Server server(loop, "127.0.0.1", 0);
+  rpc::Server rpcServer(server);
+  rpcServer.handle<v1::GetUsageHistoryRequest, v1::UsageHistory>(
+      "Dispatcher", "GetUsageHistory",
+      [](const v1::GetUsageHistoryRequest& request) -> Result<v1::UsageHistory> {
+        v1::UsageHistory history;
+        history.set_job_name(request.job_name());
+        return history;
+      },
+      [](const v1::GetUsageHistoryRequest& request) { return "secret of " + request.job_id(); });
+  auto port = server.start();
+  ASSERT_TRUE(port.ok()) << port.error().message;
+  std::thread thread([&loop] { loop.run(); });
+  std::string address = "127.0.0.1:" + std::to_string(*port);
+  v1::GetUsageHistoryRequest request;
+  request.set_job_name("wordcount");
+  request.set_job_id("job-a");
+  auto call = [&] {
+    return rpc::callBlocking<v1::UsageHistory>(address, "Dispatcher", "GetUsageHistory", request);
+  };
+  EXPECT_FALSE(call().ok()) << "no secret";
+  rpc::setCallSecret("secret of job-b");
+  auto other = call();
+  ASSERT_FALSE(other.ok()) << "another job's secret";
+  EXPECT_NE(other.error().message.find("does not carry this job's secret"), std::string::npos);
+  rpc::setCallSecret("secret of job-a");
+  auto own = call();
+  rpc::setCallSecret("");
+  ASSERT_TRUE(own.ok()) << own.error().message;
+  EXPECT_EQ(own->job_name(), "wordcount");
+  loop.post([&server] { server.stop(); });
+  loop.stop();
+  thread.join();
 }
 
 }  // namespace

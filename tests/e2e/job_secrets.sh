@@ -9,6 +9,8 @@
 #  - a TaskManager started with a wrong secret against the job's JobManager
 #    is refused at once (exit 1, saying so), while the right secret gets it
 #    as far as the JobManager's own check of the id;
+#  - the Dispatcher's own RPC refuses a status report or a usage-history
+#    call without the job's secret or with another;
 #  - the job finishes with the right output, and its secret is nowhere in the
 #    logs, reports, REST answers or command lines of its processes.
 source "$(dirname "$0")/lib.sh" "$1"
@@ -98,6 +100,24 @@ grep -q "registration refused: unknown or released TaskManager tm-right" "$TMP/r
   { cat "$TMP/right.log"; fail "with the right secret the JobManager's own check should refuse the unknown id"; }
 pass "a TaskManager with another job's secret is refused by the JobManager at once; with the right one it gets as far as the id check"
 unset TAILOR_JOB_SECRET
+
+# The Dispatcher's own RPC: each call must carry the secret of the job it names.
+proto_field() {  # NUMBER TEXT: one length-delimited protobuf field (short TEXT)
+  python3 -c 'import sys; n, t = int(sys.argv[1]), sys.argv[2].encode(); sys.stdout.buffer.write(bytes([n << 3 | 2, len(t)]) + t)' "$1" "$2"
+}
+dispatcher_rpc() {  # METHOD BODY_FILE [SECRET]: the HTTP status of the call
+  local headers=(-H "Content-Type: application/x-protobuf")
+  [ -n "${3:-}" ] && headers+=(-H "Tailor-Secret: $3")
+  curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary "@$2" "${headers[@]}" \
+    "$TAILOR_DISPATCHER/rpc/Dispatcher/$1"
+}
+proto_field 1 "$id" > "$TMP/report.bin"
+{ proto_field 1 secretive; proto_field 2 "$id"; } > "$TMP/history.bin"
+[ "$(dispatcher_rpc ReportJobStatus "$TMP/report.bin")" = 401 ] || fail "a status report without the job's secret was taken"
+[ "$(dispatcher_rpc ReportJobStatus "$TMP/report.bin" wrong-secret)" = 401 ] || fail "a status report with another secret was taken"
+[ "$(dispatcher_rpc GetUsageHistory "$TMP/history.bin" wrong-secret)" = 401 ] || fail "GetUsageHistory with another secret answered"
+[ "$(dispatcher_rpc GetUsageHistory "$TMP/history.bin" "$secret")" = 200 ] || fail "GetUsageHistory with the job's own secret refused"
+pass "the Dispatcher's RPC takes calls for a job only with that job's secret"
 
 wait_job_state "$id" FINISHED 60
 sort -n "$(job_field "$id" .output)"/part-* | cmp -s - "$TMP/numbers.txt" || fail "the output differs"

@@ -266,9 +266,15 @@ start_dispatcher() {
   background_pids+=("$DISPATCHER_PID")
   wait_listening "$name"
   DISPATCHER="$LISTENING"
-  export TAILOR_DISPATCHER="http://$DISPATCHER"
+  # With TAILOR_TLS_CA set (tests/e2e/tls.sh) the Dispatcher serves https.
+  local scheme=http curl_tls=()
+  if [ -n "${TAILOR_TLS_CA:-}" ]; then
+    scheme=https
+    curl_tls=(--cacert "$TAILOR_TLS_CA")
+  fi
+  export TAILOR_DISPATCHER="$scheme://$DISPATCHER"
   local deadline=$((SECONDS + 10))
-  until curl -sf "$TAILOR_DISPATCHER/ready" > /dev/null; do
+  until curl -sf "${curl_tls[@]}" "$TAILOR_DISPATCHER/ready" > /dev/null; do
     [ "$SECONDS" -lt "$deadline" ] || fail "Dispatcher $name not ready"
     sleep 0.05
   done

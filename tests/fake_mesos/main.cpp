@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/config.hpp"
+#include "common/http/tls.hpp"
 #include "common/logging.hpp"
 #include "tests/fake_mesos/fake_mesos.hpp"
 
@@ -95,7 +96,10 @@ int main(int argc, char** argv) {
      " this (default 0s)")
     ("log-level", po::value<std::string>()->default_value("info"),
      "trace, debug, info, warn, error or off")
-    ("log-file", po::value<std::string>(), "log here instead of standard error");
+    ("log-file", po::value<std::string>(), "log here instead of standard error")
+    ("fetcher-ca", po::value<std::string>(),
+     "PEM authorities the fetcher trusts for https:// URIs (a real agent's fetcher trusts "
+     "its machine's store, where a deployment installs its own authority)");
   // clang-format on
 
   po::variables_map vm;
@@ -115,6 +119,13 @@ int main(int argc, char** argv) {
   if (vm.count("log-file") != 0) logConfig.file = vm["log-file"].as<std::string>();
   std::string error;
   if (!configureLogging(logConfig, &error)) return usageError(error);
+
+  if (vm.count("fetcher-ca") != 0) {
+    http::TlsConfig tls;
+    tls.caFile = vm["fetcher-ca"].as<std::string>();
+    tls.verifyHostname = true;
+    http::setProcessTls(tls);
+  }
 
   FakeMesosConfig config;
   int port = vm["port"].as<int>();

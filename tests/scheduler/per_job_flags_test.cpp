@@ -3,11 +3,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <boost/program_options.hpp>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "scheduler/dispatcher_reporter.hpp"
+#include "tests/common/temp_dir.hpp"
 
 namespace tailor::scheduler {
 namespace {
@@ -40,6 +44,25 @@ TEST(PerJobFlagsTest, FrameworkLinksGivenAreKept) {
   ASSERT_TRUE(options.ok()) << options.error().message;
   EXPECT_EQ(options->mesos.hostname, "jm.example.com");
   EXPECT_EQ(options->mesos.webuiUrl, "https://ui.example.com/jobs/job-1");
+}
+
+TEST(PerJobFlagsTest, TheMesosSecretFileMustBeItsOwnersOnly) {
+  test::TempDir dir;
+  std::string path = dir.path().string() + "/mesos-secret";
+  std::ofstream(path) << "s3cret\n";
+  ::chmod(path.c_str(), 0644);
+  auto flags = mesosFlags();
+  flags.mesosSecretFile = path;
+  auto open = resolvePerJobFlags(flags, v1::JobSpec());
+  ASSERT_FALSE(open.ok());
+  EXPECT_NE(open.error().message.find("--mesos-secret-file: secret file '" + path + "' has mode 0644"),
+            std::string::npos)
+      << open.error().message;
+  EXPECT_NE(open.error().message.find("chmod 600"), std::string::npos);
+  ::chmod(path.c_str(), 0600);
+  auto read = resolvePerJobFlags(flags, v1::JobSpec());
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(read->mesosSecret, "s3cret");
 }
 
 TEST(DispatcherJobUrlTest, IsTheJobsResourceOnTheDispatcher) {

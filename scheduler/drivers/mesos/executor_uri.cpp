@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/http/tls.hpp"
+
 namespace tailor::scheduler::mesos {
 
 namespace {
@@ -65,7 +67,7 @@ std::string resolveExecutorUri(const ExecutorUri& uri, const std::string& dispat
   std::string base =
       uri.kind == ExecutorUri::Kind::kJobManager ? jobManagerAddress : dispatcherAddress;
   while (!base.empty() && base.back() == '/') base.pop_back();
-  if (base.find("://") == std::string::npos) base = "http://" + base;
+  if (base.find("://") == std::string::npos) base = http::internalScheme() + base;
   return base + uri.value;
 }
 

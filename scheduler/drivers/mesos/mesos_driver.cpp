@@ -1,5 +1,6 @@
 #include "scheduler/drivers/mesos/mesos_driver.hpp"
 
+#include "common/http/tls.hpp"
 #include "common/logging.hpp"
 #include "common/secret.hpp"
 
@@ -239,6 +240,11 @@ v1::TaskInfo MesosDriver::makeTask(const std::string& taskId, const v1::Offer& o
     auto* variable = command->mutable_environment()->add_variables();
     variable->set_name(secret::kEnvironmentVariable);
     variable->set_value(config_.jobSecret);
+  }
+  for (const auto& [name, value] : http::tlsEnvironment()) {
+    auto* variable = command->mutable_environment()->add_variables();
+    variable->set_name(name);
+    variable->set_value(value);
   }
   std::string host = offer.hostname();
   std::string bind = tailor::mesos::bindAddressFor(host);
