@@ -59,6 +59,11 @@ constexpr std::string_view kExpectStage =
     "a map with name, parallelism, resources, command and input or inputs";
 constexpr std::string_view kExpectStageName =
     "a name of at most 100 letters, digits, '_' and '-'";
+// Bounds that keep one spec from taking a JobManager down (each task is
+// state in the JobMaster, each stage a plan in the ResourceManager).
+constexpr std::size_t kMaxStages = 1000;
+constexpr std::int64_t kMaxParallelism = 100000;
+constexpr std::int64_t kMaxTasks = 1000000;
 constexpr std::string_view kExpectParallelism = "an integer >= 1";
 constexpr std::string_view kExpectResources =
     "a map with cpus, mem and optionally disk, gpus and auto, such as {cpus: 1, mem: 512MiB}, "
@@ -660,6 +665,10 @@ Result<v1::JobSpec> SpecParser::parseDocument(const YAML::Node& root, const std:
   if (!stageValues) {
     return stageValues.error();
   }
+  if (stageValues->size() > kMaxStages) {
+    return fail(stagesValue, fmt::format("{} stages (expected at most {} stages in one job)",
+                                         stageValues->size(), kMaxStages));
+  }
   std::vector<StageSource> sources;
   sources.reserve(stageValues->size());
   for (const Value& stageValue : *stageValues) {
@@ -667,6 +676,13 @@ Result<v1::JobSpec> SpecParser::parseDocument(const YAML::Node& root, const std:
     if (Status status = parseStage(stageValue, spec.add_stages(), &source); !status) {
       return status.error();
     }
+  }
+  std::int64_t tasks = 0;
+  for (const auto& stage : spec.stages()) tasks += stage.parallelism();
+  if (tasks > kMaxTasks) {
+    return fail(stagesValue, fmt::format("{} tasks in all (expected at most {} tasks in one job: "
+                                         "the sum of the stages' parallelism)",
+                                         tasks, kMaxTasks));
   }
   if (Status status = checkGraph(stagesValue, spec, sources); !status) {
     return status.error();
@@ -699,7 +715,8 @@ Status SpecParser::parseStage(const Value& value, v1::Stage* stage, StageSource*
   if (!parallelismField) {
     return parallelismField.error();
   }
-  auto parallelism = readInteger((*parallelismField)->value, 1, kInt32Max, kExpectParallelism);
+  auto parallelism =
+      readInteger((*parallelismField)->value, 1, kMaxParallelism, kExpectParallelism);
   if (!parallelism) {
     return parallelism.error();
   }
@@ -1226,6 +1243,11 @@ Status SpecParser::checkGraph(const Value& stagesValue, const v1::JobSpec& spec,
 
 Result<v1::JobSpec> parseJobSpec(std::string_view yamlText, const std::string& fileName,
                                  const std::string& baseDir, const ParseOptions& options) {
+  if (yamlText.size() > kMaxSpecBytes) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "{}: the job spec is larger than {} MiB (expected a small YAML file)",
+                     fileName, kMaxSpecBytes >> 20);
+  }
   try {
     SpecParser parser(fileName, options);
     return parser.parse(yamlText, baseDir);

@@ -322,6 +322,9 @@ TEST(JobSpecTest, IntegerFieldsRejectOutOfRange) {
               {"job.yaml:4:18: stages[0].parallelism: -3 is too small"});
   expectError(replaced(kTwoStages, "parallelism: 2", "parallelism: 3000000000"),
               {"job.yaml:4:", "stages[0].parallelism: 3000000000 is too large"});
+  expectError(replaced(kTwoStages, "parallelism: 2", "parallelism: 100001"),
+              {"job.yaml:4:18: stages[0].parallelism: 100001 is too large (expected an integer "
+               ">= 1 and at most 100000)"});
   expectError(replaced(kTwoStages, "command: cat", "command: cat\n    max_attempts: 0"),
               {"job.yaml:7:", "stages[0].max_attempts: 0 is too small"});
   expectError(
@@ -403,6 +406,32 @@ TEST(JobSpecTest, ListsAndMapsWhereExpected) {
               {"job.yaml:11:", "stages[1].command[0]: the program name is empty"});
   expectError(replaced(kTwoStages, "command: wc -l", "command: '  '"),
               {"job.yaml:11:", "stages[1].command: the command is empty"});
+}
+
+// A chain of `count` stages of `parallelism` tasks: the first reads a file,
+// each next one the stage before.
+std::string manyStages(int count, int parallelism) {
+  std::string yaml = "name: many\nstages:\n";
+  for (int i = 0; i < count; ++i) {
+    yaml += fmt::format(
+        "  - name: s{}\n    parallelism: {}\n    resources: {{cpus: 0.1, mem: 32}}\n"
+        "    command: cat\n    {}\n",
+        i, parallelism,
+        i == 0 ? std::string("input: {files: [a.txt]}") : fmt::format("inputs: [{{stage: s{}}}]", i - 1));
+  }
+  return yaml;
+}
+
+TEST(JobSpecTest, StagesTasksAndSizeAreBounded) {
+  auto most = parse(manyStages(1000, 1));
+  EXPECT_TRUE(most.ok()) << most.error().message;
+  expectError(manyStages(1001, 1),
+              {"job.yaml:3:3: stages: 1001 stages (expected at most 1000 stages in one job)"});
+  EXPECT_TRUE(parse(manyStages(10, 100000)).ok());
+  expectError(manyStages(11, 100000),
+              {"job.yaml:3:3: stages: 1100000 tasks in all (expected at most 1000000 tasks"});
+  std::string huge = std::string(kTwoStages) + "# " + std::string(16 << 20, 'x') + "\n";
+  expectError(huge, {"the job spec is larger than 16 MiB"});
 }
 
 TEST(JobSpecTest, MissingRequiredFields) {
