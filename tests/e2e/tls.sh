@@ -15,7 +15,9 @@
 #    client certificate, or with one of another authority, the JobManager
 #    and TaskManager refuse the handshake (mutual TLS); with Tailor's they
 #    answer (and still want the job's secret for RPC);
-#  - the private key's text is in no log, record, report or REST answer.
+#  - the private key's text, and the Mesos principal's secret the Dispatcher
+#    authenticates with, are in no log, record, report, REST answer or
+#    command line.
 source "$(dirname "$0")/lib.sh" "$1"
 command -v openssl > /dev/null || fail "openssl is not installed (scripts/install-deps installs it)"
 
@@ -69,8 +71,12 @@ pass "bad TLS settings refused at start, naming the flag and the file"
 # settings from the Mesos tasks the Dispatcher and the JobManager launch.
 start_fake fake --fetcher-ca "$pki/ca.pem"
 export TAILOR_TLS_CA="$pki/ca.pem"  # the CLI's trust (and the Dispatcher's --tls-ca)
+# The Mesos principal's secret too, to look for it afterwards.
+mesos_secret="mesos-$RANDOM$RANDOM-principal-secret"
+(umask 077 && echo "$mesos_secret" > "$pki/mesos.secret")
 start_dispatcher d --launcher mesos --mesos-master "$FAKE_ADDR" --mesos-refuse 1s \
-  --jobmanager-resources cpus=0.2,mem=256 "${tls[@]}" --tls-mutual
+  --jobmanager-resources cpus=0.2,mem=256 "${tls[@]}" --tls-mutual \
+  --mesos-principal tailor --mesos-secret-file "$pki/mesos.secret"
 [ "$TAILOR_DISPATCHER" = "https://$DISPATCHER" ] || fail "start_dispatcher did not take https"
 grep -q "TLS on every hop" "$TMP/d.log" || fail "the Dispatcher does not say TLS is on"
 
@@ -125,12 +131,13 @@ pass "mutual TLS: JobManager and TaskManager refuse clients without a certificat
 "$BIN/tailor" cancel "$SLOW_ID" > /dev/null || fail "cancel over https"
 wait_job_state "$SLOW_ID" CANCELED 30
 
-# The private key's text is nowhere but in its file.
+# The private key's text and the Mesos secret are nowhere but in their files.
 key_line="$(sed -n 2p "$pki/tailor.key")"
 [ -n "$key_line" ] || fail "no key text"
 "$BIN/tailor" status "$id" -o json > "$TMP/answers.json"
 "$BIN/tailor" report "$id" >> "$TMP/answers.json"
 "$BIN/tailor" list >> "$TMP/answers.json"
-leaks="$(grep -rlF --exclude-dir=pki -- "$key_line" "$TMP" || true)"
-[ -z "$leaks" ] || fail "the TLS key's text found in: $leaks"
-pass "the TLS key is in no log, record, report or answer"
+leaks="$(grep -rlF --exclude-dir=pki -e "$key_line" -e "$mesos_secret" "$TMP" || true)"
+[ -z "$leaks" ] || fail "the TLS key's text or the Mesos secret found in: $leaks"
+ps -eo args | grep -F -e "$mesos_secret" -e "$key_line" | grep -v grep && fail "a secret on a command line"
+pass "the TLS key and the Mesos principal's secret are in no log, record, report, answer or command line"
