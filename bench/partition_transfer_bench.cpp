@@ -13,6 +13,9 @@
 //   BM_PartitionFetchVsNginx  each iteration fetches the same file from nginx
 //                      (sendfile on, started for the run if /usr/sbin/nginx
 //                      exists; skipped otherwise), then from the TaskManager.
+//   BM_PartitionFetchTls  each iteration fetches the file from the plain
+//                      route, then over HTTPS from a TLS server of the same
+//                      folder: ratio_tls_vs_plain.
 // Counters (medians over iterations, MiB/s):
 //   copy_MiBps, fetch_MiBps, ratio = fetch_MiBps / copy_MiBps (goal: close to 1)
 //   nginx_MiBps, ratio_vs_nginx = fetch_MiBps / nginx_MiBps (goal: >= 0.8)
@@ -28,8 +31,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstring>
+#include <sys/stat.h>
 
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include "common/asio_event_loop.hpp"
+#include "common/http/partition_route.hpp"
+#include "common/http/server.hpp"
+#include "common/http/tls.hpp"
 #include "common/subprocess.hpp"
 
 #include "bench/bench_support.hpp"
@@ -286,6 +297,87 @@ BENCHMARK(BM_PartitionFetchVsNginx)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond)
     ->Iterations(30);
+
+// The producer's partitions folder served over HTTPS by a server of its own
+// (docs/security.md "TLS"), with a certificate the openssl tool makes for
+// the run; the client trusts its authority. Empty url without openssl.
+struct TlsPartitionServer {
+  TempDir pki{"tailor-bench-pki"};
+  AsioEventLoop loop;
+  std::unique_ptr<http::Server> server;
+  std::thread thread;
+  std::string url;
+
+  explicit TlsPartitionServer(const std::string& root) {
+    const std::string dir = pki.path();
+    std::string command =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
+        "-subj /CN=bench -addext subjectAltName=IP:127.0.0.1 -keyout " + dir + "/key.pem -out " +
+        dir + "/cert.pem 2> /dev/null";
+    if (std::system(command.c_str()) != 0) return;
+    ::chmod((dir + "/key.pem").c_str(), 0600);
+    http::TlsConfig tls;
+    tls.certFile = dir + "/cert.pem";
+    tls.keyFile = dir + "/key.pem";
+    tls.caFile = dir + "/cert.pem";
+    server = std::make_unique<http::Server>(loop, "127.0.0.1", 0);
+    server->useTls(tls);
+    http::servePartitions(*server, root, "");
+    auto port = server->start();
+    if (!port.ok()) return;
+    http::TlsConfig client;
+    client.caFile = tls.caFile;
+    http::setProcessTls(client);
+    thread = std::thread([this] { loop.run(); });
+    url = fmt::format("https://127.0.0.1:{}/partitions/{}", *port, kPartitionPath);
+  }
+
+  ~TlsPartitionServer() {
+    if (thread.joinable()) {
+      loop.post([this] { server->stop(); });
+      loop.stop();
+      thread.join();
+    }
+    http::setProcessTls(http::TlsConfig{});
+  }
+};
+
+// What TLS costs a partition fetch: the same file from the TaskManager's
+// plain route and from a TLS server, alternating, same client, same run.
+void BM_PartitionFetchTls(benchmark::State& state) {
+  Fixture& f = fixture();
+  TlsPartitionServer tls(f.producerDir.path() + "/partitions");
+  if (tls.url.empty()) {
+    state.SkipWithError("the openssl tool is not installed or the TLS server did not start");
+    return;
+  }
+  std::string target = f.consumerDir.path() + "/input-0";
+  std::string error;
+  if (fetchSeconds(tls.url, target, &error) == 0 || fetchSeconds(f.url, target, &error) == 0) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  std::vector<double> plain;
+  std::vector<double> secure;
+  for (auto _ : state) {
+    double plainSeconds = fetchSeconds(f.url, target, &error);
+    double seconds = fetchSeconds(tls.url, target, &error);
+    if (seconds == 0 || plainSeconds == 0) {
+      state.SkipWithError(error.c_str());
+      break;
+    }
+    state.SetIterationTime(seconds);
+    plain.push_back(mibps(plainSeconds));
+    secure.push_back(mibps(seconds));
+  }
+  state.SetBytesProcessed(state.iterations() * kPartitionBytes);
+  double plainMedian = median(plain);
+  double tlsMedian = median(secure);
+  state.counters["plain_MiBps"] = plainMedian;
+  state.counters["tls_MiBps"] = tlsMedian;
+  state.counters["ratio_tls_vs_plain"] = plainMedian > 0 ? tlsMedian / plainMedian : 0;
+}
+BENCHMARK(BM_PartitionFetchTls)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(30);
 
 }  // namespace
 }  // namespace tailor::bench
