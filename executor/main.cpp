@@ -136,6 +136,10 @@ int main(int argc, char** argv) {
   // Its JobManager and the TaskManagers that fetch its partitions keep a few
   // connections each; far more is someone holding them open.
   httpServer.setConnectionLimit(512);
+  // Requests: RPC from its JobManager, partition GETs without a body. The
+  // largest is a deployment of a task reading 100000 upstream tasks (about
+  // 10 MiB of input locations).
+  httpServer.setBodyLimit(64ull << 20);
   rpc::Server rpcServer(httpServer);
   rpc::setCallSecret(jobSecret);
   rpcServer.requireSecret(jobSecret);

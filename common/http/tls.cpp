@@ -24,12 +24,14 @@ Status checkReadable(const std::string& path, const std::string& setting) {
     return makeError(ErrorCode::kInvalidArgument, "{}: cannot read '{}' (expected a PEM file)",
                      setting, path);
   }
-  std::string line;
-  std::getline(in, line);
-  if (line.rfind("-----BEGIN ", 0) != 0) {
+  // PEM blocks may follow other text ("Bag Attributes" of a PKCS#12 export).
+  std::string head(64 * 1024, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  if (head.find("-----BEGIN ") == std::string::npos) {
     return makeError(ErrorCode::kInvalidArgument,
-                     "{}: '{}' is not a PEM file (expected a first line '-----BEGIN ...')",
-                     setting, path);
+                     "{}: '{}' is not a PEM file (expected a '-----BEGIN ...' line)", setting,
+                     path);
   }
   return Status();
 }
