@@ -87,6 +87,15 @@ int main(int argc, char** argv) {
     if (!credentials.ok()) return fail("--auth-file: " + credentials.error().message);
     authenticator = std::make_unique<auth::Authenticator>(std::move(*credentials));
   }
+  // DC/OS IAM tokens, checked with the IAM's public key.
+  if (!flags.dcosIamPublicKey.empty()) {
+    auto verifier = auth::JwtVerifier::fromPublicKeyFile(flags.dcosIamPublicKey);
+    if (!verifier.ok()) return fail("--dcos-iam-public-key: " + verifier.error().message);
+    if (!authenticator) {
+      authenticator = std::make_unique<auth::Authenticator>(std::vector<auth::Credential>{});
+    }
+    authenticator->acceptIamTokens(std::move(*verifier), flags.dcosIamRole);
+  }
   if (flags.jobManagerBinary.empty()) flags.jobManagerBinary = defaultJobManagerBinary();
   if (flags.artifactDir.empty()) {
     flags.artifactDir = fs::path(flags.jobManagerBinary).parent_path().string();
@@ -320,8 +329,12 @@ int main(int argc, char** argv) {
     log->warn("TLS is off (no --tls-cert): requests, job secrets and data travel in the clear");
   }
   if (authenticator) {
-    log->info("REST authentication on: {} users and tokens from {}", authenticator->size(),
-              flags.authFile);
+    log->info("REST authentication on: {} users and tokens from {}{}", authenticator->size(),
+              flags.authFile.empty() ? "no file" : flags.authFile,
+              flags.dcosIamPublicKey.empty()
+                  ? std::string()
+                  : fmt::format("; DC/OS IAM tokens (key {}) as role {}",
+                                flags.dcosIamPublicKey, auth::toString(flags.dcosIamRole)));
   } else {
     log->warn("REST authentication is off (no --auth-file): anyone who reaches port {} may "
               "submit and cancel jobs",

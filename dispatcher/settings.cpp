@@ -29,6 +29,8 @@ struct RawFlags {
   int maxRunningJobs = 4;
   int maxQueuedJobsPerUser = 1000;
   std::string authFile;
+  std::string dcosIamPublicKey;
+  std::string dcosIamRole = "submit";
   std::string tlsCert;
   std::string tlsKey;
   std::string tlsCa;
@@ -89,6 +91,12 @@ po::options_description describeFlags(RawFlags& flags) {
       "auth-file", po::value(&flags.authFile),
       "credentials file of the REST API's users and tokens (docs/security.md); readable by its "
       "owner only. Without it the REST API takes requests from anyone")(
+      "dcos-iam-public-key", po::value(&flags.dcosIamPublicKey),
+      "PEM RSA public key of the DC/OS IAM: tokens it signed (RS256, as the dcos CLI and Admin "
+      "Router send them: Authorization: token=...) are let in as their uid, with "
+      "--dcos-iam-role; also turns authentication on")(
+      "dcos-iam-role", po::value(&flags.dcosIamRole)->default_value(flags.dcosIamRole),
+      "the role of DC/OS IAM users: read, submit or admin")(
       "tls-cert", po::value(&flags.tlsCert),
       "PEM certificate (chain) to serve HTTPS with; with it every hop is TLS: the REST API, "
       "and the RPC and partitions of the JobManagers and TaskManagers, which get the same "
@@ -332,6 +340,17 @@ Result<DispatcherSettings> convert(const RawFlags& flags) {
   s.maxRunningJobs = flags.maxRunningJobs;
   s.maxQueuedJobsPerUser = flags.maxQueuedJobsPerUser;
   s.authFile = flags.authFile;
+  s.dcosIamPublicKey = flags.dcosIamPublicKey;
+  if (flags.dcosIamRole == "read") {
+    s.dcosIamRole = auth::Role::kRead;
+  } else if (flags.dcosIamRole == "submit") {
+    s.dcosIamRole = auth::Role::kSubmit;
+  } else if (flags.dcosIamRole == "admin") {
+    s.dcosIamRole = auth::Role::kAdmin;
+  } else {
+    return invalid("--dcos-iam-role: '" + flags.dcosIamRole +
+                   "' is not a role (expected read, submit or admin)");
+  }
   s.tls.certFile = flags.tlsCert;
   s.tls.keyFile = flags.tlsKey;
   s.tls.caFile = flags.tlsCa;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/auth/credentials.hpp"
 #include "common/event_loop.hpp"
 #include "common/http/tls.hpp"
 #include "common/resources.hpp"
@@ -37,6 +38,8 @@ struct DispatcherSettings {
   int maxRunningJobs = 4;
   int maxQueuedJobsPerUser = 1000;  // QUEUED jobs per owner (429 beyond)
   std::string authFile = {};  // the REST API's credentials; empty: no authentication
+  std::string dcosIamPublicKey = {};  // PEM: DC/OS IAM tokens are let in too
+  auth::Role dcosIamRole = auth::Role::kSubmit;
   http::TlsConfig tls = {};    // --tls-*: empty certFile: plain HTTP
   // For jobs whose spec has none (dispatcher/restart_flags.hpp).
   v1::RestartStrategy restartStrategy = legacyRestartStrategy(3, Duration(1000));

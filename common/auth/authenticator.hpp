@@ -4,7 +4,8 @@
 // (docs/security.md, "REST authentication"). Accepted forms:
 //   Authorization: Basic <base64 of user:password>
 //   Authorization: Bearer <token>
-//   Authorization: token=<token>          (DC/OS' form; checked as a bearer token)
+//   Authorization: token=<token>          (DC/OS' form; checked as a bearer token,
+//                                          or as an IAM-signed JWT: acceptIamTokens)
 
 #include <list>
 #include <optional>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "common/auth/credentials.hpp"
+#include "common/auth/jwt.hpp"
 
 namespace tailor::auth {
 
@@ -48,12 +50,18 @@ class Authenticator {
 
   std::size_t size() const { return credentials_.size(); }
 
+  // Also lets in a token (Bearer or DC/OS' token=) that is a JWT `verifier`'s
+  // key signed and that has not expired: its `uid` is the caller, with `role`.
+  void acceptIamTokens(JwtVerifier verifier, Role role);
+
  private:
   std::optional<Identity> verifyBasic(const std::string& user, const std::string& password);
   std::optional<Identity> verifyToken(const std::string& token) const;
   void remember(const std::string& key, const Identity& identity);
 
   std::vector<Credential> credentials_;
+  std::optional<JwtVerifier> iam_;
+  Role iamRole_ = Role::kRead;
   std::size_t cacheSize_;
   // Successful Basic verifications, most recent first.
   std::list<std::pair<std::string, Identity>> recent_;

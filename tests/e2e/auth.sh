@@ -149,3 +149,42 @@ done
 # The check itself can fail: the secrets file holds them all.
 grep -qF -- "${password[alice]}" "$secrets" || fail "the grep cannot find what it looks for"
 pass "no password or token in the Dispatcher's log, the answers, the records or the CLI's output"
+
+# --- DC/OS IAM tokens ----------------------------------------------------------
+# A Dispatcher with the IAM's public key and no credentials file: tokens the
+# IAM signed (RS256 JWTs, made here with openssl) let their uid in as submit.
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$TMP/secrets/iam.key" 2> /dev/null
+openssl pkey -in "$TMP/secrets/iam.key" -pubout -out "$TMP/secrets/iam.pem" 2> /dev/null
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+jwt() {  # UID EXP: a token the IAM's key signed
+  local head claims
+  head="$(printf '%s' '{"alg":"RS256","typ":"JWT"}' | b64url)"
+  claims="$(printf '{"uid":"%s","exp":%d}' "$1" "$2" | b64url)"
+  printf '%s.%s.%s' "$head" "$claims" \
+    "$(printf '%s.%s' "$head" "$claims" | openssl dgst -sha256 -sign "$TMP/secrets/iam.key" -binary | b64url)"
+}
+start_dispatcher iam --dcos-iam-public-key "$TMP/secrets/iam.pem"
+grep -q "DC/OS IAM tokens (key .*iam.pem) as role submit" "$TMP/iam.log" || fail "the Dispatcher does not say it takes IAM tokens"
+good="$(jwt dcos-carol $(($(date +%s) + 600)))"
+status() { curl -s -o /dev/null -w '%{http_code}' "$@" "$TAILOR_DISPATCHER/v1/jobs"; }
+[ "$(status)" = 401 ] || fail "no credentials were let in"
+[ "$(status -H "Authorization: token=$good")" = 200 ] || fail "an IAM token was refused"
+[ "$(status -H "Authorization: token=$(jwt dcos-carol $(($(date +%s) - 5)))")" = 401 ] || fail "an expired IAM token was let in"
+forged="${good%%.*}.$(printf '{"uid":"root","exp":%d}' $(($(date +%s) + 600)) | b64url).${good##*.}"
+[ "$(status -H "Authorization: token=$forged")" = 401 ] || fail "a token with changed claims was let in"
+cat > "$TMP/iam-job.yaml" <<'YAML'
+name: iam
+stages:
+  - name: one
+    parallelism: 1
+    resources: {cpus: 0.1, mem: 32}
+    input: {files: ["iam-input.txt"]}
+    command: cat
+YAML
+echo "from carol" > "$TMP/iam-input.txt"
+TAILOR_TOKEN="$good" "$BIN/tailor" submit "$TMP/iam-job.yaml" > "$TMP/cli-iam.out" 2>&1 || fail "submit with an IAM token: $(cat "$TMP/cli-iam.out")"
+iam_job="$(sed -n 's/^job \([^ ]*\) submitted.*/\1/p' "$TMP/cli-iam.out")"
+[ "$(curl -s -H "Authorization: token=$good" "$TAILOR_DISPATCHER/v1/jobs/$iam_job" | jq -r .owner)" = dcos-carol ] ||
+  fail "the job of an IAM user is not owned by its uid"
+grep -qF -- "${good##*.}" "$TMP/iam.log" && fail "the IAM token is in the Dispatcher's log"
+pass "DC/OS IAM tokens: the IAM's let in as their uid (submit), expired and altered ones refused, jobs owned by the uid"
