@@ -55,7 +55,9 @@ enum class UnknownFields {
   kReject,  // strict: unknown JSON keys or enum names, or unknown protobuf fields, are errors
 };
 
-// Serializes a message as `type`. Fails if a required field is missing.
+// Serializes a message as `type`. Fails if a required field is missing, or,
+// as JSON, if a string field holds bytes that are not UTF-8 (proto2 strings
+// may, as protobuf carries them; JSON would silently lose them).
 Result<std::string> encode(const SchedulerCall& call, ContentType type);
 Result<std::string> encode(const SchedulerEvent& event, ContentType type);
 Result<std::string> encode(const ExecutorCall& call, ContentType type);
