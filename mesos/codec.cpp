@@ -145,7 +145,15 @@ Result<std::string> encodeMessage(std::string_view api, const M& message, Conten
   }
   gpb::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
-  auto status = gpb::util::MessageToJsonString(message, &body, options);
+  // The printer works from the binary form, where proto2 keeps an enum value
+  // it does not name as an unknown field: it would print it as a number
+  // ("type": 8), which Mesos refuses. So unknown fields go first.
+  std::optional<M> known;
+  if (findUnknownField(message)) {
+    known = message;
+    known->DiscardUnknownFields();
+  }
+  auto status = gpb::util::MessageToJsonString(known ? *known : message, &body, options);
   if (!status.ok()) {
     return makeError(ErrorCode::kInternal, "{}: {}", context(), status.ToString());
   }

@@ -10,7 +10,9 @@
 // with padding, IDs as `{"value": ...}` objects.
 //  - Encoding prints only fields that are set. 64-bit integers come out as JSON
 //    strings ("31000") and whole doubles without a fraction (1 rather than 1.0);
-//    Mesos accepts both (§0.1).
+//    Mesos accepts both (§0.1). Unknown fields that a protobuf body brought
+//    (numbers the protos do not know, and values of enums they do not name)
+//    are left out: this mapping has no form for them.
 //  - Decoding ignores unknown keys and unknown names of optional enums (the
 //    field stays unset), as Mesos does, unless UnknownFields::kReject is asked
 //    for. It accepts numbers as JSON numbers or strings, doubles also as

@@ -229,6 +229,31 @@ TEST(MesosCodecTest, JsonEncodingRefusesAStringThatIsNotUtf8) {
   EXPECT_THAT(refused.error().message, HasSubstr("revive.roles[1] is not UTF-8"));
 }
 
+// Found by mesos_event_fuzz: proto2 keeps an enum value the protos do not
+// name among the unknown fields, and protobuf's JSON printer, which works from
+// the binary form, printed it as a number in the field's place ("type":8).
+TEST(MesosCodecTest, JsonEncodingLeavesOutUnknownFieldsAndUnnamedEnumValues) {
+  std::string binary = makeExecutorUpdate().SerializeAsString();
+  binary += std::string("\x18\x08", 2);      // field 3 (type), 8: no Type has it
+  binary += std::string("\x98\x06\x01", 3);  // field 99, varint 1
+  auto decoded = decodeExecutorCall(binary, ContentType::kProtobuf);
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_EQ(decoded->type(), ExecutorCall::UPDATE);
+
+  auto json = encode(*decoded, ContentType::kJson);
+  ASSERT_TRUE(json.ok()) << json.error().message;
+  EXPECT_THAT(*json, HasSubstr(R"("type":"UPDATE")"));
+  EXPECT_THAT(*json, Not(HasSubstr(R"("type":8)")));
+  auto strict = decodeExecutorCall(*json, ContentType::kJson, UnknownFields::kReject);
+  ASSERT_TRUE(strict.ok()) << strict.error().message;
+  EXPECT_EQ(strict->type(), ExecutorCall::UPDATE);
+
+  // Protobuf still carries them, as Mesos does.
+  auto again = encode(*decoded, ContentType::kProtobuf);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(*again, binary);
+}
+
 TEST(MesosCodecTest, DecodeIgnoresUnknownKeysAndEnumNamesLikeMesos) {
   auto event = decodeSchedulerEvent(R"({"type":"HEARTBEAT","added_in_mesos_9":{"x":[1,2]}})",
                                     ContentType::kJson);
