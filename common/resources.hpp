@@ -31,6 +31,9 @@ struct Resources {
   // True when every dimension of `other` is at most this one's.
   bool contains(const Resources& other) const;
   bool isZero() const { return milliCpus == 0 && memMib == 0 && diskMib == 0 && gpus == 0; }
+  // A profile read off the wire may hold anything: a negative dimension (or
+  // cpus too large for thousandths) makes no sense as room.
+  bool hasNegative() const { return milliCpus < 0 || memMib < 0 || diskMib < 0 || gpus < 0; }
 
   Resources& operator+=(const Resources& other);
   Resources& operator-=(const Resources& other);

@@ -968,7 +968,10 @@ void Dispatcher::readRemoteTaskLog(const std::string& id, const std::string& tas
   if (job == nullptr) return done(makeError(ErrorCode::kNotFound, "no job with id '{}'", id));
   auto parsed = parseTask(*job, task);
   if (!parsed.ok()) return done(parsed.error());
-  auto [stage, index] = *parsed;
+  // Named copies, not a structured binding: the callback below captures them,
+  // which clang before 16 refuses for bindings.
+  std::string stage = parsed->first;
+  int index = parsed->second;
   std::string kept = fmt::format(
       "on Mesos a task's stderr stays in its TaskManager's sandbox on the agent, as "
       "task-logs/{}/{}-{}-<attempt>.stderr",

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
+#include <google/protobuf/stubs/common.h>
 #include <google/protobuf/unknown_field_set.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/type_resolver.h>
@@ -29,14 +30,14 @@ std::string describe(std::string_view api, const M& message) {
   return fmt::format("{} {} {}", api, kind, M::Type_Name(message.type()));
 }
 
-// The path of the first unknown field in `message`, if any.
-std::optional<std::string> findUnknownField(const gpb::Message& message, const std::string& path) {
+// The first problem `check` finds in `message` or in a message it holds,
+// depth first. `check(message, path)` looks at one message; `path` is empty
+// for the top one, else like "offers.offers[0].resources[1]".
+template <typename Check>
+std::optional<std::string> findInMessages(const gpb::Message& message, const std::string& path,
+                                          const Check& check) {
+  if (auto found = check(message, path)) return found;
   const gpb::Reflection* reflection = message.GetReflection();
-  const gpb::UnknownFieldSet& unknown = reflection->GetUnknownFields(message);
-  if (!unknown.empty()) {
-    return fmt::format("{} has unknown field number {}", path.empty() ? "message" : path,
-                       unknown.field(0).number());
-  }
   std::vector<const gpb::FieldDescriptor*> fields;
   reflection->ListFields(message, &fields);
   for (const gpb::FieldDescriptor* field : fields) {
@@ -45,16 +46,56 @@ std::optional<std::string> findUnknownField(const gpb::Message& message, const s
     if (field->is_repeated()) {
       int size = reflection->FieldSize(message, field);
       for (int i = 0; i < size; ++i) {
-        auto found = findUnknownField(reflection->GetRepeatedMessage(message, field, i),
-                                      fmt::format("{}[{}]", fieldPath, i));
+        auto found = findInMessages(reflection->GetRepeatedMessage(message, field, i),
+                                    fmt::format("{}[{}]", fieldPath, i), check);
         if (found) return found;
       }
     } else {
-      auto found = findUnknownField(reflection->GetMessage(message, field), fieldPath);
+      auto found = findInMessages(reflection->GetMessage(message, field), fieldPath, check);
       if (found) return found;
     }
   }
   return std::nullopt;
+}
+
+// The path of the first unknown field in `message`, if any.
+std::optional<std::string> findUnknownField(const gpb::Message& message) {
+  return findInMessages(message, "", [](const gpb::Message& m, const std::string& path) {
+    const gpb::UnknownFieldSet& unknown = m.GetReflection()->GetUnknownFields(m);
+    if (unknown.empty()) return std::optional<std::string>();
+    return std::optional<std::string>(fmt::format("{} has unknown field number {}",
+                                                  path.empty() ? "message" : path,
+                                                  unknown.field(0).number()));
+  });
+}
+
+// The path of the first string field that is not UTF-8, if any. proto2
+// strings may hold any bytes and protobuf carries them, but JSON cannot: its
+// printer drops what is not UTF-8 and prints the rest. The check is
+// protobuf's own, the one behind its "invalid UTF-8" warnings.
+std::optional<std::string> findNonUtf8String(const gpb::Message& message) {
+  return findInMessages(message, "", [](const gpb::Message& m, const std::string& path) {
+    const gpb::Reflection* reflection = m.GetReflection();
+    std::vector<const gpb::FieldDescriptor*> fields;
+    reflection->ListFields(m, &fields);
+    for (const gpb::FieldDescriptor* field : fields) {
+      if (field->type() != gpb::FieldDescriptor::TYPE_STRING) continue;
+      std::string fieldPath = path.empty() ? field->name() : path + "." + field->name();
+      int size = field->is_repeated() ? reflection->FieldSize(m, field) : 1;
+      for (int i = 0; i < size; ++i) {
+        std::string scratch;
+        const std::string& value =
+            field->is_repeated() ? reflection->GetRepeatedStringReference(m, field, i, &scratch)
+                                 : reflection->GetStringReference(m, field, &scratch);
+        if (!gpb::internal::IsStructurallyValidUTF8(value.data(),
+                                                    static_cast<int>(value.size()))) {
+          return std::optional<std::string>(
+              field->is_repeated() ? fmt::format("{}[{}]", fieldPath, i) : fieldPath);
+        }
+      }
+    }
+    return std::optional<std::string>();
+  });
 }
 
 // Parses JSON in protobuf's mapping into `message` (the transcoder also
@@ -97,9 +138,22 @@ Result<std::string> encodeMessage(std::string_view api, const M& message, Conten
     }
     return body;
   }
+  if (auto field = findNonUtf8String(message)) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "{}: {} is not UTF-8, which JSON cannot carry (protobuf can)", context(),
+                     *field);
+  }
   gpb::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
-  auto status = gpb::util::MessageToJsonString(message, &body, options);
+  // The printer works from the binary form, where proto2 keeps an enum value
+  // it does not name as an unknown field: it would print it as a number
+  // ("type": 8), which Mesos refuses. So unknown fields go first.
+  std::optional<M> known;
+  if (findUnknownField(message)) {
+    known = message;
+    known->DiscardUnknownFields();
+  }
+  auto status = gpb::util::MessageToJsonString(known ? *known : message, &body, options);
   if (!status.ok()) {
     return makeError(ErrorCode::kInternal, "{}: {}", context(), status.ToString());
   }
@@ -131,7 +185,7 @@ Result<M> decodeMessage(std::string_view api, std::string_view body, ContentType
   }
 
   if (unknown == UnknownFields::kReject) {
-    if (auto found = findUnknownField(message, "")) return fail(*found);
+    if (auto found = findUnknownField(message)) return fail(*found);
   }
   if (!message.IsInitialized()) {
     return fail("missing required fields: " + message.InitializationErrorString());

@@ -10,7 +10,9 @@
 // with padding, IDs as `{"value": ...}` objects.
 //  - Encoding prints only fields that are set. 64-bit integers come out as JSON
 //    strings ("31000") and whole doubles without a fraction (1 rather than 1.0);
-//    Mesos accepts both (§0.1).
+//    Mesos accepts both (§0.1). Unknown fields that a protobuf body brought
+//    (numbers the protos do not know, and values of enums they do not name)
+//    are left out: this mapping has no form for them.
 //  - Decoding ignores unknown keys and unknown names of optional enums (the
 //    field stays unset), as Mesos does, unless UnknownFields::kReject is asked
 //    for. It accepts numbers as JSON numbers or strings, doubles also as
@@ -55,7 +57,9 @@ enum class UnknownFields {
   kReject,  // strict: unknown JSON keys or enum names, or unknown protobuf fields, are errors
 };
 
-// Serializes a message as `type`. Fails if a required field is missing.
+// Serializes a message as `type`. Fails if a required field is missing, or,
+// as JSON, if a string field holds bytes that are not UTF-8 (proto2 strings
+// may, as protobuf carries them; JSON would silently lose them).
 Result<std::string> encode(const SchedulerCall& call, ContentType type);
 Result<std::string> encode(const SchedulerEvent& event, ContentType type);
 Result<std::string> encode(const ExecutorCall& call, ContentType type);

@@ -963,7 +963,9 @@ Result<v1::RegisterTaskManagerResponse> ResourceManager::registerTaskManager(
     for (const auto& running : request.running()) {
       if (!tm.adopted) break;
       Resources profile = Resources::fromProto(running.slot_resources());
-      if (profile.isZero() || !tm.free.contains(profile)) {
+      // A negative dimension would pass contains() and grow what is free (or
+      // overflow it).
+      if (profile.isZero() || profile.hasNegative() || !tm.free.contains(profile)) {
         log_->warn("{} runs {} in a slot of {} it has no room for; not counted", tm.id,
                    running.attempt_id(), profile.toString());
         continue;

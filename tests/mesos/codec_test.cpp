@@ -186,6 +186,74 @@ TEST(MesosCodecTest, EncodeRefusesAMessageMissingRequiredFields) {
   EXPECT_THAT(body.error().message, HasSubstr("executor_id"));
 }
 
+// Found by mesos_event_fuzz: protobuf's JSON printer dropped the bytes of a
+// proto2 string that are not UTF-8 and printed the rest ("\xa1\x8fus" as "us").
+TEST(MesosCodecTest, JsonEncodingRefusesAStringThatIsNotUtf8) {
+  SchedulerEvent offers;
+  offers.set_type(SchedulerEvent::OFFERS);
+  v1::Offer* offer = offers.mutable_offers()->add_offers();
+  offer->mutable_id()->set_value("o");
+  offer->mutable_framework_id()->set_value("f");
+  offer->mutable_agent_id()->set_value("a");
+  offer->set_hostname("h");
+  v1::Resource* gpus = offer->add_resources();
+  gpus->set_name("\xa1\x8fus");
+  gpus->set_type(v1::Value::SCALAR);
+  gpus->mutable_scalar()->set_value(1);
+
+  // Protobuf carries any bytes: decoding them is fine, as Mesos does.
+  auto binary = encode(offers, ContentType::kProtobuf);
+  ASSERT_TRUE(binary.ok()) << binary.error().message;
+  auto decoded = decodeSchedulerEvent(*binary, ContentType::kProtobuf, UnknownFields::kReject);
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_EQ(decoded->offers().offers(0).resources(0).name(), "\xa1\x8fus");
+
+  auto json = encode(*decoded, ContentType::kJson);
+  ASSERT_FALSE(json.ok()) << *json;
+  EXPECT_EQ(json.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_THAT(json.error().message,
+              HasSubstr("encoding scheduler Event OFFERS as application/json: "
+                        "offers.offers[0].resources[0].name is not UTF-8"));
+
+  // Repeated strings are named with their index; valid UTF-8 passes.
+  ExecutorCall call = makeExecutorUpdate();
+  call.mutable_update()->mutable_status()->set_message("caf\xc3\xa9");
+  EXPECT_TRUE(encode(call, ContentType::kJson).ok());
+  SchedulerCall revive;
+  revive.set_type(SchedulerCall::REVIVE);
+  revive.mutable_framework_id()->set_value("f");
+  revive.mutable_revive()->add_roles("*");
+  revive.mutable_revive()->add_roles("\xff");
+  auto refused = encode(revive, ContentType::kJson);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.error().message, HasSubstr("revive.roles[1] is not UTF-8"));
+}
+
+// Found by mesos_event_fuzz: proto2 keeps an enum value the protos do not
+// name among the unknown fields, and protobuf's JSON printer, which works from
+// the binary form, printed it as a number in the field's place ("type":8).
+TEST(MesosCodecTest, JsonEncodingLeavesOutUnknownFieldsAndUnnamedEnumValues) {
+  std::string binary = makeExecutorUpdate().SerializeAsString();
+  binary += std::string("\x18\x08", 2);      // field 3 (type), 8: no Type has it
+  binary += std::string("\x98\x06\x01", 3);  // field 99, varint 1
+  auto decoded = decodeExecutorCall(binary, ContentType::kProtobuf);
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_EQ(decoded->type(), ExecutorCall::UPDATE);
+
+  auto json = encode(*decoded, ContentType::kJson);
+  ASSERT_TRUE(json.ok()) << json.error().message;
+  EXPECT_THAT(*json, HasSubstr(R"("type":"UPDATE")"));
+  EXPECT_THAT(*json, Not(HasSubstr(R"("type":8)")));
+  auto strict = decodeExecutorCall(*json, ContentType::kJson, UnknownFields::kReject);
+  ASSERT_TRUE(strict.ok()) << strict.error().message;
+  EXPECT_EQ(strict->type(), ExecutorCall::UPDATE);
+
+  // Protobuf still carries them, as Mesos does.
+  auto again = encode(*decoded, ContentType::kProtobuf);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(*again, binary);
+}
+
 TEST(MesosCodecTest, DecodeIgnoresUnknownKeysAndEnumNamesLikeMesos) {
   auto event = decodeSchedulerEvent(R"({"type":"HEARTBEAT","added_in_mesos_9":{"x":[1,2]}})",
                                     ContentType::kJson);

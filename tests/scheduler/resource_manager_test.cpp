@@ -1219,6 +1219,44 @@ TEST_F(ResourceManagerTest, AnAdoptedTaskManagerKeepsTheSlotsOfTheAttemptsItStil
   Mock::VerifyAndClearExpectations(&owner_);
 }
 
+// Found by rpc_message_fuzz: a slot of negative size passed the room check and
+// grew what the TaskManager had free, or overflowed it (cpus too large for
+// thousandths: UBSan).
+TEST_F(ResourceManagerTest, AnAdoptedTaskManagerCountsNoSlotOfNegativeSize) {
+  largest_ = tailoredConfig().sizing.maxTaskManager;
+  rm_ = std::make_unique<ResourceManager>(loop_, driver_, tailoredConfig());
+  job_ = &rm_->addJob("job");
+  rm_->setSlotOwner("job", &owner_);
+  rm_->adoptTaskManager("tm-3", 3, res(2, 2048), Duration(30000));
+  EXPECT_CALL(driver_, start(rm_.get()));
+  rm_->start();
+  verifyDriver();
+  v1::RegisterTaskManagerRequest request;
+  request.set_taskmanager_id("tm-3");
+  request.set_address("tm-3.host:9000");
+  auto* negative = request.add_running();
+  negative->set_attempt_id("map[0]#1");
+  negative->mutable_slot_resources()->set_cpus(1);
+  negative->mutable_slot_resources()->set_mem(-4096);
+  auto* huge = request.add_running();
+  huge->set_attempt_id("map[1]#1");
+  huge->mutable_slot_resources()->set_cpus(1e300);
+  huge->mutable_slot_resources()->set_mem(1);
+  auto* real = request.add_running();
+  real->set_attempt_id("map[2]#1");
+  *real->mutable_slot_resources() = kTask.toProto();
+  EXPECT_CALL(owner_, adoptSlot(SlotIs("slot-1", "tm-3", kTask), "map[2]#1")).WillOnce(Return(true));
+  auto response = rm_->registerTaskManager(request);
+  ASSERT_TRUE(response.ok());
+  EXPECT_TRUE(response->accepted());
+  loop_.runPending();
+  Mock::VerifyAndClearExpectations(&owner_);
+  // What is free is the TaskManager less the real slot: no room for 4 GiB.
+  EXPECT_CALL(driver_, launchTaskManager("tm-4", _));
+  job_->declareRequirements({{res(1, 4096), 1}});
+  loop_.runPending();
+}
+
 TEST_F(ResourceManagerTest, AnAdoptedTaskManagerThatDoesNotComeBackIsLost) {
   largest_ = tailoredConfig().sizing.maxTaskManager;
   rm_ = std::make_unique<ResourceManager>(loop_, driver_, tailoredConfig());
